@@ -1,0 +1,61 @@
+"""The lesson's servers, one module per concurrency model, and their registry.
+
+Each model module has ``TITLE`` and ``serve(net, cfg)``, which runs until
+interrupted.  ``net`` brings the drop-in socket, Thread and ThreadPoolExecutor
+(see ``tracer.net``); ``cfg`` is a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass
+from types import ModuleType
+from typing import Any
+
+MODELS: dict[str, str] = {
+    "single": "servers.single",
+    "thread": "servers.threaded",
+    "pool": "servers.pool",
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "single": "one thread accepts and serves one connection at a time",
+    "thread": "an accept thread and a new thread per connection",
+    "pool": "the accept loop hands connections to a ThreadPoolExecutor",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a lesson server runs.
+
+    Attributes:
+        model: which server.
+        host, port: where it listens (port 0: a free port).
+        workers: the pool's size.
+        backlog: ``listen()``'s argument.
+        timeout: idle seconds before a connection is closed (None: never).
+        as_taught: run the lesson's code as written.
+        work_ms: each request waits this long, as if on a database.
+        cpu_ms: each request computes this long (holding the GIL).
+        pause_accept_ms: the accept loop starts this late.
+    """
+
+    model: str = "pool"
+    host: str = "127.0.0.1"
+    port: int = 0
+    workers: int = 10
+    backlog: int = 128
+    timeout: float | None = 30.0
+    as_taught: bool = False
+    work_ms: float = 0
+    cpu_ms: float = 0
+    pause_accept_ms: float = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load(model: str) -> ModuleType:
+    """The module of ``model``; KeyError for an unknown one."""
+    return importlib.import_module(MODELS[model])

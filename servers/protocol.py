@@ -1,0 +1,157 @@
+"""HTTP/1.1, just enough for the lesson's page: pure functions over bytes.
+
+No sockets here (h11's "bring your own I/O"): the servers do the IO and call
+:func:`parse_request` on what they have received so far.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass
+
+MAX_HEADER_BYTES = 8 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+
+REASONS = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 413: "Content Too Large",
+           431: "Request Header Fields Too Large", 501: "Not Implemented", 505: "HTTP Version Not Supported"}
+
+METHODS = {b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"}
+
+
+class BadRequest(Exception):
+    """A request the server answers with an error status and then closes."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(f"{status} {why}")
+        self.status = status
+        self.why = why
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str
+    version: str
+    headers: tuple[tuple[str, str], ...]
+    keep_alive: bool
+
+
+def parse_request(buf: bytes) -> tuple[Request | None, int]:
+    """Parse one request from the start of ``buf``.
+
+    Returns:
+        ``(request, consumed)`` once a whole request (headers and any body) is
+        in ``buf``; ``(None, 0)`` while more bytes are needed.
+
+    Raises:
+        BadRequest: 431 for a header block over 8 KiB, 400 for anything malformed,
+            413 for a body over 1 MiB, 501 for chunked bodies, 505 for HTTP/2+.
+    """
+    end = buf.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES + 4)
+    if end < 0:
+        if len(buf) > MAX_HEADER_BYTES:
+            raise BadRequest(431, f"header block over {MAX_HEADER_BYTES} bytes")
+        if buf and not buf[:1].isalpha():
+            raise BadRequest(400, "request line must start with a method")
+        return None, 0
+    lines = buf[:end].split(b"\r\n")
+    method, target, version = _request_line(lines[0])
+    headers = tuple(_header(line) for line in lines[1:])
+    size = _body_size(headers)
+    if end + 4 + size > len(buf):
+        return None, 0
+    conn = ",".join(v.lower() for k, v in headers if k == "connection")
+    keep = "close" not in conn if version == "HTTP/1.1" else "keep-alive" in conn
+    return Request(method, target, version, headers, keep), end + 4 + size
+
+
+def _request_line(line: bytes) -> tuple[str, str, str]:
+    parts = line.split(b" ")
+    if len(parts) != 3 or not all(parts):
+        raise BadRequest(400, f"malformed request line {line[:80]!r}")
+    method, target, version = parts
+    if method not in METHODS:
+        raise BadRequest(400 if not method.isalpha() else 405, f"unknown method {method[:20]!r}")
+    if version not in (b"HTTP/1.0", b"HTTP/1.1"):
+        if version.startswith(b"HTTP/") and version[5:6].isdigit() and version[5:6] >= b"2":
+            raise BadRequest(505, f"unsupported version {version[:20]!r}")
+        raise BadRequest(400, f"malformed version {version[:20]!r}")
+    if any(c < 0x21 or c > 0x7E for c in target):
+        raise BadRequest(400, "request target has control or non-ASCII bytes")
+    return method.decode(), target.decode(), version.decode()
+
+
+def _header(line: bytes) -> tuple[str, str]:
+    name, sep, value = line.partition(b":")
+    if not sep or not name or name != name.strip() or any(c <= 0x20 or c >= 0x7F for c in name):
+        raise BadRequest(400, f"malformed header line {line[:80]!r}")
+    try:
+        return name.decode("ascii").lower(), value.strip().decode("latin-1")
+    except UnicodeDecodeError:
+        raise BadRequest(400, f"non-ASCII header name {name[:40]!r}") from None
+
+
+def _body_size(headers: tuple[tuple[str, str], ...]) -> int:
+    if any(k == "transfer-encoding" for k, _ in headers):
+        raise BadRequest(501, "chunked request bodies are not supported")
+    sizes = {v for k, v in headers if k == "content-length"}
+    if not sizes:
+        return 0
+    if len(sizes) > 1 or not next(iter(sizes)).isdigit():
+        raise BadRequest(400, f"bad Content-Length {sorted(sizes)!r}")
+    size = int(next(iter(sizes)))
+    if size > MAX_BODY_BYTES:
+        raise BadRequest(413, f"body of {size} bytes is over {MAX_BODY_BYTES}")
+    return size
+
+
+PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+    <meta charset="UTF-8">
+    <title>sockscope</title>
+</head>
+<body>
+    <h1>sockscope -- {title}</h1>
+</body>
+</html>
+"""
+
+
+def page(title: str) -> bytes:
+    """The lesson's page, its ``<h1>`` naming the model."""
+    return PAGE.format(title=title).encode()
+
+
+def response(status: int, body: bytes, *, keep_alive: bool, head: bool = False, now: float | None = None) -> bytes:
+    """A complete HTTP/1.1 response with a true ``Date`` and a ``Content-Length``."""
+    date = email.utils.formatdate(now, usegmt=True)
+    lines = [
+        f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}",
+        f"Date: {date}",
+        "Content-Type: text/html; charset=utf-8",
+        f"Content-Length: {len(body)}",
+        f"Connection: {'keep-alive' if keep_alive else 'close'}",
+        "Server: sockscope",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (b"" if head else body)
+
+
+def error_response(bad: BadRequest) -> bytes:
+    body = f"<h1>{bad.status} {REASONS.get(bad.status, 'Error')}</h1>\n".encode()
+    return response(bad.status, body, keep_alive=False)
+
+
+def lesson_response(title: str) -> bytes:
+    """The lesson's fixed response, as written: a stale Date and keep-alive it does not keep."""
+    html = page(title).decode().rstrip("\n")
+    return """\
+HTTP/1.1 200 OK
+Date: Mon, 24 Oct 2022 20:04:23 GMT
+Content-Type: text/html
+Content-Length: {}
+Connection: keep-alive
+Server: wayne.magedu.com
+
+{}""".format(len(html.encode()), html).encode()

@@ -1,0 +1,126 @@
+"""Shared test helpers: lesson servers on loopback port 0, with a recording."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import servers
+from servers import Settings
+from tracer import recording
+from tracer.net import Net
+from tracer.recorder import Recorder
+from tracer.runner import header_for
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
+    """Wait until ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.005)
+
+
+class Served:
+    def __init__(self, cfg: Settings, path: Path) -> None:
+        self.cfg = cfg
+        self.path = path
+        self.recorder = Recorder(str(path), header_for(cfg), flush_interval=0.01)
+        self.address: tuple[str, int] | None = None
+        self.net = Net(self.recorder, on_listen=self._listening)
+        self.thread = threading.Thread(target=self._serve, name="test-server", daemon=True)
+        self.error: BaseException | None = None
+
+    def _listening(self, sock: socket.socket) -> None:
+        self.address = sock.getsockname()[:2]
+
+    def _serve(self) -> None:
+        try:
+            servers.load(self.cfg.model).serve(self.net, self.cfg)
+        except OSError as exc:
+            if not self.net.stopping:
+                self.error = exc
+
+    def snapshot(self) -> recording.Recording:
+        """The recording as written so far (the writer flushes every 10 ms)."""
+        b = recording.Builder(str(self.path))
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                if line.endswith("\n"):
+                    b.feed(line)
+        return b.finish()
+
+    def wait_closed(self, n: int = 1) -> None:
+        """Wait until the recording holds ``n`` server-side closes."""
+        wait_for(lambda: sum(c.closed for c in self.snapshot().connections.values()) >= n,
+                 what=f"{n} connection(s) closed by the server")
+
+    def stop(self) -> recording.Recording:
+        self.net.stop(grace=3)
+        self.recorder.close()
+        assert self.error is None, self.error
+        return recording.load(self.path)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Start a lesson server in this process: ``serve(model, **settings)``."""
+    started: list[Served] = []
+
+    def start(model: str, **kw: object) -> Served:
+        cfg = Settings(model=model, **kw)  # type: ignore[arg-type]
+        s = Served(cfg, tmp_path / f"{model}-{len(started)}.jsonl")
+        started.append(s)
+        s.thread.start()
+        wait_for(lambda: s.address is not None, what=f"{model} server to listen")
+        return s
+
+    yield start
+    for s in started:
+        if not s.recorder.closed:
+            s.net.stop(grace=1)
+            s.recorder.close()
+
+
+@contextmanager
+def client(address: tuple[str, int], timeout: float = 5.0) -> Iterator[socket.socket]:
+    sock = socket.create_connection(address, timeout=timeout)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def http_get(sock: socket.socket, path: str = "/", close: bool = False) -> bytes:
+    """Send one GET and read exactly one response (by Content-Length)."""
+    extra = "Connection: close\r\n" if close else ""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
+    return read_response(sock)
+
+
+def read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data and b"\n\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in data else b"\n\n"
+    head, _, body = data.partition(sep)
+    length = 0
+    for line in head.split(b"\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + sep + body

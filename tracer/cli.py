@@ -1,0 +1,43 @@
+"""``sockscope``: the command line.  Errors become one line and an exit code here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tracer import __version__
+from tracer.commands import COMMANDS
+from tracer.errors import TracerError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sockscope",
+        description="Record, replay and export what a socket server's threads do.",
+        epilog="Run 'sockscope COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"sockscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except TracerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into head, ...
+        return 0

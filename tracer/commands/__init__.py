@@ -1,0 +1,9 @@
+"""The subcommands of ``sockscope``, one module each.
+
+Each module has ``register(subparsers)``, which adds its parser and sets
+``func`` (taking the parsed args, returning an exit code).
+"""
+
+COMMANDS = [
+    "tracer.commands.serve",
+]

@@ -1,0 +1,87 @@
+"""Options shared by the commands that start a server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import servers
+from servers import Settings
+from tracer.errors import UsageError
+
+
+def timeout_value(text: str) -> float | None:
+    if text.lower() in ("none", "off", "never"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'none', got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0 or 'none', got {text!r}")
+    return value
+
+
+def non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def port_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return value
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="one of: " + ", ".join(
+        f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS))
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The server knobs shared by serve, record and live."""
+    g = parser.add_argument_group("server")
+    g.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    g.add_argument("--port", type=port_value, default=0, help="port (default 0: a free one, printed at start)")
+    g.add_argument("--workers", type=positive_int, default=10, help="pool size for the pool model (default 10)")
+    g.add_argument("--backlog", type=positive_int, default=128, help="listen() backlog (default 128)")
+    g.add_argument("--timeout", type=timeout_value, default=30.0,
+                   help="idle seconds before a connection is closed, or 'none' (default 30)")
+    g.add_argument("--as-taught", action="store_true",
+                   help="run the lesson's code as written: one recv, one send, no close")
+    g.add_argument("--work-ms", type=non_negative, default=0, help="each request waits this long, as on a database")
+    g.add_argument("--cpu-ms", type=non_negative, default=0, help="each request computes this long (the GIL lesson)")
+    g.add_argument("--pause-accept-ms", type=non_negative, default=0,
+                   help="start the accept loop this late (the backlog lesson)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from parsed options; warns when listening beyond this machine."""
+    if args.model not in servers.MODELS:
+        raise UsageError(f"unknown model {args.model!r}; choose one of {', '.join(servers.MODELS)}")
+    from tracer.runner import is_loopback
+
+    if not is_loopback(args.host):
+        print(f"warning: listening on {args.host}: the server is reachable from the network", file=sys.stderr)
+    return Settings(model=args.model, host=args.host, port=args.port, workers=args.workers, backlog=args.backlog,
+                    timeout=args.timeout, as_taught=args.as_taught, work_ms=args.work_ms, cpu_ms=args.cpu_ms,
+                    pause_accept_ms=args.pause_accept_ms)

@@ -1,0 +1,427 @@
+"""Drop-in ``socket``, ``Thread`` and ``ThreadPoolExecutor`` for the lesson servers.
+
+A lesson server writes ``net.socket()``, ``net.Thread(...)`` and
+``net.ThreadPoolExecutor(n)`` where the lesson writes ``socket.socket()``,
+``threading.Thread(...)`` and ``ThreadPoolExecutor(n)``.  With a recorder,
+``net`` hands out traced subclasses that record each call as a span; without
+one, plain standard-library objects (a thin socket subclass that only keeps
+track of connections, so that Ctrl-C can wake the threads blocked on them).
+
+Nothing here patches the standard library.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket as _socket
+import struct
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from tracer.recorder import Recorder
+
+_recv = _socket.socket.recv
+_send = _socket.socket.send
+_sendall = _socket.socket.sendall
+_close = _socket.socket.close
+_connect = _socket.socket.connect
+
+
+def _reason(exc: OSError) -> str:
+    """The close reason a failed socket call leaves behind."""
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "reset"
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    return f"error: {exc.strerror or exc}"
+
+
+def accept_queue_length(sock: _socket.socket) -> int:
+    """The kernel's accept queue length of a listening socket (Linux).
+
+    On a listening socket, Linux's ``TCP_INFO`` reports the queue's current
+    length in ``tcpi_unacked`` and its limit in ``tcpi_sacked`` (offsets 24
+    and 28 of ``struct tcp_info``).
+    """
+    info = sock.getsockopt(_socket.IPPROTO_TCP, _socket.TCP_INFO, 32)
+    return struct.unpack_from("I", info, 24)[0]  # type: ignore[no-any-return]
+
+
+def backlog_probe_available() -> bool:
+    return sys.platform.startswith("linux") and hasattr(_socket, "TCP_INFO")
+
+
+_stopping: weakref.WeakSet[Net] = weakref.WeakSet()
+
+
+def _quiet_stop_hook(default: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An accept loop woken by ``Net.stop`` ends in an OSError: no traceback for that."""
+
+    def hook(args: Any) -> None:
+        if issubclass(args.exc_type, OSError) and len(_stopping):
+            return
+        default(args)
+
+    hook.sockscope = True  # type: ignore[attr-defined]
+    return hook
+
+
+def install_quiet_stop_hook() -> None:
+    if not getattr(threading.excepthook, "sockscope", False):
+        threading.excepthook = _quiet_stop_hook(threading.excepthook)
+
+
+class ManagedSocket(_socket.socket):
+    """A plain socket that tells its ``Net`` when it listens and accepts."""
+
+    def __init__(self, *args: Any, net: Net, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._net = net
+        self.conn = 0
+        self.why: str | None = None
+
+    def listen(self, backlog: int = 128) -> None:
+        super().listen(backlog)
+        self._net.listening(self, backlog)
+
+    def _wrap(self, fd: int) -> ManagedSocket:
+        sock = type(self)(self.family, self.type, self.proto, fileno=fd, net=self._net)
+        if _socket.getdefaulttimeout() is None and self.gettimeout():
+            sock.setblocking(True)
+        self._net.connections.add(sock)
+        return sock
+
+    def accept(self) -> tuple[ManagedSocket, Any]:
+        fd, addr = self._accept()  # type: ignore[attr-defined]
+        return self._wrap(fd), addr
+
+
+class TracedSocket(ManagedSocket):
+    """A socket whose accept, connect, recv, send and close are recorded.
+
+    The close reason is what the socket saw: ``eof`` after a recv of 0 bytes,
+    ``reset``/``timeout``/``error: ...`` after a failed call, ``shutdown`` when
+    the server is stopping, else ``server``.
+    """
+
+    def __init__(self, *args: Any, net: Net, **kwargs: Any) -> None:
+        super().__init__(*args, net=net, **kwargs)
+        self._rec: Recorder = net.recorder  # type: ignore[assignment]
+        self._lanes = self._rec._local
+        self._recorded_close = False
+
+    def _lane(self) -> int:
+        try:
+            return self._lanes.lane  # type: ignore[no-any-return]
+        except AttributeError:
+            return self._rec.declare_lane()
+
+    def _failed(self, kind: str, t: int, exc: OSError, detail: str | None = None) -> None:
+        rec = self._rec
+        why = _reason(exc)
+        if self.why is None or why != "timeout":
+            self.why = why
+        rec.emit((t - rec.t0, rec.clock() - t, kind, self._lane(), self.conn, -1, detail or why))
+
+    def accept(self) -> tuple[ManagedSocket, Any]:
+        rec = self._rec
+        t = rec.clock()
+        try:
+            fd, addr = self._accept()  # type: ignore[attr-defined]
+        except OSError as exc:
+            self._failed("accept", t, exc)
+            raise
+        t1 = rec.clock()
+        sock = self._wrap(fd)
+        sock.conn = self._net.new_conn_id()
+        peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
+        rec.emit((t - rec.t0, t1 - t, "accept", self._lane(), sock.conn, -1, peer))
+        return sock, addr
+
+    def connect(self, address: Any) -> None:
+        rec = self._rec
+        self.conn = self._net.new_conn_id()
+        t = rec.clock()
+        try:
+            _connect(self, address)
+        except OSError as exc:
+            self._failed("connect", t, exc)
+            raise
+        t1 = rec.clock()
+        host, port = self.getsockname()[:2]
+        rec.emit((t - rec.t0, t1 - t, "connect", self._lane(), self.conn, -1, f"{host}:{port}"))
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        rec = self._rec
+        clock = rec.clock
+        t = clock()
+        try:
+            data = _recv(self, bufsize, flags)
+        except OSError as exc:
+            self._failed("recv", t, exc)
+            raise
+        t1 = clock()
+        n = len(data)
+        if not n and self.why is None:
+            self.why = "eof"
+        try:
+            lane = self._lanes.lane
+        except AttributeError:
+            lane = rec.declare_lane()
+        rec.emit((t - rec.t0, t1 - t, "recv", lane, self.conn, n))
+        return data
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        rec = self._rec
+        clock = rec.clock
+        t = clock()
+        try:
+            n = _send(self, data, flags)
+        except OSError as exc:
+            self._failed("send", t, exc)
+            raise
+        t1 = clock()
+        try:
+            lane = self._lanes.lane
+        except AttributeError:
+            lane = rec.declare_lane()
+        rec.emit((t - rec.t0, t1 - t, "send", lane, self.conn, n))
+        return n  # type: ignore[no-any-return]
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        rec = self._rec
+        clock = rec.clock
+        t = clock()
+        try:
+            _sendall(self, data, flags)
+        except OSError as exc:
+            self._failed("send", t, exc)
+            raise
+        t1 = clock()
+        try:
+            lane = self._lanes.lane
+        except AttributeError:
+            lane = rec.declare_lane()
+        rec.emit((t - rec.t0, t1 - t, "send", lane, self.conn, len(data)))
+
+    def close(self) -> None:
+        if not self._recorded_close and self.fileno() != -1:
+            self._recorded_close = True
+            rec = self._rec
+            reason = self.why or ("shutdown" if self._net.stopping else "server")
+            t = rec.clock()
+            _close(self)
+            if self.conn:  # the listening socket has no connection to end
+                rec.emit((t - rec.t0, rec.clock() - t, "close", self._lane(), self.conn, -1, reason))
+        else:
+            _close(self)
+
+
+class TracedThread(threading.Thread):
+    """A Thread whose lane opens with ``thread_start`` and ends with ``thread_exit``."""
+
+    def __init__(self, *args: Any, net: Net, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._net = net
+        a = kwargs.get("args") or (args[3] if len(args) > 3 else ())
+        self._for_conn = next((x.conn for x in a if isinstance(x, ManagedSocket)), 0)
+
+    def run(self) -> None:
+        rec: Recorder = self._net.recorder  # type: ignore[assignment]
+        lane = rec.declare_lane()
+        rec.disarm_exit_watch()
+        rec.instant("thread_start", lane, self._for_conn)
+        try:
+            super().run()
+        finally:
+            rec.instant("thread_exit", lane)
+
+
+class Net:
+    """The drop-in network and thread objects for one server process.
+
+    Args:
+        recorder: where events go, or None to run untraced.
+        on_listen: called with the listening socket once it listens (the CLI
+            prints the address there).
+        pause_accept_ms: after ``listen``, wait this long before returning, so
+            the accept loop starts late (the backlog lesson).
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder | None = None,
+        on_listen: Callable[[_socket.socket], None] | None = None,
+        pause_accept_ms: float = 0,
+    ) -> None:
+        self.recorder = recorder
+        self.on_listen = on_listen
+        self.pause_accept_ms = pause_accept_ms
+        self.stopping = False
+        self.listeners: list[_socket.socket] = []
+        self.connections: weakref.WeakSet[_socket.socket] = weakref.WeakSet()
+        self.executors: list[ThreadPoolExecutor] = []
+        self._conn_ids = itertools.count(1)
+        self._socket_class = TracedSocket if recorder else ManagedSocket
+        if recorder is not None:
+            recorder.add_probe("threads", lambda: threading.active_count() - 1)  # minus the writer
+
+    def new_conn_id(self) -> int:
+        return next(self._conn_ids)
+
+    # ------------------------------------------------------------ drop-ins
+    def socket(self, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM, proto: int = 0) -> _socket.socket:
+        """``socket.socket()``, traced when recording."""
+        return self._socket_class(family, type, proto, net=self)
+
+    def Thread(self, *args: Any, **kwargs: Any) -> threading.Thread:  # noqa: N802 - drop-in for the class
+        """``threading.Thread(...)``, traced when recording."""
+        if self.recorder is None:
+            return threading.Thread(*args, **kwargs)
+        return TracedThread(*args, net=self, **kwargs)
+
+    def ThreadPoolExecutor(self, max_workers: int, thread_name_prefix: str = "worker") -> ThreadPoolExecutor:  # noqa: N802
+        """``ThreadPoolExecutor(n)``, whose submit/start are traced when recording."""
+        if self.recorder is None:
+            ex = ThreadPoolExecutor(max_workers, thread_name_prefix=thread_name_prefix)
+        else:
+            ex = TracedExecutor(self.recorder, max_workers, thread_name_prefix)
+        self.executors.append(ex)
+        return ex
+
+    def work(self, work_ms: float = 0, cpu_ms: float = 0, for_conn: _socket.socket | None = None) -> None:
+        """The handler's own work for ``for_conn``: wait (as on a database) and/or compute."""
+        if not (work_ms or cpu_ms):
+            return
+        rec = self.recorder
+        t = rec.clock() if rec else 0
+        if work_ms:
+            time.sleep(work_ms / 1000)
+        if cpu_ms:
+            burn_cpu(cpu_ms / 1000)
+        if rec is not None:
+            conn = getattr(for_conn, "conn", 0)
+            rec.emit((t - rec.t0, rec.clock() - t, "work", rec.lane(), conn, -1))
+
+    # ------------------------------------------------------------ lifecycle
+    def listening(self, sock: _socket.socket, backlog: int) -> None:
+        self.listeners.append(sock)
+        rec = self.recorder
+        if rec is not None:
+            host, port = sock.getsockname()[:2]
+            rec.instant("listen", nbytes=backlog, detail=f"{host}:{port}")
+            if backlog_probe_available():
+                rec.add_probe("backlog", lambda: accept_queue_length(sock))
+        if self.on_listen is not None:
+            self.on_listen(sock)
+        if self.pause_accept_ms:
+            time.sleep(self.pause_accept_ms / 1000)
+
+    def stop(self, grace: float = 2.0) -> list[str]:
+        """Wake every thread blocked on a socket and stop the pools.
+
+        Returns:
+            The names of threads still running after ``grace`` seconds.
+        """
+        self.stopping = True
+        _stopping.add(self)
+        install_quiet_stop_hook()
+        for sock in self.listeners:
+            _quietly_shutdown(sock)
+        for sock in list(self.connections):
+            if isinstance(sock, ManagedSocket) and sock.why is None:
+                sock.why = "shutdown"
+            _quietly_shutdown(sock)
+        for ex in self.executors:
+            for sock in _drain_queue(ex):  # queued, never served: the server closes them
+                if sock.fileno() != -1:
+                    sock.why = "shutdown"
+                    sock.close()
+            ex.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        me = threading.current_thread()
+        for t in threading.enumerate():
+            if t is not me and not t.daemon and t.name != "sockscope-writer":
+                t.join(max(0.0, deadline - time.monotonic()))
+        for sock in self.listeners:
+            sock.close()
+        # Connections still open here were never closed by the server (the
+        # lesson's as-taught handlers): they stay unclosed in the recording.
+        return [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not me]
+
+
+class TracedExecutor(ThreadPoolExecutor):
+    """A ThreadPoolExecutor that records ``submit`` and ``start`` per job.
+
+    ``submit`` carries the queue depth after the hand-off in its count field;
+    ``start`` is stamped on the worker's lane when it picks the job up.
+    """
+
+    def __init__(self, rec: Recorder, max_workers: int, prefix: str) -> None:
+        super().__init__(max_workers, thread_name_prefix=prefix, initializer=self._worker_starts)
+        self._rec = rec
+        rec.add_probe("queue", self._work_queue.qsize)
+
+    def _worker_starts(self) -> None:
+        rec = self._rec
+        rec.instant("thread_start", rec.declare_lane())
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        rec = self._rec
+        conn = next((a.conn for a in args if isinstance(a, ManagedSocket)), 0)
+
+        def job() -> Any:
+            rec.instant("start", conn=conn)
+            return fn(*args, **kwargs)
+
+        t = rec.now()  # before the hand-off, so a quick worker's start never precedes it
+        job.sockets = [a for a in args if isinstance(a, ManagedSocket)]  # type: ignore[attr-defined]
+        future = super().submit(job)
+        rec.emit((t, 0, "submit", rec.lane(), conn, self._work_queue.qsize()))
+        return future
+
+
+def burn_cpu(seconds: float) -> None:
+    """Compute (holding the GIL) for about ``seconds``."""
+    end = time.perf_counter() + seconds
+    x = 0
+    while time.perf_counter() < end:
+        for i in range(200):
+            x += i * i
+
+
+def _drain_queue(ex: ThreadPoolExecutor) -> list[ManagedSocket]:
+    """Cancel the jobs still queued in ``ex``; return the sockets they held.
+
+    Reads ThreadPoolExecutor's ``_work_queue`` (stable since Python 3.2): the
+    public API can cancel queued jobs but not say what they held.
+    """
+    import queue
+
+    socks: list[ManagedSocket] = []
+    q = getattr(ex, "_work_queue", None)
+    while q is not None:
+        try:
+            item = q.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:
+            continue
+        item.future.cancel()
+        held = getattr(item.fn, "sockets", None) or [a for a in item.args if isinstance(a, ManagedSocket)]
+        socks.extend(held)
+    return socks
+
+
+def _quietly_shutdown(sock: _socket.socket) -> None:
+    try:
+        sock.shutdown(_socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected, or already closed: nothing to wake

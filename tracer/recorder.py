@@ -1,0 +1,310 @@
+"""The recorder: a cheap hot path in the server, a writer thread that batches.
+
+How this works
+--------------
+A traced call ends by appending one tuple to a ``collections.deque`` and
+returning; ``deque.append`` is atomic under the GIL, so no lock is taken on the
+hot path.  A writer thread wakes at least every ``flush_interval`` seconds,
+takes what is queued, formats JSON Lines with ``%``-formatting (several times
+cheaper than ``json.dumps`` per event) and writes them in one ``write``.
+
+Lanes are declared on a second deque.  The writer notes how many events are
+queued *before* it drains the declarations, then writes only that many events,
+so a lane's declaration always precedes its events in the file.
+
+If the writer ever falls ``max_pending`` events behind, the newest excess is
+discarded and counted; the count goes in the trailer.  If the file cannot be
+written (disk full, ...), the sink is detached, reported once on stderr, and
+every later event is counted as dropped: the server keeps running.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from tracer.errors import TracerError
+
+FORMAT_NAME = "sockscope"
+FORMAT_VERSION = 1
+
+Clock = Callable[[], int]
+
+
+class _ExitWatch:
+    """Lives in a thread's ``threading.local``; dies with the thread.
+
+    CPython clears a thread's locals in that thread as it ends, so ``__del__``
+    runs there and can stamp ``thread_exit`` on the right lane with the right
+    time, for threads we did not create ourselves (a ThreadPoolExecutor's).
+    """
+
+    __slots__ = ("rec", "lane", "armed")
+
+    def __init__(self, rec: Recorder, lane: int) -> None:
+        self.rec = rec
+        self.lane = lane
+        self.armed = True
+
+    def __del__(self) -> None:
+        if self.armed and not self.rec.closed:
+            self.rec.instant("thread_exit", self.lane)
+
+
+class Recorder:
+    """Records events of one process into one JSON Lines file.
+
+    Args:
+        sink: a text file opened for writing, or a path.
+        header: model, settings ... written in the header line.
+        clock: a monotonic nanosecond clock; tests pass a fake one.
+        flush_interval: seconds between writer batches at most.
+        sample_interval: seconds between samples of the probes (counters).
+        max_pending: events allowed to wait for the writer before loss is counted.
+        t0: the clock value that is time 0 (default: now); a client process
+            passes the server's so both share one axis.
+        side: ``server`` or ``client``, the default side of lanes declared here.
+        first_lane: the first lane number this recorder hands out.
+    """
+
+    def __init__(
+        self,
+        sink: str | os.PathLike[str] | TextIO,
+        header: dict[str, Any] | None = None,
+        *,
+        clock: Clock = time.monotonic_ns,
+        flush_interval: float = 0.05,
+        sample_interval: float = 0.005,
+        max_pending: int = 2_000_000,
+        t0: int | None = None,
+        side: str = "server",
+        first_lane: int = 0,
+        write_header: bool = True,
+    ) -> None:
+        if isinstance(sink, (str, os.PathLike)):
+            self.path = os.fspath(sink)
+            self._file: TextIO = open_for_writing(self.path)
+        else:
+            self.path = getattr(sink, "name", "<stream>")
+            self._file = sink
+        self.clock = clock
+        self.t0 = clock() if t0 is None else t0
+        self.side = side
+        self.flush_interval = flush_interval
+        self.sample_interval = sample_interval
+        self.max_pending = max_pending
+        self.closed = False
+        self.broken: str | None = None
+        self._events: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._decls: collections.deque[str] = collections.deque()
+        # The hot path's whole cost: one bound-method call.
+        self.emit = self._events.append
+        self._local = threading.local()
+        self._lane_ids = itertools.count(first_lane)
+        self._lane_lock = threading.Lock()
+        self._lane_threads: dict[int, weakref.ref[threading.Thread]] = {}
+        self._dropped = 0
+        self._written = 0
+        self._wake = threading.Event()
+        self._probes: dict[str, Callable[[], int]] = {}
+        self._last_sample: dict[str, int] = {}
+        if write_header:
+            self._write_now(json.dumps(self._header(header or {}), ensure_ascii=False) + "\n")
+        self._writer = threading.Thread(target=self._run_writer, name="sockscope-writer", daemon=True)
+        self._writer.start()
+
+    # ----------------------------------------------------------- the hot path
+    def now(self) -> int:
+        """The current time, ns since this recording's start."""
+        return self.clock() - self.t0
+
+    def lane(self) -> int:
+        """The calling thread's lane, declared on first use."""
+        try:
+            return self._local.lane  # type: ignore[no-any-return]
+        except AttributeError:
+            return self.declare_lane()
+
+    def instant(self, kind: str, lane: int | None = None, conn: int = 0, nbytes: int = -1, detail: Any = None) -> None:
+        """Record an event of duration 0, now."""
+        if lane is None:
+            lane = self.lane()
+        t = self.clock() - self.t0
+        if detail is None:
+            self.emit((t, 0, kind, lane, conn, nbytes))
+        else:
+            self.emit((t, 0, kind, lane, conn, nbytes, detail))
+
+    # ------------------------------------------------------------ lanes
+    def declare_lane(self, name: str | None = None, side: str | None = None) -> int:
+        """Give the calling thread a lane and declare it (name, native id)."""
+        me = threading.current_thread()
+        with self._lane_lock:
+            lane = next(self._lane_ids)
+        decl = {
+            "lane": lane,
+            "name": name or me.name,
+            "native_id": threading.get_native_id(),
+            "side": side or self.side,
+        }
+        self._local.lane = lane
+        self._lane_threads[lane] = weakref.ref(me)
+        self._local.watch = _ExitWatch(self, lane)
+        self._decls.append(json.dumps(decl, ensure_ascii=False))
+        return lane
+
+    def disarm_exit_watch(self) -> None:
+        """The caller records its own ``thread_exit``; do not stamp another."""
+        watch = getattr(self._local, "watch", None)
+        if watch is not None:
+            watch.armed = False
+
+    # ------------------------------------------------------------ counters and marks
+    def add_probe(self, name: str, probe: Callable[[], int]) -> None:
+        """Sample ``probe()`` now and on the writer's beat; write it when it changes."""
+        self._probes[name] = probe
+        try:
+            value = int(probe())
+        except (OSError, ValueError):
+            return
+        self._last_sample[name] = value
+        self.counter(name, value)
+
+    def counter(self, name: str, value: int, t: int | None = None) -> None:
+        """Record a counter's value at ``t`` (default now)."""
+        t = self.now() if t is None else t
+        self._decls.append(json.dumps({"c": name, "t": t, "v": value}))
+
+    def mark(self, text: str, t: int | None = None) -> None:
+        """Record a note on the time axis (what a user fired, ...)."""
+        t = self.now() if t is None else t
+        self._decls.append(json.dumps({"mark": text, "t": t}, ensure_ascii=False))
+
+    def sample_probes(self) -> None:
+        for name, probe in list(self._probes.items()):
+            try:
+                value = int(probe())
+            except (OSError, ValueError):
+                continue  # the probed object is gone (socket closed at shutdown)
+            if self._last_sample.get(name) != value:
+                self._last_sample[name] = value
+                self.counter(name, value)
+
+    # ------------------------------------------------------------ the writer
+    def _run_writer(self) -> None:
+        # Probes are sampled every few ms (the kernel's accept queue changes
+        # fast); lines are written every flush_interval.
+        last_flush = time.monotonic()
+        while not self.closed:
+            beat = self.sample_interval if self._probes else self.flush_interval
+            self._wake.wait(beat)
+            self.sample_probes()
+            if time.monotonic() - last_flush >= self.flush_interval or self.closed:
+                self.flush()
+                last_flush = time.monotonic()
+
+    def flush(self) -> None:
+        """Write everything queued so far (the writer calls this; so may close)."""
+        events = self._events
+        pending = len(events)
+        if pending > self.max_pending:
+            for _ in range(pending - self.max_pending):
+                events.pop()
+            self._dropped += pending - self.max_pending
+            pending = self.max_pending
+        lines = []
+        decls = self._decls
+        while decls:
+            lines.append(decls.popleft())
+            lines.append("\n")
+        popleft = events.popleft
+        for _ in range(pending):
+            ev = popleft()
+            if len(ev) == 6:
+                lines.append('[%d,%d,"%s",%d,%d,%d]\n' % (ev[0], ev[1], ev[2], ev[3], ev[4], ev[5]))
+            else:
+                detail = json.dumps(ev[6], ensure_ascii=False)
+                lines.append('[%d,%d,"%s",%d,%d,%d,%s]\n' % (ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], detail))
+        if lines:
+            self._written += pending
+            self._write_now("".join(lines))
+
+    def _write_now(self, text: str) -> None:
+        if self.broken is not None:
+            return
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except (OSError, ValueError) as exc:
+            self.broken = str(exc)
+            print(f"sockscope: recording to {self.path} stopped: {exc}; the server goes on", file=sys.stderr)
+
+    def close(self, **trailer: Any) -> dict[str, Any]:
+        """Flush everything, write the trailer and close the file.
+
+        Returns:
+            The trailer written (events, dropped, ...).
+        """
+        if self.closed:
+            return {}
+        self.closed = True
+        self._wake.set()
+        self._writer.join(timeout=5)
+        self.sample_probes()
+        self.flush()
+        dropped = self._dropped
+        if self.broken is not None:
+            dropped += len(self._events)
+        alive = sorted(lane for lane, ref in self._lane_threads.items() if (t := ref()) is not None and t.is_alive())
+        end = {"end": True, "t": self.now(), "events": self._written, "dropped": dropped,
+               "alive_lanes": alive, **trailer}
+        self._write_now(json.dumps(end, ensure_ascii=False) + "\n")
+        try:
+            self._file.close()
+        except OSError as exc:
+            print(f"sockscope: closing {self.path} failed: {exc}", file=sys.stderr)
+        return end
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    def _header(self, extra: dict[str, Any]) -> dict[str, Any]:
+        import platform
+
+        from tracer import __version__
+
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "tool": f"sockscope {__version__}",
+            "python": platform.python_version(),
+            "platform": sys.platform,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "t0_monotonic_ns": self.t0,
+            "clock": "time.monotonic_ns",
+            **extra,
+        }
+
+
+def open_for_writing(path: str) -> TextIO:
+    """Open a recording for writing, with errors a user can act on."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+    try:
+        return open(path, "w", encoding="utf-8", newline="\n")
+    except PermissionError:
+        raise TracerError(f"cannot write recording {path}: permission denied") from None
+    except IsADirectoryError:
+        raise TracerError(f"cannot write recording {path}: it is a folder") from None
+    except OSError as exc:
+        raise TracerError(f"cannot write recording {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,514 @@
+"""Read a recording into a plain-Python model that the UI, exports and check share.
+
+How this works
+--------------
+:class:`Builder` takes lines one at a time (so live mode can feed it a growing
+file) and keeps, per lane, columnar ``array`` s — start, duration, kind code,
+connection, count, line number — sorted by start time, so that the timeline
+finds what is visible with ``bisect``.  Details (close reasons, peer
+addresses) are rare and live in a dict per lane.
+
+Connections are joined across both ends as events arrive: the server's
+``accept`` carries the peer's address, the client's ``connect`` its own local
+address.  A client event is stored under the server's connection id once its
+``accept`` is known; until then (or for a connection never accepted) under
+``-client_id``, and rewritten in place when the match comes.
+
+Malformed input raises :class:`~tracer.errors.RecordingError` with the file name,
+line number and what was expected; a missing trailer and a cut-off last line
+are accepted with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracer.errors import RecordingError
+from tracer.events import BY_CODE, KINDS, Event
+from tracer.recorder import FORMAT_NAME, FORMAT_VERSION
+
+_KIND_CODE = {name: k.code for name, k in KINDS.items()}
+_MAX_INT = 2**62
+
+
+class Lane:
+    """One thread's events, as parallel arrays sorted by start time."""
+
+    __slots__ = ("id", "name", "native_id", "side", "line", "t", "dur", "kind", "conn", "count", "lines", "details",
+                 "_sorted", "end")
+
+    def __init__(self, lane_id: int, name: str, native_id: int, side: str, line: int = 0) -> None:
+        self.id = lane_id
+        self.name = name
+        self.native_id = native_id
+        self.side = side
+        self.line = line
+        self.t = array("q")
+        self.dur = array("q")
+        self.kind = array("b")
+        self.conn = array("i")
+        self.count = array("q")
+        self.lines = array("i")
+        self.details: dict[int, str | int] = {}
+        self._sorted = True
+        self.end = 0  # when the lane's last-ending event ends
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def __repr__(self) -> str:
+        return f"Lane({self.id}, {self.name!r}, {self.side}, {len(self)} events)"
+
+    def event(self, i: int) -> Event:
+        """The ``i``-th event of this lane."""
+        return Event(self.t[i], self.dur[i], BY_CODE[self.kind[i]].name, self.id, self.conn[i], self.count[i],
+                     self.details.get(i), self.lines[i])
+
+    def events(self) -> Iterator[Event]:
+        return (self.event(i) for i in range(len(self)))
+
+    def first_at_or_after(self, t: int) -> int:
+        """Index of the first event starting at or after ``t``."""
+        return bisect_left(self.t, t)
+
+    def last_before(self, t: int) -> int:
+        """Index of the last event starting at or before ``t`` (-1 if none)."""
+        return bisect_right(self.t, t) - 1
+
+    def kinds(self) -> set[str]:
+        return {BY_CODE[c].name for c in set(self.kind)}
+
+    def _append(self, t: int, dur: int, code: int, conn: int, count: int, line: int, detail: Any) -> int:
+        i = len(self.t)
+        if i and t < self.t[-1]:
+            self._sorted = False
+        if t + dur > self.end:
+            self.end = t + dur
+        self.t.append(t)
+        self.dur.append(dur)
+        self.kind.append(code)
+        self.conn.append(conn)
+        self.count.append(count)
+        self.lines.append(line)
+        if detail is not None:
+            self.details[i] = detail
+        return i
+
+    def _sort(self) -> None:
+        """Put events in start order (stable), if writers interleaved them."""
+        if self._sorted:
+            return
+        order = sorted(range(len(self.t)), key=self.t.__getitem__)
+        for name in ("t", "dur", "kind", "conn", "count", "lines"):
+            old = getattr(self, name)
+            setattr(self, name, array(old.typecode, (old[i] for i in order)))
+        where = {old: new for new, old in enumerate(order)}
+        self.details = {where[i]: d for i, d in self.details.items()}
+        self._sorted = True
+
+
+@dataclass
+class Counter:
+    """A sampled value over time (``backlog``, ``queue``, ``threads``)."""
+
+    name: str
+    t: array = field(default_factory=lambda: array("q"))
+    v: array = field(default_factory=lambda: array("q"))
+
+    def at(self, t: int) -> int:
+        """The value at time ``t`` (0 before the first sample)."""
+        i = bisect_right(self.t, t) - 1
+        return self.v[i] if i >= 0 else 0
+
+    def peak(self) -> int:
+        return max(self.v, default=0)
+
+
+@dataclass
+class Connection:
+    """One TCP connection, both ends, with the times that tell where it waited.
+
+    ``id`` > 0 for a connection the server accepted; < 0 for one seen only on
+    the client's side (refused, or still in the backlog when recording ended).
+    Times are ns since the recording's start; None where not seen.
+    """
+
+    id: int
+    peer: str | None = None
+    accept_t: int | None = None
+    accepted_t: int | None = None  # when accept() returned it
+    accept_lane: int | None = None
+    submit_t: int | None = None
+    start_t: int | None = None
+    serve_lane: int | None = None
+    close_t: int | None = None
+    close_reason: str | None = None
+    connect_t: int | None = None
+    connected_t: int | None = None  # when the client's connect() returned
+    client_lane: int | None = None
+    client_close_t: int | None = None
+    client_close_reason: str | None = None
+    requests: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    client_id: int | None = None
+
+    @property
+    def backlog_wait(self) -> int | None:
+        """From the handshake's end (client's connect returned) to accept() returning it."""
+        if self.connected_t is None or self.accepted_t is None:
+            return None
+        return max(0, self.accepted_t - self.connected_t)
+
+    @property
+    def queue_wait(self) -> int | None:
+        """From the hand-off to the pool to a worker picking it up."""
+        if self.submit_t is None or self.start_t is None:
+            return None
+        return max(0, self.start_t - self.submit_t)
+
+    @property
+    def service(self) -> int | None:
+        """From being picked up (or accepted) to the server's close."""
+        begin = self.start_t if self.start_t is not None else self.accepted_t
+        if begin is None or self.close_t is None:
+            return None
+        return max(0, self.close_t - begin)
+
+    @property
+    def closed(self) -> bool:
+        return self.close_t is not None
+
+
+class Recording:
+    """A whole recording: header, lanes, counters, marks, connections, trailer."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.header: dict[str, Any] = {}
+        self.lanes: dict[int, Lane] = {}
+        self.counters: dict[str, Counter] = {}
+        self.marks: list[tuple[int, str]] = []
+        self.connections: dict[int, Connection] = {}
+        self.trailer: dict[str, Any] | None = None
+        self.warnings: list[str] = []
+        self.n_events = 0
+        self.t_max = 0
+
+    @property
+    def model(self) -> str:
+        return str(self.header.get("model", "?"))
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        s = self.header.get("settings")
+        return s if isinstance(s, dict) else {}
+
+    @property
+    def dropped(self) -> int:
+        return int(self.trailer.get("dropped", 0)) if self.trailer else 0
+
+    @property
+    def complete(self) -> bool:
+        return self.trailer is not None
+
+    def server_lanes(self) -> list[Lane]:
+        return [lane for lane in self.lanes.values() if lane.side == "server"]
+
+    def client_lanes(self) -> list[Lane]:
+        return [lane for lane in self.lanes.values() if lane.side == "client"]
+
+    def events(self) -> Iterator[Event]:
+        """Every event, in start-time order across lanes (ties: lane order)."""
+        import heapq
+
+        iters = [lane.events() for lane in self.lanes.values()]
+        return heapq.merge(*iters, key=lambda e: (e.t, e.lane))
+
+    def connection_events(self, conn_id: int) -> list[Event]:
+        """Both ends of one connection's story, in time order."""
+        out = []
+        for lane in self.lanes.values():
+            conns = lane.conn
+            for i in range(len(lane)):
+                if conns[i] == conn_id:
+                    out.append(lane.event(i))
+        out.sort(key=lambda e: (e.t, e.lane))
+        return out
+
+
+class Builder:
+    """Builds a :class:`Recording` from lines, one at a time.
+
+    Args:
+        path: the file's name, for messages.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.rec = Recording(path)
+        self.line_no = 0
+        self._pending_connect: dict[str, int] = {}  # client address -> client conn id
+        self._unmatched_accept: dict[str, int] = {}  # peer address -> server conn id
+        self._client_map: dict[int, int] = {}  # client conn id -> server conn id
+        self._client_spots: dict[int, list[tuple[Lane, int]]] = {}
+
+    def error(self, message: str) -> RecordingError:
+        return RecordingError(self.rec.path, self.line_no, message)
+
+    def feed(self, line: str) -> None:
+        """Take one line (without or with its newline)."""
+        self.line_no += 1
+        if self.rec.trailer is not None:
+            if line.strip():
+                raise self.error(f"expected nothing after the trailer, got {line[:60]!r}")
+            return
+        if self.line_no == 1:
+            self._header(line)
+            return
+        if line.startswith("[") and self._fast_event(line):
+            return
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise self.error(f"expected a JSON value, got {line[:60]!r} ({exc.msg})") from None
+        if isinstance(value, list):
+            self._event(value)
+        elif isinstance(value, dict):
+            self._object(value)
+        else:
+            raise self.error(f"expected an event array or an object, got {value!r:.60}")
+
+    def finish(self, *, cut_off: bool = False) -> Recording:
+        """Sort what needs sorting, note what is missing, and return the recording."""
+        rec = self.rec
+        if self.line_no == 0:
+            raise RecordingError(rec.path, 0, "empty file: expected a sockscope header line")
+        for lane in rec.lanes.values():
+            lane._sort()
+        for counter in rec.counters.values():
+            if any(counter.t[i] > counter.t[i + 1] for i in range(len(counter.t) - 1)):
+                pairs = sorted(zip(counter.t, counter.v))
+                counter.t = array("q", (p[0] for p in pairs))
+                counter.v = array("q", (p[1] for p in pairs))
+        rec.marks.sort()
+        if cut_off:
+            rec.warnings.append(f"{rec.path}:{self.line_no}: the last line is cut off (recording interrupted?); ignored")
+        if rec.trailer is None:
+            rec.warnings.append(f"{rec.path}: no trailer: the recording did not end cleanly (or is still growing)")
+        return rec
+
+    # ------------------------------------------------------------ lines
+    def _header(self, line: str) -> None:
+        try:
+            head = json.loads(line)
+        except ValueError:
+            raise self.error(f"expected a sockscope header object, got {line[:60]!r}") from None
+        if not isinstance(head, dict) or head.get("format") != FORMAT_NAME:
+            raise self.error(f"expected a header with \"format\": \"{FORMAT_NAME}\", got {line[:60]!r}")
+        version = head.get("version")
+        if not isinstance(version, int) or version < 1:
+            raise self.error(f"expected an integer format version, got {version!r}")
+        if version > FORMAT_VERSION:
+            raise self.error(f"format version {version} is newer than this sockscope reads "
+                             f"({FORMAT_VERSION}); upgrade sockscope to open it")
+        self.rec.header = head
+
+    def _fast_event(self, line: str) -> bool:
+        """The common six-field event line without json.loads (3x faster)."""
+        body = line.rstrip("\r\n")
+        if not body.endswith("]"):
+            return False
+        parts = body[1:-1].split(",")
+        if len(parts) != 6:
+            return False
+        k = parts[2]
+        if len(k) < 3 or k[0] != '"' or k[-1] != '"':
+            return False
+        try:
+            t, dur, lane, conn, count = (int(parts[0]), int(parts[1]), int(parts[3]), int(parts[4]), int(parts[5]))
+        except ValueError:
+            return False
+        self._add(t, dur, k[1:-1], lane, conn, count, None)
+        return True
+
+    def _event(self, v: list[Any]) -> None:
+        if not 6 <= len(v) <= 7:
+            raise self.error(f"expected an event [t, dur, kind, lane, conn, count(, detail)], got {len(v)} fields")
+        t, dur, kind, lane, conn, count = v[:6]
+        for name, x in (("t", t), ("dur", dur), ("lane", lane), ("conn", conn), ("count", count)):
+            if not isinstance(x, int) or isinstance(x, bool):
+                raise self.error(f"expected an integer {name}, got {x!r:.40}")
+        detail = v[6] if len(v) == 7 else None
+        if detail is not None and not isinstance(detail, (str, int)):
+            raise self.error(f"expected a string or integer detail, got {detail!r:.40}")
+        self._add(t, dur, kind, lane, conn, count, detail)
+
+    def _add(self, t: int, dur: int, kind: str, lane_id: int, conn: int, count: int, detail: Any) -> None:
+        code = _KIND_CODE.get(kind)
+        if code is None:
+            raise self.error(f"expected an event kind ({', '.join(KINDS)}), got {kind!r:.40}")
+        lane = self.rec.lanes.get(lane_id)
+        if lane is None:
+            raise self.error(f"event on lane {lane_id}, which was not declared before it")
+        if t < 0 or dur < 0 or t > _MAX_INT or dur > _MAX_INT:
+            raise self.error(f"expected a time and duration >= 0, got t={t} dur={dur}")
+        if not -(2**31) < conn < 2**31:
+            raise self.error(f"expected a connection id that fits in 32 bits, got {conn}")
+        rec = self.rec
+        rec.n_events += 1
+        if t + dur > rec.t_max:
+            rec.t_max = t + dur
+        if lane.side == "client" and conn:
+            conn = self._client_conn(conn, kind, detail, t, dur)
+        i = lane._append(t, dur, code, conn, count, self.line_no, detail)
+        if lane.side == "client" and conn < 0:
+            self._client_spots.setdefault(-conn, []).append((lane, i))
+        if conn:
+            self._connection(lane, conn, kind, t, dur, count, detail)
+
+    def _object(self, v: dict[str, Any]) -> None:
+        rec = self.rec
+        if "lane" in v:
+            lane_id, name = v.get("lane"), v.get("name")
+            if not isinstance(lane_id, int) or not isinstance(name, str):
+                raise self.error(f"expected a lane declaration {{\"lane\": int, \"name\": str}}, got {v!r:.60}")
+            if lane_id in rec.lanes:
+                raise self.error(f"lane {lane_id} declared twice")
+            side = v.get("side", "server")
+            if side not in ("server", "client"):
+                raise self.error(f"expected side \"server\" or \"client\", got {side!r:.30}")
+            native = v.get("native_id", 0)
+            rec.lanes[lane_id] = Lane(lane_id, name, native if isinstance(native, int) else 0, side, self.line_no)
+        elif "c" in v:
+            name, t, value = v.get("c"), v.get("t"), v.get("v")
+            if not isinstance(name, str) or not isinstance(t, int) or not isinstance(value, int):
+                raise self.error(f"expected a counter {{\"c\": str, \"t\": int, \"v\": int}}, got {v!r:.60}")
+            counter = rec.counters.setdefault(name, Counter(name))
+            counter.t.append(t)
+            counter.v.append(value)
+        elif "mark" in v:
+            t = v.get("t")
+            if not isinstance(t, int):
+                raise self.error(f"expected a mark {{\"mark\": str, \"t\": int}}, got {v!r:.60}")
+            rec.marks.append((t, str(v["mark"])))
+        elif v.get("end") is True:
+            rec.trailer = v
+        else:
+            raise self.error(f"expected a lane, counter, mark or trailer object, got keys {sorted(v)[:5]}")
+
+    # ------------------------------------------------------------ connections
+    def _client_conn(self, client_id: int, kind: str, detail: Any, t: int, dur: int) -> int:
+        """The id a client-side event is stored under (see the module's docstring)."""
+        known = self._client_map.get(client_id)
+        if known is not None:
+            return known
+        if kind == "connect" and isinstance(detail, str) and ":" in detail:
+            server_id = self._unmatched_accept.pop(detail, None)
+            if server_id is not None:
+                self._client_map[client_id] = server_id
+                return server_id
+            self._pending_connect[detail] = client_id
+        return -client_id
+
+    def _match_accept(self, server_id: int, peer: Any) -> None:
+        if not isinstance(peer, str):
+            return
+        client_id = self._pending_connect.pop(peer, None)
+        if client_id is None:
+            self._unmatched_accept[peer] = server_id
+            return
+        self._client_map[client_id] = server_id
+        for lane, i in self._client_spots.pop(client_id, []):
+            lane.conn[i] = server_id
+        half = self.rec.connections.pop(-client_id, None)
+        conn = self.rec.connections[server_id]
+        if half is not None:
+            for name in ("connect_t", "connected_t", "client_lane", "client_close_t", "client_close_reason",
+                         "client_id"):
+                setattr(conn, name, getattr(half, name))
+
+    def _connection(self, lane: Lane, cid: int, kind: str, t: int, dur: int, count: int, detail: Any) -> None:
+        conns = self.rec.connections
+        conn = conns.get(cid)
+        if conn is None:
+            conn = conns[cid] = Connection(cid)
+        if lane.side == "client":
+            if kind == "connect":
+                conn.connect_t, conn.connected_t, conn.client_lane = t, t + dur, lane.id
+                conn.client_id = abs(cid) if cid < 0 else conn.client_id
+            elif kind == "close":
+                conn.client_close_t, conn.client_close_reason = t, str(detail) if detail is not None else None
+                conn.client_lane = lane.id if conn.client_lane is None else conn.client_lane
+            return
+        if kind == "accept":
+            conn.accept_t, conn.accepted_t, conn.accept_lane = t, t + dur, lane.id
+            conn.peer = detail if isinstance(detail, str) else None
+            self._match_accept(cid, detail)
+        elif kind == "submit":
+            conn.submit_t = t
+        elif kind in ("start", "thread_start"):
+            conn.start_t, conn.serve_lane = t, lane.id
+        elif kind == "recv" and count > 0:
+            conn.bytes_in += count
+            conn.serve_lane = lane.id if conn.serve_lane is None else conn.serve_lane
+        elif kind == "send" and count > 0:
+            conn.bytes_out += count
+            conn.requests += 1
+        elif kind == "close":
+            conn.close_t, conn.close_reason = t, str(detail) if detail is not None else None
+
+
+def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None) -> Recording:
+    """Read a whole recording.
+
+    Args:
+        path: the file.
+        progress: called now and then with (bytes read, file size).
+
+    Raises:
+        RecordingError: a missing file, not a recording, a malformed line.
+    """
+    name = os.fspath(path)
+    try:
+        size = os.path.getsize(name)
+        f = open(name, encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise RecordingError(name, 0, "no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(name, 0, "is a folder, not a recording") from None
+    except PermissionError:
+        raise RecordingError(name, 0, "permission denied") from None
+    builder = Builder(name)
+    done = 0
+    with f:
+        try:
+            lines = iter(f)
+            for line in lines:
+                done += len(line)
+                if not line.endswith("\n"):
+                    return _last_line(builder, line)
+                builder.feed(line)
+                if progress is not None and builder.line_no % 50_000 == 0:
+                    progress(done, size)
+        except UnicodeDecodeError as exc:
+            raise RecordingError(name, builder.line_no + 1, f"expected UTF-8 text, got byte {exc.object[exc.start]:#x}") from None
+    if progress is not None:
+        progress(size, size)
+    return builder.finish()
+
+
+def _last_line(builder: Builder, line: str) -> Recording:
+    """A final line without its newline: take it if whole, else warn it was cut off."""
+    try:
+        builder.feed(line)
+    except RecordingError:
+        if builder.line_no == 1:
+            raise
+        return builder.finish(cut_off=True)
+    return builder.finish()

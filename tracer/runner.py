@@ -1,0 +1,127 @@
+"""Run one lesson server in this process, traced or not, and stop it cleanly.
+
+Ctrl-C and SIGTERM both become ``KeyboardInterrupt`` in the main thread, where
+every lesson server blocks (in ``accept`` or in ``sleep``).  Stopping then wakes
+every thread blocked on a socket (``Net.stop``), and only after that closes the
+recorder, so the trailer counts every event.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import servers
+from servers import Settings
+from tracer.errors import ServerError, TracerError
+from tracer.net import Net, backlog_probe_available
+from tracer.recorder import Recorder
+
+
+@dataclass
+class Outcome:
+    """What a server run left behind."""
+
+    address: tuple[str, int] | None
+    trailer: dict[str, Any]
+    stuck_threads: list[str]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def header_for(cfg: Settings) -> dict[str, Any]:
+    return {
+        "model": cfg.model,
+        "settings": cfg.to_json(),
+        "counters": {"backlog": backlog_probe_available(), "queue": cfg.model == "pool", "threads": True},
+    }
+
+
+def run_server(
+    cfg: Settings,
+    record: str | None = None,
+    *,
+    out: TextIO = sys.stdout,
+    on_listen: Callable[[tuple[str, int]], None] | None = None,
+    quiet: bool = False,
+) -> Outcome:
+    """Run ``cfg.model`` until Ctrl-C/SIGTERM; return what it left.
+
+    Raises:
+        TracerError: unknown model, recording not writable, port in use ...
+    """
+    try:
+        module = servers.load(cfg.model)
+    except KeyError:
+        raise TracerError(f"unknown model {cfg.model!r}; choose one of {', '.join(servers.MODELS)}") from None
+    recorder = Recorder(record, header_for(cfg)) if record else None
+    address: list[tuple[str, int]] = []
+
+    def listening(sock: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        address.append((host, port))
+        if not quiet:
+            where = f" recording to {record}" if record else " (tracing off)"
+            print(f"sockscope: {cfg.model} server listening on http://{host}:{port}/{where}; Ctrl-C stops it",
+                  file=out, flush=True)
+        if on_listen is not None:
+            on_listen((host, port))
+
+    net = Net(recorder, on_listen=listening, pause_accept_ms=cfg.pause_accept_ms)
+    previous = _install_signals(net)
+    try:
+        module.serve(net, cfg)
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        if address:
+            raise
+        raise _bind_error(cfg, exc) from None
+    finally:
+        net.stopping = True
+        stuck = net.stop()
+        trailer = recorder.close() if recorder else {}
+        _restore_signals(previous)
+    return Outcome(address[0] if address else None, trailer, stuck)
+
+
+def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
+    if exc.errno == errno.EADDRINUSE:
+        return ServerError(f"port {cfg.port} on {cfg.host} is already in use; try --port 0 for a free one")
+    if exc.errno == errno.EACCES:
+        return ServerError(f"no permission to listen on port {cfg.port} (ports below 1024 need root)")
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, OSError) and exc.errno is None:
+        return ServerError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}")
+    return ServerError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}")
+
+
+def _install_signals(net: Net) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(signum: int, frame: Any) -> None:
+        net.stopping = True
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, interrupt)
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
