@@ -253,6 +253,8 @@ class Net:
             prints the address there).
         pause_accept_ms: after ``listen``, wait this long before returning, so
             the accept loop starts late (the backlog lesson).
+        first_conn_id: the first connection id handed out; client processes
+            sharing one recording use disjoint ranges.
     """
 
     def __init__(
@@ -260,6 +262,7 @@ class Net:
         recorder: Recorder | None = None,
         on_listen: Callable[[_socket.socket], None] | None = None,
         pause_accept_ms: float = 0,
+        first_conn_id: int = 1,
     ) -> None:
         self.recorder = recorder
         self.on_listen = on_listen
@@ -268,9 +271,9 @@ class Net:
         self.listeners: list[_socket.socket] = []
         self.connections: weakref.WeakSet[_socket.socket] = weakref.WeakSet()
         self.executors: list[ThreadPoolExecutor] = []
-        self._conn_ids = itertools.count(1)
+        self._conn_ids = itertools.count(first_conn_id)
         self._socket_class = TracedSocket if recorder else ManagedSocket
-        if recorder is not None:
+        if recorder is not None and recorder.side == "server":
             recorder.add_probe("threads", lambda: threading.active_count() - 1)  # minus the writer
 
     def new_conn_id(self) -> int:

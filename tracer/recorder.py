@@ -72,7 +72,10 @@ class Recorder:
         t0: the clock value that is time 0 (default: now); a client process
             passes the server's so both share one axis.
         side: ``server`` or ``client``, the default side of lanes declared here.
-        first_lane: the first lane number this recorder hands out.
+        first_lane: the first lane number this recorder hands out; processes
+            appending to one file must use disjoint ranges.
+        write_header: False to append to a recording another process started
+            (then ``t0`` should be that recording's ``t0_monotonic_ns``).
     """
 
     def __init__(
@@ -91,7 +94,7 @@ class Recorder:
     ) -> None:
         if isinstance(sink, (str, os.PathLike)):
             self.path = os.fspath(sink)
-            self._file: TextIO = open_for_writing(self.path)
+            self._file: TextIO = open_for_writing(self.path, truncate=write_header)
         else:
             self.path = getattr(sink, "name", "<stream>")
             self._file = sink
@@ -295,13 +298,24 @@ class Recorder:
         }
 
 
-def open_for_writing(path: str) -> TextIO:
-    """Open a recording for writing, with errors a user can act on."""
+def open_for_writing(path: str, truncate: bool = True) -> TextIO:
+    """Open a recording for writing, with errors a user can act on.
+
+    Args:
+        truncate: start a new file (a server); False appends to an existing
+            recording (scenario clients joining a server's recording).
+    """
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
     try:
-        return open(path, "w", encoding="utf-8", newline="\n")
+        # Truncate, then append: other processes (scenario clients) append
+        # their own lanes to the same file, each batch one write() with O_APPEND.
+        if truncate:
+            open(path, "w").close()
+        elif not os.path.isfile(path):
+            raise TracerError(f"cannot append to recording {path}: no such file")
+        return open(path, "a", encoding="utf-8", newline="\n", buffering=1 << 16)
     except PermissionError:
         raise TracerError(f"cannot write recording {path}: permission denied") from None
     except IsADirectoryError:
