@@ -16,13 +16,20 @@ MODELS: dict[str, str] = {
     "single": "servers.single",
     "thread": "servers.threaded",
     "pool": "servers.pool",
+    "selectors": "servers.multiplexed",
+    "asyncio": "servers.eventloop",
 }
 
 DESCRIPTIONS: dict[str, str] = {
     "single": "one thread accepts and serves one connection at a time",
     "thread": "an accept thread and a new thread per connection",
     "pool": "the accept loop hands connections to a ThreadPoolExecutor",
+    "selectors": "one thread multiplexes every connection with selectors",
+    "asyncio": "one thread runs an asyncio event loop, a coroutine per connection",
 }
+
+# Models whose lesson code exists as written (--as-taught).
+AS_TAUGHT = ("single", "thread", "pool")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ Nothing here patches the standard library.
 from __future__ import annotations
 
 import itertools
+import selectors
 import socket as _socket
 import struct
 import sys
@@ -124,6 +125,8 @@ class TracedSocket(ManagedSocket):
             return self._rec.declare_lane()
 
     def _failed(self, kind: str, t: int, exc: OSError, detail: str | None = None) -> None:
+        if isinstance(exc, (BlockingIOError, InterruptedError)):
+            return  # a non-blocking socket with nothing ready yet: the event loop retries
         rec = self._rec
         why = _reason(exc)
         if self.why is None or why != "timeout":
@@ -298,6 +301,15 @@ class Net:
             ex = TracedExecutor(self.recorder, max_workers, thread_name_prefix)
         self.executors.append(ex)
         return ex
+
+    def DefaultSelector(self) -> selectors.BaseSelector:  # noqa: N802 - drop-in for the class
+        """``selectors.DefaultSelector()``, whose waits are traced when recording."""
+        sel = selectors.DefaultSelector()
+        if self.recorder is None:
+            return sel
+        from tracer.multiplex import TracedSelector
+
+        return TracedSelector(sel, self.recorder)
 
     def work(self, work_ms: float = 0, cpu_ms: float = 0, for_conn: _socket.socket | None = None) -> None:
         """The handler's own work for ``for_conn``: wait (as on a database) and/or compute."""

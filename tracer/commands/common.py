@@ -78,6 +78,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from parsed options; warns when listening beyond this machine."""
     if args.model not in servers.MODELS:
         raise UsageError(f"unknown model {args.model!r}; choose one of {', '.join(servers.MODELS)}")
+    if args.as_taught and args.model not in servers.AS_TAUGHT:
+        raise UsageError(f"--as-taught: the lesson has no {args.model} server; "
+                         f"it has {', '.join(servers.AS_TAUGHT)}")
     from tracer.runner import is_loopback
 
     if not is_loopback(args.host):
