@@ -62,7 +62,7 @@ def backlog_probe_available() -> bool:
 _stopping: weakref.WeakSet[Net] = weakref.WeakSet()
 
 
-def _quiet_stop_hook(default: Callable[[Any], None]) -> Callable[[Any], None]:
+def _quiet_stop_hook(default: Callable[[Any], object]) -> Callable[[Any], None]:
     """An accept loop woken by ``Net.stop`` ends in an OSError: no traceback for that."""
 
     def hook(args: Any) -> None:

@@ -116,7 +116,7 @@ def _install_signals(net: Net) -> dict[int, Any]:
         net.stopping = True
         raise KeyboardInterrupt
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, interrupt)
     return previous
