@@ -154,4 +154,4 @@ Content-Length: {}
 Connection: keep-alive
 Server: wayne.magedu.com
 
-{}""".format(len(html.encode()), html).encode()
+{}""".format(len(html), html).encode()  # len() of the str, as taught: characters, not bytes
