@@ -274,6 +274,7 @@ class Net:
         self.listeners: list[_socket.socket] = []
         self.connections: weakref.WeakSet[_socket.socket] = weakref.WeakSet()
         self.executors: list[ThreadPoolExecutor] = []
+        self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._conn_ids = itertools.count(first_conn_id)
         self._socket_class = TracedSocket if recorder else ManagedSocket
         if recorder is not None and recorder.side == "server":
@@ -290,8 +291,11 @@ class Net:
     def Thread(self, *args: Any, **kwargs: Any) -> threading.Thread:  # noqa: N802 - drop-in for the class
         """``threading.Thread(...)``, traced when recording."""
         if self.recorder is None:
-            return threading.Thread(*args, **kwargs)
-        return TracedThread(*args, net=self, **kwargs)
+            thread = threading.Thread(*args, **kwargs)
+        else:
+            thread = TracedThread(*args, net=self, **kwargs)
+        self.threads.add(thread)
+        return thread
 
     def ThreadPoolExecutor(self, max_workers: int, thread_name_prefix: str = "worker") -> ThreadPoolExecutor:  # noqa: N802
         """``ThreadPoolExecutor(n)``, whose submit/start are traced when recording."""
@@ -362,8 +366,13 @@ class Net:
             ex.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace
         me = threading.current_thread()
-        for t in threading.enumerate():
-            if t is not me and not t.daemon and t.name != "sockscope-writer":
+        # Threads inherit daemon-ness from their creator, so a server started
+        # from a daemon thread has daemon workers: join ours whatever they are.
+        ours = set(self.threads)
+        for ex in self.executors:
+            ours.update(getattr(ex, "_threads", ()))  # ThreadPoolExecutor's workers (stable since 3.2)
+        for t in ours | {t for t in threading.enumerate() if not t.daemon}:
+            if t is not me and t.name != "sockscope-writer":
                 t.join(max(0.0, deadline - time.monotonic()))
         for sock in self.listeners:
             sock.close()
