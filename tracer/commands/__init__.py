@@ -6,4 +6,6 @@ Each module has ``register(subparsers)``, which adds its parser and sets
 
 COMMANDS = [
     "tracer.commands.serve",
+    "tracer.commands.live",
+    "tracer.commands.demo",
 ]

@@ -1,0 +1,106 @@
+"""How long each export takes on a synthetic million-event recording.
+
+    .venv/bin/python bench/bench_export.py             # 1,000,000 events
+    .venv/bin/python bench/bench_export.py --events 200000
+
+Writes a pool-shaped recording (an accept loop, 8 workers, 50 client lanes,
+about 11 events per connection, counters) to a temporary folder, loads it
+once, then times ``check`` and each export format on the loaded recording and
+prints seconds, events per second and output size.  Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from tracer import export  # noqa: E402
+from tracer.check import check  # noqa: E402
+from tracer.recording import load  # noqa: E402
+
+WORKERS = 8
+CLIENTS = 50
+PER_CONN = 11
+
+
+def synthesize(path: str, n_events: int) -> int:
+    """Write a recording of about ``n_events`` events; return how many were written."""
+    header = {"format": "sockscope", "version": 1, "model": "pool", "t0_monotonic_ns": 0,
+              "settings": {"model": "pool", "workers": WORKERS, "backlog": 128}}
+    lines = [json.dumps(header)]
+    lines.append(json.dumps({"lane": 0, "name": "MainThread", "native_id": 100, "side": "server"}))
+    for w in range(WORKERS):
+        lines.append(json.dumps({"lane": 1 + w, "name": f"worker_{w}", "native_id": 101 + w, "side": "server"}))
+    for c in range(CLIENTS):
+        lines.append(json.dumps({"lane": 1000 + c, "name": f"client-{c}", "native_id": 200 + c, "side": "client"}))
+    for w in range(WORKERS):
+        lines.append(f'[{w * 1000},0,"thread_start",{1 + w},0,-1]')
+    n = WORKERS
+    conns = n_events // PER_CONN
+    t = 100_000
+    for cid in range(1, conns + 1):
+        w, c = 1 + cid % WORKERS, 1000 + cid % CLIENTS
+        port = 10000 + cid % 50000
+        peer = f"127.0.0.1:{port}"
+        lines += [
+            f'[{t},30000,"connect",{c},{cid + 500000},-1,"{peer}"]',
+            f'[{t + 10000},25000,"accept",0,{cid},-1,"{peer}"]',
+            f'[{t + 36000},0,"submit",0,{cid},{cid % 5}]',
+            f'[{t + 40000},8000,"send",{c},{cid + 500000},27]',
+            f'[{t + 50000},0,"start",{w},{cid},-1]',
+            f'[{t + 52000},20000,"recv",{w},{cid},27]',
+            f'[{t + 73000},9000,"send",{w},{cid},330]',
+            f'[{t + 60000},30000,"recv",{c},{cid + 500000},330]',
+            f'[{t + 83000},15000,"recv",{w},{cid},0]',
+            f'[{t + 99000},3000,"close",{w},{cid},-1,"eof"]',
+            f'[{t + 95000},2000,"close",{c},{cid + 500000},-1,"client"]',
+        ]
+        if cid % 100 == 0:
+            lines.append(json.dumps({"c": "queue", "t": t, "v": cid % 7}))
+        t += 12_000  # connections overlap: 8 workers stay busy
+        n += PER_CONN
+    for c in range(CLIENTS):
+        lines.append(f'[{t + 100_000},0,"thread_exit",{1000 + c},0,-1]')
+        n += 1
+    lines.append(json.dumps({"end": True, "t": t + 200_000, "events": n, "dropped": 0,
+                             "alive_lanes": [0] + list(range(1, WORKERS + 1))}))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "big.jsonl")
+        n = synthesize(path, args.events)
+        size = os.path.getsize(path)
+        print(f"recording: {n:,} events, {size / 1e6:.1f} MB")
+        t = time.perf_counter()
+        rec = load(path)
+        load_s = time.perf_counter() - t
+        print(f"{'load':<8}{load_s:7.2f} s  {n / load_s:12,.0f} events/s")
+        t = time.perf_counter()
+        found = check(rec)
+        s = time.perf_counter() - t
+        print(f"{'check':<8}{s:7.2f} s  {n / s:12,.0f} events/s  {len(found)} findings  ({s / load_s:.2f}x load)")
+        for fmt, (_, suffix) in export.FORMATS.items():
+            out = os.path.join(folder, "big" + suffix)
+            t = time.perf_counter()
+            with open(out, "w", encoding="utf-8", newline="") as f:
+                export.write(fmt, rec, f)
+            s = time.perf_counter() - t
+            print(f"{fmt:<8}{s:7.2f} s  {n / s:12,.0f} events/s  {os.path.getsize(out) / 1e6:8.1f} MB"
+                  f"  ({s / load_s:.2f}x load)")
+
+
+if __name__ == "__main__":
+    main()

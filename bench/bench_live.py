@@ -1,0 +1,135 @@
+"""Live mode's two bars, measured side by side (prints numbers; asserts nothing).
+
+1. Latency: from the moment the server accepts a connection (its ``accept``
+   event's end, on the recording's clock) to the moment that connection is in
+   the live UI's model, read from the UI's own event loop.  Bar: 250 ms.
+2. The UI does not slow the server: the pool server's requests per second
+   under the same keep-alive load (``tracer.loadgen``, its own process), with
+   and without a live UI following the recording, in alternating pairs.
+
+    .venv/bin/python bench/bench_live.py [--samples 30] [--pairs 3] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from servers import Settings
+from tracer.live import Session
+from tracer.tui.live import LiveApp
+
+
+def t0_of(path: str) -> int:
+    with open(path, encoding="utf-8") as f:
+        return int(json.loads(f.readline())["t0_monotonic_ns"])
+
+
+def accepted_ends(app: LiveApp) -> dict[int, int]:
+    """Connection id -> when accept() returned it, for what the UI's model holds."""
+    tl = app.timeline
+    if tl is None:
+        return {}
+    return {c.id: c.accepted_t for c in list(tl.rec.connections.values()) if c.accepted_t is not None}
+
+
+async def latency(samples: int) -> list[float]:
+    """Milliseconds from each accept to its appearance in the UI's model."""
+    out: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "latency.jsonl")
+        session = Session(Settings(model="pool", workers=4), path)
+        address = session.start()
+        t0 = t0_of(path)
+        app = LiveApp(path, session=session)
+        try:
+            async with app.run_test(size=(120, 35)) as pilot:
+                while app.timeline is None:
+                    await pilot.pause(0.01)
+                for _ in range(samples):
+                    seen = set(accepted_ends(app))
+                    with socket.create_connection(address, timeout=5) as sock:
+                        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        deadline = time.monotonic() + 5
+                        new: dict[int, int] = {}
+                        while not new and time.monotonic() < deadline:
+                            await asyncio.sleep(0.002)
+                            new = {k: v for k, v in accepted_ends(app).items() if k not in seen}
+                        now = time.monotonic_ns() - t0
+                    if new:
+                        out.append((now - max(new.values())) / 1e6)
+                    await pilot.pause(random.uniform(0.05, 0.3))  # sample every phase of the poll
+                await pilot.press("q")
+        finally:
+            session.stop()
+    return out
+
+
+def events_in(path: str) -> int:
+    with open(path, encoding="utf-8") as f:
+        return sum(1 for line in f if line.startswith("[") and line.endswith("\n"))
+
+
+def load(address: tuple[str, int], seconds: float) -> float:
+    """Requests per second the server answered under 8 keep-alive connections for ``seconds``."""
+    done = subprocess.run([sys.executable, "-m", "tracer.loadgen", address[0], str(address[1]),
+                           "--connections", "8", "--duration", str(seconds)],
+                          capture_output=True, text=True, timeout=seconds + 30, check=True)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["rps"])
+
+
+async def throughput(pairs: int, seconds: float) -> list[tuple[float, float, float, int]]:
+    """(requests/s without a UI, with a live UI following, the UI process's CPU share, events in its model)."""
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "load.jsonl")
+        session = Session(Settings(model="pool", workers=8), path)
+        address = session.start()
+        try:
+            for _ in range(pairs):
+                alone = await asyncio.to_thread(load, address, seconds)
+                app = LiveApp(path, session=session)
+                async with app.run_test(size=(120, 35)) as pilot:
+                    backlog = events_in(path)
+                    while app.timeline is None or app.timeline.rec.n_events < backlog:
+                        await pilot.pause(0.05)  # catch up with the history first: measure following, not loading
+                    cpu0, wall0 = time.process_time(), time.monotonic()
+                    watched = await asyncio.to_thread(load, address, seconds)
+                    cpu = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+                    events = app.timeline.rec.n_events if app.timeline else 0
+                    await pilot.press("q")
+                results.append((alone, watched, cpu, events))
+        finally:
+            session.stop()
+    return results
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=30)
+    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=3.0)
+    args = p.parse_args()
+
+    ms = await latency(args.samples)
+    if ms:
+        ms.sort()
+        print(f"accept -> in the live UI's model, {len(ms)} samples: median {statistics.median(ms):.0f} ms, "
+              f"p90 {ms[int(0.9 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms (bar: 250 ms)")
+    print(f"this machine has {os.cpu_count()} cores; the server, the load and the UI are three processes")
+    for alone, watched, cpu, events in await throughput(args.pairs, args.seconds):
+        print(f"pool server, 8 keep-alive connections: {alone:,.0f} req/s alone, {watched:,.0f} req/s with a live UI "
+              f"following: ratio {watched / alone:.2f} (the UI used {cpu:.0%} of a core; {events:,} events in it)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,114 @@
+"""``sockscope export`` and ``compare`` on the command line: outputs, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.handmade import MS, Lines, pool_known
+from tracer.cli import main
+from tracer.export import parse_time
+
+
+@pytest.fixture
+def known(tmp_path):
+    return pool_known().write(tmp_path / "known.jsonl")
+
+
+@pytest.mark.parametrize(("text", "ns"), [
+    ("12ms", 12_000_000), ("3.5s", 3_500_000_000), ("250us", 250_000), ("250µs", 250_000), ("100ns", 100),
+    ("7", 7_000_000), ("0.5", 500_000), (" 2 ms ", 2_000_000), ("0", 0),
+])
+def test_parse_time(text, ns):
+    assert parse_time(text) == ns
+
+
+@pytest.mark.parametrize("fmt", ["chrome", "csv", "svg", "md"])
+def test_each_format_writes_next_to_the_recording(known, fmt, capsys):
+    assert main(["export", str(known), "--format", fmt]) == 0
+    suffix = {"chrome": ".trace.json", "csv": ".csv", "svg": ".svg", "md": ".md"}[fmt]
+    out = known.with_name("known" + suffix)
+    assert out.stat().st_size > 100
+    std = capsys.readouterr()
+    assert f"wrote {out}" in std.out and std.err == ""  # no progress when stderr is not a terminal
+    assert not [p for p in known.parent.iterdir() if p.name.startswith(".sockscope-")]
+
+
+def test_dash_writes_to_standard_output(known, capsys):
+    assert main(["export", str(known), "-f", "chrome", "-o", "-", "--from", "2ms", "--to", "3ms"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["otherData"]["range_us"] == "2000.000..3000.000"
+
+
+def test_cut_off_recording_still_exports(tmp_path, capsys):
+    path = pool_known().write(tmp_path / "cut.jsonl", cut=True)
+    assert main(["export", str(path), "-f", "csv", "-o", str(tmp_path / "cut.csv")]) == 0
+
+
+def one_line_error(capsys, *words):
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--format", "pdf"], ["unknown format", "chrome, csv, svg, md"]),
+    (["-f", "csv", "--from", "soon"], ["12ms"]),
+    (["-f", "csv", "--from=-3ms"], ["expected a time"]),
+    (["-f", "csv", "--from", "5ms", "--to", "2ms"], ["must be after"]),
+    (["-f", "csv", "--from", "1h"], ["expected a time"]),
+    (["-f", "csv", "--from", "20s"], ["after the recording's end"]),
+    (["-f", "csv", "--lanes", "nobody"], ["no lane matches 'nobody'", "MainThread"]),
+    (["-f", "svg", "--width", "10"], ["--width"]),
+    (["-f", "csv", "-o", "/nonexistent/folder/out.csv"], ["folder /nonexistent/folder does not exist"]),
+])
+def test_bad_options_are_one_line(known, capsys, argv, words):
+    assert main(["export", str(known), *argv]) == 2
+    one_line_error(capsys, *words)
+
+
+def test_bad_files_are_one_line(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "missing.jsonl"), "-f", "csv"]) == 2
+    one_line_error(capsys, "no such file")
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text('{"hello": 1}\n')
+    assert main(["export", str(junk), "-f", "md"]) == 2
+    one_line_error(capsys, "junk.jsonl:1", "sockscope")
+    assert main(["export", str(tmp_path), "-f", "md"]) == 2
+    one_line_error(capsys, "folder")
+    broken = pool_known()
+    broken.lines.insert(5, "[1, 2, 3")
+    assert main(["export", str(broken.write(tmp_path / "broken.jsonl")), "-f", "csv"]) == 2
+    one_line_error(capsys, "broken.jsonl:6")
+
+
+def test_refuses_to_overwrite_the_recording(known, capsys):
+    assert main(["export", str(known), "-f", "csv", "-o", str(known)]) == 2
+    one_line_error(capsys, "the recording itself")
+
+
+def test_compare_side_by_side_with_ratios(tmp_path, capsys):
+    a = pool_known(n=5).write(tmp_path / "a.jsonl")
+    b = pool_known(n=10).write(tmp_path / "b.jsonl")
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split("  ")[0].strip(): line.split() for line in out.splitlines()}
+    head = out.splitlines()[0].split()
+    assert head == ["A:", "pool", "B:", "pool", "B/A"]
+    assert lines["connections accepted"][-3:] == ["5", "10", "2×"]
+    assert lines["backlog wait p50"][-5:] == ["3", "µs", "5", "µs", "1.67×"]
+    assert lines["connections never closed"][-1] == "="  # 0 and 0
+
+
+def test_compare_bad_input(tmp_path, capsys):
+    a = pool_known().write(tmp_path / "a.jsonl")
+    assert main(["compare", str(a), str(tmp_path / "nope.jsonl")]) == 2
+    one_line_error(capsys, "nope.jsonl", "no such file")
+
+
+def test_empty_recording_exports(tmp_path, capsys):
+    path = Lines("thread").lane(0, "MainThread").end(t=MS).write(tmp_path / "empty.jsonl")
+    for fmt in ("chrome", "csv", "svg", "md"):
+        assert main(["export", str(path), "-f", fmt]) == 0

@@ -1,0 +1,209 @@
+"""Live mode: the server in its own process, clients fired at it, the UI following the recording."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from textual.widgets import Input
+
+from servers import Settings
+from tracer import recording
+from tracer.cli import main
+from tracer.commands import live as live_command
+from tracer.live import ServerProcess, Session, summary_lines
+from tracer.tui.live import CountsScreen, LiveApp, MarksBar, listen_address
+
+
+def test_server_process_starts_stops_and_leaves_a_complete_recording(tmp_path):
+    path = str(tmp_path / "r.jsonl")
+    server = ServerProcess(Settings(model="pool", workers=2), path)
+    host, port = server.start()
+    with socket.create_connection((host, port), timeout=5) as c:
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while c.recv(65536):
+            pass
+    assert server.death() is None
+    assert server.stop() == 0
+    rec = recording.load(path)
+    assert rec.complete
+    assert sum(1 for c in rec.connections.values() if c.accepted_t is not None) == 1
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """The command line believes it runs in a terminal (pytest captures stdout)."""
+    monkeypatch.setattr(live_command, "interactive", lambda: True)
+
+
+def test_port_in_use_is_one_line_before_anything_starts(tmp_path, capsys, terminal):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["live", "pool", "--port", str(port), "-o", str(tmp_path / "r.jsonl")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "already in use" in err and err.startswith("error: ")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["live", "nosuch"], "unknown model 'nosuch'"),
+    (["live"], "expected a MODEL"),
+    (["live", "pool", "--attach", "x.jsonl"], "--attach FILE"),
+    (["live", "--attach", "/nonexistent/x.jsonl"], "no such file"),
+])
+def test_bad_command_lines_are_one_line(argv, expected, capsys, terminal):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err
+
+
+def test_live_without_a_terminal_says_so_in_one_line(tmp_path, capsys):
+    assert main(["live", "pool", "-o", str(tmp_path / "r.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs a terminal" in err
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_server_death_is_reported_with_status_and_last_lines(tmp_path):
+    server = ServerProcess(Settings(model="pool"), str(tmp_path / "r.jsonl"))
+    server.start()
+    server.piped.stderr.append("Traceback: something broke")
+    server.piped.proc.kill()
+    server.piped.proc.wait(5)
+    why = server.death()
+    assert why is not None and "killed by signal 9" in why and "something broke" in why
+    server.stop()
+
+
+# ---------------------------------------------------------------- the UI, with real processes
+async def until(pilot, condition, what: str, timeout: float = 20.0) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def accepted(app: LiveApp) -> int:
+    """Connections the UI's model has seen accepted."""
+    tl = app.timeline
+    return 0 if tl is None else sum(1 for c in list(tl.rec.connections.values()) if c.accepted_t is not None)
+
+
+def server_accepts(rec: recording.Recording) -> int:
+    return sum(1 for c in rec.connections.values() if c.accepted_t is not None)
+
+
+async def test_a_burst_fired_from_the_ui_reaches_the_model_and_the_recording(tmp_path):
+    path = str(tmp_path / "live.jsonl")
+    session = Session(Settings(model="pool", workers=2), path)
+    session.start()
+    try:
+        app = LiveApp(path, session=session)
+        async with app.run_test(size=(120, 35)) as pilot:
+            await pilot.press("B")  # the counts form for a burst
+            assert isinstance(app.screen, CountsScreen)
+            app.screen.query_one("#count-clients", Input).value = "5"
+            await pilot.press("enter")
+            assert app.fired == ["burst clients=5 requests=1"]
+            await until(pilot, lambda: accepted(app) >= 5, "the burst's 5 accepts in the UI's model")
+            await until(pilot, lambda: app.timeline.rec.marks, "the client process's mark")
+            await pilot.pause()
+            assert "▼burst" in app.query_one(MarksBar).render_line(0).text
+            await pilot.press("q")
+    finally:
+        stopped = session.stop()
+    assert stopped.clean, stopped.problems
+    rec = recording.load(path)
+    assert rec.complete and not rec.warnings
+    assert server_accepts(rec) == 5
+    assert len(rec.client_lanes()) == 5
+    assert [text.split(":")[0] for _, text in rec.marks] == ["scenario burst"]
+
+
+async def test_the_server_dying_is_a_notification_and_the_recording_stays_readable(tmp_path):
+    path = str(tmp_path / "dies.jsonl")
+    session = Session(Settings(model="pool"), path)
+    session.start()
+    try:
+        app = LiveApp(path, session=session)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.timeline is not None and app.timeline.rec.lanes, "the server's lanes")
+            session.server.piped.proc.kill()
+            await until(pilot, lambda: app.alerts, "the notice of the server's death")
+            assert "died (killed by signal 9)" in app.alerts[0]
+            await pilot.press("b")  # nothing to fire at
+            assert not session.firings
+            await pilot.press("q")
+    finally:
+        stopped = session.stop()
+    assert not stopped.clean and "killed by signal 9" in stopped.problems[0]
+    rec = recording.load(path)
+    assert not rec.complete and rec.lanes  # no trailer, but readable
+    lines = summary_lines(path, stopped)
+    assert lines[0].startswith("warning: the pool server died")
+    assert lines[-1] == f"Open it again with: sockscope replay {path}"
+
+
+async def test_attached_ui_follows_another_process_and_pokes_its_server(tmp_path):
+    path = str(tmp_path / "served.jsonl")
+    server = ServerProcess(Settings(model="thread"), path)  # "sockscope serve thread --record FILE" elsewhere
+    server.start()
+    try:
+        app = LiveApp(path, session=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.timeline is not None and app.timeline.rec.lanes, "the server's lanes")
+            app.counts["burst"] = {"clients": "3"}
+            await pilot.press("b")
+            assert app.session is not None and app.session.address == server.address
+            await until(pilot, lambda: accepted(app) >= 3, "3 accepts in the attached UI's model")
+            assert app.session.wait_clients(timeout=10)
+            server.stop()
+            await until(pilot, lambda: app.timeline.rec.trailer is not None, "the server's trailer")
+            await pilot.press("b")  # the server has stopped: nothing is fired
+            assert len(app.session.firings) == 1
+            await pilot.press("q")
+        assert app.session.stop().clean
+    finally:
+        server.stop()
+    rec = recording.load(path)
+    assert rec.complete and server_accepts(rec) == 3
+
+
+async def test_attached_ui_keeps_a_half_written_line_until_it_is_whole(tmp_path):
+    path = tmp_path / "growing.jsonl"
+    head = json.dumps({"format": "sockscope", "version": 1, "model": "pool", "settings": {}, "t0_monotonic_ns": 0})
+    lane = json.dumps({"lane": 0, "name": "MainThread", "native_id": 1, "side": "server"})
+    accept = '[2000,500,"accept",0,1,-1,"127.0.0.1:5000"]\n'
+    path.write_text(f'{head}\n{lane}\n[1000,0,"listen",0,0,128,"127.0.0.1:9"]\n' + accept[:17])
+    app = LiveApp(path, session=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.n_events == 1, "the listen event")
+        await until(pilot, lambda: app._loader is not None and app._loader.follower.partial, "the half line read")
+        assert accepted(app) == 0 and not app.timeline.rec.warnings
+        assert listen_address(app.timeline.rec.lanes.values()) == ("127.0.0.1", 9)
+        with open(path, "a") as f:  # the other writer finishes its line
+            f.write(accept[17:])
+        await until(pilot, lambda: accepted(app) == 1, "the completed accept")
+        await pilot.press("q")
+
+
+def test_demo_without_a_terminal_records_headless(tmp_path):
+    path = tmp_path / "demo.jsonl"
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    done = subprocess.run([sys.executable, "-m", "tracer", "demo", "-o", str(path), "--clients", "6"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "not a terminal" in done.stdout
+    assert f"sockscope replay {path}" in done.stdout
+    rec = recording.load(path)
+    assert rec.complete and not rec.warnings
+    assert server_accepts(rec) == 6

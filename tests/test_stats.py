@@ -1,0 +1,83 @@
+"""Statistics over a hand-built recording whose answers are known (see tests/handmade.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.handmade import MS, US, Lines, pool_known
+from tracer.recording import load
+from tracer.stats import compute, fmt_ns, key_numbers, percentile, sparkline
+
+
+@pytest.fixture
+def known(tmp_path):
+    return compute(load(pool_known().write(tmp_path / "known.jsonl")))
+
+
+@pytest.mark.parametrize(("values", "p", "want"), [
+    (list(range(1, 101)), 50, 50), (list(range(1, 101)), 90, 90), (list(range(1, 101)), 99, 99),
+    (list(range(1, 101)), 100, 100), ([7], 50, 7), ([7], 99, 7), ([1, 2], 50, 1), ([1, 2], 51, 2), ([], 50, None),
+])
+def test_percentile_is_nearest_rank(values, p, want):
+    assert percentile(values, p) == want
+
+
+def test_waits_have_the_known_percentiles(known):
+    want = {"backlog": (5, 9, 10), "queue": (10, 18, 20), "service": (50, 90, 100)}
+    for name, (p50, p90, p99) in want.items():
+        w = known.waits[name]
+        assert w.n == 10
+        assert (w.p(50), w.p(90), w.p(99)) == (p50 * US, p90 * US, p99 * US), name
+        assert w.max == p99 * US
+
+
+def test_worst_five_are_the_last_five_connections(known):
+    assert known.waits["backlog"].worst == [(i, i * US) for i in (10, 9, 8, 7, 6)]
+    assert [cid for cid, _ in known.waits["service"].worst] == [10, 9, 8, 7, 6]
+
+
+def test_counts(known):
+    assert known.model == "pool"
+    assert known.connections == 10 and known.client_only == 0 and known.never_closed == 0
+    assert known.requests == 10
+    assert known.bytes_in == 500 and known.bytes_out == 2000
+    assert known.threads_created == 2
+    assert known.threads_max_alive == 3  # MainThread and two workers; no threads counter
+    assert known.workers_reused == 2 and known.most_served_by_one == 5
+    assert known.close_reasons == {"eof": 10}
+    assert known.client_close_reasons == {"client": 10}
+    assert (known.server_lanes, known.client_lanes) == (3, 10)
+
+
+def test_throughput_counts_every_request_in_the_active_time(known):
+    assert sum(b.requests for b in known.throughput) == 10
+    assert sum(b.closed for b in known.throughput) == 10
+    assert known.active[0] == 1 * MS  # the first connect
+    assert known.throughput[0].t0 == known.active[0] and known.throughput[-1].t1 == known.active[1]
+
+
+def test_threads_counter_wins_when_recorded(tmp_path):
+    r = Lines("thread").lane(0, "MainThread").ev(0, 0, "listen", 0, 0, 5)
+    r.counter("threads", 10, 1).counter("threads", 20, 42).counter("threads", 30, 2)
+    s = compute(load(r.end().write(tmp_path / "r.jsonl")))
+    assert s.threads_max_alive == 42
+    assert s.peaks["threads"] == 42
+
+
+def test_key_numbers_line_up_between_recordings(tmp_path, known):
+    empty = compute(load(Lines("thread").lane(0, "MainThread").end().write(tmp_path / "e.jsonl")))
+    assert [k[0] for k in key_numbers(known)] == [k[0] for k in key_numbers(empty)]
+    assert dict((k[0], k[1]) for k in key_numbers(empty))["backlog wait p50"] is None
+
+
+@pytest.mark.parametrize(("ns", "text"), [
+    (None, "–"), (0, "0 ns"), (850, "850 ns"), (12_300, "12.3 µs"), (250_000, "250 µs"), (4_560_000, "4.56 ms"),
+    (1_230_000_000, "1.23 s"),
+])
+def test_fmt_ns(ns, text):
+    assert fmt_ns(ns) == text
+
+
+def test_sparkline_scales_to_the_largest():
+    assert sparkline([0, 1, 2, 4]) == " ▃▅█"
+    assert sparkline([0, 0]) == "  "

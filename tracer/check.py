@@ -1,0 +1,184 @@
+"""``check``: validate a recording against the connection lifecycle.
+
+How this works
+--------------
+Every event that names a connection is replayed, in time order, through the
+one lifecycle table (:data:`tracer.lifecycle.TABLE`), separately for the
+connection's server side and client side.  What the table does not allow
+becomes a :class:`Finding` with the recording's line number; so does a side
+left open at the end.  Lanes are checked for events after ``thread_exit`` and
+for ending without one (threads alive when the recorder closed are listed in
+the trailer and exempt, as is ``MainThread``, which never exits).  The
+trailer's absence and its dropped count are findings too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tracer import lifecycle
+from tracer.events import BY_CODE, KINDS
+from tracer.recording import Recording, load
+
+_EXIT = KINDS["thread_exit"].code
+
+# Finding codes, in the order a report lists them.
+CODES = {
+    "never-closed": "connection never closed",
+    "recv-after-close": "recv after close",
+    "after-close": "event after close",
+    "unexpected": "event the lifecycle does not allow",
+    "after-thread-exit": "event after thread_exit",
+    "no-thread-exit": "lane ends without thread_exit",
+    "no-trailer": "missing trailer",
+    "cut-off": "last line cut off",
+    "dropped": "events dropped while recording",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a recording.
+
+    Attributes:
+        line: the 1-based line of the recording it is about (0: the whole file).
+        code: a key of :data:`CODES`.
+        message: what was found, in words.
+        conn: the connection it is about (0: none).
+        lane: the lane it is about, if any.
+    """
+
+    line: int
+    code: str
+    message: str
+    conn: int = 0
+    lane: int | None = None
+
+
+def check_file(path: str | os.PathLike[str]) -> list[Finding]:
+    """Load and check a recording file.
+
+    Raises:
+        RecordingError: the file is missing or is not a recording.
+    """
+    rec = load(path)
+    return check(rec, n_lines=count_lines(os.fspath(path)))
+
+
+def check(rec: Recording, n_lines: int | None = None) -> list[Finding]:
+    """Every finding about ``rec``, ordered by line.
+
+    Args:
+        rec: a loaded recording.
+        n_lines: the file's number of lines (the trailer's line number), if known.
+    """
+    last = n_lines or 0
+    found = _connections(rec) + _lanes(rec) + _ending(rec, last)
+    found.sort(key=lambda f: (f.line, f.conn, f.code))
+    return found
+
+
+def count_lines(path: str) -> int:
+    """The number of lines in a file, the last one counted even without its newline."""
+    n = 0
+    last = b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+# ------------------------------------------------------------------ connections
+def _by_connection(rec: Recording) -> dict[tuple[int, str], list[tuple[int, int, int, int]]]:
+    """(conn, side) -> [(t, line, kind code, lane)] of every event naming a connection."""
+    groups: dict[tuple[int, str], list[tuple[int, int, int, int]]] = {}
+    for lane in rec.lanes.values():
+        side, lid = lane.side, lane.id
+        for t, code, conn, line in zip(lane.t, lane.kind, lane.conn, lane.lines, strict=True):
+            if conn:
+                key = (conn, side)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                group.append((t, line, code, lid))
+    return groups
+
+
+def _connections(rec: Recording) -> list[Finding]:
+    # The lifecycle table keyed by kind code, per side: the hot loop's one lookup.
+    table: dict[str, dict[tuple[str | None, int], str]] = {"server": {}, "client": {}}
+    for (side, before, kind), after in lifecycle.TABLE.items():
+        table[side][(before, KINDS[kind].code)] = after
+    found: list[Finding] = []
+    for (conn, side), events in _by_connection(rec).items():
+        events.sort()  # time order; ties in file order
+        allowed = table[side]
+        state: str | None = None
+        closed_line = 0
+        for _t, line, code, lane in events:
+            nxt = allowed.get((state, code))
+            if nxt is None:
+                found.append(_disallowed(rec, side, state, BY_CODE[code].name, line, lane, conn, closed_line))
+                continue
+            if nxt == "closed" and not closed_line:
+                closed_line = line
+            state = nxt
+        if state in lifecycle.OPEN_STATES:
+            line, kind = events[-1][1], BY_CODE[events[-1][2]].name
+            c = rec.connections.get(conn)
+            peer = f" ({c.peer})" if c is not None and c.peer else ""
+            who = "server" if side == "server" else "client"
+            found.append(Finding(line, "never-closed", f"connection {conn}{peer} never closed by the {who}: "
+                                 f"its last event is {kind} (state {state})", conn))
+    return found
+
+
+def _disallowed(rec: Recording, side: str, state: str | None, kind: str, line: int, lane: int, conn: int,
+                closed_line: int) -> Finding:
+    where = f"on {rec.lanes[lane].name}"
+    if state == "closed":
+        code = "recv-after-close" if kind == "recv" else "after-close"
+        return Finding(line, code, f"connection {conn}: {kind} {where} after its close at line {closed_line}",
+                       conn, lane)
+    expected = ", ".join(lifecycle.expected_after(side, state)) or "nothing"
+    now = state or ("not accepted yet" if side == "server" else "not connected yet")
+    return Finding(line, "unexpected", f"connection {conn}: {kind} {where} on the {side} side while {now}; "
+                   f"expected {expected}", conn, lane)
+
+
+# ------------------------------------------------------------------ lanes and the ending
+def _lanes(rec: Recording) -> list[Finding]:
+    found: list[Finding] = []
+    alive = set(rec.trailer.get("alive_lanes") or []) if rec.trailer else set()
+    for lane in rec.lanes.values():
+        kinds = lane.kind
+        if not len(kinds):
+            continue
+        exits = [i for i, k in enumerate(kinds) if k == _EXIT]
+        if exits and exits[0] < len(kinds) - 1:
+            i = exits[0] + 1
+            found.append(Finding(lane.lines[i], "after-thread-exit",
+                                 f"lane {lane.id} ({lane.name}): {BY_CODE[kinds[i]].name} after its thread_exit "
+                                 f"at line {lane.lines[exits[0]]}", lane=lane.id))
+        # Only a recording that ended cleanly says which threads were still alive.
+        if not exits and rec.trailer is not None and lane.id not in alive and lane.name != "MainThread":
+            found.append(Finding(lane.lines[-1], "no-thread-exit",
+                                 f"lane {lane.id} ({lane.name}) ends without thread_exit, and the trailer "
+                                 f"does not list it as alive", lane=lane.id))
+    return found
+
+
+def _ending(rec: Recording, last: int) -> list[Finding]:
+    found: list[Finding] = []
+    for warning in rec.warnings:
+        if "cut off" in warning:
+            found.append(Finding(last, "cut-off", "the last line is cut off: the recording was interrupted"))
+    if rec.trailer is None:
+        found.append(Finding(last, "no-trailer", "no trailer: the recording did not end cleanly "
+                             "(the server was killed?) or is still being written"))
+    elif rec.dropped:
+        found.append(Finding(last, "dropped", f"{rec.dropped} events were dropped while recording "
+                             "(the writer fell behind): the recording is incomplete"))
+    return found

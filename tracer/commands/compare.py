@@ -1,0 +1,86 @@
+"""``sockscope compare A B``: two recordings' key statistics side by side, with ratios."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tracer.export import Progress
+from tracer.recording import load
+from tracer.stats import Stats, compute, fmt_ns, key_numbers
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="two recordings' statistics side by side",
+                       description="Compare two recordings (say thread-per-connection vs pool): connections, "
+                                   "requests per second, threads, and the backlog/queue/service waits, with B/A.")
+    p.add_argument("a", metavar="A", help="the first recording")
+    p.add_argument("b", metavar="B", help="the second recording")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stats = []
+    for path in (args.a, args.b):
+        progress = Progress(f"loading {path}")
+        stats.append(compute(load(path, progress=progress)))
+        progress.done()
+    rows = table_rows(stats[0], stats[1])
+    title_a, title_b = _title(stats[0], "A"), _title(stats[1], "B")
+    if sys.stdout.isatty():
+        _rich(rows, title_a, title_b)
+    else:
+        print(plain(rows, title_a, title_b), end="")
+    return 0
+
+
+def _title(s: Stats, letter: str) -> str:
+    extra = " as taught" if s.settings.get("as_taught") else ""
+    return f"{letter}: {s.model}{extra}"
+
+
+def _value(v: float | None, unit: str) -> str:
+    if v is None:
+        return "–"
+    if unit == "ns":
+        return fmt_ns(v)
+    if unit == "/s":
+        return f"{v:,.0f}"
+    return f"{int(v):,}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    """B/A as ``2.5×``; ``–`` when either is missing or A is 0."""
+    if a is None or b is None or a == 0:
+        return "–" if not (a == 0 and b == 0) else "="
+    return f"{b / a:.3g}×"
+
+
+def table_rows(a: Stats, b: Stats) -> list[tuple[str, str, str, str]]:
+    """(label, A, B, B/A) for each key number."""
+    rows = []
+    for (label, va, unit), (_, vb, _) in zip(key_numbers(a), key_numbers(b), strict=True):
+        rows.append((label, _value(va, unit), _value(vb, unit), ratio(va, vb)))
+    return rows
+
+
+def plain(rows: list[tuple[str, str, str, str]], title_a: str, title_b: str) -> str:
+    head = ("", title_a, title_b, "B/A")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    lines = []
+    for r in [head, *rows]:
+        lines.append("  ".join([r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _rich(rows: list[tuple[str, str, str, str]], title_a: str, title_b: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="sockscope compare")
+    table.add_column("")
+    for name in (title_a, title_b, "B/A"):
+        table.add_column(name, justify="right")
+    for r in rows:
+        table.add_row(*r)
+    Console().print(table)

@@ -1,0 +1,45 @@
+"""``sockscope demo``: the main job in one command — a pool server, a burst of clients, the live timeline."""
+
+from __future__ import annotations
+
+import argparse
+
+from servers import Settings
+from tracer import clients
+from tracer.commands.common import positive_int
+from tracer.commands.live import default_path, interactive, run_live
+from tracer.live import Session, summary_lines
+
+HINT = "Watch: MainThread accepts each client, the pool queues it, a worker serves it"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="a pool server, a burst of clients, the live timeline: start here",
+                       description="Run the pool server, fire a burst of clients at it and show the live "
+                                   "timeline. When stdout is not a terminal, record headless instead and print "
+                                   "a summary and the command that replays the recording.")
+    p.add_argument("-o", "--output", metavar="FILE", help="record to FILE (default: recordings/live-pool-TIME.jsonl)")
+    p.add_argument("--clients", type=positive_int, default=20, help="clients in the opening burst (default 20)")
+    p.add_argument("--workers", type=positive_int, default=4, help="the pool's size (default 4)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = Settings(model="pool", workers=args.workers)
+    path = args.output or default_path(cfg.model)
+    burst = ("burst", {"clients": args.clients})
+    session = Session(cfg, path)
+    if interactive():
+        return run_live(session, hint=HINT, fire_at_start=burst)
+    print("sockscope: stdout is not a terminal, so no live timeline: recording headless instead "
+          f"(a pool server and a burst of {args.clients} clients)", flush=True)
+    session.start()
+    try:
+        firing = session.fire(*burst)
+        session.wait_clients(timeout=30)
+        session.wait_accepts(args.clients, timeout=10)
+    finally:
+        result = session.stop()
+    for line in summary_lines(path, result, clients.parse_outcome(firing.piped.stdout)):
+        print(line)
+    return 0 if result.clean else 1

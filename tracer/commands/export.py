@@ -1,0 +1,112 @@
+"""``sockscope export FILE --format chrome|csv|svg|md``: homework exports."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from tracer import export
+from tracer.errors import UsageError
+from tracer.export.csvout import COLUMNS
+from tracer.recording import load
+
+EPILOG = """formats:
+  chrome  Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing
+  csv     one row per event (RFC 4180, header row), for a spreadsheet or pandas
+  svg     the timeline as a picture (one row per thread, time axis, legend)
+  md      a Markdown report: counts, waits with p50/p90/p99, throughput, check's findings
+
+csv columns:
+""" + "\n".join(f"  {name:<12}{what}" for name, what in COLUMNS) + """
+
+times (--from, --to): 12ms, 3.5s, 250us, 100ns; a plain number is ms.
+lanes (--lanes): ids, names or patterns, comma-separated: --lanes 'MainThread,worker*' or --lanes client
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a recording (Perfetto trace, CSV, SVG, Markdown report)",
+                       description="Export a recording for a report or another tool.", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", metavar="FILE", help="a recording (.jsonl)")
+    p.add_argument("--format", "-f", required=True, metavar="FORMAT", help="chrome, csv, svg or md")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="where to write (default: FILE with the format's suffix; '-' for standard output)")
+    p.add_argument("--from", dest="t_from", metavar="T", help="start of the time range (default: the start)")
+    p.add_argument("--to", dest="t_to", metavar="T", help="end of the time range (default: the end)")
+    p.add_argument("--lanes", action="append", metavar="LANES", help="only these lanes (repeatable)")
+    p.add_argument("--width", type=int, default=1200, metavar="PX", help="svg: picture width in pixels (default 1200)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = args.format.lower()
+    if fmt not in export.FORMATS:
+        raise UsageError(f"unknown format {args.format!r}; choose one of {', '.join(export.FORMATS)}")
+    if not 300 <= args.width <= 20000:
+        raise UsageError(f"expected --width from 300 to 20000 pixels, got {args.width}")
+    t_from = export.parse_time(args.t_from) if args.t_from is not None else None
+    t_to = export.parse_time(args.t_to) if args.t_to is not None else None
+    out_path = args.output or default_output(args.file, fmt)
+    if out_path != "-":
+        check_output(out_path, args.file)
+    progress = export.Progress(f"loading {args.file}")
+    rec = load(args.file, progress=progress)
+    progress.done()
+    sel = export.select(rec, t_from, t_to, args.lanes)
+    progress = export.Progress(f"export {fmt}")
+    if out_path == "-":
+        n = _write(fmt, rec, sys.stdout, sel, progress, args.width)
+    else:
+        n = _write_file(fmt, rec, out_path, sel, progress, args.width)
+        print(f"sockscope: wrote {out_path} ({fmt}, {n:,} events)")
+    progress.done()
+    return 0
+
+
+def default_output(path: str, fmt: str) -> str:
+    """FILE with its ``.jsonl`` replaced by the format's suffix."""
+    stem, ext = os.path.splitext(path)
+    return (stem if ext in (".jsonl", ".json", ".ndjson") else path) + export.FORMATS[fmt][1]
+
+
+def check_output(out: str, src: str) -> None:
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {out}: folder {folder} does not exist")
+    if os.path.isdir(out):
+        raise UsageError(f"cannot write {out}: it is a folder")
+    if os.path.exists(out) and os.path.exists(src) and os.path.samefile(out, src):
+        raise UsageError(f"cannot write {out}: it is the recording itself")
+
+
+def _write(fmt: str, rec, out, sel, progress, width: int) -> int:  # type: ignore[no-untyped-def]
+    if fmt == "svg":
+        from tracer.export import svg
+
+        return svg.write(rec, out, sel, progress, width=width)
+    return export.write(fmt, rec, out, sel, progress)
+
+
+def _write_file(fmt: str, rec, path: str, sel, progress, width: int) -> int:  # type: ignore[no-untyped-def]
+    """Write through a temporary file in the same folder, so a failed export leaves no half file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sockscope-", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            n = _write(fmt, rec, out, sel, progress, width)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # as an ordinary new file would be
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return n

@@ -1,0 +1,96 @@
+"""``sockscope live MODEL``: a server in its own process, and the timeline following its recording."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import servers
+from tracer.commands.common import add_server_options, settings_from
+from tracer.errors import UsageError
+from tracer.live import Session, check_followable, summary_lines
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("live", help="run a server and watch its timeline live; keys fire clients at it",
+                       description="Start a lesson server in its own process, recording to a new file in "
+                                   "recordings/ (or -o FILE), and open the timeline on that recording as it "
+                                   "grows. Keys fire scenario clients at the server: b burst, s slow clients, "
+                                   "i idle connections, k keep-alive, c churn. With --attach FILE, follow a "
+                                   "recording another process writes (sockscope serve MODEL --record FILE).")
+    p.add_argument("model", metavar="MODEL", nargs="?", help="one of: " + ", ".join(
+        f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + "; left out with --attach")
+    add_server_options(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="record to FILE (default: recordings/live-MODEL-TIME.jsonl)")
+    p.add_argument("--attach", metavar="FILE", help="follow FILE, written by another process; start no server")
+    p.set_defaults(func=run)
+
+
+def default_path(model: str, folder: str = "recordings") -> str:
+    """A new timestamped recording file in ``folder`` (made if missing)."""
+    os.makedirs(folder, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(folder, f"live-{model}-{stamp}.jsonl")
+    n = 2
+    while os.path.exists(path):
+        path = os.path.join(folder, f"live-{model}-{stamp}-{n}.jsonl")
+        n += 1
+    return path
+
+
+def interactive() -> bool:
+    """True when a person can see a UI: stdout is a terminal, and not a CI job without one."""
+    if not sys.stdout.isatty():
+        return False
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    return not (ci and not sys.stdin.isatty())
+
+
+def need_terminal() -> None:
+    if not interactive():
+        raise UsageError("live needs a terminal to show its timeline; without one, use "
+                         "'sockscope record MODEL --scenario NAME' (or 'sockscope demo', which records headless)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.attach:
+        if args.model is not None or args.output:
+            raise UsageError("--attach FILE follows a recording another process writes: give no MODEL and no -o")
+        return attach(args.attach)
+    if args.model is None:
+        raise UsageError("expected a MODEL to run, or --attach FILE to follow a recording")
+    cfg = settings_from(args)
+    need_terminal()
+    path = args.output or default_path(cfg.model)
+    return run_live(Session(cfg, path))
+
+
+def attach(path: str) -> int:
+    check_followable(path)
+    need_terminal()
+    from tracer.tui.live import run_app
+
+    app = run_app(path, session=None)
+    if app.session is not None:  # clients we fired at the other process's server
+        app.session.stop()
+    print(f"sockscope: stopped following {path}. Open it with: sockscope replay {path}")
+    return 0
+
+
+def run_live(session: Session, hint: str | None = None, fire_at_start: tuple[str, dict[str, int]] | None = None) -> int:
+    """Start the server, run the UI until quit, then stop everything and say where the recording is."""
+    from tracer.tui.live import run_app  # before the server starts: a broken install fails with nothing to stop
+
+    session.start()
+    try:
+        if fire_at_start is not None:
+            session.fire(*fire_at_start)
+        run_app(session.path, session=session, hint=hint)
+    finally:
+        print("sockscope: stopping the clients and the server ...", flush=True)
+        result = session.stop()
+    for line in summary_lines(session.path, result):
+        print(line)
+    return 0 if result.clean else 1

@@ -1,0 +1,252 @@
+"""Chrome trace JSON (object form) that Perfetto and chrome://tracing open.
+
+How this works
+--------------
+Perfetto's JSON importer quietly merges threads whose ids do not fit in 32
+bits or are reused, and drops slices that partly overlap another on the same
+thread.  So:
+
+- the server is pid 1 and the clients pid 2; a lane's tid is its lane id + 1
+  (never 0, unique across both processes), or its position + 1 if lane ids
+  are too large;
+- spans are complete (``X``) slices written lane by lane in start order with a
+  stack of open slices: one that would end after its parent is clipped to end
+  with it, so slices always nest (clipped ones carry ``args.clipped``);
+- timestamps are µs since the recording's start, written with the ns and
+  half a ns more (``12.3455``): Perfetto truncates ``ts * 1000`` to an integer
+  number of ns, and the half keeps float rounding from landing one ns short;
+- flow arrows (``bind_id`` with ``flow_out``/``flow_in``) run from the
+  ``accept`` slice to the first span of that connection on the thread that
+  serves it, written only when both ends are exported;
+- event-loop models get one async slice (``b``/``e``, ``id`` = connection) per
+  connection, from accept to close.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from typing import Any, TextIO
+
+from tracer.events import BY_CODE, KINDS, Look
+from tracer.export import Progress, Selection, in_range
+from tracer.recording import Lane, Recording
+
+SERVER_PID = 1
+CLIENT_PID = 2
+EVENT_LOOP_MODELS = ("selectors", "asyncio")
+_MAX_TID = 2**31 - 1
+_ACCEPT = KINDS["accept"].code
+_KIND_NAMES = [k.name for k in BY_CODE]
+_MARK = [k.look is Look.MARK for k in BY_CODE]
+
+
+def us(ns: int) -> str:
+    """ns as a µs decimal that Perfetto reads back as exactly ``ns`` (see the module's docstring)."""
+    return "%d.%03d5" % divmod(ns, 1000)
+
+
+def tids(rec: Recording) -> dict[int, int]:
+    """Lane id -> tid: small, never 0, never reused."""
+    ids = list(rec.lanes)
+    if all(0 <= i < _MAX_TID - 1 for i in ids):
+        return {i: i + 1 for i in ids}
+    return {i: n + 1 for n, i in enumerate(ids)}
+
+
+def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None) -> int:
+    """Write ``rec`` as Chrome trace JSON; return the number of events exported."""
+    lo, hi = sel.bounds(rec)
+    lanes = sel.lane_list(rec)
+    tid = tids(rec)
+    flows_out, flows_in = _flows(rec, lanes, lo, hi)
+    w = _Writer(out)
+    out.write('{"displayTimeUnit":"ms","traceEvents":[\n')
+    _metadata(w, rec, lanes, tid)
+    total = sum(len(lane) for lane in lanes) or 1
+    done = n = clipped = 0
+    for lane in lanes:
+        k, c = _lane(w, lane, tid[lane.id], lo, hi, flows_out, flows_in)
+        n += k
+        clipped += c
+        done += len(lane)
+        if progress is not None:
+            progress(done, total)
+    _counters(w, rec, lo, hi)
+    _marks(w, rec, lo, hi)
+    if rec.model in EVENT_LOOP_MODELS:
+        _async(w, rec, {lane.id for lane in lanes}, lo, hi)
+    other = _other(rec, sel, clipped)
+    out.write('\n],"otherData":%s}\n' % json.dumps(other, ensure_ascii=False))
+    return n
+
+
+class _Writer:
+    """Writes trace events separated by commas, one per line."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.first = True
+
+    def raw(self, text: str) -> None:
+        if self.first:
+            self.first = False
+            self.out.write(text)
+        else:
+            self.out.write(",\n" + text)
+
+    def obj(self, event: dict[str, Any]) -> None:
+        self.raw(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+
+
+def _other(rec: Recording, sel: Selection, clipped: int) -> dict[str, Any]:
+    """The recording's header (flattened to strings and numbers), dropped count and selection."""
+    other: dict[str, Any] = {"source": "sockscope", "recording": rec.path}
+    for key, value in rec.header.items():
+        other[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    lo, hi = sel.bounds(rec)
+    other.update(events=rec.n_events, dropped=rec.dropped, complete=rec.complete,
+                 range_us=f"{lo / 1000:.3f}..{hi / 1000:.3f}", clipped_slices=clipped)
+    return other
+
+
+def _metadata(w: _Writer, rec: Recording, lanes: list[Lane], tid: dict[int, int]) -> None:
+    sides = {lane.side for lane in lanes}
+    for pid, side, name in ((SERVER_PID, "server", f"server: {rec.model}"), (CLIENT_PID, "client", "clients")):
+        if side in sides:
+            w.obj({"ph": "M", "pid": pid, "name": "process_name", "args": {"name": name}})
+            w.obj({"ph": "M", "pid": pid, "name": "process_sort_index", "args": {"sort_index": pid}})
+    for order, lane in enumerate(lanes):
+        pid = CLIENT_PID if lane.side == "client" else SERVER_PID
+        label = f"{lane.name} (lane {lane.id})"
+        w.obj({"ph": "M", "pid": pid, "tid": tid[lane.id], "name": "thread_name", "args": {"name": label}})
+        w.obj({"ph": "M", "pid": pid, "tid": tid[lane.id], "name": "thread_sort_index",
+               "args": {"sort_index": order}})
+
+
+def _lane(w: _Writer, lane: Lane, tid: int, lo: int, hi: int, flows_out: dict[tuple[int, int], int],
+          flows_in: dict[tuple[int, int], int]) -> tuple[int, int]:
+    """Write one lane's events; return (events written, slices clipped to nest)."""
+    pid = CLIENT_PID if lane.side == "client" else SERVER_PID
+    head = '{"pid":%d,"tid":%d,' % (pid, tid)
+    x_fmt = head + '"ph":"X","ts":%d.%03d5,"dur":%d.%03d5,"name":"%s","cat":"%s","args":{%s}%s}'
+    i_fmt = head + '"ph":"i","s":"t","ts":%d.%03d5,"name":"%s","cat":"%s","args":{%s}}'
+    t_, dur_, kind_, conn_, count_, lines_, details = (lane.t, lane.dur, lane.kind, lane.conn, lane.count,
+                                                      lane.lines, lane.details)
+    side, lid = lane.side, lane.id
+    quoted: dict[str | int, str] = {}  # details repeat (eof, eof, ...): quote each once
+    parts: list[str] = []
+    stack: list[int] = []  # ends of the open slices, innermost last
+    clipped = n = 0
+    for i in in_range(lane, lo, hi):
+        t, end = t_[i], t_[i] + dur_[i]
+        start, stop = (t if t > lo else lo), (end if end < hi else hi)
+        while stack and stack[-1] <= start:
+            stack.pop()
+        args = '"line":%d' % lines_[i]
+        if stack and stop > stack[-1]:
+            stop = stack[-1]
+            clipped += 1
+        if start != t or stop != end:
+            args += ',"clipped":true'
+        if conn_[i]:
+            args += ',"conn":%d' % conn_[i]
+        if count_[i] >= 0:
+            args += ',"count":%d' % count_[i]
+        detail = details.get(i)
+        if detail is not None:
+            q = quoted.get(detail)
+            if q is None:
+                q = quoted[detail] = json.dumps(detail, ensure_ascii=False)
+            args += ',"detail":' + q
+        code = kind_[i]
+        flow = ""
+        if (lid, i) in flows_out:
+            flow = ',"bind_id":%d,"flow_out":true' % flows_out[(lid, i)]
+        elif (lid, i) in flows_in:
+            flow = ',"bind_id":%d,"flow_in":true' % flows_in[(lid, i)]
+        if stop == start and _MARK[code] and not flow:
+            parts.append(i_fmt % (start // 1000, start % 1000, _KIND_NAMES[code], side, args))
+        else:
+            d = stop - start
+            parts.append(x_fmt % (start // 1000, start % 1000, d // 1000, d % 1000, _KIND_NAMES[code], side, args,
+                                  flow))
+            stack.append(stop)
+        if len(parts) >= 10_000:  # write in batches: one lane may hold a million events
+            n += len(parts)
+            w.raw(",\n".join(parts))
+            parts.clear()
+    if parts:
+        w.raw(",\n".join(parts))
+    return n + len(parts), clipped
+
+
+def _flows(rec: Recording, lanes: list[Lane], lo: int, hi: int) -> tuple[dict[tuple[int, int], int],
+                                                                         dict[tuple[int, int], int]]:
+    """(lane, index) of each flow's two ends: the accept slice and the first span on the serving thread."""
+    chosen = {lane.id for lane in lanes}
+    outs: dict[tuple[int, int], int] = {}
+    ins: dict[tuple[int, int], int] = {}
+    for c in rec.connections.values():
+        if c.id <= 0 or c.accept_lane is None or c.serve_lane is None or c.accept_lane == c.serve_lane:
+            continue
+        if c.accept_lane not in chosen or c.serve_lane not in chosen or c.accept_t is None:
+            continue
+        a = _find(rec.lanes[c.accept_lane], c.accept_t, c.id, want_accept=True)
+        s = _find(rec.lanes[c.serve_lane], c.accept_t, c.id, want_accept=False)
+        if a is None or s is None:
+            continue
+        la, ls = rec.lanes[c.accept_lane], rec.lanes[c.serve_lane]
+        if _overlaps(la, a, lo, hi) and _overlaps(ls, s, lo, hi):
+            outs[(la.id, a)] = c.id
+            ins[(ls.id, s)] = c.id
+    return outs, ins
+
+
+def _find(lane: Lane, t: int, conn: int, want_accept: bool, limit: int = 10_000) -> int | None:
+    """The connection's accept on ``lane``, or its first span there, at or after ``t``."""
+    i = bisect_left(lane.t, t)
+    for j in range(i, min(len(lane), i + limit)):
+        if lane.conn[j] != conn:
+            continue
+        if want_accept:
+            return j if lane.kind[j] == _ACCEPT else None
+        if lane.dur[j] > 0:
+            return j
+    return None
+
+
+def _overlaps(lane: Lane, i: int, lo: int, hi: int) -> bool:
+    return lane.t[i] <= hi and lane.t[i] + lane.dur[i] >= lo
+
+
+def _counters(w: _Writer, rec: Recording, lo: int, hi: int) -> None:
+    for name, counter in rec.counters.items():
+        ts, vs = counter.t, counter.v
+        i = max(0, bisect_left(ts, lo) - 1)  # the value in force at lo
+        while i < len(ts) and ts[i] <= hi:
+            w.raw('{"ph":"C","pid":%d,"name":"%s","ts":%s,"args":{"%s":%d}}'
+                  % (SERVER_PID, name, us(max(ts[i], lo)), name, vs[i]))
+            i += 1
+
+
+def _marks(w: _Writer, rec: Recording, lo: int, hi: int) -> None:
+    for t, text in rec.marks:
+        if lo <= t <= hi:
+            w.raw('{"ph":"i","s":"g","pid":%d,"ts":%s,"name":%s,"cat":"mark"}'
+                  % (SERVER_PID, us(t), json.dumps(text, ensure_ascii=False)))
+
+
+def _async(w: _Writer, rec: Recording, chosen: set[int], lo: int, hi: int) -> None:
+    """One async slice per connection, accept to close, on the server process."""
+    for c in rec.connections.values():
+        if c.id <= 0 or c.accept_t is None or c.accept_lane not in chosen:
+            continue
+        begin = max(c.accepted_t or c.accept_t, lo)
+        end = min(c.close_t if c.close_t is not None else rec.t_max, hi)
+        if end < begin:
+            continue
+        name = f"connection {c.id}"
+        for ph, t in (("b", begin), ("e", end)):
+            w.raw('{"ph":"%s","pid":%d,"cat":"connection","id":%d,"name":"%s","ts":%s}'
+                  % (ph, SERVER_PID, c.id, name, us(t)))

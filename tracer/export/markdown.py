@@ -1,0 +1,153 @@
+"""Markdown: a report of a recording's statistics, for a homework or a lab note.
+
+Model and settings; counts of connections, threads and requests; where each
+connection's time went (backlog, pool queue, service) with p50/p90/p99 and
+the worst five; throughput over time; what ``sockscope check`` finds.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from tracer.check import CODES, Finding, check
+from tracer.export import Progress, Selection
+from tracer.recording import Recording
+from tracer.stats import Stats, compute, fmt_ns, sparkline
+
+MAX_FINDINGS = 20
+MAX_CONNECTIONS = 50
+
+
+def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None) -> int:
+    """Write the report (the whole recording: statistics ignore a selection); return the events counted."""
+    stats = compute(rec)
+    if progress is not None:
+        progress(1, 2)
+    findings = check(rec, n_lines=_lines_of(rec))
+    out.write(report(stats, findings, rec))
+    if progress is not None:
+        progress(2, 2)
+    return stats.events
+
+
+def _lines_of(rec: Recording) -> int | None:
+    from tracer.check import count_lines
+
+    try:
+        return count_lines(rec.path)
+    except OSError:
+        return None
+
+
+def report(s: Stats, findings: list[Finding], rec: Recording | None = None) -> str:
+    """The Markdown text of a report."""
+    parts = [_header(s), _counts(s), _waits(s), _per_connection(rec), _throughput(s), _closes(s),
+             _findings(findings)]
+    return "\n".join(parts)
+
+
+def _table(head: list[str], rows: list[list[str]], align: str = "") -> str:
+    align = align or "l" + "r" * (len(head) - 1)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _header(s: Stats) -> str:
+    settings = ", ".join(f"{k} = {v}" for k, v in s.settings.items() if k not in ("model", "host", "port"))
+    lines = [f"# sockscope report: {s.model}", "",
+             f"- Recording: `{s.path}`",
+             f"- Model: **{s.model}**" + (" (as taught)" if s.settings.get("as_taught") else ""),
+             f"- Settings: {settings or '–'}",
+             f"- Length: {fmt_ns(s.duration)}, {s.events:,} events, {s.dropped:,} dropped"
+             + ("" if s.complete else " (no trailer: the recording did not end cleanly)"), ""]
+    return "\n".join(lines)
+
+
+def _counts(s: Stats) -> str:
+    rows = [
+        ["connections accepted", f"{s.connections:,}"],
+        ["connections seen only by a client", f"{s.client_only:,}"],
+        ["connections never closed by the server", f"{s.never_closed:,}"],
+        ["requests answered", f"{s.requests:,}"],
+        ["requests per second (while connections came and went)", f"{s.requests_per_s:,.0f}"],
+        ["server threads created", f"{s.threads_created:,}"],
+        ["server threads alive at most", f"{s.threads_max_alive:,}"],
+        ["threads that served more than one connection", f"{s.workers_reused:,}"],
+        ["most connections served by one thread", f"{s.most_served_by_one:,}"],
+        ["server / client lanes", f"{s.server_lanes} / {s.client_lanes}"],
+        ["bytes received / sent by the server", f"{s.bytes_in:,} / {s.bytes_out:,}"],
+    ]
+    rows += [[f"highest {name}", f"{v:,}"] for name, v in sorted(s.peaks.items())]
+    return "## Counts\n\n" + _table(["what", "how many"], rows)
+
+
+def _waits(s: Stats) -> str:
+    rows = []
+    for w in s.waits.values():
+        rows.append([f"{w.name}", f"{w.n:,}", fmt_ns(w.p(50)), fmt_ns(w.p(90)), fmt_ns(w.p(99)), fmt_ns(w.max),
+                     fmt_ns(w.mean)])
+    text = ["## Where each connection's time went", "",
+            _table(["wait", "connections", "p50", "p90", "p99", "max", "mean"], rows)]
+    for w in s.waits.values():
+        text.append(f"- **{w.name}**: {w.label}.")
+    text.append("")
+    for w in s.waits.values():
+        if w.worst:
+            text.append(f"### Worst five: {w.name}\n")
+            text.append(_table(["connection", w.name], [[str(cid), fmt_ns(v)] for cid, v in w.worst]))
+    return "\n".join(text)
+
+
+def _per_connection(rec: Recording | None) -> str:
+    """One row per connection (the first MAX_CONNECTIONS), so a homework can quote any of them."""
+    if rec is None:
+        return ""
+    conns = sorted((c for c in rec.connections.values() if c.id > 0), key=lambda c: c.id)
+    if not conns:
+        return ""
+    rows = [[str(c.id), c.peer or "–", fmt_ns(c.backlog_wait), fmt_ns(c.queue_wait), fmt_ns(c.service),
+             str(c.requests), c.close_reason or "never closed"] for c in conns[:MAX_CONNECTIONS]]
+    more = (f"\nThe first {MAX_CONNECTIONS} of {len(conns):,}; `sockscope export --format csv` has every event.\n"
+            if len(conns) > MAX_CONNECTIONS else "")
+    return ("### Connection by connection\n\n"
+            + _table(["connection", "peer", "backlog", "queue", "service", "requests", "closed"], rows,
+                     align="llrrrrl") + more)
+
+
+def _throughput(s: Stats) -> str:
+    b = s.throughput
+    if not b or not s.requests:
+        return "## Throughput over time\n\nNo requests were answered.\n"
+    rows = [[f"{fmt_ns(x.t0)} – {fmt_ns(x.t1)}", f"{x.requests:,}", f"{x.rate:,.0f}", f"{x.closed:,}"] for x in b]
+    line = sparkline([x.requests for x in b])
+    return ("## Throughput over time\n\n"
+            f"Requests answered per {fmt_ns(b[0].t1 - b[0].t0)}: `{line}`\n\n"
+            + _table(["time", "requests", "per second", "connections closed"], rows))
+
+
+def _closes(s: Stats) -> str:
+    rows = [[reason, f"{n:,}"] for reason, n in s.close_reasons.most_common()]
+    text = "## How connections ended\n\n"
+    if rows:
+        text += "By the server:\n\n" + _table(["reason", "connections"], rows)
+    crow = [[reason, f"{n:,}"] for reason, n in s.client_close_reasons.most_common()]
+    if crow:
+        text += "\nBy the clients:\n\n" + _table(["reason", "connections"], crow)
+    return text
+
+
+def _findings(findings: list[Finding]) -> str:
+    if not findings:
+        return "## What `sockscope check` finds\n\nNothing: every connection follows the lifecycle.\n"
+    tally: dict[str, int] = {}
+    for f in findings:
+        tally[f.code] = tally.get(f.code, 0) + 1
+    rows = [[CODES[code], f"{n:,}"] for code, n in sorted(tally.items(), key=lambda kv: list(CODES).index(kv[0]))]
+    text = ["## What `sockscope check` finds", "", _table(["finding", "how many"], rows)]
+    for f in findings[:MAX_FINDINGS]:
+        text.append(f"- line {f.line}: {f.message}")
+    if len(findings) > MAX_FINDINGS:
+        text.append(f"- ... and {len(findings) - MAX_FINDINGS:,} more (run `sockscope check`)")
+    return "\n".join(text) + "\n"

@@ -1,0 +1,293 @@
+"""SVG: the timeline as a picture for a report, one row per thread.
+
+How this works
+--------------
+The plot is ``width`` pixels wide; each lane is summarised per pixel column.
+Every span adds the time it covers in a column to that column's tally for its
+kind, and the kind covering most of a column colours it; runs of columns of
+one kind become one rectangle.  So a million events draw as at most
+(lanes x columns) rectangles, and a few well-separated events draw as one
+rectangle each.  Instants (close, thread start/exit, submit, start, listen)
+are ticks, at most one per kind per column.  Counters (threads alive, pool
+queue, kernel backlog) are step charts under the lanes.  Colours come from
+:mod:`tracer.palette`, the same as the UI's.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import Counter as Tally
+from typing import TextIO
+from xml.sax.saxutils import escape
+
+from tracer import palette
+from tracer.events import BY_CODE, KINDS, Look
+from tracer.export import Progress, Selection, in_range
+from tracer.recording import Counter, Lane, Recording
+from tracer.stats import fmt_ns
+
+WIDTH = 1200
+LABEL_W = 170
+RIGHT = 24
+TOP = 64  # title and axis
+FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif"
+_K = len(BY_CODE)
+_IS_MARK = [k.look is Look.MARK for k in BY_CODE]
+
+
+def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None,
+          width: int = WIDTH) -> int:
+    """Draw the selection as SVG; return the number of events drawn (summarised or not)."""
+    lo, hi = sel.bounds(rec)
+    hi = max(hi, lo + 1)
+    lanes = [lane for lane in sel.lane_list(rec)]
+    lanes.sort(key=lambda lane: lane.side == "client")  # server lanes first, as in the UI
+    plot_w = max(100, width - LABEL_W - RIGHT)
+    row_h = 18 if len(lanes) <= 40 else max(4, min(18, 720 // max(1, len(lanes))))
+    counters = [c for name in ("threads", "queue", "backlog") if (c := rec.counters.get(name)) is not None
+                and len(c.t)] if sel.lanes is None else []
+    scale = plot_w / (hi - lo)
+    body: list[str] = []
+    y = TOP
+    n = 0
+    used: set[int] = set()
+    client_gap = False
+    for k, lane in enumerate(lanes):
+        if lane.side == "client" and not client_gap and k:
+            client_gap = True
+            body.append(_text(8, y + 12, "clients", 11, "#555", weight="bold"))
+            y += 16
+        labelled = row_h >= 9 or k % math.ceil(11 / row_h) == 0  # small rows: label every few
+        drawn, kinds = _lane(body, lane, y, row_h, lo, hi, scale, plot_w, labelled)
+        n += drawn
+        used |= kinds
+        y += row_h
+        if progress is not None:
+            progress(k + 1, len(lanes))
+    y += 8
+    for counter in counters:
+        _counter(body, counter, y, lo, hi, plot_w)
+        y += 34
+    height = y + 40
+    out.write(_head(width, height, used))
+    out.write(_title(rec, sel, lo, hi, n, width))
+    out.write(_axis(lo, hi, plot_w, TOP, y))
+    out.write("\n".join(body))
+    out.write(_legend(used, height - 28, width))
+    out.write("\n</svg>\n")
+    return n
+
+
+def _head(width: int, height: int, used: set[int]) -> str:
+    styles = " ".join(f".k-{BY_CODE[c].name}{{fill:{palette.colour(BY_CODE[c].name)}}}" for c in sorted(used))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" style="{FONT}">\n'
+            f'<style>{styles} .lane{{fill:#f6f7f9}} .grid{{stroke:#e0e0e0;stroke-width:1}}</style>\n'
+            f'<rect width="{width}" height="{height}" fill="#ffffff"/>\n')
+
+
+def _title(rec: Recording, sel: Selection, lo: int, hi: int, n: int, width: int) -> str:
+    s = rec.settings
+    bits = [rec.model]
+    if rec.model == "pool" and "workers" in s:
+        bits.append(f"{s['workers']} workers")
+    if "backlog" in s:
+        bits.append(f"backlog {s['backlog']}")
+    if s.get("as_taught"):
+        bits.append("as taught")
+    unit, div, decimals = time_unit(lo, hi, nice_step(hi - lo))
+    span = f"{lo / div:.{decimals}f} – {hi / div:.{decimals}f} {unit}"
+    sub = f"{escape(rec.path)} · {span} · {n:,} events drawn"
+    if rec.dropped:
+        sub += f" · {rec.dropped:,} dropped while recording"
+    return (_text(8, 20, "sockscope · " + " · ".join(bits), 15, "#222", weight="bold") + "\n"
+            + _text(8, 38, sub, 11, "#555") + "\n")
+
+
+def _text(x: float, y: float, text: str, size: int, fill: str, anchor: str = "start", weight: str = "normal") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}" '
+            f'font-weight="{weight}">{escape(text)}</text>')
+
+
+def nice_step(span: float, target: int = 8) -> float:
+    """A 1-2-5 step that cuts ``span`` into about ``target`` pieces."""
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return float(m * mag)
+    return float(10 * mag)
+
+
+def time_unit(lo: int, hi: int, step: float) -> tuple[str, float, int]:
+    """(unit, ns per unit, decimals) that label times between lo and hi, ``step`` apart."""
+    top = max(abs(hi), abs(lo), 1)
+    unit, div = next((u, d) for u, d in (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1.0)) if top >= d or d == 1)
+    decimals = max(0, -math.floor(math.log10(step / div) + 1e-9)) if step > 0 else 0
+    return unit, div, decimals
+
+
+def _axis(lo: int, hi: int, plot_w: int, top: int, bottom: int) -> str:
+    step = nice_step(hi - lo)
+    unit, div, decimals = time_unit(lo, hi, step)
+    parts = []
+    k = math.ceil(lo / step)
+    while k * step <= hi:
+        t = k * step
+        x = LABEL_W + (t - lo) * plot_w / (hi - lo)
+        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{bottom}"/>')
+        parts.append(_text(x, top - 10, f"{t / div:.{decimals}f} {unit}", 10, "#444", anchor="middle"))
+        k += 1
+    return "\n".join(parts) + "\n"
+
+
+def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, scale: float,
+          plot_w: int, labelled: bool = True) -> tuple[int, set[int]]:
+    """Draw one lane; return (events drawn, kind codes used)."""
+    cover = [0.0] * (plot_w * _K)
+    starts = [0] * plot_w
+    first = [-1] * plot_w
+    marks: dict[tuple[int, int], list[int]] = {}  # (column, code) -> [first event, how many]
+    t_, dur_, kind_ = lane.t, lane.dur, lane.kind
+    n = 0
+    for i in in_range(lane, lo, hi):
+        n += 1
+        code = kind_[i]
+        x0 = (max(t_[i], lo) - lo) * scale
+        c0 = min(plot_w - 1, int(x0))
+        if _IS_MARK[code]:
+            seen = marks.get((c0, code))
+            if seen is None:
+                marks[(c0, code)] = [i, 1]
+            else:
+                seen[1] += 1
+            continue
+        x1 = min((min(t_[i] + dur_[i], hi) - lo) * scale, plot_w)
+        starts[c0] += 1
+        if first[c0] < 0:
+            first[c0] = i
+        c1 = min(plot_w - 1, int(x1))
+        if c0 == c1:
+            cover[c0 * _K + code] += max(x1 - x0, 1e-6)  # even a 0-length span shows
+            continue
+        cover[c0 * _K + code] += c0 + 1 - x0
+        for c in range(c0 + 1, c1):
+            cover[c * _K + code] += 1.0
+        cover[c1 * _K + code] += x1 - c1
+    full = row_h - (row_h >= 9)
+    body.append(f'<rect class="lane" x="{LABEL_W}" y="{y}" width="{plot_w}" height="{full}"/>')
+    if labelled:
+        size = max(8, min(11, row_h - 3))
+        name = lane.name if len(lane.name) <= 22 else lane.name[:21] + "…"
+        body.append(_text(LABEL_W - 6, y + row_h / 2 + size / 2.8, name, size, "#333", anchor="end"))
+    paths: dict[int, list[str]] = {}
+    used = _runs(body, paths, lane, cover, starts, first, y, row_h, plot_w)
+    tall = {KINDS[k].code for k in ("close", "thread_start", "thread_exit")}
+    columns_with = Tally(code for _, code in marks)
+    for (c, code), (i, count) in sorted(marks.items()):
+        used.add(code)
+        x = LABEL_W + c
+        if count == 1 and columns_with[code] * 8 < plot_w:  # sparse: a tick of its own, with a tooltip
+            h = full if code in tall else full // 2
+            body.append(f'<rect class="mk k-{BY_CODE[code].name}" x="{x}" y="{y + full - h}" width="2" '
+                        f'height="{h}"><title>{_tip(lane, i)}</title></rect>')
+        else:  # dense: a short tick at the bottom, so the spans above stay readable
+            paths.setdefault(code, []).append(f"M{x} {y + full - 3}h1v3h-1z")
+    for code, segments in sorted(paths.items()):
+        name = BY_CODE[code].name
+        body.append(f'<path class="sum k-{name}" d="{"".join(segments)}"><title>{lane.name}: {name}, '
+                    f'several events per pixel</title></path>')
+    return n, used
+
+
+def _runs(body: list[str], paths: dict[int, list[str]], lane: Lane, cover: list[float], starts: list[int],
+          first: list[int], y: int, row_h: int, plot_w: int) -> set[int]:
+    """Merge columns won by the same kind: one event becomes a rectangle, more a path segment."""
+    used: set[int] = set()
+    pad = 2 if row_h >= 9 else 0
+    h = row_h - 2 * pad - (row_h >= 9)
+    run_code, run_start, run_events, run_first = -1, 0, 0, -1
+    for c in range(plot_w + 1):
+        code = -1
+        if c < plot_w:
+            row = cover[c * _K:(c + 1) * _K]
+            best = max(row)
+            code = row.index(best) if best > 0 else -1
+        if code != run_code or c == plot_w:
+            if run_code >= 0:
+                used.add(run_code)
+                x, w = LABEL_W + run_start, c - run_start
+                if run_events == 1:
+                    body.append(f'<rect class="ev k-{BY_CODE[run_code].name}" x="{x}" y="{y + pad}" width="{w}" '
+                                f'height="{h}"><title>{_tip(lane, run_first)}</title></rect>')
+                else:
+                    paths.setdefault(run_code, []).append(f"M{x} {y + pad}h{w}v{h}h-{w}z")
+            run_code, run_start, run_events, run_first = code, c, 0, -1
+        if c < plot_w and code >= 0:
+            run_events += starts[c]
+            if run_first < 0 and first[c] >= 0:
+                run_first = first[c]
+    return used
+
+
+def _tip(lane: Lane, i: int) -> str:
+    e = lane.event(i)
+    bits = [f"{lane.name}: {e.kind}", f"at {fmt_ns(e.t)}"]
+    if e.dur:
+        bits.append(f"for {fmt_ns(e.dur)}")
+    if e.conn:
+        bits.append(f"connection {e.conn}")
+    if e.kind in ("recv", "send") and e.nbytes >= 0:
+        bits.append(f"{e.nbytes} B")
+    if e.detail is not None:
+        bits.append(str(e.detail))
+    bits.append(f"line {e.line}")
+    return escape(" · ".join(bits))
+
+
+def _counter(body: list[str], counter: Counter, y: int, lo: int, hi: int, plot_w: int) -> None:
+    """A step chart of a sampled counter: each pixel column shows the highest value it saw."""
+    scale = plot_w / (hi - lo)
+    cols = [0] * plot_w
+    ts, vs = counter.t, counter.v
+    i = max(0, bisect_right(ts, lo) - 1)  # the sample in force at lo
+    while i < len(ts) and ts[i] <= hi:
+        seg_end = ts[i + 1] if i + 1 < len(ts) else hi  # a value holds until the next sample
+        c0 = min(plot_w - 1, int((max(ts[i], lo) - lo) * scale))
+        c1 = min(plot_w - 1, int((min(seg_end, hi) - lo) * scale))
+        v = vs[i]
+        for c in range(c0, c1 + 1):
+            if v > cols[c]:
+                cols[c] = v
+        i += 1
+    top = max(cols, default=0)
+    h = 26
+    colour = palette.COUNTER_COLOURS.get(counter.name, "#888")
+    label = {"threads": "threads alive", "queue": "pool queue", "backlog": "kernel backlog"}.get(counter.name,
+                                                                                              counter.name)
+    body.append(_text(LABEL_W - 6, y + 12, label, 11, "#333", anchor="end"))
+    body.append(_text(LABEL_W - 6, y + 24, f"max {top}", 9, "#777", anchor="end"))
+    body.append(f'<rect class="lane" x="{LABEL_W}" y="{y}" width="{plot_w}" height="{h}"/>')
+    if top <= 0:
+        return
+    pts = [f"{LABEL_W},{y + h}"]
+    for c, v in enumerate(cols):
+        py = y + h - v * (h - 2) / top
+        pts.append(f"{LABEL_W + c},{py:.1f} {LABEL_W + c + 1},{py:.1f}")
+    pts.append(f"{LABEL_W + plot_w},{y + h}")
+    body.append(f'<polygon class="counter" points="{" ".join(pts)}" fill="{colour}" fill-opacity="0.55" '
+                f'stroke="{colour}" stroke-width="1"/>')
+
+
+def _legend(used: set[int], y: int, width: int) -> str:
+    parts = []
+    x = 8
+    for code in sorted(used, key=lambda c: (_IS_MARK[c], c)):
+        k = BY_CODE[code]
+        w = 14 if not _IS_MARK[code] else 3
+        parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="12" class="k-{k.name}"/>')
+        parts.append(_text(x + w + 4, y + 10, k.name, 11, "#333"))
+        x += w + 12 + 7 * len(k.name)
+    parts.append(_text(width - 8, y + 10, "sockscope · colours as in the timeline UI", 9, "#999", anchor="end"))
+    return "\n".join(parts) + "\n"

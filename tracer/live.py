@@ -1,0 +1,424 @@
+"""Live mode's processes: the lesson server in its own process, and the clients fired at it.
+
+How this works
+--------------
+The recording is the one interface between a running server and the UI, so
+the server runs in its own process (``python -m tracer serve MODEL --port 0
+--record FILE``) and never competes with the UI for a GIL.  Its stdout's
+"listening on http://HOST:PORT/" line tells where it listens.  Two reader
+threads drain its stdout and stderr (a full pipe would block the server) and
+keep the last lines of stderr, which say why when it dies.
+
+Each firing of a scenario is one more process, appending its own client lanes
+to the same file (O_APPEND), with a lane range and a connection-id range no
+other process of the session uses, on the server's clock (the header's
+``t0_monotonic_ns``).  It appends a mark naming what was fired.
+
+Stopping runs in a fixed order, each wait bounded: clients first (nothing may
+follow the server's trailer), then the server with SIGINT (its Ctrl-C path
+stops every thread and writes the trailer), then SIGTERM, then kill.  Every
+process is started in its own session, so a Ctrl-C typed in the terminal
+reaches only us, and we stop them in that order.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from servers import Settings
+from tracer import clients, recording, scenarios
+from tracer.errors import RecordingError, ServerError, TracerError
+from tracer.scenarios import Number
+
+_LISTENING = re.compile(r"listening on http://(?P<host>.+):(?P<port>\d+)/")
+
+
+def server_argv(cfg: Settings, record: str) -> list[str]:
+    """The command line of ``sockscope serve`` for ``cfg``, recording to ``record``."""
+    argv = [sys.executable, "-m", "tracer", "serve", cfg.model, "--record", record,
+            "--host", cfg.host, "--port", str(cfg.port), "--workers", str(cfg.workers),
+            "--backlog", str(cfg.backlog), "--timeout", "none" if cfg.timeout is None else repr(cfg.timeout),
+            "--work-ms", repr(cfg.work_ms), "--cpu-ms", repr(cfg.cpu_ms),
+            "--pause-accept-ms", repr(cfg.pause_accept_ms)]
+    if cfg.as_taught:
+        argv.append("--as-taught")
+    return argv
+
+
+def stop_process(proc: subprocess.Popen[str], grace: float = 5.0) -> int:
+    """Stop ``proc``: SIGINT, then SIGTERM, then kill, each wait bounded.
+
+    Returns:
+        Its exit status (negative: the signal that ended it).
+    """
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
+        if proc.poll() is not None:
+            break
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait(2.0)
+
+
+@dataclass
+class Piped:
+    """A child process whose stdout and stderr are drained by two threads."""
+
+    proc: subprocess.Popen[str]
+    stdout: list[str] = field(default_factory=list)
+    stderr: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
+    on_stdout: Callable[[str], None] | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self.stderr.append)):
+            t = threading.Thread(target=self._drain, args=(stream, sink), name="sockscope-pipe", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _out(self, line: str) -> None:
+        self.stdout.append(line)
+        if self.on_stdout is not None:
+            self.on_stdout(line)
+
+    @staticmethod
+    def _drain(stream: object, sink: Callable[[str], None]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            sink(line.rstrip("\n"))
+
+    def join(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) until both pipes are read to their end."""
+        for t in self._threads:
+            t.join(timeout)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Once the process has ended: read its pipes to their end, then close them (no file left to the GC)."""
+        self.join(timeout)
+        for stream, reader in zip((self.proc.stdout, self.proc.stderr), self._threads, strict=True):
+            if stream is not None and not reader.is_alive():
+                stream.close()
+
+    def last_errors(self, n: int = 3) -> list[str]:
+        """The last ``n`` non-empty stderr lines."""
+        return [line for line in self.stderr if line.strip()][-n:]
+
+
+def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None) -> Piped:
+    """Start ``argv`` in its own session with piped, drained output."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, encoding="utf-8", errors="replace", start_new_session=True, env=env)
+    return Piped(proc, on_stdout=on_stdout)
+
+
+class ServerProcess:
+    """One lesson server running in its own process, recording to ``path``.
+
+    Args:
+        cfg: the model and its knobs.
+        path: the recording it writes (truncated at start).
+    """
+
+    def __init__(self, cfg: Settings, path: str) -> None:
+        self.cfg = cfg
+        self.path = path
+        self.address: tuple[str, int] | None = None
+        self.piped: Piped | None = None
+        self.exit_status: int | None = None
+        self._listening = threading.Event()
+
+    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+        """Start the server; return where it listens once it does.
+
+        Raises:
+            ServerError: it exited first (port in use, recording not writable:
+                its own one-line error), or did not listen within ``timeout``.
+        """
+        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=self._line)
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.02):
+            if self.piped.proc.poll() is not None:
+                self.piped.close()
+                self.exit_status = self.piped.proc.returncode
+                raise ServerError(self._why_not_started())
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"the {self.cfg.model} server did not start listening within {timeout:g} s")
+        assert self.address is not None
+        return self.address
+
+    def _line(self, line: str) -> None:
+        m = _LISTENING.search(line)
+        if m and self.address is None:
+            self.address = (m["host"].strip("[]"), int(m["port"]))
+            self._listening.set()
+
+    def _why_not_started(self) -> str:
+        assert self.piped is not None
+        errors = self.piped.last_errors(1)
+        if errors:
+            return errors[0].removeprefix("error: ")
+        return f"the {self.cfg.model} server exited with status {self.piped.proc.returncode} before listening"
+
+    @property
+    def running(self) -> bool:
+        return self.piped is not None and self.piped.proc.poll() is None
+
+    def death(self) -> str | None:
+        """None while it runs (or after we stopped it); else why it ended, in one or a few lines."""
+        if self.piped is None or self.exit_status is not None or self.piped.proc.poll() is None:
+            return None
+        self.piped.join(0.5)
+        code = self.piped.proc.returncode
+        status = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        lines = self.piped.last_errors(3)
+        return f"the {self.cfg.model} server died ({status})" + ("".join(f"\n{x}" for x in lines) if lines else "")
+
+    def stop(self, grace: float = 5.0) -> int:
+        """Stop it cleanly (SIGINT, SIGTERM, kill; bounded); return its exit status."""
+        if self.piped is None:
+            return 0
+        if self.exit_status is None:
+            self.exit_status = stop_process(self.piped.proc, grace)
+            self.piped.close()
+        return self.exit_status
+
+
+# ---------------------------------------------------------------- clients
+# Each firing is a client process of :mod:`tracer.clients`, in a "round" of
+# its own: a lane range and a connection-id range no other process of the
+# recording uses (clients.ranges), so firings never collide.
+
+
+@dataclass(frozen=True)
+class Poke:
+    """One scenario the live UI fires on one key (counts: the scenario's parameters)."""
+
+    key: str
+    scenario: str
+    label: str
+
+
+POKES = [
+    Poke("b", "burst", "burst"),
+    Poke("s", "slowloris", "slow clients"),
+    Poke("i", "idle", "idle conns"),
+    Poke("k", "keepalive", "keep-alive"),
+    Poke("c", "churn", "churn"),
+    Poke("r", "ramp", "ramp"),
+]
+
+
+def _fmt(value: Number | str) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def describe(scenario: str, params: Mapping[str, Number]) -> str:
+    """The mark text for a firing: the scenario and its own parameters, ``burst clients=20 requests=1``.
+
+    The common ones (timeout, deadline) are named only when changed.
+    """
+    sc = scenarios.get(scenario)
+    defaults = sc.defaults()
+    own = {p.name for p in sc.params}
+    shown = [f"{k}={v:g}" for k, v in params.items() if k in own or v != defaults.get(k)]
+    return " ".join([scenario, *shown])
+
+
+@dataclass
+class Firing:
+    """One scenario fired: its client process and what it was."""
+
+    scenario: str
+    params: dict[str, Number]
+    round_no: int
+    piped: Piped
+
+    @property
+    def running(self) -> bool:
+        return self.piped.proc.poll() is None
+
+
+@dataclass
+class Stopped:
+    """How a session ended."""
+
+    server_status: int | None  # None: no server of ours (attached)
+    clients_stopped: int  # client processes still running at quit, stopped by us
+    problems: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+class Session:
+    """A live session: our server process (or none, when attached) and the clients fired at it.
+
+    Args:
+        cfg: the server to run; None to fire at a server another process runs.
+        path: the recording.
+        address: where that other server listens (with ``cfg`` None).
+        first_round: the first client round (attached: one no process has used in the file).
+    """
+
+    def __init__(self, cfg: Settings | None, path: str, *, address: tuple[str, int] | None = None,
+                 first_round: int = 1) -> None:
+        self.cfg = cfg
+        self.path = path
+        self.server = ServerProcess(cfg, path) if cfg is not None else None
+        self.address = address
+        self.firings: list[Firing] = []
+        self._next_round = first_round
+        self.stopped = False
+
+    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+        """Start our server; return where it listens.  Raises ServerError (one line) if it cannot."""
+        assert self.server is not None, "an attached session has no server to start"
+        self.address = self.server.start(timeout)
+        return self.address
+
+    def can_fire(self) -> str | None:
+        """None if a scenario can be fired now, else why not (one line)."""
+        if self.stopped:
+            return "the session has stopped"
+        if self.address is None:
+            return "the server's address is not known yet"
+        if self.server is not None and not self.server.running:
+            return "the server is not running"
+        return None
+
+    def fire(self, scenario: str, params: Mapping[str, Number | str] | None = None) -> Firing:
+        """Start a client process running ``scenario`` at the server, appending to the recording.
+
+        Raises:
+            ServerError: nothing can be fired now (see :meth:`can_fire`).
+            UsageError: an unknown scenario or parameter, or a value out of bounds.
+        """
+        why = self.can_fire()
+        if why is not None:
+            raise ServerError(f"cannot fire {scenario}: {why}")
+        assert self.address is not None
+        overrides = {k: _fmt(v) for k, v in (params or {}).items()}
+        resolved = scenarios.get(scenario).resolve(overrides)  # a bad value is reported here, not by the child
+        round_no = self._next_round
+        clients.ranges(round_no)  # raises past the last round
+        self._next_round += 1
+        argv = clients.argv(self.address, scenario, overrides, self.path, round_no=round_no)
+        firing = Firing(scenario, resolved, round_no, spawn(argv))
+        self.firings.append(firing)
+        return firing
+
+    def running_clients(self) -> list[Firing]:
+        return [f for f in self.firings if f.running]
+
+    def client_failures(self) -> list[str]:
+        """One line per client process that exited with an error (each reported once)."""
+        out = []
+        for f in self.firings:
+            code = f.piped.proc.poll()
+            if code not in (None, 0) and not getattr(f, "reported", False):
+                f.reported = True  # type: ignore[attr-defined]
+                f.piped.join(0.5)
+                last = f.piped.last_errors(1)
+                out.append(f"{describe(f.scenario, f.params)}: client exited with status {code}"
+                           + (f": {last[0]}" if last else ""))
+        return out
+
+    def wait_clients(self, timeout: float = 30.0) -> bool:
+        """Wait (bounded) until every client process has ended; False on timeout."""
+        deadline = time.monotonic() + timeout
+        for f in self.firings:
+            try:
+                f.piped.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return False
+        return True
+
+    def wait_accepts(self, n: int, timeout: float = 10.0) -> int:
+        """Wait (bounded) until the recording holds ``n`` server accepts; return how many it holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = count_accepts(self.path)
+            if seen >= n or time.monotonic() > deadline:
+                return seen
+            time.sleep(0.05)
+
+    def death(self) -> str | None:
+        """Why our server died, once it has (None while it runs or after we stopped it)."""
+        return self.server.death() if self.server is not None and not self.stopped else None
+
+    def stop(self) -> Stopped:
+        """Stop the clients, then the server; every wait bounded."""
+        problems: list[str] = []
+        running = self.running_clients()
+        for f in running:
+            code = stop_process(f.piped.proc, grace=3.0)
+            if code not in (0, -signal.SIGINT, 130):
+                problems.append(f"{describe(f.scenario, f.params)}: client stopped with status {code}")
+        for f in self.firings:
+            f.piped.close()
+        died = self.death()
+        self.stopped = True
+        status = None
+        if self.server is not None:
+            status = self.server.stop()
+            if died:
+                problems.append(died)
+            elif status != 0:
+                problems.append(f"the server stopped with status {status}")
+        return Stopped(status, len(running), problems)
+
+
+def count_accepts(path: str) -> int:
+    """How many server ``accept`` events the recording holds so far (complete lines only)."""
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("[") and '"accept"' in line and line.endswith("\n"):
+                event = json.loads(line)
+                n += event[2] == "accept" and event[4] > 0  # a failed accept has no connection
+    return n
+
+
+def summary_lines(path: str, stopped: Stopped, outcome: clients.Outcome | None = None) -> list[str]:
+    """What to print after a session: problems, the recording's summary, how to open it again."""
+    from tracer.record import summary  # tracer.record builds on this module
+
+    out = [f"warning: {p}" for p in stopped.problems]
+    try:
+        rec = recording.load(path)
+    except TracerError as exc:
+        return [*out, f"warning: {exc}", f"sockscope: the recording is {path}"]
+    complete = "complete" if rec.complete else "no trailer: the server did not stop cleanly"
+    out.append(f"sockscope: recorded {path} ({complete})")
+    out.append(summary(rec, outcome))
+    out.append(f"Open it again with: sockscope replay {path}")
+    return out
+
+
+def check_followable(path: str) -> None:
+    """Raise RecordingError unless ``path`` is a file that is, or may become, a recording."""
+    if not os.path.exists(path):
+        raise RecordingError(path, 0, "no such file (start the server with --record FILE first)")
+    if os.path.isdir(path):
+        raise RecordingError(path, 0, "is a folder, not a recording")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    if first.endswith("\n"):
+        recording.Builder(path).feed(first)  # raises if it is not a sockscope header

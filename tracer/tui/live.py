@@ -1,0 +1,298 @@
+"""``sockscope live``: the replay app on a recording that is still growing, with keys that poke the server.
+
+How this works
+--------------
+Live is a replay whose file is still growing: :class:`LiveApp` is the replay
+app with ``follow=True``, so the same loader thread tails the recording.  What
+it adds: keys that fire a scenario's clients (each a process of its own,
+appending to the same recording, see :class:`tracer.live.Session`), a form to
+set a scenario's counts, a bar under the ruler showing the marks the client
+processes write ("scenario burst: clients=20 ..."), and a watch every quarter
+second on the processes: the server dying, a client failing.
+
+When attached to a recording another process writes (no session of ours), the
+server's address comes from the recording's ``listen`` event, so the keys work
+there too, until the recording's trailer says the server stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from tracer import clients, scenarios
+from tracer.errors import TracerError
+from tracer.events import KINDS
+from tracer.live import POKES, Session, describe
+from tracer.tui.app import ReplayApp
+from tracer.tui.messages import Loaded, TimelineChanged
+from tracer.tui.widgets import look
+from tracer.tui.widgets.look import clean
+
+WATCH_EVERY = 0.25  # seconds between looks at the server and client processes
+MARK_STYLE = look.Style(color="#ffd75f", bold=True)
+_LISTEN = KINDS["listen"].code
+
+
+def mark_label(text: str) -> str:
+    """A mark's short label: ``scenario burst: clients=20 ...`` -> ``burst``."""
+    words = text.split()
+    if len(words) >= 2 and words[0] == "scenario":
+        return words[1].rstrip(":")
+    return text
+
+
+class MarksBar(Widget):
+    """One line under the ruler: ``▼burst`` where each firing's mark falls on the time axis."""
+
+    DEFAULT_CSS = "MarksBar { height: 1; }"
+
+    def render_line(self, y: int) -> Strip:
+        app = self.app
+        width = self.size.width
+        tl = getattr(app, "timeline", None)
+        if tl is None or not isinstance(app, ReplayApp):
+            return Strip.blank(width)
+        lanes = app.lanes
+        view, lw = lanes.view, lanes.label_width
+        cells: list[tuple[str, bool]] = [(" ", False)] * max(0, width - lw)
+        for t, text in sorted(list(tl.rec.marks)):  # the loader thread appends: take a copy
+            cell = view.cell_of(t)
+            if not 0 <= cell < len(cells):
+                continue
+            for k, ch in enumerate("▼" + clean(mark_label(text))[:24] + " "):
+                if cell + k < len(cells):
+                    cells[cell + k] = (ch, k == 0)
+        segs = [Segment(look.fit(" fired", lw - 1) + "│", look.DIM)]
+        segs += [Segment(ch, MARK_STYLE if head else look.DIM) for ch, head in cells]
+        return Strip(segs, width).simplify().crop_extend(0, width, None)
+
+
+class CountsScreen(ModalScreen[dict[str, str] | None]):
+    """A form: one input per parameter of a scenario; Enter fires, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, scenario: str, values: Mapping[str, str]) -> None:
+        super().__init__()
+        self.scenario = scenarios.get(scenario)
+        self.values = dict(values)
+
+    def compose(self) -> ComposeResult:
+        sc = self.scenario
+        with Vertical(id="counts"):
+            yield Label(Text(f"{sc.name}: {sc.description}", "bold"))
+            for p in sc.all_params():
+                with Horizontal(classes="count-row"):
+                    yield Label(Text(p.name), classes="count-name")
+                    yield Input(self.values.get(p.name, f"{p.default:g}"), id=f"count-{p.name}",
+                                tooltip=p.help, classes="count-input")
+                    yield Label(Text(p.help, "dim"), classes="count-help")
+            yield Label("", id="counts-error")
+            with Horizontal(id="counts-buttons"):
+                yield Button("Fire", variant="primary", id="counts-fire")
+                yield Button("Cancel", id="counts-cancel")
+
+    def _collect(self) -> dict[str, str] | None:
+        values = {p.name: self.query_one(f"#count-{p.name}", Input).value.strip()
+                  for p in self.scenario.all_params()}
+        try:
+            self.scenario.resolve(values)
+        except TracerError as exc:
+            self.query_one("#counts-error", Label).update(Text(str(exc).removeprefix("--set "), "#ff5f5f"))
+            return None
+        return values
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "counts-fire":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        values = self._collect()
+        if values is not None:
+            self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LiveApp(ReplayApp):
+    """The timeline following a growing recording; keys fire scenarios at the server.
+
+    Args:
+        path: the recording.
+        session: our server and clients; None when attached to another process's recording.
+        hint: one line shown under the title (``sockscope demo``'s "what to look at").
+    """
+
+    CSS = """
+    #pokes { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    #hint { height: 1; padding: 0 1; color: $text-accent; text-overflow: ellipsis; text-wrap: nowrap; }
+    CountsScreen { align: center middle; }
+    #counts { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $primary;
+              padding: 0 1; background: $surface; }
+    .count-row { height: 1; margin: 0 0 1 0; }
+    .count-name { width: 14; }
+    .count-input { width: 12; height: 1; border: none; padding: 0 1; }
+    .count-help { width: 1fr; padding: 0 1; }
+    #counts-error { color: $error; }
+    #counts-buttons { height: auto; }
+    #counts-buttons Button { margin: 0 1; }
+    """
+    # Shown on their own line (see compose), not in the footer, which the replay keys fill.
+    BINDINGS = [
+        *(Binding(p.key, f"fire('{p.scenario}')", p.label, show=False) for p in POKES),
+        *(Binding(p.key.upper(), f"counts('{p.scenario}')", f"{p.label}…", show=False) for p in POKES),
+    ]
+
+    def __init__(self, path: str | os.PathLike[str], *, session: Session | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(path, follow=True)
+        self.session = session
+        self.hint = hint
+        self.counts: dict[str, dict[str, str]] = {}  # per scenario: what the form last set
+        self.fired: list[str] = []  # what was fired, in order
+        self.alerts: list[str] = []  # what the watch reported (server died, client failed), in order
+        self._told: set[str] = set()  # notices given once
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            yield widget
+            if widget.id == "title" and self.hint:
+                yield Static(Text(self.hint), id="hint")
+            if widget.id == "ruler":
+                yield MarksBar(id="marks")
+            if widget.id == "detail":
+                yield Static(poke_keys(), id="pokes")
+
+    def on_mount(self) -> None:  # runs before ReplayApp.on_mount (Textual calls both)
+        self.set_interval(WATCH_EVERY, self._watch)
+        if self.session is None:
+            self.notify(f"Following {self.path}, written by another process. The keys fire clients at its "
+                        "server once its address is in the recording.", timeout=6)
+
+    @on(Loaded)
+    @on(TimelineChanged)
+    def _redraw_marks(self) -> None:  # besides ReplayApp's handlers; the bar reads the new state when drawn
+        self.query_one(MarksBar).refresh()
+
+    # -------------------------------------------------- poking
+    def action_fire(self, scenario: str) -> None:
+        session = self._session()
+        if session is None:
+            return
+        try:
+            firing = session.fire(scenario, self.counts.get(scenario))
+        except TracerError as exc:
+            self.notify(str(exc), title="Not fired", severity="warning", timeout=6)
+            return
+        text = describe(scenario, firing.params)
+        self.fired.append(text)
+        self.notify(f"fired {text}", timeout=3)
+        self.action_follow()  # show what it does
+
+    def action_counts(self, scenario: str) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self.counts[scenario] = values
+                self.action_fire(scenario)
+
+        self.push_screen(CountsScreen(scenario, self.counts.get(scenario, {})), done)
+
+    def _session(self) -> Session | None:
+        """Our session; attached, one made from the recording's listen address, while the recording goes on."""
+        if self.session is not None and self.session.server is not None:
+            return self.session
+        tl = self.timeline
+        if tl is not None and tl.rec.trailer is not None:
+            why = "the recording has ended (its server stopped)"
+        elif self.session is not None:
+            return self.session
+        elif tl is not None and (address := listen_address(tl.rec.lanes.values())) is not None:
+            self.session = Session(None, self.path, address=address, first_round=clients.next_round(self.path))
+            return self.session
+        else:
+            why = "the recording does not say where its server listens yet"
+        self.notify(f"Poking is off: {why}.", severity="warning", timeout=6)
+        return None
+
+    # -------------------------------------------------- watching the processes
+    def _watch(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        died = session.death()
+        if died and "died" not in self._told:
+            self._told.add("died")
+            self.alerts.append(died)
+            head, _, rest = died.partition("\n")
+            self.notify(f"{rest or 'no error output'}\nThe recording so far stays readable; q quits.",
+                        title=head, severity="error", timeout=30)
+        for failure in session.client_failures():
+            self.alerts.append(failure)
+            self.notify(failure, title="A client process failed", severity="warning", timeout=10)
+        if session.server is None and "ended" not in self._told and self.timeline is not None \
+                and self.timeline.rec.trailer is not None:
+            self._told.add("ended")
+            self.notify("The server stopped: the recording is complete.", timeout=8)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("fire", "counts") and self.screen is not self.screen_stack[0]:
+            return False  # typing a count in the form is not a poke
+        return super().check_action(action, parameters)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for p in POKES:
+            sc = scenarios.get(p.scenario)
+            yield SystemCommand(f"Fire {p.scenario} ({p.key})", sc.description,
+                                lambda name=p.scenario: self.action_fire(name))
+            yield SystemCommand(f"Fire {p.scenario} with counts… ({p.key.upper()})",
+                                "Set how many clients, requests ... then fire",
+                                lambda name=p.scenario: self.action_counts(name))
+
+
+def poke_keys() -> Text:
+    """The line of keys that fire clients: ``fire: b burst  s slow clients ...``."""
+    text = Text("fire ", "bold")
+    for p in POKES:
+        text.append(f" {p.key}", "bold #ffd75f")
+        text.append(f" {p.label} ")
+    text.append("  shift+key: set counts first", "dim")
+    return text
+
+
+def listen_address(lanes: Iterable[object]) -> tuple[str, int] | None:
+    """Where the server listens, from a server lane's ``listen`` event (its detail is ``host:port``)."""
+    for lane in lanes:
+        if getattr(lane, "side", None) != "server":
+            continue
+        for i, detail in list(lane.details.items()):  # type: ignore[attr-defined]
+            if lane.kind[i] == _LISTEN and isinstance(detail, str):  # type: ignore[attr-defined]
+                host, _, port = detail.rpartition(":")
+                if port.isdigit():
+                    return host.strip("[]"), int(port)
+    return None
+
+
+def run_app(path: str, *, session: Session | None, hint: str | None = None) -> LiveApp:
+    """Run the live UI until the user quits; return the app (tests read what it saw)."""
+    app = LiveApp(path, session=session, hint=hint)
+    app.run()
+    return app
