@@ -1,0 +1,133 @@
+"""``sockscope bench``: the models side by side under the same load (LESSONS row 13).
+
+For each model, each number of keep-alive connections and each tracing mode,
+a fresh server process is started, ``tracer.loadgen`` (another process, so
+neither shares the other's GIL) drives it for a fixed time, and the server is
+stopped.  Every run is bounded: the whole plan's length is printed first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from servers import Settings
+from tracer.errors import ServerError, TracerError
+from tracer.live import ServerProcess, spawn, stop_process
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement: a model, a load, a tracing mode."""
+
+    model: str
+    connections: int
+    tracing: bool
+    rps: float
+    p50_us: float
+    p99_us: float
+    starved: int
+    errors: int
+    refused: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    models: tuple[str, ...]
+    connections: tuple[int, ...]
+    tracing: tuple[bool, ...]
+    duration: float
+    workers: int = 10
+    work_ms: float = 0
+    cpu_ms: float = 0
+
+    @property
+    def runs(self) -> int:
+        return len(self.models) * len(self.connections) * len(self.tracing)
+
+    @property
+    def estimate_s(self) -> float:
+        return self.runs * (self.duration + 1.0)  # ~1 s to start and stop each server
+
+
+def run_plan(plan: Plan, progress: Callable[[int, str], None] | None = None) -> list[Cell]:
+    """Measure every cell of ``plan``, in order."""
+    cells = []
+    n = 0
+    for model in plan.models:
+        for tracing in plan.tracing:
+            for conns in plan.connections:
+                n += 1
+                if progress is not None:
+                    progress(n, f"{model}, {conns} connection{'s' * (conns != 1)}, tracing {'on' if tracing else 'off'}")
+                cells.append(measure(plan, model, conns, tracing))
+    return cells
+
+
+def measure(plan: Plan, model: str, connections: int, tracing: bool) -> Cell:
+    """One server process, one load run."""
+    cfg = Settings(model=model, workers=plan.workers, work_ms=plan.work_ms, cpu_ms=plan.cpu_ms,
+                   timeout=None, backlog=max(128, connections))
+    with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as tmp:
+        record = os.path.join(tmp, "bench.jsonl") if tracing else None
+        server = _start(cfg, record)
+        try:
+            host, port = server.address  # type: ignore[misc]
+            result = _load(host, port, connections, plan.duration)
+        finally:
+            server.stop()
+            if server.piped is not None:  # the pipes' reader threads are done: close our ends
+                for stream in (server.piped.proc.stdout, server.piped.proc.stderr):
+                    if stream is not None:
+                        stream.close()
+    return Cell(model, connections, tracing, result["rps"], result["p50_us"], result["p99_us"],
+                result["starved"], result["errors"], result["refused"])
+
+
+def _start(cfg: Settings, record: str | None) -> ServerProcess:
+    if record is not None:
+        server = ServerProcess(cfg, record)
+        server.start()
+        return server
+    untraced = _UntracedServer(cfg)
+    untraced.start()
+    return untraced  # type: ignore[return-value]
+
+
+class _UntracedServer(ServerProcess):
+    """A ServerProcess without ``--record``: tracing off, no recorder at all."""
+
+    def __init__(self, cfg: Settings) -> None:
+        super().__init__(cfg, "")
+
+    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+        argv = [sys.executable, "-m", "tracer", "serve", self.cfg.model, "--port", "0",
+                "--workers", str(self.cfg.workers), "--backlog", str(self.cfg.backlog), "--timeout", "none",
+                "--work-ms", repr(self.cfg.work_ms), "--cpu-ms", repr(self.cfg.cpu_ms)]
+        self.piped = spawn(argv, on_stdout=self._line)
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.02):
+            if self.piped.proc.poll() is not None or time.monotonic() > deadline:
+                stop_process(self.piped.proc)
+                raise ServerError(f"the {self.cfg.model} server did not start: {' '.join(self.piped.last_errors(1))}")
+        assert self.address is not None
+        return self.address
+
+
+def _load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "tracer.loadgen", host, str(port), "--connections", str(connections),
+            "--duration", repr(duration)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
+    except subprocess.TimeoutExpired:
+        raise TracerError(f"the load generator did not finish within {duration + 60:g} s") from None
+    if done.returncode != 0:
+        raise TracerError(f"the load generator failed: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
