@@ -30,6 +30,7 @@ from tracer.stats import fmt_ns
 WIDTH = 1200
 LABEL_W = 170
 RIGHT = 24
+WIDE = 2.0  # px: a span this wide is drawn on its own; narrower ones are summarised per pixel column
 TOP = 64  # title and axis
 FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif"
 _K = len(BY_CODE)
@@ -151,6 +152,7 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
     marks: dict[tuple[int, int], list[int]] = {}  # (column, code) -> [first event, how many]
     t_, dur_, kind_ = lane.t, lane.dur, lane.kind
     n = 0
+    wide: list[tuple[float, float, int, int]] = []  # spans of WIDE px or more: drawn one by one
     for i in in_range(lane, lo, hi):
         n += 1
         code = kind_[i]
@@ -164,6 +166,9 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
                 seen[1] += 1
             continue
         x1 = min((min(t_[i] + dur_[i], hi) - lo) * scale, plot_w)
+        if x1 - x0 >= WIDE:
+            wide.append((x0, x1, code, i))
+            continue
         starts[c0] += 1
         if first[c0] < 0:
             first[c0] = i
@@ -181,8 +186,14 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
         size = max(8, min(11, row_h - 3))
         name = lane.name if len(lane.name) <= 22 else lane.name[:21] + "…"
         body.append(_text(LABEL_W - 6, y + row_h / 2 + size / 2.8, name, size, "#333", anchor="end"))
+    pad = 2 if row_h >= 9 else 0
+    used = {code for _, _, code, _ in wide}
+    for x0, x1, code, i in wide:  # a pixel's gap after each, so back-to-back calls stay apart
+        w = x1 - x0 - 1 if x1 - x0 >= 3 else x1 - x0
+        body.append(f'<rect class="ev k-{BY_CODE[code].name}" x="{LABEL_W + x0:.1f}" y="{y + pad}" width="{w:.1f}" '
+                    f'height="{row_h - 2 * pad - (row_h >= 9)}"><title>{_tip(lane, i)}</title></rect>')
     paths: dict[int, list[str]] = {}
-    used = _runs(body, paths, lane, cover, starts, first, y, row_h, plot_w)
+    used |= _runs(body, paths, lane, cover, starts, first, y, row_h, plot_w)  # short calls: on top
     tall = {KINDS[k].code for k in ("close", "thread_start", "thread_exit")}
     columns_with = Tally(code for _, code in marks)
     for (c, code), (i, count) in sorted(marks.items()):
