@@ -44,6 +44,8 @@ def test_dash_writes_to_standard_output(known, capsys):
 def test_cut_off_recording_still_exports(tmp_path, capsys):
     path = pool_known().write(tmp_path / "cut.jsonl", cut=True)
     assert main(["export", str(path), "-f", "csv", "-o", str(tmp_path / "cut.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "cut off" in err and "no trailer" in err
 
 
 def one_line_error(capsys, *words):

@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     progress = export.Progress(f"loading {args.file}")
     rec = load(args.file, progress=progress)
     progress.done()
+    for warning in rec.warnings:  # a cut-off last line, no trailer: export what is there, and say so
+        print(f"warning: {warning}", file=sys.stderr)
     sel = export.select(rec, t_from, t_to, args.lanes)
     if fmt == "md" and not sel.whole:
         print("warning: the md report covers the whole recording; --from, --to and --lanes are ignored",
