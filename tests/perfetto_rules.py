@@ -63,6 +63,11 @@ def _ids(events: list[dict[str, Any]]) -> list[str]:
                 out.append(f"event {n}: tid {e.get('tid')} named twice ({names[e.get('tid')]!r}, {name!r})")
         if e.get("ph") in ("X", "B", "E", "i", "I") and e.get("s", "t") == "t" and "tid" not in e:
             out.append(f"event {n}: a thread event without tid")
+    # Perfetto makes the thread whose tid equals a pid that process's main thread.
+    pids = {e["pid"] for e in events if isinstance(e.get("pid"), int)}
+    for pid in sorted(pids):
+        if pid_of.get(pid, pid) != pid:
+            out.append(f"pid {pid} is also tid {pid} of pid {pid_of[pid]}: Perfetto would move that thread")
     return out
 
 

@@ -64,9 +64,9 @@ def test_threads_processes_and_header(tmp_path):
     meta = [e for e in doc["traceEvents"] if e["ph"] == "M"]
     names = {(e["pid"], e["tid"]): e["args"]["name"] for e in meta if e["name"] == "thread_name"}
     assert names[(1, 1)] == "MainThread (lane 0)" and names[(1, 3)] == "worker_1 (lane 2)"
-    assert names[(2, 102)] == "client-1 (lane 101)"
+    assert names[(102, 102)] == "client-1 (lane 101)" and names[(102, 111)] == "client-10 (lane 110)"
     procs = {e["pid"]: e["args"]["name"] for e in meta if e["name"] == "process_name"}
-    assert procs == {1: "server: pool", 2: "clients"}
+    assert procs == {1: "server: pool", 102: "clients"}  # pid: the tid of the side's first lane
     other = doc["otherData"]
     assert other["model"] == "pool" and other["dropped"] == 0 and other["events"] == rec.n_events
     assert json.loads(other["settings"])["workers"] == 2
@@ -152,6 +152,7 @@ def test_event_loop_models_get_one_async_slice_per_connection(tmp_path):
     ({"ph": "X", "pid": 1, "tid": 6, "ts": "1", "dur": 1}, "not a number"),
     ({"ph": "b", "pid": 1, "cat": "c", "id": 3, "name": "n", "ts": 1}, "never ends"),
     ({"ph": "M", "pid": 1, "tid": 5, "name": "thread_name", "args": {"name": "other"}}, "named twice"),
+    ({"ph": "M", "pid": 5, "name": "process_name", "args": {"name": "clients"}}, "Perfetto would move"),
 ])
 def test_the_rules_checker_can_fail(event, complaint):
     base = [{"ph": "M", "pid": 1, "tid": 5, "name": "thread_name", "args": {"name": "t"}},

@@ -6,9 +6,10 @@ Perfetto's JSON importer quietly merges threads whose ids do not fit in 32
 bits or are reused, and drops slices that partly overlap another on the same
 thread.  So:
 
-- the server is pid 1 and the clients pid 2; a lane's tid is its lane id + 1
-  (never 0, unique across both processes), or its position + 1 if lane ids
-  are too large;
+- a lane's tid is its lane id + 1 (never 0, unique across both processes), or
+  its position + 1 if lane ids are too large; the server and the clients are
+  two processes, each with the tid of its first lane as pid (Perfetto takes
+  the thread whose tid equals a pid for that process's main thread);
 - spans are complete (``X``) slices written lane by lane in start order with a
   stack of open slices: one that would end after its parent is clipped to end
   with it, so slices always nest (clipped ones carry ``args.clipped``);
@@ -32,8 +33,6 @@ from tracer.events import BY_CODE, KINDS, Look
 from tracer.export import Progress, Selection, in_range
 from tracer.recording import Lane, Recording
 
-SERVER_PID = 1
-CLIENT_PID = 2
 EVENT_LOOP_MODELS = ("selectors", "asyncio")
 _MAX_TID = 2**31 - 1
 _ACCEPT = KINDS["accept"].code
@@ -54,28 +53,43 @@ def tids(rec: Recording) -> dict[int, int]:
     return {i: n + 1 for n, i in enumerate(ids)}
 
 
+def pids(rec: Recording, tid: dict[int, int]) -> dict[str, int]:
+    """Side -> pid: the tid of the side's first lane.
+
+    Perfetto makes the thread whose tid equals a pid that process's main
+    thread, so a pid must never be another process's tid; a side's own first
+    tid is one that cannot be.
+    """
+    out = {}
+    for lane in rec.lanes.values():
+        out.setdefault(lane.side, tid[lane.id])
+    return out
+
+
 def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None) -> int:
     """Write ``rec`` as Chrome trace JSON; return the number of events exported."""
     lo, hi = sel.bounds(rec)
     lanes = sel.lane_list(rec)
     tid = tids(rec)
+    pid = pids(rec, tid)
+    server_pid = pid.get("server", pid.get("client", 1))
     flows_out, flows_in = _flows(rec, lanes, lo, hi)
     w = _Writer(out)
     out.write('{"displayTimeUnit":"ms","traceEvents":[\n')
-    _metadata(w, rec, lanes, tid)
+    _metadata(w, rec, lanes, tid, pid)
     total = sum(len(lane) for lane in lanes) or 1
     done = n = clipped = 0
     for lane in lanes:
-        k, c = _lane(w, lane, tid[lane.id], lo, hi, flows_out, flows_in)
+        k, c = _lane(w, lane, pid[lane.side], tid[lane.id], lo, hi, flows_out, flows_in)
         n += k
         clipped += c
         done += len(lane)
         if progress is not None:
             progress(done, total)
-    _counters(w, rec, lo, hi)
-    _marks(w, rec, lo, hi)
+    _counters(w, rec, server_pid, lo, hi)
+    _marks(w, rec, server_pid, lo, hi)
     if rec.model in EVENT_LOOP_MODELS:
-        _async(w, rec, {lane.id for lane in lanes}, lo, hi)
+        _async(w, rec, server_pid, {lane.id for lane in lanes}, lo, hi)
     other = _other(rec, sel, clipped)
     out.write('\n],"otherData":%s}\n' % json.dumps(other, ensure_ascii=False))
     return n
@@ -110,24 +124,22 @@ def _other(rec: Recording, sel: Selection, clipped: int) -> dict[str, Any]:
     return other
 
 
-def _metadata(w: _Writer, rec: Recording, lanes: list[Lane], tid: dict[int, int]) -> None:
+def _metadata(w: _Writer, rec: Recording, lanes: list[Lane], tid: dict[int, int], pid: dict[str, int]) -> None:
     sides = {lane.side for lane in lanes}
-    for pid, side, name in ((SERVER_PID, "server", f"server: {rec.model}"), (CLIENT_PID, "client", "clients")):
+    for order, side, name in ((1, "server", f"server: {rec.model}"), (2, "client", "clients")):
         if side in sides:
-            w.obj({"ph": "M", "pid": pid, "name": "process_name", "args": {"name": name}})
-            w.obj({"ph": "M", "pid": pid, "name": "process_sort_index", "args": {"sort_index": pid}})
+            w.obj({"ph": "M", "pid": pid[side], "name": "process_name", "args": {"name": name}})
+            w.obj({"ph": "M", "pid": pid[side], "name": "process_sort_index", "args": {"sort_index": order}})
     for order, lane in enumerate(lanes):
-        pid = CLIENT_PID if lane.side == "client" else SERVER_PID
         label = f"{lane.name} (lane {lane.id})"
-        w.obj({"ph": "M", "pid": pid, "tid": tid[lane.id], "name": "thread_name", "args": {"name": label}})
-        w.obj({"ph": "M", "pid": pid, "tid": tid[lane.id], "name": "thread_sort_index",
-               "args": {"sort_index": order}})
+        p, t = pid[lane.side], tid[lane.id]
+        w.obj({"ph": "M", "pid": p, "tid": t, "name": "thread_name", "args": {"name": label}})
+        w.obj({"ph": "M", "pid": p, "tid": t, "name": "thread_sort_index", "args": {"sort_index": order}})
 
 
-def _lane(w: _Writer, lane: Lane, tid: int, lo: int, hi: int, flows_out: dict[tuple[int, int], int],
+def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows_out: dict[tuple[int, int], int],
           flows_in: dict[tuple[int, int], int]) -> tuple[int, int]:
     """Write one lane's events; return (events written, slices clipped to nest)."""
-    pid = CLIENT_PID if lane.side == "client" else SERVER_PID
     head = '{"pid":%d,"tid":%d,' % (pid, tid)
     x_fmt = head + '"ph":"X","ts":%d.%03d5,"dur":%d.%03d5,"name":"%s","cat":"%s","args":{%s}%s}'
     i_fmt = head + '"ph":"i","s":"t","ts":%d.%03d5,"name":"%s","cat":"%s","args":{%s}}'
@@ -220,24 +232,24 @@ def _overlaps(lane: Lane, i: int, lo: int, hi: int) -> bool:
     return lane.t[i] <= hi and lane.t[i] + lane.dur[i] >= lo
 
 
-def _counters(w: _Writer, rec: Recording, lo: int, hi: int) -> None:
+def _counters(w: _Writer, rec: Recording, pid: int, lo: int, hi: int) -> None:
     for name, counter in rec.counters.items():
         ts, vs = counter.t, counter.v
         i = max(0, bisect_left(ts, lo) - 1)  # the value in force at lo
         while i < len(ts) and ts[i] <= hi:
             w.raw('{"ph":"C","pid":%d,"name":"%s","ts":%s,"args":{"%s":%d}}'
-                  % (SERVER_PID, name, us(max(ts[i], lo)), name, vs[i]))
+                  % (pid, name, us(max(ts[i], lo)), name, vs[i]))
             i += 1
 
 
-def _marks(w: _Writer, rec: Recording, lo: int, hi: int) -> None:
+def _marks(w: _Writer, rec: Recording, pid: int, lo: int, hi: int) -> None:
     for t, text in rec.marks:
         if lo <= t <= hi:
             w.raw('{"ph":"i","s":"g","pid":%d,"ts":%s,"name":%s,"cat":"mark"}'
-                  % (SERVER_PID, us(t), json.dumps(text, ensure_ascii=False)))
+                  % (pid, us(t), json.dumps(text, ensure_ascii=False)))
 
 
-def _async(w: _Writer, rec: Recording, chosen: set[int], lo: int, hi: int) -> None:
+def _async(w: _Writer, rec: Recording, pid: int, chosen: set[int], lo: int, hi: int) -> None:
     """One async slice per connection, accept to close, on the server process."""
     for c in rec.connections.values():
         if c.id <= 0 or c.accept_t is None or c.accept_lane not in chosen:
@@ -249,4 +261,4 @@ def _async(w: _Writer, rec: Recording, chosen: set[int], lo: int, hi: int) -> No
         name = f"connection {c.id}"
         for ph, t in (("b", begin), ("e", end)):
             w.raw('{"ph":"%s","pid":%d,"cat":"connection","id":%d,"name":"%s","ts":%s}'
-                  % (ph, SERVER_PID, c.id, name, us(t)))
+                  % (ph, pid, c.id, name, us(t)))
