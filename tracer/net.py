@@ -413,10 +413,16 @@ class TracedExecutor(ThreadPoolExecutor):
 
 
 def burn_cpu(seconds: float) -> None:
-    """Compute (holding the GIL) for about ``seconds``."""
-    end = time.perf_counter() + seconds
+    """Compute (holding the GIL) for about ``seconds`` of this thread's CPU time.
+
+    CPU time, not wall time: a handler that waits for the GIL has done none of
+    its work yet, so with N threads computing at once each one takes about N
+    times longer (the GIL lesson).  A wall-clock loop would end on time however
+    little it computed, and hide exactly that.
+    """
+    end = time.thread_time() + seconds
     x = 0
-    while time.perf_counter() < end:
+    while time.thread_time() < end:
         for i in range(200):
             x += i * i
 

@@ -75,7 +75,9 @@ class Recorder:
         first_lane: the first lane number this recorder hands out; processes
             appending to one file must use disjoint ranges.
         write_header: False to append to a recording another process started
-            (then ``t0`` should be that recording's ``t0_monotonic_ns``).
+            (then ``t0`` should be that recording's ``t0_monotonic_ns``); such a
+            recorder writes no trailer either: the trailer is the owner's, and
+            nothing may follow it.
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class Recorder:
         self.sample_interval = sample_interval
         self.max_pending = max_pending
         self.closed = False
+        self.owner = write_header
         self.broken: str | None = None
         self._events: collections.deque[tuple[Any, ...]] = collections.deque()
         self._decls: collections.deque[str] = collections.deque()
@@ -251,7 +254,7 @@ class Recorder:
             print(f"sockscope: recording to {self.path} stopped: {exc}; the server goes on", file=sys.stderr)
 
     def close(self, **trailer: Any) -> dict[str, Any]:
-        """Flush everything, write the trailer and close the file.
+        """Flush everything, write the trailer (if this recorder wrote the header) and close the file.
 
         Returns:
             The trailer written (events, dropped, ...).
@@ -269,7 +272,8 @@ class Recorder:
         alive = sorted(lane for lane, ref in self._lane_threads.items() if (t := ref()) is not None and t.is_alive())
         end = {"end": True, "t": self.now(), "events": self._written, "dropped": dropped,
                "alive_lanes": alive, **trailer}
-        self._write_now(json.dumps(end, ensure_ascii=False) + "\n")
+        if self.owner:
+            self._write_now(json.dumps(end, ensure_ascii=False) + "\n")
         try:
             self._file.close()
         except OSError as exc:

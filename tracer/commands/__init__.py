@@ -6,6 +6,8 @@ Each module has ``register(subparsers)``, which adds its parser and sets
 
 COMMANDS = [
     "tracer.commands.serve",
+    "tracer.commands.record",
+    "tracer.commands.scenarios",
     "tracer.commands.live",
     "tracer.commands.demo",
 ]

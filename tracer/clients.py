@@ -1,0 +1,460 @@
+"""Scenario clients: real sockets, one thread per concurrent client, traced on the server's clock.
+
+How this works
+--------------
+A client process appends its own lanes to the server's recording (the file is
+opened ``O_APPEND``; see :mod:`tracer.recorder`): its recorder takes ``t0``
+from the recording's header, so both sides share one time axis, writes no
+header and no trailer, and hands out lanes and connection ids from a range of
+its own (:func:`ranges`), so that several firings never collide.  Its sockets
+are :mod:`tracer.net`'s traced sockets, so each records ``connect``, ``send``,
+``recv`` and ``close`` on its thread's lane, ``client-1``, ``client-2``, ...
+
+Nothing a client sees is raised: a refused or timed-out connect, a reset, a
+reply that never came are recorded (the ``close`` says why) and counted in the
+:class:`Outcome`.  Every wait is bounded by the client ``timeout`` and by one
+global ``deadline``; :meth:`Clients.stop` (SIGINT/SIGTERM in a client process)
+wakes every thread at once.
+
+Run as a program (``python -m tracer.clients HOST:PORT --record FILE
+--scenario NAME --set k=v``) it prints ``progress DONE TOTAL`` lines and one
+``outcome {json}`` line on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tracer import scenarios
+from tracer.errors import RecordingError, TracerError, UsageError
+from tracer.net import Net, _reason
+from tracer.recorder import Recorder
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: sockscope\r\n\r\n"
+MAX_REPLY = 1 << 20  # a reply larger than this is cut short: the lesson's pages are tiny
+LANES_PER_ROUND = 100_000  # server lanes stay below this (one per thread it ever ran)
+CONNS_PER_ROUND = 10_000_000  # connection ids must fit in 32 bits: 214 rounds
+
+
+@dataclass
+class Outcome:
+    """What a run of clients saw.
+
+    Attributes:
+        connections: connections attempted (or skipped once stopped).
+        outcomes: how each ended: ``ok`` (every reply came), or the reason it
+            did not (``refused``, ``timeout``, ``reset``, ``eof``, ``skipped`` ...).
+        replies: complete replies received.
+        elapsed: seconds from the first client's start to the last one's end.
+        errors: unexpected errors inside client threads (a bug, not a server's doing).
+        stopped: the run was stopped (signal, deadline) before it finished.
+    """
+
+    connections: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    replies: int = 0
+    elapsed: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+class Clients:
+    """Client threads and their sockets, for a scenario's ``run`` function.
+
+    Args:
+        address: the server's (host, port).
+        recorder: a client-side recorder, or None to run untraced.
+        timeout: seconds any one connect or reply may take.
+        deadline: seconds after which every client stops.
+        first_conn_id: the first connection id handed out (see :func:`ranges`).
+        total: connections planned, for progress.
+        on_progress: called with (done, total) after each connection ends.
+    """
+
+    def __init__(self, address: tuple[str, int], recorder: Recorder | None = None, *, timeout: float = 5.0,
+                 deadline: float = 30.0, first_conn_id: int = CONNS_PER_ROUND, total: int = 0,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
+        self.address = address
+        self.net = Net(recorder, first_conn_id=first_conn_id)
+        self.timeout = timeout
+        self.total = total
+        self.on_progress = on_progress
+        self.outcome = Outcome()
+        self._t_start = time.monotonic()
+        self._t_end = self._t_start + deadline
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+
+    # ------------------------------------------------------------ time
+    def elapsed(self) -> float:
+        """Seconds since these clients started."""
+        return time.monotonic() - self._t_start
+
+    def remaining(self) -> float:
+        """Seconds left before the global deadline."""
+        return self._t_end - time.monotonic()
+
+    @property
+    def stopped(self) -> bool:
+        """True once stopped or past the deadline: every loop checks it."""
+        return self._stop.is_set() or self.remaining() <= 0
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False if stopped (or the deadline came) first."""
+        if seconds > self.remaining():
+            self._stop.wait(max(0.0, self.remaining()))
+            return False
+        return not self._stop.wait(max(0.0, seconds))
+
+    def sleep_until(self, t: float) -> bool:
+        """Sleep until ``t`` seconds after the start; False if stopped first."""
+        return self.sleep(t - self.elapsed())
+
+    def wait(self, event: threading.Event) -> bool:
+        """Wait for ``event``, bounded by the deadline and by stop."""
+        while not event.is_set() and not self.stopped:
+            event.wait(min(0.05, max(0.0, self.remaining())))
+        return event.is_set()
+
+    def acquire(self, sem: threading.Semaphore) -> bool:
+        """Acquire ``sem``, bounded by the deadline and by stop."""
+        while not self.stopped:
+            if sem.acquire(timeout=min(0.05, max(0.001, self.remaining()))):
+                return True
+        return False
+
+    # ------------------------------------------------------------ threads
+    def start(self, n: int, fn: Callable[[int], None], *, first: int = 1,
+              together: bool = False) -> list[threading.Thread]:
+        """Start ``n`` client threads, ``client-<first>`` ..., each running ``fn(k)``, k from 0.
+
+        With ``together``, they pass a barrier first, so their connects go out at once.
+        """
+        barrier = threading.Barrier(n) if together and n > 1 else None
+        threads = [threading.Thread(target=self._client, args=(fn, k, barrier), name=f"client-{first + k}",
+                                    daemon=True) for k in range(n)]
+        for t in threads:
+            t.start()
+        return threads
+
+    def join(self, threads: Sequence[threading.Thread]) -> None:
+        """Wait for ``threads``; past the deadline, stop them (every socket wait is bounded too)."""
+        for t in threads:
+            t.join(max(0.0, self.remaining()))
+            if t.is_alive():
+                self.stop()
+                t.join(self.timeout + 1)
+
+    def run(self, n: int, fn: Callable[[int], None], *, together: bool = False) -> None:
+        """:meth:`start` ``n`` clients and :meth:`join` them."""
+        self.join(self.start(n, fn, together=together))
+
+    def _client(self, fn: Callable[[int], None], k: int, barrier: threading.Barrier | None) -> None:
+        if barrier is not None:
+            try:
+                barrier.wait(max(0.0, min(5.0, self.remaining())))
+            except threading.BrokenBarrierError:
+                pass  # one was slow to start: go anyway
+        try:
+            fn(k)
+        except Exception as exc:  # a bug in a client, not the server's doing: report it, stop nothing else
+            with self._lock:
+                self.outcome.errors.append(f"{threading.current_thread().name}: {exc!r}")
+
+    def stop(self) -> None:
+        """Stop every client now: wake the threads blocked on a socket."""
+        self._stop.set()
+        self.outcome.stopped = True
+        with self._lock:
+            socks = list(self._open)
+        for sock in socks:
+            if getattr(sock, "why", None) is None:
+                sock.why = "shutdown"  # type: ignore[attr-defined]
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # not connected yet, or closed meanwhile: nothing to wake
+
+    # ------------------------------------------------------------ connections
+    @contextmanager
+    def connection(self) -> Iterator[socket.socket | None]:
+        """A connected socket, or None if the connect failed (recorded, not raised); closed after."""
+        sock, outcome = self._connect()
+        try:
+            yield sock
+        finally:
+            if sock is not None:
+                outcome = getattr(sock, "why", None) or ("ok" if not getattr(sock, "missed", False) else "no reply")
+                self._close(sock)
+            self._finished(outcome)
+
+    def _connect(self) -> tuple[socket.socket | None, str]:
+        if self.stopped:
+            return None, "skipped"
+        sock = self.net.socket()
+        with self._lock:
+            self._open.add(sock)
+        try:
+            sock.settimeout(max(0.001, min(self.timeout, self.remaining())))
+            sock.connect(self.address)
+        except OSError as exc:
+            why = getattr(sock, "why", None) or _reason(exc)
+            self._close(sock, why)
+            return None, why
+        return sock, "ok"
+
+    def _close(self, sock: socket.socket, why: str = "client") -> None:
+        if getattr(sock, "why", None) is None:
+            sock.why = why  # type: ignore[attr-defined]
+        sock.close()
+        with self._lock:
+            self._open.discard(sock)
+
+    def _finished(self, outcome: str) -> None:
+        with self._lock:
+            self.outcome.connections += 1
+            self.outcome.outcomes[outcome] = self.outcome.outcomes.get(outcome, 0) + 1
+            done = self.outcome.connections
+        if self.on_progress is not None:
+            self.on_progress(done, self.total)
+
+    def _bounded(self, sock: socket.socket) -> bool:
+        """Set the socket's timeout for its next wait; False when no time is left."""
+        left = min(self.timeout, self.remaining())
+        if left <= 0 or self._stop.is_set():
+            return False
+        sock.settimeout(left)
+        return True
+
+    def request(self, sock: socket.socket) -> bool:
+        """Send one GET and read its reply; False if anything failed (the socket recorded why)."""
+        try:
+            if not self._bounded(sock):
+                return False
+            sock.sendall(REQUEST)
+        except OSError:
+            return False
+        return self.read_reply(sock)
+
+    def dribble(self, sock: socket.socket, chunk: int, gap: float) -> bool:
+        """Send one GET ``chunk`` bytes at a time, ``gap`` seconds apart (a slow client)."""
+        for i in range(0, len(REQUEST), chunk):
+            if i and not self.sleep(gap):
+                return False
+            try:
+                if not self._bounded(sock):
+                    return False
+                sock.sendall(REQUEST[i:i + chunk])
+            except OSError:
+                return False
+        return True
+
+    def read_reply(self, sock: socket.socket) -> bool:
+        """Read one HTTP reply (by its Content-Length, else to the end); False if it did not all come."""
+        data = b""
+        need: int | None = None
+        try:
+            while len(data) < MAX_REPLY and self._bounded(sock):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break  # the server closed: a reply without a length ends here
+                data += chunk
+                need = need if need is not None else _reply_size(data)
+                if need is not None and len(data) >= need:
+                    break
+        except OSError:
+            pass  # timed out or reset: the socket noted why
+        complete = bool(data) and (need is None or len(data) >= need)
+        if complete:
+            with self._lock:
+                self.outcome.replies += 1
+        else:
+            sock.missed = True  # type: ignore[attr-defined]
+        return complete and need is not None  # without a length the connection is over
+
+
+def _reply_size(data: bytes) -> int | None:
+    """The whole reply's size once its head is in and has a Content-Length; else None."""
+    for sep in (b"\r\n\r\n", b"\n\n"):  # the lesson's own reply uses bare newlines
+        head, found, _ = data.partition(sep)
+        if found:
+            for line in head.split(b"\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                    return len(head) + len(sep) + int(value)
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- public API
+def ranges(round_no: int) -> tuple[int, int]:
+    """``(first_lane, first_conn_id)`` for the ``round_no``-th client process (from 1) of one recording."""
+    if not 1 <= round_no < 2**31 // CONNS_PER_ROUND:
+        raise UsageError(f"client round {round_no} is out of range (1 to {2**31 // CONNS_PER_ROUND - 1})")
+    return LANES_PER_ROUND * round_no, CONNS_PER_ROUND * round_no
+
+
+def next_round(path: str) -> int:
+    """The first round number no client process has used yet in the recording ``path``."""
+    top = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith('{"lane"') and '"client"' in line:
+                try:
+                    top = max(top, int(json.loads(line)["lane"]) // LANES_PER_ROUND)
+                except (ValueError, KeyError, TypeError):
+                    continue  # a cut-off line: the reader reports it, not us
+    return top + 1
+
+
+def read_t0(path: str) -> int:
+    """The recording's ``t0_monotonic_ns``, from its header.
+
+    Raises:
+        RecordingError: no such file, or no header with ``t0_monotonic_ns`` yet.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+    except OSError as exc:
+        raise RecordingError(path, 0, f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        return int(json.loads(first)["t0_monotonic_ns"])
+    except (ValueError, KeyError, TypeError):
+        raise RecordingError(path, 1, f"expected a header with t0_monotonic_ns, got {first[:60]!r}") from None
+
+
+def client_recorder(path: str, round_no: int | None = None) -> Recorder:
+    """A recorder appending client lanes to ``path``, on its clock, in a lane range of its own."""
+    first_lane, _ = ranges(round_no if round_no is not None else next_round(path))
+    return Recorder(path, side="client", write_header=False, t0=read_t0(path), first_lane=first_lane)
+
+
+def run_scenario(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
+                 record: str | None = None, *, round_no: int | None = None,
+                 on_progress: Callable[[int, int], None] | None = None,
+                 on_start: Callable[[Clients], None] | None = None) -> Outcome:
+    """Fire scenario ``name`` at ``address`` from this process; return when every client is done.
+
+    Args:
+        address: the server's (host, port).
+        name: a key of :data:`tracer.scenarios.SCENARIOS`.
+        overrides: parameter values (strings are parsed), e.g. ``{"clients": 50}``.
+        record: a recording to append client lanes to (the server's), or None.
+        round_no: which client range to use in ``record`` (default: the next unused).
+        on_progress: called with (connections done, planned) as they end.
+        on_start: called with the :class:`Clients` before they run (to keep a handle to ``stop()``).
+
+    Raises:
+        UsageError: unknown scenario or parameter.
+        RecordingError: ``record`` has no header to take the clock from.
+    """
+    scenario = scenarios.get(name)
+    params = scenario.resolve(overrides)
+    round_no = round_no if round_no is not None or record is None else next_round(record)
+    rec = client_recorder(record, round_no) if record else None
+    first_conn = ranges(round_no)[1] if round_no else CONNS_PER_ROUND
+    clients = Clients(address, rec, timeout=float(params["timeout"]), deadline=float(params["deadline"]),
+                      first_conn_id=first_conn, total=scenario.connections(params), on_progress=on_progress)
+    if rec is not None:
+        rec.mark(f"scenario {name}: " + " ".join(f"{k}={v:g}" for k, v in params.items()))
+    if on_start is not None:
+        on_start(clients)
+    try:
+        scenario.run(clients, params)
+    finally:
+        clients.outcome.elapsed = round(clients.elapsed(), 6)
+        if rec is not None:
+            rec.close()
+            if rec.dropped:
+                print(f"sockscope: the client recorder dropped {rec.dropped} events", file=sys.stderr)
+    return clients.outcome
+
+
+def argv(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
+         record: str | None = None, *, round_no: int | None = None) -> list[str]:
+    """The command line running :func:`run_scenario` in a process of its own (its own GIL)."""
+    cmd = [sys.executable, "-m", "tracer.clients", f"{address[0]}:{address[1]}", "--scenario", name]
+    if record:
+        cmd += ["--record", record]
+    if round_no is not None:
+        cmd += ["--round", str(round_no)]
+    for key, value in (overrides or {}).items():
+        cmd += ["--set", f"{key}={value}"]
+    return cmd
+
+
+# ---------------------------------------------------------------- as a program
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def main(args: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tracer.clients", description="Fire one scenario's clients at a "
+                                "server, appending their lanes to its recording.")
+    p.add_argument("address", type=_address, metavar="HOST:PORT")
+    p.add_argument("--scenario", required=True, help="one of: " + ", ".join(scenarios.SCENARIOS))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a scenario parameter")
+    p.add_argument("--record", metavar="FILE", help="the server's recording, to append client lanes to")
+    p.add_argument("--round", type=int, dest="round_no", help="client range in FILE (default: the next unused)")
+    ns = p.parse_args(args)
+    running: list[Clients] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        for c in running:
+            c.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    out = threading.Lock()
+
+    def progress(done: int, total: int) -> None:
+        with out:  # one write per line: client threads call this at once
+            sys.stdout.write(f"progress {done} {total}\n")
+            sys.stdout.flush()
+
+    try:
+        outcome = run_scenario(ns.address, ns.scenario, scenarios.parse_sets(ns.set), ns.record,
+                               round_no=ns.round_no, on_progress=progress, on_start=running.append)
+    except TracerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print("outcome " + json.dumps(asdict(outcome)), flush=True)
+    for error in outcome.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if outcome.errors else 0
+
+
+def parse_outcome(lines: Sequence[str]) -> Outcome | None:
+    """The :class:`Outcome` a client process printed, from its stdout lines."""
+    for line in reversed(lines):
+        if line.startswith("outcome "):
+            return Outcome(**json.loads(line[len("outcome "):]))
+    return None
+
+
+def summarize(outcome: Outcome) -> str:
+    """``20 connections: 18 ok, 2 refused; 18 replies`` ."""
+    counts = collections.Counter(outcome.outcomes)
+    parts = ", ".join(f"{n} {why}" for why, n in counts.most_common())
+    return f"{outcome.connections} connections: {parts or 'none'}; {outcome.replies} replies"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

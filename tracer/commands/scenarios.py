@@ -1,0 +1,34 @@
+"""``sockscope scenarios``: the scenarios, one line each, and their parameters."""
+
+from __future__ import annotations
+
+import argparse
+
+from tracer.scenarios import SCENARIOS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scenarios", help="list the client scenarios and their parameters",
+                       description="List the scenarios 'sockscope record MODEL --scenario NAME' can run, with "
+                                   "their parameters (set one with --set KEY=VALUE) and the server options "
+                                   "they imply.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="show only this scenario")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracer.scenarios import get
+
+    chosen = [get(args.name)] if args.name else list(SCENARIOS.values())
+    for i, s in enumerate(chosen):
+        if i:
+            print()
+        plural = "s" if len(s.lessons) > 1 else ""
+        rows = f"  (LESSONS.md row{plural} {', '.join(map(str, s.lessons))})" if s.lessons else ""
+        print(f"{s.name:<10} {s.description}{rows}")
+        for p in s.all_params():
+            knob = next((k for k, v in s.knobs.items() if v == p.name), None)
+            sets = f" [sets --{knob.replace('_', '-')}]" if knob else ""
+            print(f"    {p.name + '=' + format(p.default, 'g'):<20} {p.help}{sets}")
+    print("\nexample: sockscope record pool --workers 4 --scenario burst --set clients=20 -o burst.jsonl")
+    return 0

@@ -1,0 +1,256 @@
+"""``sockscope record``: a lesson server and a scenario's clients, headless, into one recording.
+
+How this works
+--------------
+The server runs in its own process (``python -m tracer serve MODEL --port 0
+--record FILE``, started by :class:`tracer.live.ServerProcess`), the clients
+in another (``python -m tracer.clients``), so neither shares the other's GIL.
+The clients append their lanes to the server's file on the server's clock.
+While they run, their ``progress`` lines drive a progress bar.  Then, in this
+order (nothing may follow the server's trailer): the clients end, the server
+gets SIGINT and writes its trailer, and the recording is loaded to summarise.
+
+If the server dies first, the clients are stopped, the recording is left
+readable (a trailer written early is moved to the end), and the error says how
+the server ended and what it last wrote on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+from servers import Settings
+from tracer import clients, scenarios
+from tracer.errors import ServerError, TracerError
+from tracer.live import Piped, ServerProcess, spawn, stop_process
+from tracer.recording import Recording, load
+
+STARTUP_GRACE = 15.0  # seconds past the scenario's deadline before its process is stopped
+
+
+@dataclass
+class Result:
+    """What ``record`` made."""
+
+    path: str
+    recording: Recording
+    outcome: clients.Outcome | None
+    server_status: int
+    note: str | None = None  # the server ended by itself (the lesson's single server does)
+
+
+def apply_knobs(cfg: Settings, scenario: scenarios.Scenario, params: Mapping[str, Any],
+                explicit: set[str] | frozenset[str] = frozenset()) -> Settings:
+    """``cfg`` with the server knobs the scenario implies; settings in ``explicit`` (given by the user) win."""
+    knobs: dict[str, Any] = {k: v for k, v in scenario.server_settings(params).items() if k not in explicit}
+    if "backlog" in knobs:
+        knobs["backlog"] = int(knobs["backlog"])
+    return replace(cfg, **knobs)
+
+
+def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | None, path: str, *,
+           explicit: set[str] | frozenset[str] = frozenset(), progress: Callable[[int, int], None] | None = None,
+           on_server: Callable[[ServerProcess], None] | None = None) -> Result:
+    """Run ``cfg``'s server and scenario ``scenario_name``'s clients; leave one recording at ``path``.
+
+    Args:
+        cfg: the server's settings (the scenario's knobs are applied, unless in ``explicit``).
+        overrides: scenario parameters, e.g. ``{"clients": "50"}``.
+        path: the recording to write (replaced).
+        progress: called with (connections done, planned).
+        on_server: called with the running server (tests kill it from here).
+
+    Raises:
+        UsageError: unknown scenario or parameter.
+        ServerError: the server could not start, or died during the scenario.
+    """
+    scenario = scenarios.get(scenario_name)
+    params = scenario.resolve(overrides)
+    cfg = apply_knobs(cfg, scenario, params, explicit)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+    server = ServerProcess(cfg, path)
+    piped: Piped | None = None
+    try:
+        address = server.start()
+        if on_server is not None:
+            on_server(server)
+        piped = spawn(clients.argv(address, scenario_name, {k: _fmt(v) for k, v in params.items()}, path,
+                                   round_no=1), on_stdout=_progress_reader(progress))
+        died = _wait_clients(piped, server, float(params["deadline"]) + STARTUP_GRACE)
+    finally:  # on every way out (Ctrl-C too: they run in sessions of their own), clients first, then the server
+        if piped is not None and piped.proc.poll() is None:
+            stop_process(piped.proc, grace=3.0)
+        status = server.stop()
+        for p in (piped, server.piped):
+            _close_pipes(p)
+        _trailer_last(path)
+    outcome = clients.parse_outcome(piped.stdout)
+    if died is not None and status != 0:
+        raise ServerError(f"{died}\nthe recording so far is readable: {path}")
+    if piped.proc.returncode != 0 and outcome is None:
+        errors = "; ".join(piped.last_errors(3)) or f"exit status {piped.proc.returncode}"
+        raise TracerError(f"the scenario's clients failed: {errors}")
+    note = f"the {cfg.model} server ended by itself during the scenario (exit status 0)" if died else None
+    return Result(path, load(path), outcome, status, note)
+
+
+def _progress_reader(progress: Callable[[int, int], None] | None) -> Callable[[str], None]:
+    """Reads the client process's ``progress DONE TOTAL`` lines."""
+
+    def line(text: str) -> None:
+        words = text.split()
+        if progress is not None and len(words) == 3 and words[0] == "progress" and words[1].isdigit() \
+                and words[2].isdigit():
+            progress(int(words[1]), int(words[2]))
+
+    return line
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _wait_clients(piped: Piped, server: ServerProcess, limit: float) -> str | None:
+    """Wait for the client process; stop it if the server dies or time runs out. Returns the death, if any."""
+    deadline = time.monotonic() + limit
+    while piped.proc.poll() is None:
+        died = server.death()
+        if died is not None:
+            stop_process(piped.proc, grace=3.0)
+            piped.join()
+            return died
+        if time.monotonic() > deadline:
+            stop_process(piped.proc, grace=3.0)
+            break
+        time.sleep(0.02)
+    piped.join()
+    return server.death()
+
+
+def _close_pipes(piped: Piped | None) -> None:
+    """Close a finished child's pipes (their readers are done), so no file is left to the GC."""
+    if piped is None:
+        return
+    piped.join()
+    for stream in (piped.proc.stdout, piped.proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _trailer_last(path: str) -> None:
+    """Move a trailer that other lines followed (server ended before its clients) to the end."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError:
+        return
+    ends = [i for i, text in enumerate(lines) if text.startswith('{"end": true')]
+    if not ends or ends[-1] == len(lines) - 1 and len(ends) == 1:
+        return
+    trailer = lines[ends[-1]]
+    kept = [text for i, text in enumerate(lines) if i not in set(ends)]
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(kept + [trailer])
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- what it prints
+def summary(rec: Recording, outcome: clients.Outcome | None = None) -> str:
+    """One paragraph: connections, threads, longest waits."""
+    conns = list(rec.connections.values())
+    served = [c for c in conns if c.id > 0]
+    server_lanes = rec.server_lanes()
+    peak = rec.counters["threads"].peak() if "threads" in rec.counters else len(server_lanes)
+    parts = [f"{rec.model} server ({_knobs(rec.settings)}): {len(served)} connections accepted on "
+             f"{len(server_lanes)} server threads (at most {peak} alive at once)"]
+    if outcome is not None:
+        parts.append(f"clients saw {clients.summarize(outcome)}")
+    longest = [_longest(served, "backlog_wait", "in the kernel's backlog"),
+               _longest(served, "queue_wait", "in the pool's queue"),
+               _longest(served, "service", "in service")]
+    waits = [w for w in longest if w]
+    if waits:
+        parts.append("longest waits: " + ", ".join(waits))
+    if "backlog" in rec.counters:
+        parts.append(f"the kernel's accept queue held at most {rec.counters['backlog'].peak()}")
+    parts.append(f"{rec.n_events:,} events, {rec.dropped} dropped")
+    return "; ".join(parts) + "."
+
+
+def _knobs(settings: Mapping[str, Any]) -> str:
+    shown = [f"{settings.get('workers')} workers"] if settings.get("model") == "pool" else []
+    shown.append(f"backlog {settings.get('backlog')}")
+    for key, label in (("work_ms", "work"), ("cpu_ms", "cpu"), ("pause_accept_ms", "accept paused")):
+        if settings.get(key):
+            shown.append(f"{label} {settings[key]:g} ms")
+    if settings.get("as_taught"):
+        shown.append("as taught")
+    return ", ".join(shown)
+
+
+def _longest(conns: list[Any], attr: str, where: str) -> str | None:
+    timed = [(getattr(c, attr), c.id) for c in conns if getattr(c, attr) is not None]
+    if not timed:
+        return None
+    ns, cid = max(timed)
+    return f"{ns / 1e6:,.1f} ms {where} (connection {cid})"
+
+
+class Progress:
+    """A Rich progress bar on a terminal, else a plain line now and then."""
+
+    def __init__(self, title: str, stream: TextIO | None = None) -> None:
+        self.title = title
+        self.stream = stream or sys.stderr
+        self._bar: Any = None
+        self._task: Any = None
+        self._last = 0.0
+        self._shown = -1
+
+    def __enter__(self) -> Progress:
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("connections"), console=Console(file=self.stream), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.title, total=None)
+        else:
+            print(f"sockscope: {self.title} ...", file=self.stream, flush=True)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total or None)
+            return
+        now = time.monotonic()
+        if done != self._shown and (done == total or now - self._last >= 1.0):
+            self._last, self._shown = now, done
+            print(f"sockscope: {done}/{total} connections done", file=self.stream, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def report(result: Result, out: TextIO | None = None) -> None:
+    """Print where the recording is, its summary and how to open it."""
+    out = out or sys.stdout
+    if result.note:
+        print(f"note: {result.note}", file=out)
+    size = os.path.getsize(result.path)
+    print(f"sockscope: recorded {result.path} ({size / 1024:,.0f} KiB)", file=out)
+    print(summary(result.recording, result.outcome), file=out)
+    for warning in result.recording.warnings:
+        print(f"warning: {warning}", file=out)
+    print(f"Open it with: sockscope replay {result.path}", file=out)

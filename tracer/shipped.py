@@ -1,0 +1,176 @@
+"""The recordings shipped in ``recordings/``: what makes each one, and one command to remake them all.
+
+``sockscope record --regenerate-all`` (or ``python -m tracer.shipped``) runs
+every entry of :data:`SHIPPED` and rewrites the ``## Shipped recordings``
+section of ``recordings/README.md`` from the same table, so the index, the
+commands in it and the files never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+
+from servers import Settings
+from tracer import record as recorder_cli
+from tracer import scenarios
+
+FOLDER = "recordings"
+SECTION = "## Shipped recordings"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """One shipped recording.
+
+    Attributes:
+        file: its name in ``recordings/``, saying what it shows.
+        rows: the LESSONS.md rows it shows.
+        model: the server.
+        options: server options, as on the command line.
+        scenario: the scenario's name.
+        sets: scenario parameters, ``key=value``.
+        look: what to look at, in a sentence a student understands.
+    """
+
+    file: str
+    rows: tuple[int, ...]
+    model: str
+    options: tuple[str, ...]
+    scenario: str
+    sets: tuple[str, ...]
+    look: str
+
+    def argv(self, folder: str = FOLDER) -> list[str]:
+        """The ``sockscope record`` command line that makes it afresh."""
+        sets = [x for s in self.sets for x in ("--set", s)]
+        return ["sockscope", "record", self.model, *self.options, "--scenario", self.scenario, *sets,
+                "-o", os.path.join(folder, self.file)]
+
+    def command(self, folder: str = FOLDER) -> str:
+        return shlex.join(self.argv(folder))
+
+    def settings(self) -> tuple[Settings, set[str]]:
+        """The server settings its options give, and which options were given."""
+        from tracer.cli import build_parser
+        from tracer.commands.record import settings_with_defaults
+
+        args = build_parser().parse_args(self.argv()[1:])
+        return settings_with_defaults(args)
+
+    def make(self, folder: str = FOLDER) -> recorder_cli.Result:
+        """Record it into ``folder``."""
+        cfg, explicit = self.settings()
+        return recorder_cli.record(cfg, self.scenario, scenarios.parse_sets(self.sets),
+                                   os.path.join(folder, self.file), explicit=explicit)
+
+
+SHIPPED: tuple[Shipped, ...] = (
+    Shipped("thread-keepalive-blocking-recv.jsonl", (1, 14), "thread", (), "keepalive",
+            ("clients=2", "requests=4", "think_ms=300"),
+            "recv-1 sleeps inside recv for 300 ms between requests; client-1's send ends exactly where "
+            "that recv ends: the blocked thread wakes when the bytes arrive."),
+    Shipped("thread-ramp-grows-threads.jsonl", (2,), "thread", (), "ramp", ("clients=12", "every_ms=100"),
+            "one new recv-N lane per arriving client, each blocked in recv while its client stays; "
+            "the threads counter climbs by one every 100 ms."),
+    Shipped("thread-churn-thread-per-connection.jsonl", (3,), "thread", (), "churn",
+            ("connections=20", "clients=2"),
+            "20 short connections, 20 recv-N lanes: each opens with thread_start and ends with thread_exit."),
+    Shipped("pool-churn-reuses-workers.jsonl", (3,), "pool", ("--workers", "4"), "churn",
+            ("connections=20", "clients=2"),
+            "the same 20 connections on the pool: a start on the same few worker lanes again and again, "
+            "no thread created per connection."),
+    Shipped("pool-saturated-queue.jsonl", (4, 15), "pool", ("--workers", "4", "--work-ms", "200"), "burst",
+            ("clients=16",),
+            "16 clients, 4 workers busy 200 ms per request: the submit -> start gap grows by 200 ms per "
+            "rank in the queue; the queue counter climbs to 12 and drains."),
+    Shipped("pool-as-taught-accept-worker.jsonl", (5, 12), "pool", ("--as-taught", "--workers", "4"), "idle",
+            ("idle=5", "busy=2", "requests=1", "timeout=2"),
+            "worker_0 runs the accept loop for good, so 4 workers serve only 3 connections at once: "
+            "3 idle clients pin the rest, the other connections wait in the queue and the busy clients "
+            "give up (timeout)."),
+    Shipped("pool-as-taught-one-worker-never-serves.jsonl", (5,), "pool", ("--as-taught", "--workers", "1"),
+            "burst", ("clients=3", "timeout=2"),
+            "with 1 worker, the as-taught pool accepts (submit) and never serves: no start, every client "
+            "times out."),
+    Shipped("pool-slowloris-stalls.jsonl", (6,), "pool", ("--workers", "4"), "slowloris", (),
+            "4 slow clients dribbling 3 bytes every 100 ms pin all 4 workers in recv; the 4 quick clients "
+            "wait in the pool's queue for a second until a slow one finishes."),
+    Shipped("thread-slowloris-grows.jsonl", (6,), "thread", (), "slowloris", (),
+            "the same clients on thread-per-connection: one more lane per slow client, and the quick "
+            "clients are served at once."),
+    Shipped("thread-backlog-kernel-queue.jsonl", (7, 15), "thread", (), "backlog",
+            ("clients=12", "backlog=3", "pause_ms=1500"),
+            "accept starts 1.5 s late: the first clients' connect returns at once, long before their "
+            "accept (the kernel's backlog counter holds 4 = backlog + 1); the rest have their SYN dropped "
+            "while the queue is full, and their connect takes seconds: the kernel's SYN retries."),
+    Shipped("thread-idle-connections.jsonl", (8,), "thread", (), "idle", ("idle=100", "busy=5"),
+            "100 idle connections cost 100 lanes blocked in recv (and 100 threads); 5 busy clients are "
+            "served alongside."),
+    Shipped("thread-cpu-gil.jsonl", (9,), "thread", (), "cpu", ("clients=8", "cpu_ms=50"),
+            "8 threads compute 50 ms each at the same time, but the work spans stretch to ~400 ms: the GIL "
+            "runs one at a time, so more threads bring no more throughput, only longer latency."),
+    Shipped("thread-as-taught-no-close.jsonl", (12,), "thread", ("--as-taught",), "keepalive",
+            ("clients=3", "requests=2", "timeout=1"),
+            "the lesson's handler: one recv and one send per connection, no close although the reply says "
+            "keep-alive; each client's second request is never answered (timeout). sockscope check lists "
+            "the connections never closed."),
+    Shipped("single-both-ends.jsonl", (14, 15), "single", ("--work-ms", "50"), "burst", ("clients=5",),
+            "client lanes and the server's one lane on one axis: connect, accept, request, response, close "
+            "for each client in turn; the later clients wait in the backlog while the first is served."),
+)
+
+
+def regenerate(folder: str = FOLDER, only: list[str] | None = None, out: object = sys.stdout) -> int:
+    """Remake the shipped recordings (or those named in ``only``) and the README index.
+
+    Returns:
+        0 (errors raise :class:`~tracer.errors.TracerError`).
+    """
+    os.makedirs(folder, exist_ok=True)
+    for item in SHIPPED:
+        if only and item.file not in only:
+            continue
+        print(f"sockscope: {item.command(folder)}", file=out, flush=True)  # type: ignore[call-overload]
+        result = item.make(folder)
+        print(f"  {recorder_cli.summary(result.recording, result.outcome)}", file=out, flush=True)  # type: ignore[call-overload]
+    write_readme(os.path.join(folder, "README.md"))
+    return 0
+
+
+def readme_section() -> str:
+    """The ``## Shipped recordings`` section of ``recordings/README.md``."""
+    lines = [SECTION, "",
+             "Small recordings of the lessons in `../shared/LESSONS.md` (rows 1-9, 12, 14, 15), made by "
+             "`sockscope record`. Open one with `sockscope replay recordings/FILE`. Remake them all with "
+             "`sockscope record --regenerate-all` (from the repository's root); each line below is the "
+             "exact command for one.", ""]
+    for item in SHIPPED:
+        rows = ", ".join(map(str, item.rows))
+        lines += [f"### `{item.file}` (row{'s' if len(item.rows) > 1 else ''} {rows})", "", item.look, "",
+                  "```sh", item.command(), "```", ""]
+    return "\n".join(lines)
+
+
+def write_readme(path: str) -> None:
+    """Replace (or append) our section of ``path``, leaving the other sections as they are."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    start = text.find(SECTION)
+    if start < 0:
+        before, after = text.rstrip("\n") + ("\n\n" if text.strip() else ""), ""
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        before, after = text[:start], (text[end + 1:] if end >= 0 else "")
+    body = readme_section()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(before + body + ("\n" + after if after else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(regenerate(only=sys.argv[1:] or None))
