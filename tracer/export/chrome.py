@@ -15,7 +15,9 @@ thread.  So:
   with it, so slices always nest (clipped ones carry ``args.clipped``);
 - timestamps are µs since the recording's start, written with the ns and
   half a ns more (``12.3455``): Perfetto truncates ``ts * 1000`` to an integer
-  number of ns, and the half keeps float rounding from landing one ns short;
+  number of ns, and the half keeps float rounding from landing one ns short.
+  No ``displayTimeUnit``: Perfetto once took it for the unit of ``ts``
+  (google/perfetto#141);
 - flow arrows (``bind_id`` with ``flow_out``/``flow_in``) run from the
   ``accept`` slice to the first span of that connection on the thread that
   serves it, written only when both ends are exported;
@@ -75,7 +77,7 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     server_pid = pid.get("server", pid.get("client", 1))
     flows_out, flows_in = _flows(rec, lanes, lo, hi)
     w = _Writer(out)
-    out.write('{"displayTimeUnit":"ms","traceEvents":[\n')
+    out.write('{"traceEvents":[\n')
     _metadata(w, rec, lanes, tid, pid)
     total = sum(len(lane) for lane in lanes) or 1
     done = n = clipped = 0
