@@ -99,7 +99,7 @@ def _title(rec: Recording, sel: Selection, lo: int, hi: int, n: int, width: int)
         bits.append("as taught")
     unit, div, decimals = time_unit(lo, hi, nice_step(hi - lo))
     span = f"{lo / div:.{decimals}f} – {hi / div:.{decimals}f} {unit}"
-    sub = f"{escape(rec.path)} · {span} · {n:,} events drawn"
+    sub = f"{rec.path} · {span} · {n:,} events drawn"  # _text escapes
     if rec.dropped:
         sub += f" · {rec.dropped:,} dropped while recording"
     return (_text(8, 20, "sockscope · " + " · ".join(bits), 15, "#222", weight="bold") + "\n"
@@ -143,18 +143,24 @@ def _axis(lo: int, hi: int, plot_w: int, top: int, bottom: int) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, scale: float,
-          plot_w: int, labelled: bool = True) -> tuple[int, set[int]]:
-    """Draw one lane; return (events drawn, kind codes used)."""
-    cover = [0.0] * (plot_w * _K)
-    starts = [0] * plot_w
-    first = [-1] * plot_w
-    marks: dict[tuple[int, int], list[int]] = {}  # (column, code) -> [first event, how many]
+class _Columns:
+    """One lane's events in range, sorted into what each pixel column shows."""
+
+    def __init__(self, plot_w: int) -> None:
+        self.n = 0
+        self.cover = [0.0] * (plot_w * _K)  # column * _K + kind code -> px of the column covered
+        self.starts = [0] * plot_w  # narrow spans starting in each column
+        self.first = [-1] * plot_w  # the first of them (its tooltip, if it is alone)
+        self.marks: dict[tuple[int, int], list[int]] = {}  # (column, code) -> [first event, how many]
+        self.wide: list[tuple[float, float, int, int]] = []  # (x0, x1, code, index): drawn one by one
+
+
+def _columns(lane: Lane, lo: int, hi: int, scale: float, plot_w: int) -> _Columns:
+    cols = _Columns(plot_w)
+    cover, marks = cols.cover, cols.marks
     t_, dur_, kind_ = lane.t, lane.dur, lane.kind
-    n = 0
-    wide: list[tuple[float, float, int, int]] = []  # spans of WIDE px or more: drawn one by one
     for i in in_range(lane, lo, hi):
-        n += 1
+        cols.n += 1
         code = kind_[i]
         x0 = (max(t_[i], lo) - lo) * scale
         c0 = min(plot_w - 1, int(x0))
@@ -167,11 +173,11 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
             continue
         x1 = min((min(t_[i] + dur_[i], hi) - lo) * scale, plot_w)
         if x1 - x0 >= WIDE:
-            wide.append((x0, x1, code, i))
+            cols.wide.append((x0, x1, code, i))
             continue
-        starts[c0] += 1
-        if first[c0] < 0:
-            first[c0] = i
+        cols.starts[c0] += 1
+        if cols.first[c0] < 0:
+            cols.first[c0] = i
         c1 = min(plot_w - 1, int(x1))
         if c0 == c1:
             cover[c0 * _K + code] += max(x1 - x0, 1e-6)  # even a 0-length span shows
@@ -180,6 +186,13 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
         for c in range(c0 + 1, c1):
             cover[c * _K + code] += 1.0
         cover[c1 * _K + code] += x1 - c1
+    return cols
+
+
+def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, scale: float,
+          plot_w: int, labelled: bool = True) -> tuple[int, set[int]]:
+    """Draw one lane; return (events drawn, kind codes used)."""
+    cols = _columns(lane, lo, hi, scale, plot_w)
     full = row_h - (row_h >= 9)
     body.append(f'<rect class="lane" x="{LABEL_W}" y="{y}" width="{plot_w}" height="{full}"/>')
     if labelled:
@@ -187,34 +200,41 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
         name = lane.name if len(lane.name) <= 22 else lane.name[:21] + "…"
         body.append(_text(LABEL_W - 6, y + row_h / 2 + size / 2.8, name, size, "#333", anchor="end"))
     pad = 2 if row_h >= 9 else 0
-    used = {code for _, _, code, _ in wide}
-    for x0, x1, code, i in wide:  # a pixel's gap after each, so back-to-back calls stay apart
+    used = {code for _, _, code, _ in cols.wide}
+    for x0, x1, code, i in cols.wide:  # a pixel's gap after each, so back-to-back calls stay apart
         w = x1 - x0 - 1 if x1 - x0 >= 3 else x1 - x0
         body.append(f'<rect class="ev k-{BY_CODE[code].name}" x="{LABEL_W + x0:.1f}" y="{y + pad}" width="{w:.1f}" '
                     f'height="{row_h - 2 * pad - (row_h >= 9)}"><title>{_tip(lane, i)}</title></rect>')
     paths: dict[int, list[str]] = {}
-    used |= _runs(body, paths, lane, cover, starts, first, y, row_h, plot_w)  # short calls: on top
+    used |= _runs(body, paths, lane, cols, y, row_h, plot_w)  # short calls: on top
+    used |= _marks(body, paths, lane, cols, y, full, plot_w)
+    for code, segments in sorted(paths.items()):
+        name = BY_CODE[code].name
+        body.append(f'<path class="sum k-{name}" d="{"".join(segments)}"><title>{escape(lane.name)}: {name}, '
+                    f'several events per pixel</title></path>')
+    return cols.n, used
+
+
+def _marks(body: list[str], paths: dict[int, list[str]], lane: Lane, cols: _Columns, y: int, full: int,
+           plot_w: int) -> set[int]:
+    """Instants as ticks: alone with a tooltip where sparse, summarised where dense."""
     tall = {KINDS[k].code for k in ("close", "thread_start", "thread_exit")}
-    columns_with = Tally(code for _, code in marks)
-    for (c, code), (i, count) in sorted(marks.items()):
-        used.add(code)
+    columns_with = Tally(code for _, code in cols.marks)
+    for (c, code), (i, count) in sorted(cols.marks.items()):
         x = LABEL_W + c
-        if count == 1 and columns_with[code] * 8 < plot_w:  # sparse: a tick of its own, with a tooltip
+        if count == 1 and columns_with[code] * 8 < plot_w:
             h = full if code in tall else full // 2
             body.append(f'<rect class="mk k-{BY_CODE[code].name}" x="{x}" y="{y + full - h}" width="2" '
                         f'height="{h}"><title>{_tip(lane, i)}</title></rect>')
-        else:  # dense: a short tick at the bottom, so the spans above stay readable
+        else:  # a short tick at the bottom, so the spans above stay readable
             paths.setdefault(code, []).append(f"M{x} {y + full - 3}h1v3h-1z")
-    for code, segments in sorted(paths.items()):
-        name = BY_CODE[code].name
-        body.append(f'<path class="sum k-{name}" d="{"".join(segments)}"><title>{lane.name}: {name}, '
-                    f'several events per pixel</title></path>')
-    return n, used
+    return set(columns_with)
 
 
-def _runs(body: list[str], paths: dict[int, list[str]], lane: Lane, cover: list[float], starts: list[int],
-          first: list[int], y: int, row_h: int, plot_w: int) -> set[int]:
+def _runs(body: list[str], paths: dict[int, list[str]], lane: Lane, cols: _Columns, y: int, row_h: int,
+          plot_w: int) -> set[int]:
     """Merge columns won by the same kind: one event becomes a rectangle, more a path segment."""
+    cover, starts, first = cols.cover, cols.starts, cols.first
     used: set[int] = set()
     pad = 2 if row_h >= 9 else 0
     h = row_h - 2 * pad - (row_h >= 9)
