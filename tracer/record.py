@@ -72,9 +72,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
     scenario = scenarios.get(scenario_name)
     params = scenario.resolve(overrides)
     cfg = apply_knobs(cfg, scenario, params, explicit)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+    check_writable(path)
     server = ServerProcess(cfg, path)
     piped: Piped | None = None
     try:
@@ -111,6 +109,15 @@ def _progress_reader(progress: Callable[[int, int], None] | None) -> Callable[[s
             progress(int(words[1]), int(words[2]))
 
     return line
+
+
+def check_writable(path: str) -> None:
+    """Raise TracerError now if ``path`` cannot be a recording (before any process starts)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise TracerError(f"cannot write recording {path}: it is a folder")
 
 
 def _fmt(value: Any) -> str:
@@ -207,9 +214,10 @@ def _longest(conns: list[Any], attr: str, where: str) -> str | None:
 class Progress:
     """A Rich progress bar on a terminal, else a plain line now and then."""
 
-    def __init__(self, title: str, stream: TextIO | None = None) -> None:
+    def __init__(self, title: str, stream: TextIO | None = None, total: int | None = None) -> None:
         self.title = title
         self.stream = stream or sys.stderr
+        self.total = total
         self._bar: Any = None
         self._task: Any = None
         self._last = 0.0
@@ -218,13 +226,14 @@ class Progress:
     def __enter__(self) -> Progress:
         if self.stream.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
 
             self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("connections"), console=Console(file=self.stream), transient=True)
+                            TextColumn("connections done"), TimeElapsedColumn(), console=Console(file=self.stream),
+                            transient=True)
             self._bar.__enter__()
-            self._task = self._bar.add_task(self.title, total=None)
+            self._task = self._bar.add_task(self.title, total=self.total)
         else:
             print(f"sockscope: {self.title} ...", file=self.stream, flush=True)
         return self

@@ -56,12 +56,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"expected --scenario NAME, one of: {', '.join(scenarios.SCENARIOS)}")
     scenario = scenarios.get(args.scenario)
     overrides = scenarios.parse_sets(args.set)
-    scenario.resolve(overrides)  # bad parameters fail before any process starts
+    params = scenario.resolve(overrides)  # bad parameters fail before any process starts
     cfg, explicit = settings_with_defaults(args)
     path = args.output or f"{cfg.model}-{scenario.name}.jsonl"
-    from tracer.record import Progress, record, report
+    from tracer.record import Progress, check_writable, record, report
 
-    with Progress(f"{cfg.model} under {scenario.name}") as progress:
+    check_writable(path)
+    with Progress(f"{cfg.model} under {scenario.name}", total=scenario.connections(params)) as progress:
         result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
     report(result)
     return 0
