@@ -136,3 +136,13 @@ def test_as_taught_server_leaves_its_connections_unclosed(serve):
     unclosed = [f for f in found if f.code == "never-closed"]
     assert sorted(f.conn for f in unclosed) == sorted(c.id for c in rec.connections.values() if c.id > 0)
     assert len(unclosed) == 2
+
+
+def test_client_side_left_open(tmp_path):
+    r = one_connection().lane(9, "client-1", side="client")
+    r.ev(9 * US, 2 * US, "connect", 9, 501, -1, "127.0.0.1:40001")
+    r.ev(12 * US, 1 * US, "send", 9, 501, 40, tag="client-send")
+    r.ev(40 * US, 0, "thread_exit", 9)
+    (f,) = check_file(r.end(alive=[1]).write(tmp_path / "r.jsonl"))
+    assert (f.code, f.line, f.conn) == ("never-closed", r.at["client-send"], 1)  # joined to the server's id
+    assert "by the client" in f.message

@@ -114,3 +114,30 @@ def test_empty_recording_exports(tmp_path, capsys):
     path = Lines("thread").lane(0, "MainThread").end(t=MS).write(tmp_path / "empty.jsonl")
     for fmt in ("chrome", "csv", "svg", "md"):
         assert main(["export", str(path), "-f", fmt]) == 0
+
+
+class FakeTerminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_only_on_a_terminal():
+    from tracer.export import Progress
+
+    for tty in (True, False):
+        term = FakeTerminal(tty)
+        p = Progress("export svg", term)  # type: ignore[arg-type]
+        for done in (0, 50, 100):
+            p(done, 100)
+        p.done()
+        assert ("export svg:  50%" in term.text) is tty
+        assert term.text == "" or term.text.endswith("\r")
