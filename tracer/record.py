@@ -171,29 +171,35 @@ def _trailer_last(path: str) -> None:
 
 # ---------------------------------------------------------------- what it prints
 def summary(rec: Recording, outcome: clients.Outcome | None = None) -> str:
-    """One paragraph: connections, threads, longest waits."""
-    conns = list(rec.connections.values())
-    served = [c for c in conns if c.id > 0]
-    server_lanes = rec.server_lanes()
-    peak = rec.counters["threads"].peak() if "threads" in rec.counters else len(server_lanes)
-    parts = [f"{rec.model} server ({_knobs(rec.settings)}): {len(served)} connections accepted on "
-             f"{len(server_lanes)} server threads (at most {peak} alive at once)"]
+    """One paragraph: connections, threads, longest waits (numbers from :mod:`tracer.stats`)."""
+    from tracer.stats import compute, fmt_ns
+
+    st = compute(rec)
+    conns = f"{st.connections} connections accepted"
+    if st.client_only:
+        conns += f" ({st.client_only} more seen only by their client)"
+    if st.never_closed:
+        conns += f", {st.never_closed} never closed by the server"
+    parts = [f"{rec.model} server ({_knobs(rec.settings)}): {conns}; {st.requests} requests answered; "
+             f"{st.threads_created} threads created, at most {st.threads_max_alive} alive at once"]
     if outcome is not None:
         parts.append(f"clients saw {clients.summarize(outcome)}")
-    longest = [_longest(served, "backlog_wait", "in the kernel's backlog"),
-               _longest(served, "queue_wait", "in the pool's queue"),
-               _longest(served, "service", "in service")]
-    waits = [w for w in longest if w]
+    waits = [f"{fmt_ns(w.worst[0][1])} {_WHERE[name]} (connection {w.worst[0][0]})"
+             for name, w in st.waits.items() if w.worst and w.worst[0][1] > 0]
     if waits:
         parts.append("longest waits: " + ", ".join(waits))
-    if "backlog" in rec.counters:
-        parts.append(f"the kernel's accept queue held at most {rec.counters['backlog'].peak()}")
-    parts.append(f"{rec.n_events:,} events, {rec.dropped} dropped")
+    if st.peaks.get("backlog"):
+        parts.append(f"the kernel's accept queue held up to {st.peaks['backlog']}")
+    parts.append(f"{st.events:,} events, {st.dropped} dropped")
     return "; ".join(parts) + "."
 
 
+_WHERE = {"backlog": "in the kernel's backlog", "queue": "in the pool's queue", "service": "in service"}
+
+
 def _knobs(settings: Mapping[str, Any]) -> str:
-    shown = [f"{settings.get('workers')} workers"] if settings.get("model") == "pool" else []
+    workers = settings.get("workers")
+    shown = [f"{workers} worker{'s' if workers != 1 else ''}"] if settings.get("model") == "pool" else []
     shown.append(f"backlog {settings.get('backlog')}")
     for key, label in (("work_ms", "work"), ("cpu_ms", "cpu"), ("pause_accept_ms", "accept paused")):
         if settings.get(key):
@@ -201,14 +207,6 @@ def _knobs(settings: Mapping[str, Any]) -> str:
     if settings.get("as_taught"):
         shown.append("as taught")
     return ", ".join(shown)
-
-
-def _longest(conns: list[Any], attr: str, where: str) -> str | None:
-    timed = [(getattr(c, attr), c.id) for c in conns if getattr(c, attr) is not None]
-    if not timed:
-        return None
-    ns, cid = max(timed)
-    return f"{ns / 1e6:,.1f} ms {where} (connection {cid})"
 
 
 class Progress:
