@@ -97,7 +97,8 @@ def _body_size(headers: tuple[tuple[str, str], ...]) -> int:
     sizes = {v for k, v in headers if k == "content-length"}
     if not sizes:
         return 0
-    if len(sizes) > 1 or not next(iter(sizes)).isdigit():
+    # isascii: str.isdigit() also accepts digits int() refuses, such as "\xb2" (superscript two)
+    if len(sizes) > 1 or not next(iter(sizes)).isascii() or not next(iter(sizes)).isdigit():
         raise BadRequest(400, f"bad Content-Length {sorted(sizes)!r}")
     size = int(next(iter(sizes)))
     if size > MAX_BODY_BYTES:

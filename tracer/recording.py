@@ -277,6 +277,8 @@ class Builder:
             value = json.loads(line)
         except ValueError as exc:
             raise self.error(f"expected a JSON value, got {line[:60]!r} ({exc.msg})") from None
+        except RecursionError:  # thousands of nested brackets
+            raise self.error(f"expected a JSON value, got {line[:60]!r} (nested too deeply)") from None
         if isinstance(value, list):
             self._event(value)
         elif isinstance(value, dict):
@@ -307,7 +309,7 @@ class Builder:
     def _header(self, line: str) -> None:
         try:
             head = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self.error(f"expected a sockscope header object, got {line[:60]!r}") from None
         if not isinstance(head, dict) or head.get("format") != FORMAT_NAME:
             raise self.error(f"expected a header with \"format\": \"{FORMAT_NAME}\", got {line[:60]!r}")
@@ -360,6 +362,8 @@ class Builder:
             raise self.error(f"expected a time and duration >= 0, got t={t} dur={dur}")
         if not -(2**31) < conn < 2**31:
             raise self.error(f"expected a connection id that fits in 32 bits, got {conn}")
+        if not -_MAX_INT < count < _MAX_INT:
+            raise self.error(f"expected a count that fits in 64 bits, got {count}")
         rec = self.rec
         rec.n_events += 1
         if t + dur > rec.t_max:
@@ -389,6 +393,10 @@ class Builder:
             name, t, value = v.get("c"), v.get("t"), v.get("v")
             if not isinstance(name, str) or not isinstance(t, int) or not isinstance(value, int):
                 raise self.error(f"expected a counter {{\"c\": str, \"t\": int, \"v\": int}}, got {v!r:.60}")
+            if not 0 <= t < _MAX_INT:
+                raise self.error(f"expected a counter time >= 0, got {t}")
+            if not -_MAX_INT < value < _MAX_INT:
+                raise self.error(f"expected a counter value that fits in 64 bits, got {value}")
             counter = rec.counters.setdefault(name, Counter(name))
             counter.t.append(t)
             counter.v.append(value)
@@ -496,11 +504,34 @@ def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | No
                 builder.feed(line)
                 if progress is not None and builder.line_no % 50_000 == 0:
                     progress(done, size)
-        except UnicodeDecodeError as exc:
-            raise RecordingError(name, builder.line_no + 1, f"expected UTF-8 text, got byte {exc.object[exc.start]:#x}") from None
+        except UnicodeDecodeError:
+            return _not_utf8(builder, name)
     if progress is not None:
         progress(size, size)
     return builder.finish()
+
+
+def _not_utf8(builder: Builder, name: str) -> Recording:
+    """Find the line that is not UTF-8 (text mode decodes in blocks, so it has not said).
+
+    Feeds the lines before it that the builder has not seen yet; half a
+    character at the very end is a cut-off last line (a writer killed
+    mid-character), anything else is an error on that line.
+    """
+    with open(name, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if n > 1 and not raw.endswith(b"\n") and exc.reason == "unexpected end of data":
+                    builder.line_no = n
+                    return builder.finish(cut_off=True)
+                raise RecordingError(name, n, f"expected UTF-8 text, got byte {raw[exc.start]:#x}") from None
+            if n > builder.line_no:
+                if not raw.endswith(b"\n"):
+                    return _last_line(builder, line)
+                builder.feed(line)
+    return builder.finish()  # the file changed under us (still growing): take what is there
 
 
 def _last_line(builder: Builder, line: str) -> Recording:
