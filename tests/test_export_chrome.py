@@ -48,6 +48,8 @@ def test_real_recordings_keep_every_thread_slice_and_arrow(serve, model):
     for c in served_elsewhere:
         assert outs[c.id]["name"] == "accept" and outs[c.id]["tid"] == c.accept_lane + 1
         assert ins[c.id]["tid"] == c.serve_lane + 1 and ins[c.id]["args"]["conn"] == c.id
+        assert ins[c.id]["name"] == {"pool": "start", "thread": "thread_start"}[model]  # where serving begins
+        assert ins[c.id]["ph"] == "X"  # Perfetto binds flows to slices only
     if model == "single":
         assert not outs  # accepted and served on one thread: no arrow to draw
 

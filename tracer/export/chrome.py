@@ -19,8 +19,10 @@ thread.  So:
   No ``displayTimeUnit``: Perfetto once took it for the unit of ``ts``
   (google/perfetto#141);
 - flow arrows (``bind_id`` with ``flow_out``/``flow_in``) run from the
-  ``accept`` slice to the first span of that connection on the thread that
-  serves it, written only when both ends are exported;
+  ``accept`` slice to the connection's first event on the thread that serves
+  it (a pool worker's ``start``: the arrow's length is the queue wait),
+  written only when both ends are exported; Perfetto binds flows to slices
+  only, so an instant carrying one is written as a 0-length slice;
 - event-loop models get one async slice (``b``/``e``, ``id`` = connection) per
   connection, from accept to close.
 """
@@ -197,7 +199,7 @@ def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows_ou
 
 def _flows(rec: Recording, lanes: list[Lane], lo: int, hi: int) -> tuple[dict[tuple[int, int], int],
                                                                          dict[tuple[int, int], int]]:
-    """(lane, index) of each flow's two ends: the accept slice and the first span on the serving thread."""
+    """(lane, index) of each flow's two ends: the accept slice and the first event on the serving thread."""
     chosen = {lane.id for lane in lanes}
     outs: dict[tuple[int, int], int] = {}
     ins: dict[tuple[int, int], int] = {}
@@ -218,15 +220,14 @@ def _flows(rec: Recording, lanes: list[Lane], lo: int, hi: int) -> tuple[dict[tu
 
 
 def _find(lane: Lane, t: int, conn: int, want_accept: bool, limit: int = 10_000) -> int | None:
-    """The connection's accept on ``lane``, or its first span there, at or after ``t``."""
+    """The connection's accept on ``lane``, or its first event there (start, thread_start, recv), from ``t``."""
     i = bisect_left(lane.t, t)
     for j in range(i, min(len(lane), i + limit)):
         if lane.conn[j] != conn:
             continue
         if want_accept:
             return j if lane.kind[j] == _ACCEPT else None
-        if lane.dur[j] > 0:
-            return j
+        return j
     return None
 
 
