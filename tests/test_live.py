@@ -18,6 +18,7 @@ from tracer.cli import main
 from tracer.commands import live as live_command
 from tracer.live import ServerProcess, Session, summary_lines
 from tracer.tui.live import CountsScreen, LiveApp, MarksBar, listen_address
+from tracer.tui.screens import ErrorScreen
 
 
 def test_server_process_starts_stops_and_leaves_a_complete_recording(tmp_path):
@@ -57,8 +58,12 @@ def test_port_in_use_is_one_line_before_anything_starts(tmp_path, capsys, termin
     (["live"], "expected a MODEL"),
     (["live", "pool", "--attach", "x.jsonl"], "--attach FILE"),
     (["live", "--attach", "/nonexistent/x.jsonl"], "no such file"),
+    (["live", "--attach", "notes.txt"], "expected a sockscope header"),
+    (["live", "pool", "-o", "no/such/folder/r.jsonl"], "folder"),
 ])
-def test_bad_command_lines_are_one_line(argv, expected, capsys, terminal):
+def test_bad_command_lines_are_one_line(argv, expected, capsys, terminal, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("hello\n")
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err
@@ -116,6 +121,9 @@ async def test_a_burst_fired_from_the_ui_reaches_the_model_and_the_recording(tmp
             assert app.fired == ["burst clients=5 requests=1"]
             await until(pilot, lambda: accepted(app) >= 5, "the burst's 5 accepts in the UI's model")
             await until(pilot, lambda: app.timeline.rec.marks, "the client process's mark")
+            await pilot.pause()
+            assert "▼burst" in app.query_one(MarksBar).render_line(0).text
+            await pilot.resize_terminal(80, 24)
             await pilot.pause()
             assert "▼burst" in app.query_one(MarksBar).render_line(0).text
             await pilot.press("q")
@@ -176,6 +184,30 @@ async def test_attached_ui_follows_another_process_and_pokes_its_server(tmp_path
         server.stop()
     rec = recording.load(path)
     assert rec.complete and server_accepts(rec) == 3
+
+
+async def test_attached_clients_outliving_the_server_leave_its_trailer_last(tmp_path):
+    path = str(tmp_path / "served.jsonl")
+    server = ServerProcess(Settings(model="thread"), path)
+    server.start()
+    try:
+        app = LiveApp(path, session=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.timeline is not None and app.timeline.rec.lanes, "the server's lanes")
+            # slow clients asleep between their dribbles: they notice the server is gone only after its trailer
+            app.counts["slowloris"] = {"slow": "2", "fast": "0", "gap_ms": "3000"}
+            await pilot.press("s")
+            await until(pilot, lambda: accepted(app) >= 2, "the slow clients' accepts")
+            server.stop()  # the other process stops while our clients still talk to it
+            await until(pilot, lambda: app.late_clients_stopped, "our clients stopped, the trailer last again")
+            await until(pilot, lambda: app.timeline.rec.trailer is not None, "the recording read again")
+            assert "moved it last" in app.alerts[-1]
+            assert not isinstance(app.screen, ErrorScreen)
+            await pilot.press("q")
+    finally:
+        server.stop()
+    rec = recording.load(path)
+    assert rec.complete and not rec.warnings
 
 
 async def test_attached_ui_keeps_a_half_written_line_until_it_is_whole(tmp_path):

@@ -186,8 +186,9 @@ class ServerProcess:
         self.piped.join(0.5)
         code = self.piped.proc.returncode
         status = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        how = "ended by itself" if code == 0 else "died"
         lines = self.piped.last_errors(3)
-        return f"the {self.cfg.model} server died ({status})" + ("".join(f"\n{x}" for x in lines) if lines else "")
+        return f"the {self.cfg.model} server {how} ({status})" + "".join(f"\n{x}" for x in lines)
 
     def stop(self, grace: float = 5.0) -> int:
         """Stop it cleanly (SIGINT, SIGTERM, kill; bounded); return its exit status."""
@@ -248,6 +249,7 @@ class Firing:
     params: dict[str, Number]
     round_no: int
     piped: Piped
+    reported: bool = False  # its failure was reported
 
     @property
     def running(self) -> bool:
@@ -285,7 +287,7 @@ class Session:
         self.address = address
         self.firings: list[Firing] = []
         self._next_round = first_round
-        self.stopped = False
+        self.stopped: Stopped | None = None
 
     def start(self, timeout: float = 15.0) -> tuple[str, int]:
         """Start our server; return where it listens.  Raises ServerError (one line) if it cannot."""
@@ -295,7 +297,7 @@ class Session:
 
     def can_fire(self) -> str | None:
         """None if a scenario can be fired now, else why not (one line)."""
-        if self.stopped:
+        if self.stopped is not None:
             return "the session has stopped"
         if self.address is None:
             return "the server's address is not known yet"
@@ -332,8 +334,8 @@ class Session:
         out = []
         for f in self.firings:
             code = f.piped.proc.poll()
-            if code not in (None, 0) and not getattr(f, "reported", False):
-                f.reported = True  # type: ignore[attr-defined]
+            if code not in (None, 0) and not f.reported:
+                f.reported = True
                 f.piped.join(0.5)
                 last = f.piped.last_errors(1)
                 out.append(f"{describe(f.scenario, f.params)}: client exited with status {code}"
@@ -361,20 +363,29 @@ class Session:
 
     def death(self) -> str | None:
         """Why our server died, once it has (None while it runs or after we stopped it)."""
-        return self.server.death() if self.server is not None and not self.stopped else None
+        return self.server.death() if self.server is not None and self.stopped is None else None
 
     def stop(self) -> Stopped:
-        """Stop the clients, then the server; every wait bounded."""
+        """Stop the clients, then the server; every wait bounded.  Again: how it ended the first time."""
+        if self.stopped is not None:
+            return self.stopped
         problems: list[str] = []
         running = self.running_clients()
+        for f in running:  # all at once, so that they end in parallel
+            f.piped.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 3.0
         for f in running:
-            code = stop_process(f.piped.proc, grace=3.0)
+            try:
+                f.piped.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass  # stop_process escalates
+        for f in running:
+            code = stop_process(f.piped.proc, grace=1.0)
             if code not in (0, -signal.SIGINT, 130):
                 problems.append(f"{describe(f.scenario, f.params)}: client stopped with status {code}")
         for f in self.firings:
             f.piped.close()
         died = self.death()
-        self.stopped = True
         status = None
         if self.server is not None:
             status = self.server.stop()
@@ -382,7 +393,8 @@ class Session:
                 problems.append(died)
             elif status != 0:
                 problems.append(f"the server stopped with status {status}")
-        return Stopped(status, len(running), problems)
+        self.stopped = Stopped(status, len(running), problems)
+        return self.stopped
 
 
 def count_accepts(path: str) -> int:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -36,7 +36,8 @@ from tracer.errors import TracerError
 from tracer.events import KINDS
 from tracer.live import POKES, Session, describe
 from tracer.tui.app import ReplayApp
-from tracer.tui.messages import Loaded, TimelineChanged
+from tracer.tui.messages import Loaded, LoadFailed, TimelineChanged
+from tracer.tui.screens import ErrorScreen
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean
 
@@ -170,6 +171,9 @@ class LiveApp(ReplayApp):
         self.fired: list[str] = []  # what was fired, in order
         self.alerts: list[str] = []  # what the watch reported (server died, client failed), in order
         self._told: set[str] = set()  # notices given once
+        self.load_failed = False
+        self._tracked_width = 0
+        self.late_clients_stopped = False  # attached: our clients stopped after the other server ended
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -191,6 +195,10 @@ class LiveApp(ReplayApp):
     @on(TimelineChanged)
     def _redraw_marks(self) -> None:  # besides ReplayApp's handlers; the bar reads the new state when drawn
         self.query_one(MarksBar).refresh()
+        width = self.lanes.view.width
+        if self.tracking and width != self._tracked_width:  # resized while following: fit "now" to the new width
+            self._tracked_width = width
+            self.action_follow()
 
     # -------------------------------------------------- poking
     def action_fire(self, scenario: str) -> None:
@@ -235,22 +243,52 @@ class LiveApp(ReplayApp):
     # -------------------------------------------------- watching the processes
     def _watch(self) -> None:
         session = self.session
-        if session is None:
-            return
-        died = session.death()
-        if died and "died" not in self._told:
-            self._told.add("died")
-            self.alerts.append(died)
-            head, _, rest = died.partition("\n")
-            self.notify(f"{rest or 'no error output'}\nThe recording so far stays readable; q quits.",
-                        title=head, severity="error", timeout=30)
-        for failure in session.client_failures():
-            self.alerts.append(failure)
-            self.notify(failure, title="A client process failed", severity="warning", timeout=10)
-        if session.server is None and "ended" not in self._told and self.timeline is not None \
-                and self.timeline.rec.trailer is not None:
-            self._told.add("ended")
+        if session is not None:
+            died = session.death()
+            if died and "died" not in self._told:
+                self._told.add("died")
+                self.alerts.append(died)
+                head, _, rest = died.partition("\n")
+                self.notify(f"{rest or 'no error output'}\nThe recording so far stays readable; q quits.",
+                            title=head, severity="error", timeout=30)
+            for failure in session.client_failures():
+                self.alerts.append(failure)
+                self.notify(failure, title="A client process failed", severity="warning", timeout=10)
+        if "ended" not in self._told and self.timeline is not None and self.timeline.rec.trailer is not None:
+            self._told.add("ended")  # the server wrote its trailer: another process's, or ours ending by itself
             self.notify("The server stopped: the recording is complete.", timeout=8)
+            if session is not None and session.firings:
+                self._trailer_last_again(session)
+
+    @on(LoadFailed)
+    def _note_load_failed(self) -> None:
+        self.load_failed = True
+
+    @work(thread=True, group="late-clients")
+    def _trailer_last_again(self, session: Session) -> None:
+        """The server wrote its trailer while our clients ran: they may have appended lines after it.
+
+        Stop them, put the trailer last again, and read the fixed file afresh.
+        """
+        from tracer.record import _trailer_last  # the one fix-up `record` uses too
+
+        session.stop()
+        before = os.stat(self.path).st_ino
+        _trailer_last(self.path)
+        self.call_from_thread(self._reopen, os.stat(self.path).st_ino != before)
+
+    def _reopen(self, replaced: bool) -> None:
+        self.late_clients_stopped = True
+        if not replaced:
+            return
+        if self.load_failed:  # the loader stopped at the line after the trailer: start it again
+            self.load_failed = False
+            if isinstance(self.screen, ErrorScreen):
+                self.pop_screen()
+            self._load()
+        self.alerts.append("our clients' last lines came after the server's trailer: moved it last")
+        self.notify("Our clients' last lines came after the server's trailer: moved it last, reading again.",
+                    timeout=8)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("fire", "counts") and self.screen is not self.screen_stack[0]:
