@@ -190,3 +190,16 @@ def test_any_overlap_and_any_range_still_follows_the_rules(lanes, cut):
     expected = sum(1 for lane in rec.lanes.values() for i in range(len(lane))
                    if lane.t[i] <= lo + cut[1] and lane.t[i] + lane.dur[i] >= lo)
     assert n == expected == sum(1 for e in doc["traceEvents"] if e["ph"] in ("X", "i"))
+
+
+def test_a_span_reaching_into_the_range_behind_many_instants_is_kept(tmp_path):
+    """Regression: the range's start looked back only 16 events for spans reaching into it."""
+    r = Lines("thread").lane(0, "MainThread")
+    r.ev(0, 50 * US, "recv", 0, 1, 5, tag="long")
+    for _ in range(40):
+        r.ev(1 * US, 0, "submit", 0, 1, 0)
+    rec = load(r.end(alive=[0]).write(tmp_path / "r.jsonl"))
+    doc = chrome(rec, t_from=10 * US, t_to=20 * US)
+    assert problems(doc) == []
+    (kept,) = [e for e in doc["traceEvents"] if e.get("name") == "recv"]
+    assert kept["args"]["line"] == r.at["long"] and kept["args"]["clipped"] is True

@@ -75,17 +75,19 @@ class Selection:
 def span_of(lane: Lane, lo: int, hi: int) -> tuple[int, int]:
     """Indices ``[a, b)`` holding every event of ``lane`` that overlaps ``[lo, hi]``.
 
-    A thread makes one call at a time, so only the few events starting just
-    before ``lo`` can reach into the range; look back a little for them.  A
-    few events in ``[a, b)`` may end before ``lo``: :func:`in_range` skips them.
+    Events are sorted by start, so those starting after ``hi`` are out; of those
+    starting before ``lo``, only ones starting within the lane's longest duration
+    of ``lo`` can reach into the range.  Some in ``[a, b)`` may end before
+    ``lo``: :func:`in_range` skips them.
     """
     t, dur = lane.t, lane.dur
     first = bisect_left(t, lo)
     a = first
-    for i in range(max(0, first - 16), first):
-        if t[i] + dur[i] >= lo:
-            a = i
-            break
+    if first:
+        for i in range(bisect_left(t, lo - max(dur)), first):
+            if t[i] + dur[i] >= lo:
+                a = i
+                break
     return a, bisect_right(t, hi)
 
 
