@@ -1,0 +1,190 @@
+"""The Recorder: counts in the trailer, loss counted never silent, a failing sink detached, lanes before events."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+from tracer.errors import TracerError
+from tracer.recorder import Recorder, open_for_writing
+from tracer.recording import load
+
+
+class FakeClock:
+    def __init__(self, now: int = 0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def lines(path: Path) -> list[object]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_trailer_counts_every_event(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=0.001)
+    lane = rec.declare_lane("main")
+    for i in range(1_000):
+        rec.emit((i, 1, "recv", lane, 1, i))
+    trailer = rec.close()
+    assert (trailer["events"], trailer["dropped"]) == (1_000, 0)
+    written = lines(path)
+    assert written[0]["format"] == "sockscope" and written[-1] == trailer  # type: ignore[index]
+    assert sum(isinstance(x, list) for x in written) == 1_000
+    assert load(path).n_events == 1_000
+
+
+def test_close_twice_writes_one_trailer(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock())
+    assert rec.close()["events"] == 0
+    assert rec.close() == {}
+    assert sum(1 for x in lines(path) if isinstance(x, dict) and x.get("end")) == 1
+
+
+def test_overflow_is_counted_as_dropped(tmp_path: Path) -> None:
+    """The writer never runs before close (a flush interval of an hour), so 25 wait behind a bound of 10."""
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, max_pending=10)
+    lane = rec.declare_lane("main")
+    for i in range(25):
+        rec.emit((i, 0, "recv", lane, 1, i))
+    trailer = rec.close()
+    assert (trailer["events"], trailer["dropped"]) == (10, 15)
+    r = load(path)
+    assert list(r.lanes[0].count) == list(range(10))  # the oldest kept, the newest excess dropped
+    assert r.dropped == 15
+
+
+class FailingFile(io.StringIO):
+    """A sink that takes the header, then fails every write, like a disk that filled up."""
+
+    name = "full-disk.jsonl"
+
+    def __init__(self, good_writes: int) -> None:
+        super().__init__()
+        self.good_writes = good_writes
+        self.attempts = 0
+
+    def write(self, text: str) -> int:
+        self.attempts += 1
+        if self.attempts > self.good_writes:
+            raise OSError(28, "No space left on device")
+        return super().write(text)
+
+
+def test_failing_sink_is_detached_and_reported_once(capsys: pytest.CaptureFixture[str]) -> None:
+    sink = FailingFile(good_writes=2)  # the header and one batch
+    rec = Recorder(sink, {"model": "pool"}, clock=FakeClock(), flush_interval=3600)
+    lane = rec.declare_lane("main")
+    rec.emit((1, 0, "recv", lane, 1, 5))
+    rec.flush()  # written
+    for batch in range(3):
+        for i in range(4):
+            rec.emit((10 + i, 0, "recv", lane, 1, i))  # the server goes on emitting: nothing raises
+        rec.flush()
+    trailer = rec.close()
+    assert rec.broken is not None and "No space left" in rec.broken
+    assert (trailer["events"], trailer["dropped"]) == (1, 12)  # nothing lost silently
+    err = capsys.readouterr().err
+    assert err.count("sockscope: recording to full-disk.jsonl stopped: [Errno 28] No space left on device") == 1
+    assert sink.attempts == 3  # detached after the first failure: no more writes tried, not even the trailer
+
+
+def test_failing_sink_on_the_header_counts_everything_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    rec = Recorder(FailingFile(good_writes=0), {"model": "pool"}, clock=FakeClock(), flush_interval=3600)
+    lane = rec.declare_lane("main")
+    rec.emit((1, 0, "recv", lane, 1, 5))
+    trailer = rec.close()
+    assert (trailer["events"], trailer["dropped"]) == (0, 1)
+    assert capsys.readouterr().err.count("stopped") == 1
+
+
+def test_lanes_are_declared_before_their_events_under_concurrency(tmp_path: Path) -> None:
+    """Threads start and emit while the writer flushes every millisecond; the reader rejects any event whose
+    lane was not declared on an earlier line, so loading is the check."""
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "thread"}, flush_interval=0.001)
+    go = threading.Event()
+
+    def emitter(k: int) -> None:
+        go.wait(5)
+        lane = rec.lane()  # declared here, on first use, as a traced socket call would
+        for i in range(300):
+            rec.emit((rec.now(), 0, "recv", lane, k + 1, i))
+            if i % 50 == 0:
+                rec.instant("send", conn=k + 1, nbytes=i)
+
+    threads = [threading.Thread(target=emitter, args=(k,), name=f"recv-{k + 1}") for k in range(12)]
+    for t in threads[:6]:
+        t.start()
+    go.set()
+    for t in threads[6:]:  # these declare while the first six are mid-flight
+        t.start()
+    for t in threads:
+        t.join()
+    wait_for(lambda: sum(1 for e in list(rec._events) if e[2] == "thread_exit") + rec._written >= 12 * 306 + 12,
+             what="every thread's exit stamped")
+    trailer = rec.close()
+    r = load(path)
+    assert r.n_events == trailer["events"] == 12 * (300 + 6 + 1)  # + each lane's thread_exit
+    assert sorted(lane.name for lane in r.lanes.values()) == sorted(t.name for t in threads)
+    for lane in r.lanes.values():
+        assert lane.kinds() == {"recv", "send", "thread_exit"}
+
+
+def test_probes_are_written_when_they_change_and_skipped_when_they_fail(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    clock = FakeClock(0)
+    rec = Recorder(str(path), {"model": "pool"}, clock=clock, flush_interval=3600, sample_interval=3600)
+    values: list[int | Exception] = [1, 1, 2, OSError("socket closed"), 2, 3]
+
+    def probe() -> int:
+        v = values.pop(0) if len(values) > 1 else values[0]  # the last value from then on (close samples too)
+        if isinstance(v, Exception):
+            raise v
+        return v
+
+    rec.add_probe("queue", probe)
+    for t in (10, 20, 30, 40, 50):
+        clock.now = t
+        rec.sample_probes()
+    rec.close()
+    counter = load(path).counters["queue"]
+    assert list(zip(counter.t, counter.v, strict=True)) == [(0, 1), (20, 2), (50, 3)]
+
+
+def test_append_mode_recorder_writes_no_header_or_trailer(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    clock = FakeClock(1_000)
+    server = Recorder(str(path), {"model": "pool"}, clock=clock, flush_interval=3600)
+    server_lane = server.declare_lane("MainThread")
+    server.emit((5, 0, "listen", server_lane, 0, 128))
+    server.flush()
+    client = Recorder(str(path), clock=clock, t0=1_000, side="client", first_lane=1000, write_header=False,
+                      flush_interval=3600)
+    client.emit((7, 3, "connect", client.declare_lane("client-1"), 1, -1, "127.0.0.1:5000"))
+    client.close()
+    server.close()
+    r = load(path)
+    assert [lane.id for lane in r.lanes.values()] == [0, 1000]
+    assert r.lanes[1000].side == "client" and r.complete and r.n_events == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda tmp: tmp / "missing" / "r.jsonl", "folder .* does not exist"),
+        (lambda tmp: (tmp / "dir").mkdir() or tmp / "dir", "it is a folder"),
+    ],
+)
+def test_unwritable_paths_are_one_line_errors(tmp_path: Path, make: object, expected: str) -> None:
+    with pytest.raises(TracerError, match=expected):
+        open_for_writing(str(make(tmp_path)))  # type: ignore[operator]
