@@ -86,7 +86,7 @@ def test_failing_sink_is_detached_and_reported_once(capsys: pytest.CaptureFixtur
     lane = rec.declare_lane("main")
     rec.emit((1, 0, "recv", lane, 1, 5))
     rec.flush()  # written
-    for batch in range(3):
+    for _ in range(3):
         for i in range(4):
             rec.emit((10 + i, 0, "recv", lane, 1, i))  # the server goes on emitting: nothing raises
         rec.flush()

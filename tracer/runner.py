@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import signal
 import sys
 import threading
@@ -82,20 +83,33 @@ def run_server(
 
     net = Net(recorder, on_listen=listening, pause_accept_ms=cfg.pause_accept_ms)
     previous = _install_signals(net)
+    failure: TracerError | None = None
     try:
         module.serve(net, cfg)
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        if address:
-            raise
-        raise _bind_error(cfg, exc) from None
+        # Before listening, the address is the trouble (in use, not ours); after,
+        # the server itself failed (out of file descriptors, ...): one line either way.
+        failure = ServerError(f"the {cfg.model} server stopped: {exc.strerror or exc}") if address \
+            else _bind_error(cfg, exc)
     finally:
         net.stopping = True
         stuck = net.stop()
         trailer = recorder.close() if recorder else {}
         _restore_signals(previous)
+    if failure is not None:
+        if record and not address:
+            _remove_quietly(record)  # a recording of a server that never listened would only mislead
+        raise failure
     return Outcome(address[0] if address else None, trailer, stuck)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # already gone, or not ours to remove: the error above is what matters
 
 
 def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
@@ -113,6 +127,8 @@ def _install_signals(net: Net) -> dict[int, Any]:
         return {}
 
     def interrupt(signum: int, frame: Any) -> None:
+        if net.stopping:
+            return  # a second Ctrl-C while stopping: let the shutdown finish and write the trailer
         net.stopping = True
         raise KeyboardInterrupt
 

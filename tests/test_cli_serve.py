@@ -1,0 +1,238 @@
+"""`sockscope serve` given bad input, and stopped under load: one clear line, never a traceback, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import http_get, wait_for
+from tracer.recording import load
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)/")
+
+
+def sockscope(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tracer", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30, **kw)  # type: ignore[call-overload, no-any-return]
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], pattern: str) -> None:
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.fullmatch(f"error: {pattern}", lines[0]), lines[0]
+
+
+class Server:
+    """``sockscope serve`` in a child process, its address read from its first line."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tracer", "serve", *args], cwd=ROOT, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.first_line = self._readline(timeout=20)
+        m = LISTENING.search(self.first_line)
+        if not m:
+            self.proc.kill()
+            pytest.fail(f"server did not start: {self.first_line!r} {self.proc.communicate()[1]!r}")
+        self.address = (m.group(1), int(m.group(2)))
+
+    def _readline(self, timeout: float) -> str:
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+            if not sel.select(timeout):
+                self.proc.kill()
+                pytest.fail("server printed nothing")
+        return self.proc.stdout.readline()  # type: ignore[union-attr]
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            pytest.fail(f"server did not stop on {signal.Signals(sig).name}: {err[-500:]}")
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.communicate()
+
+
+# ----------------------------------------------------------------- bad input: one line, exit 2
+def test_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sockscope("serve", "pool", "--port", str(port))
+    assert_one_error_line(result, f"port {port} on 127.0.0.1 is already in use; try --port 0 for a free one")
+
+
+def test_port_in_use_with_record_leaves_no_recording(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sockscope("serve", "thread", "--port", str(port), "--record", str(tmp_path / "r.jsonl"))
+    assert_one_error_line(result, f"port {port} on 127.0.0.1 is already in use.*")
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_record_into_a_missing_folder(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "r.jsonl"
+    result = sockscope("serve", "pool", "--record", str(path))
+    assert_one_error_line(result, re.escape(f"cannot write recording {path}: folder {path.parent} does not exist"))
+
+
+def test_record_into_a_path_that_is_a_folder(tmp_path: Path) -> None:
+    result = sockscope("serve", "pool", "--record", str(tmp_path))
+    assert_one_error_line(result, re.escape(f"cannot write recording {tmp_path}: it is a folder"))
+
+
+def test_record_into_a_folder_without_permission() -> None:
+    """Root ignores file permissions (CAP_DAC_OVERRIDE), so as root the server runs as ``nobody``
+    (through ``setpriv``); skipped where that is not possible."""
+    folder = Path(tempfile.mkdtemp(prefix="sockscope-ro-"))
+    target = folder / "r.jsonl"
+    cmd = [sys.executable, "-m", "tracer", "serve", "pool", "--record", str(target)]
+    try:
+        if os.geteuid() == 0:
+            folder.chmod(0o755)  # root's folder: others may look in, not write
+            nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            if shutil.which("setpriv") is None or subprocess.run([*nobody, sys.executable, "-c", "pass"],
+                                                                 capture_output=True).returncode:
+                pytest.skip("running as root and cannot run Python as nobody, so no permission can be denied")
+            cmd = nobody + cmd
+        else:
+            folder.chmod(0o555)
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert_one_error_line(result, re.escape(f"cannot write recording {target}: permission denied"))
+    finally:
+        folder.chmod(0o755)
+        folder.rmdir()
+
+
+def test_unknown_model() -> None:
+    result = sockscope("serve", "fork")
+    assert_one_error_line(result, "unknown model 'fork'; choose one of single, thread, pool.*")
+
+
+@pytest.mark.parametrize("option", [["--port", "70000"], ["--workers", "0"], ["--timeout", "soon"]])
+def test_bad_option_values_are_usage_errors(option: list[str]) -> None:
+    result = sockscope("serve", "pool", *option)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: argument" in result.stderr
+
+
+def test_non_loopback_host_warns(servers: list[Server]) -> None:
+    s = Server("pool", "--host", "0.0.0.0", "--port", "0")
+    servers.append(s)
+    code, _, err = s.stop()
+    assert code == 0
+    assert "warning: listening on 0.0.0.0: the server is reachable from the network" in err
+
+
+# ----------------------------------------------------------------- stopped under load: nothing lost
+def _load(address: tuple[str, int], stop: threading.Event, done: list[int]) -> None:
+    """One keep-alive client: GETs until told to stop, the server goes, or 5 s / 5000 requests pass."""
+    deadline = time.monotonic() + 5
+    try:
+        with socket.create_connection(address, timeout=2) as sock:
+            for _ in range(5_000):
+                if stop.is_set() or time.monotonic() > deadline:
+                    return
+                if not http_get(sock).startswith(b"HTTP/1.1 200"):
+                    return
+                done.append(1)
+    except OSError:
+        return  # the server went away mid-request: that is the point
+
+
+@pytest.mark.parametrize(("model", "sig"), [("pool", signal.SIGINT), ("thread", signal.SIGTERM)])
+def test_stopped_under_load_leaves_a_complete_recording(servers: list[Server], tmp_path: Path, model: str,
+                                                        sig: int) -> None:
+    path = tmp_path / "r.jsonl"
+    s = Server(model, "--record", str(path))
+    servers.append(s)
+    stop = threading.Event()
+    done: list[int] = []
+    clients = [threading.Thread(target=_load, args=(s.address, stop, done)) for _ in range(4)]
+    for c in clients:
+        c.start()
+    try:
+        wait_for(lambda: len(done) >= 300, what="300 requests served")
+        code, out, err = s.stop(sig)  # while the clients are still sending
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(10)
+    assert code == 0, err
+    assert "Traceback" not in err
+    r = load(path)
+    assert r.complete and not r.warnings
+    event_lines = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("["))
+    assert r.trailer["events"] == event_lines == r.n_events  # type: ignore[index]
+    assert r.trailer["dropped"] == 0  # type: ignore[index]
+    assert f"{r.trailer['events']} events, 0 dropped" in out  # type: ignore[index]
+    served = sum(c.requests for c in r.connections.values())
+    assert served >= len(done)  # every response a client counted is in the recording
+    assert all(c.closed for c in r.connections.values() if c.id > 0), "a connection left open at shutdown"
+
+
+def test_recording_is_valid_json_lines(servers: list[Server], tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    s = Server("single", "--record", str(path))
+    servers.append(s)
+    with socket.create_connection(s.address, timeout=5) as sock:
+        assert http_get(sock, close=True).startswith(b"HTTP/1.1 200")
+    code, _, _ = s.stop()
+    assert code == 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        json.loads(line)
+
+
+def test_a_second_ctrl_c_while_stopping_still_leaves_the_trailer(servers: list[Server], tmp_path: Path) -> None:
+    """Impatient users press Ctrl-C twice; the second must not cut the shutdown short before the trailer."""
+    path = tmp_path / "r.jsonl"
+    s = Server("pool", "--record", str(path), "--work-ms", "300")  # requests in flight make stopping take a while
+    servers.append(s)
+    stop = threading.Event()
+    done: list[int] = []
+    clients = [threading.Thread(target=_load, args=(s.address, stop, done)) for _ in range(3)]
+    for c in clients:
+        c.start()
+    try:
+        wait_for(lambda: len(done) >= 3, what="3 requests served")
+        s.proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)  # the second press, a moment later (what is under test is this gap)
+        code, out, err = s.stop(signal.SIGINT)
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(10)
+    assert code == 0, err
+    r = load(path)
+    assert r.complete and r.trailer["dropped"] == 0  # type: ignore[index]
