@@ -35,6 +35,13 @@ def test_each_format_writes_next_to_the_recording(known, fmt, capsys):
     assert not [p for p in known.parent.iterdir() if p.name.startswith(".sockscope-")]
 
 
+def test_format_aliases(known, capsys):
+    assert main(["export", str(known), "-f", "Perfetto", "-o", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["traceEvents"]
+    assert main(["export", str(known), "-f", "markdown", "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith("# sockscope report")
+
+
 def test_dash_writes_to_standard_output(known, capsys):
     assert main(["export", str(known), "-f", "chrome", "-o", "-", "--from", "2ms", "--to", "3ms"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Export a recording for a report or another tool.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", help="a recording (.jsonl)")
-    p.add_argument("--format", "-f", required=True, metavar="FORMAT", help="chrome, csv, svg or md")
+    p.add_argument("--format", "-f", required=True, metavar="FORMAT",
+                   help="chrome (or perfetto), csv, svg or md (or markdown)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="where to write (default: FILE with the format's suffix; '-' for standard output)")
     p.add_argument("--from", dest="t_from", metavar="T", help="start of the time range (default: the start)")
@@ -41,8 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+ALIASES = {"perfetto": "chrome", "json": "chrome", "markdown": "md"}
+
+
 def run(args: argparse.Namespace) -> int:
-    fmt = args.format.lower()
+    fmt = ALIASES.get(args.format.lower(), args.format.lower())
     if fmt not in export.FORMATS:
         raise UsageError(f"unknown format {args.format!r}; choose one of {', '.join(export.FORMATS)}")
     if not 300 <= args.width <= 20000:
