@@ -71,7 +71,8 @@ def test_lanes_labels_axis_and_legend(tmp_path):
     assert {"MainThread", "worker_0", "worker_1"} <= set(labels)
     assert not any(t and t.startswith("client-") for t in labels)
     assert any(t and t.endswith(" ms") for t in labels)
-    assert "accept" in labels and "recv" in labels  # the legend names the kinds drawn
+    legend = " ".join(t for t in labels if t)
+    assert "blocked: accept, recv" in legend and "working: send" in legend  # the legend names the kinds drawn
     assert palette.colour("recv") in text and palette.colour("accept") in text  # the UI's colours
     assert "sockscope · pool" in " ".join(t for t in labels if t)
 

@@ -12,32 +12,27 @@ from __future__ import annotations
 
 from tracer.events import KINDS, Look
 
+# The timeline UI's colours (xterm-256 shades, so a terminal shows them as they are).
 LOOK_COLOURS: dict[Look, str] = {
-    Look.BLOCKED: "#5b8cc4",  # blue: asleep in the kernel
-    Look.WORKING: "#f0a030",  # orange: doing something
-    Look.QUEUED: "#a77dc2",  # purple: a connection waits for a worker
-    Look.MARK: "#8a8a8a",  # grey: an instant
+    Look.BLOCKED: "#5f87ff",  # blue: asleep in the kernel (accept, recv, select, connect)
+    Look.WORKING: "#ffaf00",  # amber: doing something (send, work)
+    Look.QUEUED: "#d75fd7",  # magenta: a connection waits for a worker
+    Look.MARK: "#a8a8a8",  # grey: an instant
 }
 
-# Kinds that deserve a shade of their own within their look.
+# Instants that deserve a colour of their own; spans take their look's colour.
 KIND_COLOURS: dict[str, str] = {
-    "accept": "#3f6fa8",  # darker blue than recv: the accept loop stands out
-    "recv": "#6f9fd8",
-    "select": "#4b7fb8",
-    "connect": "#8fb4e0",
-    "send": "#f0a030",
-    "work": "#e2c040",
-    "close": "#d0453a",  # red: the end of a connection
-    "thread_start": "#3a9a48",  # green
-    "thread_exit": "#707070",
-    "submit": "#a77dc2",
-    "start": "#7d55a8",
-    "listen": "#2aa6a6",
+    "close": "#ff5f5f",  # red: the end of a connection
+    "thread_start": "#5fd75f",  # green
+    "thread_exit": "#a8a8a8",
+    "listen": "#00d7d7",
+    "submit": LOOK_COLOURS[Look.QUEUED],
+    "start": LOOK_COLOURS[Look.QUEUED],
 }
 
-# The pool queue's wait (submit -> start) is not an event of its own.
-QUEUED_COLOUR = LOOK_COLOURS[Look.QUEUED]
-COUNTER_COLOURS: dict[str, str] = {"backlog": "#c0504d", "queue": "#a77dc2", "threads": "#3a9a48"}
+QUEUED_COLOUR = LOOK_COLOURS[Look.QUEUED]  # the pool queue's wait (submit -> start) is not an event of its own
+CLIENT_ARROW_COLOUR = "#00d7ff"  # a client's request out and response in (→, ←)
+COUNTER_COLOURS: dict[str, str] = {"backlog": "#ff5f5f", "queue": QUEUED_COLOUR, "threads": "#5fd75f"}
 
 LOOK_GLYPHS: dict[Look, str] = {Look.BLOCKED: "▒", Look.WORKING: "█", Look.QUEUED: "░", Look.MARK: "┊"}
 KIND_GLYPHS: dict[str, str] = {"thread_start": "●", "thread_exit": "○", "close": "×"}

@@ -312,13 +312,19 @@ def _counter(body: list[str], counter: Counter, y: int, lo: int, hi: int, plot_w
 
 
 def _legend(used: set[int], y: int, width: int) -> str:
+    """Spans by look (blue: blocked in accept, recv ...), then each instant by kind."""
+    entries: list[tuple[str, str, int]] = []  # (class, label, swatch width)
+    spans = [c for c in sorted(used) if not _IS_MARK[c]]
+    for look in (Look.BLOCKED, Look.WORKING):
+        names = [BY_CODE[c].name for c in spans if BY_CODE[c].look is look]
+        if names:
+            entries.append((f"k-{names[0]}", f"{look.value}: {', '.join(names)}", 14))
+    entries += [(f"k-{BY_CODE[c].name}", BY_CODE[c].name, 3) for c in sorted(used) if _IS_MARK[c]]
     parts = []
     x = 8
-    for code in sorted(used, key=lambda c: (_IS_MARK[c], c)):
-        k = BY_CODE[code]
-        w = 14 if not _IS_MARK[code] else 3
-        parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="12" class="k-{k.name}"/>')
-        parts.append(_text(x + w + 4, y + 10, k.name, 11, "#333"))
-        x += w + 12 + 7 * len(k.name)
+    for cls, label, w in entries:
+        parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="12" class="{cls}"/>')
+        parts.append(_text(x + w + 4, y + 10, label, 11, "#333"))
+        x += w + 14 + int(6.3 * len(label))
     parts.append(_text(width - 8, y + 10, "sockscope · colours as in the timeline UI", 9, "#999", anchor="end"))
     return "\n".join(parts) + "\n"
