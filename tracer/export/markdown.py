@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+import servers
 from tracer.check import CODES, Finding, check
 from tracer.export import Progress, Selection
 from tracer.recording import Recording
@@ -55,10 +56,13 @@ def _table(head: list[str], rows: list[list[str]], align: str = "") -> str:
 
 
 def _header(s: Stats) -> str:
-    settings = ", ".join(f"{k} = {v}" for k, v in s.settings.items() if k not in ("model", "host", "port"))
+    skip = {"model", "host", "port"} | ({"workers"} if s.model != "pool" else set())  # a pool's knob only
+    settings = ", ".join(f"{k} = {v}" for k, v in s.settings.items() if k not in skip)
+    what = servers.DESCRIPTIONS.get(s.model)
     lines = [f"# sockscope report: {s.model}", "",
              f"- Recording: `{s.path}`",
-             f"- Model: **{s.model}**" + (" (as taught)" if s.settings.get("as_taught") else ""),
+             f"- Model: **{s.model}**" + (" (as taught)" if s.settings.get("as_taught") else "")
+             + (f": {what}" if what else ""),
              f"- Settings: {settings or '–'}",
              f"- Length: {fmt_ns(s.duration)}, {s.events:,} events, {s.dropped:,} dropped"
              + ("" if s.complete else " (no trailer: the recording did not end cleanly)"), ""]
