@@ -64,7 +64,7 @@ def pids(rec: Recording, tid: dict[int, int]) -> dict[str, int]:
     thread, so a pid must never be another process's tid; a side's own first
     tid is one that cannot be.
     """
-    out = {}
+    out: dict[str, int] = {}
     for lane in rec.lanes.values():
         out.setdefault(lane.side, tid[lane.id])
     return out
