@@ -60,6 +60,7 @@ def test_port_in_use_is_one_line_before_anything_starts(tmp_path, capsys, termin
     (["live", "--attach", "/nonexistent/x.jsonl"], "no such file"),
     (["live", "--attach", "notes.txt"], "expected a sockscope header"),
     (["live", "pool", "-o", "no/such/folder/r.jsonl"], "folder"),
+    (["demo", "--clients", "5000"], "at most 1000"),
 ])
 def test_bad_command_lines_are_one_line(argv, expected, capsys, terminal, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -239,3 +240,25 @@ def test_demo_without_a_terminal_records_headless(tmp_path):
     rec = recording.load(path)
     assert rec.complete and not rec.warnings
     assert server_accepts(rec) == 6
+
+
+async def test_poking_is_off_until_the_recording_says_where_the_server_listens(tmp_path):
+    path = tmp_path / "no-listen.jsonl"
+    head = json.dumps({"format": "sockscope", "version": 1, "model": "pool", "settings": {}, "t0_monotonic_ns": 0})
+    path.write_text(head + "\n" + json.dumps({"lane": 0, "name": "MainThread", "native_id": 1}) + "\n")
+    app = LiveApp(path, session=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.lanes, "the lane")
+        await pilot.press("b")
+        assert app.session is None and not app.fired
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Fire burst (b)" in titles and "Fire burst with counts… (B)" in titles
+        await pilot.press("S")  # the form, then escape: nothing fired
+        assert isinstance(app.screen, CountsScreen)
+        app.screen.query_one("#count-slow", Input).value = "lots"
+        await pilot.press("enter")
+        assert isinstance(app.screen, CountsScreen)  # a bad count keeps the form open, saying why
+        assert "expected a whole number" in str(app.screen.query_one("#counts-error").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CountsScreen) and app.session is None
+        await pilot.press("q")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from servers import Settings
-from tracer import clients
+from tracer import clients, scenarios
 from tracer.commands.common import positive_int
 from tracer.commands.live import default_path, interactive, run_live
+from tracer.errors import UsageError
 from tracer.live import Session, summary_lines
 
 HINT = "Watch: MainThread accepts each client, the pool queues it, a worker serves it"
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    top = next(p.maximum for p in scenarios.get("burst").params if p.name == "clients")
+    if args.clients > top:
+        raise UsageError(f"--clients: expected at most {top:g}, got {args.clients}")
     cfg = Settings(model="pool", workers=args.workers)
     path = args.output or default_path(cfg.model)
     burst = ("burst", {"clients": args.clients})

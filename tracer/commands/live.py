@@ -10,16 +10,17 @@ import time
 import servers
 from tracer.commands.common import add_server_options, settings_from
 from tracer.errors import UsageError
-from tracer.live import Session, check_followable, summary_lines
+from tracer.live import POKES, Session, check_followable, summary_lines
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("live", help="run a server and watch its timeline live; keys fire clients at it",
                        description="Start a lesson server in its own process, recording to a new file in "
                                    "recordings/ (or -o FILE), and open the timeline on that recording as it "
-                                   "grows. Keys fire scenario clients at the server: b burst, s slow clients, "
-                                   "i idle connections, k keep-alive, c churn. With --attach FILE, follow a "
-                                   "recording another process writes (sockscope serve MODEL --record FILE).")
+                                   "grows. Keys fire scenario clients at the server: "
+                                   + ", ".join(f"{k.key} {k.scenario}" for k in POKES)
+                                   + " (shift+key: set the counts first). With --attach FILE, follow a recording "
+                                   "another process writes (sockscope serve MODEL --record FILE).")
     p.add_argument("model", metavar="MODEL", nargs="?", help="one of: " + ", ".join(
         f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + "; left out with --attach")
     add_server_options(p)
@@ -30,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def default_path(model: str, folder: str = "recordings") -> str:
     """A new timestamped recording file in ``folder`` (made if missing)."""
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make the folder {folder}/ for recordings: {exc.strerror or exc}; "
+                         "give a file with -o FILE") from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(folder, f"live-{model}-{stamp}.jsonl")
     n = 2
