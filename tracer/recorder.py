@@ -271,6 +271,10 @@ class Recorder:
         """
         if self.closed:
             return {}
+        # Which lanes' threads still run, taken *before* closing: a thread that
+        # ends after this point is listed alive; one that ended before it has
+        # its thread_exit recorded (exit watches stop stamping once closed).
+        alive = sorted(lane for lane, ref in self._lane_threads.items() if (t := ref()) is not None and t.is_alive())
         self.closed = True
         self._wake.set()
         self._writer.join(timeout=5)
@@ -279,7 +283,6 @@ class Recorder:
         dropped = self._dropped
         if self.broken is not None:
             dropped += len(self._events)
-        alive = sorted(lane for lane, ref in self._lane_threads.items() if (t := ref()) is not None and t.is_alive())
         end = {"end": True, "t": self.now(), "events": self._written, "dropped": dropped,
                "alive_lanes": alive, **trailer}
         if self.owner:
