@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -347,6 +348,8 @@ class Builder:
             if not isinstance(x, int) or isinstance(x, bool):
                 raise self.error(f"expected an integer {name}, got {x!r:.40}")
         detail = v[6] if len(v) == 7 else None
+        if isinstance(detail, str):  # close reasons repeat, and both ends name one peer: share the strings
+            detail = sys.intern(detail)
         if detail is not None and not isinstance(detail, (str, int)):
             raise self.error(f"expected a string or integer detail, got {detail!r:.40}")
         self._add(t, dur, kind, lane, conn, count, detail)

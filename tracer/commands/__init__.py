@@ -6,6 +6,7 @@ Each module has ``register(subparsers)``, which adds its parser and sets
 
 COMMANDS = [
     "tracer.commands.serve",
+    "tracer.commands.replay",
     "tracer.commands.record",
     "tracer.commands.scenarios",
     "tracer.commands.live",

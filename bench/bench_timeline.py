@@ -1,0 +1,162 @@
+"""Timeline bars: a synthetic 1,000,000-event recording, loaded and drawn.
+
+Prints (measured here, no asserts):
+  * load: time until the first screen is drawn while loading continues, and the full load;
+  * per-frame render time of the timeline widget for pans and zooms (every visible line);
+  * bytes per event held in memory (tracemalloc, recording + timeline index).
+
+Run: .venv/bin/python bench/bench_timeline.py [--events N] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tracer.follow import Loader  # noqa: E402
+from tracer.recording import load  # noqa: E402
+from tracer.timeline import Timeline  # noqa: E402
+
+WORKERS, CLIENTS = 10, 40
+
+
+def make_recording(path: str, n_events: int, seed: int = 1) -> int:
+    """A pool server with 10 workers and 40 client lanes; about 11 events per connection."""
+    rnd = random.Random(seed)
+    head = {"format": "sockscope", "version": 1, "model": "pool", "t0_monotonic_ns": 0,
+            "settings": {"model": "pool", "workers": WORKERS, "backlog": 128}}
+    out = [json.dumps(head)]
+    out.append('{"lane": 0, "name": "MainThread", "native_id": 1, "side": "server"}')
+    for w in range(WORKERS):
+        out.append(f'{{"lane": {w + 1}, "name": "worker_{w}", "native_id": {w + 2}, "side": "server"}}')
+    for c in range(CLIENTS):
+        out.append(f'{{"lane": {100 + c}, "name": "client-{c}", "native_id": {c + 50}, "side": "client"}}')
+    out.append('[0,0,"listen",0,0,128,"127.0.0.1:8000"]')
+    n, conn, t = 1, 0, 1000
+    free = [0] * (WORKERS + 1)
+    cfree = [0] * CLIENTS
+    while n < n_events:
+        conn += 1
+        cl = conn % CLIENTS
+        t += rnd.randint(2_000, 30_000)
+        c0 = max(t, cfree[cl])
+        peer = f"127.0.0.1:{10000 + conn % 50000}"
+        out.append(f'[{c0},{rnd.randint(20_000, 60_000)},"connect",{100 + cl},{conn},-1,"{peer}"]')
+        acc = c0 + 70_000
+        out.append(f'[{t},{acc - t},"accept",0,{conn},-1,"{peer}"]')
+        out.append(f'[{acc + 500},0,"submit",0,{conn},{rnd.randint(0, 4)}]')
+        w = 1 + conn % WORKERS
+        s = max(acc + 1_000, free[w])
+        rv, sd = rnd.randint(5_000, 200_000), rnd.randint(5_000, 50_000)
+        out.append(f'[{s},0,"start",{w},{conn},-1]')
+        out.append(f'[{s + 100},{rv},"recv",{w},{conn},79]')
+        out.append(f'[{s + rv + 300},{sd},"send",{w},{conn},330]')
+        end = s + rv + sd + 1_000
+        out.append(f'[{end},{rnd.randint(1_000, 20_000)},"recv",{w},{conn},0]')
+        out.append(f'[{end + 25_000},3000,"close",{w},{conn},-1,"eof"]')
+        free[w] = end + 30_000
+        out.append(f'[{c0 + 80_000},2000,"send",{100 + cl},{conn},79]')
+        out.append(f'[{c0 + 90_000},{max(1_000, end - c0 - 90_000)},"recv",{100 + cl},{conn},330]')
+        end = max(end, c0 + 91_000)
+        out.append(f'[{end + 5_000},1000,"close",{100 + cl},{conn},-1,"client"]')
+        cfree[cl] = end + 10_000
+        if conn % 50 == 0:
+            out.append(f'{{"c": "queue", "t": {acc}, "v": {rnd.randint(0, 5)}}}')
+            out.append(f'{{"c": "backlog", "t": {acc}, "v": {rnd.randint(0, 3)}}}')
+        n += 11
+    out.append(json.dumps({"end": True, "t": max(free), "events": n, "dropped": 0, "alive_lanes": []}))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    return n
+
+
+async def first_screen(path: str) -> tuple[float, float, list[float], list[float]]:
+    """Open the app on the file; time the first drawn screen and the end of loading; then pans and zooms."""
+    from tracer.tui.app import ReplayApp
+    from tracer.tui.widgets.timeline import TimelineView
+
+    begin = time.perf_counter()
+    app = ReplayApp(path)
+    first = done = 0.0
+    async with app.run_test(size=(120, 35)) as pilot:
+        view = app.query_one(TimelineView)
+        while not first:
+            await pilot.pause(0.01)
+            if view.frames and app.timeline is not None and app.timeline.rec.n_events:
+                first = time.perf_counter() - begin
+        while not app.loaded:
+            await pilot.pause(0.02)
+        done = time.perf_counter() - begin
+        await pilot.press("0")
+        pans, zooms = [], []
+        for i in range(40):
+            view.pan_cells(10 if i % 2 else -7)
+            pans.append(frame(view))
+        for i in range(40):
+            view.zoom_by(2.0 if i % 4 < 2 else 0.5)
+            zooms.append(frame(view))
+        for _ in range(10):  # zoomed far in, and far out again
+            view.zoom_by(3.0)
+        for _ in range(10):
+            zooms.append(frame(view))
+            view.zoom_by(1 / 3.0)
+    return first, done, pans, zooms
+
+
+def frame(view) -> float:  # type: ignore[no-untyped-def]
+    """Render every visible line of the timeline once, as Textual would for a frame."""
+    view.invalidate()
+    begin = time.perf_counter()
+    for y in range(view.size.height):
+        view.render_line(y)
+    return (time.perf_counter() - begin) * 1000
+
+
+def memory(path: str, n: int) -> float:
+    tracemalloc.start()
+    rec = load(path)
+    tl = Timeline(rec)
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del tl
+    return size / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--keep", metavar="FILE", help="write the synthetic recording here and keep it")
+    args = ap.parse_args()
+    path = args.keep or os.path.join(tempfile.mkdtemp(), "synthetic.jsonl")
+    t = time.perf_counter()
+    n = make_recording(path, args.events)
+    print(f"made {n:,} events, {os.path.getsize(path) / n:.1f} bytes/event on disk, in {time.perf_counter() - t:.1f} s")
+
+    t = time.perf_counter()
+    Loader(path, lambda b: None).run()
+    parse = time.perf_counter() - t
+    print(f"parse (Loader, no UI):        {parse:6.2f} s   {parse / n * 1e6:.2f} µs/event")
+
+    first, done, pans, zooms = asyncio.run(first_screen(path))
+    print(f"first screen on (120x35):     {first:6.2f} s   (bar 2 s; loading goes on behind it)")
+    print(f"whole file loaded in the UI:  {done:6.2f} s")
+    for name, xs in (("pan", pans), ("zoom", zooms)):
+        print(f"{name:4} frame render: median {statistics.median(xs):5.2f} ms, "
+              f"worst {max(xs):5.2f} ms over {len(xs)} frames  (bar 16 ms)")
+    print(f"memory: {memory(path, n):.0f} bytes/event (recording + timeline index; bar 150)")
+    if not args.keep:
+        os.remove(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""The timeline's data layer without a UI: view window, cell summaries, rows, statistics, loading."""
+
+from __future__ import annotations
+
+import os
+from array import array
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracer import timeline as tl
+from tracer.errors import RecordingError
+from tracer.events import KINDS
+from tracer.follow import Follower, Loader
+from tracer.recording import load
+from tracer.timeline import Filters, Timeline, Track, View
+
+DATA = Path(__file__).parent / "data"
+US, MS = 1_000, 1_000_000
+
+
+def code(name: str) -> int:
+    return KINDS[name].code
+
+
+def track(*events: tuple[int, int, str], client: bool = False) -> Track:
+    return Track(array("q", [e[0] for e in events]), array("q", [e[1] for e in events]),
+                 array("b", [code(e[2]) for e in events]), array("i", [1] * len(events)), client)
+
+
+def glyphs(tr: Track, view: View) -> str:
+    return "".join(c[0] for c in tr.cells(view))
+
+
+# ---------------------------------------------------------------- time, units, the view
+@pytest.mark.parametrize("text, ns", [("12.5ms", 12_500_000), ("300 us", 300_000), ("300µs", 300_000),
+                                      ("2s", 2_000_000_000), ("1500", 1500), ("7ns", 7), ("1,000 ms", 10**9)])
+def test_parse_time_reads_units(text: str, ns: int) -> None:
+    assert tl.parse_time(text) == ns
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-3ms", "nan", "inf s", "1.2.3ms"])
+def test_parse_time_rejects_with_a_message(text: str) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        tl.parse_time(text)
+
+
+@pytest.mark.parametrize("ns, text", [(812, "812 ns"), (3_210_000, "3.210 ms"), (1_500_000_000, "1.500 s"),
+                                      (41_000, "41.000 µs")])
+def test_fmt_time_picks_the_unit(ns: int, text: str) -> None:
+    assert tl.fmt_time(ns) == text
+
+
+def test_speeds_run_from_a_microsecond_a_second_to_seconds() -> None:
+    assert tl.SPEEDS[0] == 1_000 and tl.fmt_speed(tl.SPEEDS[0]) == "1 µs/s"
+    assert tl.SPEEDS[-1] >= 10**9 and tl.SPEEDS == sorted(tl.SPEEDS)
+
+
+@pytest.mark.parametrize("scale, unit", [(1, "ns"), (1_000, "µs"), (100_000, "ms"), (100_000_000, "s")])
+def test_ruler_units_adapt_to_the_zoom(scale: float, unit: str) -> None:
+    ticks = tl.ruler_ticks(View(0, scale, 100))
+    assert len(ticks) >= 3
+    assert all(label.endswith(" " + unit) for _, label in ticks)
+    cells = [c for c, _ in ticks]
+    assert cells == sorted(cells) and min(b - a for a, b in zip(cells, cells[1:], strict=False)) >= 12
+
+
+@given(st.floats(0, 1e12), st.floats(1, 1e9), st.floats(0.01, 100), st.floats(0, 1e12))
+def test_zoom_keeps_the_time_under_the_cursor(start: float, scale: float, factor: float, around: float) -> None:
+    v = View(start, scale, 100)
+    before = (around - v.start) / v.scale
+    v.zoom(factor, around)
+    if v.scale > tl.MIN_SCALE and v.scale < 1e13:  # (the view snaps to whole cells: within half a cell)
+        assert abs((around - v.start) / v.scale - before) <= 0.5 + 1e-6 * abs(before)
+
+
+def test_fit_and_show() -> None:
+    v = View(width=100)
+    v.fit(1_000, 99_000)
+    assert v.cell_of(1_000) >= 0 and v.cell_of(99_000) < 100
+    v.show(10**9)
+    assert 0 <= v.cell_of(10**9) < 100
+
+
+# ---------------------------------------------------------------- cells
+def test_a_span_fills_its_cells_and_an_instant_marks_one() -> None:
+    tr = track((10, 30, "recv"), (50, 0, "close"), (60, 20, "send"))
+    assert glyphs(tr, View(0, 10, 9)) == " ▒▒▒─×██ "
+
+
+def test_a_zoomed_out_cell_summarises_instead_of_dropping() -> None:
+    # 1000 short sends and recvs in one cell: the cell is mostly blocked
+    events = []
+    for i in range(1000):
+        events += [(i * 100, 70, "recv"), (i * 100 + 80, 10, "send")]
+    tr = track(*events, (100_000, 0, "close"))
+    cells = tr.cells(View(0, 100_000, 2))
+    assert cells[0][:2] == ("▒", tl.BLOCKED)
+    assert cells[1][0] == "×"
+
+
+def test_short_events_under_half_a_cell_show_as_such() -> None:
+    tr = track((0, 1, "send"), (3, 1, "send"), (1000, 1, "send"))
+    assert glyphs(tr, View(0, 10, 1)) == "┊"
+
+
+def test_a_long_span_starting_off_screen_still_draws() -> None:
+    tr = track((0, 10**9, "accept"), (10**9, 0, "submit"))
+    assert glyphs(tr, View(5 * 10**8, 1000, 5)) == "▒▒▒▒▒"
+
+
+def test_client_send_and_recv_are_arrows() -> None:
+    tr = track((0, 1, "send"), (100, 1, "recv"), client=True)
+    assert glyphs(tr, View(0, 50, 3)) == "→─←"
+
+
+def test_marks_pick_the_end_of_the_story() -> None:
+    tr = track((10, 0, "thread_start"), (11, 0, "start"), (12, 0, "close"))
+    assert glyphs(tr, View(0, 100, 1)) == "×"
+
+
+def brute(tr: Track, a: float, b: float) -> list[float]:
+    cov = [0.0] * 5
+    for i in range(tr.n):
+        s, e = tr.t[i], tr.t[i] + tr.dur[i]
+        cov[tl._LOOK_OF[tr.kind[i]]] += max(0.0, min(e, b) - max(s, a))
+    return cov
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 40), st.sampled_from(["recv", "send", "close"])),
+                min_size=1, max_size=40), st.integers(1, 30))
+def test_cells_agree_with_brute_force_for_one_thread(gaps: list[tuple[int, int, str]], scale: int) -> None:
+    """Spans on one thread never overlap; then the dominant look is exactly the brute-force one."""
+    t, events = 0, []
+    for gap, dur, kind in gaps:
+        t += gap
+        d = 0 if kind == "close" else dur
+        events.append((t, d, kind))
+        t += d
+    tr = track(*events)
+    view = View(0, scale, t // scale + 2)
+    for c, (glyph, look, _) in enumerate(tr.cells(view)):
+        cov = brute(tr, c * scale, (c + 1) * scale)
+        busy = cov[tl.BLOCKED] + cov[tl.WORKING]
+        if glyph in ("▒", "█"):
+            assert busy >= scale / 2
+            assert cov[look] == max(cov[tl.BLOCKED], cov[tl.WORKING])
+        elif glyph not in tl.MARK_GLYPH.values():  # (an instant shows whatever else the cell holds)
+            assert busy < scale / 2  # idle, or "too short to draw": under half the cell is busy
+
+
+def test_track_grows_with_its_arrays() -> None:
+    tr = track((0, 10, "recv"))
+    tr.t.append(20)
+    tr.dur.append(5)
+    tr.kind.append(code("send"))
+    tr.conn.append(1)
+    assert tr.extend() == 1 and len(tr) == 2
+    assert tr.cum[tl.WORKING][-1] == 5 and tr.max_end(1) == 25
+    assert tr.maxend is None  # spans one after another: no array needed
+
+
+def test_overlapping_spans_build_the_running_maximum() -> None:
+    tr = track((0, 1000, "accept"), (10, 5, "send"), (20, 0, "close"), (30, 5, "recv"))
+    assert tr.maxend is not None and list(tr.maxend) == [1000] * 4
+    assert tr.covering(500) == 0
+    assert glyphs(tr, View(0, 100, 10)) == "▒▒▒▒▒▒▒▒▒▒"
+
+
+def test_event_at_prefers_a_span_covering_then_nearest() -> None:
+    tr = track((0, 100, "recv"), (150, 0, "close"))
+    assert tr.event_at(50, 5) == 0
+    assert tr.event_at(148, 5) == 1
+    assert tr.event_at(400, 5) == -1
+
+
+# ---------------------------------------------------------------- rows, filters, statistics
+@pytest.fixture(scope="module")
+def pool() -> Timeline:
+    return Timeline(load(DATA / "pool.jsonl"))
+
+
+def test_rows_are_grouped_accepting_workers_counters_clients(pool: Timeline) -> None:
+    rows = pool.rows()
+    assert [(r.kind, r.label) for r in rows] == [
+        ("group", "accepting (1)"), ("lane", "MainThread"),
+        ("group", "workers (3)"), ("lane", "worker_0"), ("lane", "worker_1"), ("lane", "worker_2"),
+        ("counter", "pool queue"), ("counter", "kernel backlog"), ("counter", "threads alive"),
+        ("group", "clients (2)"), ("lane", "client-0"), ("lane", "client-1")]
+
+
+def test_connection_view_has_one_row_per_connection_with_its_waits(pool: Timeline) -> None:
+    pool.by_connection = True
+    try:
+        rows = pool.rows()
+        assert [r.ref for r in rows if r.kind == "conn"] == [1, 2, 3, 4, 5]
+        tr = pool.conn_track(4)
+        kinds = {tl.kind_name(k) for k in tr.kind}
+        assert {"queued", "backlog", "start", "recv", "send", "close"} <= kinds
+        assert "░" in glyphs(tr, View(0, 50 * US, 100))
+    finally:
+        pool.by_connection = False
+
+
+def test_connection_events_match_the_recording(pool: Timeline) -> None:
+    for cid in pool.rec.connections:
+        assert pool.connection_events(cid) == pool.rec.connection_events(cid)
+    story = [e.kind for e in pool.connection_events(4)]
+    assert story[0] == "connect" and "accept" in story and "submit" in story and "start" in story
+
+
+def test_filters_by_connection_kind_and_lane(pool: Timeline) -> None:
+    try:
+        pool.set_filters(Filters(conn=4))
+        lanes = [r.label for r in pool.rows() if r.kind == "lane"]
+        assert lanes == ["MainThread", "worker_0", "client-0"]
+        assert set(pool.track_for_lane(1).conn) == {4}
+        pool.set_filters(Filters(kinds=frozenset({"close"})))
+        assert {tl.kind_name(k) for k in pool.track_for_lane(1).kind} == {"close"}
+        pool.set_filters(Filters(lanes=frozenset({0})))
+        assert [r.label for r in pool.rows() if r.kind == "lane"] == ["MainThread"]
+        assert "connection 4" in Filters(conn=4).describe()
+    finally:
+        pool.set_filters(Filters())
+    assert not pool.filters.active
+
+
+@pytest.mark.parametrize("t, threads, open_, queue", [(0, 0, 0, 0), (150 * US, 1, 1, 0), (900 * US, 4, 3, 1),
+                                                      (2 * MS, 4, 2, 2), (4 * MS, 4, 0, 0)])
+def test_statistics_at_a_time(pool: Timeline, t: int, threads: int, open_: int, queue: int) -> None:
+    s = pool.stats_at(t)
+    assert (s.threads, s.open_connections, s.queue) == (threads, open_, queue)
+    assert s.dropped == 0
+
+
+def test_step_visits_every_event_in_order(pool: Timeline) -> None:
+    seen, t, cur = [], -1, None
+    while (found := pool.step(t, True, current=cur)) is not None:
+        lane, i = found
+        t, cur = pool.rec.lanes[lane].t[i], found
+        seen.append(found)
+    assert len(seen) == pool.rec.n_events == len(set(seen))
+    back = []
+    while (found := pool.step(t, False, current=cur)) is not None:
+        t, cur = pool.rec.lanes[found[0]].t[found[1]], found
+        back.append(found)
+    assert back == seen[-2::-1]
+
+
+def test_events_sharing_a_timestamp_are_stepped_one_by_one() -> None:
+    timeline = Timeline(load(DATA / "same_time.jsonl"))
+    seen, cur = set(), None
+    while (found := timeline.step(1 * MS, True, current=cur)) is not None:
+        seen.add(found)
+        cur = found
+    assert len(seen) == 7
+
+
+def test_one_lane_stepping(pool: Timeline) -> None:
+    found = pool.step(0, True, [2])
+    assert found is not None and found[0] == 2
+
+
+@pytest.mark.parametrize("name, rows, events", [("empty.jsonl", 0, 0), ("one.jsonl", 2, 1),
+                                                ("many_lanes.jsonl", 501, 500)])
+def test_edge_recordings(name: str, rows: int, events: int) -> None:
+    timeline = Timeline(load(DATA / name))
+    assert len(timeline.rows()) == rows and timeline.rec.n_events == events
+    view = View(width=80)
+    view.fit(timeline.t_min, max(timeline.t_max, timeline.t_min + 1))
+    for row in timeline.rows():
+        tr = timeline.track(row)
+        if tr is not None:
+            assert len(tr.cells(view)) == 80
+    timeline.stats_at(0)
+
+
+def test_spark_scales_to_the_peak(pool: Timeline) -> None:
+    view = View(0, 50 * US, 100)
+    cells = pool.spark("queue", view)
+    assert max(v for _, v in cells) == 2
+    assert any(g == "█" for g, _ in cells)
+
+
+# ---------------------------------------------------------------- loading and following
+def test_loader_reads_in_chunks_and_matches_load(tmp_path: Path) -> None:
+    batches = []
+    rec = Loader(DATA / "pool.jsonl", batches.append, chunk=256).run()
+    assert len(batches) > 3 and batches[-1].finished
+    assert [b.done for b in batches] == sorted(b.done for b in batches)
+    assert rec.n_events == load(DATA / "pool.jsonl").n_events
+
+
+def test_follower_keeps_a_half_written_line(tmp_path: Path) -> None:
+    path = tmp_path / "grow.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"b":')
+    with Follower(path) as f:
+        assert f.poll().lines == ['{"a": 1}\n']
+        assert f.poll().lines == []
+        with open(path, "ab") as out:
+            out.write(b' 2}\n{"c": 3}\n')
+        assert f.poll().lines == ['{"b": 2}\n', '{"c": 3}\n']
+
+
+def test_follower_starts_over_when_the_file_is_truncated_or_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "grow.jsonl"
+    path.write_text("one\ntwo\n")
+    with Follower(path) as f:
+        f.poll()
+        path.write_text("x\n")  # shorter: truncated
+        p = f.poll()
+        assert p.reset and p.lines == ["x\n"]
+        other = tmp_path / "other"
+        other.write_text("y\nzz\nwww\n")
+        os.replace(other, path)  # replaced: a new inode, even if longer
+        p = f.poll()
+        assert p.reset and p.lines == ["y\n", "zz\n", "www\n"]
+
+
+def test_follow_mode_picks_up_new_events(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    lines = (DATA / "pool.jsonl").read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:5]))
+    seen = []
+
+    def on_batch(batch: object) -> None:
+        seen.append(batch)
+        if len(seen) == 1:
+            with open(path, "a") as f:
+                f.write("".join(lines[5:]))
+        elif batch.recording.trailer is not None:  # type: ignore[attr-defined]
+            loader.stop()
+
+    loader = Loader(path, on_batch, follow=True, interval=0.01)
+    rec = loader.run()
+    assert rec.trailer is not None and rec.n_events == load(DATA / "pool.jsonl").n_events
+
+
+@pytest.mark.parametrize("name, match", [("not_a_recording.jsonl", ":1: expected a header"),
+                                         ("bad_line.jsonl", ":4: expected a JSON value"),
+                                         ("nope.jsonl", "no such file")])
+def test_loader_errors_are_one_line(name: str, match: str) -> None:
+    with pytest.raises(RecordingError, match=match) as info:
+        Loader(DATA / name, lambda b: None).run()
+    assert "\n" not in str(info.value)
+
+
+def test_loader_rejects_binary(tmp_path: Path) -> None:
+    path = tmp_path / "bin.jsonl"
+    path.write_bytes(b"\xff\xfe\x00garbage\n")
+    with pytest.raises(RecordingError, match="UTF-8"):
+        Loader(path, lambda b: None).run()

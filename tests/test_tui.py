@@ -1,0 +1,419 @@
+"""The replay app: every binding with a pilot, mouse selection, bad files, SVG snapshots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tracer.cli import main
+from tracer.timeline import SPEEDS
+from tracer.tui.app import ReplayApp
+from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
+from tracer.tui.widgets.panels import Ruler
+from tracer.tui.widgets.timeline import TimelineView
+
+ROOT = Path(__file__).parent.parent
+DATA = "tests/data"  # relative: the title shows the path as given, and snapshots must not depend on the checkout
+US, MS = 1_000, 1_000_000
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.01)
+
+
+async def loaded(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, ReplayApp)
+    await until(pilot, lambda: app.loaded, what="the recording to load")
+    await pilot.pause()
+
+
+def lanes(app: ReplayApp) -> TimelineView:
+    return app.query_one(TimelineView)
+
+
+def text_of(view: TimelineView) -> str:
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+# ---------------------------------------------------------------- bindings
+async def test_play_pause_runs_on_the_clock() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        app.speed_index = SPEEDS.index(1_000_000)  # 1 ms of trace per second
+        start = time.monotonic()
+        await pilot.press("space")
+        assert app.playing
+        await until(pilot, lambda: lanes(app).playhead > 50 * US, what="the playhead to move")
+        # the clock decides: 50 µs of trace at 1 ms/s takes at least 50 ms of wall time ...
+        assert time.monotonic() - start >= 0.05
+        await pilot.press("space")
+        assert not app.playing
+        stopped = lanes(app).playhead
+        # ... and never runs ahead of it, however few frames were drawn
+        assert stopped <= (time.monotonic() - start) * 1_000_000
+        await pilot.pause(0.05)
+        assert lanes(app).playhead == stopped
+
+
+async def test_playback_stops_at_the_end() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        app.speed_index = len(SPEEDS) - 1
+        await pilot.press("space")
+        await until(pilot, lambda: not app.playing, what="playback to stop at the end")
+        assert lanes(app).playhead == app.timeline.t_max  # type: ignore[union-attr]
+
+
+async def test_speed_keys_step_through_speeds() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        i = app.speed_index
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert app.speed_index == i + 2
+        await pilot.press(*["left_square_bracket"] * 40)
+        assert app.speed_index == 0
+        assert "1 µs/s" in str(app.query_one("#title").render())
+
+
+async def test_step_keys_walk_events_and_select_them() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        await pilot.press("full_stop")  # next event on any lane: the listen at 10 µs
+        assert view.selected == (0, 0) and view.playhead == 10 * US
+        await pilot.press("full_stop", "full_stop")
+        assert view.playhead > 10 * US
+        await pilot.press("comma")
+        before = view.playhead
+        view.cursor = 0
+        await pilot.press("down", "down")  # past the "workers" heading to worker_0's row
+        assert view.cursor_lane() == 1
+        await pilot.press("right")
+        assert view.selected is not None and view.selected[0] == 1 and view.playhead >= before
+        await pilot.press("right", "left")
+        assert view.selected[0] == 1
+        assert "lane worker_0" in str(app.query_one("#detail-body").render())
+
+
+async def test_zoom_fit_and_pan_keys() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        scale = view.view.scale
+        await pilot.press("plus")
+        assert view.view.scale == pytest.approx(scale / 2)
+        await pilot.press("minus", "minus")
+        assert view.view.scale == pytest.approx(scale * 2)
+        await pilot.press("0")
+        assert view.view.scale == pytest.approx(scale)
+        start = view.view.start
+        await pilot.press("l")
+        assert view.view.start > start
+        await pilot.press("h", "h")
+        assert view.view.start < start
+
+
+async def test_lane_scrolling_and_home_end() -> None:
+    app = ReplayApp(f"{DATA}/many_lanes.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        await pilot.press("pagedown", "pagedown")
+        assert view.cursor == 21 and view.scroll_offset.y > 0
+        await pilot.press("pageup")
+        assert view.cursor == 11
+        await pilot.press("up")
+        assert view.cursor == 10
+        await pilot.press("end")
+        assert view.playhead == app.timeline.t_max  # type: ignore[union-attr]
+        await pilot.press("home")
+        assert view.playhead == app.timeline.t_min  # type: ignore[union-attr]
+
+
+async def test_goto_typed_time_and_a_typo() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, GotoScreen))
+        await pilot.press(*"abc", "enter")
+        assert isinstance(app.screen, GotoScreen)  # the error is shown, the dialog stays
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"1.5ms", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, GotoScreen))
+        assert lanes(app).playhead == 1_500_000
+        await pilot.press("g", "escape")
+        assert not isinstance(app.screen, GotoScreen)
+
+
+async def test_enter_inspects_and_escape_unselects() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        view.seek(500 * US)
+        await pilot.press("down", "enter")  # worker_0 at 500 µs: inside conn 1's send
+        assert view.selected is not None and view.highlight == 1
+        await pilot.press("escape")
+        assert view.selected is None and view.highlight is None
+
+
+async def test_tab_toggles_the_connection_view() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        await pilot.press("tab")
+        assert app.timeline.by_connection  # type: ignore[union-attr]
+        assert [r.ref for r in lanes(app).rows if r.kind == "conn"] == [1, 2, 3, 4, 5]
+        assert "connection" in app.query_one(Ruler).heading
+        await pilot.press("down", "enter")
+        assert lanes(app).highlight is not None
+        await pilot.press("tab")
+        assert not app.timeline.by_connection  # type: ignore[union-attr]
+
+
+async def test_filter_keys_and_dialog() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        await pilot.press("o")  # nothing selected: a hint, no filter
+        assert not app.timeline.filters.active  # type: ignore[union-attr]
+        await pilot.press("full_stop", "full_stop")  # conn 1's connect, on a client lane
+        await pilot.press("o")
+        assert app.timeline.filters.conn == view.highlight  # type: ignore[union-attr]
+        await pilot.press("x")
+        assert not app.timeline.filters.active  # type: ignore[union-attr]
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen))
+        app.screen.query_one("#filter-conn", Input).value = "4"
+        await pilot.click("#apply")
+        await until(pilot, lambda: not isinstance(app.screen, FilterScreen))
+        assert app.timeline.filters.conn == 4  # type: ignore[union-attr]
+        assert [r.label for r in view.rows if r.kind == "lane"] == ["MainThread", "worker_0", "client-0"]
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen))
+        await pilot.click("#clear")
+        await until(pilot, lambda: not isinstance(app.screen, FilterScreen))
+        assert not app.timeline.filters.active  # type: ignore[union-attr]
+
+
+async def test_help_screen_and_quit() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, what="the app to quit")
+
+
+async def test_command_palette_lists_the_timeline_commands() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Play / pause", "Zoom to fit", "Go to time", "Toggle thread / connection view", "Filter",
+                "Clear filters", "Help: colours and marks"} <= set(titles)
+
+
+# ---------------------------------------------------------------- mouse
+async def test_click_selects_an_event_and_highlights_its_connection() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        row = next(i for i, r in enumerate(view.rows) if r.label == "worker_0")
+        x = view.label_width + view.view.cell_of(300 * US)  # inside conn 1's recv on worker_0
+        await pilot.click(TimelineView, offset=(x, row))
+        assert view.selected is not None and view.selected[0] == 1
+        assert view.highlight == 1
+        assert set(view._hl_spans) == {0, 1, 11}  # acceptor, worker, client: one story across lanes
+        detail = str(app.query_one("#detail-body").render())
+        assert "accept" in detail and "submit" in detail and "connect" in detail
+        await pilot.click(TimelineView, offset=(view.label_width + view.view.width - 2, row))
+        assert view.selected is None
+
+
+async def test_click_on_the_ruler_seeks_and_wheel_zooms() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        await pilot.click(Ruler, offset=(view.label_width + 50, 0))
+        assert view.playhead == pytest.approx(view.view.time_at(50.5), abs=view.view.scale)
+        scale = view.view.scale
+        ruler = app.query_one(Ruler)
+        ruler.post_message(wheel(events.MouseScrollUp, ruler, view.label_width + 10, 0))
+        await until(pilot, lambda: view.view.scale < scale, what="the wheel on the ruler to zoom in")
+        scale = view.view.scale
+        view.post_message(wheel(events.MouseScrollUp, view, view.label_width + 10, 3, ctrl=True))
+        await until(pilot, lambda: view.view.scale < scale, what="ctrl+wheel to zoom in")
+        start = view.view.start
+        view.post_message(wheel(events.MouseScrollDown, view, view.label_width + 10, 3, shift=True))
+        await until(pilot, lambda: view.view.start > start, what="shift+wheel to pan")
+
+
+def wheel(kind: type[events.MouseEvent], widget: object, x: int, y: int, *, ctrl: bool = False,
+          shift: bool = False) -> events.MouseEvent:
+    return kind(widget, x, y, 0, 1, 0, shift, False, ctrl)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- what is shown
+async def test_markup_and_escapes_in_names_show_literally() -> None:
+    app = ReplayApp(f"{DATA}/markup.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        text = text_of(view)
+        assert "[bold]red[/bold]" in text
+        assert "esc\\x1b[31m" in text
+        assert "\x1b" not in text
+        await pilot.press("full_stop", "full_stop")  # the accept, whose peer has markup
+        detail = app.query_one("#detail-body").render()
+        assert "[link=x]peer[/link]\\x1b[2J" in str(detail)
+
+
+@pytest.mark.parametrize("name", ["empty.jsonl", "one.jsonl", "same_time.jsonl", "many_lanes.jsonl"])
+async def test_edge_recordings_open_and_every_key_is_safe(name: str) -> None:
+    app = ReplayApp(f"{DATA}/{name}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("space", "right", "left", "full_stop", "comma", "plus", "minus", "0", "l", "h", "up",
+                          "down", "pagedown", "end", "home", "enter", "tab", "tab", "o", "x", "escape", "space")
+        assert app.is_running and not isinstance(app.screen, ErrorScreen)
+
+
+@pytest.mark.parametrize("name, words", [("not_a_recording.jsonl", "expected a header"),
+                                         ("bad_line.jsonl", ":4: expected a JSON value")])
+async def test_a_bad_file_gets_a_readable_error(name: str, words: str) -> None:
+    app = ReplayApp(f"{DATA}/{name}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ErrorScreen), what="the error screen")
+        assert words in app.screen.message  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ErrorScreen))
+
+
+@pytest.mark.parametrize("args, words", [(["nope.jsonl"], "no such file"),
+                                         ([f"{DATA}/not_a_recording.jsonl"], "expected a header"),
+                                         ([DATA], "folder")])
+def test_cli_fails_in_one_line_before_the_app(args: list[str], words: str, capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    assert main(["replay", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err and err.count("\n") == 1
+
+
+def test_cli_rejects_an_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    assert main(["replay", str(path)]) == 2
+    assert "empty file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- follow mode (live reuses it)
+async def test_follow_mode_tracks_a_growing_file(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    lines = Path(DATA, "pool.jsonl").read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:12]) + lines[12][:10])  # and half a line
+    app = ReplayApp(path, follow=True)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.n_events > 0)
+        first = app.timeline.rec.n_events  # type: ignore[union-attr]
+        with open(path, "a") as f:
+            f.write(lines[12][10:] + "".join(lines[13:40]))
+        await until(pilot, lambda: app.timeline.rec.n_events > first, what="new events")  # type: ignore[union-attr]
+        await until(pilot, lambda: lanes(app).playhead == app.timeline.t_max > 0,  # type: ignore[union-attr]
+                    what="the view to track the newest event")
+        await pilot.press("h")  # the user pans: stop tracking
+        assert not app.tracking
+        await pilot.press("f")
+        assert app.tracking
+        path.write_text("".join(lines[:8]))  # truncated: start over
+        await until(pilot, lambda: app.timeline.rec.n_events <= 2, what="a reset")  # type: ignore[union-attr]
+
+
+def test_follow_key_is_off_in_replay() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    assert app.check_action("follow", ()) is False
+
+
+# ---------------------------------------------------------------- snapshots
+def _snap(snap_compare: Callable[..., bool], name: str, size: tuple[int, int], press: tuple[str, ...] = (),
+          before: Callable[[Pilot], Awaitable[None]] | None = None) -> bool:
+    async def run_before(pilot: Pilot) -> None:
+        await loaded(pilot)
+        if before is not None:
+            await before(pilot)
+
+    return snap_compare(ReplayApp(f"{DATA}/{name}"), press=press, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 35)])
+def test_snapshot_pool(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, "pool.jsonl", size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 35)])
+def test_snapshot_selected_connection(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    async def select(pilot: Pilot) -> None:
+        view = pilot.app.query_one(TimelineView)
+        view.seek(2_700_000)
+        view.move_cursor(2)
+        view.inspect_at_playhead()
+        await pilot.pause()
+
+    assert _snap(snap_compare, "pool.jsonl", size, before=select)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 35)])
+def test_snapshot_connection_view(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, "pool.jsonl", size, press=("tab",))
+
+
+def test_snapshot_help(snap_compare: Callable[..., bool]) -> None:
+    assert _snap(snap_compare, "pool.jsonl", (120, 35), press=("question_mark",))
+
+
+def test_snapshot_markup(snap_compare: Callable[..., bool]) -> None:
+    assert _snap(snap_compare, "markup.jsonl", (80, 24), press=("full_stop", "full_stop"))
+
+
+def test_snapshot_many_lanes(snap_compare: Callable[..., bool]) -> None:
+    assert _snap(snap_compare, "many_lanes.jsonl", (80, 24))
+
+
+def test_snapshot_empty(snap_compare: Callable[..., bool]) -> None:
+    assert _snap(snap_compare, "empty.jsonl", (80, 24))
+
+
+def test_snapshot_bad_file(snap_compare: Callable[..., bool]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await until(pilot, lambda: isinstance(pilot.app.screen, ErrorScreen))
+
+    assert snap_compare(ReplayApp(f"{DATA}/bad_line.jsonl"), terminal_size=(80, 24), run_before=run_before)

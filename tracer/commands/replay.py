@@ -1,0 +1,56 @@
+"""``sockscope replay FILE``: the timeline of a saved recording, with playback controls."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from tracer.errors import RecordingError
+from tracer.recording import Builder
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("replay", help="the timeline of a saved recording, with playback controls",
+                       description="Open a recording in the timeline: one row per thread, playback, zoom, "
+                                   "and every connection's story. Press ? in the app for the keys.")
+    p.add_argument("file", metavar="FILE", help="a recording (JSON Lines) written by 'sockscope serve --record'")
+    p.add_argument("--follow", action="store_true",
+                   help="keep reading the file as it grows (a recording still being written)")
+    p.set_defaults(func=run)
+
+
+def check_file(path: str, follow: bool = False) -> None:
+    """Fail before the app starts for a file that is missing or plainly not a recording.
+
+    Raises:
+        RecordingError: one line saying what is wrong.
+    """
+    if os.path.isdir(path):
+        raise RecordingError(path, 0, "is a folder, not a recording")
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(1 << 20)
+    except FileNotFoundError:
+        raise RecordingError(path, 0, "no such file") from None
+    except PermissionError:
+        raise RecordingError(path, 0, "permission denied") from None
+    except OSError as exc:
+        raise RecordingError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+    if not first:
+        if follow:
+            return  # a recording about to be written: the app waits for its header
+        raise RecordingError(path, 0, "empty file: expected a sockscope header line")
+    if follow and not first.endswith(b"\n"):
+        return  # the header is still being written
+    try:
+        Builder(path).feed(first.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RecordingError(path, 1, "expected UTF-8 text (a sockscope recording), got binary data") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    check_file(args.file, args.follow)
+    from tracer.tui.app import ReplayApp  # Textual loads only when a UI is really wanted
+
+    ReplayApp(args.file, follow=args.follow).run()
+    return 0

@@ -1,0 +1,205 @@
+"""Read a recording in chunks, and keep reading it while it grows.
+
+How this works
+--------------
+:class:`Follower` remembers where it stopped in a file.  Each :meth:`Follower.poll`
+reads what was appended since, in bounded chunks, and returns only *complete*
+lines; a half-written last line is kept until its newline arrives.  If the file
+shrinks or is replaced (its inode changes), the follower starts over from the
+top and says so with ``reset=True``: whoever built a recording from the old
+lines throws it away.
+
+:class:`Loader` drives a :class:`~tracer.recording.Builder` from a follower and
+hands batches to a callback.  It runs in a worker thread (the UI's, or a
+test's); replay stops at the end of the file, follow mode keeps polling.  The
+one code path serves both, which is the point of live mode reading the file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tracer.errors import RecordingError
+from tracer.recording import Builder, Recording
+
+CHUNK = 1 << 20  # bytes per read: small enough that the first screen comes early
+
+
+@dataclass
+class Poll:
+    """What one :meth:`Follower.poll` found."""
+
+    lines: list[str]
+    reset: bool = False  # the file was truncated or replaced: start over with these lines
+    size: int = 0  # the file's size when polled
+    offset: int = 0  # bytes consumed so far (complete lines only)
+
+
+class Follower:
+    """Incremental reader of a file that may still be growing.
+
+    Args:
+        path: the file.
+        chunk: the most bytes one :meth:`poll` reads.
+
+    Raises:
+        RecordingError: (from :meth:`poll`) the file is missing, a folder, unreadable or not UTF-8.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], chunk: int = CHUNK) -> None:
+        self.path = os.fspath(path)
+        self.chunk = chunk
+        self.offset = 0  # bytes of complete lines handed out
+        self.partial = b""  # a last line without its newline yet
+        self._ident: tuple[int, int] | None = None
+        self._file = None
+        self.lines_read = 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> os.stat_result:
+        try:
+            st = os.stat(self.path)
+            if self._file is None:
+                self._file = open(self.path, "rb")  # noqa: SIM115 - kept open across polls
+                st = os.fstat(self._file.fileno())
+        except FileNotFoundError:
+            raise RecordingError(self.path, 0, "no such file") from None
+        except IsADirectoryError:
+            raise RecordingError(self.path, 0, "is a folder, not a recording") from None
+        except PermissionError:
+            raise RecordingError(self.path, 0, "permission denied") from None
+        return st
+
+    def poll(self) -> Poll:
+        """Read what was appended since the last poll (at most ``chunk`` bytes); complete lines only."""
+        st = self._open()
+        reset = False
+        ident = (st.st_dev, st.st_ino)
+        if self._ident is not None and (ident != self._ident or st.st_size < self.offset + len(self.partial)):
+            self.close()  # replaced or truncated: read the new file from its top
+            st = self._open()
+            ident = (st.st_dev, st.st_ino)
+            self.offset, self.partial, self.lines_read, reset = 0, b"", 0, True
+        self._ident = ident
+        assert self._file is not None
+        self._file.seek(self.offset + len(self.partial))
+        data = self._file.read(self.chunk)
+        if not data:
+            return Poll([], reset, st.st_size, self.offset)
+        data = self.partial + data
+        cut = data.rfind(b"\n") + 1
+        self.partial = data[cut:]
+        try:
+            text = data[:cut].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self.lines_read + data[: exc.start].count(b"\n") + 1
+            raise RecordingError(self.path, line, f"expected UTF-8 text, got byte {data[exc.start]:#x}") from None
+        self.offset += cut
+        lines = text.splitlines(keepends=True)
+        self.lines_read += len(lines)
+        return Poll(lines, reset, max(st.st_size, self.offset), self.offset)
+
+    @property
+    def at_end(self) -> bool:
+        """Whether the last poll reached the end of the file as it was then."""
+        try:
+            return os.stat(self.path).st_size <= self.offset + len(self.partial)
+        except OSError:
+            return True
+
+
+@dataclass
+class Batch:
+    """What a :class:`Loader` hands over after each chunk."""
+
+    recording: Recording
+    done: int  # bytes consumed
+    total: int  # file size
+    new_lines: int
+    reset: bool = False  # a new Recording replaces the old one (the file was truncated/replaced)
+    finished: bool = False  # replay: the whole file is in; follow: never set
+
+
+class Loader:
+    """Feeds a follower's lines to a Builder, in a worker thread; hands out batches.
+
+    Args:
+        path: the recording.
+        on_batch: called (in the loader's thread) after every chunk with a :class:`Batch`.
+        follow: keep polling for new lines at the end of the file instead of finishing.
+        interval: seconds between polls at the end of a growing file.
+        chunk: bytes per read.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], on_batch: Callable[[Batch], None], *, follow: bool = False,
+                 interval: float = 0.1, chunk: int = CHUNK) -> None:
+        self.path = os.fspath(path)
+        self.on_batch = on_batch
+        self.follow = follow
+        self.interval = interval
+        self.follower = Follower(self.path, chunk)
+        self.builder = Builder(self.path)
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> Recording:
+        """Read until the end (replay) or until :meth:`stop` (follow).
+
+        Raises:
+            RecordingError: the file cannot be read or is not a recording.
+        """
+        with self.follower:
+            while not self.stopping.is_set():
+                poll = self.follower.poll()
+                if poll.reset:
+                    self.builder = Builder(self.path)
+                self._feed(poll.lines)
+                if poll.lines or poll.reset:
+                    self.on_batch(Batch(self.builder.rec, poll.offset, poll.size, len(poll.lines), poll.reset))
+                if poll.lines and not self.follower.at_end:
+                    continue
+                if not self.follow:
+                    return self._finish()
+                self._resort()
+                self.stopping.wait(self.interval)
+        return self.builder.rec
+
+    def _feed(self, lines: list[str]) -> None:
+        feed = self.builder.feed
+        for line in lines:
+            feed(line)
+
+    def _finish(self) -> Recording:
+        tail = self.follower.partial
+        cut_off = False
+        if tail.strip():
+            try:
+                self.builder.feed(tail.decode("utf-8"))
+            except (RecordingError, UnicodeDecodeError):
+                if self.builder.line_no <= 1:
+                    raise RecordingError(self.path, 1, "expected a sockscope header line, got a cut-off line") from None
+                cut_off = True
+        rec = self.builder.finish(cut_off=cut_off)
+        self.on_batch(Batch(rec, self.follower.offset + len(tail), self.follower.offset + len(tail), 0, False, True))
+        return rec
+
+    def _resort(self) -> None:
+        """Lanes written out of order by interleaved writers get sorted while following."""
+        for lane in list(self.builder.rec.lanes.values()):
+            if not lane._sorted:
+                lane._sort()

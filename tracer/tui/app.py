@@ -1,0 +1,402 @@
+"""``sockscope replay``: the per-thread timeline app.
+
+How this works
+--------------
+A worker thread runs a :class:`~tracer.follow.Loader` over the file; after each
+chunk it brings the :class:`~tracer.timeline.Timeline` index up to date and
+posts one :class:`~tracer.tui.messages.Loaded` message, so the first screen is
+drawn while the rest loads.  With ``follow=True`` the loader keeps polling the
+file (every 100 ms) and the view tracks the newest time until the user pans,
+pauses or selects; ``f`` tracks again.  Live mode subclasses this app (extra
+``BINDINGS`` merge with these) and reuses the same path.
+
+Playback reads ``time.monotonic()``: the playhead is where it was when play
+started plus elapsed wall time times the speed, so a slow frame never slows
+the trace's clock.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import time
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar
+
+from tracer.errors import TracerError
+from tracer.follow import Batch, Loader
+from tracer.timeline import SPEEDS, Filters, Timeline, fmt_speed, fmt_time
+from tracer.tui.messages import Loaded, LoadFailed, Seek, TimelineChanged, ZoomAt
+from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
+from tracer.tui.widgets.panels import DetailPanel, Ruler, StatusStrip, TitleBar, describe
+from tracer.tui.widgets.timeline import TimelineView
+
+FRAME = 1 / 30  # playback redraws at 30 frames a second; the clock decides where the playhead is
+
+
+class ReplayApp(App[None]):
+    """The timeline of one recording (``follow=True``: of a recording that is still growing)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "sockscope"
+    BINDINGS = [
+        Binding("space", "play", "play"),
+        Binding("left", "step(False, False)", "step", key_display="←→"),
+        Binding("right", "step(True, False)", "next", show=False),
+        Binding("comma", "step(False, True)", "prev any lane", show=False),
+        Binding("full_stop", "step(True, True)", "next any lane", show=False),
+        Binding("plus,equals_sign", "zoom(2)", "zoom", key_display="+-"),
+        Binding("minus", "zoom(0.5)", "zoom out", show=False),
+        Binding("tab", "toggle_view", "view", priority=True),
+        Binding("question_mark", "help", "help"),
+        Binding("q", "quit", "quit"),
+        Binding("0", "fit", "fit"),
+        Binding("right_square_bracket", "speed(1)", "speed", key_display="[]"),
+        Binding("left_square_bracket", "speed(-1)", "slower", show=False),
+        Binding("g", "goto", "go to"),
+        Binding("slash", "filters", "filter"),
+        Binding("h,shift+left", "pan(-1)", "pan left", show=False),
+        Binding("l,shift+right", "pan(1)", "pan right", show=False),
+        Binding("up", "cursor(-1)", "lane up", show=False),
+        Binding("down", "cursor(1)", "lane down", show=False),
+        Binding("pageup", "cursor(-10)", "page up", show=False),
+        Binding("pagedown", "cursor(10)", "page down", show=False),
+        Binding("home", "jump(False)", "start", show=False),
+        Binding("end", "jump(True)", "end", show=False),
+        Binding("enter", "inspect", "inspect", show=False),
+        Binding("o", "filter_connection", "only this conn", show=False),
+        Binding("x", "clear_filters", "clear filters", show=False),
+        Binding("escape", "unselect", "unselect", show=False),
+        Binding("f", "follow", "follow", show=False),
+    ]
+
+    def __init__(self, path: str | os.PathLike[str], *, follow: bool = False) -> None:
+        super().__init__()
+        self.path = os.fspath(path)
+        self.follow = follow
+        self.timeline: Timeline | None = None
+        self.loaded = False
+        self.tracking = follow  # the view follows the newest time (live mode)
+        self.user_moved = False  # once the user moves the view, loading stops re-fitting it
+        self.playing = False
+        self.speed_index = SPEEDS.index(1_000_000)
+        self._anchor = (0.0, 0)  # (wall clock, trace time) when play started
+        self._loader: Loader | None = None
+        self._timer = None
+        self._pending_panels = False
+
+    # -------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield TitleBar(id="title")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Ruler(id="ruler")
+        yield TimelineView(id="timeline")
+        yield StatusStrip(id="status")
+        yield DetailPanel(id="detail")
+        yield Footer()
+
+    @property
+    def lanes(self) -> TimelineView:
+        return self.query_one(TimelineView)
+
+    def on_mount(self) -> None:
+        self.lanes.focus()
+        self._timer = self.set_interval(FRAME, self._tick, pause=True)
+        self._load()
+        self._update_panels()
+
+    def on_resize(self) -> None:
+        self.query_one(DetailPanel).styles.height = max(4, min(12, self.size.height // 4))
+
+    def on_unmount(self) -> None:
+        if self._loader is not None:
+            self._loader.stop()
+
+    # -------------------------------------------------- loading (a worker thread)
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        timeline: Timeline | None = None
+
+        def on_batch(batch: Batch) -> None:
+            nonlocal timeline
+            if timeline is None or batch.reset or timeline.rec is not batch.recording:
+                timeline = Timeline(batch.recording)
+            else:
+                timeline.update()
+            self.post_message(Loaded(batch, timeline))
+
+        self._loader = Loader(self.path, on_batch, follow=self.follow)
+        try:
+            self._loader.run()
+        except TracerError as exc:
+            self.post_message(LoadFailed(str(exc)))
+        except OSError as exc:  # a read error mid-file: say so, in one line
+            self.post_message(LoadFailed(f"{self.path}: {exc.strerror or exc}"))
+
+    def on_loaded(self, message: Loaded) -> None:
+        batch = message.batch
+        lanes = self.lanes
+        first = self.timeline is None or message.timeline is not self.timeline
+        if first:
+            self.timeline = message.timeline
+            lanes.set_timeline(self.timeline)
+        else:
+            message.timeline.changed()
+            lanes.data_changed()
+        if batch.reset:
+            self.notify("The recording was truncated or replaced: reading it again.", severity="warning")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(batch.total, 1), progress=batch.done)
+        bar.display = batch.done < batch.total  # following: hidden while caught up with the file
+        if batch.finished:
+            self.loaded = True
+            bar.display = False
+            # a million events are millions of objects the collector would walk on every pass: a full
+            # collection mid-pan costs a frame (measured: 100+ ms); they live as long as the app anyway
+            gc.collect()
+            gc.freeze()
+            for warning in self.timeline.rec.warnings[:3] if self.timeline else []:
+                self.notify(warning, severity="warning", timeout=6)
+        if self.tracking:
+            self._track_end()
+        elif lanes.auto_fit:
+            lanes.fit()
+        self._update_panels()
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.loaded = True
+        self.query_one(ProgressBar).display = False
+        self.notify(message.error, title="Cannot read the recording", severity="error", timeout=10)
+        self.push_screen(ErrorScreen(message.error))
+
+    def _track_end(self) -> None:
+        if self.timeline is None:
+            return
+        lanes = self.lanes
+        if lanes.view.scale <= 1.0 or not self.user_moved:
+            lanes.fit()
+        lanes.seek(self.timeline.t_max)
+
+    # -------------------------------------------------- panels
+    def on_timeline_changed(self, message: TimelineChanged) -> None:
+        if not self._pending_panels:  # many changes in one frame: redraw the panels once
+            self._pending_panels = True
+            self.call_after_refresh(self._update_panels)
+
+    def _update_panels(self) -> None:
+        self._pending_panels = False
+        lanes = self.lanes
+        tl = self.timeline
+        speed = SPEEDS[self.speed_index]
+        note = "following" if self.tracking else ("loading…" if not self.loaded else "")
+        self.query_one(TitleBar).show(tl, self.path, self.playing, f"{fmt_speed(speed)} ({_ratio(speed)})",
+                                      fmt_time(lanes.playhead, _digits(lanes.playhead, lanes.view.scale)), note)
+        heading = "connection" if tl is not None and tl.by_connection else "thread"
+        self.query_one(Ruler).show(lanes.view, lanes.label_width, lanes.playhead, heading)
+        self.query_one(StatusStrip).show(tl.stats_at(lanes.playhead) if tl else None,
+                                         tl.filters.describe() if tl else "")
+        if tl is not None:
+            event = None
+            if lanes.selected is not None:
+                lane = tl.rec.lanes.get(lanes.selected[0])
+                if lane is not None and lanes.selected[1] < len(lane):
+                    event = lane.event(lanes.selected[1])
+            self.query_one(DetailPanel).show(describe(tl, event, lanes.highlight))
+
+    def on_seek(self, message: Seek) -> None:
+        self._user()
+        self.lanes.seek(message.t, keep_visible=False)
+        self._reanchor()
+
+    def on_zoom_at(self, message: ZoomAt) -> None:
+        self._user()
+        self.lanes.zoom_by(message.factor, message.t)
+
+    # -------------------------------------------------- playback
+    def _tick(self) -> None:
+        wall0, t0 = self._anchor
+        t = t0 + (time.monotonic() - wall0) * SPEEDS[self.speed_index]
+        top = self.timeline.t_max if self.timeline else 0
+        if t >= top and not self.follow:
+            t = top
+            self._set_playing(False)
+        lanes = self.lanes
+        lanes.playhead = int(t)
+        view = lanes.view
+        if view.cell_of(t) >= view.width - 1 or view.cell_of(t) < 0:
+            view.start = t - view.width * view.scale * 0.1  # page on: the cells of a page are drawn once
+            lanes.invalidate()
+        else:
+            lanes.refresh()
+            self._update_panels()
+
+    def _reanchor(self) -> None:
+        self._anchor = (time.monotonic(), self.lanes.playhead)
+
+    def _set_playing(self, playing: bool) -> None:
+        self.playing = playing
+        if self._timer is not None:
+            if playing:
+                self._reanchor()
+                self._timer.resume()
+            else:
+                self._timer.pause()
+        self._update_panels()
+
+    def _user(self) -> None:
+        """The user took the wheel: stop re-fitting and stop following the end."""
+        self.user_moved = True
+        self.tracking = False
+        self.lanes.auto_fit = False
+
+    # -------------------------------------------------- actions
+    def action_play(self) -> None:
+        if not self.playing and self.timeline is not None and self.lanes.playhead >= self.timeline.t_max:
+            self.lanes.seek(self.timeline.t_min)
+        self.tracking = False
+        self._set_playing(not self.playing)
+
+    def action_speed(self, delta: int) -> None:
+        self._reanchor_now()
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
+        self._update_panels()
+
+    def _reanchor_now(self) -> None:
+        if self.playing:
+            self._tick()
+            self._reanchor()
+
+    def action_step(self, forward: bool, all_lanes: bool) -> None:
+        self._user()
+        if not self.lanes.step(forward, all_lanes):
+            self.bell()
+        self._reanchor()
+
+    def action_zoom(self, factor: float) -> None:
+        self._user()
+        self.lanes.zoom_by(factor)
+
+    def action_fit(self) -> None:
+        self._user()
+        self.lanes.fit()
+
+    def action_pan(self, direction: int) -> None:
+        self._user()
+        self.lanes.pan_cells(direction * max(1, self.lanes.view.width // 4))
+
+    def action_cursor(self, delta: int) -> None:
+        self.lanes.move_cursor(delta)
+
+    def action_jump(self, to_end: bool) -> None:
+        self._user()
+        if self.timeline is not None:
+            self.lanes.seek(self.timeline.t_max if to_end else self.timeline.t_min)
+        self._reanchor()
+
+    def action_goto(self) -> None:
+        def done(t: int | None) -> None:
+            if t is not None:
+                self._user()
+                self.lanes.seek(t)
+                self._reanchor()
+
+        self.push_screen(GotoScreen(), done)
+
+    def action_inspect(self) -> None:
+        self.tracking = False
+        self.lanes.inspect_at_playhead()
+
+    def action_unselect(self) -> None:
+        self.lanes.select(None, None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The main screen's keys stay out of the modal screens' way (tab moves focus there).
+        if action in ("toggle_view",) and self.screen is not self.screen_stack[0]:
+            return False
+        if action == "follow" and not self.follow:
+            return False
+        return True
+
+    def action_toggle_view(self) -> None:
+        if self.timeline is None:
+            return
+        self.timeline.by_connection = not self.timeline.by_connection
+        self.lanes.cursor = 0
+        self.lanes.scroll_to(y=0, animate=False)
+        self.lanes.data_changed()
+        self.lanes.move_cursor(0)
+
+    def action_filter_connection(self) -> None:
+        if self.timeline is None:
+            return
+        f = self.timeline.filters
+        if f.conn is not None:
+            self._set_filters(Filters(None, f.lanes, f.kinds))
+        elif self.lanes.highlight is not None:
+            self._set_filters(Filters(self.lanes.highlight, f.lanes, f.kinds))
+        else:
+            self.notify("Select an event of a connection first (click it, or enter).")
+
+    def action_filters(self) -> None:
+        if self.timeline is not None:
+            self.push_screen(FilterScreen(self.timeline, self.timeline.filters),
+                             lambda f: f is not None and self._set_filters(f))
+
+    def action_clear_filters(self) -> None:
+        self._set_filters(Filters())
+
+    def _set_filters(self, filters: Filters) -> None:
+        if self.timeline is None:
+            return
+        self.timeline.set_filters(filters)
+        self.lanes.cursor = 0
+        self.lanes.data_changed()
+        self.lanes.move_cursor(0)
+
+    def action_follow(self) -> None:
+        self.tracking = True
+        self.user_moved = False
+        self._track_end()
+        self._update_panels()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("Play / pause", "Start or stop playback", self.action_play),
+            ("Zoom to fit", "Show the whole recording", self.action_fit),
+            ("Go to time", "Move the playhead to a time you type", self.action_goto),
+            ("Toggle thread / connection view", "One row per thread, or one per connection",
+             self.action_toggle_view),
+            ("Filter", "Show one connection, some lanes, some kinds", self.action_filters),
+            ("Clear filters", "Show everything again", self.action_clear_filters),
+            ("Slower", "Less trace time per second", lambda: self.action_speed(-1)),
+            ("Faster", "More trace time per second", lambda: self.action_speed(1)),
+            ("Help: colours and marks", "What the glyphs and colours mean", self.action_help),
+        ]
+        if self.follow:
+            commands.append(("Follow", "Track the newest events", self.action_follow))
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+
+def _digits(t: float, scale: float) -> int:
+    """Decimals that show the playhead's time to about one cell's precision at this zoom."""
+    unit = 1e9 if abs(t) >= 1e9 else 1e6 if abs(t) >= 1e6 else 1e3
+    return max(3, min(9, math.ceil(math.log10(unit / max(scale, 1.0)))))
+
+
+def _ratio(ns_per_s: float) -> str:
+    """Speed as a ratio of real time: ``1/1,000×``, ``2×``."""
+    r = ns_per_s / 1e9
+    if r >= 1:
+        return f"{r:g}×"
+    return f"1/{round(1 / r):,}×"

@@ -1,0 +1,1 @@
+"""The timeline's widgets: the lanes, the ruler, the panels around them."""

@@ -1,0 +1,250 @@
+"""The strips around the lanes: title bar, ruler, status strip and detail panel."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.containers import VerticalScroll
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from tracer.events import Event
+from tracer.recording import Connection
+from tracer.timeline import MARK_GLYPH, SPAN_GLYPH, Stats, Timeline, View, fmt_time, ruler_ticks
+from tracer.tui.messages import Seek, ZoomAt
+from tracer.tui.widgets import look
+from tracer.tui.widgets.look import clean, fit
+
+
+class Ruler(Widget):
+    """Time ticks in real units over the lanes; click to seek, wheel to zoom."""
+
+    DEFAULT_CSS = "Ruler { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.view = View()
+        self.label_width = 18
+        self.playhead = 0
+        self.heading = "thread"
+
+    def show(self, view: View, label_width: int, playhead: int, heading: str) -> None:
+        self.view, self.label_width, self.playhead, self.heading = view, label_width, playhead, heading
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lw = self.label_width
+        cells = ["─"] * max(0, width - lw)
+        for cell, label in ruler_ticks(self.view):
+            text = "┴" + label + " "
+            for k, ch in enumerate(text):
+                if cell + k < len(cells):
+                    cells[cell + k] = ch
+        head = fit(f"─ {self.heading} ", lw - 1) + "┼"
+        ph = self.view.cell_of(self.playhead)
+        segs = [Segment(head.replace(" ", "─", 0), look.DIM)]
+        if 0 <= ph < len(cells):
+            segs += [Segment("".join(cells[:ph]), look.DIM), Segment("▼", look.PLAYHEAD),
+                     Segment("".join(cells[ph + 1:]), look.DIM)]
+        else:
+            segs.append(Segment("".join(cells), look.DIM))
+        return Strip(segs, width).crop_extend(0, width, None)
+
+    def _time(self, x: int) -> float | None:
+        if x < self.label_width:
+            return None
+        return self.view.time_at(x - self.label_width + 0.5)
+
+    def on_click(self, event: events.Click) -> None:
+        t = self._time(event.x)
+        if t is not None:
+            self.post_message(Seek(int(max(0, t))))
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        t = self._time(event.x)
+        self.post_message(ZoomAt(1.25, t if t is not None else self.view.time_at(self.view.width / 2)))
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        t = self._time(event.x)
+        self.post_message(ZoomAt(0.8, t if t is not None else self.view.time_at(self.view.width / 2)))
+
+
+class TitleBar(Static):
+    """Model, settings, file, events, play state and speed, the playhead's time."""
+
+    DEFAULT_CSS = "TitleBar { height: 1; background: $panel; }"
+
+    def show(self, timeline: Timeline | None, path: str, playing: bool, speed: str, t: str, note: str) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" sockscope ", "bold reverse")
+        text.append("  ▶ " if playing else "  ‖ ", look.PLAYHEAD)  # what matters most comes first (80 columns)
+        text.append(speed)
+        text.append(f"  t = {t}", "bold")
+        if note:
+            text.append(f"  {note}", "italic #ffaf00")
+        if timeline is not None:
+            rec = timeline.rec
+            s = rec.settings
+            parts = [clean(rec.model, 20)]
+            if "workers" in s and rec.model == "pool":
+                parts.append(f"{clean(s['workers'], 8)} workers")
+            if "backlog" in s:
+                parts.append(f"backlog {clean(s['backlog'], 8)}")
+            text.append("   " + " · ".join(parts), "bold")
+            text.append(f"  {rec.n_events:,} events", look.DIM)
+        text.append(f"  {clean(path, 80)}", look.DIM)
+        self.update(text)
+
+
+class StatusStrip(Static):
+    """What was going on at the playhead."""
+
+    DEFAULT_CSS = "StatusStrip { height: 1; background: $boost; }"
+
+    def show(self, stats: Stats | None, filters: str) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if stats is None:
+            self.update(text)
+            return
+        text.append(f" at {fmt_time(stats.t)}", "bold")
+        wide = self.size.width >= 100
+        items = [("threads alive" if wide else "threads", stats.threads),
+                 ("open connections" if wide else "conns", stats.open_connections),
+                 ("pool queue" if wide else "queue", stats.queue),
+                 ("kernel backlog" if wide else "backlog", stats.backlog), ("dropped", stats.dropped)]
+        for name, value in items:
+            if value is None:
+                continue
+            text.append(f"  {name} ", look.DIM)
+            text.append(str(value), "bold #ff5f5f" if name == "dropped" and value else "bold")
+        if filters:
+            text.append("  filter: ", "#ffaf00")
+            text.append(clean(filters, 60), "bold #ffaf00")
+        self.update(text)
+
+
+class DetailPanel(VerticalScroll):
+    """The selected event's fields and its connection's whole story, both ends."""
+
+    DEFAULT_CSS = "DetailPanel { height: 8; border-top: solid $primary; }"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="detail-body")
+
+    def show(self, text: Text) -> None:
+        self.query_one("#detail-body", Static).update(text)
+
+
+STORY_LIMIT = 300
+
+
+def describe(timeline: Timeline, event: Event | None, conn_id: int | None) -> Text:
+    """The detail panel's text: one event's fields, then its connection's story."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    lanes = timeline.rec.lanes
+    if event is not None:
+        lane = lanes.get(event.lane)
+        text.append(" event ", "bold reverse")
+        fields = [("lane", clean(lane.name if lane else event.lane, 40)), ("kind", event.kind),
+                  ("t", fmt_time(event.t)), ("dur", fmt_time(event.dur)), ("conn", str(event.conn)),
+                  ("count", str(event.nbytes)),
+                  ("detail", clean(event.detail, 60) if event.detail is not None else "—"),
+                  ("line", str(event.line))]
+        for name, value in fields:
+            text.append(f" {name} ", look.DIM)
+            text.append(value, "bold")
+        text.append("\n")
+    if conn_id is None:
+        if event is None:
+            text.append(" Click an event, or press enter on a lane, to see its connection's story. "
+                        "? explains the colours.", look.DIM)
+        return text
+    conn = timeline.rec.connections.get(conn_id)
+    text.append(f" connection {conn_id} ", "bold reverse")
+    if conn is not None:
+        text.append_text(_summary(conn))
+    text.append("\n")
+    story = timeline.connection_events(conn_id)
+    for e in story[:STORY_LIMIT]:
+        lane = lanes.get(e.lane)
+        mine = event is not None and e.lane == event.lane and e.t == event.t and e.kind == event.kind
+        text.append("▸" if mine else " ", look.PLAYHEAD)
+        text.append(f"{fmt_time(e.t):>13}  ")
+        text.append(fit(clean(lane.name if lane else e.lane, 14), 14) + " ", "bold" if mine else "")
+        text.append(f"{e.kind:<12} ", _kind_style(e.kind))
+        text.append(_words(e, conn) + "\n")
+    if len(story) > STORY_LIMIT:
+        text.append(f"  … {len(story) - STORY_LIMIT:,} more events\n", look.DIM)
+    return text
+
+
+def _summary(conn: Connection) -> Text:
+    text = Text()
+    if conn.peer:
+        text.append(f" {clean(conn.peer, 50)}", "bold")
+    for name, value in (("waited in the kernel's backlog", conn.backlog_wait),
+                        ("waited in the pool's queue", conn.queue_wait), ("served for", conn.service)):
+        if value is not None:
+            text.append(f"  {name} ", look.DIM)
+            text.append(fmt_time(value), "bold")
+    if conn.close_reason:
+        text.append("  closed: ", look.DIM)
+        text.append(clean(conn.close_reason, 40), "bold")
+    return text
+
+
+def _kind_style(kind: str) -> str:
+    from tracer.events import KINDS
+
+    k = KINDS.get(kind)
+    if k is None:
+        return ""
+    return {"blocked": look.BLOCKED, "working": look.WORKING, "queued": look.QUEUED}.get(
+        k.look.value, look.MARK_COLOUR.get(kind, ""))
+
+
+def _words(e: Event, conn: Connection | None) -> str:
+    """One event in words a student understands."""
+    d = fmt_time(e.dur)
+    if e.kind == "accept":
+        wait = conn.backlog_wait if conn is not None else None
+        extra = f" (then waited {fmt_time(wait)} in the kernel's backlog)" if wait else ""
+        return f"blocked {d} in accept(){extra}; peer {clean(e.detail, 40)}"
+    if e.kind == "connect":
+        return f"blocked {d} in connect(), from {clean(e.detail, 40)}"
+    if e.kind == "submit":
+        return f"→ the pool's queue (depth {e.nbytes})"
+    if e.kind == "start":
+        wait = conn.queue_wait if conn is not None else None
+        return f"a worker picks it up{f' after {fmt_time(wait)} in the pool queue' if wait is not None else ''}"
+    if e.kind == "recv":
+        return f"blocked {d}, {e.nbytes} B" + (" (the peer closed)" if e.nbytes == 0 else "")
+    if e.kind == "send":
+        return f"{d}, {e.nbytes} B"
+    if e.kind == "close":
+        return f"reason: {clean(e.detail, 40)}" if e.detail is not None else "closed"
+    return d if e.dur else ""
+
+
+def legend() -> Text:
+    """The help screen's explanation of glyphs and colours."""
+    text = Text()
+    rows = [
+        (SPAN_GLYPH[1] * 3, look.BLOCKED, "blocked: the thread sleeps in accept, recv, select or connect"),
+        (SPAN_GLYPH[2] * 3, look.WORKING, "working: send, or the handler's work"),
+        (SPAN_GLYPH[3] * 3, look.QUEUED, "queued: a connection waits in the kernel's backlog or the pool's queue"),
+        ("───", look.LIFE, "idle: the thread is alive but in no traced call"),
+        ("┊", look.LIFE, "events too short to draw at this zoom (zoom in)"),
+    ]
+    rows += [(g, look.MARK_COLOUR[k], f"{k.replace('_', ' ')}") for k, g in MARK_GLYPH.items()]
+    rows += [("→ ←", "#00d7ff", "a client's request out, its response in"),
+             ("┃ ▼", "#ffff5f", "the playhead"),
+             ("███", look.HIGHLIGHT_BG, "background: the selected connection, on every lane it touches")]
+    for glyph, colour, words in rows:
+        style = f"on {colour}" if colour == look.HIGHLIGHT_BG else colour
+        text.append(f"  {glyph:<5}", style)
+        text.append(f" {words}\n")
+    return text

@@ -1,0 +1,381 @@
+"""The timeline: one row per lane (or per connection), drawn with the Line API.
+
+How this works
+--------------
+The widget is a ``ScrollView`` whose virtual height is the number of rows; it
+scrolls vertically itself.  Time never scrolls the widget: the horizontal
+position and zoom live in a :class:`~tracer.timeline.View`, so only the cells
+on screen are ever summarised.  ``render_line(y)`` asks the row's
+:class:`~tracer.timeline.Track` for its cells (cached until the view or the
+data changes), then lays the playhead, the selected event and the highlighted
+connection over them, merging equal styles into few ``Segment`` s.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tracer import timeline as tl
+from tracer.timeline import Row, Timeline, View
+from tracer.tui.messages import TimelineChanged
+from tracer.tui.widgets import look
+from tracer.tui.widgets.look import cell_style, clean, fit
+
+SHORT_LABELS = {"kernel backlog": "backlog", "threads alive": "threads"}  # for 80 columns
+
+
+class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
+    """The lanes.  State lives here; the app's actions call its methods."""
+
+    DEFAULT_CSS = """
+    TimelineView { overflow-x: hidden; overflow-y: auto; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.timeline: Timeline | None = None
+        self.view = View()
+        self.playhead = 0
+        self.cursor = 0  # the selected row
+        self.selected: tuple[int, int] | None = None  # (lane id, event index) or (0, conn id) in conn view
+        self.highlight: int | None = None  # the connection shown across lanes
+        self.rows: list[Row] = []
+        self.frames = 0  # lines rendered (the benchmark waits on it)
+        self.auto_fit = True  # until the user moves the view, it shows the whole recording
+        self._cells: dict[int, dict[int, tuple[str, int, int]]] = {}
+        self._cells_key: tuple[object, ...] = ()
+        self._hl_spans: dict[int, list[tuple[int, int]]] = {}
+        self._data_version = 0
+
+    # -------------------------------------------------- geometry
+    @property
+    def label_width(self) -> int:
+        return 18 if self.size.width >= 100 else 12
+
+    def time_width(self) -> int:
+        return max(1, self.scrollable_content_region.width - self.label_width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.view.width = self.time_width()
+        if self.auto_fit:
+            self.fit()
+        self.invalidate()
+
+    # -------------------------------------------------- data
+    def set_timeline(self, timeline: Timeline | None) -> None:
+        """Show a (new) recording's timeline."""
+        self.timeline = timeline
+        self.selected = None
+        self.highlight = None
+        self._hl_spans = {}
+        self.data_changed()
+
+    def data_changed(self) -> None:
+        """The recording grew, or the mode or filters changed: rebuild rows and redraw."""
+        self._data_version += 1
+        self.rows = self.timeline.rows() if self.timeline else []
+        self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
+        while self.cursor + 1 < len(self.rows) and self.rows[self.cursor].kind == "group":
+            self.cursor += 1  # the cursor sits on a lane, never on a heading
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows))
+        if self.highlight is not None:
+            self._hl_spans = self._spans_of(self.highlight)
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Redraw (the cells cache is keyed by scale and data version, so a pan reuses it)."""
+        self.refresh()
+        self._changed()
+
+    def _changed(self) -> None:
+        self.post_message(TimelineChanged())
+
+    # -------------------------------------------------- drawing
+    def render_line(self, y: int) -> Strip:
+        self.frames += 1
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_offset.y) + y
+        if index >= len(self.rows) or self.timeline is None:
+            return Strip.blank(width)
+        row = self.rows[index]
+        lw = self.label_width
+        if self.view.width != width - lw:
+            self.view.width = max(1, width - lw)
+        if row.kind == "group":  # a heading has no cells: it may run across them
+            ph = lw + self.view.cell_of(self.playhead)
+            text = fit(f"▾ {clean(row.label)} ", width)
+            segs = [Segment(text, look.GROUP)]
+            if max(lw, len(text.rstrip()) + 1) <= ph < width:  # the playhead never hides the heading
+                segs = [Segment(text[:ph], look.GROUP), Segment("┃", look.PLAYHEAD), Segment(text[ph + 1:], look.GROUP)]
+            return Strip(segs, width).crop_extend(0, width, None)
+        label = self._label(row, index, lw)
+        return Strip([label, *self._cell_segments(row, index)], width).crop_extend(0, width, None)
+
+    def _label(self, row: Row, index: int, lw: int) -> Segment:
+        name = SHORT_LABELS.get(row.label, row.label) if lw < 18 and row.kind == "counter" else row.label
+        style = look.LABEL_CURSOR if index == self.cursor else (look.COUNTER if row.kind == "counter" else look.LABEL)
+        return Segment(fit(f" {clean(name)}", lw - 1) + "│", style)
+
+    def _row_cells(self, row: Row, index: int) -> list[tuple[str, int, int]]:
+        """The row's cells, from a cache keyed by absolute cell (time / scale): a pan computes only new cells."""
+        view = self.view
+        key = (view.scale, self._data_version)
+        if key != self._cells_key:
+            self._cells.clear()
+            self._cells_key = key
+        grid = self._cells.get(index)
+        if grid is None or len(grid) > 16 * view.width:
+            grid = self._cells[index] = {}
+        k0 = view.first_cell
+        width = view.width
+        missing = [k for k in range(k0, k0 + width) if k not in grid]
+        if missing:
+            first, last = missing[0], missing[-1]
+            sub = View(first * view.scale, view.scale, last - first + 1)
+            for k, cell in enumerate(self._compute(row, sub), first):
+                grid[k] = cell
+        return [grid[k] for k in range(k0, k0 + width)]
+
+    def _compute(self, row: Row, view: View) -> list[tuple[str, int, int]]:
+        assert self.timeline is not None
+        if row.kind == "counter" and isinstance(row.ref, str):
+            return [(g, tl.IDLE, -2) for g, _ in self.timeline.spark(row.ref, view)]
+        track = self.timeline.track(row)
+        return track.cells(view) if track is not None else [(" ", tl.IDLE, -1)] * view.width
+
+    def _cell_segments(self, row: Row, index: int) -> list[Segment]:
+        cells = self._row_cells(row, index)
+        view = self.view
+        hl = self._overlay(row, self._hl_spans)
+        sel = self._selected_cells(row)
+        ph = view.cell_of(self.playhead)
+        segments: list[Segment] = []
+        run: list[str] = []
+        run_style: Style | None = None
+        for c, (glyph, lk, code) in enumerate(cells):
+            if c == ph:
+                style, glyph = look.PLAYHEAD, "┃"
+            elif code == -2:
+                style = look.COUNTER
+            else:
+                style = cell_style(lk, code, glyph, c in hl, c in sel)
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run = []
+            run_style = style
+            run.append(glyph)
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return segments
+
+    def _overlay(self, row: Row, spans: dict[int, list[tuple[int, int]]]) -> set[int]:
+        """Cells of this row covered by the highlighted connection's events."""
+        if self.highlight is None:
+            return set()
+        if row.kind == "conn":
+            return set(range(self.view.width)) if row.ref == self.highlight else set()
+        if row.kind != "lane" or not isinstance(row.ref, int):
+            return set()
+        return self._cells_of(spans.get(row.ref, ()))
+
+    def _cells_of(self, spans: object) -> set[int]:
+        out: set[int] = set()
+        view = self.view
+        for t, end in spans:  # type: ignore[attr-defined]
+            if end < view.start or t > view.end:
+                continue
+            a = max(0, view.cell_of(t))
+            b = min(view.width - 1, view.cell_of(max(t, end - 1)))
+            out.update(range(a, b + 1))
+        return out
+
+    def _selected_cells(self, row: Row) -> set[int]:
+        if self.selected is None or self.timeline is None or row.kind != "lane" or row.ref != self.selected[0]:
+            return set()
+        lane = self.timeline.rec.lanes.get(self.selected[0])
+        i = self.selected[1]
+        if lane is None or i >= len(lane):
+            return set()
+        return self._cells_of([(lane.t[i], lane.t[i] + lane.dur[i])])
+
+    def _spans_of(self, conn_id: int) -> dict[int, list[tuple[int, int]]]:
+        assert self.timeline is not None
+        spans: dict[int, list[tuple[int, int]]] = {}
+        lanes = self.timeline.rec.lanes
+        for lane_id, i in self.timeline.connection_index().get(conn_id, []):
+            lane = lanes[lane_id]
+            spans.setdefault(lane_id, []).append((lane.t[i], lane.t[i] + lane.dur[i]))
+        return spans
+
+    # -------------------------------------------------- moving around
+    def pan_cells(self, cells: float) -> None:
+        self.view.pan(cells)
+        self.invalidate()
+
+    def zoom_by(self, factor: float, around: float | None = None) -> None:
+        """Zoom in (factor > 1) or out around a time (default: the playhead, if on screen)."""
+        if around is None:
+            ph = self.view.cell_of(self.playhead)
+            around = self.playhead if 0 <= ph < self.view.width else self.view.time_at(self.view.width / 2)
+        self.view.zoom(factor, around)
+        self.invalidate()
+
+    def fit(self) -> None:
+        """Show the whole recording."""
+        if self.size.width:
+            self.view.width = self.time_width()
+        if self.timeline is not None:
+            self.view.fit(self.timeline.t_min, max(self.timeline.t_max, self.timeline.t_min + 1000))
+        self.invalidate()
+
+    def seek(self, t: float, keep_visible: bool = True) -> None:
+        """Move the playhead to ``t`` (clamped to the recording)."""
+        top = self.timeline.t_max if self.timeline else 0
+        self.playhead = int(max(0, min(t, top)))
+        if keep_visible:
+            self.view.show(self.playhead, margin=max(1, self.view.width // 10))
+        self.invalidate()
+
+    def move_cursor(self, delta: int) -> None:
+        """Select another row (skipping group headings), scrolling it into view."""
+        if not self.rows:
+            return
+        i = max(0, min(len(self.rows) - 1, self.cursor + delta))
+        step = 1 if delta >= 0 else -1
+        while 0 <= i < len(self.rows) and self.rows[i].kind == "group":
+            i += step
+        if not 0 <= i < len(self.rows):
+            i = self.cursor
+        self.cursor = i
+        self.scroll_to_region_row(i)
+        self.refresh()
+        self._changed()
+
+    def scroll_to_region_row(self, i: int) -> None:
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        if i < top:
+            self.scroll_to(y=i, animate=False)
+        elif i >= top + height:
+            self.scroll_to(y=i - height + 1, animate=False)
+
+    def cursor_row(self) -> Row | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def cursor_lane(self) -> int | None:
+        row = self.cursor_row()
+        return row.ref if row is not None and row.kind == "lane" and isinstance(row.ref, int) else None
+
+    def select(self, lane_id: int | None, index: int | None, *, conn: int | None = None) -> None:
+        """Select an event (lane, index), or a whole connection; highlight its connection."""
+        if self.timeline is None:
+            return
+        if lane_id is not None and index is not None:
+            lane = self.timeline.rec.lanes[lane_id]
+            self.selected = (lane_id, index)
+            conn = lane.conn[index] or None
+            for r, row in enumerate(self.rows):
+                if row.kind == "lane" and row.ref == lane_id:
+                    self.cursor = r
+                    self.scroll_to_region_row(r)
+                    break
+        else:
+            self.selected = None
+        self.highlight = conn
+        self._hl_spans = self._spans_of(conn) if conn is not None else {}
+        self.refresh()
+        self._changed()
+
+    def step(self, forward: bool, all_lanes: bool) -> bool:
+        """Move the playhead to the next (previous) event, select it; False at the end."""
+        if self.timeline is None:
+            return False
+        lane = None if all_lanes else self.cursor_lane()
+        current = self.selected if self.selected is not None and self.selected[0] >= 0 else None
+        found = self.timeline.step(self.playhead, forward, None if lane is None else [lane], current)
+        if found is None:
+            return False
+        lane_id, i = found
+        self.seek(self.timeline.rec.lanes[lane_id].t[i])
+        self.select(lane_id, i)
+        return True
+
+    def inspect_at_playhead(self) -> None:
+        """Select what the selected row has under the playhead (or nearest to it)."""
+        row = self.cursor_row()
+        if self.timeline is None or row is None:
+            return
+        if row.kind == "conn" and isinstance(row.ref, int):
+            self.select(None, None, conn=row.ref)
+            return
+        self._select_near(row, self.playhead)
+
+    def _select_near(self, row: Row, t: float) -> bool:
+        assert self.timeline is not None
+        if row.kind == "conn" and isinstance(row.ref, int):
+            self.select(None, None, conn=row.ref)
+            return True
+        if row.kind != "lane" or not isinstance(row.ref, int):
+            return False
+        track = self.timeline.track_for_lane(row.ref)
+        i = track.event_at(t, self.view.scale * 1.5)
+        if i < 0:
+            return False
+        self.select(row.ref, self.timeline.base_index(row.ref, i))
+        return True
+
+    # -------------------------------------------------- mouse
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = int(self.scroll_offset.y) + offset.y
+        if not 0 <= index < len(self.rows):
+            return
+        if self.rows[index].kind != "group":
+            self.cursor = index
+        if offset.x >= self.label_width:
+            t = self.view.time_at(offset.x - self.label_width + 0.5)
+            if not self._select_near(self.rows[index], t):
+                self.select(None, None)
+        self.refresh()
+        self._changed()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if event.ctrl:
+            self.zoom_by(1.25, self._time_under(event))
+            event.stop()
+        elif event.shift:
+            self.pan_cells(-max(1, self.view.width // 10))
+            event.stop()
+        else:
+            super()._on_mouse_scroll_up(event)
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if event.ctrl:
+            self.zoom_by(0.8, self._time_under(event))
+            event.stop()
+        elif event.shift:
+            self.pan_cells(max(1, self.view.width // 10))
+            event.stop()
+        else:
+            super()._on_mouse_scroll_down(event)
+
+    def _on_mouse_scroll_left(self, event: events.MouseScrollLeft) -> None:
+        self.pan_cells(-max(1, self.view.width // 10))
+        event.stop()
+
+    def _on_mouse_scroll_right(self, event: events.MouseScrollRight) -> None:
+        self.pan_cells(max(1, self.view.width // 10))
+        event.stop()
+
+    def _time_under(self, event: events.MouseEvent) -> float | None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.x < self.label_width:
+            return None
+        return self.view.time_at(offset.x - self.label_width + 0.5)
