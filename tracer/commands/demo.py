@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 
 from servers import Settings
 from tracer import clients, scenarios
@@ -25,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     top = next(p.maximum for p in scenarios.get("burst").params if p.name == "clients")
     if args.clients > top:
@@ -37,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return run_live(session, hint=HINT, fire_at_start=burst)
     print("sockscope: stdout is not a terminal, so no live timeline: recording headless instead "
           f"(a pool server and a burst of {args.clients} clients)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # on kill too, stop the server and clients (in sessions of their own)
     session.start()
     try:
         firing = session.fire(*burst)

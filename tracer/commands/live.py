@@ -94,8 +94,16 @@ def run_live(session: Session, hint: str | None = None, fire_at_start: tuple[str
             session.fire(*fire_at_start)
         run_app(session.path, session=session, hint=hint)
     finally:
-        print("sockscope: stopping the clients and the server ...", flush=True)
-        result = session.stop()
-    for line in summary_lines(session.path, result):
-        print(line)
+        result = session.stop()  # first: the terminal may be gone (SIGHUP), and printing fail
+    say(summary_lines(session.path, result))
     return 0 if result.clean else 1
+
+
+def say(lines: list[str]) -> None:
+    """Print ``lines``; a terminal closed under us (EIO) has nobody left to tell."""
+    try:
+        for line in lines:
+            print(line, flush=True)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise

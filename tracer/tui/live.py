@@ -17,7 +17,9 @@ there too, until the recording's trailer says the server stopped.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from collections.abc import Iterable, Mapping
 
 from rich.segment import Segment
@@ -148,9 +150,10 @@ class LiveApp(ReplayApp):
     CountsScreen { align: center middle; }
     #counts { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $primary;
               padding: 0 1; background: $surface; }
-    .count-row { height: 1; margin: 0 0 1 0; }
+    .count-row { height: 1; }
     .count-name { width: 14; }
-    .count-input { width: 12; height: 1; border: none; padding: 0 1; }
+    .count-input { width: 12; height: 1; border: none; padding: 0 1; background: $boost; }
+    .count-input:focus { background: $primary 40%; }
     .count-help { width: 1fr; padding: 0 1; }
     #counts-error { color: $error; }
     #counts-buttons { height: auto; }
@@ -187,9 +190,25 @@ class LiveApp(ReplayApp):
 
     def on_mount(self) -> None:  # runs before ReplayApp.on_mount (Textual calls both)
         self.set_interval(WATCH_EVERY, self._watch)
+        self._signals(on=True)
         if self.session is None:
             self.notify(f"Following {self.path}, written by another process. The keys fire clients at its "
                         "server once its address is in the recording.", timeout=6)
+
+    def on_unmount(self) -> None:
+        self._signals(on=False)
+
+    def _signals(self, on: bool) -> None:
+        """Kill, or the terminal closing, quits the app, so that its caller stops the server and clients."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                if on:
+                    loop.add_signal_handler(sig, self.exit)
+                else:
+                    loop.remove_signal_handler(sig)
+            except (ValueError, RuntimeError, NotImplementedError):
+                return  # not the main thread (or no signals here): the default stays
 
     @on(Loaded)
     @on(TimelineChanged)
