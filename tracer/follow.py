@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from typing import BinaryIO
 from dataclasses import dataclass
 
 from tracer.errors import RecordingError
@@ -55,7 +56,7 @@ class Follower:
         self.offset = 0  # bytes of complete lines handed out
         self.partial = b""  # a last line without its newline yet
         self._ident: tuple[int, int] | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
         self.lines_read = 0
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar
 
 from tracer.errors import TracerError
@@ -88,7 +89,7 @@ class ReplayApp(App[None]):
         self.speed_index = SPEEDS.index(1_000_000)
         self._anchor = (0.0, 0)  # (wall clock, trace time) when play started
         self._loader: Loader | None = None
-        self._timer = None
+        self._timer: Timer | None = None
         self._pending_panels = False
 
     # -------------------------------------------------- layout
@@ -345,8 +346,11 @@ class ReplayApp(App[None]):
 
     def action_filters(self) -> None:
         if self.timeline is not None:
-            self.push_screen(FilterScreen(self.timeline, self.timeline.filters),
-                             lambda f: f is not None and self._set_filters(f))
+            self.push_screen(FilterScreen(self.timeline, self.timeline.filters), self._filters_chosen)
+
+    def _filters_chosen(self, filters: Filters | None) -> None:
+        if filters is not None:
+            self._set_filters(filters)
 
     def action_clear_filters(self) -> None:
         self._set_filters(Filters())
