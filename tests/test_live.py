@@ -124,6 +124,7 @@ async def test_a_burst_fired_from_the_ui_reaches_the_model_and_the_recording(tmp
             await until(pilot, lambda: app.timeline.rec.marks, "the client process's mark")
             await pilot.pause()
             assert "▼burst" in app.query_one(MarksBar).render_line(0).text
+            assert app.tracking and 0 <= app.lanes.view.cell_of(app.timeline.rec.marks[-1][0]) <= 4  # fills the view
             await pilot.resize_terminal(80, 24)
             await pilot.pause()
             assert "▼burst" in app.query_one(MarksBar).render_line(0).text
@@ -261,4 +262,24 @@ async def test_poking_is_off_until_the_recording_says_where_the_server_listens(t
         assert "expected a whole number" in str(app.screen.query_one("#counts-error").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, CountsScreen) and app.session is None
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("span_s, window_s", [(60, 10), (2, 2)])
+async def test_following_shows_the_last_ten_seconds_or_everything(tmp_path, span_s, window_s):
+    # (the first pilot test checks the other case: what was fired last starts the window)
+    path = tmp_path / "long.jsonl"
+    head = json.dumps({"format": "sockscope", "version": 1, "model": "pool", "settings": {}, "t0_monotonic_ns": 0})
+    lane = json.dumps({"lane": 0, "name": "MainThread", "native_id": 1, "side": "server"})
+    end = span_s * 10**9
+    path.write_text(f'{head}\n{lane}\n[0,0,"listen",0,0,128,"127.0.0.1:9"]\n[{end},0,"thread_exit",0,0,-1]\n')
+    app = LiveApp(path, session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.t_max == end, "the events")
+        await pilot.pause()
+        view = app.lanes.view
+        first, now = view.cell_of(end - window_s * 10**9), view.cell_of(end)
+        assert 0 <= first <= 4 and now < view.width - 1, (first, now, view)
+        if span_s > window_s:
+            assert view.cell_of(0) < 0  # the start scrolled off: the window follows now
         await pilot.press("q")

@@ -78,9 +78,9 @@ def attach(path: str) -> int:
     from tracer.tui.live import run_app
 
     app = run_app(path, session=None)
-    if app.session is not None:  # clients we fired at the other process's server
-        app.session.stop()
-    print(f"sockscope: stopped following {path}. Open it with: sockscope replay {path}")
+    problems = app.session.stop().problems if app.session is not None else []  # clients we fired at it
+    say([*(f"warning: {p}" for p in problems),
+         f"sockscope: stopped following {path}. Open it with: sockscope replay {path}"])
     return 0
 
 

@@ -44,6 +44,7 @@ from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean
 
 WATCH_EVERY = 0.25  # seconds between looks at the server and client processes
+LIVE_WINDOW = 10e9  # ns: following shows at most the last 10 s, so a long session still shows what just happened
 MARK_STYLE = look.Style(color="#ffd75f", bold=True)
 _LISTEN = KINDS["listen"].code
 
@@ -175,7 +176,7 @@ class LiveApp(ReplayApp):
         self.alerts: list[str] = []  # what the watch reported (server died, client failed), in order
         self._told: set[str] = set()  # notices given once
         self.load_failed = False
-        self._tracked_width = 0
+        self._tracked_key: tuple[float, float, int] = (0.0, 0.0, 0)  # the view as following last left it
         self.late_clients_stopped = False  # attached: our clients stopped after the other server ended
 
     def compose(self) -> ComposeResult:
@@ -214,10 +215,28 @@ class LiveApp(ReplayApp):
     @on(TimelineChanged)
     def _redraw_marks(self) -> None:  # besides ReplayApp's handlers; the bar reads the new state when drawn
         self.query_one(MarksBar).refresh()
-        width = self.lanes.view.width
-        if self.tracking and width != self._tracked_width:  # resized while following: fit "now" to the new width
-            self._tracked_width = width
-            self.action_follow()
+        if self.tracking and self.lanes.view.key() != self._tracked_key:
+            self._track_end()  # something else moved the view while following (a resize refits it all)
+
+    def _track_end(self) -> None:
+        """Follow "now": from the last firing's mark (or the last LIVE_WINDOW, or the start) to now.
+
+        Overrides ReplayApp's (fit everything): a burst fired into a long session would get one cell.
+        """
+        tl = self.timeline
+        if tl is None:
+            return
+        lanes = self.lanes
+        lanes.fit()  # takes the current width
+        t1 = tl.t_max
+        t0 = max(tl.t_min, t1 - LIVE_WINDOW)
+        fired = [t for t, _ in list(tl.rec.marks) if t0 <= t <= t1]
+        if fired:
+            t0 = max(fired)  # what was fired last fills the view
+        span = max(t1 - t0, 1_000_000)
+        lanes.view.fit(t0 - span * 0.03, t1 + span * 0.12)  # room for the mark, and for the playhead's margin
+        lanes.seek(t1)
+        self._tracked_key = lanes.view.key()
 
     # -------------------------------------------------- poking
     def action_fire(self, scenario: str) -> None:
