@@ -8,7 +8,9 @@ it adds: keys that fire a scenario's clients (each a process of its own,
 appending to the same recording, see :class:`tracer.live.Session`), a form to
 set a scenario's counts, a bar under the ruler showing the marks the client
 processes write ("scenario burst: clients=20 ..."), and a watch every quarter
-second on the processes: the server dying, a client failing.
+second on the processes: the server dying, a client failing.  Following "now"
+shows from the last firing's mark to now (at most the last ten seconds), so
+what was just fired fills the view however long the session has run.
 
 When attached to a recording another process writes (no session of ours), the
 server's address comes from the recording's ``listen`` event, so the keys work
