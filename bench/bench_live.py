@@ -48,14 +48,16 @@ def ends(app: LiveApp) -> tuple[dict[int, int], dict[int, int]]:
     return accepted, connected
 
 
-async def latency(samples: int) -> tuple[list[float], list[float]]:
-    """Milliseconds from each server accept, and each client connect, to its appearance in the UI's model.
+async def latency(samples: int) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds from each server accept, and each client connect, to its appearance in the UI's model,
+    and from the connect to the first frame of lanes drawn after that.
 
     Each sample fires one scenario client (a process of its own, as the keys do) and
     watches the model from the UI's own event loop.
     """
     from_accept: list[float] = []
     from_connect: list[float] = []
+    drawn: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "latency.jsonl")
         session = Session(Settings(model="pool", workers=4), path)
@@ -82,12 +84,16 @@ async def latency(samples: int) -> tuple[list[float], list[float]]:
                         if not got_c and (new := {k: v for k, v in connected.items() if k not in seen_c}):
                             got_c = new
                             from_connect.append((now - max(new.values())) / 1e6)
+                            frames = app.lanes.frames
+                            while app.lanes.frames == frames and time.monotonic() < deadline:
+                                await asyncio.sleep(0.001)  # the lanes' next frame draws it
+                            drawn.append((time.monotonic_ns() - t0 - max(new.values())) / 1e6)
                     session.wait_clients(10)
                     await pilot.pause(random.uniform(0.05, 0.3))  # sample every phase of the polls
                 await pilot.press("q")
         finally:
             session.stop()
-    return from_accept, from_connect
+    return from_accept, from_connect, drawn
 
 
 def events_in(path: str) -> int:
@@ -136,10 +142,12 @@ async def main() -> None:
     p.add_argument("--seconds", type=float, default=3.0)
     args = p.parse_args()
 
-    for what, ms in zip(("server accept", "client connect"), await latency(args.samples), strict=True):
+    names = ("server accept -> in the live UI's model", "client connect -> in the live UI's model",
+             "client connect -> drawn on the lanes")
+    for what, ms in zip(names, await latency(args.samples), strict=True):
         if ms:
             ms.sort()
-            print(f"{what} -> in the live UI's model, {len(ms)} samples: median {statistics.median(ms):.0f} ms, "
+            print(f"{what}, {len(ms)} samples: median {statistics.median(ms):.0f} ms, "
                   f"p90 {ms[int(0.9 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms (bar: 250 ms to the screen)")
     print(f"this machine has {os.cpu_count()} cores; the server, the load and the UI are three processes")
     ratios = []
