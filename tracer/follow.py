@@ -20,13 +20,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import BinaryIO
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from tracer.errors import RecordingError
 from tracer.recording import Builder, Recording
 
-CHUNK = 1 << 20  # bytes per read: small enough that the first screen comes early
+CHUNK = 1 << 18  # bytes of the first read: small, so that the first screen comes early
+MAX_CHUNK = 1 << 23  # reads double up to this: fewer, bigger batches load a big file faster
 
 
 @dataclass
@@ -44,15 +45,17 @@ class Follower:
 
     Args:
         path: the file.
-        chunk: the most bytes one :meth:`poll` reads.
+        chunk: the most bytes the first :meth:`poll` reads; it doubles while a poll fills it.
+        max_chunk: the most bytes any poll reads.
 
     Raises:
         RecordingError: (from :meth:`poll`) the file is missing, a folder, unreadable or not UTF-8.
     """
 
-    def __init__(self, path: str | os.PathLike[str], chunk: int = CHUNK) -> None:
+    def __init__(self, path: str | os.PathLike[str], chunk: int = CHUNK, max_chunk: int = MAX_CHUNK) -> None:
         self.path = os.fspath(path)
         self.chunk = chunk
+        self.max_chunk = max_chunk
         self.offset = 0  # bytes of complete lines handed out
         self.partial = b""  # a last line without its newline yet
         self._ident: tuple[int, int] | None = None
@@ -100,6 +103,8 @@ class Follower:
         data = self._file.read(self.chunk)
         if not data:
             return Poll([], reset, st.st_size, self.offset)
+        if len(data) == self.chunk:  # more is waiting: read more at once next time
+            self.chunk = min(self.chunk * 2, max(self.max_chunk, self.chunk))
         data = self.partial + data
         cut = data.rfind(b"\n") + 1
         self.partial = data[cut:]
@@ -142,7 +147,7 @@ class Loader:
         on_batch: called (in the loader's thread) after every chunk with a :class:`Batch`.
         follow: keep polling for new lines at the end of the file instead of finishing.
         interval: seconds between polls at the end of a growing file.
-        chunk: bytes per read.
+        chunk: bytes of the first read (later reads grow, see :class:`Follower`).
     """
 
     def __init__(self, path: str | os.PathLike[str], on_batch: Callable[[Batch], None], *, follow: bool = False,
@@ -151,7 +156,7 @@ class Loader:
         self.on_batch = on_batch
         self.follow = follow
         self.interval = interval
-        self.follower = Follower(self.path, chunk)
+        self.follower = Follower(self.path, chunk, max(chunk, MAX_CHUNK))
         self.builder = Builder(self.path)
         self.stopping = threading.Event()
 

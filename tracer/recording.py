@@ -323,12 +323,18 @@ class Builder:
         self.rec.header = head
 
     def _fast_event(self, line: str) -> bool:
-        """The common six-field event line without json.loads (3x faster)."""
+        """The common event line without json.loads (3x faster): six fields, or a plain string seventh."""
         body = line.rstrip("\r\n")
         if not body.endswith("]"):
             return False
-        parts = body[1:-1].split(",")
-        if len(parts) != 6:
+        parts = body[1:-1].split(",", 6)
+        detail = None
+        if len(parts) == 7:  # a detail (peer, close reason): only a plain string, else json decides
+            d = parts[6]
+            if len(d) < 2 or d[0] != '"' or d[-1] != '"' or not d.isprintable() or '"' in d[1:-1] or "\\" in d:
+                return False
+            detail = sys.intern(d[1:-1])
+        elif len(parts) != 6:
             return False
         k = parts[2]
         if len(k) < 3 or k[0] != '"' or k[-1] != '"':
@@ -337,7 +343,7 @@ class Builder:
             t, dur, lane, conn, count = (int(parts[0]), int(parts[1]), int(parts[3]), int(parts[4]), int(parts[5]))
         except ValueError:
             return False
-        self._add(t, dur, k[1:-1], lane, conn, count, None)
+        self._add(t, dur, k[1:-1], lane, conn, count, detail)
         return True
 
     def _event(self, v: list[Any]) -> None:

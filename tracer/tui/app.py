@@ -39,6 +39,7 @@ from tracer.tui.widgets.panels import DetailPanel, Ruler, StatusStrip, TitleBar,
 from tracer.tui.widgets.timeline import TimelineView
 
 FRAME = 1 / 30  # playback redraws at 30 frames a second; the clock decides where the playhead is
+REDRAW = 0.3  # while a big file loads, redraw the lanes at most this often (seconds)
 
 
 class ReplayApp(App[None]):
@@ -91,6 +92,7 @@ class ReplayApp(App[None]):
         self._loader: Loader | None = None
         self._timer: Timer | None = None
         self._pending_panels = False
+        self._redrawn = 0.0
 
     # -------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -147,9 +149,13 @@ class ReplayApp(App[None]):
         if first:
             self.timeline = message.timeline
             lanes.set_timeline(self.timeline)
-        else:
-            message.timeline.changed()
+        elif batch.finished or batch.reset or batch.done >= batch.total or time.monotonic() - self._redrawn > REDRAW:
+            message.timeline.changed()  # (a big file's batches come fast: redraw a few times a second)
             lanes.data_changed()
+        else:
+            self.query_one(ProgressBar).update(total=max(batch.total, 1), progress=batch.done)
+            return
+        self._redrawn = time.monotonic()
         if batch.reset:
             self.notify("The recording was truncated or replaced: reading it again.", severity="warning")
         bar = self.query_one(ProgressBar)
