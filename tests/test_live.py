@@ -262,6 +262,10 @@ async def test_poking_is_off_until_the_recording_says_where_the_server_listens(t
         assert "expected a whole number" in str(app.screen.query_one("#counts-error").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, CountsScreen) and app.session is None
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "b B" in str(app.screen.query_one("#help").children[0].render())
+        await pilot.press("escape")
         await pilot.press("q")
 
 

@@ -41,7 +41,7 @@ from tracer.events import KINDS
 from tracer.live import POKES, Session, describe
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded, LoadFailed, TimelineChanged
-from tracer.tui.screens import ErrorScreen
+from tracer.tui.screens import ErrorScreen, HelpScreen
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean
 
@@ -136,6 +136,27 @@ class CountsScreen(ModalScreen[dict[str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def live_help() -> Text:
+    """The live keys, for the top of the help screen."""
+    text = Text()
+    text.append("Live: keys that fire clients at the server (shift+key: set the counts first)\n", "bold underline")
+    for p in POKES:
+        text.append(f"  {p.key} {p.key.upper():<14}", "bold")
+        text.append(f" {p.scenario}: {scenarios.get(p.scenario).description}\n")
+    text.append(f"  {'f':<16}", "bold")
+    text.append(" follow now again (after panning, zooming, pausing or selecting)\n")
+    text.append("The \"fired\" row under the ruler marks when each was fired; each firing is a client process "
+                "whose lanes join the recording.\n\n")
+    return text
+
+
+class LiveHelpScreen(HelpScreen):
+    """The replay help, with the live keys on top."""
+
+    def on_mount(self) -> None:
+        self.query_one("#help").mount(Static(live_help()), before=0)
 
 
 class LiveApp(ReplayApp):
@@ -329,6 +350,9 @@ class LiveApp(ReplayApp):
         self.alerts.append("our clients' last lines came after the server's trailer: moved it last")
         self.notify("Our clients' last lines came after the server's trailer: moved it last, reading again.",
                     timeout=8)
+
+    def action_help(self) -> None:
+        self.push_screen(LiveHelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("fire", "counts") and self.screen is not self.screen_stack[0]:
