@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from array import array
 from pathlib import Path
@@ -353,3 +354,58 @@ def test_loader_rejects_binary(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage\n")
     with pytest.raises(RecordingError, match="UTF-8"):
         Loader(path, lambda b: None).run()
+
+
+def test_a_cut_off_last_line_loads_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl"
+    text = (DATA / "pool.jsonl").read_text()
+    path.write_text(text[: text.rindex("[")] + "[4000000,0,\"clo")
+    rec = Loader(path, lambda b: None).run()
+    assert any("cut off" in w for w in rec.warnings)
+
+
+_LINE = st.one_of(
+    st.lists(st.one_of(st.integers(-5, 3_000), st.sampled_from(list(KINDS) + ["nope"]), st.text(max_size=5),
+                       st.none()), min_size=0, max_size=8).map(lambda v: json.dumps(v)),
+    st.builds(lambda i, n, side: json.dumps({"lane": i, "name": n, "side": side}), st.integers(-1, 4),
+              st.text(max_size=8), st.sampled_from(["server", "client", "x"])),
+    st.builds(lambda c, t, v: json.dumps({"c": c, "t": t, "v": v}), st.sampled_from(["queue", "threads"]),
+              st.integers(0, 3000), st.integers(-2, 9)),
+    st.text(max_size=12).filter(lambda s: "\n" not in s and "\r" not in s),
+)
+
+
+_EVENT = st.builds(lambda t, d, k, lane, c, n, det: json.dumps([t, d, k, lane, c, n, det]), st.integers(0, 5_000),
+                   st.integers(0, 2_000), st.sampled_from(list(KINDS)), st.integers(0, 2), st.integers(-3, 3),
+                   st.integers(-1, 9), st.one_of(st.text(max_size=6), st.sampled_from(["127.0.0.1:1", "eof"])))
+_LANES = [json.dumps({"lane": i, "name": f"l{i}", "side": "client" if i == 2 else "server"}) for i in range(3)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(st.lists(_LINE, max_size=25), st.lists(_EVENT, max_size=40).map(lambda ev: _LANES + ev)))
+def test_any_lines_load_or_fail_in_one_line_and_then_draw(tmp_path_factory: pytest.TempPathFactory,
+                                                          lines: list[str]) -> None:
+    """Whatever follows a header: a RecordingError, or a timeline that draws, steps and counts."""
+    path = tmp_path_factory.mktemp("fuzz") / "f.jsonl"
+    path.write_text("\n".join([json.dumps({"format": "sockscope", "version": 1}), *lines]) + "\n")
+    try:
+        rec = Loader(path, lambda b: None).run()
+    except RecordingError as exc:
+        assert "\n" not in str(exc)
+        return
+    timeline = Timeline(rec)
+    view = View(width=40)
+    view.fit(timeline.t_min, max(timeline.t_max, timeline.t_min + 1))
+    for by_connection in (False, True):
+        timeline.by_connection = by_connection
+        for row in timeline.rows():
+            tr = timeline.track(row)
+            if tr is not None:
+                assert len(tr.cells(view)) == 40
+            elif row.kind == "counter":
+                assert len(timeline.spark(str(row.ref), view)) == 40
+    timeline.stats_at(timeline.t_max // 2)
+    t, cur, steps = -1, None, 0
+    while (found := timeline.step(t, True, current=cur)) is not None and steps <= rec.n_events:
+        t, cur, steps = rec.lanes[found[0]].t[found[1]], found, steps + 1
+    assert steps == rec.n_events

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, SelectionList
 
 from tracer.cli import main
 from tracer.timeline import SPEEDS
@@ -215,6 +215,18 @@ async def test_filter_keys_and_dialog() -> None:
         assert [r.label for r in view.rows if r.kind == "lane"] == ["MainThread", "worker_0", "client-0"]
         await pilot.press("slash")
         await until(pilot, lambda: isinstance(app.screen, FilterScreen))
+        app.screen.query_one("#filter-conn", Input).value = ""
+        app.screen.query_one("#filter-kinds", SelectionList).deselect_all()
+        app.screen.query_one("#filter-kinds", SelectionList).select("close")
+        app.screen.query_one("#filter-lanes", SelectionList).deselect(0)
+        await pilot.click("#apply")
+        await until(pilot, lambda: not isinstance(app.screen, FilterScreen))
+        f = app.timeline.filters  # type: ignore[union-attr]
+        assert f.kinds == {"close"} and f.lanes is not None and 0 not in f.lanes
+        assert "MainThread" not in [r.label for r in view.rows]
+        assert "close" in str(app.query_one("#status").render())
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen))
         await pilot.click("#clear")
         await until(pilot, lambda: not isinstance(app.screen, FilterScreen))
         assert not app.timeline.filters.active  # type: ignore[union-attr]
@@ -303,8 +315,9 @@ async def test_edge_recordings_open_and_every_key_is_safe(name: str) -> None:
     app = ReplayApp(f"{DATA}/{name}")
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
-        await pilot.press("space", "right", "left", "full_stop", "comma", "plus", "minus", "0", "l", "h", "up",
-                          "down", "pagedown", "end", "home", "enter", "tab", "tab", "o", "x", "escape", "space")
+        await pilot.press("space", "space")  # (while playing, every press waits for a frame)
+        await pilot.press("right", "left", "full_stop", "comma", "plus", "minus", "0", "l", "h", "up",
+                          "down", "pagedown", "end", "home", "enter", "tab", "tab", "o", "x", "escape")
         assert app.is_running and not isinstance(app.screen, ErrorScreen)
 
 

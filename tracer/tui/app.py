@@ -17,6 +17,7 @@ the trace's clock.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import math
 import os
@@ -88,6 +89,7 @@ class ReplayApp(App[None]):
         self.user_moved = False  # once the user moves the view, loading stops re-fitting it
         self.playing = False
         self.speed_index = SPEEDS.index(1_000_000)
+        self._speed_chosen = False  # once the user picks a speed, loading leaves it alone
         self._anchor = (0.0, 0)  # (wall clock, trace time) when play started
         self._loader: Loader | None = None
         self._timer: Timer | None = None
@@ -161,6 +163,10 @@ class ReplayApp(App[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=max(batch.total, 1), progress=batch.done)
         bar.display = batch.done < batch.total  # following: hidden while caught up with the file
+        if batch.finished and not self._speed_chosen and self.timeline is not None:
+            # the whole recording plays in about 20 s; [ and ] go from there down to µs per second
+            span = max(self.timeline.t_max - self.timeline.t_min, 1)
+            self.speed_index = max(0, bisect.bisect_right(SPEEDS, span / 20) - 1)
         if batch.finished:
             self.loaded = True
             bar.display = False
@@ -204,7 +210,7 @@ class ReplayApp(App[None]):
         note = "following" if self.tracking else ("loading…" if not self.loaded else "")
         self.query_one(TitleBar).show(tl, self.path, self.playing, f"{fmt_speed(speed)} ({_ratio(speed)})",
                                       fmt_time(lanes.playhead, _digits(lanes.playhead, lanes.view.scale)), note)
-        heading = "connection" if tl is not None and tl.by_connection else "thread"
+        heading = ("connection" if lanes.label_width >= 18 else "conn") if tl and tl.by_connection else "thread"
         self.query_one(Ruler).show(lanes.view, lanes.label_width, lanes.playhead, heading)
         self.query_one(StatusStrip).show(tl.stats_at(lanes.playhead) if tl else None,
                                          tl.filters.describe() if tl else "")
@@ -271,6 +277,7 @@ class ReplayApp(App[None]):
 
     def action_speed(self, delta: int) -> None:
         self._reanchor_now()
+        self._speed_chosen = True
         self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
         self._update_panels()
 

@@ -129,7 +129,7 @@ class StatusStrip(Static):
 class DetailPanel(VerticalScroll):
     """The selected event's fields and its connection's whole story, both ends."""
 
-    DEFAULT_CSS = "DetailPanel { height: 8; border-top: solid $primary; }"
+    DEFAULT_CSS = "DetailPanel { height: 8; border-top: solid $primary; overflow-x: auto; }"
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-body")
@@ -159,14 +159,16 @@ def describe(timeline: Timeline, event: Event | None, conn_id: int | None) -> Te
         text.append("\n")
     if conn_id is None:
         if event is None:
-            text.append(" Click an event, or press enter on a lane, to see its connection's story. "
-                        "? explains the colours.", look.DIM)
+            text.append(" click an event (or enter) for its connection's story · ? colours and keys", look.DIM)
         return text
     conn = timeline.rec.connections.get(conn_id)
     text.append(f" connection {conn_id} ", "bold reverse")
     if conn is not None:
         text.append_text(_summary(conn))
     text.append("\n")
+    if conn is not None and (waits := _waits(conn)).plain:
+        text.append_text(waits)
+        text.append("\n")
     story = timeline.connection_events(conn_id)
     for e in story[:STORY_LIMIT]:
         lane = lanes.get(e.lane)
@@ -185,15 +187,24 @@ def _summary(conn: Connection) -> Text:
     text = Text()
     if conn.peer:
         text.append(f" {clean(conn.peer, 50)}", "bold")
-    for name, value in (("waited in the kernel's backlog", conn.backlog_wait),
-                        ("waited in the pool's queue", conn.queue_wait), ("served for", conn.service)):
-        if value is not None:
-            text.append(f"  {name} ", look.DIM)
-            text.append(fmt_time(value), "bold")
     if conn.close_reason:
         text.append("  closed: ", look.DIM)
         text.append(clean(conn.close_reason, 40), "bold")
+    elif conn.id > 0:
+        text.append("  never closed by the server", "#ffaf00")
     return text
+
+
+def _waits(conn: Connection) -> Text:
+    """Where the connection's time went, in words."""
+    text = Text(" ")
+    for name, value in (("waited in the kernel's backlog", conn.backlog_wait),
+                        ("waited in the pool's queue", conn.queue_wait), ("served for", conn.service)):
+        if value is not None:
+            text.append(f" {name} ", look.DIM)
+            text.append(fmt_time(value), "bold")
+            text.append(" ")
+    return text if len(text) > 1 else Text()
 
 
 def _kind_style(kind: str) -> str:
