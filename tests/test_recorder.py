@@ -188,3 +188,66 @@ def test_append_mode_recorder_writes_no_header_or_trailer(tmp_path: Path) -> Non
 def test_unwritable_paths_are_one_line_errors(tmp_path: Path, make: object, expected: str) -> None:
     with pytest.raises(TracerError, match=expected):
         open_for_writing(str(make(tmp_path)))  # type: ignore[operator]
+
+
+# ----------------------------------------------------------------- offload: formatting in a child process
+def _record(path: Path, offload: bool) -> dict[str, object]:
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(10), flush_interval=0.001, offload=offload)
+    lane = rec.declare_lane("MainThread")
+    rec.counter("queue", 0, t=1)
+    for i in range(2_000):
+        rec.emit((i, 3, "recv", lane, i // 10 + 1, i))
+        if i % 100 == 0:
+            rec.emit((i, 1, "close", lane, i // 10 + 1, -1, f"error: é {i} \"quoted\""))
+    rec.mark("done ☕", t=5)
+    return rec.close(extra="kept")
+
+
+def test_offloaded_recording_is_the_same_file(tmp_path: Path) -> None:
+    here, there = tmp_path / "here.jsonl", tmp_path / "there.jsonl"
+    t_here, t_there = _record(here, offload=False), _record(there, offload=True)
+    assert t_here == t_there and t_there["events"] == 2_020 and t_there["dropped"] == 0
+    assert t_there["extra"] == "kept"
+    # the header's wall-clock "started" may differ by a second; everything after it is byte for byte the same
+    assert here.read_bytes().split(b"\n", 1)[1] == there.read_bytes().split(b"\n", 1)[1]
+    assert load(there).n_events == 2_020
+
+
+def test_offloaded_formatter_killed_is_reported_once_and_counted(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, offload=True)
+    lane = rec.declare_lane("main")
+    rec.emit((1, 0, "recv", lane, 1, 5))
+    rec.flush()
+    assert rec._child is not None
+    rec._child.proc.kill()
+    rec._child.proc.wait()
+    for _ in range(3):
+        for j in range(5):
+            rec.emit((2 + j, 0, "recv", lane, 1, j))  # nothing raises in the server
+        rec.flush()
+    trailer = rec.close()
+    assert trailer["dropped"] == 15 and trailer["events"] == 1
+    assert capsys.readouterr().err.count("stopped: the formatter process stopped") == 1
+    assert not load(path).complete  # no trailer: the reader says the recording did not end cleanly
+
+
+def test_formatter_counts_what_it_could_not_write() -> None:
+    """The child on a full disk (/dev/full): it says so once, and its trailer counts the batch as dropped."""
+    import marshal
+    import struct
+    import subprocess
+    import sys
+
+    def frame(message: tuple[object, ...]) -> bytes:
+        data = marshal.dumps(message)
+        return struct.pack("<I", len(data)) + data
+
+    end = {"end": True, "t": 9, "events": 3, "dropped": 1, "alive_lanes": []}
+    stdin = frame(("batch", ['{"lane": 0, "name": "m"}'], [(1, 0, "recv", 0, 1, 5)] * 3))
+    stdin += frame(("batch", [], [(2, 0, "recv", 0, 1, 5)] * 2)) + frame(("end", json.dumps(end), True))
+    out = subprocess.run([sys.executable, "-c", "from tracer.formatter import main; main()",
+                          "/dev/full"], input=stdin, capture_output=True, timeout=30)
+    assert json.loads(out.stdout) == dict(end, events=0, dropped=1 + 5)
+    assert out.stderr.decode().count("No space left on device") == 1

@@ -332,7 +332,7 @@ def test_corrupted_bytes_give_a_recording_or_a_recording_error(tmp_path: Path, d
 def test_any_truncation_after_the_header_loads_with_warnings(tmp_path: Path, cut: int) -> None:
     data = _sample(tmp_path)
     header_end = data.index(b"\n") + 1
-    cut = header_end + cut % (len(data) - header_end)
+    cut = header_end + cut % (len(data) - 1 - header_end)  # (the trailer without its newline is whole)
     path = tmp_path / "t.jsonl"
     path.write_bytes(data[:cut])
     r = load(path)

@@ -68,7 +68,8 @@ def run_server(
         module = servers.load(cfg.model)
     except KeyError:
         raise TracerError(f"unknown model {cfg.model!r}; choose one of {', '.join(servers.MODELS)}") from None
-    recorder = Recorder(record, header_for(cfg)) if record else None
+    # offload: the recording is formatted in a child process, off this server's GIL
+    recorder = Recorder(record, header_for(cfg), offload=True) if record else None
     address: list[tuple[str, int]] = []
 
     def listening(sock: Any) -> None:

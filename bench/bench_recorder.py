@@ -1,0 +1,384 @@
+"""What recording costs: the three measured bars of the recorder, in one run.
+
+    .venv/bin/python bench/bench_recorder.py            # the full run (about 5 minutes)
+    .venv/bin/python bench/bench_recorder.py --quick    # a short run (about 1 minute)
+
+1. **Tracing cost.**  Two ``sockscope serve pool`` processes, tracing off and
+   on, each under its own keep-alive load (``wrk`` if installed, else our own
+   bounded client in a separate process), taking turns of 100 ms: the one not
+   on turn is stopped (SIGSTOP), so it takes no core and its load waits.  On a
+   shared machine, whatever else runs then falls on both alike; back-to-back
+   runs of seconds each cannot promise that.  Requests/s = whole responses
+   over the time the server ran; printed per round, with the cost from the
+   sums.  Done unpinned, then pinned (servers on core 0, load on core 1),
+   where the recorder's cost is least hidden.  Connections default to the
+   pool's size: more would starve (a pool of 10 serves 10 at a time).
+2. **No loss at a sustained rate.**  A Recorder (as ``serve`` makes it) driven
+   by several threads emitting at a fixed total rate (default 100,000
+   events/s for 60 s; 5 s with ``--quick``); the trailer's event count must
+   equal what was emitted, with nothing dropped.
+3. **Bytes per event** of the recordings made under load in part 1.
+
+Prints figures and ratios; asserts nothing about timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+LISTENING = re.compile(r"listening on http://([^:/]+):(\d+)/")
+
+
+# --------------------------------------------------------------------- the load
+def python_client(host: str, port: int, connections: int, seconds: float) -> dict[str, object]:
+    """Keep-alive GETs, one at a time per connection, for ``seconds``.
+
+    One thread multiplexes every connection with ``selectors`` (threads would
+    spend the client's GIL on switching).  Counts whole responses per
+    connection, so a starved connection shows as a zero.
+    """
+    sel = selectors.DefaultSelector()
+    counts = [0] * connections
+    bufs = [b""] * connections
+    socks = []
+    for i in range(connections):
+        s = socket.create_connection((host, port), timeout=5)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        socks.append(s)
+        sel.register(s, selectors.EVENT_READ, i)
+    end = time.monotonic() + seconds
+    for s in socks:
+        s.send(REQUEST)
+    errors = 0
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.1):
+            i = key.data
+            s = key.fileobj
+            try:
+                data = s.recv(65536)  # type: ignore[union-attr]
+            except OSError:
+                data = b""
+            if not data:
+                errors += 1
+                sel.unregister(s)
+                continue
+            buf = bufs[i] + data
+            while True:  # whole responses only, by Content-Length
+                head_end = buf.find(b"\r\n\r\n")
+                if head_end < 0:
+                    break
+                m = re.search(rb"Content-Length: (\d+)", buf[:head_end])
+                total = head_end + 4 + (int(m.group(1)) if m else 0)
+                if len(buf) < total:
+                    break
+                buf = buf[total:]
+                counts[i] += 1
+                s.send(REQUEST)  # type: ignore[union-attr]
+            bufs[i] = buf
+    elapsed = seconds
+    for s in socks:
+        s.close()
+    sel.close()
+    return {"requests": sum(counts), "rps": sum(counts) / elapsed, "min_per_conn": min(counts), "errors": errors}
+
+
+def start_load(tool: str, host: str, port: int, connections: int, seconds: float,
+               cpu: int | None) -> subprocess.Popen[str]:
+    """The load in its own process (pinned to ``cpu`` if given), running ``seconds``."""
+    if tool == "wrk":
+        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{math.ceil(seconds)}s", f"http://{host}:{port}/"]
+    else:
+        cmd = [sys.executable, __file__, "--client", host, str(port), str(connections), str(seconds)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_pin(cpu))
+
+
+def load_result(tool: str, proc: subprocess.Popen[str]) -> dict[str, Any]:
+    """Whole responses counted by a finished load process."""
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode:
+        raise RuntimeError(f"load generator failed: {err.strip()[-300:]}")
+    if tool != "wrk":
+        return json.loads(out)  # type: ignore[no-any-return]
+    total = re.search(r"(\d+) requests in", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"requests": int(total.group(1)) if total else 0, "min_per_conn": None,
+            "errors": errors.group(1) if errors else 0}
+
+
+def _pin(cpu: int | None):  # type: ignore[no-untyped-def]
+    """A preexec_fn pinning the child (and every thread it starts) to ``cpu``."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+# --------------------------------------------------------------------- part 1
+class Server:
+    """``sockscope serve pool`` in its own process; stopped with SIGINT like a user would."""
+
+    def __init__(self, record: str | None, workers: int, cpu: int | None) -> None:
+        cmd = [sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--workers", str(workers)]
+        if record:
+            cmd += ["--record", record]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_pin(cpu))
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        m = LISTENING.search(line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read()[-300:]!r}")  # type: ignore[union-attr]
+        self.host, self.port = m.group(1), int(m.group(2))
+
+    def pause(self) -> None:
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT, and wait until every thread runs again.
+
+        Until then the main thread still has SIGCONT pending, and Linux would
+        deliver a SIGINT sent now to a worker thread, leaving the main thread
+        asleep in accept() with the KeyboardInterrupt never raised.
+        """
+        self.proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(state == "T" for state in self._states()):
+            time.sleep(0.001)
+        time.sleep(0.05)
+
+    def _states(self) -> list[str]:
+        states = []
+        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+            try:
+                with open(f"/proc/{self.proc.pid}/task/{task}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass  # the thread ended
+        return states
+
+    def cpu_ns(self) -> int:
+        """CPU time of all the server's threads so far (ns, from the scheduler)."""
+        total = 0
+        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+            try:
+                with open(f"/proc/{self.proc.pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except OSError:
+                pass
+        return total
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            out, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise RuntimeError("server did not stop within 30 s of SIGINT") from None
+        if self.proc.returncode:
+            raise RuntimeError(f"server exited {self.proc.returncode}: {err.strip()[-300:]}")
+        return out
+
+
+def interleave(servers: dict[bool, Server], seconds: float, slice_s: float, first: bool) -> dict[bool, float]:
+    """Let the two servers run by turns, ``slice_s`` each, for ``seconds`` in all.
+
+    Returns:
+        How long each one ran (s).
+    """
+    ran = {False: 0.0, True: 0.0}
+    end = time.monotonic() + seconds
+    turn = first
+    while (now := time.monotonic()) < end:
+        servers[turn].proc.send_signal(signal.SIGCONT)
+        time.sleep(min(slice_s, end - now))
+        servers[turn].proc.send_signal(signal.SIGSTOP)
+        ran[turn] += time.monotonic() - now
+        turn = not turn
+    return ran
+
+
+def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> tuple[float, list[str]]:
+    """Tracing off vs on, run by turns; returns the cost (1 - on/off) and the recording made.
+
+    Both servers start once, each with its own load generator running all the
+    time.  The servers take turns of ``--slice`` seconds: the other one is
+    stopped (SIGSTOP), so it takes no core and its load waits.  Whatever else
+    the machine does then falls on both alike, which back-to-back runs of
+    seconds each cannot promise on a shared machine.  Each round's requests/s
+    are whole responses counted by the load generator over the time its server ran.
+    """
+    label = "pinned (servers on core 0, load on core 1)" if pinned else "unpinned"
+    print(f"\n## tracing cost, pool server, {label}: {args.rounds} rounds x {args.seconds:g} s of each, "
+          f"turns of {args.slice * 1000:g} ms, {args.connections} keep-alive connections, load: {tool}")
+    record = os.path.join(folder, f"pool-{'pinned' if pinned else 'unpinned'}.jsonl")
+    cpu_server, cpu_load = (0, 1) if pinned else (None, None)
+    servers = {False: Server(None, args.workers, cpu_server), True: Server(record, args.workers, cpu_server)}
+    req = {False: 0, True: 0}
+    ran = {False: 0.0, True: 0.0}
+    ratios = []
+    try:
+        for s in servers.values():
+            s.pause()
+        for i in range(-1, args.rounds):  # round -1 warms up: connections made, worker threads started
+            secs = args.warmup if i < 0 else args.seconds
+            loads = {k: start_load(tool, s.host, s.port, args.connections, 2 * secs + 1.0, cpu_load)
+                     for k, s in servers.items()}
+            time.sleep(0.5)  # the load generators start and connect (the servers' kernels accept)
+            took = interleave(servers, 2 * secs, args.slice, first=bool(i % 2))
+            got = {k: load_result(tool, p) for k, p in loads.items()}  # both servers stopped: nothing more counts
+            if i < 0:
+                continue
+            rps = {k: got[k]["requests"] / took[k] for k in got}
+            for k in got:
+                req[k] += got[k]["requests"]
+                ran[k] += took[k]
+            ratios.append(rps[True] / rps[False])
+            starved = any(r["min_per_conn"] == 0 for r in got.values())
+            print(f"round {i + 1:2}: off {rps[False]:8.0f} req/s   on {rps[True]:8.0f} req/s   "
+                  f"on/off {ratios[-1]:.3f}" + ("   (a connection starved)" if starved else ""))
+    finally:
+        for s in servers.values():
+            s.resume()
+        outs = [s.stop() for s in servers.values()]
+    off, on = req[False] / ran[False], req[True] / ran[True]
+    cost = 1 - on / off
+    print(f"all rounds: off {off:.0f} req/s, on {on:.0f} req/s: on/off {on / off:.3f} "
+          f"(median round {statistics.median(ratios):.3f}); cost {cost:+.1%}, bar {'5' if pinned else '3'}%")
+    print(f"traced server: {outs[1].strip().splitlines()[-1]}")
+    return cost, [record]
+
+
+# --------------------------------------------------------------------- part 2
+def sustained(rate: int, seconds: float, threads: int, folder: str) -> dict[str, float]:
+    """Emit ``rate`` events/s for ``seconds`` from ``threads`` threads into one Recorder."""
+    from tracer.recorder import Recorder
+
+    path = os.path.join(folder, "sustained.jsonl")
+    rec = Recorder(path, {"model": "bench", "settings": {}}, offload=True)  # as `sockscope serve` records
+    per_thread = rate / threads
+    emitted = [0] * threads
+    start = time.monotonic()
+    end = start + seconds
+
+    def emitter(k: int) -> None:
+        lane = rec.declare_lane(f"emitter-{k}")
+        rec.disarm_exit_watch()  # no thread_exit: the file should hold exactly what was emitted
+        emit, clock, t0 = rec.emit, rec.clock, rec.t0
+        n = 0
+        conn = k * 1_000_000
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                break
+            due = int((now - start) * per_thread) - n
+            for _ in range(due):  # the server's hot path: one tuple, appended
+                t = clock()
+                emit((t - t0, 1234, "recv", lane, conn + (n >> 4), 78))
+                n += 1
+            time.sleep(0.001)
+        due = int(seconds * per_thread) - n  # the last slice, so the total is exact
+        for _ in range(max(0, due)):
+            emit((clock() - t0, 1234, "send", lane, conn, 179))
+            n += 1
+        emitted[k] = n
+
+    pool = [threading.Thread(target=emitter, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.monotonic() - start
+    trailer = rec.close()
+    lines = 0
+    with open(path, "rb") as f:
+        for line in f:
+            lines += line.startswith(b"[")
+    return {"emitted": sum(emitted), "elapsed": elapsed, "events": trailer["events"], "dropped": trailer["dropped"],
+            "lines": lines, "bytes": os.path.getsize(path)}
+
+
+# --------------------------------------------------------------------- part 3
+def bytes_per_event(records: list[str]) -> None:
+    print("\n## bytes per event on disk (the traced runs above)")
+    for path in records:
+        size = os.path.getsize(path)
+        event_bytes = events = 0
+        with open(path, "rb") as f:
+            for line in f:
+                if line.startswith(b"["):
+                    events += 1
+                    event_bytes += len(line)
+        print(f"{os.path.basename(path)}: {events} events, {size} bytes: {size / max(events, 1):.1f} bytes/event "
+              f"(event lines alone {event_bytes / max(events, 1):.1f}); bar 64")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="short runs: 4 rounds x 1 s, 5 s at the sustained rate")
+    p.add_argument("--rounds", type=int, help="rounds per setting (default 12; 4 with --quick)")
+    p.add_argument("--seconds", type=float, help="seconds each server runs per round (default 2; 1 with --quick)")
+    p.add_argument("--slice", type=float, default=0.1, help="seconds per turn (default 0.1)")
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds each server runs before measuring")
+    p.add_argument("--connections", type=int, default=10, help="keep-alive connections (default 10)")
+    p.add_argument("--workers", type=int, default=10, help="the pool's size (default 10)")
+    p.add_argument("--load", choices=("auto", "wrk", "python"), default="auto", help="load generator")
+    p.add_argument("--rate", type=int, default=100_000, help="events/s for the sustained run")
+    p.add_argument("--rate-seconds", type=float, help="seconds of the sustained run (default 60; 5 with --quick)")
+    p.add_argument("--threads", type=int, default=4, help="emitting threads in the sustained run")
+    p.add_argument("--only", choices=("cost", "rate"), help="run one part only")
+    p.add_argument("--client", nargs=4, metavar=("HOST", "PORT", "CONNS", "SECONDS"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.client:
+        host, port, conns, secs = args.client
+        print(json.dumps(python_client(host, int(port), int(conns), float(secs))))
+        return 0
+    args.rounds = args.rounds or (4 if args.quick else 12)
+    args.seconds = args.seconds or (1.0 if args.quick else 2.0)
+    args.rate_seconds = args.rate_seconds or (5.0 if args.quick else 60.0)
+    tool = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    print(f"# sockscope recorder bench: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+          f"switch interval {sys.getswitchinterval() * 1000:g} ms")
+    with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
+        records: list[str] = []
+        if args.only in (None, "cost"):
+            cost_free, rec1 = overhead(tool, args, False, folder)
+            cost_pinned, rec2 = overhead(tool, args, True, folder)
+            records = rec1 + rec2
+        if args.only in (None, "rate"):
+            print(f"\n## sustained rate: {args.rate:,} events/s for {args.rate_seconds:g} s "
+                  f"from {args.threads} threads")
+            r = sustained(args.rate, args.rate_seconds, args.threads, folder)
+            lost = r["emitted"] - r["events"]
+            print(f"emitted {r['emitted']:,} in {r['elapsed']:.1f} s = {r['emitted'] / r['elapsed']:,.0f} events/s; "
+                  f"trailer events {r['events']:,}, dropped {r['dropped']}, event lines {r['lines']:,}, "
+                  f"lost {lost}; {r['bytes'] / max(r['lines'], 1):.1f} bytes/event")
+        if records:
+            bytes_per_event(records)
+        if args.only is None:
+            print(f"\nsummary: cost unpinned {cost_free:+.1%} (bar 3%), pinned {cost_pinned:+.1%} (bar 5%); "
+                  f"sustained {r['emitted'] / r['elapsed']:,.0f} events/s with {lost} lost, {r['dropped']} dropped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
