@@ -16,7 +16,7 @@ from tracer.errors import RecordingError
 from tracer.events import KINDS
 from tracer.follow import Follower, Loader
 from tracer.recording import load
-from tracer.timeline import Filters, Timeline, Track, View
+from tracer.timeline import Event, Filters, Timeline, Track, View
 
 DATA = Path(__file__).parent / "data"
 US, MS = 1_000, 1_000_000
@@ -258,6 +258,13 @@ def test_events_sharing_a_timestamp_are_stepped_one_by_one() -> None:
         seen.add(found)
         cur = found
     assert len(seen) == 7
+
+
+def test_index_of_finds_an_event_in_its_lane(pool: Timeline) -> None:
+    for e in pool.connection_events(4):
+        i = pool.index_of(e)
+        assert pool.rec.lanes[e.lane].event(i) == e
+    assert pool.index_of(Event(123, 0, "close", 1)) == -1
 
 
 def test_one_lane_stepping(pool: Timeline) -> None:

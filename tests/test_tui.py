@@ -15,7 +15,7 @@ from tracer.cli import main
 from tracer.timeline import SPEEDS
 from tracer.tui.app import ReplayApp
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
-from tracer.tui.widgets.panels import Ruler
+from tracer.tui.widgets.panels import DetailPanel, Ruler
 from tracer.tui.widgets.timeline import TimelineView
 
 ROOT = Path(__file__).parent.parent
@@ -269,6 +269,23 @@ async def test_click_selects_an_event_and_highlights_its_connection() -> None:
         assert "accept" in detail and "submit" in detail and "connect" in detail
         await pilot.click(TimelineView, offset=(view.label_width + view.view.width - 2, row))
         assert view.selected is None
+
+
+async def test_click_on_a_story_line_jumps_to_that_event() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        view.seek(2_700_000)
+        view.cursor = next(i for i, r in enumerate(view.rows) if r.label == "worker_0")
+        await pilot.press("enter")
+        assert view.highlight == 4
+        panel = app.query_one(DetailPanel)
+        line, target = next((y, e) for y, e in panel.targets.items() if e.kind == "connect")
+        await pilot.click(DetailPanel, offset=(5, line + 1))  # (+1: the panel's top border)
+        assert view.selected == (target.lane, app.timeline.index_of(target))  # type: ignore[union-attr]
+        assert view.playhead == target.t and view.highlight == 4
+        assert not app.lanes.auto_fit
 
 
 async def test_click_on_the_ruler_seeks_and_wheel_zooms() -> None:

@@ -336,6 +336,19 @@ class Timeline:
         lane_id = list(self._tracks)[best[1]]
         return lane_id, self.base_index(lane_id, best[2])
 
+    def index_of(self, event: Event) -> int:
+        """The index of ``event`` in its lane's arrays (-1 if it is not there)."""
+        lane = self.rec.lanes.get(event.lane)
+        if lane is None:
+            return -1
+        code = KINDS[event.kind].code if event.kind in KINDS else -1
+        i = bisect_left(lane.t, event.t)
+        while i < len(lane) and lane.t[i] == event.t:
+            if lane.kind[i] == code and lane.dur[i] == event.dur:
+                return i
+            i += 1
+        return -1
+
     def filtered_index(self, lane_id: int, i: int) -> int:
         """Map an index in a lane's own arrays to its filtered track (the nearest at or before)."""
         tr, base = self.track_for_lane(lane_id), self._tracks[lane_id]

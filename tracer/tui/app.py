@@ -32,9 +32,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar
 
 from tracer.errors import TracerError
+from tracer.events import Event
 from tracer.follow import Batch, Loader
 from tracer.timeline import SPEEDS, Filters, Timeline, fmt_speed, fmt_time
-from tracer.tui.messages import Loaded, LoadFailed, Seek, TimelineChanged, ZoomAt
+from tracer.tui.messages import JumpTo, Loaded, LoadFailed, Seek, TimelineChanged, UserMoved, ZoomAt
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
 from tracer.tui.widgets.panels import DetailPanel, Ruler, StatusStrip, TitleBar, describe
 from tracer.tui.widgets.timeline import TimelineView
@@ -220,12 +221,28 @@ class ReplayApp(App[None]):
                 lane = tl.rec.lanes.get(lanes.selected[0])
                 if lane is not None and lanes.selected[1] < len(lane):
                     event = lane.event(lanes.selected[1])
-            self.query_one(DetailPanel).show(describe(tl, event, lanes.highlight))
+            targets: dict[int, Event] = {}
+            self.query_one(DetailPanel).show(describe(tl, event, lanes.highlight, targets), targets)
 
     def on_seek(self, message: Seek) -> None:
         self._user()
         self.lanes.seek(message.t, keep_visible=False)
         self._reanchor()
+
+    def on_jump_to(self, message: JumpTo) -> None:
+        """Go to an event picked in the detail panel (the selected connection stays highlighted)."""
+        if self.timeline is None:
+            return
+        self._user()
+        e = message.event
+        i = self.timeline.index_of(e)
+        if i >= 0:
+            self.lanes.seek(e.t)
+            self.lanes.select(e.lane, i)
+        self._reanchor()
+
+    def on_user_moved(self, message: UserMoved) -> None:
+        self._user()
 
     def on_zoom_at(self, message: ZoomAt) -> None:
         self._user()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from tracer.events import Event
 from tracer.follow import Batch
 from tracer.timeline import Timeline
 
@@ -43,3 +44,15 @@ class ZoomAt(Message):
 
     factor: float
     t: float
+
+
+@dataclass
+class UserMoved(Message):
+    """The user moved the view or selected with the mouse: stop fitting and following."""
+
+
+@dataclass
+class JumpTo(Message):
+    """The user clicked a line of a connection's story: go to that event."""
+
+    event: Event

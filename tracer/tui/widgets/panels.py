@@ -13,7 +13,7 @@ from textual.widgets import Static
 from tracer.events import Event
 from tracer.recording import Connection
 from tracer.timeline import MARK_GLYPH, SPAN_GLYPH, Stats, Timeline, View, fmt_time, ruler_ticks
-from tracer.tui.messages import Seek, ZoomAt
+from tracer.tui.messages import JumpTo, Seek, ZoomAt
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean, fit
 
@@ -127,22 +127,37 @@ class StatusStrip(Static):
 
 
 class DetailPanel(VerticalScroll):
-    """The selected event's fields and its connection's whole story, both ends."""
+    """The selected event's fields and its connection's whole story, both ends; click a line to go there."""
 
     DEFAULT_CSS = "DetailPanel { height: 8; border-top: solid $primary; overflow-x: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.targets: dict[int, Event] = {}
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-body")
 
-    def show(self, text: Text) -> None:
+    def show(self, text: Text, targets: dict[int, Event] | None = None) -> None:
+        self.targets = targets or {}
         self.query_one("#detail-body", Static).update(text)
+
+    def on_click(self, event: events.Click) -> None:
+        line = int(event.screen_y) - self.content_region.y + int(self.scroll_offset.y)
+        if (target := self.targets.get(line)) is not None:
+            self.post_message(JumpTo(target))
 
 
 STORY_LIMIT = 300
 
 
-def describe(timeline: Timeline, event: Event | None, conn_id: int | None) -> Text:
-    """The detail panel's text: one event's fields, then its connection's story."""
+def describe(timeline: Timeline, event: Event | None, conn_id: int | None,
+             targets: dict[int, Event] | None = None) -> Text:
+    """The detail panel's text: one event's fields, then its connection's story.
+
+    Args:
+        targets: filled with line number -> the event that line tells (a click there jumps to it).
+    """
     text = Text(no_wrap=True, overflow="ellipsis")
     lanes = timeline.rec.lanes
     if event is not None:
@@ -171,6 +186,8 @@ def describe(timeline: Timeline, event: Event | None, conn_id: int | None) -> Te
         text.append("\n")
     story = timeline.connection_events(conn_id)
     for e in story[:STORY_LIMIT]:
+        if targets is not None:
+            targets[text.plain.count("\n")] = e
         lane = lanes.get(e.lane)
         mine = event is not None and e.lane == event.lane and e.t == event.t and e.kind == event.kind
         text.append("▸" if mine else " ", look.PLAYHEAD)
@@ -252,10 +269,11 @@ def legend() -> Text:
     ]
     rows += [(g, look.MARK_COLOUR[k], f"{k.replace('_', ' ')}") for k, g in MARK_GLYPH.items()]
     rows += [("→ ←", "#00d7ff", "a client's request out, its response in"),
+             ("▁▃█", "#87afaf", "counters over time (pool queue, kernel backlog, threads alive), scaled to their peak"),
              ("┃ ▼", "#ffff5f", "the playhead"),
-             ("███", look.HIGHLIGHT_BG, "background: the selected connection, on every lane it touches")]
-    for glyph, colour, words in rows:
-        style = f"on {colour}" if colour == look.HIGHLIGHT_BG else colour
+             ("▒▒▒", f"{look.BLOCKED} on {look.HIGHLIGHT_BG}", "the selected connection, on every lane it touches"),
+             ("▒▒▒", f"{look.BLOCKED} on {look.SELECTED_BG}", "the selected event")]
+    for glyph, style, words in rows:
         text.append(f"  {glyph:<5}", style)
         text.append(f" {words}\n")
     return text

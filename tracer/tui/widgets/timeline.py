@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from tracer import timeline as tl
 from tracer.timeline import Row, Timeline, View
-from tracer.tui.messages import TimelineChanged
+from tracer.tui.messages import TimelineChanged, UserMoved
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import cell_style, clean, fit
 
@@ -334,6 +334,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         offset = event.get_content_offset(self)
         if offset is None:
             return
+        self.post_message(UserMoved())
         index = int(self.scroll_offset.y) + offset.y
         if not 0 <= index < len(self.rows):
             return
@@ -347,6 +348,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if event.ctrl or event.shift:
+            self.auto_fit = False
+            self.post_message(UserMoved())
         if event.ctrl:
             self.zoom_by(1.25, self._time_under(event))
             event.stop()
@@ -357,6 +361,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super()._on_mouse_scroll_up(event)
 
     def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if event.ctrl or event.shift:
+            self.auto_fit = False
+            self.post_message(UserMoved())
         if event.ctrl:
             self.zoom_by(0.8, self._time_under(event))
             event.stop()
@@ -367,10 +374,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             super()._on_mouse_scroll_down(event)
 
     def _on_mouse_scroll_left(self, event: events.MouseScrollLeft) -> None:
+        self.auto_fit = False
+        self.post_message(UserMoved())
         self.pan_cells(-max(1, self.view.width // 10))
         event.stop()
 
     def _on_mouse_scroll_right(self, event: events.MouseScrollRight) -> None:
+        self.auto_fit = False
+        self.post_message(UserMoved())
         self.pan_cells(max(1, self.view.width // 10))
         event.stop()
 
