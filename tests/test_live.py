@@ -39,7 +39,7 @@ def test_server_process_starts_stops_and_leaves_a_complete_recording(tmp_path):
 @pytest.fixture
 def terminal(monkeypatch):
     """The command line believes it runs in a terminal (pytest captures stdout)."""
-    monkeypatch.setattr(live_command, "interactive", lambda: True)
+    monkeypatch.setattr(live_command, "not_interactive", lambda: None)
 
 
 def test_port_in_use_is_one_line_before_anything_starts(tmp_path, capsys, terminal):
@@ -68,6 +68,19 @@ def test_bad_command_lines_are_one_line(argv, expected, capsys, terminal, tmp_pa
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err
+
+
+@pytest.mark.parametrize("stdout_tty, stdin_tty, ci, why", [
+    (False, True, "", "stdout is not a terminal"),
+    (True, False, "true", "CI is set and stdin is not a terminal"),
+    (True, False, "", None),
+    (True, True, "true", None),
+])
+def test_who_can_see_a_ui(monkeypatch, stdout_tty, stdin_tty, ci, why):
+    monkeypatch.setattr(sys, "stdout", type("Out", (), {"isatty": lambda self: stdout_tty})())
+    monkeypatch.setattr(sys, "stdin", type("In", (), {"isatty": lambda self: stdin_tty})())
+    monkeypatch.setenv("CI", ci)
+    assert live_command.not_interactive() == why
 
 
 def test_live_without_a_terminal_says_so_in_one_line(tmp_path, capsys):
@@ -236,7 +249,7 @@ def test_demo_without_a_terminal_records_headless(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tracer", "demo", "-o", str(path), "--clients", "6"],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
-    assert "not a terminal" in done.stdout
+    assert "stdout is not a terminal" in done.stdout
     assert f"sockscope replay {path}" in done.stdout
     rec = recording.load(path)
     assert rec.complete and not rec.warnings

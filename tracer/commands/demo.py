@@ -8,7 +8,7 @@ import signal
 from servers import Settings
 from tracer import clients, scenarios
 from tracer.commands.common import positive_int
-from tracer.commands.live import default_path, interactive, run_live
+from tracer.commands.live import default_path, not_interactive, run_live
 from tracer.errors import UsageError
 from tracer.live import Session, summary_lines
 
@@ -38,9 +38,10 @@ def run(args: argparse.Namespace) -> int:
     path = args.output or default_path(cfg.model)
     burst = ("burst", {"clients": args.clients})
     session = Session(cfg, path)
-    if interactive():
+    why = not_interactive()
+    if why is None:
         return run_live(session, hint=HINT, fire_at_start=burst)
-    print("sockscope: stdout is not a terminal, so no live timeline: recording headless instead "
+    print(f"sockscope: {why}, so no live timeline: recording headless instead "
           f"(a pool server and a burst of {args.clients} clients)", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # on kill too, stop the server and clients (in sessions of their own)
     session.start()

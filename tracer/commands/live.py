@@ -45,17 +45,19 @@ def default_path(model: str, folder: str = "recordings") -> str:
     return path
 
 
-def interactive() -> bool:
-    """True when a person can see a UI: stdout is a terminal, and not a CI job without one."""
+def not_interactive() -> str | None:
+    """Why nobody can see a UI here (stdout not a terminal, a CI job without one), or None if they can."""
     if not sys.stdout.isatty():
-        return False
-    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    return not (ci and not sys.stdin.isatty())
+        return "stdout is not a terminal"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and not sys.stdin.isatty():
+        return "CI is set and stdin is not a terminal"
+    return None
 
 
 def need_terminal() -> None:
-    if not interactive():
-        raise UsageError("live needs a terminal to show its timeline; without one, use "
+    why = not_interactive()
+    if why is not None:
+        raise UsageError(f"live needs a terminal to show its timeline ({why}); without one, use "
                          "'sockscope record MODEL --scenario NAME' (or 'sockscope demo', which records headless)")
 
 
