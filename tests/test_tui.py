@@ -359,11 +359,15 @@ def test_cli_fails_in_one_line_before_the_app(args: list[str], words: str, capsy
     assert err.startswith("error: ") and words in err and err.count("\n") == 1
 
 
-def test_cli_rejects_an_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "empty.jsonl"
-    path.write_text("")
+@pytest.mark.parametrize("content, words", [(b"", "empty file"), (b"\x89PNG\r\n\x1a\n\x00\x00", "UTF-8"),
+                                            (b"hello\n", "expected a sockscope header")])
+def test_cli_rejects_what_is_not_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes,
+                                             words: str) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(content)
     assert main(["replay", str(path)]) == 2
-    assert "empty file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
 
 
 # ---------------------------------------------------------------- follow mode (live reuses it)

@@ -96,6 +96,7 @@ class ReplayApp(App[None]):
         self._timer: Timer | None = None
         self._pending_panels = False
         self._redrawn = 0.0
+        self._detail_key: tuple[object, ...] = ()
 
     # -------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -215,7 +216,9 @@ class ReplayApp(App[None]):
         self.query_one(Ruler).show(lanes.view, lanes.label_width, lanes.playhead, heading)
         self.query_one(StatusStrip).show(tl.stats_at(lanes.playhead) if tl else None,
                                          tl.filters.describe() if tl else "")
-        if tl is not None:
+        key = (id(tl), lanes.selected, lanes.highlight, tl.rec.n_events if tl else 0)
+        if tl is not None and key != self._detail_key:  # (the story does not move with the playhead)
+            self._detail_key = key
             event = None
             if lanes.selected is not None:
                 lane = tl.rec.lanes.get(lanes.selected[0])
