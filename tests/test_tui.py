@@ -152,6 +152,25 @@ async def test_lane_scrolling_and_home_end() -> None:
         assert view.playhead == app.timeline.t_min  # type: ignore[union-attr]
 
 
+async def test_fold_a_group_by_key_and_by_click() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        await pilot.press("down")  # worker_0
+        await pilot.press("z")
+        labels = [r.label for r in view.rows]
+        assert "worker_0" not in labels and view.rows[view.cursor].ref == "workers"
+        assert "▸ workers (3, folded" in view.render_line(view.cursor).text
+        await pilot.press("z")
+        assert "worker_0" in [r.label for r in view.rows] and view.cursor_lane() == 1
+        heading = next(i for i, r in enumerate(view.rows) if r.ref == "clients")
+        await pilot.click(TimelineView, offset=(3, heading))
+        assert "client-0" not in [r.label for r in view.rows]
+        await pilot.click(TimelineView, offset=(3, heading))
+        assert "client-0" in [r.label for r in view.rows]
+
+
 async def test_goto_typed_time_and_a_typo() -> None:
     app = ReplayApp(f"{DATA}/pool.jsonl")
     async with app.run_test(size=(120, 35)) as pilot:

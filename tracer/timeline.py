@@ -117,6 +117,7 @@ class Timeline:
         self.rec = rec
         self.filters = Filters()
         self.by_connection = False
+        self.folded: set[str] = set()  # lane groups shown as their heading only
         self._tracks: dict[int, Track] = {}
         self._filtered: dict[int, Track] = {}
         self._conn_tracks: dict[int, tuple[int, Track]] = {}
@@ -177,12 +178,21 @@ class Timeline:
         rows: list[Row] = []
         titles = {"accepting": "accepting", "workers": "workers", "clients": "clients"}
         for name, lanes in groups.items():
-            if lanes:
+            if lanes and name in self.folded:
+                rows.append(Row("group", f"{titles[name]} ({len(lanes)}, folded: z unfolds)", name))
+            elif lanes:
                 rows.append(Row("group", f"{titles[name]} ({len(lanes)})", name))
                 rows.extend(Row("lane", lane.name, lane.id) for lane in lanes)
             if name == "workers" and f.conn is None:
                 rows.extend(Row("counter", label, c) for c, label in COUNTER_ROWS if c in self.rec.counters)
         return rows
+
+    def fold(self, group: str) -> None:
+        """Fold a lane group to its heading, or unfold it."""
+        self.folded ^= {group}
+
+    def group_of(self, lane_id: int) -> str:
+        return self._group(self.rec.lanes[lane_id])
 
     def _group(self, lane: Lane) -> str:
         """A lane's group, re-examining only events that arrived since the last look."""

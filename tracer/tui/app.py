@@ -78,6 +78,7 @@ class ReplayApp(App[None]):
         Binding("x", "clear_filters", "clear filters", show=False),
         Binding("escape", "unselect", "unselect", show=False),
         Binding("f", "follow", "follow", show=False),
+        Binding("z", "fold", "fold group", show=False),
     ]
 
     def __init__(self, path: str | os.PathLike[str], *, follow: bool = False) -> None:
@@ -402,6 +403,9 @@ class ReplayApp(App[None]):
         self._track_end()
         self._update_panels()
 
+    def action_fold(self) -> None:
+        self.lanes.toggle_fold()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -417,6 +421,7 @@ class ReplayApp(App[None]):
             ("Clear filters", "Show everything again", self.action_clear_filters),
             ("Slower", "Less trace time per second", lambda: self.action_speed(-1)),
             ("Faster", "More trace time per second", lambda: self.action_speed(1)),
+            ("Fold / unfold group", "Show the selected lane's group as one heading, or open it", self.action_fold),
             ("Help: colours and marks", "What the glyphs and colours mean", self.action_help),
         ]
         if self.follow:

@@ -29,6 +29,7 @@ KEYS = [
     ("tab", "by-thread view / by-connection view"),
     ("o  /  x", "only the selected connection (again: all) / filter dialog / clear filters"),
     ("escape", "clear the selection"),
+    ("z", "fold the selected lane's group to its heading (again: unfold); or click a heading"),
     ("f", "follow the end of a growing recording (live)"),
     ("ctrl+p", "command palette"),
     ("mouse", "click an event to inspect it; click the ruler to seek; wheel scrolls lanes, "

@@ -80,8 +80,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._data_version += 1
         self.rows = self.timeline.rows() if self.timeline else []
         self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
-        while self.cursor + 1 < len(self.rows) and self.rows[self.cursor].kind == "group":
-            self.cursor += 1  # the cursor sits on a lane, never on a heading
+        while self.cursor + 1 < len(self.rows) and not self._can_rest(self.cursor):
+            self.cursor += 1  # the cursor sits on a row, never on an open heading
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows))
         if self.highlight is not None:
             self._hl_spans = self._spans_of(self.highlight)
@@ -108,10 +108,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.view.width = max(1, width - lw)
         if row.kind == "group":  # a heading has no cells: it may run across them
             ph = lw + self.view.cell_of(self.playhead)
-            text = fit(f"▾ {clean(row.label)} ", width)
-            segs = [Segment(text, look.GROUP)]
+            folded = self.timeline is not None and row.ref in self.timeline.folded
+            text = fit(f"{'▸' if folded else '▾'} {clean(row.label)} ", width)
+            style = look.LABEL_CURSOR if folded and index == self.cursor else look.GROUP
+            segs = [Segment(text, style)]
             if max(lw, len(text.rstrip()) + 1) <= ph < width:  # the playhead never hides the heading
-                segs = [Segment(text[:ph], look.GROUP), Segment("┃", look.PLAYHEAD), Segment(text[ph + 1:], look.GROUP)]
+                segs = [Segment(text[:ph], style), Segment("┃", look.PLAYHEAD), Segment(text[ph + 1:], style)]
             return Strip(segs, width).crop_extend(0, width, None)
         label = self._label(row, index, lw)
         return Strip([label, *self._cell_segments(row, index)], width).crop_extend(0, width, None)
@@ -247,7 +249,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         i = max(0, min(len(self.rows) - 1, self.cursor + delta))
         step = 1 if delta >= 0 else -1
-        while 0 <= i < len(self.rows) and self.rows[i].kind == "group":
+        while 0 <= i < len(self.rows) and not self._can_rest(i):
             i += step
         if not 0 <= i < len(self.rows):
             i = self.cursor
@@ -263,6 +265,29 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=i, animate=False)
         elif i >= top + height:
             self.scroll_to(y=i - height + 1, animate=False)
+
+    def _can_rest(self, i: int) -> bool:
+        row = self.rows[i]
+        return row.kind != "group" or (self.timeline is not None and row.ref in self.timeline.folded)
+
+    def toggle_fold(self, index: int | None = None) -> None:
+        """Fold the selected row's lane group (or unfold the selected folded heading)."""
+        i = self.cursor if index is None else index
+        if self.timeline is None or not 0 <= i < len(self.rows) or self.timeline.by_connection:
+            return
+        row = self.rows[i]
+        if row.kind == "group" and isinstance(row.ref, str):
+            group = row.ref
+        elif row.kind == "lane" and isinstance(row.ref, int):
+            group = self.timeline.group_of(row.ref)
+        else:
+            return
+        self.timeline.fold(group)
+        self.data_changed()
+        heading = next((k for k, r in enumerate(self.rows) if r.kind == "group" and r.ref == group), 0)
+        self.cursor = heading if group in self.timeline.folded else min(heading + 1, len(self.rows) - 1)
+        self.scroll_to_region_row(self.cursor)
+        self._changed()
 
     def cursor_row(self) -> Row | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
@@ -338,8 +363,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         index = int(self.scroll_offset.y) + offset.y
         if not 0 <= index < len(self.rows):
             return
-        if self.rows[index].kind != "group":
-            self.cursor = index
+        if self.rows[index].kind == "group":
+            self.toggle_fold(index)  # a click on a heading folds or unfolds its group
+            return
+        self.cursor = index
         if offset.x >= self.label_width:
             t = self.view.time_at(offset.x - self.label_width + 0.5)
             if not self._select_near(self.rows[index], t):
