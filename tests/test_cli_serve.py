@@ -42,9 +42,9 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], pattern: str
 class Server:
     """``sockscope serve`` in a child process, its address read from its first line."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, **kw: object) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "tracer", "serve", *args], cwd=ROOT, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)  # type: ignore[call-overload]
         self.first_line = self._readline(timeout=20)
         m = LISTENING.search(self.first_line)
         if not m:
@@ -236,3 +236,30 @@ def test_a_second_ctrl_c_while_stopping_still_leaves_the_trailer(servers: list[S
     assert code == 0, err
     r = load(path)
     assert r.complete and r.trailer["dropped"] == 0  # type: ignore[index]
+
+
+def _children(pid: int) -> list[str]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found += f.read().split()
+    return found
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/self/task"),
+                    reason="needs Linux CPU affinity")
+@pytest.mark.parametrize("pinned", [False, True])
+def test_formatter_process_only_with_a_spare_core(servers: list[Server], tmp_path: Path, pinned: bool) -> None:
+    """Unpinned, the recording is formatted in a child process; pinned to one core, in the server's own."""
+    if not pinned and len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core only")
+    path = tmp_path / "r.jsonl"
+    s = Server("pool", "--record", str(path), preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pinned else None)
+    servers.append(s)
+    assert len(_children(s.proc.pid)) == (0 if pinned else 1)
+    with socket.create_connection(s.address, timeout=5) as sock:
+        for _ in range(20):
+            assert http_get(sock).startswith(b"HTTP/1.1 200")
+    code, out, _ = s.stop()
+    r = load(path)
+    assert code == 0 and r.complete and r.trailer["events"] == r.n_events >= 40  # type: ignore[index]

@@ -68,8 +68,7 @@ def run_server(
         module = servers.load(cfg.model)
     except KeyError:
         raise TracerError(f"unknown model {cfg.model!r}; choose one of {', '.join(servers.MODELS)}") from None
-    # offload: the recording is formatted in a child process, off this server's GIL
-    recorder = Recorder(record, header_for(cfg), offload=True) if record else None
+    recorder = Recorder(record, header_for(cfg), offload=spare_core()) if record else None
     address: list[tuple[str, int]] = []
 
     def listening(sock: Any) -> None:
@@ -111,6 +110,19 @@ def _remove_quietly(path: str) -> None:
         os.remove(path)
     except OSError:
         pass  # already gone, or not ours to remove: the error above is what matters
+
+
+def spare_core() -> bool:
+    """Whether this process may run on more than one core.
+
+    Only then does formatting the recording in a child process (off the
+    server's GIL) pay: on one core the child takes the same CPU from the
+    server, plus the hand-over (measured: bench/bench_recorder.py).
+    """
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # not Linux
+        return (os.cpu_count() or 1) > 1
 
 
 def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
