@@ -206,6 +206,29 @@ def test_connection_view_has_one_row_per_connection_with_its_waits(pool: Timelin
         pool.by_connection = False
 
 
+def test_connection_search_matches_a_full_scan_on_a_busy_recording(tmp_path: Path) -> None:
+    """Thousands of connections over 10 workers and 40 client lanes: the windowed search misses nothing."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+    from bench_timeline import make_recording
+
+    path = tmp_path / "busy.jsonl"
+    make_recording(str(path), 20_000, seed=7)
+    rec = load(path)
+    timeline = Timeline(rec)
+    for cid in list(rec.connections)[::37]:
+        assert timeline.connection_events(cid) == rec.connection_events(cid)
+
+
+def test_a_negative_client_connection_id_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "neg.jsonl"
+    path.write_text("\n".join([json.dumps({"format": "sockscope", "version": 1}), *_LANES,
+                               '[0,0,"connect",2,-3,0,"127.0.0.1:1"]', '[0,0,"accept",0,3,0,"127.0.0.1:1"]']) + "\n")
+    with pytest.raises(RecordingError, match=":5: expected a client connection id >= 0"):
+        Loader(path, lambda b: None).run()
+
+
 def test_connection_events_match_the_recording(pool: Timeline) -> None:
     for cid in pool.rec.connections:
         assert pool.connection_events(cid) == pool.rec.connection_events(cid)
@@ -412,6 +435,9 @@ def test_any_lines_load_or_fail_in_one_line_and_then_draw(tmp_path_factory: pyte
             elif row.kind == "counter":
                 assert len(timeline.spark(str(row.ref), view)) == 40
     timeline.stats_at(timeline.t_max // 2)
+    for cid in rec.connections:  # whatever the windowed search finds is that connection's, once
+        found = timeline.connection_events(cid)
+        assert all(e.conn == cid for e in found) and len(found) == len(set(found))
     t, cur, steps = -1, None, 0
     while (found := timeline.step(t, True, current=cur)) is not None and steps <= rec.n_events:
         t, cur, steps = rec.lanes[found[0]].t[found[1]], found, steps + 1

@@ -378,6 +378,8 @@ class Builder:
         if t + dur > rec.t_max:
             rec.t_max = t + dur
         if lane.side == "client" and conn:
+            if conn < 0:  # (negative ids are the reader's own, for clients never accepted)
+                raise self.error(f"expected a client connection id >= 0, got {conn}")
             conn = self._client_conn(conn, kind, detail, t, dur)
         i = lane._append(t, dur, code, conn, count, self.line_no, detail)
         if lane.side == "client" and conn < 0:

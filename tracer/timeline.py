@@ -92,6 +92,7 @@ class Stats:
     dropped: int
 
 
+_FOREVER = 2**62
 COUNTER_ROWS = (("queue", "pool queue"), ("backlog", "kernel backlog"), ("threads", "threads alive"))
 _ACCEPTING = {KINDS["accept"].code, KINDS["listen"].code, KINDS["select"].code}
 
@@ -121,8 +122,7 @@ class Timeline:
         self._tracks: dict[int, Track] = {}
         self._filtered: dict[int, Track] = {}
         self._conn_tracks: dict[int, tuple[int, Track]] = {}
-        self._conn_index: dict[int, list[tuple[int, int]]] = {}
-        self._conn_index_key = -1
+        self._spots: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self._open_key: tuple[int, int] = (-1, -1)
         self._open_at = 0.0
         self._groups: dict[int, tuple[int, str]] = {}
@@ -234,32 +234,60 @@ class Timeline:
         return self.rec.lanes.get(row.ref) if row.kind == "lane" and isinstance(row.ref, int) else None
 
     # -------------------------------------------------- connections
-    def connection_index(self) -> dict[int, list[tuple[int, int]]]:
-        """Connection id -> [(lane id, event index)], built once per recording size."""
-        key = self.rec.n_events
-        if key != self._conn_index_key:
-            index: dict[int, list[tuple[int, int]]] = {}
-            for lane in list(self.rec.lanes.values()):
-                conns = lane.conn
-                for i in range(len(conns)):
-                    c = conns[i]
-                    if c:
-                        index.setdefault(c, []).append((lane.id, i))
-            self._conn_index, self._conn_index_key = index, key
-            self._conn_tracks.clear()
-        return self._conn_index
+    def connection_spots(self, conn_id: int) -> list[tuple[int, int]]:
+        """(lane id, index) of every event of one connection, without an index over all events.
+
+        The connection's record says which lanes it touched and when it lived,
+        so only those lanes' events in that window are read (an index of a
+        million events would cost over 100 bytes each).  Where the record is
+        unsure (a side never closed, a lane not known), the search widens.
+        """
+        hit = self._spots.get(conn_id)
+        if hit is not None and hit[0] == self.rec.n_events:
+            return hit[1]
+        lanes, t0, t1 = self._where(conn_id)
+        spots = []
+        for lane in lanes:
+            conns, n = lane.conn, len(lane)
+            lo = bisect_left(lane.t, t0, 0, n)
+            hi = bisect_right(lane.t, t1, lo, n)
+            spots += [(lane.id, i) for i in range(lo, hi) if conns[i] == conn_id]
+        if len(self._spots) > 4096:
+            self._spots.clear()
+        self._spots[conn_id] = (self.rec.n_events, spots)
+        return spots
+
+    def _where(self, conn_id: int) -> tuple[list[Lane], int, int]:
+        """The lanes to search for a connection's events, and the time window."""
+        everywhere = list(self.rec.lanes.values())
+        c = self.rec.connections.get(conn_id)
+        if c is None:
+            return everywhere, 0, _FOREVER
+        starts = [x for x in (c.connect_t, c.accept_t, c.submit_t, c.start_t) if x is not None]
+        server_done = c.close_t is not None or c.accept_lane is None
+        client_done = c.client_close_t is not None or c.client_lane is None
+        ends = [x for x in (c.close_t, c.client_close_t) if x is not None]
+        t0 = min(starts, default=0)
+        t1 = max(ends) if ends and server_done and client_done else _FOREVER
+        if c.accept_lane is not None and c.serve_lane is None:  # who served it is not known: any server lane
+            ids = {lane.id for lane in everywhere if lane.side == "server"}
+        else:
+            ids = set()
+        ids |= {x for x in (c.accept_lane, c.serve_lane, c.client_lane) if x is not None}
+        if not ids:
+            return everywhere, t0, t1
+        return [lane for lane in everywhere if lane.id in ids], t0, t1
 
     def connection_events(self, conn_id: int) -> list[Event]:
         """Both ends of one connection's story in time order (like Recording.connection_events, indexed)."""
         lanes = self.rec.lanes
-        out = [lanes[lane].event(i) for lane, i in self.connection_index().get(conn_id, [])]
+        out = [lanes[lane].event(i) for lane, i in self.connection_spots(conn_id)]
         out.sort(key=lambda e: (e.t, e.lane))
         return out
 
     def conn_track(self, conn_id: int) -> Track:
         """A connection's row: its waits (backlog, pool queue) and its server side (or client side, if only that)."""
-        index = self.connection_index()
-        spots = index.get(conn_id, [])
+        spots = self.connection_spots(conn_id)
         cached = self._conn_tracks.get(conn_id)
         if cached is not None and cached[0] == len(spots):
             return cached[1]

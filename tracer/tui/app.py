@@ -146,6 +146,9 @@ class ReplayApp(App[None]):
             self.post_message(LoadFailed(str(exc)))
         except OSError as exc:  # a read error mid-file: say so, in one line
             self.post_message(LoadFailed(f"{self.path}: {exc.strerror or exc}"))
+        except Exception as exc:  # noqa: BLE001 - a reader bug: still one line for the user, not a traceback
+            self.post_message(LoadFailed(f"{self.path}: sockscope could not read this recording "
+                                         f"({type(exc).__name__}: {exc}); please report it"))
 
     def on_loaded(self, message: Loaded) -> None:
         batch = message.batch

@@ -209,7 +209,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         assert self.timeline is not None
         spans: dict[int, list[tuple[int, int]]] = {}
         lanes = self.timeline.rec.lanes
-        for lane_id, i in self.timeline.connection_index().get(conn_id, []):
+        for lane_id, i in self.timeline.connection_spots(conn_id):
             lane = lanes[lane_id]
             spans.setdefault(lane_id, []).append((lane.t[i], lane.t[i] + lane.dur[i]))
         return spans
