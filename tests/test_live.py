@@ -300,3 +300,12 @@ async def test_following_shows_the_last_ten_seconds_or_everything(tmp_path, span
         if span_s > window_s:
             assert view.cell_of(0) < 0  # the start scrolled off: the window follows now
         await pilot.press("q")
+
+
+def test_poke_keys_take_no_replay_key():
+    from tracer.live import POKES
+    from tracer.tui.app import ReplayApp
+
+    taken = {key for b in ReplayApp.BINDINGS for key in b.key.split(",")}  # type: ignore[union-attr]
+    mine = {p.key for p in POKES} | {p.key.upper() for p in POKES}
+    assert not mine & taken
