@@ -48,6 +48,11 @@ def lanes(app: ReplayApp) -> TimelineView:
     return app.query_one(TimelineView)
 
 
+def shown(app: ReplayApp, selector: str) -> str:
+    """The text a panel shows now (panels redraw after the frame that changed them)."""
+    return str(app.query_one(selector).render())
+
+
 def text_of(view: TimelineView) -> str:
     return "\n".join(view.render_line(y).text for y in range(view.size.height))
 
@@ -92,7 +97,7 @@ async def test_speed_keys_step_through_speeds() -> None:
         assert app.speed_index == i + 2
         await pilot.press(*["left_square_bracket"] * 40)
         assert app.speed_index == 0
-        assert "1 µs/s" in str(app.query_one("#title").render())
+        await until(pilot, lambda: "1 µs/s" in shown(app, "#title"), what="the speed in the title")
 
 
 async def test_step_keys_walk_events_and_select_them() -> None:
@@ -113,7 +118,7 @@ async def test_step_keys_walk_events_and_select_them() -> None:
         assert view.selected is not None and view.selected[0] == 1 and view.playhead >= before
         await pilot.press("right", "left")
         assert view.selected[0] == 1
-        assert "lane worker_0" in str(app.query_one("#detail-body").render())
+        await until(pilot, lambda: "lane worker_0" in shown(app, "#detail-body"), what="the detail panel")
 
 
 async def test_zoom_fit_and_pan_keys() -> None:
@@ -243,7 +248,7 @@ async def test_filter_keys_and_dialog() -> None:
         f = app.timeline.filters  # type: ignore[union-attr]
         assert f.kinds == {"close"} and f.lanes is not None and 0 not in f.lanes
         assert "MainThread" not in [r.label for r in view.rows]
-        assert "close" in str(app.query_one("#status").render())
+        await until(pilot, lambda: "close" in shown(app, "#status"), what="the filter in the status strip")
         await pilot.press("slash")
         await until(pilot, lambda: isinstance(app.screen, FilterScreen))
         await pilot.click("#clear")
@@ -284,7 +289,8 @@ async def test_click_selects_an_event_and_highlights_its_connection() -> None:
         assert view.selected is not None and view.selected[0] == 1
         assert view.highlight == 1
         assert set(view._hl_spans) == {0, 1, 11}  # acceptor, worker, client: one story across lanes
-        detail = str(app.query_one("#detail-body").render())
+        await until(pilot, lambda: "connect" in shown(app, "#detail-body"), what="the connection's story")
+        detail = shown(app, "#detail-body")
         assert "accept" in detail and "submit" in detail and "connect" in detail
         await pilot.click(TimelineView, offset=(view.label_width + view.view.width - 2, row))
         assert view.selected is None
@@ -342,8 +348,8 @@ async def test_markup_and_escapes_in_names_show_literally() -> None:
         assert "esc\\x1b[31m" in text
         assert "\x1b" not in text
         await pilot.press("full_stop", "full_stop")  # the accept, whose peer has markup
-        detail = app.query_one("#detail-body").render()
-        assert "[link=x]peer[/link]\\x1b[2J" in str(detail)
+        await until(pilot, lambda: "[link=x]peer[/link]\\x1b[2J" in shown(app, "#detail-body"),
+                    what="the peer, literally, in the detail panel")
 
 
 @pytest.mark.parametrize("name", ["empty.jsonl", "one.jsonl", "same_time.jsonl", "many_lanes.jsonl"])

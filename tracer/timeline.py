@@ -230,9 +230,6 @@ class Timeline:
             tr = self._filtered[lane_id] = _filtered(base, f)
         return tr
 
-    def lane_of(self, row: Row) -> Lane | None:
-        return self.rec.lanes.get(row.ref) if row.kind == "lane" and isinstance(row.ref, int) else None
-
     # -------------------------------------------------- connections
     def connection_spots(self, conn_id: int) -> list[tuple[int, int]]:
         """(lane id, index) of every event of one connection, without an index over all events.

@@ -97,6 +97,7 @@ class ReplayApp(App[None]):
         self._timer: Timer | None = None
         self._pending_panels = False
         self._redrawn = 0.0
+        self._frozen = False  # gc.freeze()d a big recording (see on_loaded)
         self._detail_key: tuple[object, ...] = ()
 
     # -------------------------------------------------- layout
@@ -125,6 +126,8 @@ class ReplayApp(App[None]):
     def on_unmount(self) -> None:
         if self._loader is not None:
             self._loader.stop()
+        if self._frozen:
+            gc.unfreeze()
 
     # -------------------------------------------------- loading (a worker thread)
     @work(thread=True, exclusive=True, group="load")
@@ -178,8 +181,10 @@ class ReplayApp(App[None]):
             bar.display = False
             # a million events are millions of objects the collector would walk on every pass: a full
             # collection mid-pan costs a frame (measured: 100+ ms); they live as long as the app anyway
-            gc.collect()
-            gc.freeze()
+            if self.timeline is not None and self.timeline.rec.n_events > 100_000:
+                gc.collect()
+                gc.freeze()
+                self._frozen = True
             for warning in self.timeline.rec.warnings[:3] if self.timeline else []:
                 self.notify(warning, severity="warning", timeout=6)
         if self.tracking:
