@@ -370,6 +370,7 @@ async def test_a_bad_file_gets_a_readable_error(name: str, words: str) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ErrorScreen), what="the error screen")
         assert words in app.screen.message  # type: ignore[attr-defined]
+        assert app.error is not None and words in app.error  # the CLI says it again and exits 2
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ErrorScreen))
 

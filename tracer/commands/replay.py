@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from tracer.errors import RecordingError
 from tracer.recording import Builder
@@ -52,5 +53,9 @@ def run(args: argparse.Namespace) -> int:
     check_file(args.file, args.follow)
     from tracer.tui.app import ReplayApp  # Textual loads only when a UI is really wanted
 
-    ReplayApp(args.file, follow=args.follow).run()
+    app = ReplayApp(args.file, follow=args.follow)
+    app.run()
+    if app.error is not None:  # shown in the app; said again where the shell can see it
+        print(f"error: {app.error}", file=sys.stderr)
+        return 2
     return 0

@@ -87,6 +87,7 @@ class ReplayApp(App[None]):
         self.follow = follow
         self.timeline: Timeline | None = None
         self.loaded = False
+        self.error: str | None = None  # why the recording could not be read (the CLI exits 2 with it)
         self.tracking = follow  # the view follows the newest time (live mode)
         self.user_moved = False  # once the user moves the view, loading stops re-fitting it
         self.playing = False
@@ -194,6 +195,7 @@ class ReplayApp(App[None]):
         self._update_panels()
 
     def on_load_failed(self, message: LoadFailed) -> None:
+        self.error = message.error
         self.loaded = True
         self.query_one(ProgressBar).display = False
         self.notify(message.error, title="Cannot read the recording", severity="error", timeout=10)
