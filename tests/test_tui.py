@@ -456,6 +456,16 @@ def test_snapshot_connection_view(snap_compare: Callable[..., bool], size: tuple
     assert _snap(snap_compare, "pool.jsonl", size, press=("tab",))
 
 
+@pytest.mark.parametrize("name, size", [("pool-saturated-queue.jsonl", (120, 35)),
+                                        ("single-both-ends.jsonl", (80, 24))])
+def test_snapshot_shipped_recording(snap_compare: Callable[..., bool], name: str, size: tuple[int, int]) -> None:
+    """The shipped recordings (recordings/); re-recording one means --snapshot-update here."""
+    async def run_before(pilot: Pilot) -> None:
+        await loaded(pilot)
+
+    assert snap_compare(ReplayApp(f"recordings/{name}"), terminal_size=size, run_before=run_before)
+
+
 def test_snapshot_help(snap_compare: Callable[..., bool]) -> None:
     assert _snap(snap_compare, "pool.jsonl", (120, 35), press=("question_mark",))
 
