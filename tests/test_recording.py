@@ -252,6 +252,13 @@ def test_cut_off_header_is_rejected(tmp_path: Path) -> None:
         load(path)
 
 
+def test_integer_of_5000_digits_is_rejected_not_a_crash(tmp_path: Path) -> None:
+    """Python refuses to parse integers over 4300 digits with a plain ValueError (no .msg, unlike JSON's)."""
+    path = write(tmp_path / "r.jsonl", LANE0, "[" + "1" * 5000 + ",0,\"recv\",0,1,5]")
+    with pytest.raises(RecordingError, match=":3: expected a JSON value"):
+        load(path)
+
+
 def test_deeply_nested_line_is_rejected_not_a_crash(tmp_path: Path) -> None:
     path = write(tmp_path / "r.jsonl", LANE0, "[" * 100_000)
     with pytest.raises(RecordingError, match=":3: "):

@@ -276,8 +276,8 @@ class Builder:
             return
         try:
             value = json.loads(line)
-        except ValueError as exc:
-            raise self.error(f"expected a JSON value, got {line[:60]!r} ({exc.msg})") from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits (plain ValueError)
+            raise self.error(f"expected a JSON value, got {line[:60]!r} ({getattr(exc, 'msg', exc)})") from None
         except RecursionError:  # thousands of nested brackets
             raise self.error(f"expected a JSON value, got {line[:60]!r} (nested too deeply)") from None
         if isinstance(value, list):
