@@ -442,3 +442,16 @@ def test_any_lines_load_or_fail_in_one_line_and_then_draw(tmp_path_factory: pyte
     while (found := timeline.step(t, True, current=cur)) is not None and steps <= rec.n_events:
         t, cur, steps = rec.lanes[found[0]].t[found[1]], found, steps + 1
     assert steps == rec.n_events
+
+
+def test_a_lane_declared_after_the_last_update_waits_for_the_next() -> None:
+    """The loader's thread declares lanes while the UI draws: rows show only lanes already indexed."""
+    rec = load(DATA / "pool.jsonl")
+    timeline = Timeline(rec)
+    from tracer.recording import Lane
+
+    rec.lanes[99] = Lane(99, "late", 1, "server")
+    assert "late" not in [r.label for r in timeline.rows()]
+    assert len(timeline.track_for_lane(99)) == 0
+    timeline.update()
+    assert "late" in [r.label for r in timeline.rows()]

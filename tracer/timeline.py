@@ -93,6 +93,7 @@ class Stats:
 
 
 _FOREVER = 2**62
+_EMPTY = Track(array("q"), array("q"), array("b"), array("i"))
 COUNTER_ROWS = (("queue", "pool queue"), ("backlog", "kernel backlog"), ("threads", "threads alive"))
 _ACCEPTING = {KINDS["accept"].code, KINDS["listen"].code, KINDS["select"].code}
 
@@ -170,6 +171,8 @@ class Timeline:
         f = self.filters
         groups: dict[str, list[Lane]] = {"accepting": [], "workers": [], "clients": []}
         for lane in list(self.rec.lanes.values()):
+            if lane.id not in self._tracks:  # declared by the loader since its last update: next time
+                continue
             if f.lanes is not None and lane.id not in f.lanes:
                 continue
             if f.conn is not None and not len(self.track_for_lane(lane.id)):
@@ -221,7 +224,10 @@ class Timeline:
         return None
 
     def track_for_lane(self, lane_id: int) -> Track:
-        base = self._tracks[lane_id]
+        """A lane's events, filters applied (empty for a lane the loader has not indexed yet)."""
+        base = self._tracks.get(lane_id)
+        if base is None:
+            return _EMPTY
         f = self.filters
         if f.conn is None and f.kinds is None:
             return base
