@@ -135,6 +135,11 @@ def test_record_into_a_folder_without_permission() -> None:
         folder.rmdir()
 
 
+def test_empty_record_path_is_refused() -> None:
+    result = sockscope("serve", "pool", "--record", "")
+    assert_one_error_line(result, "--record needs a file name.*")
+
+
 def test_unknown_model() -> None:
     result = sockscope("serve", "fork")
     assert_one_error_line(result, "unknown model 'fork'; choose one of single, thread, pool.*")

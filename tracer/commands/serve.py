@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
+from tracer.errors import UsageError
 from tracer.runner import run_server
 
 
@@ -20,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.record is not None and not args.record.strip():
+        raise UsageError("--record needs a file name (an empty one would run untraced without a word)")
     cfg = settings_from(args)
     outcome = run_server(cfg, args.record)
     if args.record:
