@@ -220,7 +220,10 @@ class ReplayApp(App[None]):
         lanes = self.lanes
         tl = self.timeline
         speed = SPEEDS[self.speed_index]
-        note = "following" if self.tracking else ("loading…" if not self.loaded else "")
+        if self.follow:
+            note = "following" if self.tracking else "f follows the end"
+        else:
+            note = "" if self.loaded else "loading…"
         self.query_one(TitleBar).show(tl, self.path, self.playing, f"{fmt_speed(speed)} ({_ratio(speed)})",
                                       fmt_time(lanes.playhead, _digits(lanes.playhead, lanes.view.scale)), note)
         heading = ("connection" if lanes.label_width >= 18 else "conn") if tl and tl.by_connection else "thread"
