@@ -173,26 +173,32 @@ class ReplayApp(App[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=max(batch.total, 1), progress=batch.done)
         bar.display = batch.done < batch.total  # following: hidden while caught up with the file
-        if batch.finished and not self._speed_chosen and self.timeline is not None:
-            # the whole recording plays in about 20 s; [ and ] go from there down to µs per second
-            span = max(self.timeline.t_max - self.timeline.t_min, 1)
-            self.speed_index = max(0, bisect.bisect_right(SPEEDS, span / 20) - 1)
         if batch.finished:
-            self.loaded = True
-            bar.display = False
-            # a million events are millions of objects the collector would walk on every pass: a full
-            # collection mid-pan costs a frame (measured: 100+ ms); they live as long as the app anyway
-            if self.timeline is not None and self.timeline.rec.n_events > 100_000:
-                gc.collect()
-                gc.freeze()
-                self._frozen = True
-            for warning in self.timeline.rec.warnings[:3] if self.timeline else []:
-                self.notify(warning, severity="warning", timeout=6)
+            self._finished()
         if self.tracking:
             self._track_end()
         elif lanes.auto_fit:
             lanes.fit()
         self._update_panels()
+
+    def _finished(self) -> None:
+        """The whole file is in (replay): pick a speed, drop the bar, say what the reader warned about."""
+        self.loaded = True
+        self.query_one(ProgressBar).display = False
+        if self.timeline is None:
+            return
+        if not self._speed_chosen:
+            # the whole recording plays in about 20 s; [ and ] go from there down to µs per second
+            span = max(self.timeline.t_max - self.timeline.t_min, 1)
+            self.speed_index = max(0, bisect.bisect_right(SPEEDS, span / 20) - 1)
+        if self.timeline.rec.n_events > 100_000:
+            # a million events are millions of objects the collector would walk on every pass: a full
+            # collection mid-pan costs a frame (measured: 100+ ms); they live as long as the app anyway
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+        for warning in self.timeline.rec.warnings[:3]:
+            self.notify(warning, severity="warning", timeout=6)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.error = message.error
