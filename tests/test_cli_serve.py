@@ -268,3 +268,21 @@ def test_formatter_process_only_with_a_spare_core(servers: list[Server], tmp_pat
     code, out, _ = s.stop()
     r = load(path)
     assert code == 0 and r.complete and r.trailer["events"] == r.n_events >= 40  # type: ignore[index]
+
+
+def test_ctrl_c_right_after_sigcont_still_stops(servers: list[Server], tmp_path: Path) -> None:
+    """Regression: with SIGCONT still pending on the main thread, Linux handed SIGINT to a worker thread and the
+    main thread slept on in accept() (3 runs in 10 before the fix).  Worker threads now block SIGINT/SIGTERM."""
+    for attempt in range(4):
+        path = tmp_path / f"r{attempt}.jsonl"
+        s = Server("pool", "--workers", "2", "--record", str(path))
+        servers.append(s)
+        with socket.create_connection(s.address, timeout=5) as sock:
+            assert http_get(sock).startswith(b"HTTP/1.1 200")  # a worker exists, blocked in recv
+            s.proc.send_signal(signal.SIGSTOP)
+            stat = Path(f"/proc/{s.proc.pid}/stat")
+            wait_for(lambda stat=stat: stat.read_text().rsplit(")", 1)[1].split()[0] == "T", what="the server stopped")
+            s.proc.send_signal(signal.SIGCONT)
+            code, _, err = s.stop(signal.SIGINT)  # fails the test if it does not stop within 20 s
+        assert code == 0, err
+        assert load(path).complete

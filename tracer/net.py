@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import selectors
+import signal
 import socket as _socket
 import struct
 import sys
@@ -227,6 +228,27 @@ class TracedSocket(ManagedSocket):
             _close(self)
 
 
+def hand_stop_signals_to_main() -> None:
+    """Block SIGINT and SIGTERM in the calling thread, unless it is the main one.
+
+    Linux hands a process's signal to any thread that does not block it.  One
+    that lands on a worker leaves the main thread, where Python runs signal
+    handlers, asleep in ``accept()``: Ctrl-C is never acted on (seen when the
+    main thread still had a SIGCONT pending).  Every thread ``Net`` makes calls
+    this first.
+    """
+    if threading.current_thread() is not threading.main_thread() and hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+class ManagedThread(threading.Thread):
+    """A plain Thread that leaves Ctrl-C to the main thread."""
+
+    def run(self) -> None:
+        hand_stop_signals_to_main()
+        super().run()
+
+
 class TracedThread(threading.Thread):
     """A Thread whose lane opens with ``thread_start`` and ends with ``thread_exit``."""
 
@@ -237,6 +259,7 @@ class TracedThread(threading.Thread):
         self._for_conn = next((x.conn for x in a if isinstance(x, ManagedSocket)), 0)
 
     def run(self) -> None:
+        hand_stop_signals_to_main()
         rec: Recorder = self._net.recorder  # type: ignore[assignment]
         lane = rec.declare_lane()
         rec.disarm_exit_watch()
@@ -291,7 +314,7 @@ class Net:
     def Thread(self, *args: Any, **kwargs: Any) -> threading.Thread:  # noqa: N802 - drop-in for the class
         """``threading.Thread(...)``, traced when recording."""
         if self.recorder is None:
-            thread = threading.Thread(*args, **kwargs)
+            thread: threading.Thread = ManagedThread(*args, **kwargs)
         else:
             thread = TracedThread(*args, net=self, **kwargs)
         self.threads.add(thread)
@@ -300,7 +323,8 @@ class Net:
     def ThreadPoolExecutor(self, max_workers: int, thread_name_prefix: str = "worker") -> ThreadPoolExecutor:  # noqa: N802
         """``ThreadPoolExecutor(n)``, whose submit/start are traced when recording."""
         if self.recorder is None:
-            ex = ThreadPoolExecutor(max_workers, thread_name_prefix=thread_name_prefix)
+            ex = ThreadPoolExecutor(max_workers, thread_name_prefix=thread_name_prefix,
+                                    initializer=hand_stop_signals_to_main)
         else:
             ex = TracedExecutor(self.recorder, max_workers, thread_name_prefix)
         self.executors.append(ex)
@@ -394,6 +418,7 @@ class TracedExecutor(ThreadPoolExecutor):
         rec.add_probe("queue", self._work_queue.qsize)
 
     def _worker_starts(self) -> None:
+        hand_stop_signals_to_main()
         rec = self._rec
         rec.instant("thread_start", rec.declare_lane())
 

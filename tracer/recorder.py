@@ -30,6 +30,7 @@ import collections
 import itertools
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -229,6 +230,8 @@ class Recorder:
         # beat doubles up to flush_interval.  Each wake takes the server's GIL:
         # at a fixed 5 ms that cost the pool server ~5% of its requests/s
         # under a steady keep-alive load, with nothing new to write.
+        if hasattr(signal, "pthread_sigmask"):  # Ctrl-C is the main thread's (see net.hand_stop_signals_to_main)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         last_flush = time.monotonic()
         beat = self.sample_interval
         while not self.closed:
