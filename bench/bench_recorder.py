@@ -137,11 +137,12 @@ def _pin(cpu: int | None):  # type: ignore[no-untyped-def]
 class Server:
     """``sockscope serve pool`` in its own process; stopped with SIGINT like a user would."""
 
-    def __init__(self, record: str | None, workers: int, cpu: int | None) -> None:
+    def __init__(self, record: str | None, workers: int, cpu: int | None, root: Path = ROOT) -> None:
         cmd = [sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--workers", str(workers)]
         if record:
             cmd += ["--record", record]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # -m runs the tracer package found in cwd first: this checkout's, or a baseline's
+        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      preexec_fn=_pin(cpu))
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         m = LISTENING.search(line)
@@ -199,73 +200,84 @@ class Server:
         return out
 
 
-def interleave(servers: dict[bool, Server], seconds: float, slice_s: float, first: bool) -> dict[bool, float]:
-    """Let the two servers run by turns, ``slice_s`` each, for ``seconds`` in all.
+def interleave(servers: dict[str, Server], seconds: float, slice_s: float, rotate: int) -> dict[str, float]:
+    """Let the servers run by turns, ``slice_s`` each, for ``seconds`` in all.
 
     Returns:
         How long each one ran (s).
     """
-    ran = {False: 0.0, True: 0.0}
+    names = list(servers)
+    names = names[rotate % len(names):] + names[:rotate % len(names)]
+    ran = dict.fromkeys(names, 0.0)
     end = time.monotonic() + seconds
-    turn = first
+    turn = 0
     while (now := time.monotonic()) < end:
-        servers[turn].proc.send_signal(signal.SIGCONT)
+        server = servers[names[turn % len(names)]]
+        server.proc.send_signal(signal.SIGCONT)
         time.sleep(min(slice_s, end - now))
-        servers[turn].proc.send_signal(signal.SIGSTOP)
-        ran[turn] += time.monotonic() - now
-        turn = not turn
+        server.proc.send_signal(signal.SIGSTOP)
+        ran[names[turn % len(names)]] += time.monotonic() - now
+        turn += 1
     return ran
 
 
 def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> tuple[float, list[str]]:
     """Tracing off vs on, run by turns; returns the cost (1 - on/off) and the recording made.
 
-    Both servers start once, each with its own load generator running all the
-    time.  The servers take turns of ``--slice`` seconds: the other one is
-    stopped (SIGSTOP), so it takes no core and its load waits.  Whatever else
-    the machine does then falls on both alike, which back-to-back runs of
-    seconds each cannot promise on a shared machine.  Each round's requests/s
-    are whole responses counted by the load generator over the time its server ran.
+    The servers start once, each with its own load generator running all the
+    time.  They take turns of ``--slice`` seconds; the others are stopped
+    (SIGSTOP), so they take no core and their loads wait.  Whatever else the
+    machine does then falls on all alike, which back-to-back runs of seconds
+    each cannot promise on a shared machine.  Each round's requests/s are whole
+    responses counted by the load generator over the time its server ran.
+    With ``--baseline DIR``, a third server runs the tracer of another checkout
+    (before/after a change, in the same conditions).
     """
     label = "pinned (servers on core 0, load on core 1)" if pinned else "unpinned"
     print(f"\n## tracing cost, pool server, {label}: {args.rounds} rounds x {args.seconds:g} s of each, "
           f"turns of {args.slice * 1000:g} ms, {args.connections} keep-alive connections, load: {tool}")
     record = os.path.join(folder, f"pool-{'pinned' if pinned else 'unpinned'}.jsonl")
     cpu_server, cpu_load = (0, 1) if pinned else (None, None)
-    servers = {False: Server(None, args.workers, cpu_server), True: Server(record, args.workers, cpu_server)}
-    req = {False: 0, True: 0}
-    ran = {False: 0.0, True: 0.0}
-    ratios = []
+    servers = {"off": Server(None, args.workers, cpu_server), "on": Server(record, args.workers, cpu_server)}
+    if args.baseline:
+        servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
+                                     root=Path(args.baseline))
+    req = dict.fromkeys(servers, 0)
+    ran = dict.fromkeys(servers, 0.0)
+    ratios: dict[str, list[float]] = {k: [] for k in servers if k != "off"}
     try:
         for s in servers.values():
             s.pause()
         for i in range(-1, args.rounds):  # round -1 warms up: connections made, worker threads started
             secs = args.warmup if i < 0 else args.seconds
-            loads = {k: start_load(tool, s.host, s.port, args.connections, 2 * secs + 1.0, cpu_load)
+            loads = {k: start_load(tool, s.host, s.port, args.connections, len(servers) * secs + 1.0, cpu_load)
                      for k, s in servers.items()}
             time.sleep(0.5)  # the load generators start and connect (the servers' kernels accept)
-            took = interleave(servers, 2 * secs, args.slice, first=bool(i % 2))
-            got = {k: load_result(tool, p) for k, p in loads.items()}  # both servers stopped: nothing more counts
+            took = interleave(servers, len(servers) * secs, args.slice, rotate=i)
+            got = {k: load_result(tool, p) for k, p in loads.items()}  # all servers stopped: nothing more counts
             if i < 0:
                 continue
             rps = {k: got[k]["requests"] / took[k] for k in got}
             for k in got:
                 req[k] += got[k]["requests"]
                 ran[k] += took[k]
-            ratios.append(rps[True] / rps[False])
+            for k in ratios:
+                ratios[k].append(rps[k] / rps["off"])
             starved = any(r["min_per_conn"] == 0 for r in got.values())
-            print(f"round {i + 1:2}: off {rps[False]:8.0f} req/s   on {rps[True]:8.0f} req/s   "
-                  f"on/off {ratios[-1]:.3f}" + ("   (a connection starved)" if starved else ""))
+            print(f"round {i + 1:2}: " + "   ".join(f"{k} {rps[k]:8.0f} req/s" for k in servers) + "   "
+                  + "   ".join(f"{k}/off {ratios[k][-1]:.3f}" for k in ratios)
+                  + ("   (a connection starved)" if starved else ""))
     finally:
         for s in servers.values():
             s.resume()
-        outs = [s.stop() for s in servers.values()]
-    off, on = req[False] / ran[False], req[True] / ran[True]
-    cost = 1 - on / off
-    print(f"all rounds: off {off:.0f} req/s, on {on:.0f} req/s: on/off {on / off:.3f} "
-          f"(median round {statistics.median(ratios):.3f}); cost {cost:+.1%}, bar {'5' if pinned else '3'}%")
-    print(f"traced server: {outs[1].strip().splitlines()[-1]}")
-    return cost, [record]
+        outs = {k: s.stop() for k, s in servers.items()}
+    rate = {k: req[k] / ran[k] for k in servers}
+    for k in ratios:
+        print(f"all rounds, {k}: off {rate['off']:.0f} req/s, {k} {rate[k]:.0f} req/s: {k}/off "
+              f"{rate[k] / rate['off']:.3f} (median round {statistics.median(ratios[k]):.3f}); "
+              f"cost {1 - rate[k] / rate['off']:+.1%}" + (f", bar {'5' if pinned else '3'}%" if k == "on" else ""))
+    print(f"traced server: {outs['on'].strip().splitlines()[-1]}")
+    return 1 - rate["on"] / rate["off"], [record]
 
 
 # --------------------------------------------------------------------- part 2
@@ -346,6 +358,8 @@ def main() -> int:
     p.add_argument("--rate-seconds", type=float, help="seconds of the sustained run (default 60; 5 with --quick)")
     p.add_argument("--threads", type=int, default=4, help="emitting threads in the sustained run")
     p.add_argument("--only", choices=("cost", "rate"), help="run one part only")
+    p.add_argument("--baseline", metavar="DIR", help="also time the traced server of another checkout, e.g. "
+                   "DIR made by: git archive COMMIT | tar -x -C DIR")
     p.add_argument("--client", nargs=4, metavar=("HOST", "PORT", "CONNS", "SECONDS"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.client:
