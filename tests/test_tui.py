@@ -12,10 +12,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList
 
 from tracer.cli import main
-from tracer.timeline import SPEEDS
+from tracer.recording import load
+from tracer.timeline import SPEEDS, Timeline
 from tracer.tui.app import ReplayApp
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
-from tracer.tui.widgets.panels import DetailPanel, Ruler
+from tracer.tui.widgets.panels import DetailPanel, Ruler, describe
 from tracer.tui.widgets.timeline import TimelineView
 
 ROOT = Path(__file__).parent.parent
@@ -487,3 +488,12 @@ def test_snapshot_bad_file(snap_compare: Callable[..., bool]) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, ErrorScreen))
 
     assert snap_compare(ReplayApp(f"{DATA}/bad_line.jsonl"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_story_flags_what_the_lifecycle_table_does_not_expect() -> None:
+    """The detail panel walks the one lifecycle table: an as-taught server never closes (LESSONS row 12)."""
+    timeline = Timeline(load("recordings/thread-as-taught-no-close.jsonl"))
+    story = describe(timeline, None, next(iter(timeline.rec.connections))).plain
+    assert "never closed by the server" in story
+    odd = describe(Timeline(load(f"{DATA}/same_time.jsonl")), None, 1).plain
+    assert "⚠ not expected here (expected accept)" in odd

@@ -10,6 +10,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tracer import lifecycle
 from tracer.events import Event
 from tracer.recording import Connection
 from tracer.timeline import MARK_GLYPH, SPAN_GLYPH, Stats, Timeline, View, fmt_time, ruler_ticks
@@ -149,6 +150,7 @@ class DetailPanel(VerticalScroll):
 
 
 STORY_LIMIT = 300
+WARN = "bold #ffaf00"
 
 
 def describe(timeline: Timeline, event: Event | None, conn_id: int | None,
@@ -185,18 +187,31 @@ def describe(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append_text(waits)
         text.append("\n")
     story = timeline.connection_events(conn_id)
-    for e in story[:STORY_LIMIT]:
+    states: dict[str, str | None] = {"server": None, "client": None}
+    for n, e in enumerate(story):
+        lane = lanes.get(e.lane)
+        side = lane.side if lane is not None else "server"
+        step = lifecycle.step(side, states[side], e.kind)  # the one lifecycle table, as `check` reads it
+        states[side] = step.state
+        if n >= STORY_LIMIT:
+            continue
         if targets is not None:
             targets[text.plain.count("\n")] = e
-        lane = lanes.get(e.lane)
         mine = event is not None and e.lane == event.lane and e.t == event.t and e.kind == event.kind
         text.append("▸" if mine else " ", look.PLAYHEAD)
         text.append(f"{fmt_time(e.t):>13}  ")
         text.append(fit(clean(lane.name if lane else e.lane, 14), 14) + " ", "bold" if mine else "")
         text.append(f"{e.kind:<12} ", _kind_style(e.kind))
-        text.append(_words(e, conn) + "\n")
+        text.append(_words(e, conn))
+        if not step.ok:
+            text.append(f"  ⚠ not expected here (expected {', '.join(step.expected) or 'nothing'})", WARN)
+        text.append("\n")
     if len(story) > STORY_LIMIT:
         text.append(f"  … {len(story) - STORY_LIMIT:,} more events\n", look.DIM)
+    if timeline.rec.complete:  # (a growing recording has not said its last word)
+        for side, state in states.items():
+            if state in lifecycle.OPEN_STATES:
+                text.append(f"  ⚠ never closed by the {side} (still {state} when the recording ended)\n", WARN)
     return text
 
 
