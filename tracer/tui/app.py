@@ -116,6 +116,7 @@ class ReplayApp(App[None]):
         return self.query_one(TimelineView)
 
     def on_mount(self) -> None:
+        self.query_one(ProgressBar).display = False  # shown only if the first chunk is not the whole file
         self.lanes.focus()
         self._timer = self.set_interval(FRAME, self._tick, pause=True)
         self._load()
@@ -165,7 +166,9 @@ class ReplayApp(App[None]):
             message.timeline.changed()  # (a big file's batches come fast: redraw a few times a second)
             lanes.data_changed()
         else:
-            self.query_one(ProgressBar).update(total=max(batch.total, 1), progress=batch.done)
+            bar = self.query_one(ProgressBar)
+            bar.update(total=max(batch.total, 1), progress=batch.done)
+            bar.display = True
             return
         self._redrawn = time.monotonic()
         if batch.reset:

@@ -104,8 +104,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width)
         row = self.rows[index]
         lw = self.label_width
-        if self.view.width != width - lw:
+        if self.view.width != max(1, width - lw):  # a scrollbar came or went: the content width changed
             self.view.width = max(1, width - lw)
+            if self.auto_fit:
+                self.fit()
         if row.kind == "group":  # a heading has no cells: it may run across them
             ph = lw + self.view.cell_of(self.playhead)
             folded = self.timeline is not None and row.ref in self.timeline.folded
