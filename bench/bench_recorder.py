@@ -18,6 +18,14 @@
    events/s for 60 s; 5 s with ``--quick``); the trailer's event count must
    equal what was emitted, with nothing dropped.
 3. **Bytes per event** of the recordings made under load in part 1.
+4. **Instructions per request** (when ``valgrind`` is installed): each
+   server under ``valgrind --tool=callgrind`` serves N and then M sequential
+   keep-alive requests; (instructions(M) - instructions(N)) / (M - N) is what
+   one request costs, tracing off and on.  Instruction counts do not depend on
+   what else the machine is doing, so this ratio is the same run after run —
+   the steady figure beside part 1's noisy one.  It leaves out system-call
+   and GIL hand-off time (the kernel's part of a request), so it bounds the
+   recorder's CPU share of the server's own work from above.
 
 Prints figures and ratios; asserts nothing about timings.
 """
@@ -344,6 +352,77 @@ def bytes_per_event(records: list[str]) -> None:
               f"(event lines alone {event_bytes / max(events, 1):.1f}); bar 64")
 
 
+def _callgrind_threads(out: str) -> list[int]:
+    """Instructions per thread, in the order the threads started (one file each)."""
+    totals = []
+    files = sorted(Path(out).parent.glob(Path(out).name + "-*"), key=lambda f: int(f.name.rsplit("-", 1)[1]))
+    for name in files:
+        for line in name.read_text(errors="replace").splitlines():
+            if line.startswith(("summary:", "totals:")):
+                totals.append(int(line.split()[1]))
+                break
+    return totals
+
+
+def _callgrind_run(traced: bool, requests: int, folder: str, workers: int) -> list[int]:
+    out = os.path.join(folder, f"callgrind.{'on' if traced else 'off'}.{requests}")
+    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--separate-threads=yes",
+            sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--timeout", "none",
+            "--workers", str(workers)]
+    if traced:
+        argv += ["--record", os.path.join(folder, f"callgrind-{requests}.jsonl")]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        assert proc.stdout is not None
+        m = LISTENING.search(proc.stdout.readline())
+        if m is None:
+            raise RuntimeError("the server under valgrind did not start")
+        with socket.create_connection((m[1], int(m[2])), timeout=60) as sock:
+            for _ in range(requests):
+                sock.sendall(REQUEST)
+                data = b""
+                while b"</html>" not in data:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise RuntimeError("the server closed the connection")
+                    data += chunk
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(300)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    return _callgrind_threads(out)
+
+
+def instructions(folder: str, workers: int, low: int = 200, high: int = 1200) -> float | None:
+    """Instructions per request, off and on, under callgrind; the on/off ratio of the serving threads."""
+    if not shutil.which("valgrind"):
+        print("\n## instructions per request: skipped (valgrind is not installed)")
+        return None
+    print(f"\n## instructions per request (callgrind, deterministic): {low} and {high} sequential keep-alive "
+          "requests on one connection")
+    serving, writer = {}, 0.0
+    for traced in (False, True):
+        a = _callgrind_run(traced, low, folder, workers)
+        b = _callgrind_run(traced, high, folder, workers)
+        per = [(y - x) / (high - low) for x, y in zip(a, b)]
+        # Threads start in a fixed order: main, [the recorder's writer,] the worker.
+        if traced:
+            writer = per[1]
+            serving[traced] = sum(per) - writer
+        else:
+            serving[traced] = sum(per)
+        print(f"tracing {'on ' if traced else 'off'}: {serving[traced]:,.0f} instructions/request in the serving "
+              f"threads" + (f", {writer:,.0f} in the recorder's writer thread" if traced else ""))
+    ratio = serving[True] / serving[False]
+    print(f"on/off, serving threads: {ratio:.3f} ({ratio - 1:+.1%}); with the writer thread: "
+          f"{(serving[True] + writer) / serving[False]:.3f}. The writer's share is time-driven (it samples the "
+          "counters every few ms) and valgrind runs the server ~50x slower, so that share is overstated here; "
+          "the formatter child process (another core) is not counted.")
+    return ratio
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="short runs: 4 rounds x 1 s, 5 s at the sustained rate")
@@ -357,7 +436,7 @@ def main() -> int:
     p.add_argument("--rate", type=int, default=100_000, help="events/s for the sustained run")
     p.add_argument("--rate-seconds", type=float, help="seconds of the sustained run (default 60; 5 with --quick)")
     p.add_argument("--threads", type=int, default=4, help="emitting threads in the sustained run")
-    p.add_argument("--only", choices=("cost", "rate"), help="run one part only")
+    p.add_argument("--only", choices=("cost", "rate", "instructions"), help="run one part only")
     p.add_argument("--baseline", metavar="DIR", help="also time the traced server of another checkout, e.g. "
                    "DIR made by: git archive COMMIT | tar -x -C DIR")
     p.add_argument("--client", nargs=4, metavar=("HOST", "PORT", "CONNS", "SECONDS"), help=argparse.SUPPRESS)
@@ -388,6 +467,8 @@ def main() -> int:
                   f"lost {lost}; {r['bytes'] / max(r['lines'], 1):.1f} bytes/event")
         if records:
             bytes_per_event(records)
+        if args.only in (None, "instructions"):
+            instructions(folder, args.workers)
         if args.only is None:
             print(f"\nsummary: cost unpinned {cost_free:+.1%} (bar 3%), pinned {cost_pinned:+.1%} (bar 5%); "
                   f"sustained {r['emitted'] / r['elapsed']:,.0f} events/s with {lost} lost, {r['dropped']} dropped")
