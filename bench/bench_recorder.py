@@ -406,7 +406,7 @@ def instructions(folder: str, workers: int, low: int = 200, high: int = 1200) ->
     for traced in (False, True):
         a = _callgrind_run(traced, low, folder, workers)
         b = _callgrind_run(traced, high, folder, workers)
-        per = [(y - x) / (high - low) for x, y in zip(a, b)]
+        per = [(y - x) / (high - low) for x, y in zip(a, b, strict=True)]
         # Threads start in a fixed order: main, [the recorder's writer,] the worker.
         if traced:
             writer = per[1]

@@ -66,7 +66,8 @@ def run_plan(plan: Plan, progress: Callable[[int, str], None] | None = None) -> 
             for conns in plan.connections:
                 n += 1
                 if progress is not None:
-                    progress(n, f"{model}, {conns} connection{'s' * (conns != 1)}, tracing {'on' if tracing else 'off'}")
+                    plural = "s" if conns != 1 else ""
+                    progress(n, f"{model}, {conns} connection{plural}, tracing {'on' if tracing else 'off'}")
                 cells.append(measure(plan, model, conns, tracing))
     return cells
 

@@ -15,7 +15,7 @@ import selectors
 import socket
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: sockscope\r\n\r\n"
 

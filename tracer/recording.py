@@ -296,12 +296,13 @@ class Builder:
             lane._sort()
         for counter in rec.counters.values():
             if any(counter.t[i] > counter.t[i + 1] for i in range(len(counter.t) - 1)):
-                pairs = sorted(zip(counter.t, counter.v))
+                pairs = sorted(zip(counter.t, counter.v, strict=True))
                 counter.t = array("q", (p[0] for p in pairs))
                 counter.v = array("q", (p[1] for p in pairs))
         rec.marks.sort()
         if cut_off:
-            rec.warnings.append(f"{rec.path}:{self.line_no}: the last line is cut off (recording interrupted?); ignored")
+            rec.warnings.append(
+                f"{rec.path}:{self.line_no}: the last line is cut off (recording interrupted?); ignored")
         if rec.trailer is None:
             rec.warnings.append(f"{rec.path}: no trailer: the recording did not end cleanly (or is still growing)")
         return rec

@@ -7,8 +7,12 @@ Each module has ``register(subparsers)``, which adds its parser and sets
 COMMANDS = [
     "tracer.commands.serve",
     "tracer.commands.replay",
+    "tracer.commands.export",
+    "tracer.commands.check",
+    "tracer.commands.compare",
     "tracer.commands.record",
     "tracer.commands.scenarios",
     "tracer.commands.live",
     "tracer.commands.demo",
+    "tracer.commands.bench",
 ]
