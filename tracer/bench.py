@@ -13,14 +13,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from servers import Settings
-from tracer.errors import ServerError, TracerError
-from tracer.live import ServerProcess, spawn, stop_process
+from tracer.errors import TracerError
+from tracer.live import ServerProcess
 
 
 @dataclass(frozen=True)
@@ -84,42 +83,14 @@ def measure(plan: Plan, model: str, connections: int, tracing: bool) -> Cell:
             result = _load(host, port, connections, plan.duration)
         finally:
             server.stop()
-            if server.piped is not None:  # the pipes' reader threads are done: close our ends
-                for stream in (server.piped.proc.stdout, server.piped.proc.stderr):
-                    if stream is not None:
-                        stream.close()
     return Cell(model, connections, tracing, result["rps"], result["p50_us"], result["p99_us"],
                 result["starved"], result["errors"], result["refused"])
 
 
 def _start(cfg: Settings, record: str | None) -> ServerProcess:
-    if record is not None:
-        server = ServerProcess(cfg, record)
-        server.start()
-        return server
-    untraced = _UntracedServer(cfg)
-    untraced.start()
-    return untraced  # type: ignore[return-value]
-
-
-class _UntracedServer(ServerProcess):
-    """A ServerProcess without ``--record``: tracing off, no recorder at all."""
-
-    def __init__(self, cfg: Settings) -> None:
-        super().__init__(cfg, "")
-
-    def start(self, timeout: float = 15.0) -> tuple[str, int]:
-        argv = [sys.executable, "-m", "tracer", "serve", self.cfg.model, "--port", "0",
-                "--workers", str(self.cfg.workers), "--backlog", str(self.cfg.backlog), "--timeout", "none",
-                "--work-ms", repr(self.cfg.work_ms), "--cpu-ms", repr(self.cfg.cpu_ms)]
-        self.piped = spawn(argv, on_stdout=self._line)
-        deadline = time.monotonic() + timeout
-        while not self._listening.wait(0.02):
-            if self.piped.proc.poll() is not None or time.monotonic() > deadline:
-                stop_process(self.piped.proc)
-                raise ServerError(f"the {self.cfg.model} server did not start: {' '.join(self.piped.last_errors(1))}")
-        assert self.address is not None
-        return self.address
+    server = ServerProcess(cfg, record)  # record None: tracing off, no recorder at all
+    server.start()
+    return server
 
 
 def _load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:

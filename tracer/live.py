@@ -43,9 +43,9 @@ from tracer.scenarios import Number
 _LISTENING = re.compile(r"listening on http://(?P<host>.+):(?P<port>\d+)/")
 
 
-def server_argv(cfg: Settings, record: str) -> list[str]:
-    """The command line of ``sockscope serve`` for ``cfg``, recording to ``record``."""
-    argv = [sys.executable, "-m", "tracer", "serve", cfg.model, "--record", record,
+def server_argv(cfg: Settings, record: str | None) -> list[str]:
+    """The command line of ``sockscope serve`` for ``cfg``, recording to ``record`` (None: tracing off)."""
+    argv = [sys.executable, "-m", "tracer", "serve", cfg.model, *(["--record", record] if record else []),
             "--host", cfg.host, "--port", str(cfg.port), "--workers", str(cfg.workers),
             "--backlog", str(cfg.backlog), "--timeout", "none" if cfg.timeout is None else repr(cfg.timeout),
             "--work-ms", repr(cfg.work_ms), "--cpu-ms", repr(cfg.cpu_ms),
@@ -134,7 +134,7 @@ class ServerProcess:
         path: the recording it writes (truncated at start).
     """
 
-    def __init__(self, cfg: Settings, path: str) -> None:
+    def __init__(self, cfg: Settings, path: str | None) -> None:
         self.cfg = cfg
         self.path = path
         self.address: tuple[str, int] | None = None

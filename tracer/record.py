@@ -87,7 +87,8 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
             stop_process(piped.proc, grace=3.0)
         status = server.stop()
         for p in (piped, server.piped):
-            _close_pipes(p)
+            if p is not None:
+                p.close()
         _trailer_last(path)
     outcome = clients.parse_outcome(piped.stdout)
     if died is not None and status != 0:
@@ -139,16 +140,6 @@ def _wait_clients(piped: Piped, server: ServerProcess, limit: float) -> str | No
         time.sleep(0.02)
     piped.join()
     return server.death()
-
-
-def _close_pipes(piped: Piped | None) -> None:
-    """Close a finished child's pipes (their readers are done), so no file is left to the GC."""
-    if piped is None:
-        return
-    piped.join()
-    for stream in (piped.proc.stdout, piped.proc.stderr):
-        if stream is not None:
-            stream.close()
 
 
 def _trailer_last(path: str) -> None:
