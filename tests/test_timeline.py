@@ -455,3 +455,18 @@ def test_a_lane_declared_after_the_last_update_waits_for_the_next() -> None:
     assert len(timeline.track_for_lane(99)) == 0
     timeline.update()
     assert "late" in [r.label for r in timeline.rows()]
+
+
+def test_client_lanes_are_listed_by_name_with_numbers_as_numbers(tmp_path: Path) -> None:
+    """Client threads declare lanes in the order they first act; rows list them client-1, client-2, ..., client-10."""
+    names = ["client-10", "client-2", "client-1", "client-9"]
+    lines = [json.dumps({"format": "sockscope", "version": 1}),
+             json.dumps({"lane": 0, "name": "MainThread", "native_id": 1, "side": "server"})]
+    for i, name in enumerate(names, start=1):
+        lines.append(json.dumps({"lane": i, "name": name, "native_id": 100 + i, "side": "client"}))
+        lines.append(f'[{i * 1000},500,"connect",{i},{i},-1,"127.0.0.1:{5000 + i}"]')
+    path = tmp_path / "clients.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    timeline = Timeline(load(path))
+    order = [row.label for row in timeline.rows() if row.kind == "lane" and row.label.startswith("client")]
+    assert order == ["client-1", "client-2", "client-9", "client-10"]

@@ -9,6 +9,7 @@ recording's dicts (``list(...)``), which the loader may be adding to.
 
 from __future__ import annotations
 
+import re
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -178,6 +179,9 @@ class Timeline:
             if f.conn is not None and not len(self.track_for_lane(lane.id)):
                 continue
             groups[self._group(lane)].append(lane)
+        # Client threads declare their lanes in whatever order they first act:
+        # list them by name, numbers compared as numbers (client-2 before client-10).
+        groups["clients"].sort(key=_natural)
         rows: list[Row] = []
         titles = {"accepting": "accepting", "workers": "workers", "clients": "clients"}
         for name, lanes in groups.items():
@@ -452,3 +456,8 @@ def _first_time(c: Connection) -> int:
 
 def _conn_label(c: Connection) -> str:
     return f"conn {c.id}" if c.id > 0 else f"client {-c.id} (never accepted)"
+
+
+def _natural(lane: Lane) -> list[int | str]:
+    """Sort key: a lane's name with its digit runs as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", lane.name)]
