@@ -164,3 +164,13 @@ def test_backlog_counter_sampled(serve):
     rec = s.stop()
     assert "threads" in rec.counters
     assert "backlog" in rec.counters
+
+
+def test_pool_queue_counter_ends_at_zero(serve):
+    """Regression: the executor's shutdown markers were sampled as one queued connection."""
+    s = serve("pool", workers=2)
+    with client(s.address) as c:
+        assert http_get(c, close=True).startswith(b"HTTP/1.1 200")
+    rec = s.stop()
+    queue = rec.counters["queue"]
+    assert queue.v[-1] == 0

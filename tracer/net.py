@@ -387,6 +387,8 @@ class Net:
                 if sock.fileno() != -1:
                     sock.why = "shutdown"
                     sock.close()
+            if self.recorder is not None:  # shutdown() queues a wake-up marker per worker: not connections
+                self.recorder.remove_probe("queue")
             ex.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace
         me = threading.current_thread()

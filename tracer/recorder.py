@@ -199,6 +199,19 @@ class Recorder:
         self._last_sample[name] = value
         self.counter(name, value)
 
+    def remove_probe(self, name: str) -> None:
+        """Stop sampling ``name``; write its value one last time if it changed."""
+        probe = self._probes.pop(name, None)
+        if probe is None:
+            return
+        try:
+            value = int(probe())
+        except (OSError, ValueError):
+            return
+        if self._last_sample.get(name) != value:
+            self._last_sample[name] = value
+            self.counter(name, value)
+
     def counter(self, name: str, value: int, t: int | None = None) -> None:
         """Record a counter's value at ``t`` (default now)."""
         t = self.now() if t is None else t
