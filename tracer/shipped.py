@@ -117,6 +117,19 @@ SHIPPED: tuple[Shipped, ...] = (
             "the lesson's handler: one recv and one send per connection, no close although the reply says "
             "keep-alive; each client's second request is never answered (timeout). sockscope check lists "
             "the connections never closed."),
+    Shipped("selectors-slowloris-responsive.jsonl", (6,), "selectors", (), "slowloris", (),
+            "the same clients on IO multiplexing: one thread; each slow client's few bytes are one short "
+            "recv after a select, and the quick clients are answered at once, between them."),
+    Shipped("selectors-idle-one-lane.jsonl", (8,), "selectors", (), "idle", ("idle=100", "busy=5"),
+            "100 idle connections and 5 busy ones on selectors: one lane, no thread per connection; the idle "
+            "sockets only sit in the selector until their clients close them."),
+    Shipped("selectors-one-thread-serves-all.jsonl", (10,), "selectors", (), "burst", ("clients=20",),
+            "one lane does everything: select (count = sockets ready), accept, recv, send, close, for all "
+            "20 clients. How many threads does this server have? One."),
+    Shipped("selectors-blocking-handler-freezes.jsonl", (11,), "selectors", ("--work-ms", "200"), "burst",
+            ("clients=5",),
+            "a handler that sleeps 200 ms inside the event loop: the one lane stops in work, no select, no "
+            "accept, and every other client waits its turn: the last answer comes after ~1 s."),
     Shipped("single-both-ends.jsonl", (14, 15), "single", ("--work-ms", "50"), "burst", ("clients=5",),
             "client lanes and the server's one lane on one axis: connect, accept, request, response, close "
             "for each client in turn; the later clients wait in the backlog while the first is served."),
@@ -143,7 +156,8 @@ def regenerate(folder: str = FOLDER, only: list[str] | None = None, out: object 
 def readme_section() -> str:
     """The ``## Shipped recordings`` section of ``recordings/README.md``."""
     lines = [SECTION, "",
-             "Small recordings of the lessons in `../shared/LESSONS.md` (rows 1-9, 12, 14, 15), made by "
+             "Small recordings of the lessons in `../shared/LESSONS.md` (rows 1-12, 14, 15; row 13 is "
+             "`sockscope bench`), made by "
              "`sockscope record`. Open one with `sockscope replay recordings/FILE`. Remake them all with "
              "`sockscope record --regenerate-all` (from the repository's root); each line below is the "
              "exact command for one.", ""]
