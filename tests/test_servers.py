@@ -174,3 +174,19 @@ def test_pool_queue_counter_ends_at_zero(serve):
     rec = s.stop()
     queue = rec.counters["queue"]
     assert queue.v[-1] == 0
+
+
+def test_stopping_serves_no_queued_connection(serve):
+    """Regression: stopping woke the as-taught accept worker, which then served the queued connections."""
+    s = serve("pool", as_taught=True, workers=1)
+    socks = [socket.create_connection(s.address) for _ in range(3)]
+    try:
+        wait_for(lambda: len([e for lane in s.snapshot().lanes.values() for e in lane.events()
+                              if e.kind == "submit" and e.conn]) == 3, what="3 connections queued")
+        rec = s.stop()
+    finally:
+        for c in socks:
+            c.close()
+    kinds = {e.kind for lane in rec.lanes.values() for e in lane.events() if e.conn}
+    assert "recv" not in kinds and "send" not in kinds
+    assert {c.close_reason for c in rec.connections.values()} == {"shutdown"}

@@ -376,12 +376,8 @@ class Net:
         self.stopping = True
         _stopping.add(self)
         install_quiet_stop_hook()
-        for sock in self.listeners:
-            _quietly_shutdown(sock)
-        for sock in list(self.connections):
-            if isinstance(sock, ManagedSocket) and sock.why is None:
-                sock.why = "shutdown"
-            _quietly_shutdown(sock)
+        # The pools first: a worker woken below (from accept or recv) must find
+        # no queued connection to start serving while the server stops.
         for ex in self.executors:
             for sock in _drain_queue(ex):  # queued, never served: the server closes them
                 if sock.fileno() != -1:
@@ -390,6 +386,12 @@ class Net:
             if self.recorder is not None:  # shutdown() queues a wake-up marker per worker: not connections
                 self.recorder.remove_probe("queue")
             ex.shutdown(wait=False, cancel_futures=True)
+        for sock in self.listeners:
+            _quietly_shutdown(sock)
+        for sock in list(self.connections):
+            if isinstance(sock, ManagedSocket) and sock.why is None:
+                sock.why = "shutdown"
+            _quietly_shutdown(sock)
         deadline = time.monotonic() + grace
         me = threading.current_thread()
         # Threads inherit daemon-ness from their creator, so a server started
