@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from servers import Settings
-from tracer.live import Session
+from tracer.live import Session, yield_cpu_to_server
 from tracer.tui.live import LiveApp
 
 
@@ -116,6 +116,9 @@ async def throughput(pairs: int, seconds: float) -> list[tuple[float, float, flo
         path = os.path.join(folder, "load.jsonl")
         session = Session(Settings(model="pool", workers=8), path)
         address = session.start()
+        # As `sockscope live` does once its server runs: this thread runs the UI below. The load
+        # generator is started from another thread (asyncio.to_thread), so it keeps its priority.
+        yield_cpu_to_server()
         try:
             for _ in range(pairs):
                 alone = await asyncio.to_thread(load, address, seconds)

@@ -55,6 +55,25 @@ def server_argv(cfg: Settings, record: str | None) -> list[str]:
     return argv
 
 
+UI_NICENESS = 10
+
+
+def yield_cpu_to_server(step: int = UI_NICENESS) -> None:
+    """Lower the calling thread's CPU priority, and that of the threads it starts later.
+
+    The server runs in a process of its own, so the UI never takes its GIL; but
+    on a machine with fewer cores than busy processes (server, load, UI) the
+    UI's parsing and redrawing would still take CPU time from it.  Niced, the UI
+    gets what the server leaves.  Call it after the server process has started
+    (a child inherits its parent's niceness).  On Linux ``nice()`` applies to the
+    calling thread only; the UI's threads start from it afterwards.
+    """
+    try:
+        os.nice(step)
+    except OSError as exc:  # a platform or sandbox that refuses: the UI runs at normal priority
+        print(f"sockscope: could not lower the UI's priority ({exc.strerror or exc})", file=sys.stderr)
+
+
 def stop_process(proc: subprocess.Popen[str], grace: float = 5.0) -> int:
     """Stop ``proc``: SIGINT, then SIGTERM, then kill, each wait bounded.
 

@@ -10,7 +10,7 @@ import time
 import servers
 from tracer.commands.common import add_server_options, settings_from
 from tracer.errors import UsageError
-from tracer.live import POKES, Session, check_followable, summary_lines
+from tracer.live import POKES, Session, check_followable, summary_lines, yield_cpu_to_server
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,6 +79,7 @@ def attach(path: str) -> int:
     need_terminal()
     from tracer.tui.live import run_app
 
+    yield_cpu_to_server()  # the server is another process's: the UI takes what it leaves
     app = run_app(path, session=None)
     problems = app.session.stop().problems if app.session is not None else []  # clients we fired at it
     say([*(f"warning: {p}" for p in problems),
@@ -91,6 +92,7 @@ def run_live(session: Session, hint: str | None = None, fire_at_start: tuple[str
     from tracer.tui.live import run_app  # before the server starts: a broken install fails with nothing to stop
 
     session.start()
+    yield_cpu_to_server()  # the server (started above) keeps its priority; the UI and later clients yield
     try:
         if fire_at_start is not None:
             session.fire(*fire_at_start)
