@@ -89,6 +89,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
             s.recorder.close()
 
 
+def server_kinds(rec: recording.Recording, conn_id: int) -> list[str]:
+    """The kinds of a connection's server-side events, in time order."""
+    return [e.kind for e in rec.connection_events(conn_id) if rec.lanes[e.lane].side == "server"]
+
+
 @contextmanager
 def client(address: tuple[str, int], timeout: float = 5.0) -> Iterator[socket.socket]:
     sock = socket.create_connection(address, timeout=timeout)

@@ -8,13 +8,9 @@ import time
 
 import pytest
 
-from tests.conftest import client, http_get, wait_for
+from tests.conftest import client, http_get, server_kinds, wait_for
 
 MODELS = ["selectors", "asyncio"]
-
-
-def server_kinds(rec, conn_id):
-    return [e.kind for e in rec.connection_events(conn_id) if rec.lanes[e.lane].side == "server"]
 
 
 @pytest.mark.parametrize("model", MODELS)

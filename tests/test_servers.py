@@ -7,13 +7,9 @@ import struct
 
 import pytest
 
-from tests.conftest import client, http_get, read_response, wait_for
+from tests.conftest import client, http_get, read_response, server_kinds, wait_for
 
 MODELS = ["single", "thread", "pool"]
-
-
-def kinds_of(rec, conn_id):
-    return [e.kind for e in rec.connection_events(conn_id) if rec.lanes[e.lane].side == "server"]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -27,7 +23,7 @@ def test_keepalive_connection_sequence(serve, model):
     s.wait_closed()
     rec = s.stop()
     (conn,) = [c for c in rec.connections.values() if c.id > 0]
-    kinds = kinds_of(rec, conn.id)
+    kinds = server_kinds(rec, conn.id)
     expected_start = {"single": ["accept"], "thread": ["accept", "thread_start"],
                       "pool": ["accept", "submit", "start"]}[model]
     assert kinds[: len(expected_start)] == expected_start
@@ -79,7 +75,7 @@ def test_single_as_taught_is_the_lessons_first_program(serve):
     assert not s.thread.is_alive(), "the lesson's first server serves one client and exits"
     rec = s.stop()
     (conn,) = rec.connections.values()
-    assert kinds_of(rec, conn.id) == ["accept", "recv", "send", "close"]
+    assert server_kinds(rec, conn.id) == ["accept", "recv", "send", "close"]
 
 
 @pytest.mark.parametrize("model", ["thread", "pool"])
@@ -90,7 +86,7 @@ def test_as_taught_never_closes(serve, model):
         assert b"Date: Mon, 24 Oct 2022" in reply  # the lesson's response, as written
     rec = s.stop()
     (conn,) = rec.connections.values()
-    assert kinds_of(rec, conn.id)[-2:] == ["recv", "send"]
+    assert server_kinds(rec, conn.id)[-2:] == ["recv", "send"]
     assert not conn.closed
 
 
@@ -153,7 +149,7 @@ def test_client_closes_before_response(serve):
     rec = s.stop()
     (conn,) = rec.connections.values()
     assert conn.close_reason in ("reset", "eof")
-    kinds = kinds_of(rec, conn.id)
+    kinds = server_kinds(rec, conn.id)
     assert "work" in kinds and kinds[-1] == "close"
 
 
