@@ -73,7 +73,7 @@ def test_bad_command_lines_are_one_line(argv, expected, capsys, terminal, tmp_pa
 @pytest.mark.parametrize("stdout_tty, stdin_tty, ci, why", [
     (False, True, "", "stdout is not a terminal"),
     (True, False, "true", "CI is set and stdin is not a terminal"),
-    (True, False, "", None),
+    (True, False, "", "stdin is not a terminal"),
     (True, True, "true", None),
 ])
 def test_who_can_see_a_ui(monkeypatch, stdout_tty, stdin_tty, ci, why):

@@ -497,3 +497,15 @@ def test_the_story_flags_what_the_lifecycle_table_does_not_expect() -> None:
     assert "never closed by the server" in story
     odd = describe(Timeline(load(f"{DATA}/same_time.jsonl")), None, 1).plain
     assert "⚠ not expected here (expected accept)" in odd
+
+
+def test_replay_without_a_terminal_says_so_instead_of_spinning() -> None:
+    """Regression: `sockscope replay FILE | head` drew escape codes into the pipe and spun a core forever."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "tracer", "replay", f"{DATA}/pool.jsonl"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: replay needs a terminal") and done.stderr.count("\n") == 1
+    assert done.stdout == ""

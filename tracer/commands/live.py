@@ -49,9 +49,13 @@ def not_interactive() -> str | None:
     """Why nobody can see a UI here (stdout not a terminal, a CI job without one), or None if they can."""
     if not sys.stdout.isatty():
         return "stdout is not a terminal"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and not sys.stdin.isatty():
-        return "CI is set and stdin is not a terminal"
+    if not sys.stdin.isatty():  # no keys can reach the UI (and Textual would spin on the closed input)
+        return "CI is set and stdin is not a terminal" if _ci() else "stdin is not a terminal"
     return None
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def need_terminal() -> None:

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from tracer.errors import RecordingError
+from tracer.errors import RecordingError, UsageError
 from tracer.recording import Builder
 
 
@@ -51,6 +51,12 @@ def check_file(path: str, follow: bool = False) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_file(args.file, args.follow)
+    from tracer.commands.live import not_interactive
+
+    why = not_interactive()
+    if why is not None:  # a UI nobody can see or drive would run forever
+        raise UsageError(f"replay needs a terminal to show its timeline ({why}); without one, use "
+                         f"'sockscope check {args.file}' or 'sockscope export {args.file} --format md -o -'")
     from tracer.tui.app import ReplayApp  # Textual loads only when a UI is really wanted
 
     app = ReplayApp(args.file, follow=args.follow)
