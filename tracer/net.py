@@ -12,6 +12,7 @@ Nothing here patches the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import selectors
 import signal
@@ -21,7 +22,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -241,15 +242,38 @@ def hand_stop_signals_to_main() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Block SIGINT/SIGTERM in the calling thread for a moment.
+
+    A thread starts with its creator's signal mask, so a thread started inside
+    this block never has a moment in which a Ctrl-C could land on it (before
+    its own ``hand_stop_signals_to_main``).  A signal that comes meanwhile waits
+    and is delivered when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class ManagedThread(threading.Thread):
     """A plain Thread that leaves Ctrl-C to the main thread."""
+
+    def start(self) -> None:
+        with _stop_signals_blocked():
+            super().start()
 
     def run(self) -> None:
         hand_stop_signals_to_main()
         super().run()
 
 
-class TracedThread(threading.Thread):
+class TracedThread(ManagedThread):
     """A Thread whose lane opens with ``thread_start`` and ends with ``thread_exit``."""
 
     def __init__(self, *args: Any, net: Net, **kwargs: Any) -> None:
@@ -323,8 +347,8 @@ class Net:
     def ThreadPoolExecutor(self, max_workers: int, thread_name_prefix: str = "worker") -> ThreadPoolExecutor:  # noqa: N802
         """``ThreadPoolExecutor(n)``, whose submit/start are traced when recording."""
         if self.recorder is None:
-            ex = ThreadPoolExecutor(max_workers, thread_name_prefix=thread_name_prefix,
-                                    initializer=hand_stop_signals_to_main)
+            ex: ThreadPoolExecutor = ManagedExecutor(max_workers, thread_name_prefix=thread_name_prefix,
+                                                     initializer=hand_stop_signals_to_main)
         else:
             ex = TracedExecutor(self.recorder, max_workers, thread_name_prefix)
         self.executors.append(ex)
@@ -379,10 +403,10 @@ class Net:
         # The pools first: a worker woken below (from accept or recv) must find
         # no queued connection to start serving while the server stops.
         for ex in self.executors:
-            for sock in _drain_queue(ex):  # queued, never served: the server closes them
-                if sock.fileno() != -1:
-                    sock.why = "shutdown"
-                    sock.close()
+            for queued in _drain_queue(ex):  # queued, never served: the server closes them
+                if queued.fileno() != -1:
+                    queued.why = "shutdown"
+                    queued.close()
             if self.recorder is not None:  # shutdown() queues a wake-up marker per worker: not connections
                 self.recorder.remove_probe("queue")
             ex.shutdown(wait=False, cancel_futures=True)
@@ -409,7 +433,15 @@ class Net:
         return [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not me]
 
 
-class TracedExecutor(ThreadPoolExecutor):
+class ManagedExecutor(ThreadPoolExecutor):
+    """A ThreadPoolExecutor whose workers (started inside ``submit``) never see a Ctrl-C."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with _stop_signals_blocked():
+            return super().submit(fn, *args, **kwargs)
+
+
+class TracedExecutor(ManagedExecutor):
     """A ThreadPoolExecutor that records ``submit`` and ``start`` per job.
 
     ``submit`` carries the queue depth after the hand-off in its count field;
