@@ -286,3 +286,20 @@ def test_ctrl_c_right_after_sigcont_still_stops(servers: list[Server], tmp_path:
             code, _, err = s.stop(signal.SIGINT)  # fails the test if it does not stop within 20 s
         assert code == 0, err
         assert load(path).complete
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["serve", "pool", "--timeout", "abc"], "argument --timeout: expected seconds or 'none'"),
+    (["serve", "pool", "--workers", "0"], "argument --workers: expected a whole number >= 1"),
+    (["serve"], "the following arguments are required: MODEL"),
+    (["nonsense"], "invalid choice: 'nonsense'"),
+])
+def test_a_bad_command_line_is_one_line(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: argparse printed its whole usage block before the error."""
+    from tracer.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err and err.count("\n") == 1 and "--help" in err

@@ -5,20 +5,28 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from tracer import __version__
 from tracer.commands import COMMANDS
 from tracer.errors import TracerError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line (the usage block is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sockscope",
         description="Record, replay and export what a socket server's threads do.",
         epilog="Run 'sockscope COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"sockscope {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
     return parser
