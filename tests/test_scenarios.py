@@ -469,3 +469,18 @@ def test_clients_module_runs_as_a_program(tmp_path):
     outcome = clients.parse_outcome(proc.stdout.splitlines())
     assert outcome is not None and outcome.outcomes == {"refused": 2}
     assert proc.stdout.splitlines()[0] == "progress 1 2"
+
+
+def test_a_second_firing_gets_lane_names_of_its_own(serve):
+    """Regression: pressing b twice in live mode gave two lanes named client-1, two client-2, ..."""
+    from tracer.timeline import Timeline
+
+    s = serve("thread")
+    for _ in range(2):
+        outcome = clients.run_scenario(s.address, "burst", {"clients": "2"}, record=str(s.path))
+        assert outcome.replies == 2
+    rec = s.stop()
+    names = [lane.name for lane in rec.client_lanes()]
+    assert sorted(names) == ["client-1", "client-2", "r2.client-1", "r2.client-2"]
+    rows = [row.label for row in Timeline(rec).rows() if row.kind == "lane" and "client" in row.label]
+    assert rows == ["client-1", "client-2", "r2.client-1", "r2.client-2"]

@@ -84,8 +84,9 @@ class Clients:
 
     def __init__(self, address: tuple[str, int], recorder: Recorder | None = None, *, timeout: float = 5.0,
                  deadline: float = 30.0, first_conn_id: int = CONNS_PER_ROUND, total: int = 0,
-                 on_progress: Callable[[int, int], None] | None = None) -> None:
+                 on_progress: Callable[[int, int], None] | None = None, name_prefix: str = "client-") -> None:
         self.address = address
+        self.name_prefix = name_prefix
         self.net = Net(recorder, first_conn_id=first_conn_id)
         self.timeout = timeout
         self.total = total
@@ -143,7 +144,7 @@ class Clients:
         With ``together``, they pass a barrier first, so their connects go out at once.
         """
         barrier = threading.Barrier(n) if together and n > 1 else None
-        threads = [threading.Thread(target=self._client, args=(fn, k, barrier), name=f"client-{first + k}",
+        threads = [threading.Thread(target=self._client, args=(fn, k, barrier), name=f"{self.name_prefix}{first + k}",
                                     daemon=True) for k in range(n)]
         for t in threads:
             t.start()
@@ -366,8 +367,12 @@ def run_scenario(address: tuple[str, int], name: str, overrides: Mapping[str, An
     round_no = round_no if round_no is not None or record is None else next_round(record)
     rec = client_recorder(record, round_no) if record else None
     first_conn = ranges(round_no)[1] if round_no else CONNS_PER_ROUND
+    # A second firing into the same recording must not reuse the first one's lane names:
+    # round 1 is client-1, client-2 ...; round k is rk.client-1 ... (sorted after, in firing order).
+    prefix = "client-" if round_no in (None, 1) else f"r{round_no}.client-"
     clients = Clients(address, rec, timeout=float(params["timeout"]), deadline=float(params["deadline"]),
-                      first_conn_id=first_conn, total=scenario.connections(params), on_progress=on_progress)
+                      first_conn_id=first_conn, total=scenario.connections(params), on_progress=on_progress,
+                      name_prefix=prefix)
     if rec is not None:
         rec.mark(f"scenario {name}: " + " ".join(f"{k}={v:g}" for k, v in params.items()))
     if on_start is not None:
