@@ -111,6 +111,17 @@ def test_compare_side_by_side_with_ratios(tmp_path, capsys):
     assert lines["connections never closed"][-1] == "="  # 0 and 0
 
 
+def test_compare_warns_about_a_cut_off_recording(tmp_path, capsys):
+    """Regression: compare read a truncated recording as if it were whole, without a word."""
+    a = pool_known(n=5).write(tmp_path / "a.jsonl")
+    text = a.read_text()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(text[: len(text) // 2])
+    assert main(["compare", str(cut), str(a)]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "no trailer" in err
+
+
 def test_compare_bad_input(tmp_path, capsys):
     a = pool_known().write(tmp_path / "a.jsonl")
     assert main(["compare", str(a), str(tmp_path / "nope.jsonl")]) == 2

@@ -23,8 +23,11 @@ def run(args: argparse.Namespace) -> int:
     stats = []
     for path in (args.a, args.b):
         progress = Progress(f"loading {path}")
-        stats.append(compute(load(path, progress=progress)))
+        rec = load(path, progress=progress)
         progress.done()
+        for warning in rec.warnings:  # a cut-off or unfinished recording: compare what is there, and say so
+            print(f"warning: {warning}", file=sys.stderr)
+        stats.append(compute(rec))
     rows = table_rows(stats[0], stats[1])
     title_a, title_b = _title(stats[0], "A"), _title(stats[1], "B")
     if sys.stdout.isatty():
