@@ -156,7 +156,7 @@ def regenerate(folder: str = FOLDER, only: list[str] | None = None, out: object 
 def readme_section() -> str:
     """The ``## Shipped recordings`` section of ``recordings/README.md``."""
     lines = [SECTION, "",
-             "Small recordings of the lessons in `../shared/LESSONS.md` (rows 1-12, 14, 15; row 13 is "
+             "Small recordings of the lessons in [`LESSONS.md`](LESSONS.md) (rows 1-12, 14, 15; row 13 is "
              "`sockscope bench`), made by "
              "`sockscope record`. Open one with `sockscope replay recordings/FILE`. Remake them all with "
              "`sockscope record --regenerate-all` (from the repository's root); each line below is the "

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         if i:
             print()
         plural = "s" if len(s.lessons) > 1 else ""
-        rows = f"  (LESSONS.md row{plural} {', '.join(map(str, s.lessons))})" if s.lessons else ""
+        rows = f"  (recordings/LESSONS.md row{plural} {', '.join(map(str, s.lessons))})" if s.lessons else ""
         print(f"{s.name:<10} {s.description}{rows}")
         for p in s.all_params():
             knob = next((k for k, v in s.knobs.items() if v == p.name), None)
