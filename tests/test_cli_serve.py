@@ -303,3 +303,19 @@ def test_a_bad_command_line_is_one_line(argv: list[str], words: str, capsys: pyt
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and words in err and err.count("\n") == 1 and "--help" in err
+
+
+def test_the_wait_in_accept_that_ctrl_c_ends_is_recorded(servers: list[Server], tmp_path: Path) -> None:
+    """Regression: the main thread's last accept(), ended by Ctrl-C, was not drawn (MainThread looked idle)."""
+    path = tmp_path / "r.jsonl"
+    s = Server("single", "--record", str(path))
+    servers.append(s)
+    with socket.create_connection(s.address, timeout=5) as sock:
+        assert http_get(sock, close=True).startswith(b"HTTP/1.1 200")
+    code, _, err = s.stop(signal.SIGINT)
+    assert code == 0, err
+    rec = load(path)
+    main = next(lane for lane in rec.lanes.values() if lane.name == "MainThread")
+    last = main.event(len(main) - 1)
+    assert (last.kind, last.conn, last.detail) == ("accept", 0, "shutdown")
+    assert last.end >= max(c.close_t or 0 for c in rec.connections.values())

@@ -130,7 +130,7 @@ class TracedSocket(ManagedSocket):
         if isinstance(exc, (BlockingIOError, InterruptedError)):
             return  # a non-blocking socket with nothing ready yet: the event loop retries
         rec = self._rec
-        why = _reason(exc)
+        why = "shutdown" if self._net.stopping else _reason(exc)  # woken by Net.stop, not a network error
         if self.why is None or why != "timeout":
             self.why = why
         rec.emit((t - rec.t0, rec.clock() - t, kind, self._lane(), self.conn, -1, detail or why))
@@ -142,6 +142,9 @@ class TracedSocket(ManagedSocket):
             fd, addr = self._accept()  # type: ignore[attr-defined]
         except OSError as exc:
             self._failed("accept", t, exc)
+            raise
+        except KeyboardInterrupt:  # Ctrl-C/SIGTERM while waiting: the wait still happened, draw it
+            rec.emit((t - rec.t0, rec.clock() - t, "accept", self._lane(), 0, -1, "shutdown"))
             raise
         t1 = rec.clock()
         sock = self._wrap(fd)
