@@ -312,6 +312,8 @@ def test_the_wait_in_accept_that_ctrl_c_ends_is_recorded(servers: list[Server], 
     servers.append(s)
     with socket.create_connection(s.address, timeout=5) as sock:
         assert http_get(sock, close=True).startswith(b"HTTP/1.1 200")
+    # Ctrl-C once the server has closed the connection (and so is back in accept, or about to be).
+    wait_for(lambda: '"close"' in path.read_text(), what="the server's close in the recording")
     code, _, err = s.stop(signal.SIGINT)
     assert code == 0, err
     rec = load(path)
