@@ -30,5 +30,11 @@ def run(args: argparse.Namespace) -> int:
             knob = next((k for k, v in s.knobs.items() if v == p.name), None)
             sets = f" [sets --{knob.replace('_', '-')}]" if knob else ""
             print(f"    {p.name + '=' + format(p.default, 'g'):<20} {p.help}{sets}")
-    print("\nexample: sockscope record pool --workers 4 --scenario burst --set clients=20 -o burst.jsonl")
+    if args.name:  # an example with the scenario asked about, and its first parameter
+        s = chosen[0]
+        first = s.params[0] if s.params else None
+        sets = f" --set {first.name}={format(first.default, 'g')}" if first else ""
+        print(f"\nexample: sockscope record thread --scenario {s.name}{sets} -o {s.name}.jsonl")
+    else:
+        print("\nexample: sockscope record pool --workers 4 --scenario burst --set clients=20 -o burst.jsonl")
     return 0
