@@ -119,7 +119,8 @@ async def test_step_keys_walk_events_and_select_them() -> None:
         assert view.selected is not None and view.selected[0] == 1 and view.playhead >= before
         await pilot.press("right", "left")
         assert view.selected[0] == 1
-        await until(pilot, lambda: "lane worker_0" in shown(app, "#detail-body"), what="the detail panel")
+        await until(pilot, lambda: all(w in shown(app, "#detail-body") for w in (" event  ", "worker_0")),
+                    what="the detail panel")
 
 
 async def test_zoom_fit_and_pan_keys() -> None:

@@ -165,14 +165,16 @@ def describe(timeline: Timeline, event: Event | None, conn_id: int | None,
     if event is not None:
         lane = lanes.get(event.lane)
         text.append(" event ", "bold reverse")
-        fields = [("lane", clean(lane.name if lane else event.lane, 40)), ("kind", event.kind),
-                  ("t", fmt_time(event.t)), ("dur", fmt_time(event.dur)), ("conn", str(event.conn)),
-                  ("count", str(event.nbytes)),
-                  ("detail", clean(event.detail, 60) if event.detail is not None else "—"),
-                  ("line", str(event.line))]
+        # In words first (what a student reads), then the raw fields (what the file says).
+        text.append(f" {fmt_time(event.t)} ", "bold")
+        text.append(clean(lane.name if lane else event.lane, 30) + " ", "bold")
+        text.append(f"{event.kind} ", _kind_style(event.kind))
+        conn = timeline.rec.connections.get(event.conn) if event.conn else None
+        text.append(_words(event, conn) or _help(event.kind))
+        fields = [("conn", str(event.conn)), ("count", str(event.nbytes)),
+                  ("detail", clean(event.detail, 60) if event.detail is not None else "—"), ("line", str(event.line))]
         for name, value in fields:
-            text.append(f" {name} ", look.DIM)
-            text.append(value, "bold")
+            text.append(f"  {name} {value}", look.DIM)
         text.append("\n")
     if conn_id is None:
         if event is None:
@@ -269,7 +271,22 @@ def _words(e: Event, conn: Connection | None) -> str:
         return f"{d}, {e.nbytes} B"
     if e.kind == "close":
         return f"reason: {clean(e.detail, 40)}" if e.detail is not None else "closed"
+    if e.kind == "select":
+        return f"blocked {d} in select(), {e.nbytes} socket{'s' * (e.nbytes != 1)} ready"
+    if e.kind == "listen":
+        return f"listening on {clean(e.detail, 40)}, backlog {e.nbytes}"
+    if e.kind == "work":
+        return f"the handler works for {d} (holding this thread)"
+    if e.kind in ("thread_start", "thread_exit"):
+        return _help(e.kind) + (f" for connection {e.conn}" if e.conn else "")
     return d if e.dur else ""
+
+
+def _help(kind: str) -> str:
+    from tracer.events import KINDS
+
+    k = KINDS.get(kind)
+    return k.help if k is not None else ""
 
 
 def legend() -> Text:
