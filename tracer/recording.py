@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
@@ -555,3 +556,8 @@ def _last_line(builder: Builder, line: str) -> Recording:
             raise
         return builder.finish(cut_off=True)
     return builder.finish()
+
+
+def natural_key(lane: Lane) -> list[int | str]:
+    """A lane's name with its digit runs as numbers: client-2 sorts before client-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", lane.name)]

@@ -9,7 +9,6 @@ recording's dicts (``list(...)``), which the loader may be adding to.
 
 from __future__ import annotations
 
-import re
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from itertools import compress
 
 from tracer.events import KINDS, Event
-from tracer.recording import Connection, Lane, Recording
+from tracer.recording import Connection, Lane, Recording, natural_key
 from tracer.track import (  # noqa: F401 - the timeline's vocabulary, re-exported for the UI
     _LOOK_OF,
     BACKLOG_KIND,
@@ -181,7 +180,7 @@ class Timeline:
             groups[self._group(lane)].append(lane)
         # Client threads declare their lanes in whatever order they first act:
         # list them by name, numbers compared as numbers (client-2 before client-10).
-        groups["clients"].sort(key=_natural)
+        groups["clients"].sort(key=natural_key)
         rows: list[Row] = []
         titles = {"accepting": "accepting", "workers": "workers", "clients": "clients"}
         for name, lanes in groups.items():
@@ -456,8 +455,3 @@ def _first_time(c: Connection) -> int:
 
 def _conn_label(c: Connection) -> str:
     return f"conn {c.id}" if c.id > 0 else f"client {-c.id} (never accepted)"
-
-
-def _natural(lane: Lane) -> list[int | str]:
-    """Sort key: a lane's name with its digit runs as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", lane.name)]

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from tracer import palette
 from tracer.events import BY_CODE, KINDS, Look
 from tracer.export import Progress, Selection, in_range
-from tracer.recording import Counter, Lane, Recording
+from tracer.recording import Counter, Lane, Recording, natural_key
 from tracer.stats import fmt_ns
 
 WIDTH = 1200
@@ -43,7 +43,8 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     lo, hi = sel.bounds(rec)
     hi = max(hi, lo + 1)
     lanes = [lane for lane in sel.lane_list(rec)]
-    lanes.sort(key=lambda lane: lane.side == "client")  # server lanes first, as in the UI
+    # Server lanes first, as in the UI; clients by name, numbers as numbers (client-2 before client-10).
+    lanes.sort(key=lambda lane: (lane.side == "client", natural_key(lane) if lane.side == "client" else []))
     plot_w = max(100, width - LABEL_W - RIGHT)
     row_h = 18 if len(lanes) <= 40 else max(4, min(18, 720 // max(1, len(lanes))))
     counters = [c for name in ("threads", "queue", "backlog") if (c := rec.counters.get(name)) is not None
@@ -326,5 +327,7 @@ def _legend(used: set[int], y: int, width: int) -> str:
         parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="12" class="{cls}"/>')
         parts.append(_text(x + w + 4, y + 10, label, 11, "#333"))
         x += w + 14 + int(6.3 * len(label))
-    parts.append(_text(width - 8, y + 10, "sockscope · colours as in the timeline UI", 9, "#999", anchor="end"))
+    footer = "sockscope · colours as in the timeline UI"
+    if x + int(5.5 * len(footer)) + 8 <= width:  # only where the legend leaves room for it
+        parts.append(_text(width - 8, y + 10, footer, 9, "#999", anchor="end"))
     return "\n".join(parts) + "\n"
