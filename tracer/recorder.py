@@ -47,7 +47,6 @@ FORMAT_VERSION = 1
 Clock = Callable[[], int]
 
 
-
 class _ExitWatch:
     """Lives in a thread's ``threading.local``; dies with the thread.
 
@@ -192,25 +191,26 @@ class Recorder:
     def add_probe(self, name: str, probe: Callable[[], int]) -> None:
         """Sample ``probe()`` now and on the writer's beat; write it when it changes."""
         self._probes[name] = probe
-        try:
-            value = int(probe())
-        except (OSError, ValueError):
-            return
-        self._last_sample[name] = value
-        self.counter(name, value)
+        self._last_sample.pop(name, None)  # a new probe's first value is always written
+        self._sample(name, probe)
 
     def remove_probe(self, name: str) -> None:
         """Stop sampling ``name``; write its value one last time if it changed."""
         probe = self._probes.pop(name, None)
-        if probe is None:
-            return
+        if probe is not None:
+            self._sample(name, probe)
+
+    def _sample(self, name: str, probe: Callable[[], int]) -> bool:
+        """Read one probe; write its value if it changed.  Returns whether it did."""
         try:
             value = int(probe())
         except (OSError, ValueError):
-            return
-        if self._last_sample.get(name) != value:
-            self._last_sample[name] = value
-            self.counter(name, value)
+            return False  # the probed object is gone (socket closed at shutdown)
+        if self._last_sample.get(name) == value:
+            return False
+        self._last_sample[name] = value
+        self.counter(name, value)
+        return True
 
     def counter(self, name: str, value: int, t: int | None = None) -> None:
         """Record a counter's value at ``t`` (default now)."""
@@ -224,17 +224,8 @@ class Recorder:
 
     def sample_probes(self) -> bool:
         """Sample every probe; write those that changed.  Returns whether any did."""
-        changed = False
-        for name, probe in list(self._probes.items()):
-            try:
-                value = int(probe())
-            except (OSError, ValueError):
-                continue  # the probed object is gone (socket closed at shutdown)
-            if self._last_sample.get(name) != value:
-                self._last_sample[name] = value
-                self.counter(name, value)
-                changed = True
-        return changed
+        changed = [self._sample(name, probe) for name, probe in list(self._probes.items())]
+        return any(changed)
 
     # ------------------------------------------------------------ the writer
     def _run_writer(self) -> None:

@@ -94,8 +94,7 @@ def run_server(
         failure = ServerError(f"the {cfg.model} server stopped: {exc.strerror or exc}") if address \
             else _bind_error(cfg, exc)
     finally:
-        net.stopping = True
-        stuck = net.stop()
+        stuck = net.stop()  # (sets net.stopping first)
         trailer = recorder.close() if recorder else {}
         _restore_signals(previous)
     if failure is not None:
@@ -130,8 +129,6 @@ def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
         return ServerError(f"port {cfg.port} on {cfg.host} is already in use; try --port 0 for a free one")
     if exc.errno == errno.EACCES:
         return ServerError(f"no permission to listen on port {cfg.port} (ports below 1024 need root)")
-    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, OSError) and exc.errno is None:
-        return ServerError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}")
     return ServerError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}")
 
 
