@@ -19,12 +19,11 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
 from servers import Settings
+from tracer.bench import run_load
 from tracer.live import Session, yield_cpu_to_server
 from tracer.tui.live import LiveApp
 
@@ -103,10 +102,7 @@ def events_in(path: str) -> int:
 
 def load(address: tuple[str, int], seconds: float) -> float:
     """Requests per second the server answered under 8 keep-alive connections for ``seconds``."""
-    done = subprocess.run([sys.executable, "-m", "tracer.loadgen", address[0], str(address[1]),
-                           "--connections", "8", "--duration", str(seconds)],
-                          capture_output=True, text=True, timeout=seconds + 30, check=True)
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["rps"])
+    return float(run_load(address[0], address[1], 8, seconds)["rps"])
 
 
 async def throughput(pairs: int, seconds: float) -> list[tuple[float, float, float, int]]:

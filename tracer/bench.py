@@ -80,7 +80,7 @@ def measure(plan: Plan, model: str, connections: int, tracing: bool) -> Cell:
         server = _start(cfg, record)
         try:
             host, port = server.address  # type: ignore[misc]
-            result = _load(host, port, connections, plan.duration)
+            result = run_load(host, port, connections, plan.duration)
         finally:
             server.stop()
     return Cell(model, connections, tracing, result["rps"], result["p50_us"], result["p99_us"],
@@ -93,7 +93,8 @@ def _start(cfg: Settings, record: str | None) -> ServerProcess:
     return server
 
 
-def _load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:
+def run_load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:
+    """``tracer.loadgen`` in its own process against host:port; its summary (rps, p50_us, starved, ...)."""
     argv = [sys.executable, "-m", "tracer.loadgen", host, str(port), "--connections", str(connections),
             "--duration", repr(duration)]
     try:
