@@ -89,7 +89,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
         for p in (piped, server.piped):
             if p is not None:
                 p.close()
-        _trailer_last(path)
+        move_trailer_last(path)
     outcome = clients.parse_outcome(piped.stdout)
     if died is not None and status != 0:
         raise ServerError(f"{died}\nthe recording so far is readable: {path}")
@@ -142,7 +142,7 @@ def _wait_clients(piped: Piped, server: ServerProcess, limit: float) -> str | No
     return server.death()
 
 
-def _trailer_last(path: str) -> None:
+def move_trailer_last(path: str) -> None:
     """Move a trailer that other lines followed (server ended before its clients) to the end."""
     try:
         with open(path, encoding="utf-8") as f:

@@ -331,11 +331,11 @@ class LiveApp(ReplayApp):
 
         Stop them, put the trailer last again, and read the fixed file afresh.
         """
-        from tracer.record import _trailer_last  # the one fix-up `record` uses too
+        from tracer.record import move_trailer_last  # the one fix-up `record` uses too
 
         session.stop()
         before = os.stat(self.path).st_ino
-        _trailer_last(self.path)
+        move_trailer_last(self.path)
         self.call_from_thread(self._reopen, os.stat(self.path).st_ino != before)
 
     def _reopen(self, replaced: bool) -> None:
