@@ -13,7 +13,7 @@ import pytest
 
 import servers
 from servers import Settings
-from tracer import recording
+from tracer import hotpath, recording
 from tracer.net import Net
 from tracer.recorder import Recorder
 from tracer.runner import header_for
@@ -69,8 +69,17 @@ class Served:
         return recording.load(self.path)
 
 
+@pytest.fixture(params=["c", "python"])
+def hot_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Record through the C hot path, then through the Python one (SOCKSCOPE_PURE_PYTHON)."""
+    if request.param == "c" and not hotpath.built():
+        pytest.skip("the C hot path was not built (no C compiler when installed)")
+    monkeypatch.setenv("SOCKSCOPE_PURE_PYTHON", "1" if request.param == "python" else "0")
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+def serve(tmp_path: Path, hot_path: str) -> Iterator[Callable[..., Served]]:
     """Start a lesson server in this process: ``serve(model, **settings)``."""
     started: list[Served] = []
 

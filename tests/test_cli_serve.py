@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import http_get, wait_for
+from tracer.hotpath import built as hot_path_built
 from tracer.recording import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,14 +255,21 @@ def _children(pid: int) -> list[str]:
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/self/task"),
                     reason="needs Linux CPU affinity")
 @pytest.mark.parametrize("pinned", [False, True])
-def test_formatter_process_only_with_a_spare_core(servers: list[Server], tmp_path: Path, pinned: bool) -> None:
-    """Unpinned, the recording is formatted in a child process; pinned to one core, in the server's own."""
+@pytest.mark.parametrize("pure_python", [False, True])
+def test_formatter_process_only_for_python_with_a_spare_core(servers: list[Server], tmp_path: Path, pinned: bool,
+                                                             pure_python: bool) -> None:
+    """The Python formatter runs in a child process when there is a spare core; the C one (which releases the
+    GIL, and costs less than the hand-over) always in the server's own."""
     if not pinned and len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core only")
+    if not pure_python and not hot_path_built():
+        pytest.skip("the C hot path was not built (no C compiler when installed)")
     path = tmp_path / "r.jsonl"
-    s = Server("pool", "--record", str(path), preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pinned else None)
+    env = dict(os.environ, SOCKSCOPE_PURE_PYTHON="1" if pure_python else "0")
+    s = Server("pool", "--record", str(path), env=env,
+               preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pinned else None)
     servers.append(s)
-    assert len(_children(s.proc.pid)) == (0 if pinned else 1)
+    assert len(_children(s.proc.pid)) == (1 if pure_python and not pinned else 0)
     with socket.create_connection(s.address, timeout=5) as sock:
         for _ in range(20):
             assert http_get(sock).startswith(b"HTTP/1.1 200")

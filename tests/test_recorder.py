@@ -11,8 +11,15 @@ import pytest
 
 from tests.conftest import wait_for
 from tracer.errors import TracerError
+from tracer.hotpath import built as hot_path_built
 from tracer.recorder import Recorder, open_for_writing
 from tracer.recording import load
+
+
+@pytest.fixture(autouse=True)
+def queue_in(hot_path: str) -> str:
+    """Every test here runs with the C queue and with the Python one."""
+    return hot_path
 
 
 class FakeClock:
@@ -130,8 +137,7 @@ def test_lanes_are_declared_before_their_events_under_concurrency(tmp_path: Path
         t.start()
     for t in threads:
         t.join()
-    wait_for(lambda: sum(1 for e in list(rec._events) if e[2] == "thread_exit") + rec._written >= 12 * 306 + 12,
-             what="every thread's exit stamped")
+    wait_for(lambda: rec.pending + rec._written >= 12 * 306 + 12, what="every thread's exit stamped")
     trailer = rec.close()
     r = load(path)
     assert r.n_events == trailer["events"] == 12 * (300 + 6 + 1)  # + each lane's thread_exit
@@ -191,8 +197,9 @@ def test_unwritable_paths_are_one_line_errors(tmp_path: Path, make: object, expe
 
 
 # ----------------------------------------------------------------- offload: formatting in a child process
-def _record(path: Path, offload: bool) -> dict[str, object]:
-    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(10), flush_interval=0.001, offload=offload)
+def _record(path: Path, offload: bool, c_hot_path: bool | None = None) -> dict[str, object]:
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(10), flush_interval=0.001, offload=offload,
+                   c_hot_path=c_hot_path)
     lane = rec.declare_lane("MainThread")
     rec.counter("queue", 0, t=1)
     for i in range(2_000):
@@ -204,8 +211,12 @@ def _record(path: Path, offload: bool) -> dict[str, object]:
 
 
 def test_offloaded_recording_is_the_same_file(tmp_path: Path) -> None:
-    here, there = tmp_path / "here.jsonl", tmp_path / "there.jsonl"
-    t_here, t_there = _record(here, offload=False), _record(there, offload=True)
+    """The Python formatter, in this process or offloaded, and the C queue write the same bytes."""
+    here, there, c = tmp_path / "here.jsonl", tmp_path / "there.jsonl", tmp_path / "c.jsonl"
+    t_here, t_there = _record(here, offload=False, c_hot_path=False), _record(there, offload=True, c_hot_path=False)
+    if hot_path_built():
+        assert _record(c, offload=True) == t_here  # offload is not used with the C queue
+        assert here.read_bytes().split(b"\n", 1)[1] == c.read_bytes().split(b"\n", 1)[1]
     assert t_here == t_there and t_there["events"] == 2_020 and t_there["dropped"] == 0
     assert t_there["extra"] == "kept"
     # the header's wall-clock "started" may differ by a second; everything after it is byte for byte the same
@@ -216,7 +227,8 @@ def test_offloaded_recording_is_the_same_file(tmp_path: Path) -> None:
 def test_offloaded_formatter_killed_is_reported_once_and_counted(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "r.jsonl"
-    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, offload=True)
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, offload=True,
+                   c_hot_path=False)
     lane = rec.declare_lane("main")
     rec.emit((1, 0, "recv", lane, 1, 5))
     rec.flush()

@@ -66,7 +66,7 @@ def test_recorder_output_reads_back_with_exact_times(tmp_path: Path) -> None:
     t = threading.Thread(target=worker, name="worker_0")
     t.start()
     t.join()
-    wait_for(lambda: len(rec._events) == 8, what="thread_exit")
+    wait_for(lambda: rec.pending == 8, what="thread_exit")
     clock.now = 7_000
     trailer = rec.close()
     assert trailer["events"] == 8 and trailer["dropped"] == 0 and trailer["t"] == 2_000

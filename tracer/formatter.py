@@ -29,6 +29,13 @@ _EVENT = '[%d,%d,"%s",%d,%d,%d]\n'
 _EVENT_DETAIL = '[%d,%d,"%s",%d,%d,%d,%s]\n'
 
 
+def event_line(ev: tuple[Any, ...]) -> str:
+    """One event's line (the C queue hands over those it does not write itself)."""
+    if len(ev) == 6:
+        return _EVENT % ev
+    return _EVENT_DETAIL % (*ev[:6], json.dumps(ev[6], ensure_ascii=False))
+
+
 def format_lines(head: list[str], batch: list[tuple[Any, ...]]) -> str:
     """JSON Lines for declarations/counters/marks (already JSON) then events, in that order."""
     lines = [line + "\n" for line in head]

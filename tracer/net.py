@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from tracer import hotpath
 from tracer.recorder import Recorder
 
 _recv = _socket.socket.recv
@@ -112,12 +113,18 @@ class TracedSocket(ManagedSocket):
     The close reason is what the socket saw: ``eof`` after a recv of 0 bytes,
     ``reset``/``timeout``/``error: ...`` after a failed call, ``shutdown`` when
     the server is stopping, else ``server``.
+
+    recv/send/sendall, the calls a request makes, come from a hot-path mixin:
+    :class:`PyTracedIO` below, or the same in C (``tracer._hotpath``), which
+    costs the server a fraction as much.  ``Net`` picks one of the two
+    classes built from this one, the one that feeds its recorder's queue.
     """
 
     def __init__(self, *args: Any, net: Net, **kwargs: Any) -> None:
         super().__init__(*args, net=net, **kwargs)
         self._rec: Recorder = net.recorder  # type: ignore[assignment]
         self._lanes = self._rec._local
+        self._tap = self._rec.tap
         self._recorded_close = False
 
     def _lane(self) -> int:
@@ -166,12 +173,38 @@ class TracedSocket(ManagedSocket):
         host, port = self.getsockname()[:2]
         rec.emit((t - rec.t0, t1 - t, "connect", self._lane(), self.conn, -1, f"{host}:{port}"))
 
+    def close(self) -> None:
+        if not self._recorded_close and self.fileno() != -1:
+            self._recorded_close = True
+            rec = self._rec
+            reason = self.why or ("shutdown" if self._net.stopping else "server")
+            t = rec.clock()
+            _close(self)
+            if self.conn:  # the listening socket has no connection to end
+                rec.emit((t - rec.t0, rec.clock() - t, "close", self._lane(), self.conn, -1, reason))
+        else:
+            _close(self)
+
+
+class PyTracedIO:
+    """recv, send and sendall recorded as spans, in Python.
+
+    What ``tracer._hotpath.TracedIO`` does in C, line for line; used where
+    that was not built (no C compiler) or with ``SOCKSCOPE_PURE_PYTHON=1``.
+    """
+
+    _rec: Recorder
+    _lanes: Any
+    conn: int
+    why: str | None
+    _failed: Callable[..., None]
+
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         rec = self._rec
         clock = rec.clock
         t = clock()
         try:
-            data = _recv(self, bufsize, flags)
+            data = _recv(self, bufsize, flags)  # type: ignore[arg-type]
         except OSError as exc:
             self._failed("recv", t, exc)
             raise
@@ -191,7 +224,7 @@ class TracedSocket(ManagedSocket):
         clock = rec.clock
         t = clock()
         try:
-            n = _send(self, data, flags)
+            n = _send(self, data, flags)  # type: ignore[arg-type]
         except OSError as exc:
             self._failed("send", t, exc)
             raise
@@ -208,7 +241,7 @@ class TracedSocket(ManagedSocket):
         clock = rec.clock
         t = clock()
         try:
-            _sendall(self, data, flags)
+            _sendall(self, data, flags)  # type: ignore[arg-type]
         except OSError as exc:
             self._failed("send", t, exc)
             raise
@@ -219,17 +252,15 @@ class TracedSocket(ManagedSocket):
             lane = rec.declare_lane()
         rec.emit((t - rec.t0, t1 - t, "send", lane, self.conn, len(data)))
 
-    def close(self) -> None:
-        if not self._recorded_close and self.fileno() != -1:
-            self._recorded_close = True
-            rec = self._rec
-            reason = self.why or ("shutdown" if self._net.stopping else "server")
-            t = rec.clock()
-            _close(self)
-            if self.conn:  # the listening socket has no connection to end
-                rec.emit((t - rec.t0, rec.clock() - t, "close", self._lane(), self.conn, -1, reason))
-        else:
-            _close(self)
+
+class PyTracedSocket(PyTracedIO, TracedSocket):  # type: ignore[misc]
+    """A traced socket whose recv/send/sendall run in Python."""
+
+
+if hotpath.native is not None:
+
+    class CTracedSocket(hotpath.native.TracedIO, TracedSocket):  # type: ignore[misc]
+        """A traced socket whose recv/send/sendall run in C (``tracer/_hotpath.c``)."""
 
 
 def hand_stop_signals_to_main() -> None:
@@ -326,7 +357,10 @@ class Net:
         self.executors: list[ThreadPoolExecutor] = []
         self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._conn_ids = itertools.count(first_conn_id)
-        self._socket_class = TracedSocket if recorder else ManagedSocket
+        # Traced recv/send in C when the recorder queues in C (tracer/_hotpath.c).
+        self._socket_class: type[ManagedSocket] = ManagedSocket
+        if recorder is not None:
+            self._socket_class = PyTracedSocket if recorder.tap is None else CTracedSocket
         if recorder is not None and recorder.side == "server":
             recorder.add_probe("threads", lambda: threading.active_count() - 1)  # minus the writer
 

@@ -38,8 +38,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from tracer import hotpath
 from tracer.errors import TracerError
-from tracer.formatter import Formatter, format_lines
+from tracer.formatter import Formatter, event_line, format_lines
 
 FORMAT_NAME = "sockscope"
 FORMAT_VERSION = 1
@@ -102,6 +103,7 @@ class Recorder:
         first_lane: int = 0,
         write_header: bool = True,
         offload: bool = False,
+        c_hot_path: bool | None = None,
     ) -> None:
         if isinstance(sink, (str, os.PathLike)):
             self.path = os.fspath(sink)
@@ -120,9 +122,17 @@ class Recorder:
         self.broken: str | None = None
         self._events: collections.deque[tuple[Any, ...]] = collections.deque()
         self._decls: collections.deque[str] = collections.deque()
-        # The hot path's whole cost: one bound-method call.
-        self.emit = self._events.append
         self._local = threading.local()
+        # The queue: in C when built (tracer/_hotpath.c), which traced sockets
+        # feed directly; else a deque.  Either way emit() is one call.
+        self.tap: Any = None
+        if hotpath.wanted(c_hot_path):
+            self.tap = hotpath.native.Tap(local=self._local, declare_lane=self.declare_lane,
+                                    clock=None if clock is time.monotonic_ns else clock,
+                                    t0=self.t0, max_pending=max_pending)
+            self.emit: Callable[[tuple[Any, ...]], None] = self.tap.emit
+        else:
+            self.emit = self._events.append
         self._lane_ids = itertools.count(first_lane)
         self._lane_lock = threading.Lock()
         self._lane_threads: dict[int, weakref.ref[threading.Thread]] = {}
@@ -134,7 +144,9 @@ class Recorder:
         if write_header:
             self._write_now(json.dumps(self._header(header or {}), ensure_ascii=False) + "\n")
         self._child: Formatter | None = None
-        if offload and isinstance(sink, (str, os.PathLike)) and self.broken is None:
+        # Formatting in C releases the GIL and costs less than handing the
+        # batch to another process: offload only the Python formatter.
+        if offload and self.tap is None and isinstance(sink, (str, os.PathLike)) and self.broken is None:
             self._child = Formatter.start(self.path)
             if self._child is not None:
                 self._file.close()  # the formatter process appends from here on
@@ -176,6 +188,8 @@ class Recorder:
             "side": side or self.side,
         }
         self._local.lane = lane
+        if self.tap is not None:
+            self.tap.lane_declared()
         self._lane_threads[lane] = weakref.ref(me)
         self._local.watch = _ExitWatch(self, lane)
         self._decls.append(json.dumps(decl, ensure_ascii=False))
@@ -250,27 +264,39 @@ class Recorder:
 
     def flush(self) -> None:
         """Write everything queued so far (the writer calls this; so may close)."""
-        events = self._events
-        pending = len(events)
-        if pending > self.max_pending:
-            for _ in range(pending - self.max_pending):
-                events.pop()
-            self._dropped += pending - self.max_pending
-            pending = self.max_pending
-        decls = self._decls
-        head = [decls.popleft() for _ in range(len(decls))]
-        if not head and not pending:
-            return
-        popleft = events.popleft
-        batch = [popleft() for _ in range(pending)]
-        if self._child is not None:
-            sent = self._send(head, batch)
+        tap = self.tap
+        if tap is not None:
+            pending = tap.pending  # counted before the declarations, which then precede every event of theirs
+            head = self._take_head()
+            if not head and not pending:
+                return
+            sent = self._write_now("".join([line + "\n" for line in head]) + tap.take(pending, event_line))
         else:
-            sent = self._write_now(format_lines(head, batch))
+            events = self._events
+            pending = len(events)
+            if pending > self.max_pending:
+                for _ in range(pending - self.max_pending):
+                    events.pop()
+                self._dropped += pending - self.max_pending
+                pending = self.max_pending
+            head = self._take_head()
+            if not head and not pending:
+                return
+            popleft = events.popleft
+            batch = [popleft() for _ in range(pending)]
+            if self._child is not None:
+                sent = self._send(head, batch)
+            else:
+                sent = self._write_now(format_lines(head, batch))
         if sent:
             self._written += pending
         else:  # the sink is gone: these never reached the file
             self._dropped += pending
+
+    def _take_head(self) -> list[str]:
+        """The declarations, counters and marks queued so far (lines of JSON)."""
+        decls = self._decls
+        return [decls.popleft() for _ in range(len(decls))]
 
     def _send(self, head: list[str], batch: list[tuple[Any, ...]]) -> bool:
         """Hand a batch to the formatter process; False (reported once) if it is gone."""
@@ -314,9 +340,9 @@ class Recorder:
         self._writer.join(timeout=5)
         self.sample_probes()
         self.flush()
-        dropped = self._dropped
+        dropped = self.dropped
         if self.broken is not None:
-            dropped += len(self._events)
+            dropped += self.pending
         end = {"end": True, "t": self.now(), "events": self._written, "dropped": dropped,
                "alive_lanes": alive, **trailer}
         if self._child is not None:
@@ -330,8 +356,14 @@ class Recorder:
         return end
 
     @property
+    def pending(self) -> int:
+        """Events queued for the writer, not yet written."""
+        return self.tap.pending if self.tap is not None else len(self._events)  # type: ignore[no-any-return]
+
+    @property
     def dropped(self) -> int:
-        return self._dropped
+        """Events lost so far: the queue was full, or the file could not be written."""
+        return self._dropped + (self.tap.dropped if self.tap is not None else 0)
 
     def _header(self, extra: dict[str, Any]) -> dict[str, Any]:
         import platform

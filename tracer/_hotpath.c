@@ -1,0 +1,672 @@
+/*
+ * tracer._hotpath: the recorder's event queue and the traced socket's
+ * recv/send/sendall, in C.
+ *
+ * Why by hand: in Python (tracer/net.py PyTracedIO, tracer/recorder.py's
+ * deque) a traced recv or send costs ~5,000 instructions on CPython 3.11: a
+ * Python frame, attribute lookups, two int subtractions, a tuple queued for
+ * the writer, and later the writer formatting it holding the GIL.  That is
+ * 11% of a keep-alive request to the pool server.  No library times a C call
+ * and queues a record for us.  Here a traced call reads its state from C
+ * fields and appends a plain struct; the writer formats a batch of structs
+ * with the GIL released.  The module is optional: setup.py builds it when a
+ * C compiler is present, and the Python versions are used when it is absent
+ * (or with SOCKSCOPE_PURE_PYTHON=1); tests/test_hotpath.py holds the two to
+ * the same output.
+ *
+ * Tap: one per recorder.  A queue of events in emission order (the order the
+ * file gets), each (start - t0, duration, kind, lane, conn, nbytes) and,
+ * for an event that carries a detail or does not fit, the whole tuple, which
+ * the writer's Python callback formats.  Python code queues with
+ * tap.emit(tuple); the traced socket queues from C.  Past max_pending queued
+ * events, new ones are dropped and counted.  Every call here runs holding the
+ * GIL, which is what keeps the queue consistent; take() releases it only
+ * while formatting events it has already taken off the queue.
+ *
+ * TracedIO: a mixin over socket.socket with three C fields (_tap, conn,
+ * why), so tracer.net's CTracedSocket(TracedIO, TracedSocket) reads them
+ * without a dict lookup.  recv/send/sendall time the call with
+ * CLOCK_MONOTONIC (what time.monotonic_ns reads on Linux) or the recorder's
+ * clock, and queue the event on the calling thread's lane.  A failed call
+ * goes to the socket's _failed(kind, t, exc) in Python, then is re-raised.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <string.h>
+#include <time.h>
+
+static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send;
+static PyObject *sock_recv, *sock_send, *sock_sendall; /* _socket.socket's own methods */
+
+/* ------------------------------------------------------------------ Tap */
+
+typedef struct {
+    long long start, dur, lane, conn, nbytes;
+    PyObject *kind;   /* a str (owned) whose text is kstr[:klen]; NULL for a raw event */
+    const char *kstr;
+    Py_ssize_t klen;
+    PyObject *raw;    /* the tuple as emitted (owned), for the Python formatter; else NULL */
+} Ev;
+
+typedef struct {
+    PyObject_HEAD
+    Ev *evs;
+    Py_ssize_t len, cap, max_pending;
+    long long dropped;
+    long long t0;
+    unsigned long long serial, generation; /* for the per-thread lane cache */
+    PyObject *local;         /* threading.local with .lane once declared */
+    PyObject *declare_lane;  /* () -> lane, for a thread's first event */
+    PyObject *clock;         /* None: CLOCK_MONOTONIC; else () -> int ns */
+} Tap;
+
+static unsigned long long tap_serials = 0;
+
+static PyTypeObject TapType;
+
+static void
+ev_release(Ev *ev)
+{
+    Py_CLEAR(ev->kind);
+    Py_CLEAR(ev->raw);
+}
+
+static int
+Tap_init(Tap *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"local", "declare_lane", "clock", "t0", "max_pending", NULL};
+    PyObject *local, *declare_lane, *clock;
+    long long t0;
+    Py_ssize_t max_pending;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOLn", kwlist, &local, &declare_lane, &clock, &t0, &max_pending))
+        return -1;
+    if (!PyCallable_Check(declare_lane) || (clock != Py_None && !PyCallable_Check(clock))) {
+        PyErr_SetString(PyExc_TypeError, "Tap: declare_lane and clock (unless None) must be callable");
+        return -1;
+    }
+    if (max_pending < 1) {
+        PyErr_SetString(PyExc_ValueError, "Tap: max_pending must be at least 1");
+        return -1;
+    }
+    Py_INCREF(local); Py_XSETREF(self->local, local);
+    Py_INCREF(declare_lane); Py_XSETREF(self->declare_lane, declare_lane);
+    Py_INCREF(clock); Py_XSETREF(self->clock, clock);
+    self->t0 = t0;
+    self->max_pending = max_pending;
+    self->serial = ++tap_serials;
+    return 0;
+}
+
+static int
+Tap_traverse(Tap *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->local);
+    Py_VISIT(self->declare_lane);
+    Py_VISIT(self->clock);
+    for (Py_ssize_t i = 0; i < self->len; i++)
+        Py_VISIT(self->evs[i].raw);
+    return 0;
+}
+
+static int
+Tap_clear(Tap *self)
+{
+    Py_CLEAR(self->local);
+    Py_CLEAR(self->declare_lane);
+    Py_CLEAR(self->clock);
+    for (Py_ssize_t i = 0; i < self->len; i++)
+        ev_release(&self->evs[i]);
+    self->len = 0;
+    return 0;
+}
+
+static void
+Tap_dealloc(Tap *self)
+{
+    PyObject_GC_UnTrack(self);
+    Tap_clear(self);
+    PyMem_Free(self->evs);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+tap_now(Tap *tap, long long *out)
+{
+    if (tap->clock == Py_None) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        *out = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        return 0;
+    }
+    PyObject *v = PyObject_CallNoArgs(tap->clock);
+    if (v == NULL)
+        return -1;
+    *out = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* The calling thread's lane on this tap, declared on first use.
+   The last answer is cached per thread; any declare_lane (which calls
+   lane_declared()) invalidates every thread's cache. */
+static _Thread_local unsigned long long cached_serial, cached_generation;
+static _Thread_local long long cached_lane;
+
+static int
+tap_lane(Tap *tap, long long *out)
+{
+    if (cached_serial == tap->serial && cached_generation == tap->generation) {
+        *out = cached_lane;
+        return 0;
+    }
+    PyObject *lane = PyObject_GetAttr(tap->local, s_lane);
+    if (lane == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return -1;
+        PyErr_Clear();
+        lane = PyObject_CallNoArgs(tap->declare_lane);
+        if (lane == NULL)
+            return -1;
+    }
+    long long v = PyLong_AsLongLong(lane);
+    Py_DECREF(lane);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    cached_serial = tap->serial;
+    cached_generation = tap->generation;
+    cached_lane = v;
+    *out = v;
+    return 0;
+}
+
+/* A free slot at the end of the queue, or NULL when max_pending events wait
+   (the event is then dropped and counted) or memory ran out (error set). */
+static Ev *
+tap_slot(Tap *tap, int *error)
+{
+    *error = 0;
+    if (tap->len >= tap->max_pending) {
+        tap->dropped++;
+        return NULL;
+    }
+    if (tap->len == tap->cap) {
+        Py_ssize_t cap = tap->cap ? tap->cap * 2 : 1024;
+        if (cap > tap->max_pending)
+            cap = tap->max_pending;
+        Ev *evs = PyMem_Realloc(tap->evs, cap * sizeof(Ev));
+        if (evs == NULL) {
+            PyErr_NoMemory();
+            *error = 1;
+            return NULL;
+        }
+        tap->evs = evs;
+        tap->cap = cap;
+    }
+    return &tap->evs[tap->len++];
+}
+
+/* kind's text if it can go between JSON quotes as it is. */
+static const char *
+plain_kind(PyObject *kind, Py_ssize_t *len)
+{
+    if (!PyUnicode_CheckExact(kind) || !PyUnicode_IS_COMPACT_ASCII(kind))
+        return NULL;
+    const char *s = (const char *)PyUnicode_DATA(kind);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(kind);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20)
+            return NULL;
+    *len = n;
+    return s;
+}
+
+static int
+get_ll(PyObject *x, long long *out)
+{
+    int overflow;
+    if (!PyLong_CheckExact(x))
+        return 0;
+    *out = PyLong_AsLongLongAndOverflow(x, &overflow);
+    return !overflow && !(*out == -1 && PyErr_Occurred());
+}
+
+PyDoc_STRVAR(Tap_emit_doc, "emit(event) -> None: queue (start, duration, kind, lane, conn, nbytes[, detail]).");
+
+static PyObject *
+Tap_emit(Tap *self, PyObject *ev)
+{
+    if (!PyTuple_Check(ev) || PyTuple_GET_SIZE(ev) < 6) {
+        PyErr_SetString(PyExc_TypeError, "emit() takes a tuple (start, duration, kind, lane, conn, nbytes[, detail])");
+        return NULL;
+    }
+    int error;
+    Ev *slot = tap_slot(self, &error);
+    if (slot == NULL)
+        return error ? NULL : Py_NewRef(Py_None);
+    PyObject *kind = PyTuple_GET_ITEM(ev, 2);
+    slot->kind = slot->raw = NULL;
+    if (PyTuple_GET_SIZE(ev) == 6 && (slot->kstr = plain_kind(kind, &slot->klen)) != NULL &&
+        get_ll(PyTuple_GET_ITEM(ev, 0), &slot->start) && get_ll(PyTuple_GET_ITEM(ev, 1), &slot->dur) &&
+        get_ll(PyTuple_GET_ITEM(ev, 3), &slot->lane) && get_ll(PyTuple_GET_ITEM(ev, 4), &slot->conn) &&
+        get_ll(PyTuple_GET_ITEM(ev, 5), &slot->nbytes)) {
+        slot->kind = Py_NewRef(kind);
+    } else {
+        PyErr_Clear();
+        slot->raw = Py_NewRef(ev); /* a detail, or something odd: Python formats it */
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Tap_lane_declared_doc, "lane_declared(): a thread got a new lane; forget every thread's cached lane.");
+
+static PyObject *
+Tap_lane_declared(Tap *self, PyObject *Py_UNUSED(ignored))
+{
+    self->generation++;
+    Py_RETURN_NONE;
+}
+
+/* ---- formatting a batch */
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} Out;
+
+static int
+out_reserve(Out *o, Py_ssize_t more) /* no GIL needed: plain malloc */
+{
+    if (o->len + more <= o->cap)
+        return 0;
+    Py_ssize_t cap = o->cap ? o->cap : 4096;
+    while (cap < o->len + more)
+        cap *= 2;
+    char *b = PyMem_RawRealloc(o->buf, cap);
+    if (b == NULL)
+        return -1;
+    o->buf = b;
+    o->cap = cap;
+    return 0;
+}
+
+static void
+out_int(Out *o, long long v) /* room reserved by the caller */
+{
+    char tmp[24];
+    int i = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[i++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        o->buf[o->len++] = '-';
+    while (i)
+        o->buf[o->len++] = tmp[--i];
+}
+
+/* Write the events; a raw event's line was made in Python and sits in ev->kstr. */
+static int
+format_batch(Out *o, Ev *evs, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Ev *ev = &evs[i];
+        if (ev->raw != NULL) {
+            if (out_reserve(o, ev->klen) < 0)
+                return -1;
+            memcpy(o->buf + o->len, ev->kstr, ev->klen);
+            o->len += ev->klen;
+            continue;
+        }
+        if (out_reserve(o, 5 * 21 + ev->klen + 12) < 0)
+            return -1;
+        o->buf[o->len++] = '[';
+        out_int(o, ev->start);
+        o->buf[o->len++] = ',';
+        out_int(o, ev->dur);
+        o->buf[o->len++] = ',';
+        o->buf[o->len++] = '"';
+        memcpy(o->buf + o->len, ev->kstr, ev->klen);
+        o->len += ev->klen;
+        o->buf[o->len++] = '"';
+        o->buf[o->len++] = ',';
+        out_int(o, ev->lane);
+        o->buf[o->len++] = ',';
+        out_int(o, ev->conn);
+        o->buf[o->len++] = ',';
+        out_int(o, ev->nbytes);
+        o->buf[o->len++] = ']';
+        o->buf[o->len++] = '\n';
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(Tap_take_doc,
+"take(n, line) -> str: the first n queued events as JSON Lines, taken off the queue.\n\n"
+"line(event_tuple) -> str makes the line (newline included) of an event queued raw.");
+
+static PyObject *
+Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "take(n, line)");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[0]);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *line = args[1];
+    if (n < 0 || n > self->len)
+        n = self->len;
+    /* Take the first n events off the queue; the rest stay for next time. */
+    Ev *evs = self->evs;
+    Py_ssize_t rest = self->len - n;
+    if (rest > 0) {
+        Py_ssize_t cap = rest < 1024 ? 1024 : rest;
+        Ev *keep = PyMem_Malloc(cap * sizeof(Ev));
+        if (keep == NULL)
+            return PyErr_NoMemory();
+        memcpy(keep, evs + n, rest * sizeof(Ev));
+        self->evs = keep;
+        self->cap = cap;
+    } else {
+        self->evs = NULL;
+        self->cap = 0;
+    }
+    self->len = rest;
+
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) { /* raw events' lines are Python's to make, holding the GIL */
+        Ev *ev = &evs[i];
+        if (ev->raw == NULL)
+            continue;
+        PyObject *text = PyObject_CallOneArg(line, ev->raw);
+        if (text == NULL)
+            goto done;
+        if (!PyUnicode_Check(text)) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_TypeError, "take(): line() must return str");
+            goto done;
+        }
+        ev->kstr = PyUnicode_AsUTF8AndSize(text, &ev->klen);
+        if (ev->kstr == NULL) {
+            Py_DECREF(text);
+            goto done;
+        }
+        ev->kind = text; /* keeps the UTF-8 alive */
+    }
+    Out o = {NULL, 0, 0};
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = out_reserve(&o, n * 48 + 1) < 0 || format_batch(&o, evs, n) < 0;
+    Py_END_ALLOW_THREADS
+    if (failed)
+        PyErr_NoMemory();
+    else
+        result = PyUnicode_DecodeUTF8(o.buf, o.len, "strict");
+    PyMem_RawFree(o.buf);
+done:
+    for (Py_ssize_t i = 0; i < n; i++)
+        ev_release(&evs[i]);
+    PyMem_Free(evs);
+    return result;
+}
+
+static PyObject *
+Tap_pending(Tap *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->len);
+}
+
+static PyMethodDef Tap_methods[] = {
+    {"emit", (PyCFunction)Tap_emit, METH_O, Tap_emit_doc},
+    {"take", (PyCFunction)(void (*)(void))Tap_take, METH_FASTCALL, Tap_take_doc},
+    {"lane_declared", (PyCFunction)Tap_lane_declared, METH_NOARGS, Tap_lane_declared_doc},
+    {NULL}
+};
+
+static PyMemberDef Tap_members[] = {
+    {"t0", T_LONGLONG, offsetof(Tap, t0), READONLY, "the clock value that is time 0"},
+    {"dropped", T_LONGLONG, offsetof(Tap, dropped), READONLY, "events dropped because max_pending waited"},
+    {"max_pending", T_PYSSIZET, offsetof(Tap, max_pending), READONLY, "how many events may wait"},
+    {NULL}
+};
+
+static PyGetSetDef Tap_getset[] = {
+    {"pending", (getter)Tap_pending, NULL, "events queued, not yet taken", NULL},
+    {NULL}
+};
+
+static PyTypeObject TapType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._hotpath.Tap",
+    .tp_doc = "A recorder's event queue, fed from Python (emit) and from traced sockets.",
+    .tp_basicsize = sizeof(Tap),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Tap_init,
+    .tp_dealloc = (destructor)Tap_dealloc,
+    .tp_traverse = (traverseproc)Tap_traverse,
+    .tp_clear = (inquiry)Tap_clear,
+    .tp_methods = Tap_methods,
+    .tp_members = Tap_members,
+    .tp_getset = Tap_getset,
+};
+
+/* ------------------------------------------------------------------ TracedIO */
+
+typedef struct {
+    PyObject *tap;  /* _tap: a Tap */
+    long long conn; /* conn: the connection id, 0 for none */
+    PyObject *why;  /* why: None, or the close reason the socket saw */
+} HotFields;
+
+static Py_ssize_t fields_at; /* offset of HotFields in an instance: socket.socket's size */
+#define FIELDS(self) ((HotFields *)((char *)(self) + fields_at))
+
+enum { RECV, SEND, SENDALL };
+
+/* Record the failed call (self._failed) and re-raise what it raised. */
+static void
+record_failure(PyObject *self, int which, long long t)
+{
+    if (!PyErr_ExceptionMatches(PyExc_OSError))
+        return; /* KeyboardInterrupt and the like: not a socket's doing */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL)
+        PyException_SetTraceback(value, tb);
+    PyObject *tobj = PyLong_FromLongLong(t);
+    PyObject *r = tobj ? PyObject_CallMethodObjArgs(self, s_failed, which == RECV ? s_recv : s_send,
+                                                    tobj, value, NULL) : NULL;
+    Py_XDECREF(tobj);
+    if (r == NULL) { /* recording the failure failed: that error wins */
+        Py_XDECREF(type); Py_XDECREF(value); Py_XDECREF(tb);
+        return;
+    }
+    Py_DECREF(r);
+    PyErr_Restore(type, value, tb);
+}
+
+static PyObject *
+traced_call(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 1 or 2 arguments (%zd given)",
+                     which == RECV ? "recv" : which == SEND ? "send" : "sendall", nargs);
+        return NULL;
+    }
+    HotFields *f = FIELDS(self);
+    if (f->tap == NULL || !Py_IS_TYPE(f->tap, &TapType)) {
+        PyErr_SetString(PyExc_TypeError, "a traced socket's _tap must be a tracer._hotpath.Tap");
+        return NULL;
+    }
+    Tap *tap = (Tap *)Py_NewRef(f->tap); /* held: a failure handler could replace it */
+    PyObject *res = NULL;
+    long long t, t1, lane;
+    if (tap_now(tap, &t) < 0)
+        goto done;
+
+    PyObject *callargs[3] = {self, args[0], nargs > 1 ? args[1] : NULL};
+    PyObject *fn = which == RECV ? sock_recv : which == SEND ? sock_send : sock_sendall;
+    res = PyObject_Vectorcall(fn, callargs, nargs + 1, NULL);
+    if (res == NULL) {
+        record_failure(self, which, t);
+        goto done;
+    }
+    if (tap_now(tap, &t1) < 0)
+        goto fail;
+
+    Py_ssize_t n;
+    if (which == RECV) {
+        n = PyBytes_Check(res) ? PyBytes_GET_SIZE(res) : PyObject_Size(res);
+        if (n == 0 && (f->why == NULL || f->why == Py_None)) /* the peer closed: the close says "eof" */
+            Py_XSETREF(f->why, Py_NewRef(s_eof));
+    } else if (which == SEND) {
+        n = PyLong_AsSsize_t(res);
+    } else {
+        n = PyBytes_Check(args[0]) ? PyBytes_GET_SIZE(args[0]) : PyObject_Size(args[0]);
+    }
+    if (n == -1 && PyErr_Occurred())
+        goto fail;
+    if (tap_lane(tap, &lane) < 0)
+        goto fail;
+    int error;
+    Ev *ev = tap_slot(tap, &error);
+    if (ev == NULL) {
+        if (error)
+            goto fail;
+        goto done; /* dropped and counted */
+    }
+    ev->start = t - tap->t0;
+    ev->dur = t1 - t;
+    ev->lane = lane;
+    ev->conn = f->conn;
+    ev->nbytes = n;
+    ev->kind = Py_NewRef(which == RECV ? s_recv : s_send);
+    ev->kstr = which == RECV ? "recv" : "send";
+    ev->klen = 4;
+    ev->raw = NULL;
+    goto done;
+
+fail:
+    Py_CLEAR(res);
+done:
+    Py_DECREF(tap);
+    return res;
+}
+
+static PyObject *
+TracedIO_recv(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return traced_call(self, RECV, args, nargs);
+}
+
+static PyObject *
+TracedIO_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return traced_call(self, SEND, args, nargs);
+}
+
+static PyObject *
+TracedIO_sendall(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return traced_call(self, SENDALL, args, nargs);
+}
+
+static PyMethodDef TracedIO_methods[] = {
+    {"recv", (PyCFunction)(void (*)(void))TracedIO_recv, METH_FASTCALL,
+     "recv(bufsize[, flags]) -> data, recorded as a recv span"},
+    {"send", (PyCFunction)(void (*)(void))TracedIO_send, METH_FASTCALL,
+     "send(data[, flags]) -> count, recorded as a send span"},
+    {"sendall", (PyCFunction)(void (*)(void))TracedIO_sendall, METH_FASTCALL,
+     "sendall(data[, flags]), recorded as a send span"},
+    {NULL}
+};
+
+/* Offsets are filled in at import, once socket.socket's size is known.
+   T_OBJECT_EX members of a heap type are traversed and cleared by CPython's
+   subtype_traverse/subtype_dealloc, like a Python class's __slots__. */
+static PyMemberDef TracedIO_members[] = {
+    {"_tap", T_OBJECT_EX, 0, 0, "the recorder's Tap"},
+    {"conn", T_LONGLONG, 0, 0, "connection id (0: none)"},
+    {"why", T_OBJECT_EX, 0, 0, "the close reason this socket saw, or None"},
+    {NULL}
+};
+
+static PyType_Slot TracedIO_slots[] = {
+    {Py_tp_doc, "recv/send/sendall recorded as spans; mixed into tracer.net.CTracedSocket."},
+    {Py_tp_methods, TracedIO_methods},
+    {Py_tp_members, TracedIO_members},
+    {0, NULL}
+};
+
+static PyType_Spec TracedIO_spec = {
+    "tracer._hotpath.TracedIO", 0 /* set at import */, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    TracedIO_slots,
+};
+
+/* ------------------------------------------------------------------ module */
+
+static struct PyModuleDef hotpath_module = {
+    PyModuleDef_HEAD_INIT, "tracer._hotpath",
+    "The recorder's event queue and the traced socket's recv/send/sendall in C (optional; see tracer/net.py).",
+    -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__hotpath(void)
+{
+    PyObject *m = NULL, *sockmod = NULL, *socktype = NULL, *pysocket = NULL, *traced_io = NULL;
+#define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) goto error
+    INTERN(s_lane, "lane");
+    INTERN(s_failed, "_failed");
+    INTERN(s_eof, "eof");
+    INTERN(s_recv, "recv");
+    INTERN(s_send, "send");
+#undef INTERN
+    if ((sockmod = PyImport_ImportModule("socket")) == NULL)
+        goto error;
+    if ((pysocket = PyObject_GetAttrString(sockmod, "socket")) == NULL)
+        goto error;
+    if (!PyType_Check(pysocket) || ((PyTypeObject *)pysocket)->tp_itemsize != 0) {
+        PyErr_SetString(PyExc_ImportError, "socket.socket is not a class this module can extend");
+        goto error;
+    }
+    socktype = (PyObject *)((PyTypeObject *)pysocket)->tp_base; /* _socket.socket */
+    if (socktype == NULL || (sock_recv = PyObject_GetAttrString(socktype, "recv")) == NULL ||
+        (sock_send = PyObject_GetAttrString(socktype, "send")) == NULL ||
+        (sock_sendall = PyObject_GetAttrString(socktype, "sendall")) == NULL)
+        goto error;
+    fields_at = ((PyTypeObject *)pysocket)->tp_basicsize;
+    TracedIO_members[0].offset = fields_at + offsetof(HotFields, tap);
+    TracedIO_members[1].offset = fields_at + offsetof(HotFields, conn);
+    TracedIO_members[2].offset = fields_at + offsetof(HotFields, why);
+    TracedIO_spec.basicsize = (int)(fields_at + sizeof(HotFields));
+    traced_io = PyType_FromSpecWithBases(&TracedIO_spec, pysocket);
+    if (traced_io == NULL || PyType_Ready(&TapType) < 0)
+        goto error;
+    m = PyModule_Create(&hotpath_module);
+    if (m == NULL)
+        goto error;
+    if (PyModule_AddObject(m, "TracedIO", traced_io) < 0)
+        goto error;
+    traced_io = NULL; /* the module's now */
+    Py_INCREF(&TapType);
+    if (PyModule_AddObject(m, "Tap", (PyObject *)&TapType) < 0) {
+        Py_DECREF(&TapType);
+        goto error;
+    }
+    Py_DECREF(sockmod);
+    Py_DECREF(pysocket);
+    return m;
+error:
+    Py_XDECREF(traced_io);
+    Py_XDECREF(m);
+    Py_XDECREF(sockmod);
+    Py_XDECREF(pysocket);
+    return NULL;
+}
