@@ -41,7 +41,6 @@ import selectors
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -229,6 +228,23 @@ def interleave(servers: dict[str, Server], seconds: float, slice_s: float, rotat
     return ran
 
 
+def interval(requests: dict[str, list[int]], ran: dict[str, list[float]], k: str,
+             draws: int = 2000) -> tuple[float, float]:
+    """A 95% bootstrap interval of k's requests/s over off's, resampling whole rounds."""
+    import random
+
+    rng = random.Random(1)  # the same interval for the same rounds
+    n = len(requests[k])
+    ratios = []
+    for _ in range(draws):
+        pick = [rng.randrange(n) for _ in range(n)]
+        on = sum(requests[k][i] for i in pick) / sum(ran[k][i] for i in pick)
+        off = sum(requests["off"][i] for i in pick) / sum(ran["off"][i] for i in pick)
+        ratios.append(on / off)
+    ratios.sort()
+    return ratios[int(0.025 * draws)], ratios[int(0.975 * draws) - 1]
+
+
 def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> tuple[float, list[str]]:
     """Tracing off vs on, run by turns; returns the cost (1 - on/off) and the recording made.
 
@@ -238,7 +254,13 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     machine does then falls on all alike, which back-to-back runs of seconds
     each cannot promise on a shared machine.  Each round's requests/s are whole
     responses counted by the load generator over the time its server ran.
-    With ``--baseline DIR``, a third server runs the tracer of another checkout
+
+    A second untraced server ("off2") takes its turns too: off2/off is what
+    "no difference" looks like on this machine today, the yardstick for
+    on/off.  Each ratio gets a 95% interval (bootstrap over rounds), and the
+    servers' own CPU time per request (from the scheduler) is printed beside
+    it: it moves less with where the scheduler put the threads.  With
+    ``--baseline DIR``, one more server runs the tracer of another checkout
     (before/after a change, in the same conditions).
     """
     label = "pinned (servers on core 0, load on core 1)" if pinned else "unpinned"
@@ -246,13 +268,14 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
           f"turns of {args.slice * 1000:g} ms, {args.connections} keep-alive connections, load: {tool}")
     record = os.path.join(folder, f"pool-{'pinned' if pinned else 'unpinned'}.jsonl")
     cpu_server, cpu_load = (0, 1) if pinned else (None, None)
-    servers = {"off": Server(None, args.workers, cpu_server), "on": Server(record, args.workers, cpu_server)}
+    servers = {"off": Server(None, args.workers, cpu_server), "on": Server(record, args.workers, cpu_server),
+               "off2": Server(None, args.workers, cpu_server)}
     if args.baseline:
         servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
                                      root=Path(args.baseline))
-    req = dict.fromkeys(servers, 0)
-    ran = dict.fromkeys(servers, 0.0)
-    ratios: dict[str, list[float]] = {k: [] for k in servers if k != "off"}
+    req: dict[str, list[int]] = {k: [] for k in servers}
+    ran: dict[str, list[float]] = {k: [] for k in servers}
+    cpu = dict.fromkeys(servers, 0)
     try:
         for s in servers.values():
             s.pause()
@@ -261,29 +284,37 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
             loads = {k: start_load(tool, s.host, s.port, args.connections, len(servers) * secs + 1.0, cpu_load)
                      for k, s in servers.items()}
             time.sleep(0.5)  # the load generators start and connect (the servers' kernels accept)
+            cpu_before = {k: s.cpu_ns() for k, s in servers.items()}
             took = interleave(servers, len(servers) * secs, args.slice, rotate=i)
             got = {k: load_result(tool, p) for k, p in loads.items()}  # all servers stopped: nothing more counts
             if i < 0:
                 continue
+            for k, s in servers.items():
+                req[k].append(got[k]["requests"])
+                ran[k].append(took[k])
+                cpu[k] += s.cpu_ns() - cpu_before[k]
             rps = {k: got[k]["requests"] / took[k] for k in got}
-            for k in got:
-                req[k] += got[k]["requests"]
-                ran[k] += took[k]
-            for k in ratios:
-                ratios[k].append(rps[k] / rps["off"])
             starved = any(r["min_per_conn"] == 0 for r in got.values())
-            print(f"round {i + 1:2}: " + "   ".join(f"{k} {rps[k]:8.0f} req/s" for k in servers) + "   "
-                  + "   ".join(f"{k}/off {ratios[k][-1]:.3f}" for k in ratios)
+            print(f"round {i + 1:2}: " + "   ".join(f"{k} {rps[k]:6.0f} req/s" for k in servers) + "   "
+                  + "   ".join(f"{k}/off {rps[k] / rps['off']:.3f}" for k in servers if k != "off")
                   + ("   (a connection starved)" if starved else ""))
     finally:
         for s in servers.values():
             s.resume()
         outs = {k: s.stop() for k, s in servers.items()}
-    rate = {k: req[k] / ran[k] for k in servers}
-    for k in ratios:
-        print(f"all rounds, {k}: off {rate['off']:.0f} req/s, {k} {rate[k]:.0f} req/s: {k}/off "
-              f"{rate[k] / rate['off']:.3f} (median round {statistics.median(ratios[k]):.3f}); "
-              f"cost {1 - rate[k] / rate['off']:+.1%}" + (f", bar {'5' if pinned else '3'}%" if k == "on" else ""))
+    rate = {k: sum(req[k]) / sum(ran[k]) for k in servers}
+    cpu_per_req = {k: cpu[k] / max(sum(req[k]), 1) for k in servers}
+    for k in servers:
+        if k == "off":
+            continue
+        lo, hi = interval(req, ran, k)
+        bar = f"; bar {'5' if pinned else '3'}%" if k == "on" else "  (both untraced: the noise floor)" \
+            if k == "off2" else ""
+        print(f"{k}/off: {rate[k] / rate['off']:.3f} of off's {rate['off']:.0f} req/s, 95% interval "
+              f"{lo:.3f}..{hi:.3f}: cost {1 - rate[k] / rate['off']:+.1%} ({1 - hi:+.1%}..{1 - lo:+.1%}){bar}")
+    print("server CPU per request: " + ", ".join(f"{k} {cpu_per_req[k] / 1000:.1f} us" for k in servers)
+          + f"; on/off {cpu_per_req['on'] / cpu_per_req['off']:.3f}, off2/off "
+          f"{cpu_per_req['off2'] / cpu_per_req['off']:.3f}")
     print(f"traced server: {outs['on'].strip().splitlines()[-1]}")
     return 1 - rate["on"] / rate["off"], [record]
 
@@ -372,7 +403,7 @@ def _callgrind_run(traced: bool, requests: int, folder: str, workers: int) -> li
     if traced:
         argv += ["--record", os.path.join(folder, f"callgrind-{requests}.jsonl")]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONHASHSEED="0"))  # same dicts each run
     try:
         assert proc.stdout is not None
         m = LISTENING.search(proc.stdout.readline())
@@ -402,24 +433,24 @@ def instructions(folder: str, workers: int, low: int = 200, high: int = 1200) ->
         return None
     print(f"\n## instructions per request (callgrind, deterministic): {low} and {high} sequential keep-alive "
           "requests on one connection")
-    serving, writer = {}, 0.0
+    per_thread = {}
     for traced in (False, True):
         a = _callgrind_run(traced, low, folder, workers)
         b = _callgrind_run(traced, high, folder, workers)
-        per = [(y - x) / (high - low) for x, y in zip(a, b, strict=True)]
         # Threads start in a fixed order: main, [the recorder's writer,] the worker.
-        if traced:
-            writer = per[1]
-            serving[traced] = sum(per) - writer
-        else:
-            serving[traced] = sum(per)
-        print(f"tracing {'on ' if traced else 'off'}: {serving[traced]:,.0f} instructions/request in the serving "
-              f"threads" + (f", {writer:,.0f} in the recorder's writer thread" if traced else ""))
-    ratio = serving[True] / serving[False]
-    print(f"on/off, serving threads: {ratio:.3f} ({ratio - 1:+.1%}); with the writer thread: "
-          f"{(serving[True] + writer) / serving[False]:.3f}. The writer's share is time-driven (it samples the "
-          "counters every few ms) and valgrind runs the server ~50x slower, so that share is overstated here; "
-          "the formatter child process (another core) is not counted.")
+        per_thread[traced] = [(y - x) / (high - low) for x, y in zip(a, b, strict=True)]
+    off_main, off_worker = per_thread[False]
+    on_main, writer, on_worker = per_thread[True]
+    print(f"tracing off: {off_worker:,.0f} instructions/request in the worker, {off_main:,.0f} in the main thread")
+    print(f"tracing on : {on_worker:,.0f} instructions/request in the worker, {on_main:,.0f} in the main thread, "
+          f"{writer:,.0f} in the recorder's writer thread")
+    ratio = (on_worker + on_main) / (off_worker + off_main)
+    print(f"on/off, the worker: {on_worker / off_worker:.3f} ({on_worker / off_worker - 1:+.1%}); serving threads "
+          f"(worker and main): {ratio:.3f}; with the writer thread: "
+          f"{(on_worker + on_main + writer) / (off_worker + off_main):.3f}.  The main thread only accepts (once "
+          "here), so its share is start-up and shutdown noise.  The writer's share is partly time-driven (it "
+          "samples the counters every few ms) and valgrind runs the server ~50x slower, so that share is "
+          "overstated here.")
     return ratio
 
 

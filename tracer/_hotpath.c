@@ -33,6 +33,11 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#ifdef Py_GIL_DISABLED
+/* The queue relies on the GIL; a free-threaded build uses the Python versions. */
+#error "tracer._hotpath needs the GIL: not built for a free-threaded Python"
+#endif
 #include <structmember.h>
 #include <string.h>
 #include <time.h>

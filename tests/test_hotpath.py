@@ -1,0 +1,205 @@
+"""The C hot path (tracer/_hotpath.c) against its Python twin: the same lines, the same events, nothing leaked."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import json
+import socket
+import struct
+import sys
+import threading
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracer import hotpath
+from tracer.formatter import event_line, format_lines
+from tracer.net import Net
+from tracer.recorder import Recorder
+from tracer.recording import load
+
+pytestmark = pytest.mark.skipif(not hotpath.built(), reason="the C hot path was not built (no C compiler)")
+
+
+class TickClock:
+    """Each reading 10 ns after the last: times that do not depend on the machine."""
+
+    def __init__(self) -> None:
+        self.ticks = itertools.count(1_000, 10)
+
+    def __call__(self) -> int:
+        return next(self.ticks)
+
+
+def _talk(path: Path, c: bool) -> list[Any]:
+    """One connection through a traced listening socket: recv, send, sendall, eof, close; the event lines."""
+    rec = Recorder(str(path), {"model": "test"}, clock=TickClock(), flush_interval=3600, c_hot_path=c)
+    net = Net(rec)
+    server = net.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    peer = socket.create_connection(server.getsockname(), timeout=5)
+    conn, _ = server.accept()
+    peer.sendall(b"hello")
+    assert conn.recv(1024) == b"hello"
+    assert conn.send(b"abc") == 3
+    conn.sendall(memoryview(b"0123456789"))
+    conn.sendall(bytearray(b"xy"), 0)
+    assert peer.recv(64) == b"abc0123456789xy"
+    peer.close()
+    assert conn.recv(1024) == b""
+    assert conn.why == "eof"
+    conn.close()
+    server.close()
+    rec.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    # the addresses (listen, accept) differ from run to run: the rest must not
+    return [ev[:6] + ([ev[6]] if len(ev) > 6 and ev[2] not in ("listen", "accept") else [])
+            for ev in lines if isinstance(ev, list)]
+
+
+def test_c_and_python_record_the_same_events(tmp_path: Path) -> None:
+    c, py = _talk(tmp_path / "c.jsonl", c=True), _talk(tmp_path / "py.jsonl", c=False)
+    assert c == py
+    kinds = [(e[2], e[5]) for e in c]
+    assert kinds == [("listen", 1), ("accept", -1), ("recv", 5), ("send", 3), ("send", 10), ("send", 2),
+                     ("recv", 0), ("close", -1)]
+    assert c[-1][6] == "eof"
+
+
+def test_a_reset_is_recorded_and_raised_the_same_way(tmp_path: Path) -> None:
+    def reset(path: Path, c: bool) -> list[Any]:
+        rec = Recorder(str(path), {}, clock=TickClock(), flush_interval=3600, c_hot_path=c)
+        net = Net(rec)
+        server = net.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        peer = socket.create_connection(server.getsockname(), timeout=5)
+        conn, _ = server.accept()
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()  # RST
+        with pytest.raises(ConnectionResetError) as caught:
+            conn.recv(10)
+        assert caught.value.__traceback__ is not None
+        assert conn.why == "reset"
+        conn.close()
+        server.close()
+        rec.close()
+        return [e for e in (json.loads(x) for x in path.read_text().splitlines())
+                if isinstance(e, list) and e[2] not in ("listen", "accept")]
+
+    assert reset(tmp_path / "c.jsonl", True) == reset(tmp_path / "py.jsonl", False)
+
+
+def test_wrong_arguments_are_a_type_error_and_record_nothing(tmp_path: Path) -> None:
+    rec = Recorder(str(tmp_path / "r.jsonl"), {}, flush_interval=3600, c_hot_path=True)
+    a, b = socket.socketpair()
+    with Net(rec).socket(a.family, a.type) as s:
+        before = rec.pending
+        with pytest.raises(TypeError, match="1 or 2 arguments"):
+            s.recv()
+        with pytest.raises(TypeError, match="1 or 2 arguments"):
+            s.send(b"x", 0, 0)
+        with pytest.raises(TypeError):
+            s.sendall(12)
+        assert rec.pending == before
+    a.close()
+    b.close()
+    rec.close()
+
+
+def test_sockets_release_the_tap_and_are_collected(tmp_path: Path) -> None:
+    """The C fields (_tap, why) are owned references: closing and dropping sockets must give them back."""
+    rec = Recorder(str(tmp_path / "r.jsonl"), {}, flush_interval=3600, c_hot_path=True)
+    net = Net(rec)
+    tap = rec.tap
+    gc.collect()
+    base = sys.getrefcount(tap)
+    refs = []
+    for _ in range(200):
+        s = net.socket()
+        s.why = "x" * 3
+        refs.append(weakref.ref(s))
+        s.close()
+        del s
+    gc.collect()
+    now = sys.getrefcount(tap)  # outside the assert: pytest's rewriting holds a reference of its own
+    assert now == base
+    assert all(r() is None for r in refs)
+    rec.close()
+
+
+def test_lanes_follow_the_thread_and_the_recorder(tmp_path: Path) -> None:
+    """The per-thread lane cache: two recorders in one thread, another thread, and a lane declared anew."""
+    ra = Recorder(str(tmp_path / "a.jsonl"), {}, flush_interval=3600, c_hot_path=True)
+    rb = Recorder(str(tmp_path / "b.jsonl"), {}, flush_interval=3600, c_hot_path=True, first_lane=100)
+    na, nb = Net(ra), Net(rb)
+    pa, pb = socket.socketpair(), socket.socketpair()
+    ca = na._socket_class(fileno=pa[0].detach(), net=na)
+    cb = nb._socket_class(fileno=pb[0].detach(), net=nb)
+    for c in (ca, cb, ca):
+        c.send(b"x")
+    ra.declare_lane("renamed")  # this thread's lane on ra is now 1
+    ca.send(b"y")
+
+    def other() -> None:
+        ca.send(b"z")
+        cb.send(b"z")
+
+    t = threading.Thread(target=other, name="other")
+    t.start()
+    t.join()
+    for c in (ca, cb):
+        c.close()
+    for p in (pa[1], pb[1]):
+        p.close()
+    ra.close()
+    rb.close()
+    a, b = load(tmp_path / "a.jsonl"), load(tmp_path / "b.jsonl")
+    assert [(e.lane, e.nbytes) for e in a.events() if e.kind == "send"] == [
+        (0, 1), (0, 1), (1, 1), (2, 1)]
+    assert [a.lanes[i].name for i in (0, 1, 2)] == ["MainThread", "renamed", "other"]
+    assert [e.lane for e in b.events() if e.kind == "send"] == [100, 101]
+
+
+odd_events = st.tuples(
+    st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False) | st.booleans(),
+    st.integers(0, 2**63 - 1),
+    st.sampled_from(["recv", "send", "close", 'quo"te', "back\\slash", "nl\n", "é"]),
+    st.integers(0, 10), st.integers(0, 2**40), st.integers(-1, 2**31),
+) | st.tuples(
+    st.integers(0, 2**62), st.integers(0, 2**62), st.just("close"), st.integers(0, 5), st.integers(0, 5),
+    st.just(-1), st.text(max_size=20),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(odd_events, max_size=30), st.integers(0, 40))
+def test_the_c_queue_writes_what_the_python_formatter_writes(events: list[tuple[Any, ...]], take: int) -> None:
+    """Odd fields (floats, bools, ints past 64 bits, kinds that need escaping, details) go through Python."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0,
+                             max_pending=1_000)
+    for ev in events:
+        tap.emit(ev)
+    n = min(take, len(events))
+    assert tap.take(take, event_line) == format_lines([], events[:n])
+    assert tap.pending == len(events) - n
+    assert tap.take(len(events), event_line) == format_lines([], events[n:])
+    assert tap.pending == 0
+
+
+def test_a_full_queue_drops_the_newest_and_counts_them() -> None:
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=3)
+    for i in range(5):
+        tap.emit((i, 0, "recv", 0, 1, i))
+    assert (tap.pending, tap.dropped) == (3, 2)
+    assert tap.take(10, event_line) == "".join(f'[{i},0,"recv",0,1,{i}]\n' for i in range(3))
+    with pytest.raises(TypeError):
+        tap.emit((1, 2, 3))
+    with pytest.raises(ValueError):
+        hotpath.native.Tap(local=None, declare_lane=lambda: 0, clock=None, t0=0, max_pending=0)
