@@ -144,13 +144,14 @@ def _pin(cpu: int | None):  # type: ignore[no-untyped-def]
 class Server:
     """``sockscope serve pool`` in its own process; stopped with SIGINT like a user would."""
 
-    def __init__(self, record: str | None, workers: int, cpu: int | None, root: Path = ROOT) -> None:
+    def __init__(self, record: str | None, workers: int, cpu: int | None, root: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:
         cmd = [sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--workers", str(workers)]
         if record:
             cmd += ["--record", record]
         # -m runs the tracer package found in cwd first: this checkout's, or a baseline's
         self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=_pin(cpu))
+                                     preexec_fn=_pin(cpu), env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         m = LISTENING.search(line)
         if not m:
@@ -261,7 +262,8 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     servers' own CPU time per request (from the scheduler) is printed beside
     it: it moves less with where the scheduler put the threads.  With
     ``--baseline DIR``, one more server runs the tracer of another checkout
-    (before/after a change, in the same conditions).
+    (before/after a change, in the same conditions); with ``--python-too``,
+    one records through the Python hot path.
     """
     label = "pinned (servers on core 0, load on core 1)" if pinned else "unpinned"
     print(f"\n## tracing cost, pool server, {label}: {args.rounds} rounds x {args.seconds:g} s of each, "
@@ -270,6 +272,9 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     cpu_server, cpu_load = (0, 1) if pinned else (None, None)
     servers = {"off": Server(None, args.workers, cpu_server), "on": Server(record, args.workers, cpu_server),
                "off2": Server(None, args.workers, cpu_server)}
+    if args.python_too:
+        servers["on-py"] = Server(os.path.join(folder, "python.jsonl"), args.workers, cpu_server,
+                                  env={"SOCKSCOPE_PURE_PYTHON": "1"})
     if args.baseline:
         servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
                                      root=Path(args.baseline))
@@ -470,6 +475,9 @@ def main() -> int:
     p.add_argument("--only", choices=("cost", "rate", "instructions"), help="run one part only")
     p.add_argument("--baseline", metavar="DIR", help="also time the traced server of another checkout, e.g. "
                    "DIR made by: git archive COMMIT | tar -x -C DIR")
+    p.add_argument("--python-too", action="store_true",
+                   help="also time a server recording through the Python hot path (SOCKSCOPE_PURE_PYTHON=1), "
+                        "as where no C compiler built the C one")
     p.add_argument("--client", nargs=4, metavar=("HOST", "PORT", "CONNS", "SECONDS"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.client:
@@ -480,8 +488,10 @@ def main() -> int:
     args.seconds = args.seconds or (1.0 if args.quick else 2.0)
     args.rate_seconds = args.rate_seconds or (5.0 if args.quick else 60.0)
     tool = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    from tracer import hotpath
+
     print(f"# sockscope recorder bench: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"switch interval {sys.getswitchinterval() * 1000:g} ms")
+          f"switch interval {sys.getswitchinterval() * 1000:g} ms; recording through the {hotpath.describe()}")
     with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
         records: list[str] = []
         if args.only in (None, "cost"):

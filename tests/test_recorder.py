@@ -263,3 +263,22 @@ def test_formatter_counts_what_it_could_not_write() -> None:
                           "/dev/full"], input=stdin, capture_output=True, timeout=30)
     assert json.loads(out.stdout) == dict(end, events=0, dropped=1 + 5)
     assert out.stderr.decode().count("No space left on device") == 1
+
+
+def test_an_event_that_cannot_be_written_is_counted_and_recording_goes_on(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug in an emitter (here a time of infinity) costs its batch, counted and said once; not the writer."""
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600)
+    lane = rec.declare_lane("main")
+    rec.emit((1, 0, "recv", lane, 1, 5))
+    rec.emit((float("inf"), 0, "recv", lane, 1, 5))
+    rec.flush()
+    rec.emit((float("inf"), 0, "recv", lane, 1, 5))
+    rec.flush()
+    rec.emit((3, 0, "send", lane, 1, 7))
+    trailer = rec.close()
+    assert (trailer["events"], trailer["dropped"]) == (1, 3)
+    assert capsys.readouterr().err.count("could not be written") == 1
+    r = load(path)
+    assert [(e.kind, e.nbytes) for e in r.lanes[lane].events()] == [("send", 7)] and r.complete

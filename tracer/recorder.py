@@ -2,23 +2,28 @@
 
 How this works
 --------------
-A traced call ends by appending one tuple to a ``collections.deque`` and
-returning; ``deque.append`` is atomic under the GIL, so no lock is taken on the
-hot path.  A writer thread wakes at least every ``flush_interval`` seconds,
-takes what is queued, formats JSON Lines with ``%``-formatting (several times
-cheaper than ``json.dumps`` per event) and writes them in one ``write``.
+Events wait in a queue for a writer thread, which wakes at least every
+``flush_interval`` seconds, takes what is queued and writes it as JSON Lines
+in one ``write``.  The queue is one of two:
 
-With ``offload=True`` (``sockscope serve``), the formatting happens in a child
-process instead (:mod:`tracer.formatter`): formatting holds the server's GIL
-~500 ns per event, which the server's threads wait for; the writer thread only
-``marshal`` s the batch (~90 ns per event) into a pipe.  The child writes the
-trailer at the end.
+- **In C** (``tracer/_hotpath.c``, built by ``pip install`` where a C compiler
+  is present; see :mod:`tracer.hotpath`): a ``Tap`` holds plain structs.
+  Traced sockets append to it from C without making a Python object, Python
+  code through ``emit(tuple)``, and the writer formats a batch with the GIL
+  released.  A traced recv or send costs the server ~250 instructions.
+- **In Python** (no compiler, or ``SOCKSCOPE_PURE_PYTHON=1``): a
+  ``collections.deque`` of tuples; ``deque.append`` is atomic under the GIL,
+  so no lock is taken.  Formatting (``%`` over the tuple, several times
+  cheaper than ``json.dumps``) holds the GIL ~500 ns per event, so with
+  ``offload=True`` (``sockscope serve`` with a spare core) it happens in a
+  child process instead (:mod:`tracer.formatter`); the writer thread only
+  ``marshal`` s the batch (~90 ns per event) into a pipe.
 
 Lanes are declared on a second deque.  The writer notes how many events are
 queued *before* it drains the declarations, then writes only that many events,
 so a lane's declaration always precedes its events in the file.
 
-If the writer ever falls ``max_pending`` events behind, the newest excess is
+If ``max_pending`` events ever wait for the writer, the newest excess is
 discarded and counted; the count goes in the trailer.  If the file cannot be
 written (disk full, ...), the sink is detached, reported once on stderr, and
 every later event is counted as dropped: the server keeps running.
@@ -87,6 +92,10 @@ class Recorder:
             (then ``t0`` should be that recording's ``t0_monotonic_ns``); such a
             recorder writes no trailer either: the trailer is the owner's, and
             nothing may follow it.
+        offload: format in a child process when the queue is Python's (the
+            C queue formats without the GIL and needs none).
+        c_hot_path: queue in C (True) or Python (False); default: C when
+            built, unless ``SOCKSCOPE_PURE_PYTHON=1``.
     """
 
     def __init__(
@@ -120,6 +129,7 @@ class Recorder:
         self.closed = False
         self.owner = write_header
         self.broken: str | None = None
+        self._format_failed = False
         self._events: collections.deque[tuple[Any, ...]] = collections.deque()
         self._decls: collections.deque[str] = collections.deque()
         self._local = threading.local()
@@ -270,7 +280,12 @@ class Recorder:
             head = self._take_head()
             if not head and not pending:
                 return
-            sent = self._write_now("".join([line + "\n" for line in head]) + tap.take(pending, event_line))
+            try:
+                text = "".join([line + "\n" for line in head]) + tap.take(pending, event_line)
+            except (TypeError, ValueError, OverflowError) as exc:
+                self._unformattable(exc, pending, head)
+                return
+            sent = self._write_now(text)
         else:
             events = self._events
             pending = len(events)
@@ -287,11 +302,25 @@ class Recorder:
             if self._child is not None:
                 sent = self._send(head, batch)
             else:
-                sent = self._write_now(format_lines(head, batch))
+                try:
+                    text = format_lines(head, batch)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    self._unformattable(exc, pending, head)
+                    return
+                sent = self._write_now(text)
         if sent:
             self._written += pending
         else:  # the sink is gone: these never reached the file
             self._dropped += pending
+
+    def _unformattable(self, exc: Exception, lost: int, head: list[str]) -> None:
+        """An event that cannot be written (a bug in whoever emitted it): count the batch, keep recording."""
+        self._write_now("".join([line + "\n" for line in head]))  # the lanes' declarations still go in
+        self._dropped += lost
+        if not self._format_failed:
+            self._format_failed = True
+            print(f"sockscope: recording to {self.path}: {lost} events could not be written ({exc}); "
+                  f"counted as dropped", file=sys.stderr)
 
     def _take_head(self) -> list[str]:
         """The declarations, counters and marks queued so far (lines of JSON)."""
@@ -375,6 +404,7 @@ class Recorder:
             "version": FORMAT_VERSION,
             "tool": f"sockscope {__version__}",
             "python": platform.python_version(),
+            "recorder": "c" if self.tap is not None else "python",
             "platform": sys.platform,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "t0_monotonic_ns": self.t0,
