@@ -491,7 +491,7 @@ def main() -> int:
     from tracer import hotpath
 
     print(f"# sockscope recorder bench: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"switch interval {sys.getswitchinterval() * 1000:g} ms; recording through the {hotpath.describe()}")
+          f"switch interval {sys.getswitchinterval() * 1000:g} ms; recording: {hotpath.describe()}")
     with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
         records: list[str] = []
         if args.only in (None, "cost"):

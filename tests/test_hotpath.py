@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import os
 import socket
 import struct
 import sys
@@ -203,3 +204,12 @@ def test_a_full_queue_drops_the_newest_and_counts_them() -> None:
         tap.emit((1, 2, 3))
     with pytest.raises(ValueError):
         hotpath.native.Tap(local=None, declare_lane=lambda: 0, clock=None, t0=0, max_pending=0)
+
+
+@pytest.mark.parametrize(("env", "says"), [("0", "(C hot path)"), ("1", "(Python hot path: SOCKSCOPE_PURE_PYTHON=1)")])
+def test_version_says_which_hot_path_records(env: str, says: str) -> None:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "tracer", "--version"], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "SOCKSCOPE_PURE_PYTHON": env})
+    assert out.returncode == 0 and out.stdout.strip().endswith(says)

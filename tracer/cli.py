@@ -7,7 +7,7 @@ import importlib
 import sys
 from typing import NoReturn
 
-from tracer import __version__
+from tracer import __version__, hotpath
 from tracer.commands import COMMANDS
 from tracer.errors import TracerError
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Record, replay and export what a socket server's threads do.",
         epilog="Run 'sockscope COMMAND --help' for a command's options.",
     )
-    parser.add_argument("--version", action="version", version=f"sockscope {__version__}")
+    parser.add_argument("--version", action="version", version=f"sockscope {__version__} ({hotpath.describe()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)

@@ -32,7 +32,7 @@ def wanted(choice: bool | None = None) -> bool:
 
 
 def describe() -> str:
-    """One line for benchmarks and ``--version``: which hot path records."""
+    """Which hot path records, in a few words (``--version``, benchmarks)."""
     if native is None:
-        return "Python hot path (the C extension was not built)"
-    return "C hot path" if wanted() else "Python hot path (SOCKSCOPE_PURE_PYTHON=1)"
+        return "Python hot path: the C extension was not built"
+    return "C hot path" if wanted() else "Python hot path: SOCKSCOPE_PURE_PYTHON=1"

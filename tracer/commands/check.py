@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     findings = check(rec, n_lines=count_lines(args.file))
     if not findings:
         server = sum(1 for c in rec.connections.values() if c.id > 0)
-        print(f"{args.file}: clean: {rec.n_events:,} events, {server:,} connections follow the lifecycle")
+        said = f"{server:,} connections follow" if server != 1 else "1 connection follows"
+        print(f"{args.file}: clean: {rec.n_events:,} events, {said} the lifecycle")
         return 0
     shown = findings if args.all else findings[:SHOWN]
     for f in shown:
