@@ -136,6 +136,28 @@ def test_record_into_a_folder_without_permission() -> None:
         folder.rmdir()
 
 
+def test_a_file_that_is_not_a_recording_is_never_overwritten(tmp_path: Path) -> None:
+    """``--record server.py`` by a slip of the finger: refused in one line, the file untouched."""
+    target = tmp_path / "server.py"
+    target.write_text("print('my homework')\n")
+    result = sockscope("serve", "pool", "--record", str(target))
+    assert_one_error_line(result, re.escape(f"not writing a recording over {target}: it holds something else "
+                                            "(a mistyped name?); choose another name"))
+    assert target.read_text() == "print('my homework')\n"
+
+
+def test_an_earlier_recording_is_replaced(servers: list[Server], tmp_path: Path) -> None:
+    """Running the same command again replaces its recording (as the help says)."""
+    target = tmp_path / "r.jsonl"
+    target.write_text('{"format": "sockscope", "version": 1, "earlier": true}\n[1,0,"recv",0,1,5]\n')
+    s = Server("pool", "--record", str(target))
+    servers.append(s)
+    code, _, err = s.stop()
+    assert code == 0, err
+    r = load(target)
+    assert r.complete and "earlier" not in r.header
+
+
 def test_empty_record_path_is_refused() -> None:
     result = sockscope("serve", "pool", "--record", "")
     assert_one_error_line(result, "--record needs a file name.*")

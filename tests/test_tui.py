@@ -510,3 +510,23 @@ def test_replay_without_a_terminal_says_so_instead_of_spinning() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: replay needs a terminal") and done.stderr.count("\n") == 1
     assert done.stdout == ""
+
+
+async def test_the_playhead_never_cuts_a_ruler_label_into_a_wrong_time() -> None:
+    """Regression: ``┴0.2 s`` with the playhead on its '2' read ``┴0.▼ s``.  Every label left whole, or none."""
+    from tracer.timeline import ruler_ticks
+
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        ruler = app.query_one(Ruler)
+        cell, label = next((c, lab) for c, lab in ruler_ticks(view.view) if c > 10)
+        view.seek(int(view.view.time_at(cell + 2.5)))  # onto the label's second character
+        await pilot.pause()
+        row = "".join(seg.text for seg in ruler.render_line(0))[ruler.label_width:]
+        assert row[view.view.cell_of(view.playhead)] == "▼"
+        assert "┴" + label not in row and "┴─▼" in row
+        for c, other in ruler_ticks(view.view):
+            if other != label and c + len(other) < len(row):
+                assert "┴" + other in row  # the others (all of them that fit) are there

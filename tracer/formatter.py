@@ -109,6 +109,13 @@ class Formatter:
         self.proc.wait()
 
 
+def _close_quietly(f: TextIO | None) -> None:
+    try:
+        f.close()  # type: ignore[union-attr]
+    except (OSError, ValueError):
+        pass  # the buffer cannot be written: that was just reported; close() still closed the file
+
+
 def main() -> int:
     """The formatter process: batches in on stdin, lines out to the recording, the trailer out on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -138,6 +145,7 @@ def main() -> int:
             except (OSError, ValueError) as exc:
                 broken = str(exc)
                 print(f"sockscope: recording to {path} stopped: {exc}; the server goes on", file=sys.stderr)
+                _close_quietly(f)  # its unwritable buffer would fail again, noisily, at exit (Python 3.13)
         dropped += len(batch)
     end = json.loads(message[1])
     end["events"], end["dropped"] = written, end["dropped"] + dropped

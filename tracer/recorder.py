@@ -413,6 +413,27 @@ class Recorder:
         }
 
 
+def _replaceable(path: str) -> bool:
+    """Whether a new recording may replace what is at ``path``.
+
+    Nothing, an empty file, a device (``/dev/null``) or an earlier recording
+    may be replaced: running the same command again replaces its recording.
+    Anything else (``--record server.py`` by a slip of the finger) is kept.
+    """
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return True
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(1 << 16)
+    except OSError:
+        return True  # unreadable: opening it for writing says why, in its own words
+    try:
+        header = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT_NAME
+
+
 def open_for_writing(path: str, truncate: bool = True) -> TextIO:
     """Open a recording for writing, with errors a user can act on.
 
@@ -423,6 +444,9 @@ def open_for_writing(path: str, truncate: bool = True) -> TextIO:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+    if truncate and not _replaceable(path):
+        raise TracerError(f"not writing a recording over {path}: it holds something else (a mistyped name?); "
+                          f"choose another name")
     try:
         # Truncate, then append: other processes (scenario clients) append
         # their own lanes to the same file, each batch one write() with O_APPEND.

@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run the pool server, fire a burst of clients at it and show the live "
                                    "timeline. When stdout is not a terminal, record headless instead and print "
                                    "a summary and the command that replays the recording.")
-    p.add_argument("-o", "--output", metavar="FILE", help="record to FILE (default: recordings/live-pool-TIME.jsonl)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="record to FILE (default: recordings/live-pool-TIME.jsonl); an earlier "
+                        "recording there is replaced, any other file is left alone")
     p.add_argument("--clients", type=positive_int, default=20, help="clients in the opening burst (default 20)")
     p.add_argument("--workers", type=positive_int, default=4, help="the pool's size (default 4)")
     p.set_defaults(func=run)

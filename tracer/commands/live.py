@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", metavar="MODEL", nargs="?", help="one of: " + ", ".join(
         f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + "; left out with --attach")
     add_server_options(p)
-    p.add_argument("-o", "--output", metavar="FILE", help="record to FILE (default: recordings/live-MODEL-TIME.jsonl)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="record to FILE (default: recordings/live-MODEL-TIME.jsonl); an earlier "
+                        "recording there is replaced, any other file is left alone")
     p.add_argument("--attach", metavar="FILE", help="follow FILE, written by another process; start no server")
     p.set_defaults(func=run)
 

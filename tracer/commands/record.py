@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", "-s", metavar="NAME", help="one of: " + ", ".join(scenarios.SCENARIOS))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a scenario parameter, e.g. --set clients=50 (repeatable)")
-    p.add_argument("-o", "--output", metavar="FILE", help="the recording to write (default: MODEL-NAME.jsonl)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="the recording to write (default: MODEL-NAME.jsonl); an earlier recording there is replaced, "
+                        "any other file is left alone")
     p.add_argument("--regenerate-all", action="store_true",
                    help="remake every shipped recording in recordings/ (and its index in recordings/README.md)")
     add_server_options(p)

@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and close is written to a recording; without it, nothing is traced.")
     add_model_argument(p)
     add_server_options(p)
-    p.add_argument("--record", metavar="FILE", help="write a recording (JSON Lines) to FILE")
+    p.add_argument("--record", metavar="FILE",
+                   help="write a recording (JSON Lines) to FILE; an earlier recording there is replaced, "
+                        "any other file is left alone")
     p.set_defaults(func=run)
 
 

@@ -39,13 +39,15 @@ class Ruler(Widget):
         width = self.size.width
         lw = self.label_width
         cells = ["─"] * max(0, width - lw)
+        ph = self.view.cell_of(self.playhead)
         for cell, label in ruler_ticks(self.view):
             text = "┴" + label + " "
+            if cell < ph < cell + len(text):
+                text = "┴" + "─" * (len(text) - 1)  # the playhead would cut the label into a wrong time: drop it
             for k, ch in enumerate(text):
                 if cell + k < len(cells):
                     cells[cell + k] = ch
         head = fit(f"─ {self.heading} ", lw - 1) + "┼"
-        ph = self.view.cell_of(self.playhead)
         segs = [Segment(head.replace(" ", "─", 0), look.DIM)]
         if 0 <= ph < len(cells):
             segs += [Segment("".join(cells[:ph]), look.DIM), Segment("▼", look.PLAYHEAD),
