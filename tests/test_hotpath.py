@@ -37,15 +37,20 @@ class TickClock:
         return next(self.ticks)
 
 
-def _talk(path: Path, c: bool) -> list[Any]:
-    """One connection through a traced listening socket: recv, send, sendall, eof, close; the event lines."""
+def _connected(path: Path, c: bool) -> tuple[Recorder, socket.socket, socket.socket, socket.socket]:
+    """A recorder (C or Python hot path), a traced listening socket, a plain peer, and the traced accepted end."""
     rec = Recorder(str(path), {"model": "test"}, clock=TickClock(), flush_interval=3600, c_hot_path=c)
-    net = Net(rec)
-    server = net.socket()
+    server = Net(rec).socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
     peer = socket.create_connection(server.getsockname(), timeout=5)
     conn, _ = server.accept()
+    return rec, server, peer, conn
+
+
+def _talk(path: Path, c: bool) -> list[Any]:
+    """One connection through a traced listening socket: recv, send, sendall, eof, close; the event lines."""
+    rec, server, peer, conn = _connected(path, c)
     peer.sendall(b"hello")
     assert conn.recv(1024) == b"hello"
     assert conn.send(b"abc") == 3
@@ -75,13 +80,7 @@ def test_c_and_python_record_the_same_events(tmp_path: Path) -> None:
 
 def test_a_reset_is_recorded_and_raised_the_same_way(tmp_path: Path) -> None:
     def reset(path: Path, c: bool) -> list[Any]:
-        rec = Recorder(str(path), {}, clock=TickClock(), flush_interval=3600, c_hot_path=c)
-        net = Net(rec)
-        server = net.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-        peer = socket.create_connection(server.getsockname(), timeout=5)
-        conn, _ = server.accept()
+        rec, server, peer, conn = _connected(path, c)
         peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         peer.close()  # RST
         with pytest.raises(ConnectionResetError) as caught:

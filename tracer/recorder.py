@@ -10,7 +10,8 @@ in one ``write``.  The queue is one of two:
   is present; see :mod:`tracer.hotpath`): a ``Tap`` holds plain structs.
   Traced sockets append to it from C without making a Python object, Python
   code through ``emit(tuple)``, and the writer formats a batch with the GIL
-  released.  A traced recv or send costs the server ~250 instructions.
+  released.  A traced recv or send costs the server a few hundred instructions
+  (~5,000 in Python).
 - **In Python** (no compiler, or ``SOCKSCOPE_PURE_PYTHON=1``): a
   ``collections.deque`` of tuples; ``deque.append`` is atomic under the GIL,
   so no lock is taken.  Formatting (``%`` over the tuple, several times
@@ -138,8 +139,8 @@ class Recorder:
         self.tap: Any = None
         if hotpath.wanted(c_hot_path):
             self.tap = hotpath.native.Tap(local=self._local, declare_lane=self.declare_lane,
-                                    clock=None if clock is time.monotonic_ns else clock,
-                                    t0=self.t0, max_pending=max_pending)
+                                          clock=None if clock is time.monotonic_ns else clock,
+                                          t0=self.t0, max_pending=max_pending)
             self.emit: Callable[[tuple[Any, ...]], None] = self.tap.emit
         else:
             self.emit = self._events.append
