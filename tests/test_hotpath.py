@@ -212,3 +212,24 @@ def test_version_says_which_hot_path_records(env: str, says: str) -> None:
     out = subprocess.run([sys.executable, "-m", "tracer", "--version"], capture_output=True, text=True, timeout=30,
                          env={**os.environ, "SOCKSCOPE_PURE_PYTHON": env})
     assert out.returncode == 0 and out.stdout.strip().endswith(says)
+
+
+def test_a_stale_build_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An editable install not rebuilt after the C source changed: recorded in Python, said once, not a crash."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "tracer._hotpath", types.SimpleNamespace(VERSION=hotpath.VERSION - 1))
+    native, stale = hotpath._load()
+    assert native is None and stale
+    monkeypatch.setattr(hotpath, "native", None)
+    monkeypatch.setattr(hotpath, "stale", True)
+    monkeypatch.setattr(hotpath, "_warned", False)
+    monkeypatch.setenv("SOCKSCOPE_PURE_PYTHON", "0")
+    for name in ("a", "b"):
+        rec = Recorder(str(tmp_path / f"{name}.jsonl"), {}, flush_interval=3600)
+        assert rec.tap is None
+        rec.close()
+    assert capsys.readouterr().err.count("the C hot path is out of date (run pip install -e . to rebuild it)") == 1
+    assert "out of date" in hotpath.describe()
+    assert load(tmp_path / "a.jsonl").header["recorder"] == "python"

@@ -42,6 +42,10 @@
 #include <string.h>
 #include <time.h>
 
+/* What tracer/hotpath.py expects (VERSION there): a build from older source,
+   left behind in an editable install, is then not used. */
+#define HOTPATH_VERSION 1
+
 static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send;
 static PyObject *sock_recv, *sock_send, *sock_sendall; /* _socket.socket's own methods */
 
@@ -660,6 +664,8 @@ PyInit__hotpath(void)
     if (PyModule_AddObject(m, "TracedIO", traced_io) < 0)
         goto error;
     traced_io = NULL; /* the module's now */
+    if (PyModule_AddIntConstant(m, "VERSION", HOTPATH_VERSION) < 0)
+        goto error;
     Py_INCREF(&TapType);
     if (PyModule_AddObject(m, "Tap", (PyObject *)&TapType) < 0) {
         Py_DECREF(&TapType);

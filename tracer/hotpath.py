@@ -9,14 +9,30 @@ for the Python versions even when the C one is built (for comparing the two).
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from typing import Any
 
-native: Any
-try:
-    from tracer import _hotpath as native  # type: ignore[attr-defined, no-redef]
-except ImportError:  # built without a C compiler
-    native = None
+VERSION = 1  # of the contract with tracer/_hotpath.c (its HOTPATH_VERSION)
+
+
+def _load() -> tuple[Any, bool]:
+    """The C module if it is there and current; and whether one was there but stale.
+
+    Stale: built from older source, as an editable install (``pip install
+    -e .``) is after an update until it is installed again.
+    """
+    try:
+        module = importlib.import_module("tracer._hotpath")
+    except ImportError:  # built without a C compiler
+        return None, False
+    if getattr(module, "VERSION", None) != VERSION:
+        return None, True
+    return module, False
+
+
+native, stale = _load()
 
 
 def built() -> bool:
@@ -24,15 +40,34 @@ def built() -> bool:
     return native is not None
 
 
-def wanted(choice: bool | None = None) -> bool:
-    """Whether to record through the C hot path: ``choice`` if given, else unless ``SOCKSCOPE_PURE_PYTHON=1``."""
+def asked(choice: bool | None = None) -> bool:
+    """Whether the C hot path is asked for: ``choice`` if given, else unless ``SOCKSCOPE_PURE_PYTHON=1``."""
     if choice is None:
-        choice = os.environ.get("SOCKSCOPE_PURE_PYTHON", "") in ("", "0")
-    return choice and native is not None
+        return os.environ.get("SOCKSCOPE_PURE_PYTHON", "") in ("", "0")
+    return choice
+
+
+def wanted(choice: bool | None = None) -> bool:
+    """Whether to record through the C hot path: asked for, and built."""
+    return asked(choice) and native is not None
+
+
+_warned = False
+
+
+def warn_stale() -> None:
+    """Say once per process that the C hot path is out of date and not used."""
+    global _warned
+    if not _warned:
+        _warned = True
+        print("sockscope: note: the C hot path is out of date (run pip install -e . to rebuild it); "
+              "recording through the Python one meanwhile", file=sys.stderr)
 
 
 def describe() -> str:
     """Which hot path records, in a few words (``--version``, benchmarks)."""
+    if stale:
+        return "Python hot path: the C extension is out of date; run pip install -e . to rebuild it"
     if native is None:
         return "Python hot path: the C extension was not built"
     return "C hot path" if wanted() else "Python hot path: SOCKSCOPE_PURE_PYTHON=1"

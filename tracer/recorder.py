@@ -137,6 +137,8 @@ class Recorder:
         # The queue: in C when built (tracer/_hotpath.c), which traced sockets
         # feed directly; else a deque.  Either way emit() is one call.
         self.tap: Any = None
+        if hotpath.stale and hotpath.asked(c_hot_path):
+            hotpath.warn_stale()
         if hotpath.wanted(c_hot_path):
             self.tap = hotpath.native.Tap(local=self._local, declare_lane=self.declare_lane,
                                           clock=None if clock is time.monotonic_ns else clock,
