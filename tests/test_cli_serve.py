@@ -113,6 +113,13 @@ def test_record_into_a_path_that_is_a_folder(tmp_path: Path) -> None:
     assert_one_error_line(result, re.escape(f"cannot write recording {tmp_path}: it is a folder"))
 
 
+def test_record_into_a_device_is_refused() -> None:
+    """/dev/full took the writes and said 'No space left', then 'Open it with: sockscope replay /dev/full'."""
+    result = sockscope("serve", "pool", "--record", "/dev/full")
+    assert_one_error_line(result, re.escape("cannot write recording /dev/full: it is not a regular file "
+                                            "(a device or a pipe?)"))
+
+
 def test_record_into_a_folder_without_permission() -> None:
     """Root ignores file permissions (CAP_DAC_OVERRIDE), so as root the server runs as ``nobody``
     (through ``setpriv``); skipped where that is not possible."""

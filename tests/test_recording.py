@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -344,3 +345,11 @@ def test_any_truncation_after_the_header_loads_with_warnings(tmp_path: Path, cut
     path.write_bytes(data[:cut])
     r = load(path)
     assert not r.complete and r.warnings
+
+
+def test_a_line_that_never_ends_is_refused_without_reading_it_all() -> None:
+    """/dev/zero is endless NULs with no newline: an error at line 1, not a machine out of memory."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(RecordingError, match=r"/dev/zero:1: a line longer than 1,048,576 characters"):
+        load("/dev/zero")

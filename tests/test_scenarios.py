@@ -185,11 +185,17 @@ def test_unknown_scenario_and_parameter_list_the_valid_ones():
     (["record", "--scenario", "burst"], "expected a MODEL"),
     (["record", "--regenerate-all", "pool"], "--regenerate-all remakes"),
     (["scenarios", "nope"], "unknown scenario 'nope'"),
+    # a device is never a recording: /dev/full once ran the machine out of memory (it was read back)
+    (["record", "pool", "--scenario", "burst", "-o", "/dev/full"], "/dev/full: it is not a regular file"),
+    (["record", "pool", "--scenario", "burst", "-o", "/dev/null"], "/dev/null: it is not a regular file"),
+    (["record", "pool", "--scenario", "burst", "-o", "pyproject.toml"], "it holds something else"),
 ])
 def test_cli_bad_input_is_one_line(capsys, argv, message):
     assert main(argv) == 2
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert captured.out == ""  # refused before anything starts or is announced
 
 
 def test_scenarios_command_lists_each_with_its_parameters(capsys):

@@ -28,6 +28,7 @@ from servers import Settings
 from tracer import clients, scenarios
 from tracer.errors import ServerError, TracerError
 from tracer.live import Piped, ServerProcess, spawn, stop_process
+from tracer.recorder import check_recording_path
 from tracer.recording import Recording, load
 
 STARTUP_GRACE = 15.0  # seconds past the scenario's deadline before its process is stopped
@@ -72,7 +73,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
     scenario = scenarios.get(scenario_name)
     params = scenario.resolve(overrides)
     cfg = apply_knobs(cfg, scenario, params, explicit)
-    check_writable(path)
+    check_recording_path(path)
     server = ServerProcess(cfg, path)
     piped: Piped | None = None
     try:
@@ -110,15 +111,6 @@ def _progress_reader(progress: Callable[[int, int], None] | None) -> Callable[[s
             progress(int(words[1]), int(words[2]))
 
     return line
-
-
-def check_writable(path: str) -> None:
-    """Raise TracerError now if ``path`` cannot be a recording (before any process starts)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise TracerError(f"cannot write recording {path}: it is a folder")
 
 
 def _fmt(value: Any) -> str:

@@ -416,15 +416,29 @@ class Recorder:
         }
 
 
-def _replaceable(path: str) -> bool:
-    """Whether a new recording may replace what is at ``path``.
+def check_recording_path(path: str) -> None:
+    """Raise TracerError if a new recording cannot go to ``path``; create nothing.
 
-    Nothing, an empty file, a device (``/dev/null``) or an earlier recording
-    may be replaced: running the same command again replaces its recording.
-    Anything else (``--record server.py`` by a slip of the finger) is kept.
+    A new recording may go where nothing is, or over an empty file or an
+    earlier recording: running the same command again replaces its recording.
+    Not over anything else (``--record server.py`` by a slip of the finger),
+    and not into a device or pipe (``/dev/full`` would never be a recording).
     """
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        return True
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise TracerError(f"cannot write recording {path}: it is a folder")
+    if not os.path.exists(path):
+        return
+    if not os.path.isfile(path):
+        raise TracerError(f"cannot write recording {path}: it is not a regular file (a device or a pipe?)")
+    if os.path.getsize(path) and not _holds_a_recording(path):
+        raise TracerError(f"not writing a recording over {path}: it holds something else (a mistyped name?); "
+                          f"choose another name")
+
+
+def _holds_a_recording(path: str) -> bool:
     try:
         with open(path, "rb") as f:
             first = f.readline(1 << 16)
@@ -444,12 +458,12 @@ def open_for_writing(path: str, truncate: bool = True) -> TextIO:
         truncate: start a new file (a server); False appends to an existing
             recording (scenario clients joining a server's recording).
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
-    if truncate and not _replaceable(path):
-        raise TracerError(f"not writing a recording over {path}: it holds something else (a mistyped name?); "
-                          f"choose another name")
+    if truncate:
+        check_recording_path(path)
+    else:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
     try:
         # Truncate, then append: other processes (scenario clients) append
         # their own lanes to the same file, each batch one write() with O_APPEND.

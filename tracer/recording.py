@@ -485,6 +485,11 @@ class Builder:
             conn.close_t, conn.close_reason = t, str(detail) if detail is not None else None
 
 
+# The longest line a recording can hold is its header (a few KB of settings);
+# reading stops well before a line that never ends could fill the memory.
+LINE_LIMIT = 1 << 20
+
+
 def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None) -> Recording:
     """Read a whole recording.
 
@@ -509,10 +514,13 @@ def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | No
     done = 0
     with f:
         try:
-            lines = iter(f)
-            for line in lines:
+            readline = f.readline
+            while line := readline(LINE_LIMIT):
                 done += len(line)
                 if not line.endswith("\n"):
+                    if len(line) == LINE_LIMIT:  # /dev/zero, a binary file: never held in memory whole
+                        raise RecordingError(name, builder.line_no + 1,
+                                             f"a line longer than {LINE_LIMIT:,} characters: not a recording")
                     return _last_line(builder, line)
                 builder.feed(line)
                 if progress is not None and builder.line_no % 50_000 == 0:

@@ -11,6 +11,7 @@ from tracer.commands.common import positive_int
 from tracer.commands.live import default_path, not_interactive, run_live
 from tracer.errors import UsageError
 from tracer.live import Session, summary_lines
+from tracer.recorder import check_recording_path
 
 HINT = "Watch: MainThread accepts each client, the pool queues it, a worker serves it"
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--clients: expected at most {top:g}, got {args.clients}")
     cfg = Settings(model="pool", workers=args.workers)
     path = args.output or default_path(cfg.model)
+    check_recording_path(path)  # before the server and the UI start
     burst = ("burst", {"clients": args.clients})
     session = Session(cfg, path)
     why = not_interactive()

@@ -11,6 +11,7 @@ import servers
 from tracer.commands.common import add_server_options, settings_from
 from tracer.errors import UsageError
 from tracer.live import POKES, Session, check_followable, summary_lines, yield_cpu_to_server
+from tracer.recorder import check_recording_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = settings_from(args)
     need_terminal()
     path = args.output or default_path(cfg.model)
+    check_recording_path(path)  # before the server and the UI start
     return run_live(Session(cfg, path))
 
 

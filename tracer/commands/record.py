@@ -61,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     params = scenario.resolve(overrides)  # bad parameters fail before any process starts
     cfg, explicit = settings_with_defaults(args)
     path = args.output or f"{cfg.model}-{scenario.name}.jsonl"
-    from tracer.record import Progress, check_writable, record, report
+    from tracer.record import Progress, record, report
+    from tracer.recorder import check_recording_path
 
-    check_writable(path)
+    check_recording_path(path)  # before any process starts, or anything is printed
     with Progress(f"{cfg.model} under {scenario.name}", total=scenario.connections(params)) as progress:
         result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
     report(result)
