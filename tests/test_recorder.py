@@ -282,3 +282,22 @@ def test_an_event_that_cannot_be_written_is_counted_and_recording_goes_on(tmp_pa
     assert capsys.readouterr().err.count("could not be written") == 1
     r = load(path)
     assert [(e.kind, e.nbytes) for e in r.lanes[lane].events()] == [("send", 7)] and r.complete
+
+
+def test_threads_that_start_are_counted_even_between_two_samples(tmp_path: Path) -> None:
+    """The writer samples every hour here; five threads alive for a moment still reach the threads counter."""
+    from tracer.net import Net
+
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "thread"}, flush_interval=3600, sample_interval=3600)
+    net = Net(rec)
+    go = threading.Event()
+    threads = [net.Thread(target=go.wait, args=(5,), name=f"recv-{k}") for k in range(5)]
+    for t in threads:
+        t.start()
+    go.set()
+    for t in threads:
+        t.join()
+    rec.close()
+    r = load(path)
+    assert r.counters["threads"].peak() >= 6  # the main thread and the five

@@ -56,6 +56,20 @@ def test_throughput_counts_every_request_in_the_active_time(known):
     assert known.throughput[0].t0 == known.active[0] and known.throughput[-1].t1 == known.active[1]
 
 
+def test_threads_the_counter_missed_still_count(tmp_path):
+    """Regression: the sampled counter saw 1, then 0; ten workers lived between two samples ("9 threads created,
+    at most 1 alive").  The lanes' lifetimes say 11 (MainThread and the ten)."""
+    r = Lines("pool").lane(0, "MainThread").ev(0, 0, "listen", 0, 0, 5)
+    r.counter("threads", 3 * MS, 1)
+    for k in range(10):
+        r.lane(k + 1, f"worker_{k}").ev(90 * MS + k, 0, "thread_start", k + 1, 0, -1)
+    for k in range(10):
+        r.ev(116 * MS + k, 0, "thread_exit", k + 1, 0, -1)
+    r.counter("threads", 117 * MS, 0)
+    s = compute(load(r.end().write(tmp_path / "r.jsonl")))
+    assert s.threads_max_alive == 11
+
+
 def test_threads_counter_wins_when_recorded(tmp_path):
     r = Lines("thread").lane(0, "MainThread").ev(0, 0, "listen", 0, 0, 5)
     r.counter("threads", 10, 1).counter("threads", 20, 42).counter("threads", 30, 2)

@@ -322,6 +322,7 @@ class TracedThread(ManagedThread):
         lane = rec.declare_lane()
         rec.disarm_exit_watch()
         rec.instant("thread_start", lane, self._for_conn)
+        rec.sample("threads")
         try:
             super().run()
         finally:
@@ -494,6 +495,7 @@ class TracedExecutor(ManagedExecutor):
         hand_stop_signals_to_main()
         rec = self._rec
         rec.instant("thread_start", rec.declare_lane())
+        rec.sample("threads")
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         rec = self._rec

@@ -154,6 +154,7 @@ class Recorder:
         self._wake = threading.Event()
         self._probes: dict[str, Callable[[], int]] = {}
         self._last_sample: dict[str, int] = {}
+        self._sample_lock = threading.Lock()
         if write_header:
             self._write_now(json.dumps(self._header(header or {}), ensure_ascii=False) + "\n")
         self._child: Formatter | None = None
@@ -227,17 +228,25 @@ class Recorder:
         if probe is not None:
             self._sample(name, probe)
 
+    def sample(self, name: str) -> None:
+        """Sample one probe now, off the writer's beat (a thread that starts samples ``threads``:
+        threads that come and go between two beats would otherwise be missed)."""
+        probe = self._probes.get(name)
+        if probe is not None:
+            self._sample(name, probe)
+
     def _sample(self, name: str, probe: Callable[[], int]) -> bool:
         """Read one probe; write its value if it changed.  Returns whether it did."""
-        try:
-            value = int(probe())
-        except (OSError, ValueError):
-            return False  # the probed object is gone (socket closed at shutdown)
-        if self._last_sample.get(name) == value:
-            return False
-        self._last_sample[name] = value
-        self.counter(name, value)
-        return True
+        with self._sample_lock:  # the writer and a starting thread: one reading written at a time, in order
+            try:
+                value = int(probe())
+            except (OSError, ValueError):
+                return False  # the probed object is gone (socket closed at shutdown)
+            if self._last_sample.get(name) == value:
+                return False
+            self._last_sample[name] = value
+            self.counter(name, value)
+            return True
 
     def counter(self, name: str, value: int, t: int | None = None) -> None:
         """Record a counter's value at ``t`` (default now)."""

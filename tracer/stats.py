@@ -176,13 +176,13 @@ def _threads_created(rec: Recording) -> int:
 def _max_alive(rec: Recording) -> int:
     """The most server threads alive at once.
 
-    The ``threads`` counter (sampled by the recorder) is the truth when present;
-    otherwise count lanes from their first event (or ``thread_start``) to their
-    ``thread_exit`` (or the end).
+    The higher of two readings: the ``threads`` counter (sampled by the
+    recorder, which can miss threads that come and go between two samples),
+    and the lanes, each counted from its first event (or ``thread_start``) to
+    its ``thread_exit`` (or the end).
     """
     counter = rec.counters.get("threads")
-    if counter is not None and len(counter.v):
-        return counter.peak()
+    sampled = counter.peak() if counter is not None and len(counter.v) else 0
     changes: list[tuple[int, int]] = []
     for lane in rec.server_lanes():
         if not len(lane):
@@ -194,7 +194,7 @@ def _max_alive(rec: Recording) -> int:
     for _, delta in sorted(changes, key=lambda c: (c[0], c[1])):  # exits first at a tie
         alive += delta
         best = max(best, alive)
-    return best
+    return max(best, sampled)
 
 
 def _reused(conns: list[Connection]) -> tuple[int, int]:
