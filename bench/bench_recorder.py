@@ -1,10 +1,11 @@
 """What recording costs: the three measured bars of the recorder, in one run.
 
-    .venv/bin/python bench/bench_recorder.py            # the full run (about 5 minutes)
-    .venv/bin/python bench/bench_recorder.py --quick    # a short run (about 1 minute)
+    .venv/bin/python bench/bench_recorder.py            # the full run (about 7 minutes)
+    .venv/bin/python bench/bench_recorder.py --quick    # a short run (about 1.5 minutes)
+    .venv/bin/python bench/bench_recorder.py --only cost --rounds 30 --python-too   # the README's table
 
-1. **Tracing cost.**  Two ``sockscope serve pool`` processes, tracing off and
-   on, each under its own keep-alive load (``wrk`` if installed, else our own
+1. **Tracing cost.**  ``sockscope serve pool`` processes, tracing off and
+   on (and a second one off, the noise floor), each under its own keep-alive load (``wrk`` if installed, else our own
    bounded client in a separate process), taking turns of 100 ms: the one not
    on turn is stopped (SIGSTOP), so it takes no core and its load waits.  On a
    shared machine, whatever else runs then falls on both alike; back-to-back
@@ -246,8 +247,8 @@ def interval(requests: dict[str, list[int]], ran: dict[str, list[float]], k: str
     return ratios[int(0.025 * draws)], ratios[int(0.975 * draws) - 1]
 
 
-def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> tuple[float, list[str]]:
-    """Tracing off vs on, run by turns; returns the cost (1 - on/off) and the recording made.
+def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> tuple[str, list[str]]:
+    """Tracing off vs on, run by turns; returns the cost in words for the summary, and the recording made.
 
     The servers start once, each with its own load generator running all the
     time.  They take turns of ``--slice`` seconds; the others are stopped
@@ -309,10 +310,12 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
         outs = {k: s.stop() for k, s in servers.items()}
     rate = {k: sum(req[k]) / sum(ran[k]) for k in servers}
     cpu_per_req = {k: cpu[k] / max(sum(req[k]), 1) for k in servers}
+    said = {}
     for k in servers:
         if k == "off":
             continue
         lo, hi = interval(req, ran, k)
+        said[k] = f"{1 - rate[k] / rate['off']:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
         bar = f"; bar {'5' if pinned else '3'}%" if k == "on" else "  (both untraced: the noise floor)" \
             if k == "off2" else ""
         print(f"{k}/off: {rate[k] / rate['off']:.3f} of off's {rate['off']:.0f} req/s, 95% interval "
@@ -320,8 +323,12 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     print("server CPU per request: " + ", ".join(f"{k} {cpu_per_req[k] / 1000:.1f} us" for k in servers)
           + f"; on/off {cpu_per_req['on'] / cpu_per_req['off']:.3f}, off2/off "
           f"{cpu_per_req['off2'] / cpu_per_req['off']:.3f}")
-    print(f"traced server: {outs['on'].strip().splitlines()[-1]}")
-    return 1 - rate["on"] / rate["off"], [record]
+    stopped = outs["on"].strip().splitlines()[-1].split(" Open it with")[0]  # the folder goes when the bench ends
+    print(f"traced server: {stopped}")
+    summary = f"{said['on']}, bar {'5' if pinned else '3'}%; noise floor {said['off2']}"
+    if "on-py" in said:
+        summary += f"; Python hot path {said['on-py']}"
+    return summary, [record]
 
 
 # --------------------------------------------------------------------- part 2
@@ -461,7 +468,9 @@ def instructions(folder: str, workers: int, low: int = 200, high: int = 1200) ->
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="short runs: 4 rounds x 1 s, 5 s at the sustained rate")
+    p.add_argument("--quick", action="store_true",
+                   help="short runs (about 1.5 minutes): 4 rounds x 1 s, 5 s at the sustained rate; too short to "
+                        "tell a cost of a few percent from this machine's noise")
     p.add_argument("--rounds", type=int, help="rounds per setting (default 12; 4 with --quick)")
     p.add_argument("--seconds", type=float, help="seconds each server runs per round (default 2; 1 with --quick)")
     p.add_argument("--slice", type=float, default=0.1, help="seconds per turn (default 0.1)")
@@ -511,8 +520,11 @@ def main() -> int:
         if args.only in (None, "instructions"):
             instructions(folder, args.workers)
         if args.only is None:
-            print(f"\nsummary: cost unpinned {cost_free:+.1%} (bar 3%), pinned {cost_pinned:+.1%} (bar 5%); "
-                  f"sustained {r['emitted'] / r['elapsed']:,.0f} events/s with {lost} lost, {r['dropped']} dropped")
+            print("\nsummary (cost = requests/s lost with tracing on; the noise floor is the same figure for two "
+                  "untraced servers: a cost inside it is not told apart from nothing)")
+            print(f"  unpinned: {cost_free}")
+            print(f"  pinned:   {cost_pinned}")
+            print(f"  sustained {r['emitted'] / r['elapsed']:,.0f} events/s with {lost} lost, {r['dropped']} dropped")
     return 0
 
 

@@ -205,7 +205,10 @@ def test_a_full_queue_drops_the_newest_and_counts_them() -> None:
         hotpath.native.Tap(local=None, declare_lane=lambda: 0, clock=None, t0=0, max_pending=0)
 
 
-@pytest.mark.parametrize(("env", "says"), [("0", "(C hot path)"), ("1", "(Python hot path: SOCKSCOPE_PURE_PYTHON=1)")])
+@pytest.mark.parametrize(("env", "says"), [
+    ("0", "(C hot path)"), ("no", "(C hot path)"), ("off", "(C hot path)"), ("", "(C hot path)"),
+    ("1", "(Python hot path: SOCKSCOPE_PURE_PYTHON=1)"), ("yes", "(Python hot path: SOCKSCOPE_PURE_PYTHON=yes)"),
+])
 def test_version_says_which_hot_path_records(env: str, says: str) -> None:
     import subprocess
 

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -490,3 +491,21 @@ def test_a_second_firing_gets_lane_names_of_its_own(serve):
     assert sorted(names) == ["client-1", "client-2", "r2.client-1", "r2.client-2"]
     rows = [row.label for row in Timeline(rec).rows() if row.kind == "lane" and "client" in row.label]
     assert rows == ["client-1", "client-2", "r2.client-1", "r2.client-2"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="python -P (leave the current folder off the path) is 3.11+")
+def test_a_tracer_folder_in_the_current_folder_is_not_run(tmp_path):
+    """The server, clients and formatter processes run this sockscope, not a ``tracer/`` found where the user
+    stands (an old checkout: it once wrote headers without the fields this one writes)."""
+    script = Path(sys.executable).parent / "sockscope"
+    if not script.exists():
+        pytest.skip("sockscope is not installed as a command in this environment")
+    (tmp_path / "tracer").mkdir()
+    (tmp_path / "tracer" / "__init__.py").write_text("raise ImportError('the wrong tracer')\n")
+    env = dict(os.environ, SOCKSCOPE_PURE_PYTHON="1")  # the Python hot path: a formatter process too
+    done = subprocess.run([str(script), "record", "pool", "--scenario", "burst", "--set", "clients=2",
+                           "-o", "r.jsonl"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "the wrong tracer" not in done.stderr
+    r = load(tmp_path / "r.jsonl")
+    assert r.complete and r.header["recorder"] == "python" and len(r.connections) >= 2

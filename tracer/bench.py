@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from servers import Settings
+from tracer import child
 from tracer.errors import TracerError
 from tracer.live import ServerProcess
 
@@ -95,10 +95,11 @@ def _start(cfg: Settings, record: str | None) -> ServerProcess:
 
 def run_load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:
     """``tracer.loadgen`` in its own process against host:port; its summary (rps, p50_us, starved, ...)."""
-    argv = [sys.executable, "-m", "tracer.loadgen", host, str(port), "--connections", str(connections),
-            "--duration", repr(duration)]
+    argv = child.module_argv("tracer.loadgen", host, str(port), "--connections", str(connections),
+                             "--duration", repr(duration))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False,
+                              env=child.env())
     except subprocess.TimeoutExpired:
         raise TracerError(f"the load generator did not finish within {duration + 60:g} s") from None
     if done.returncode != 0:

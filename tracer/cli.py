@@ -19,13 +19,21 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+class Version(argparse.Action):
+    """``--version`` as one unwrapped line (argparse's own wraps it at the terminal's width)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        print(f"sockscope {__version__} ({hotpath.describe()})")
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="sockscope",
         description="Record, replay and export what a socket server's threads do.",
         epilog="Run 'sockscope COMMAND --help' for a command's options.",
     )
-    parser.add_argument("--version", action="version", version=f"sockscope {__version__} ({hotpath.describe()})")
+    parser.add_argument("--version", action=Version, nargs=0, help="show the version and which hot path records")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tracer import scenarios
+from tracer import child, scenarios
 from tracer.errors import RecordingError, TracerError, UsageError
 from tracer.net import Net, _reason
 from tracer.recorder import Recorder
@@ -391,7 +391,7 @@ def run_scenario(address: tuple[str, int], name: str, overrides: Mapping[str, An
 def argv(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
          record: str | None = None, *, round_no: int | None = None) -> list[str]:
     """The command line running :func:`run_scenario` in a process of its own (its own GIL)."""
-    cmd = [sys.executable, "-m", "tracer.clients", f"{address[0]}:{address[1]}", "--scenario", name]
+    cmd = child.module_argv("tracer.clients", f"{address[0]}:{address[1]}", "--scenario", name)
     if record:
         cmd += ["--record", record]
     if round_no is not None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import marshal
-import os
 import signal
 import struct
 import subprocess
 import sys
 from typing import Any, TextIO
+
+from tracer import child
 
 # An event line; ``%`` over the event tuple is several times cheaper than json.dumps.
 _EVENT = '[%d,%d,"%s",%d,%d,%d]\n'
@@ -64,12 +65,9 @@ class Formatter:
 
     @classmethod
     def start(cls, path: str) -> Formatter | None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", "from tracer.formatter import main; raise SystemExit(main())",
-                 path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+            proc = subprocess.Popen(child.module_argv("tracer.formatter", path), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, env=child.env(), start_new_session=True)
         except OSError:
             return None  # no process to spare: format in this one, as without offload
         return cls(proc)
@@ -157,3 +155,7 @@ def main() -> int:
             print(f"sockscope: recording to {path}: the trailer could not be written: {exc}", file=sys.stderr)
     sys.stdout.write(json.dumps(end))
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -40,10 +40,19 @@ def built() -> bool:
     return native is not None
 
 
+_NO = ("", "0", "no", "false", "off")
+
+
+def _pure_python_env() -> str | None:
+    """``SOCKSCOPE_PURE_PYTHON`` when it asks for the Python hot path (1, yes, true, on, ...), else None."""
+    value = os.environ.get("SOCKSCOPE_PURE_PYTHON", "")
+    return None if value.strip().lower() in _NO else value
+
+
 def asked(choice: bool | None = None) -> bool:
-    """Whether the C hot path is asked for: ``choice`` if given, else unless ``SOCKSCOPE_PURE_PYTHON=1``."""
+    """Whether the C hot path is asked for: ``choice`` if given, else unless ``SOCKSCOPE_PURE_PYTHON`` says yes."""
     if choice is None:
-        return os.environ.get("SOCKSCOPE_PURE_PYTHON", "") in ("", "0")
+        return _pure_python_env() is None
     return choice
 
 
@@ -69,5 +78,7 @@ def describe() -> str:
     if stale:
         return "Python hot path: the C extension is out of date; run pip install -e . to rebuild it"
     if native is None:
-        return "Python hot path: the C extension was not built"
-    return "C hot path" if wanted() else "Python hot path: SOCKSCOPE_PURE_PYTHON=1"
+        return ("Python hot path: the C extension was not built (no C compiler at install?); "
+                "with gcc and Python's headers, run pip install -e . again")
+    env = _pure_python_env()
+    return "C hot path" if env is None else f"Python hot path: SOCKSCOPE_PURE_PYTHON={env}"

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from servers import Settings
-from tracer import clients, recording, scenarios
+from tracer import child, clients, recording, scenarios
 from tracer.errors import RecordingError, ServerError, TracerError
 from tracer.scenarios import Number
 
@@ -45,11 +45,12 @@ _LISTENING = re.compile(r"listening on http://(?P<host>.+):(?P<port>\d+)/")
 
 def server_argv(cfg: Settings, record: str | None) -> list[str]:
     """The command line of ``sockscope serve`` for ``cfg``, recording to ``record`` (None: tracing off)."""
-    argv = [sys.executable, "-m", "tracer", "serve", cfg.model, *(["--record", record] if record else []),
-            "--host", cfg.host, "--port", str(cfg.port), "--workers", str(cfg.workers),
-            "--backlog", str(cfg.backlog), "--timeout", "none" if cfg.timeout is None else repr(cfg.timeout),
-            "--work-ms", repr(cfg.work_ms), "--cpu-ms", repr(cfg.cpu_ms),
-            "--pause-accept-ms", repr(cfg.pause_accept_ms)]
+    argv = child.module_argv(
+        "tracer", "serve", cfg.model, *(["--record", record] if record else []),
+        "--host", cfg.host, "--port", str(cfg.port), "--workers", str(cfg.workers),
+        "--backlog", str(cfg.backlog), "--timeout", "none" if cfg.timeout is None else repr(cfg.timeout),
+        "--work-ms", repr(cfg.work_ms), "--cpu-ms", repr(cfg.cpu_ms),
+        "--pause-accept-ms", repr(cfg.pause_accept_ms))
     if cfg.as_taught:
         argv.append("--as-taught")
     return argv
@@ -139,9 +140,9 @@ class Piped:
 
 def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None) -> Piped:
     """Start ``argv`` in its own session with piped, drained output."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8", errors="replace", start_new_session=True, env=env)
+                            text=True, encoding="utf-8", errors="replace", start_new_session=True,
+                            env=child.env(PYTHONUNBUFFERED="1"))
     return Piped(proc, on_stdout=on_stdout)
 
 
