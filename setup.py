@@ -2,9 +2,10 @@
 
 ``tracer._hotpath`` (recv/send/sendall of a traced socket, and event
 formatting) is built when a C compiler and Python's headers are present.
-Where they are not, the build says so and goes on: ``tracer.net`` then uses
-the same code in Python, which costs the traced server more (see
-``bench/bench_recorder.py``).
+Where they are not, the build goes on without it (pip shows why with -v):
+``tracer.hotpath`` then picks the same code in Python, which costs the traced
+server more (see ``bench/bench_recorder.py``); ``sockscope --version`` says
+which one records.
 """
 
 from setuptools import Extension, setup
