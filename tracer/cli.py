@@ -19,6 +19,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+RECORDING_COMMANDS = ("serve", "record", "live", "demo")
+
+
 class Version(argparse.Action):
     """``--version`` as one unwrapped line (argparse's own wraps it at the terminal's width)."""
 
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if hotpath.stale and hotpath.asked() and args.command in RECORDING_COMMANDS:
+        hotpath.warn_stale()  # here too: the server process's own note is not shown by record, live or demo
     try:
         return int(args.func(args) or 0)
     except TracerError as exc:
