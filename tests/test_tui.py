@@ -500,6 +500,19 @@ def test_the_story_flags_what_the_lifecycle_table_does_not_expect() -> None:
     assert "⚠ not expected here (expected accept)" in odd
 
 
+def test_an_events_raw_fields_leave_out_what_says_nothing() -> None:
+    """'count -1' and 'detail —' on every close and start said nothing to a student: only fields that hold a value."""
+    timeline = Timeline(load(f"{DATA}/pool.jsonl"))
+    events = [e for lane in timeline.rec.lanes.values() for e in lane.events()]
+    start = next(e for e in events if e.kind == "start")
+    recv = next(e for e in events if e.kind == "recv" and e.nbytes > 0)
+    accept = next(e for e in events if e.kind == "accept" and e.detail)
+    said = describe(timeline, start, None).plain
+    assert "count" not in said and "detail" not in said and f"line {start.line}" in said
+    assert f"count {recv.nbytes}" in describe(timeline, recv, None).plain
+    assert f"detail {accept.detail}" in describe(timeline, accept, None).plain
+
+
 def test_replay_without_a_terminal_says_so_instead_of_spinning() -> None:
     """Regression: `sockscope replay FILE | head` drew escape codes into the pipe and spun a core forever."""
     import subprocess

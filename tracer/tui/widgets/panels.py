@@ -173,8 +173,12 @@ def describe(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append(f"{event.kind} ", _kind_style(event.kind))
         conn = timeline.rec.connections.get(event.conn) if event.conn else None
         text.append(_words(event, conn) or _help(event.kind))
-        fields = [("conn", str(event.conn)), ("count", str(event.nbytes)),
-                  ("detail", clean(event.detail, 60) if event.detail is not None else "—"), ("line", str(event.line))]
+        fields = [("conn", str(event.conn))]  # the raw fields that say something: no "count -1", no "detail —"
+        if event.nbytes >= 0:
+            fields.append(("count", str(event.nbytes)))
+        if event.detail is not None:
+            fields.append(("detail", clean(event.detail, 60)))
+        fields.append(("line", str(event.line)))
         for name, value in fields:
             text.append(f"  {name} {value}", look.DIM)
         text.append("\n")
