@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from tests.handmade import US, pool_known
+from tests.handmade import MS, US, pool_known
 from tests.test_check import one_connection
 from tracer import export
 from tracer.recording import load
@@ -64,3 +64,23 @@ def test_reports_what_check_finds(tmp_path):
     text = report(r.write(tmp_path / "bad.jsonl"))
     assert row(text, "connection never closed")[1] == "1"
     assert f"- line {r.at['send']}: connection 1" in text
+
+
+def test_a_window_and_lanes_report_what_they_hold(tmp_path):
+    """--from/--to/--lanes: connections 3, 4 and 5 (1 ms apart), the server's lanes only."""
+    rec = load(pool_known().write(tmp_path / "k.jsonl"))
+    sel = export.select(rec, int(2.5 * MS), int(5.5 * MS), ["server"])
+    buf = io.StringIO()
+    export.write("md", rec, buf, sel)
+    text = buf.getvalue()
+    assert "- Window: 2.5 ms to 5.5 ms, lanes: MainThread, worker_0, worker_1." in text
+    assert row(text, "connections accepted")[1] == "3"
+    assert row(text, "requests answered")[1] == "3"
+    assert row(text, "server / client lanes")[1] == "3 / 0"
+    assert row(text, "queue") == ["queue", "3", "8 µs", "10 µs", "10 µs", "10 µs", "8 µs"]  # 2i µs, i = 3, 4, 5
+    assert row(text, "backlog")[1] == "0"  # the backlog wait starts at the client's connect: not chosen
+    assert "Nothing: every connection follows the lifecycle." in text  # check's findings: the whole recording
+    every_lane = io.StringIO()
+    export.write("md", rec, every_lane, export.select(rec, int(2.5 * MS), int(5.5 * MS)))
+    assert row(every_lane.getvalue(), "backlog") == ["backlog", "3", "4 µs", "5 µs", "5 µs", "5 µs", "4 µs"]
+    assert "Window" not in report(tmp_path / "k.jsonl")

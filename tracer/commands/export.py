@@ -62,9 +62,6 @@ def run(args: argparse.Namespace) -> int:
     for warning in rec.warnings:  # a cut-off last line, no trailer: export what is there, and say so
         print(f"warning: {warning}", file=sys.stderr)
     sel = export.select(rec, t_from, t_to, args.lanes)
-    if fmt == "md" and not sel.whole:
-        print("warning: the md report covers the whole recording; --from, --to and --lanes are ignored",
-              file=sys.stderr)
     progress = export.Progress(f"export {fmt}")
     if out_path == "-":
         n = _write(fmt, rec, sys.stdout, sel, progress, args.width)

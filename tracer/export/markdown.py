@@ -7,12 +7,13 @@ the worst five; throughput over time; what ``sockscope check`` finds.
 
 from __future__ import annotations
 
+import json
 from typing import TextIO
 
 import servers
 from tracer.check import CODES, Finding, check
-from tracer.export import Progress, Selection
-from tracer.recording import Recording
+from tracer.export import Progress, Selection, in_range
+from tracer.recording import Builder, Recording
 from tracer.stats import Stats, compute, fmt_ns, sparkline
 
 MAX_FINDINGS = 20
@@ -20,15 +21,58 @@ MAX_CONNECTIONS = 50
 
 
 def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None) -> int:
-    """Write the report (the whole recording: statistics ignore a selection); return the events counted."""
-    stats = compute(rec)
+    """Write the report of ``sel`` (the statistics of what it holds); return the events counted.
+
+    ``sockscope check``'s findings are the whole recording's: cut at a window's
+    edges, every connection would look broken.
+    """
+    part = rec if sel.whole else window(rec, sel)
+    stats = compute(part)
     if progress is not None:
         progress(1, 2)
     findings = check(rec, n_lines=_lines_of(rec))
-    out.write(report(stats, findings, rec))
+    out.write(report(stats, findings, part, None if sel.whole else _window_line(rec, sel)))
     if progress is not None:
         progress(2, 2)
     return stats.events
+
+
+def window(rec: Recording, sel: Selection) -> Recording:
+    """A recording of what ``sel`` holds: the chosen lanes' events that overlap its time range, times kept.
+
+    Made by feeding the reader the lines such a recording would have, so that
+    connections, waits and counters are worked out exactly as for a file.
+    """
+    lo, hi = sel.bounds(rec)
+    builder = Builder(rec.path)
+    builder.feed(json.dumps(rec.header))
+    n = 0
+    for lane in sel.lane_list(rec):
+        builder.feed(json.dumps({"lane": lane.id, "name": lane.name, "native_id": lane.native_id,
+                                 "side": lane.side}))
+        for i in in_range(lane, lo, hi):
+            e = lane.event(i)
+            fields = [e.t, e.dur, e.kind, e.lane, e.conn, e.nbytes] + ([e.detail] if e.detail is not None else [])
+            builder.feed(json.dumps(fields))
+            n += 1
+    for name, counter in rec.counters.items():
+        builder.feed(json.dumps({"c": name, "t": lo, "v": counter.at(lo)}))
+        for t, v in zip(counter.t, counter.v, strict=True):
+            if lo < t <= hi:
+                builder.feed(json.dumps({"c": name, "t": t, "v": v}))
+    for t, text in rec.marks:
+        if lo <= t <= hi:
+            builder.feed(json.dumps({"mark": text, "t": t}))
+    if rec.trailer is not None:
+        builder.feed(json.dumps({**rec.trailer, "events": n, "t": min(hi, int(rec.trailer.get("t", hi)))}))
+    return builder.finish()
+
+
+def _window_line(rec: Recording, sel: Selection) -> str:
+    lo, hi = sel.bounds(rec)
+    lanes = "all" if sel.lanes is None else ", ".join(rec.lanes[i].name for i in sel.lanes)
+    return (f"- Window: {fmt_ns(lo)} to {fmt_ns(hi)}, lanes: {lanes}. The statistics below are of the events "
+            f"in it; what `sockscope check` finds is of the whole recording")
 
 
 def _lines_of(rec: Recording) -> int | None:
@@ -40,9 +84,9 @@ def _lines_of(rec: Recording) -> int | None:
         return None
 
 
-def report(s: Stats, findings: list[Finding], rec: Recording | None = None) -> str:
-    """The Markdown text of a report."""
-    parts = [_header(s), _counts(s), _waits(s), _per_connection(rec), _throughput(s), _closes(s),
+def report(s: Stats, findings: list[Finding], rec: Recording | None = None, window: str | None = None) -> str:
+    """The Markdown text of a report (of a part of the recording, when ``window`` says which)."""
+    parts = [_header(s, window), _counts(s), _waits(s), _per_connection(rec), _throughput(s), _closes(s),
              _findings(findings)]
     return "\n".join(parts)
 
@@ -55,7 +99,7 @@ def _table(head: list[str], rows: list[list[str]], align: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _header(s: Stats) -> str:
+def _header(s: Stats, window: str | None = None) -> str:
     skip = {"model", "host", "port"} | ({"workers"} if s.model != "pool" else set())  # a pool's knob only
     settings = ", ".join(f"{k} = {v}" for k, v in s.settings.items() if k not in skip)
     what = servers.DESCRIPTIONS.get(s.model)
@@ -65,7 +109,8 @@ def _header(s: Stats) -> str:
              + (f": {what}" if what else ""),
              f"- Settings: {settings or '–'}",
              f"- Length: {fmt_ns(s.duration)}, {s.events:,} events, {s.dropped:,} dropped"
-             + ("" if s.complete else " (no trailer: the recording did not end cleanly)"), ""]
+             + ("" if s.complete else " (no trailer: the recording did not end cleanly)"),
+             *([window] if window else []), ""]
     return "\n".join(lines)
 
 
