@@ -493,7 +493,6 @@ def test_a_second_firing_gets_lane_names_of_its_own(serve):
     assert rows == ["client-1", "client-2", "r2.client-1", "r2.client-2"]
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="python -P (leave the current folder off the path) is 3.11+")
 def test_a_tracer_folder_in_the_current_folder_is_not_run(tmp_path):
     """The server, clients and formatter processes run this sockscope, not a ``tracer/`` found where the user
     stands (an old checkout: it once wrote headers without the fields this one writes)."""
