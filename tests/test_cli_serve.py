@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -66,10 +67,28 @@ class Server:
         try:
             out, err = self.proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
+            threads = _thread_states(self.proc.pid)  # which thread holds the signal, and where each one waits
+            self.proc.send_signal(signal.SIGUSR1)  # the server's faulthandler: every thread's Python stack
+            time.sleep(1)
             self.proc.kill()
             out, err = self.proc.communicate()
-            pytest.fail(f"server did not stop on {signal.Signals(sig).name}: {err[-500:]}")
+            pytest.fail(f"server did not stop on {signal.Signals(sig).name}:\n{threads}\nstdout: {out[-300:]}\n"
+                        f"stderr: {err[-3000:]}")
         return self.proc.returncode, out, err
+
+
+def _thread_states(pid: int) -> str:
+    lines = []
+    for task in sorted(os.listdir(f"/proc/{pid}/task")):
+        try:
+            status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/task/{task}/status").read_text()
+                          .splitlines() if ":" in line)
+            wchan = Path(f"/proc/{pid}/task/{task}/wchan").read_text()
+        except OSError:
+            continue
+        lines.append(f"  {task} {status['Name'].strip()} {status['State'].strip()} SigPnd {status['SigPnd'].strip()} "
+                     f"ShdPnd {status['ShdPnd'].strip()} SigBlk {status['SigBlk'].strip()} wchan {wchan}")
+    return "\n".join(lines)
 
 
 @pytest.fixture
@@ -358,3 +377,29 @@ def test_the_wait_in_accept_that_ctrl_c_ends_is_recorded(servers: list[Server], 
     last = main.event(len(main) - 1)
     assert (last.kind, last.conn, last.detail) == ("accept", 0, "shutdown")
     assert last.end >= max(c.close_t or 0 for c in rec.connections.values())
+
+
+def test_ctrl_c_handed_to_another_thread_still_stops_accept() -> None:
+    """A Ctrl-C the kernel hands to a thread other than the main one (here: sent to it on purpose) trips Python's
+    handler, which only the main thread runs; asleep in accept(), it never did.  It now wakes within WAKE_S."""
+    script = textwrap.dedent("""
+        import signal, threading, time
+        from tracer.net import Net
+        server = Net(None).socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(5)
+        def elsewhere():
+            time.sleep(0.3)
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # lands on this thread, not the main one
+        threading.Thread(target=elsewhere).start()
+        t = time.monotonic()
+        try:
+            server.accept()
+        except KeyboardInterrupt:
+            print(f"stopped after {time.monotonic() - t:.2f} s")
+    """)
+    try:
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("accept() slept on after a Ctrl-C taken by another thread")
+    assert done.stdout.startswith("stopped after"), done.stderr

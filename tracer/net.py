@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import select
 import selectors
 import signal
 import socket as _socket
@@ -64,6 +65,8 @@ def backlog_probe_available() -> bool:
 
 _stopping: weakref.WeakSet[Net] = weakref.WeakSet()
 
+WAKE_S = 0.25  # how long a pending Ctrl-C can wait at most for the main thread blocked in accept()
+
 
 def _quiet_stop_hook(default: Callable[[Any], object]) -> Callable[[Any], None]:
     """An accept loop woken by ``Net.stop`` ends in an OSError: no traceback for that."""
@@ -103,8 +106,27 @@ class ManagedSocket(_socket.socket):
         return sock
 
     def accept(self) -> tuple[ManagedSocket, Any]:
-        fd, addr = self._accept()  # type: ignore[attr-defined]
+        fd, addr = self._accept_waking()
         return self._wrap(fd), addr
+
+    def _accept_waking(self) -> tuple[int, Any]:
+        """``_accept()``; in the main thread on a blocking socket, waking every ``WAKE_S`` to run a pending Ctrl-C.
+
+        Python runs signal handlers in the main thread only, between
+        bytecodes.  A Ctrl-C that the kernel hands to another thread (one we
+        did not make, or in the instant before a new thread blocks it) trips
+        the handler but leaves the main thread asleep in accept() for good;
+        so does one that lands just before the main thread enters accept().
+        Waiting in slices bounds that to ``WAKE_S``.
+        """
+        if (self.gettimeout() is not None or threading.current_thread() is not threading.main_thread()
+                or not hasattr(select, "poll")):
+            return self._accept()  # type: ignore[attr-defined, no-any-return]
+        poller = select.poll()
+        poller.register(self, select.POLLIN)
+        while not poller.poll(WAKE_S * 1000):
+            pass  # back in Python for a moment: a tripped signal handler runs here
+        return self._accept()  # type: ignore[attr-defined, no-any-return]
 
 
 class TracedSocket(ManagedSocket):
@@ -146,7 +168,7 @@ class TracedSocket(ManagedSocket):
         rec = self._rec
         t = rec.clock()
         try:
-            fd, addr = self._accept()  # type: ignore[attr-defined]
+            fd, addr = self._accept_waking()
         except OSError as exc:
             self._failed("accept", t, exc)
             raise

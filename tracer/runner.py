@@ -9,6 +9,7 @@ recorder, so the trailer counts every event.
 from __future__ import annotations
 
 import errno
+import faulthandler
 import ipaddress
 import os
 import signal
@@ -145,9 +146,13 @@ def _install_signals(net: Net) -> dict[int, Any]:
     previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, interrupt)
+    if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's Python stack on stderr (a server that hangs)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     return previous
 
 
 def _restore_signals(previous: dict[int, Any]) -> None:
     for sig, handler in previous.items():
         signal.signal(sig, handler)
+    if previous and hasattr(signal, "SIGUSR1"):
+        faulthandler.unregister(signal.SIGUSR1)
