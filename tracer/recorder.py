@@ -287,47 +287,42 @@ class Recorder:
     def flush(self) -> None:
         """Write everything queued so far (the writer calls this; so may close)."""
         tap = self.tap
-        if tap is not None:
-            pending = tap.pending  # counted before the declarations, which then precede every event of theirs
-            head = self._take_head()
-            if not head and not pending:
-                return
+        pending = tap.pending if tap is not None else self._pending_in_deque()
+        head = self._take_head()  # after counting the events: a lane's declaration precedes all of them
+        if not head and not pending:
+            return
+        batch: list[tuple[Any, ...]] = []
+        if tap is None:
+            popleft = self._events.popleft
+            batch = [popleft() for _ in range(pending)]
+        if self._child is not None:
+            sent = self._send(head, batch)
+        else:
             try:
-                text = "".join([line + "\n" for line in head]) + tap.take(pending, event_line)
-            except (TypeError, ValueError, OverflowError) as exc:
-                self._unformattable(exc, pending, head)
+                text = format_lines(head, batch) + (tap.take(pending, event_line) if tap is not None else "")
+            except (TypeError, ValueError, OverflowError) as exc:  # a bug in whoever emitted an event
+                self._write_now(format_lines(head, []))  # the lanes' declarations still go in
+                self._unformattable(exc, pending)
                 return
             sent = self._write_now(text)
-        else:
-            events = self._events
-            pending = len(events)
-            if pending > self.max_pending:
-                for _ in range(pending - self.max_pending):
-                    events.pop()
-                self._dropped += pending - self.max_pending
-                pending = self.max_pending
-            head = self._take_head()
-            if not head and not pending:
-                return
-            popleft = events.popleft
-            batch = [popleft() for _ in range(pending)]
-            if self._child is not None:
-                sent = self._send(head, batch)
-            else:
-                try:
-                    text = format_lines(head, batch)
-                except (TypeError, ValueError, OverflowError) as exc:
-                    self._unformattable(exc, pending, head)
-                    return
-                sent = self._write_now(text)
         if sent:
             self._written += pending
         else:  # the sink is gone: these never reached the file
             self._dropped += pending
 
-    def _unformattable(self, exc: Exception, lost: int, head: list[str]) -> None:
-        """An event that cannot be written (a bug in whoever emitted it): count the batch, keep recording."""
-        self._write_now("".join([line + "\n" for line in head]))  # the lanes' declarations still go in
+    def _pending_in_deque(self) -> int:
+        """Events waiting in the Python queue, past ``max_pending`` the newest dropped and counted."""
+        events = self._events
+        pending = len(events)
+        if pending > self.max_pending:
+            for _ in range(pending - self.max_pending):
+                events.pop()
+            self._dropped += pending - self.max_pending
+            pending = self.max_pending
+        return pending
+
+    def _unformattable(self, exc: Exception, lost: int) -> None:
+        """Count a batch that could not be written, say so once, keep recording."""
         self._dropped += lost
         if not self._format_failed:
             self._format_failed = True
