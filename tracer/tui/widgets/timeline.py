@@ -377,42 +377,33 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        if event.ctrl or event.shift:
-            self.auto_fit = False
-            self.post_message(UserMoved())
-        if event.ctrl:
-            self.zoom_by(1.25, self._time_under(event))
-            event.stop()
-        elif event.shift:
-            self.pan_cells(-max(1, self.view.width // 10))
-            event.stop()
-        else:
+        if not self._wheel_moves_time(event, zoom=1.25, pan=-1):
             super()._on_mouse_scroll_up(event)
 
     def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        if event.ctrl or event.shift:
-            self.auto_fit = False
-            self.post_message(UserMoved())
-        if event.ctrl:
-            self.zoom_by(0.8, self._time_under(event))
-            event.stop()
-        elif event.shift:
-            self.pan_cells(max(1, self.view.width // 10))
-            event.stop()
-        else:
+        if not self._wheel_moves_time(event, zoom=0.8, pan=1):
             super()._on_mouse_scroll_down(event)
 
     def _on_mouse_scroll_left(self, event: events.MouseScrollLeft) -> None:
-        self.auto_fit = False
-        self.post_message(UserMoved())
-        self.pan_cells(-max(1, self.view.width // 10))
-        event.stop()
+        self._wheel_moves_time(event, zoom=None, pan=-1)
 
     def _on_mouse_scroll_right(self, event: events.MouseScrollRight) -> None:
+        self._wheel_moves_time(event, zoom=None, pan=1)
+
+    def _wheel_moves_time(self, event: events.MouseEvent, zoom: float | None, pan: int) -> bool:
+        """Ctrl+wheel zooms at the pointer; shift+wheel and a sideways wheel (no ``zoom``) pan a tenth of the
+        view; a plain wheel is left to scroll the lanes (False)."""
+        sideways = zoom is None
+        if not (sideways or event.ctrl or event.shift):
+            return False
         self.auto_fit = False
         self.post_message(UserMoved())
-        self.pan_cells(max(1, self.view.width // 10))
+        if event.ctrl and zoom is not None:
+            self.zoom_by(zoom, self._time_under(event))
+        else:
+            self.pan_cells(pan * max(1, self.view.width // 10))
         event.stop()
+        return True
 
     def _time_under(self, event: events.MouseEvent) -> float | None:
         offset = event.get_content_offset(self)
