@@ -21,8 +21,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from tracer import export  # noqa: E402
-from tracer.check import check  # noqa: E402
-from tracer.recording import load  # noqa: E402
+from tracer.analysis.check import check  # noqa: E402
+from tracer.recording.reader import load  # noqa: E402
 
 WORKERS = 8
 CLIENTS = 50

@@ -5,7 +5,7 @@
    ``connect`` returns, to the moment that connection is in the live UI's
    model, read from the UI's own event loop.  Bar: 250 ms to the screen.
 2. The UI does not slow the server: the pool server's requests per second
-   under the same keep-alive load (``tracer.loadgen``, its own process), with
+   under the same keep-alive load (``tracer.clients.loadgen``, its own process), with
    and without a live UI following the recording, in alternating pairs.
 
     .venv/bin/python bench/bench_live.py [--samples 30] [--pairs 3] [--seconds 3]
@@ -23,9 +23,10 @@ import tempfile
 import time
 
 from servers import Settings
-from tracer.bench import run_load
-from tracer.live import Session, yield_cpu_to_server
-from tracer.tui.live import LiveApp
+from tracer.run.benchmark import run_load
+from tracer.run.live_session import Session
+from tracer.run.processes import yield_cpu_to_server
+from tracer.tui.live_app import LiveApp
 
 
 def t0_of(path: str) -> int:

@@ -334,7 +334,7 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
 # --------------------------------------------------------------------- part 2
 def sustained(rate: int, seconds: float, threads: int, folder: str) -> dict[str, float]:
     """Emit ``rate`` events/s for ``seconds`` from ``threads`` threads into one Recorder."""
-    from tracer.recorder import Recorder
+    from tracer.record.recorder import Recorder
 
     path = os.path.join(folder, "sustained.jsonl")
     rec = Recorder(path, {"model": "bench", "settings": {}}, offload=True)  # as `sockscope serve` records
@@ -497,7 +497,7 @@ def main() -> int:
     args.seconds = args.seconds or (1.0 if args.quick else 2.0)
     args.rate_seconds = args.rate_seconds or (5.0 if args.quick else 60.0)
     tool = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "python")
-    from tracer import hotpath
+    from tracer.record import hotpath
 
     print(f"# sockscope recorder bench: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"switch interval {sys.getswitchinterval() * 1000:g} ms; recording: {hotpath.describe()}")

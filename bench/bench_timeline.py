@@ -23,9 +23,9 @@ import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tracer.follow import Loader  # noqa: E402
-from tracer.recording import load  # noqa: E402
-from tracer.timeline import Timeline  # noqa: E402
+from tracer.recording.follow import Loader  # noqa: E402
+from tracer.recording.reader import load  # noqa: E402
+from tracer.timeline.rows import Timeline  # noqa: E402
 
 WORKERS, CLIENTS = 10, 40
 

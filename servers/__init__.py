@@ -2,7 +2,7 @@
 
 Each model module has ``TITLE`` and ``serve(net, cfg)``, which runs until
 interrupted.  ``net`` brings the drop-in socket, Thread and ThreadPoolExecutor
-(see ``tracer.net``); ``cfg`` is a :class:`Settings`.
+(see ``tracer.record.net``); ``cfg`` is a :class:`Settings`.
 """
 
 from __future__ import annotations

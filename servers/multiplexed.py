@@ -15,7 +15,6 @@ from servers import Settings
 from servers.protocol import BadRequest, error_response, page, parse_request, response
 
 TITLE = "IO multiplexing (selectors)"
-AS_TAUGHT = False  # the lesson stops before writing this server
 
 
 class Client:

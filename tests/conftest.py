@@ -13,10 +13,11 @@ import pytest
 
 import servers
 from servers import Settings
-from tracer import hotpath, recording
-from tracer.net import Net
-from tracer.recorder import Recorder
-from tracer.runner import header_for
+from tracer.record import hotpath
+from tracer.record.net import Net
+from tracer.record.recorder import Recorder
+from tracer.recording import model, reader
+from tracer.run.runner import header_for
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
@@ -48,9 +49,9 @@ class Served:
             if not self.net.stopping:
                 self.error = exc
 
-    def snapshot(self) -> recording.Recording:
+    def snapshot(self) -> model.Recording:
         """The recording as written so far (the writer flushes every 10 ms)."""
-        b = recording.Builder(str(self.path))
+        b = reader.Builder(str(self.path))
         with open(self.path, encoding="utf-8") as f:
             for line in f:
                 if line.endswith("\n"):
@@ -62,11 +63,11 @@ class Served:
         wait_for(lambda: sum(c.closed for c in self.snapshot().connections.values()) >= n,
                  what=f"{n} connection(s) closed by the server")
 
-    def stop(self) -> recording.Recording:
+    def stop(self) -> model.Recording:
         self.net.stop(grace=3)
         self.recorder.close()
         assert self.error is None, self.error
-        return recording.load(self.path)
+        return reader.load(self.path)
 
 
 @pytest.fixture(params=["c", "python"])
@@ -98,7 +99,7 @@ def serve(tmp_path: Path, hot_path: str) -> Iterator[Callable[..., Served]]:
             s.recorder.close()
 
 
-def server_kinds(rec: recording.Recording, conn_id: int) -> list[str]:
+def server_kinds(rec: model.Recording, conn_id: int) -> list[str]:
     """The kinds of a connection's server-side events, in time order."""
     return [e.kind for e in rec.connection_events(conn_id) if rec.lanes[e.lane].side == "server"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracer import loadgen
 from tracer.cli import main
+from tracer.clients import loadgen
 
 
 def test_loadgen_counts_requests_and_latency(serve):

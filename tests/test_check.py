@@ -6,7 +6,7 @@ import socket
 
 from tests.conftest import wait_for
 from tests.handmade import US, Lines, pool_known
-from tracer.check import CODES, check_file
+from tracer.analysis.check import CODES, check_file
 from tracer.cli import main
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import http_get, wait_for
-from tracer.hotpath import built as hot_path_built
-from tracer.recording import load
+from tracer.record.hotpath import built as hot_path_built
+from tracer.recording.reader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)/")
@@ -384,7 +384,7 @@ def test_ctrl_c_handed_to_another_thread_still_stops_accept() -> None:
     handler, which only the main thread runs; asleep in accept(), it never did.  It now wakes within WAKE_S."""
     script = textwrap.dedent("""
         import signal, threading, time
-        from tracer.net import Net
+        from tracer.record.net import Net
         server = Net(None).socket()
         server.bind(("127.0.0.1", 0))
         server.listen(5)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from tests.conftest import client, http_get
 from tests.handmade import US, Lines, pool_known
 from tests.perfetto_rules import ns, problems
-from tracer import export, shipped
-from tracer.recording import Builder, load
+from tracer import export
+from tracer.recording.reader import Builder, load
+from tracer.run import shipped
 
 # The shipped ones only: recordings/ also collects the user's own live-*.jsonl (ignored by git).
 SHIPPED = sorted(os.path.join(os.path.dirname(__file__), "..", "recordings", item.file) for item in shipped.SHIPPED)

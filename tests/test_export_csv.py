@@ -10,7 +10,7 @@ from tests.conftest import client, http_get
 from tests.handmade import US, Lines, pool_known
 from tracer import export
 from tracer.export.csvout import COLUMNS
-from tracer.recording import load
+from tracer.recording.reader import load
 
 
 def rows(rec, **sel):

@@ -7,7 +7,7 @@ import io
 from tests.handmade import MS, US, pool_known
 from tests.test_check import one_connection
 from tracer import export
-from tracer.recording import load
+from tracer.recording.reader import load
 
 
 def report(path) -> str:

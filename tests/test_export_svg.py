@@ -6,10 +6,11 @@ import io
 import xml.etree.ElementTree as ET
 
 from tests.handmade import MS, US, Lines, pool_known
-from tracer import export, palette
-from tracer.events import KINDS, Look
+from tracer import export
 from tracer.export import svg
-from tracer.recording import load
+from tracer.recording.events import KINDS, Look
+from tracer.recording.reader import load
+from tracer.timeline import palette
 
 NS = "{http://www.w3.org/2000/svg}"
 

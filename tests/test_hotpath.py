@@ -1,4 +1,4 @@
-"""The C hot path (tracer/_hotpath.c) against its Python twin: the same lines, the same events, nothing leaked."""
+"""The C hot path (record/_hotpath.c) against its Python twin: the same lines, the same events, nothing leaked."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracer import hotpath
-from tracer.formatter import event_line, format_lines
-from tracer.net import Net
-from tracer.recorder import Recorder
-from tracer.recording import load
+from tracer.record import hotpath
+from tracer.record.formatter import event_line, format_lines
+from tracer.record.net import Net
+from tracer.record.recorder import Recorder
+from tracer.recording.reader import load
 
 pytestmark = pytest.mark.skipif(not hotpath.built(), reason="the C hot path was not built (no C compiler)")
 
@@ -222,7 +222,7 @@ def test_a_stale_build_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     """An editable install not rebuilt after the C source changed: recorded in Python, said once, not a crash."""
     import types
 
-    monkeypatch.setitem(sys.modules, "tracer._hotpath", types.SimpleNamespace(VERSION=hotpath.VERSION - 1))
+    monkeypatch.setitem(sys.modules, "tracer.record._hotpath", types.SimpleNamespace(VERSION=hotpath.VERSION - 1))
     native, stale = hotpath._load()
     assert native is None and stale
     monkeypatch.setattr(hotpath, "native", None)

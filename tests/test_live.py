@@ -13,11 +13,12 @@ import pytest
 from textual.widgets import Input
 
 from servers import Settings
-from tracer import recording
 from tracer.cli import main
 from tracer.commands import live as live_command
-from tracer.live import ServerProcess, Session, summary_lines
-from tracer.tui.live import CountsScreen, LiveApp, MarksBar, listen_address
+from tracer.recording import model, reader
+from tracer.run.live_session import Session, summary_lines
+from tracer.run.processes import ServerProcess
+from tracer.tui.live_app import CountsScreen, LiveApp, MarksBar, listen_address
 from tracer.tui.screens import ErrorScreen
 
 
@@ -31,7 +32,7 @@ def test_server_process_starts_stops_and_leaves_a_complete_recording(tmp_path):
             pass
     assert server.death() is None
     assert server.stop() == 0
-    rec = recording.load(path)
+    rec = reader.load(path)
     assert rec.complete
     assert sum(1 for c in rec.connections.values() if c.accepted_t is not None) == 1
 
@@ -117,7 +118,7 @@ def accepted(app: LiveApp) -> int:
     return 0 if tl is None else sum(1 for c in list(tl.rec.connections.values()) if c.accepted_t is not None)
 
 
-def server_accepts(rec: recording.Recording) -> int:
+def server_accepts(rec: model.Recording) -> int:
     return sum(1 for c in rec.connections.values() if c.accepted_t is not None)
 
 
@@ -145,7 +146,7 @@ async def test_a_burst_fired_from_the_ui_reaches_the_model_and_the_recording(tmp
     finally:
         stopped = session.stop()
     assert stopped.clean, stopped.problems
-    rec = recording.load(path)
+    rec = reader.load(path)
     assert rec.complete and not rec.warnings
     assert server_accepts(rec) == 5
     assert len(rec.client_lanes()) == 5
@@ -169,7 +170,7 @@ async def test_the_server_dying_is_a_notification_and_the_recording_stays_readab
     finally:
         stopped = session.stop()
     assert not stopped.clean and "killed by signal 9" in stopped.problems[0]
-    rec = recording.load(path)
+    rec = reader.load(path)
     assert not rec.complete and rec.lanes  # no trailer, but readable
     lines = summary_lines(path, stopped)
     assert lines[0].startswith("warning: the pool server died")
@@ -197,7 +198,7 @@ async def test_attached_ui_follows_another_process_and_pokes_its_server(tmp_path
         assert app.session.stop().clean
     finally:
         server.stop()
-    rec = recording.load(path)
+    rec = reader.load(path)
     assert rec.complete and server_accepts(rec) == 3
 
 
@@ -221,7 +222,7 @@ async def test_attached_clients_outliving_the_server_leave_its_trailer_last(tmp_
             await pilot.press("q")
     finally:
         server.stop()
-    rec = recording.load(path)
+    rec = reader.load(path)
     assert rec.complete and not rec.warnings
 
 
@@ -251,7 +252,7 @@ def test_demo_without_a_terminal_records_headless(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "stdout is not a terminal" in done.stdout
     assert f"sockscope replay {path}" in done.stdout
-    rec = recording.load(path)
+    rec = reader.load(path)
     assert rec.complete and not rec.warnings
     assert server_accepts(rec) == 6
 
@@ -303,7 +304,7 @@ async def test_following_shows_the_last_ten_seconds_or_everything(tmp_path, span
 
 
 def test_poke_keys_take_no_replay_key():
-    from tracer.live import POKES
+    from tracer.run.live_session import POKES
     from tracer.tui.app import ReplayApp
 
     taken = {key for b in ReplayApp.BINDINGS for key in b.key.split(",")}  # type: ignore[union-attr]

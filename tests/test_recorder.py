@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import wait_for
 from tracer.errors import TracerError
-from tracer.hotpath import built as hot_path_built
-from tracer.recorder import Recorder, open_for_writing
-from tracer.recording import load
+from tracer.record.hotpath import built as hot_path_built
+from tracer.record.recorder import Recorder, open_for_writing
+from tracer.recording.reader import load
 
 
 @pytest.fixture(autouse=True)
@@ -259,7 +259,7 @@ def test_formatter_counts_what_it_could_not_write() -> None:
     end = {"end": True, "t": 9, "events": 3, "dropped": 1, "alive_lanes": []}
     stdin = frame(("batch", ['{"lane": 0, "name": "m"}'], [(1, 0, "recv", 0, 1, 5)] * 3))
     stdin += frame(("batch", [], [(2, 0, "recv", 0, 1, 5)] * 2)) + frame(("end", json.dumps(end), True))
-    out = subprocess.run([sys.executable, "-c", "from tracer.formatter import main; main()",
+    out = subprocess.run([sys.executable, "-c", "from tracer.record.formatter import main; main()",
                           "/dev/full"], input=stdin, capture_output=True, timeout=30)
     assert json.loads(out.stdout) == dict(end, events=0, dropped=1 + 5)
     assert out.stderr.decode().count("No space left on device") == 1
@@ -286,7 +286,7 @@ def test_an_event_that_cannot_be_written_is_counted_and_recording_goes_on(tmp_pa
 
 def test_threads_that_start_are_counted_even_between_two_samples(tmp_path: Path) -> None:
     """The writer samples every hour here; five threads alive for a moment still reach the threads counter."""
-    from tracer.net import Net
+    from tracer.record.net import Net
 
     path = tmp_path / "r.jsonl"
     rec = Recorder(str(path), {"model": "thread"}, flush_interval=3600, sample_interval=3600)

@@ -1,4 +1,4 @@
-"""The reader (tracer/recording.py): exact round trips, and bad input rejected with file:line and what was expected."""
+"""The reader (recording/reader.py): exact round trips, and bad input rejected with file:line and what was expected."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import wait_for
 from tracer.errors import RecordingError
-from tracer.recorder import Recorder
-from tracer.recording import Recording, load
+from tracer.record.recorder import Recorder
+from tracer.recording.model import Recording
+from tracer.recording.reader import load
 
 HEADER = {"format": "sockscope", "version": 1, "model": "pool", "settings": {"workers": 2}, "t0_monotonic_ns": 0}
 

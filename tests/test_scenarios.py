@@ -18,23 +18,26 @@ import pytest
 
 from servers import Settings
 from tests.conftest import wait_for
-from tracer import clients, record, scenarios
 from tracer.cli import main
+from tracer.clients import program, scenarios, toolkit
+from tracer.commands import record
 from tracer.errors import ServerError, UsageError
-from tracer.net import accept_queue_length, backlog_probe_available
-from tracer.recording import Recording, load
-from tracer.shipped import SHIPPED, readme_section, regenerate
+from tracer.record.net import accept_queue_length, backlog_probe_available
+from tracer.recording.model import Recording
+from tracer.recording.reader import load
+from tracer.run import headless
+from tracer.run.shipped import SHIPPED, readme_section, regenerate
 
 ROOT = Path(__file__).resolve().parent.parent
 MS = 1_000_000
 
 
 def recorded(tmp_path: Path, model: str, scenario: str, sets: dict[str, object] | None = None,
-             **settings: object) -> record.Result:
+             **settings: object) -> headless.Result:
     """Record ``scenario`` against ``model``; the settings given here win over the scenario's knobs."""
     cfg = Settings(model=model, **settings)  # type: ignore[arg-type]
     path = str(tmp_path / f"{model}-{scenario}.jsonl")
-    return record.record(cfg, scenario, sets, path, explicit=set(settings))
+    return headless.record(cfg, scenario, sets, path, explicit=set(settings))
 
 
 def served(rec: Recording) -> list:
@@ -161,8 +164,8 @@ def test_cpu_handlers_take_turns_on_the_gil(tmp_path):
 def test_scenario_knobs_yield_to_explicit_server_options(tmp_path):
     scenario = scenarios.get("backlog")
     params = scenario.resolve({"backlog": "7"})
-    assert record.apply_knobs(Settings(), scenario, params).backlog == 7
-    assert record.apply_knobs(Settings(backlog=50), scenario, params, {"backlog"}).backlog == 50
+    assert headless.apply_knobs(Settings(), scenario, params).backlog == 7
+    assert headless.apply_knobs(Settings(backlog=50), scenario, params, {"backlog"}).backlog == 50
 
 
 # ---------------------------------------------------------------- bad input and failures
@@ -222,7 +225,7 @@ def test_refused_connects_are_recorded_not_raised(tmp_path):
     address = s.getsockname()
     s.close()  # nothing listens there now
     path = header_only(tmp_path / "refused.jsonl")
-    outcome = clients.run_scenario(address, "burst", {"clients": 3}, path)
+    outcome = program.run_scenario(address, "burst", {"clients": 3}, path)
     assert outcome.outcomes == {"refused": 3} and outcome.replies == 0
     rec = load(path)
     assert len(rec.client_lanes()) == 3
@@ -236,7 +239,7 @@ def test_connects_beyond_a_full_queue_time_out_and_are_recorded(tmp_path):
         listener.listen(0)  # never accepted: the kernel queues one, drops the rest's SYNs
         path = header_only(tmp_path / "timeout.jsonl")
         t = time.monotonic()
-        outcome = clients.run_scenario(listener.getsockname(), "burst", {"clients": 4, "timeout": 0.3}, path)
+        outcome = program.run_scenario(listener.getsockname(), "burst", {"clients": 4, "timeout": 0.3}, path)
         assert time.monotonic() - t < 3
     assert outcome.outcomes.get("timeout", 0) >= 2, outcome
     reasons = [c.client_close_reason for c in load(path).connections.values()]
@@ -248,7 +251,7 @@ def test_every_client_stops_at_the_deadline():
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
         t = time.monotonic()
-        outcome = clients.run_scenario(listener.getsockname(), "keepalive",
+        outcome = program.run_scenario(listener.getsockname(), "keepalive",
                                        {"clients": 2, "timeout": 60, "deadline": 0.4})
         assert time.monotonic() - t < 2
     assert outcome.replies == 0 and outcome.connections == 2
@@ -258,11 +261,11 @@ def test_stop_wakes_blocked_clients():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
-        handle: list[clients.Clients] = []
+        handle: list[toolkit.Clients] = []
         done = threading.Event()
 
         def fire() -> None:
-            outcome = clients.run_scenario(listener.getsockname(), "keepalive", {"clients": 3, "timeout": 60},
+            outcome = program.run_scenario(listener.getsockname(), "keepalive", {"clients": 3, "timeout": 60},
                                            on_start=handle.append)
             assert outcome.stopped and outcome.outcomes == {"shutdown": 3}
             done.set()
@@ -285,7 +288,7 @@ def test_server_killed_mid_scenario_stops_clients_and_leaves_a_readable_recordin
 
     t = time.monotonic()
     with pytest.raises(ServerError) as err:
-        record.record(Settings(model="thread"), "keepalive", {"clients": 2, "requests": 50, "think_ms": 100},
+        headless.record(Settings(model="thread"), "keepalive", {"clients": 2, "requests": 50, "think_ms": 100},
                       str(path), on_server=kill_later)
     assert time.monotonic() - t < 10
     assert "killed by signal 9" in str(err.value) and "readable" in str(err.value)
@@ -308,19 +311,19 @@ def test_port_in_use_is_one_clear_error(tmp_path):
         busy.listen(1)
         port = busy.getsockname()[1]
         with pytest.raises(ServerError, match=f"port {port} on 127.0.0.1 is already in use"):
-            record.record(Settings(model="pool", port=port), "burst", None, str(tmp_path / "x.jsonl"))
+            headless.record(Settings(model="pool", port=port), "burst", None, str(tmp_path / "x.jsonl"))
 
 
 def test_client_rounds_never_share_lanes_or_connection_ids(tmp_path):
     path = header_only(tmp_path / "rounds.jsonl")
-    assert clients.next_round(path) == 1
+    assert toolkit.next_round(path) == 1
     with open(path, "a") as f:
-        f.write(json.dumps({"lane": clients.ranges(1)[0], "name": "client-1", "native_id": 1, "side": "client"}) + "\n")
-    assert clients.next_round(path) == 2
-    (l1, c1), (l2, c2) = clients.ranges(1), clients.ranges(2)
-    assert l2 - l1 >= clients.LANES_PER_ROUND and c2 - c1 >= clients.CONNS_PER_ROUND and c2 < 2**31
+        f.write(json.dumps({"lane": toolkit.ranges(1)[0], "name": "client-1", "native_id": 1, "side": "client"}) + "\n")
+    assert toolkit.next_round(path) == 2
+    (l1, c1), (l2, c2) = toolkit.ranges(1), toolkit.ranges(2)
+    assert l2 - l1 >= toolkit.LANES_PER_ROUND and c2 - c1 >= toolkit.CONNS_PER_ROUND and c2 < 2**31
     with pytest.raises(UsageError):
-        clients.ranges(0)
+        toolkit.ranges(0)
 
 
 # ---------------------------------------------------------------- the kernel's accept queue
@@ -458,12 +461,22 @@ def test_shipped_recordings_cover_the_lessons_and_the_index_lists_them():
 @pytest.mark.parametrize("name", ["pool-churn-reuses-workers.jsonl", "thread-backlog-kernel-queue.jsonl"])
 def test_regenerating_reproduces_the_shipped_property(tmp_path, name):
     (tmp_path / "README.md").write_text("# Recordings\n\n## Format\n\nthe other section\n")
-    printed = io.StringIO()
-    assert regenerate(str(tmp_path), only=[name], out=printed) == 0
-    assert f"-o {tmp_path / name}" in printed.getvalue()
+    started = []
+    made = regenerate(str(tmp_path), only=[name], on_start=lambda item: started.append(item.command(str(tmp_path))))
+    assert made == 1
+    assert started and f"-o {tmp_path / name}" in started[0]
     check_shipped(name, load(tmp_path / name))
     readme = (tmp_path / "README.md").read_text()
     assert readme.startswith("# Recordings\n\n## Format\n\nthe other section\n") and readme_section() in readme
+
+
+@pytest.mark.parametrize("item", SHIPPED, ids=lambda item: item.file)
+def test_shipped_settings_are_what_the_cli_would_parse(item):
+    """Shipped.settings() reads its options without the CLI (no import circle); the CLI must agree."""
+    from tracer.cli import build_parser
+
+    args = build_parser().parse_args(item.argv()[1:])
+    assert item.settings() == record.settings_with_defaults(args)
 
 
 def test_clients_module_runs_as_a_program(tmp_path):
@@ -473,18 +486,18 @@ def test_clients_module_runs_as_a_program(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tracer.clients", "127.0.0.1:1", "--scenario", "burst",
                            "--set", "clients=2", "--record", path], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
-    outcome = clients.parse_outcome(proc.stdout.splitlines())
+    outcome = program.parse_outcome(proc.stdout.splitlines())
     assert outcome is not None and outcome.outcomes == {"refused": 2}
     assert proc.stdout.splitlines()[0] == "progress 1 2"
 
 
 def test_a_second_firing_gets_lane_names_of_its_own(serve):
     """Regression: pressing b twice in live mode gave two lanes named client-1, two client-2, ..."""
-    from tracer.timeline import Timeline
+    from tracer.timeline.rows import Timeline
 
     s = serve("thread")
     for _ in range(2):
-        outcome = clients.run_scenario(s.address, "burst", {"clients": "2"}, record=str(s.path))
+        outcome = program.run_scenario(s.address, "burst", {"clients": "2"}, record=str(s.path))
         assert outcome.replies == 2
     rec = s.stop()
     names = [lane.name for lane in rec.client_lanes()]

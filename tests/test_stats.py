@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.handmade import MS, US, Lines, pool_known
-from tracer.recording import load
-from tracer.stats import compute, fmt_ns, key_numbers, percentile, sparkline
+from tracer.analysis.stats import compute, key_numbers, percentile
+from tracer.recording.reader import load
+from tracer.units import fmt_time, sparkline
 
 
 @pytest.fixture
@@ -88,10 +89,10 @@ def test_key_numbers_line_up_between_recordings(tmp_path, known):
     (None, "–"), (0, "0 ns"), (850, "850 ns"), (12_300, "12.3 µs"), (250_000, "250 µs"), (4_560_000, "4.56 ms"),
     (1_230_000_000, "1.23 s"),
 ])
-def test_fmt_ns(ns, text):
-    assert fmt_ns(ns) == text
+def test_fmt_time_in_significant_digits(ns, text):
+    assert fmt_time(ns, significant=True) == text
 
 
 def test_sparkline_scales_to_the_largest():
-    assert sparkline([0, 1, 2, 4]) == " ▃▅█"
+    assert sparkline([0, 1, 2, 4]) == " ▂▄█"
     assert sparkline([0, 0]) == "  "

@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracer import timeline as tl
 from tracer.errors import RecordingError
-from tracer.events import KINDS
-from tracer.follow import Follower, Loader
-from tracer.recording import load
-from tracer.timeline import Event, Filters, Timeline, Track, View
+from tracer.recording.events import KINDS, Event
+from tracer.recording.follow import Follower, Loader
+from tracer.recording.reader import load
+from tracer.timeline import track as tk
+from tracer.timeline.rows import Filters, Timeline
+from tracer.timeline.track import Track, View
+from tracer.units import parse_time
 
 DATA = Path(__file__).parent / "data"
 US, MS = 1_000, 1_000_000
@@ -37,31 +39,31 @@ def glyphs(tr: Track, view: View) -> str:
 
 # ---------------------------------------------------------------- time, units, the view
 @pytest.mark.parametrize("text, ns", [("12.5ms", 12_500_000), ("300 us", 300_000), ("300µs", 300_000),
-                                      ("2s", 2_000_000_000), ("1500", 1500), ("7ns", 7), ("1,000 ms", 10**9)])
+                                      ("2s", 2_000_000_000), ("1500", 1_500_000_000), ("7ns", 7), ("1,000 ms", 10**9)])
 def test_parse_time_reads_units(text: str, ns: int) -> None:
-    assert tl.parse_time(text) == ns
+    assert parse_time(text) == ns
 
 
 @pytest.mark.parametrize("text", ["", "abc", "-3ms", "nan", "inf s", "1.2.3ms"])
 def test_parse_time_rejects_with_a_message(text: str) -> None:
     with pytest.raises(ValueError, match="expected"):
-        tl.parse_time(text)
+        parse_time(text)
 
 
 @pytest.mark.parametrize("ns, text", [(812, "812 ns"), (3_210_000, "3.210 ms"), (1_500_000_000, "1.500 s"),
                                       (41_000, "41.000 µs")])
 def test_fmt_time_picks_the_unit(ns: int, text: str) -> None:
-    assert tl.fmt_time(ns) == text
+    assert tk.fmt_time(ns) == text
 
 
 def test_speeds_run_from_a_microsecond_a_second_to_seconds() -> None:
-    assert tl.SPEEDS[0] == 1_000 and tl.fmt_speed(tl.SPEEDS[0]) == "1 µs/s"
-    assert tl.SPEEDS[-1] >= 10**9 and tl.SPEEDS == sorted(tl.SPEEDS)
+    assert tk.SPEEDS[0] == 1_000 and tk.fmt_speed(tk.SPEEDS[0]) == "1 µs/s"
+    assert tk.SPEEDS[-1] >= 10**9 and tk.SPEEDS == sorted(tk.SPEEDS)
 
 
 @pytest.mark.parametrize("scale, unit", [(1, "ns"), (1_000, "µs"), (100_000, "ms"), (100_000_000, "s")])
 def test_ruler_units_adapt_to_the_zoom(scale: float, unit: str) -> None:
-    ticks = tl.ruler_ticks(View(0, scale, 100))
+    ticks = tk.ruler_ticks(View(0, scale, 100))
     assert len(ticks) >= 3
     assert all(label.endswith(" " + unit) for _, label in ticks)
     cells = [c for c, _ in ticks]
@@ -73,7 +75,7 @@ def test_zoom_keeps_the_time_under_the_cursor(start: float, scale: float, factor
     v = View(start, scale, 100)
     before = (around - v.start) / v.scale
     v.zoom(factor, around)
-    if v.scale > tl.MIN_SCALE and v.scale < 1e13:  # (the view snaps to whole cells: within half a cell)
+    if v.scale > tk.MIN_SCALE and v.scale < 1e13:  # (the view snaps to whole cells: within half a cell)
         assert abs((around - v.start) / v.scale - before) <= 0.5 + 1e-6 * abs(before)
 
 
@@ -98,7 +100,7 @@ def test_a_zoomed_out_cell_summarises_instead_of_dropping() -> None:
         events += [(i * 100, 70, "recv"), (i * 100 + 80, 10, "send")]
     tr = track(*events, (100_000, 0, "close"))
     cells = tr.cells(View(0, 100_000, 2))
-    assert cells[0][:2] == ("▒", tl.BLOCKED)
+    assert cells[0][:2] == ("▒", tk.BLOCKED)
     assert cells[1][0] == "×"
 
 
@@ -126,7 +128,7 @@ def brute(tr: Track, a: float, b: float) -> list[float]:
     cov = [0.0] * 5
     for i in range(tr.n):
         s, e = tr.t[i], tr.t[i] + tr.dur[i]
-        cov[tl._LOOK_OF[tr.kind[i]]] += max(0.0, min(e, b) - max(s, a))
+        cov[tk._LOOK_OF[tr.kind[i]]] += max(0.0, min(e, b) - max(s, a))
     return cov
 
 
@@ -145,11 +147,11 @@ def test_cells_agree_with_brute_force_for_one_thread(gaps: list[tuple[int, int, 
     view = View(0, scale, t // scale + 2)
     for c, (glyph, look, _) in enumerate(tr.cells(view)):
         cov = brute(tr, c * scale, (c + 1) * scale)
-        busy = cov[tl.BLOCKED] + cov[tl.WORKING]
+        busy = cov[tk.BLOCKED] + cov[tk.WORKING]
         if glyph in ("▒", "█"):
             assert busy >= scale / 2
-            assert cov[look] == max(cov[tl.BLOCKED], cov[tl.WORKING])
-        elif glyph not in tl.MARK_GLYPH.values():  # (an instant shows whatever else the cell holds)
+            assert cov[look] == max(cov[tk.BLOCKED], cov[tk.WORKING])
+        elif glyph not in tk.MARK_GLYPH.values():  # (an instant shows whatever else the cell holds)
             assert busy < scale / 2  # idle, or "too short to draw": under half the cell is busy
 
 
@@ -160,7 +162,7 @@ def test_track_grows_with_its_arrays() -> None:
     tr.kind.append(code("send"))
     tr.conn.append(1)
     assert tr.extend() == 1 and len(tr) == 2
-    assert tr.cum[tl.WORKING][-1] == 5 and tr.max_end(1) == 25
+    assert tr.cum[tk.WORKING][-1] == 5 and tr.max_end(1) == 25
     assert tr.maxend is None  # spans one after another: no array needed
 
 
@@ -199,7 +201,7 @@ def test_connection_view_has_one_row_per_connection_with_its_waits(pool: Timelin
         rows = pool.rows()
         assert [r.ref for r in rows if r.kind == "conn"] == [1, 2, 3, 4, 5]
         tr = pool.conn_track(4)
-        kinds = {tl.kind_name(k) for k in tr.kind}
+        kinds = {tk.kind_name(k) for k in tr.kind}
         assert {"queued", "backlog", "start", "recv", "send", "close"} <= kinds
         assert "░" in glyphs(tr, View(0, 50 * US, 100))
     finally:
@@ -243,7 +245,7 @@ def test_filters_by_connection_kind_and_lane(pool: Timeline) -> None:
         assert lanes == ["MainThread", "worker_0", "client-0"]
         assert set(pool.track_for_lane(1).conn) == {4}
         pool.set_filters(Filters(kinds=frozenset({"close"})))
-        assert {tl.kind_name(k) for k in pool.track_for_lane(1).kind} == {"close"}
+        assert {tk.kind_name(k) for k in pool.track_for_lane(1).kind} == {"close"}
         pool.set_filters(Filters(lanes=frozenset({0})))
         assert [r.label for r in pool.rows() if r.kind == "lane"] == ["MainThread"]
         assert "connection 4" in Filters(conn=4).describe()
@@ -448,7 +450,7 @@ def test_a_lane_declared_after_the_last_update_waits_for_the_next() -> None:
     """The loader's thread declares lanes while the UI draws: rows show only lanes already indexed."""
     rec = load(DATA / "pool.jsonl")
     timeline = Timeline(rec)
-    from tracer.recording import Lane
+    from tracer.recording.model import Lane
 
     rec.lanes[99] = Lane(99, "late", 1, "server")
     assert "late" not in [r.label for r in timeline.rows()]

@@ -12,11 +12,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList
 
 from tracer.cli import main
-from tracer.recording import load
-from tracer.timeline import SPEEDS, Timeline
+from tracer.recording.reader import load
+from tracer.timeline.rows import Timeline
+from tracer.timeline.track import SPEEDS
 from tracer.tui.app import ReplayApp
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
-from tracer.tui.widgets.panels import DetailPanel, Ruler, describe
+from tracer.tui.widgets.panels import DetailPanel, Ruler, describe_event
 from tracer.tui.widgets.timeline import TimelineView
 
 ROOT = Path(__file__).parent.parent
@@ -494,9 +495,9 @@ def test_snapshot_bad_file(snap_compare: Callable[..., bool]) -> None:
 def test_the_story_flags_what_the_lifecycle_table_does_not_expect() -> None:
     """The detail panel walks the one lifecycle table: an as-taught server never closes (LESSONS row 12)."""
     timeline = Timeline(load("recordings/thread-as-taught-no-close.jsonl"))
-    story = describe(timeline, None, next(iter(timeline.rec.connections))).plain
+    story = describe_event(timeline, None, next(iter(timeline.rec.connections))).plain
     assert "never closed by the server" in story
-    odd = describe(Timeline(load(f"{DATA}/same_time.jsonl")), None, 1).plain
+    odd = describe_event(Timeline(load(f"{DATA}/same_time.jsonl")), None, 1).plain
     assert "⚠ not expected here (expected accept)" in odd
 
 
@@ -507,10 +508,10 @@ def test_an_events_raw_fields_leave_out_what_says_nothing() -> None:
     start = next(e for e in events if e.kind == "start")
     recv = next(e for e in events if e.kind == "recv" and e.nbytes > 0)
     accept = next(e for e in events if e.kind == "accept" and e.detail)
-    said = describe(timeline, start, None).plain
+    said = describe_event(timeline, start, None).plain
     assert "count" not in said and "detail" not in said and f"line {start.line}" in said
-    assert f"count {recv.nbytes}" in describe(timeline, recv, None).plain
-    assert f"detail {accept.detail}" in describe(timeline, accept, None).plain
+    assert f"count {recv.nbytes}" in describe_event(timeline, recv, None).plain
+    assert f"detail {accept.detail}" in describe_event(timeline, accept, None).plain
 
 
 def test_replay_without_a_terminal_says_so_instead_of_spinning() -> None:
@@ -527,7 +528,7 @@ def test_replay_without_a_terminal_says_so_instead_of_spinning() -> None:
 
 async def test_the_playhead_never_cuts_a_ruler_label_into_a_wrong_time() -> None:
     """Regression: ``┴0.2 s`` with the playhead on its '2' read ``┴0.▼ s``.  Every label left whole, or none."""
-    from tracer.timeline import ruler_ticks
+    from tracer.timeline.track import ruler_ticks
 
     app = ReplayApp(f"{DATA}/pool.jsonl")
     async with app.run_test(size=(120, 35)) as pilot:

@@ -7,9 +7,10 @@ import importlib
 import sys
 from typing import NoReturn
 
-from tracer import __version__, hotpath
+from tracer import __version__
 from tracer.commands import COMMANDS
 from tracer.errors import TracerError
+from tracer.record import hotpath
 
 
 class Parser(argparse.ArgumentParser):

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 import servers
-from tracer.bench import Cell, Plan, run_plan
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
+from tracer.run.benchmark import Cell, Plan, run_plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from tracer.check import CODES, check, count_lines
+from tracer.analysis.check import CODES, check, count_lines
 from tracer.export import Progress
-from tracer.recording import load
+from tracer.recording.reader import load
 
 SHOWN = 50
 

@@ -81,7 +81,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.as_taught and args.model not in servers.AS_TAUGHT:
         raise UsageError(f"--as-taught: the lesson has no {args.model} server; "
                          f"it has {', '.join(servers.AS_TAUGHT)}")
-    from tracer.runner import is_loopback
+    from tracer.run.runner import is_loopback
 
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}: the server is reachable from the network", file=sys.stderr)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tracer.analysis.stats import Stats, compute, key_numbers
 from tracer.export import Progress
-from tracer.recording import load
-from tracer.stats import Stats, compute, fmt_ns, key_numbers
+from tracer.recording.reader import load
+from tracer.units import fmt_time
+
+
+def _ns(ns: float | None) -> str:
+    """A statistic's time, in significant digits (``12.3 µs``)."""
+    return fmt_time(ns, significant=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +52,7 @@ def _value(v: float | None, unit: str) -> str:
     if v is None:
         return "–"
     if unit == "ns":
-        return fmt_ns(v)
+        return _ns(v)
     if unit == "/s":
         return f"{v:,.0f}"
     return f"{int(v):,}"

@@ -6,12 +6,12 @@ import argparse
 import signal
 
 from servers import Settings
-from tracer import clients, scenarios
+from tracer.clients import program, scenarios
 from tracer.commands.common import positive_int
 from tracer.commands.live import default_path, not_interactive, run_live
 from tracer.errors import UsageError
-from tracer.live import Session, summary_lines
-from tracer.recorder import check_recording_path
+from tracer.recording.format import check_recording_path
+from tracer.run.live_session import Session, summary_lines
 
 HINT = "Watch: MainThread accepts each client, the pool queues it, a worker serves it"
 
@@ -55,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
         session.wait_accepts(args.clients, timeout=10)
     finally:
         result = session.stop()
-    for line in summary_lines(path, result, clients.parse_outcome(firing.piped.stdout)):
+    for line in summary_lines(path, result, program.parse_outcome(firing.piped.stdout)):
         print(line)
     return 0 if result.clean else 1

@@ -10,7 +10,7 @@ import tempfile
 from tracer import export
 from tracer.errors import UsageError
 from tracer.export.csvout import COLUMNS
-from tracer.recording import load
+from tracer.recording.reader import load
 
 EPILOG = """formats:
   chrome  Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing

@@ -10,8 +10,10 @@ import time
 import servers
 from tracer.commands.common import add_server_options, settings_from
 from tracer.errors import UsageError
-from tracer.live import POKES, Session, check_followable, summary_lines, yield_cpu_to_server
-from tracer.recorder import check_recording_path
+from tracer.recording.format import check_recording_path
+from tracer.recording.reader import check_followable
+from tracer.run.live_session import POKES, Session, summary_lines
+from tracer.run.processes import yield_cpu_to_server
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 def attach(path: str) -> int:
     check_followable(path)
     need_terminal()
-    from tracer.tui.live import run_app
+    from tracer.tui.live_app import run_app
 
     yield_cpu_to_server()  # the server is another process's: the UI takes what it leaves
     app = run_app(path, session=None)
@@ -97,7 +99,7 @@ def attach(path: str) -> int:
 
 def run_live(session: Session, hint: str | None = None, fire_at_start: tuple[str, dict[str, int]] | None = None) -> int:
     """Start the server, run the UI until quit, then stop everything and say where the recording is."""
-    from tracer.tui.live import run_app  # before the server starts: a broken install fails with nothing to stop
+    from tracer.tui.live_app import run_app  # before the server starts: a broken install fails with nothing to stop
 
     session.start()
     yield_cpu_to_server()  # the server (started above) keeps its priority; the UI and later clients yield

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import time
+from typing import Any, TextIO
 
 from servers import Settings
-from tracer import scenarios
+from tracer.clients import scenarios
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
+from tracer.run.headless import KNOBS, Result, summary
 
 # Server options a scenario may imply; left None here so that we know which the user gave.
-_KNOB_DESTS = ("backlog", "pause_accept_ms", "cpu_ms")
+_KNOB_DESTS = tuple(sorted(KNOBS))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
     if args.regenerate_all:
         if args.model or args.scenario or args.output or args.set:
             raise UsageError("--regenerate-all remakes the shipped recordings: give no MODEL, --scenario, -o or --set")
-        from tracer.shipped import regenerate
+        from tracer.run.shipped import regenerate
 
-        return regenerate()
+        regenerate(on_start=lambda item: print(f"sockscope: {item.command()}", flush=True),
+                   on_done=lambda item, result: print(f"  {summary(result.recording, result.outcome)}", flush=True))
+        return 0
     if args.model is None:
         raise UsageError("expected a MODEL (or --regenerate-all)")
     if not args.scenario:
@@ -61,11 +68,66 @@ def run(args: argparse.Namespace) -> int:
     params = scenario.resolve(overrides)  # bad parameters fail before any process starts
     cfg, explicit = settings_with_defaults(args)
     path = args.output or f"{cfg.model}-{scenario.name}.jsonl"
-    from tracer.record import Progress, record, report
-    from tracer.recorder import check_recording_path
+    from tracer.commands.record import Progress, report
+    from tracer.recording.format import check_recording_path
+    from tracer.run.headless import record
 
     check_recording_path(path)  # before any process starts, or anything is printed
     with Progress(f"{cfg.model} under {scenario.name}", total=scenario.connections(params)) as progress:
         result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
     report(result)
     return 0
+
+
+class Progress:
+    """A Rich progress bar on a terminal, else a plain line now and then."""
+
+    def __init__(self, title: str, stream: TextIO | None = None, total: int | None = None) -> None:
+        self.title = title
+        self.stream = stream or sys.stderr
+        self.total = total
+        self._bar: Any = None
+        self._task: Any = None
+        self._last = 0.0
+        self._shown = -1
+
+    def __enter__(self) -> Progress:
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("connections done"), TimeElapsedColumn(), console=Console(file=self.stream),
+                            transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.title, total=self.total)
+        else:
+            print(f"sockscope: {self.title} ...", file=self.stream, flush=True)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total or None)
+            return
+        now = time.monotonic()
+        if done != self._shown and (done == total or now - self._last >= 1.0):
+            self._last, self._shown = now, done
+            print(f"sockscope: {done}/{total} connections done", file=self.stream, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def report(result: Result, out: TextIO | None = None) -> None:
+    """Print where the recording is, its summary and how to open it."""
+    out = out or sys.stdout
+    if result.note:
+        print(f"note: {result.note}", file=out)
+    size = os.path.getsize(result.path)
+    print(f"sockscope: recorded {result.path} ({size / 1024:,.0f} KiB)", file=out)
+    print(summary(result.recording, result.outcome), file=out)
+    for warning in result.recording.warnings:
+        print(f"warning: {warning}", file=out)
+    print(f"Open it with: sockscope replay {result.path}", file=out)

@@ -7,7 +7,7 @@ import os
 import sys
 
 from tracer.errors import RecordingError, UsageError
-from tracer.recording import Builder
+from tracer.recording.reader import Builder
 
 
 def register(sub: argparse._SubParsersAction) -> None:

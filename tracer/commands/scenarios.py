@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tracer.scenarios import SCENARIOS
+from tracer.clients.scenarios import SCENARIOS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracer.scenarios import get
+    from tracer.clients.scenarios import get
 
     chosen = [get(args.name)] if args.name else list(SCENARIOS.values())
     for i, s in enumerate(chosen):

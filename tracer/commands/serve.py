@@ -7,7 +7,7 @@ import sys
 
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
-from tracer.runner import run_server
+from tracer.run.runner import run_server
 
 
 def register(sub: argparse._SubParsersAction) -> None:

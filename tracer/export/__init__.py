@@ -9,7 +9,6 @@ export is a :class:`Selection`: a time range and a set of lanes.  An event is
 from __future__ import annotations
 
 import importlib
-import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
@@ -17,8 +16,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TextIO
 
+from tracer import units
 from tracer.errors import UsageError
-from tracer.recording import Lane, Recording
+from tracer.recording.model import Lane, Recording
 
 # format -> (module, file suffix)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -28,20 +28,12 @@ FORMATS: dict[str, tuple[str, str]] = {
     "md": ("tracer.export.markdown", ".md"),
 }
 
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-_TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|μs|ms|s)?\s*$")
-
-
 def parse_time(text: str) -> int:
-    """A time since the recording's start, in ns: ``12ms``, ``3.5s``, ``250us``; a plain number is ms.
-
-    Raises:
-        UsageError: not a time.
-    """
-    m = _TIME.match(text)
-    if not m:
-        raise UsageError(f"expected a time such as 12ms, 3.5s, 250us or 100ns (a plain number is ms), got {text!r}")
-    return round(float(m.group(1)) * _UNITS[m.group(2) or "ms"])
+    """``--from``/``--to``: :func:`tracer.units.parse_time` (a plain number is ms), as a usage error."""
+    try:
+        return units.parse_time(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ import json
 from bisect import bisect_left
 from typing import Any, TextIO
 
-from tracer.events import BY_CODE, KINDS, Look
 from tracer.export import Progress, Selection, in_range
-from tracer.recording import Lane, Recording
+from tracer.recording.events import BY_CODE, KINDS, Look
+from tracer.recording.model import Lane, Recording
 
 EVENT_LOOP_MODELS = ("selectors", "asyncio")
 _MAX_TID = 2**31 - 1

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from itertools import repeat
 from typing import TextIO
 
-from tracer.events import BY_CODE
 from tracer.export import Progress, Selection, span_of
-from tracer.recording import Lane, Recording
+from tracer.recording.events import BY_CODE
+from tracer.recording.model import Lane, Recording
 
 # (column, what it holds): the one place the columns are described; --help prints it.
 COLUMNS: list[tuple[str, str]] = [

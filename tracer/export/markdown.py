@@ -11,11 +11,18 @@ import json
 from typing import TextIO
 
 import servers
-from tracer.check import CODES, Finding, check
+from tracer.analysis.check import CODES, Finding, check
+from tracer.analysis.stats import Stats, compute
 from tracer.export import Progress, Selection, in_range
-from tracer.formatter import event_line
-from tracer.recording import Builder, Recording
-from tracer.stats import Stats, compute, fmt_ns, sparkline
+from tracer.record.formatter import event_line
+from tracer.recording.model import Recording
+from tracer.recording.reader import Builder
+from tracer.units import fmt_time, sparkline
+
+
+def _ns(ns: float | None) -> str:
+    """A statistic's time, in significant digits (``12.3 µs``)."""
+    return fmt_time(ns, significant=True)
 
 MAX_FINDINGS = 20
 MAX_CONNECTIONS = 50
@@ -72,12 +79,12 @@ def window(rec: Recording, sel: Selection) -> Recording:
 def _window_line(rec: Recording, sel: Selection) -> str:
     lo, hi = sel.bounds(rec)
     lanes = "all" if sel.lanes is None else ", ".join(rec.lanes[i].name for i in sel.lanes)
-    return (f"- Window: {fmt_ns(lo)} to {fmt_ns(hi)}, lanes: {lanes}. The statistics below are of the events "
+    return (f"- Window: {_ns(lo)} to {_ns(hi)}, lanes: {lanes}. The statistics below are of the events "
             f"in it; what `sockscope check` finds is of the whole recording")
 
 
 def _lines_of(rec: Recording) -> int | None:
-    from tracer.check import count_lines
+    from tracer.analysis.check import count_lines
 
     try:
         return count_lines(rec.path)
@@ -109,7 +116,7 @@ def _header(s: Stats, window: str | None = None) -> str:
              f"- Model: **{s.model}**" + (" (as taught)" if s.settings.get("as_taught") else "")
              + (f": {what}" if what else ""),
              f"- Settings: {settings or '–'}",
-             f"- Length: {fmt_ns(s.duration)}, {s.events:,} events, {s.dropped:,} dropped"
+             f"- Length: {_ns(s.duration)}, {s.events:,} events, {s.dropped:,} dropped"
              + ("" if s.complete else " (no trailer: the recording did not end cleanly)"),
              *([window] if window else []), ""]
     return "\n".join(lines)
@@ -136,8 +143,8 @@ def _counts(s: Stats) -> str:
 def _waits(s: Stats) -> str:
     rows = []
     for w in s.waits.values():
-        rows.append([f"{w.name}", f"{w.n:,}", fmt_ns(w.p(50)), fmt_ns(w.p(90)), fmt_ns(w.p(99)), fmt_ns(w.max),
-                     fmt_ns(w.mean)])
+        rows.append([f"{w.name}", f"{w.n:,}", _ns(w.p(50)), _ns(w.p(90)), _ns(w.p(99)), _ns(w.max),
+                     _ns(w.mean)])
     text = ["## Where each connection's time went", "",
             _table(["wait", "connections", "p50", "p90", "p99", "max", "mean"], rows)]
     for w in s.waits.values():
@@ -146,7 +153,7 @@ def _waits(s: Stats) -> str:
     for w in s.waits.values():
         if w.worst:
             text.append(f"### Worst five: {w.name}\n")
-            text.append(_table(["connection", w.name], [[str(cid), fmt_ns(v)] for cid, v in w.worst]))
+            text.append(_table(["connection", w.name], [[str(cid), _ns(v)] for cid, v in w.worst]))
     return "\n".join(text)
 
 
@@ -157,7 +164,7 @@ def _per_connection(rec: Recording | None) -> str:
     conns = sorted((c for c in rec.connections.values() if c.id > 0), key=lambda c: c.id)
     if not conns:
         return ""
-    rows = [[str(c.id), c.peer or "–", fmt_ns(c.backlog_wait), fmt_ns(c.queue_wait), fmt_ns(c.service),
+    rows = [[str(c.id), c.peer or "–", _ns(c.backlog_wait), _ns(c.queue_wait), _ns(c.service),
              str(c.requests), c.close_reason or "never closed"] for c in conns[:MAX_CONNECTIONS]]
     more = (f"\nThe first {MAX_CONNECTIONS} of {len(conns):,}; `sockscope export --format csv` has every event.\n"
             if len(conns) > MAX_CONNECTIONS else "")
@@ -170,10 +177,10 @@ def _throughput(s: Stats) -> str:
     b = s.throughput
     if not b or not s.requests:
         return "## Throughput over time\n\nNo requests were answered.\n"
-    rows = [[f"{fmt_ns(x.t0)} – {fmt_ns(x.t1)}", f"{x.requests:,}", f"{x.rate:,.0f}", f"{x.closed:,}"] for x in b]
+    rows = [[f"{_ns(x.t0)} – {_ns(x.t1)}", f"{x.requests:,}", f"{x.rate:,.0f}", f"{x.closed:,}"] for x in b]
     line = sparkline([x.requests for x in b])
     return ("## Throughput over time\n\n"
-            f"Requests answered per {fmt_ns(b[0].t1 - b[0].t0)}: `{line}`\n\n"
+            f"Requests answered per {_ns(b[0].t1 - b[0].t0)}: `{line}`\n\n"
             + _table(["time", "requests", "per second", "connections closed"], rows))
 
 

@@ -10,7 +10,7 @@ one kind become one rectangle.  So a million events draw as at most
 rectangle each.  Instants (close, thread start/exit, submit, start, listen)
 are ticks, at most one per kind per column.  Counters (threads alive, pool
 queue, kernel backlog) are step charts under the lanes.  Colours come from
-:mod:`tracer.palette`, the same as the UI's.
+:mod:`tracer.timeline.palette`, the same as the UI's.
 """
 
 from __future__ import annotations
@@ -21,11 +21,17 @@ from collections import Counter as Tally
 from typing import TextIO
 from xml.sax.saxutils import escape
 
-from tracer import palette
-from tracer.events import BY_CODE, KINDS, Look
+from tracer import units
 from tracer.export import Progress, Selection, in_range
-from tracer.recording import Counter, Lane, Recording, natural_key
-from tracer.stats import fmt_ns
+from tracer.recording.events import BY_CODE, KINDS, Look
+from tracer.recording.model import Counter, Lane, Recording, natural_key
+from tracer.timeline import palette
+from tracer.units import fmt_time
+
+
+def _ns(ns: float | None) -> str:
+    """A statistic's time, in significant digits (``12.3 µs``)."""
+    return fmt_time(ns, significant=True)
 
 WIDTH = 1200
 LABEL_W = 170
@@ -114,12 +120,7 @@ def _text(x: float, y: float, text: str, size: int, fill: str, anchor: str = "st
 
 def nice_step(span: float, target: int = 8) -> float:
     """A 1-2-5 step that cuts ``span`` into about ``target`` pieces."""
-    raw = span / target
-    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
-    for m in (1, 2, 5, 10):
-        if raw <= m * mag:
-            return float(m * mag)
-    return float(10 * mag)
+    return float(units.nice_step(span / target)) if span > 0 else 1.0
 
 
 def time_unit(lo: int, hi: int, step: float) -> tuple[str, float, int]:
@@ -265,9 +266,9 @@ def _runs(body: list[str], paths: dict[int, list[str]], lane: Lane, cols: _Colum
 
 def _tip(lane: Lane, i: int) -> str:
     e = lane.event(i)
-    bits = [f"{lane.name}: {e.kind}", f"at {fmt_ns(e.t)}"]
+    bits = [f"{lane.name}: {e.kind}", f"at {_ns(e.t)}"]
     if e.dur:
-        bits.append(f"for {fmt_ns(e.dur)}")
+        bits.append(f"for {_ns(e.dur)}")
     if e.conn:
         bits.append(f"connection {e.conn}")
     if e.kind in ("recv", "send") and e.nbytes >= 0:

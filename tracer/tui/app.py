@@ -2,8 +2,8 @@
 
 How this works
 --------------
-A worker thread runs a :class:`~tracer.follow.Loader` over the file; after each
-chunk it brings the :class:`~tracer.timeline.Timeline` index up to date and
+A worker thread runs a :class:`~tracer.recording.follow.Loader` over the file; after each
+chunk it brings the :class:`~tracer.timeline.rows.Timeline` index up to date and
 posts one :class:`~tracer.tui.messages.Loaded` message, so the first screen is
 drawn while the rest loads.  With ``follow=True`` the loader keeps polling the
 file (every 100 ms) and the view tracks the newest time until the user pans,
@@ -32,13 +32,15 @@ from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar
 
 from tracer.errors import TracerError
-from tracer.events import Event
-from tracer.follow import Batch, Loader
-from tracer.timeline import SPEEDS, Filters, Timeline, fmt_speed, fmt_time
+from tracer.recording.events import Event
+from tracer.recording.follow import Batch, Loader
+from tracer.timeline.rows import Filters, Timeline
+from tracer.timeline.track import SPEEDS, fmt_speed
 from tracer.tui.messages import JumpTo, Loaded, LoadFailed, Seek, TimelineChanged, UserMoved, ZoomAt
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
-from tracer.tui.widgets.panels import DetailPanel, Ruler, StatusStrip, TitleBar, describe
+from tracer.tui.widgets.panels import DetailPanel, Ruler, StatusStrip, TitleBar, describe_event
 from tracer.tui.widgets.timeline import TimelineView
+from tracer.units import fmt_time
 
 FRAME = 1 / 30  # playback redraws at 30 frames a second; the clock decides where the playhead is
 REDRAW = 0.3  # while a big file loads, redraw the lanes at most this often (seconds)
@@ -248,7 +250,7 @@ class ReplayApp(App[None]):
                 if lane is not None and lanes.selected[1] < len(lane):
                     event = lane.event(lanes.selected[1])
             targets: dict[int, Event] = {}
-            self.query_one(DetailPanel).show(describe(tl, event, lanes.highlight, targets), targets)
+            self.query_one(DetailPanel).show(describe_event(tl, event, lanes.highlight, targets), targets)
 
     def on_seek(self, message: Seek) -> None:
         self._user()

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tracer.events import Event
-from tracer.follow import Batch
-from tracer.timeline import Timeline
+from tracer.recording.events import Event
+from tracer.recording.follow import Batch
+from tracer.timeline.rows import Timeline
 
 
 @dataclass

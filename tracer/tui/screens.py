@@ -10,10 +10,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from tracer.events import KINDS
-from tracer.timeline import Filters, Timeline, parse_time
+from tracer.recording.events import KINDS
+from tracer.timeline.rows import Filters, Timeline
 from tracer.tui.widgets.look import clean
 from tracer.tui.widgets.panels import legend
+from tracer.units import parse_time
 
 KEYS = [
     ("space", "play / pause (playback runs on a clock: trace time per second)"),
@@ -66,7 +67,7 @@ class GotoScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto"):
-            yield Label("Go to time (12.5ms, 300us, 2s, or ns):")
+            yield Label("Go to time (12.5ms, 300us, 2s; a plain number is ms):")
             yield Input(placeholder="12.5ms", id="goto-input")
             yield Label("", id="goto-error")
 

@@ -1,7 +1,8 @@
 """Colours for the timeline's looks and marks, and making untrusted text safe to show.
 
-Glyphs (in :mod:`tracer.timeline`) carry the meaning on a monochrome terminal;
-these colours repeat it.  Names and peers come from recordings, so they are
+Glyphs and colours both come from :mod:`tracer.timeline.palette`, the one palette
+the exports use too; glyphs carry the meaning on a monochrome terminal, colours
+repeat it.  Names and peers come from recordings, so they are
 never parsed as markup (only ``Text`` and ``Segment`` are built from them) and
 control characters are shown escaped.
 """
@@ -11,33 +12,19 @@ from __future__ import annotations
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 
-from tracer import timeline as tl
-from tracer.events import KINDS
-
-BLOCKED = "#5f87ff"
-WORKING = "#ffaf00"
-QUEUED = "#d75fd7"
-LIFE = "#585858"
-HIGHLIGHT_BG = "#4a4a00"
-SELECTED_BG = "#87875f"
+from tracer.recording.events import KINDS, Look
+from tracer.timeline import palette
+from tracer.timeline.track import BLOCKED, IDLE, MARK, QUEUED, WORKING
 
 LOOK_STYLE = {
-    tl.IDLE: Style(color=LIFE),
-    tl.BLOCKED: Style(color=BLOCKED),
-    tl.WORKING: Style(color=WORKING),
-    tl.QUEUED: Style(color=QUEUED),
-    tl.MARK: Style(color="#d0d0d0"),
+    IDLE: Style(color=palette.LIFE_COLOUR),
+    BLOCKED: Style(color=palette.LOOK_COLOURS[Look.BLOCKED]),
+    WORKING: Style(color=palette.LOOK_COLOURS[Look.WORKING]),
+    QUEUED: Style(color=palette.LOOK_COLOURS[Look.QUEUED]),
+    MARK: Style(color=palette.TEXT_COLOUR),
 }
-MARK_COLOUR = {
-    "close": "#ff5f5f",
-    "thread_start": "#5fd75f",
-    "thread_exit": "#a8a8a8",
-    "listen": "#00d7d7",
-    "submit": QUEUED,
-    "start": QUEUED,
-}
-KIND_STYLE = {KINDS[name].code: Style(color=colour, bold=True) for name, colour in MARK_COLOUR.items()}
-CLIENT_ARROW = Style(color="#00d7ff", bold=True)
+KIND_STYLE = {KINDS[name].code: Style(color=colour, bold=True) for name, colour in palette.KIND_COLOURS.items()}
+CLIENT_ARROW = Style(color=palette.CLIENT_ARROW_COLOUR, bold=True)
 PLAYHEAD = Style(color="#ffff5f", bold=True)
 LABEL = Style(color="#d0d0d0")
 LABEL_CURSOR = Style(color="#000000", bgcolor="#d0d0d0", bold=True)
@@ -58,9 +45,9 @@ def cell_style(look: int, code: int, glyph: str, highlight: bool, selected: bool
         else:
             style = KIND_STYLE.get(code) or LOOK_STYLE[look]
         if selected:
-            style = style + Style(bgcolor=SELECTED_BG, color="#000000" if look == tl.MARK else None)
+            style = style + Style(bgcolor=palette.SELECTED_BG, color="#000000" if look == MARK else None)
         elif highlight:
-            style = style + Style(bgcolor=HIGHLIGHT_BG)
+            style = style + Style(bgcolor=palette.HIGHLIGHT_BG)
         _cache[key] = style
     return style
 

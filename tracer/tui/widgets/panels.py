@@ -10,13 +10,16 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tracer import lifecycle
-from tracer.events import Event
-from tracer.recording import Connection
-from tracer.timeline import MARK_GLYPH, SPAN_GLYPH, Stats, Timeline, View, fmt_time, ruler_ticks
+from tracer.analysis import lifecycle
+from tracer.recording.events import Event, Look
+from tracer.recording.model import Connection
+from tracer.timeline import palette
+from tracer.timeline.rows import AtPlayhead, Timeline
+from tracer.timeline.track import MARK_GLYPH, SPAN_GLYPH, View, ruler_ticks
 from tracer.tui.messages import JumpTo, Seek, ZoomAt
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean, fit
+from tracer.units import fmt_time
 
 
 class Ruler(Widget):
@@ -107,7 +110,7 @@ class StatusStrip(Static):
 
     DEFAULT_CSS = "StatusStrip { height: 1; background: $boost; }"
 
-    def show(self, stats: Stats | None, filters: str) -> None:
+    def show(self, stats: AtPlayhead | None, filters: str) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         if stats is None:
             self.update(text)
@@ -155,7 +158,7 @@ STORY_LIMIT = 300
 WARN = "bold #ffaf00"
 
 
-def describe(timeline: Timeline, event: Event | None, conn_id: int | None,
+def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
              targets: dict[int, Event] | None = None) -> Text:
     """The detail panel's text: one event's fields, then its connection's story.
 
@@ -248,13 +251,12 @@ def _waits(conn: Connection) -> Text:
 
 
 def _kind_style(kind: str) -> str:
-    from tracer.events import KINDS
+    from tracer.recording.events import KINDS
 
     k = KINDS.get(kind)
     if k is None:
         return ""
-    return {"blocked": look.BLOCKED, "working": look.WORKING, "queued": look.QUEUED}.get(
-        k.look.value, look.MARK_COLOUR.get(kind, ""))
+    return palette.KIND_COLOURS.get(kind) or palette.LOOK_COLOURS.get(k.look, "")
 
 
 def _words(e: Event, conn: Connection | None) -> str:
@@ -289,7 +291,7 @@ def _words(e: Event, conn: Connection | None) -> str:
 
 
 def _help(kind: str) -> str:
-    from tracer.events import KINDS
+    from tracer.recording.events import KINDS
 
     k = KINDS.get(kind)
     return k.help if k is not None else ""
@@ -298,19 +300,22 @@ def _help(kind: str) -> str:
 def legend() -> Text:
     """The help screen's explanation of glyphs and colours."""
     text = Text()
+    colours = palette.LOOK_COLOURS
     rows = [
-        (SPAN_GLYPH[1] * 3, look.BLOCKED, "blocked: the thread sleeps in accept, recv, select or connect"),
-        (SPAN_GLYPH[2] * 3, look.WORKING, "working: send, or the handler's work"),
-        (SPAN_GLYPH[3] * 3, look.QUEUED, "queued: a connection waits in the kernel's backlog or the pool's queue"),
-        ("───", look.LIFE, "idle: the thread is alive but in no traced call"),
-        ("┊", look.LIFE, "events too short to draw at this zoom (zoom in)"),
+        (SPAN_GLYPH[1] * 3, colours[Look.BLOCKED], "blocked: the thread sleeps in accept, recv, select or connect"),
+        (SPAN_GLYPH[2] * 3, colours[Look.WORKING], "working: send, or the handler's work"),
+        (SPAN_GLYPH[3] * 3, colours[Look.QUEUED],
+         "queued: a connection waits in the kernel's backlog or the pool's queue"),
+        ("───", palette.LIFE_COLOUR, "idle: the thread is alive but in no traced call"),
+        ("┊", palette.LIFE_COLOUR, "events too short to draw at this zoom (zoom in)"),
     ]
-    rows += [(g, look.MARK_COLOUR[k], f"{k.replace('_', ' ')}") for k, g in MARK_GLYPH.items()]
-    rows += [("→ ←", "#00d7ff", "a client's request out, its response in"),
+    rows += [(g, palette.KIND_COLOURS[k], f"{k.replace('_', ' ')}") for k, g in MARK_GLYPH.items()]
+    rows += [("→ ←", palette.CLIENT_ARROW_COLOUR, "a client's request out, its response in"),
              ("▁▃█", "#87afaf", "counters over time (pool queue, kernel backlog, threads alive), scaled to their peak"),
              ("┃ ▼", "#ffff5f", "the playhead"),
-             ("▒▒▒", f"{look.BLOCKED} on {look.HIGHLIGHT_BG}", "the selected connection, on every lane it touches"),
-             ("▒▒▒", f"{look.BLOCKED} on {look.SELECTED_BG}", "the selected event")]
+             ("▒▒▒", f"{colours[Look.BLOCKED]} on {palette.HIGHLIGHT_BG}",
+              "the selected connection, on every lane it touches"),
+             ("▒▒▒", f"{colours[Look.BLOCKED]} on {palette.SELECTED_BG}", "the selected event")]
     for glyph, style, words in rows:
         text.append(f"  {glyph:<5}", style)
         text.append(f" {words}\n")

@@ -4,9 +4,9 @@ How this works
 --------------
 The widget is a ``ScrollView`` whose virtual height is the number of rows; it
 scrolls vertically itself.  Time never scrolls the widget: the horizontal
-position and zoom live in a :class:`~tracer.timeline.View`, so only the cells
+position and zoom live in a :class:`~tracer.timeline.rows.View`, so only the cells
 on screen are ever summarised.  ``render_line(y)`` asks the row's
-:class:`~tracer.timeline.Track` for its cells (cached until the view or the
+:class:`~tracer.timeline.rows.Track` for its cells (cached until the view or the
 data changes), then lays the playhead, the selected event and the highlighted
 connection over them, merging equal styles into few ``Segment`` s.
 """
@@ -20,8 +20,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tracer import timeline as tl
-from tracer.timeline import Row, Timeline, View
+from tracer.timeline.rows import Row, Timeline
+from tracer.timeline.track import IDLE, View
 from tracer.tui.messages import TimelineChanged, UserMoved
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import cell_style, clean, fit
@@ -148,9 +148,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def _compute(self, row: Row, view: View) -> list[tuple[str, int, int]]:
         assert self.timeline is not None
         if row.kind == "counter" and isinstance(row.ref, str):
-            return [(g, tl.IDLE, -2) for g, _ in self.timeline.spark(row.ref, view)]
+            return [(g, IDLE, -2) for g, _ in self.timeline.spark(row.ref, view)]
         track = self.timeline.track(row)
-        return track.cells(view) if track is not None else [(" ", tl.IDLE, -1)] * view.width
+        return track.cells(view) if track is not None else [(" ", IDLE, -1)] * view.width
 
     def _cell_segments(self, row: Row, index: int) -> list[Segment]:
         cells = self._row_cells(row, index)

@@ -10,7 +10,7 @@ Colours are ``#rrggbb`` strings, which Textual, Rich and SVG all accept.
 
 from __future__ import annotations
 
-from tracer.events import KINDS, Look
+from tracer.recording.events import KINDS, Look
 
 # The timeline UI's colours (xterm-256 shades, so a terminal shows them as they are).
 LOOK_COLOURS: dict[Look, str] = {
@@ -30,6 +30,10 @@ KIND_COLOURS: dict[str, str] = {
     "start": LOOK_COLOURS[Look.QUEUED],
 }
 
+LIFE_COLOUR = "#585858"  # a thread alive but in no traced call (─)
+TEXT_COLOUR = "#d0d0d0"  # instants and labels on the dark background
+HIGHLIGHT_BG = "#4a4a00"  # cells of the connection under the cursor
+SELECTED_BG = "#87875f"  # the selected event
 QUEUED_COLOUR = LOOK_COLOURS[Look.QUEUED]  # the pool queue's wait (submit -> start) is not an event of its own
 CLIENT_ARROW_COLOUR = "#00d7ff"  # a client's request out and response in (→, ←)
 COUNTER_COLOURS: dict[str, str] = {"backlog": "#ff5f5f", "queue": QUEUED_COLOUR, "threads": "#5fd75f"}
@@ -45,11 +49,3 @@ def colour(kind: str) -> str:
     """The colour of ``kind`` (a kind's name)."""
     found = KIND_COLOURS.get(kind)
     return found if found is not None else LOOK_COLOURS[KINDS[kind].look]
-
-
-def glyph(kind: str, side: str = "server") -> str:
-    """The one-cell glyph of ``kind`` on a lane of ``side``."""
-    if side == "client" and kind in CLIENT_GLYPHS:
-        return CLIENT_GLYPHS[kind]
-    found = KIND_GLYPHS.get(kind)
-    return found if found is not None else LOOK_GLYPHS[KINDS[kind].look]

@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from tracer import hotpath
-from tracer.recorder import Recorder
+from tracer.record import hotpath
+from tracer.record.recorder import Recorder
 
 _recv = _socket.socket.recv
 _send = _socket.socket.send
@@ -282,7 +282,7 @@ class PyTracedSocket(PyTracedIO, TracedSocket):  # type: ignore[misc]
 if hotpath.native is not None:
 
     class CTracedSocket(hotpath.native.TracedIO, TracedSocket):  # type: ignore[misc]
-        """A traced socket whose recv/send/sendall run in C (``tracer/_hotpath.c``)."""
+        """A traced socket whose recv/send/sendall run in C (``tracer/record/_hotpath.c``)."""
 
 
 def hand_stop_signals_to_main() -> None:
@@ -380,7 +380,7 @@ class Net:
         self.executors: list[ThreadPoolExecutor] = []
         self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._conn_ids = itertools.count(first_conn_id)
-        # Traced recv/send in C when the recorder queues in C (tracer/_hotpath.c).
+        # Traced recv/send in C when the recorder queues in C (tracer/record/_hotpath.c).
         self._socket_class: type[ManagedSocket] = ManagedSocket
         if recorder is not None:
             self._socket_class = PyTracedSocket if recorder.tap is None else CTracedSocket
@@ -419,7 +419,7 @@ class Net:
         sel = selectors.DefaultSelector()
         if self.recorder is None:
             return sel
-        from tracer.multiplex import TracedSelector
+        from tracer.record.multiplex import TracedSelector
 
         return TracedSelector(sel, self.recorder)
 

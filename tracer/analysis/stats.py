@@ -1,8 +1,8 @@
-"""Statistics over a :class:`~tracer.recording.Recording`: where the time went.
+"""Statistics over a :class:`~tracer.recording.reader.Recording`: where the time went.
 
 Shared by the Markdown export, ``sockscope compare`` and (if it wants them) the
 UI.  Everything is computed from the reader's columnar arrays and its joined
-:class:`~tracer.recording.Connection` records in one pass per lane, so a
+:class:`~tracer.recording.reader.Connection` records in one pass per lane, so a
 million-event recording takes well under a second.
 
 Percentiles are nearest-rank: p50 of 1..100 is 50, p99 is 99, and every
@@ -16,8 +16,8 @@ from collections import Counter as Tally
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracer.events import BY_CODE, KINDS
-from tracer.recording import Connection, Recording
+from tracer.recording.events import BY_CODE, KINDS
+from tracer.recording.model import Connection, Recording
 
 _SEND = KINDS["send"].code
 _START = KINDS["thread_start"].code
@@ -234,32 +234,6 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int]) -> list[Bucket]
 
 
 # ------------------------------------------------------------------ formatting
-def fmt_ns(ns: float | None) -> str:
-    """A duration in the unit that reads best: ``850 ns``, ``12.3 µs``, ``4.56 ms``, ``1.23 s``."""
-    if ns is None:
-        return "–"
-    a = abs(ns)
-    if a < 1_000:
-        return f"{ns:.0f} ns"
-    if a < 1_000_000:
-        return f"{ns / 1e3:.3g} µs" if a < 100_000 else f"{ns / 1e3:.0f} µs"
-    if a < 1_000_000_000:
-        return f"{ns / 1e6:.3g} ms" if a < 100_000_000 else f"{ns / 1e6:.0f} ms"
-    return f"{ns / 1e9:.3g} s"
-
-
-SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: list[float]) -> str:
-    """One character per value, scaled to the largest (a blank for zero)."""
-    top = max(values, default=0)
-    if top <= 0:
-        return " " * len(values)
-    return "".join(" " if v <= 0 else SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.5))]
-                   for v in values)
-
-
 def key_numbers(s: Stats) -> list[tuple[str, float | None, str]]:
     """The numbers ``compare`` puts side by side: (label, value, unit), unit ``ns``, ``/s`` or ``""``."""
     rows: list[tuple[str, float | None, str]] = [

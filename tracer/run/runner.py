@@ -22,12 +22,12 @@ from typing import Any, TextIO
 import servers
 from servers import Settings
 from tracer.errors import ServerError, TracerError
-from tracer.net import Net, backlog_probe_available
-from tracer.recorder import Recorder
+from tracer.record.net import Net, backlog_probe_available
+from tracer.record.recorder import Recorder
 
 
 @dataclass
-class Outcome:
+class ServerExit:
     """What a server run left behind."""
 
     address: tuple[str, int] | None
@@ -59,7 +59,7 @@ def run_server(
     out: TextIO = sys.stdout,
     on_listen: Callable[[tuple[str, int]], None] | None = None,
     quiet: bool = False,
-) -> Outcome:
+) -> ServerExit:
     """Run ``cfg.model`` until Ctrl-C/SIGTERM; return what it left.
 
     Raises:
@@ -102,7 +102,7 @@ def run_server(
         if record and not address:
             _remove_quietly(record)  # a recording of a server that never listened would only mislead
         raise failure
-    return Outcome(address[0] if address else None, trailer, stuck)
+    return ServerExit(address[0] if address else None, trailer, stuck)
 
 
 def _remove_quietly(path: str) -> None:

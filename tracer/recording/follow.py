@@ -9,7 +9,7 @@ shrinks or is replaced (its inode changes), the follower starts over from the
 top and says so with ``reset=True``: whoever built a recording from the old
 lines throws it away.
 
-:class:`Loader` drives a :class:`~tracer.recording.Builder` from a follower and
+:class:`Loader` drives a :class:`~tracer.recording.reader.Builder` from a follower and
 hands batches to a callback.  It runs in a worker thread (the UI's, or a
 test's); replay stops at the end of the file, follow mode keeps polling.  The
 one code path serves both, which is the point of live mode reading the file.
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from tracer.errors import RecordingError
-from tracer.recording import Builder, Recording
+from tracer.recording.model import Recording
+from tracer.recording.reader import Builder
 
 CHUNK = 1 << 18  # bytes of the first read: small, so that the first screen comes early
 MAX_CHUNK = 1 << 23  # reads double up to this: fewer, bigger batches load a big file faster

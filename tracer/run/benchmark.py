@@ -1,7 +1,7 @@
 """``sockscope bench``: the models side by side under the same load (LESSONS row 13).
 
 For each model, each number of keep-alive connections and each tracing mode,
-a fresh server process is started, ``tracer.loadgen`` (another process, so
+a fresh server process is started, ``tracer.clients.loadgen`` (another process, so
 neither shares the other's GIL) drives it for a fixed time, and the server is
 stopped.  Every run is bounded: the whole plan's length is printed first.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from servers import Settings
 from tracer import child
 from tracer.errors import TracerError
-from tracer.live import ServerProcess
+from tracer.run.processes import ServerProcess
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ def _start(cfg: Settings, record: str | None) -> ServerProcess:
 
 
 def run_load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:
-    """``tracer.loadgen`` in its own process against host:port; its summary (rps, p50_us, starved, ...)."""
-    argv = child.module_argv("tracer.loadgen", host, str(port), "--connections", str(connections),
+    """``tracer.clients.loadgen`` in its own process against host:port; its summary (rps, p50_us, starved, ...)."""
+    argv = child.module_argv("tracer.clients.loadgen", host, str(port), "--connections", str(connections),
                              "--duration", repr(duration))
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False,

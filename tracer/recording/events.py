@@ -56,12 +56,6 @@ _KINDS = [
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 BY_CODE: list[Kind] = sorted(_KINDS, key=lambda k: k.code)
 
-# Reasons a `close` event may carry (``error: ...`` is open-ended).
-# ``client``: a client closed its own socket when done (on client lanes).
-CLOSE_REASONS = ("eof", "server", "reset", "timeout", "refused", "shutdown", "client")
-
-SIDES = ("server", "client")
-
 
 def kind(name: str) -> Kind:
     """Return the kind called ``name``; raise KeyError for an unknown one."""

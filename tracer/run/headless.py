@@ -3,7 +3,7 @@
 How this works
 --------------
 The server runs in its own process (``python -m tracer serve MODEL --port 0
---record FILE``, started by :class:`tracer.live.ServerProcess`), the clients
+--record FILE``, started by :class:`tracer.run.processes.ServerProcess`), the clients
 in another (``python -m tracer.clients``), so neither shares the other's GIL.
 The clients append their lanes to the server's file on the server's clock.
 While they run, their ``progress`` lines drive a progress bar.  Then, in this
@@ -18,18 +18,18 @@ the server ended and what it last wrote on stderr.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import Any
 
 from servers import Settings
-from tracer import clients, scenarios
+from tracer.clients import program, scenarios, toolkit
 from tracer.errors import ServerError, TracerError
-from tracer.live import Piped, ServerProcess, spawn, stop_process
-from tracer.recorder import check_recording_path
-from tracer.recording import Recording, load
+from tracer.recording.format import check_recording_path
+from tracer.recording.model import Recording
+from tracer.recording.reader import load
+from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
 
 STARTUP_GRACE = 15.0  # seconds past the scenario's deadline before its process is stopped
 
@@ -40,9 +40,13 @@ class Result:
 
     path: str
     recording: Recording
-    outcome: clients.Outcome | None
+    outcome: toolkit.Outcome | None
     server_status: int
     note: str | None = None  # the server ended by itself (the lesson's single server does)
+
+
+# Server settings a scenario may imply (slow accept for the backlog lesson, ...): given by the user, they win.
+KNOBS = frozenset({"backlog", "pause_accept_ms", "cpu_ms"})
 
 
 def apply_knobs(cfg: Settings, scenario: scenarios.Scenario, params: Mapping[str, Any],
@@ -80,7 +84,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
         address = server.start()
         if on_server is not None:
             on_server(server)
-        piped = spawn(clients.argv(address, scenario_name, {k: _fmt(v) for k, v in params.items()}, path,
+        piped = spawn(program.argv(address, scenario_name, {k: _fmt(v) for k, v in params.items()}, path,
                                    round_no=1), on_stdout=_progress_reader(progress))
         died = _wait_clients(piped, server, float(params["deadline"]) + STARTUP_GRACE)
     finally:  # on every way out (Ctrl-C too: they run in sessions of their own), clients first, then the server
@@ -91,7 +95,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
             if p is not None:
                 p.close()
         move_trailer_last(path)
-    outcome = clients.parse_outcome(piped.stdout)
+    outcome = program.parse_outcome(piped.stdout)
     if died is not None and status != 0:
         raise ServerError(f"{died}\nthe recording so far is readable: {path}")
     if piped.proc.returncode != 0 and outcome is None:
@@ -153,9 +157,13 @@ def move_trailer_last(path: str) -> None:
 
 
 # ---------------------------------------------------------------- what it prints
-def summary(rec: Recording, outcome: clients.Outcome | None = None) -> str:
-    """One paragraph: connections, threads, longest waits (numbers from :mod:`tracer.stats`)."""
-    from tracer.stats import compute, fmt_ns
+def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
+    """One paragraph: connections, threads, longest waits (numbers from :mod:`tracer.analysis.stats`)."""
+    from tracer.analysis.stats import compute
+    from tracer.units import fmt_time
+
+    def _ns(ns: float | None) -> str:
+        return fmt_time(ns, significant=True)
 
     st = compute(rec)
     conns = f"{st.connections} connections accepted"
@@ -166,8 +174,8 @@ def summary(rec: Recording, outcome: clients.Outcome | None = None) -> str:
     parts = [f"{rec.model} server ({_knobs(rec.settings)}): {conns}; {st.requests} requests answered; "
              f"{st.threads_created} threads created, at most {st.threads_max_alive} alive at once"]
     if outcome is not None:
-        parts.append(f"clients saw {clients.summarize(outcome)}")
-    waits = [f"{fmt_ns(w.worst[0][1])} {_WHERE[name]} (connection {w.worst[0][0]})"
+        parts.append(f"clients saw {program.summarize(outcome)}")
+    waits = [f"{_ns(w.worst[0][1])} {_WHERE[name]} (connection {w.worst[0][0]})"
              for name, w in st.waits.items() if w.worst and w.worst[0][1] > 0]
     if waits:
         parts.append("longest waits: " + ", ".join(waits))
@@ -190,57 +198,3 @@ def _knobs(settings: Mapping[str, Any]) -> str:
     if settings.get("as_taught"):
         shown.append("as taught")
     return ", ".join(shown)
-
-
-class Progress:
-    """A Rich progress bar on a terminal, else a plain line now and then."""
-
-    def __init__(self, title: str, stream: TextIO | None = None, total: int | None = None) -> None:
-        self.title = title
-        self.stream = stream or sys.stderr
-        self.total = total
-        self._bar: Any = None
-        self._task: Any = None
-        self._last = 0.0
-        self._shown = -1
-
-    def __enter__(self) -> Progress:
-        if self.stream.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-            from rich.progress import Progress as Bar
-
-            self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("connections done"), TimeElapsedColumn(), console=Console(file=self.stream),
-                            transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.title, total=self.total)
-        else:
-            print(f"sockscope: {self.title} ...", file=self.stream, flush=True)
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total or None)
-            return
-        now = time.monotonic()
-        if done != self._shown and (done == total or now - self._last >= 1.0):
-            self._last, self._shown = now, done
-            print(f"sockscope: {done}/{total} connections done", file=self.stream, flush=True)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-
-def report(result: Result, out: TextIO | None = None) -> None:
-    """Print where the recording is, its summary and how to open it."""
-    out = out or sys.stdout
-    if result.note:
-        print(f"note: {result.note}", file=out)
-    size = os.path.getsize(result.path)
-    print(f"sockscope: recorded {result.path} ({size / 1024:,.0f} KiB)", file=out)
-    print(summary(result.recording, result.outcome), file=out)
-    for warning in result.recording.warnings:
-        print(f"warning: {warning}", file=out)
-    print(f"Open it with: sockscope replay {result.path}", file=out)

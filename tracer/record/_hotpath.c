@@ -1,8 +1,8 @@
 /*
- * tracer._hotpath: the recorder's event queue and the traced socket's
+ * tracer.record._hotpath: the recorder's event queue and the traced socket's
  * recv/send/sendall, in C.
  *
- * Why by hand: in Python (tracer/net.py PyTracedIO, tracer/recorder.py's
+ * Why by hand: in Python (tracer/record/net.py PyTracedIO, tracer/record/recorder.py's
  * deque) a traced recv or send costs ~5,000 instructions on CPython 3.11: a
  * Python frame, attribute lookups, two int subtractions, a tuple queued for
  * the writer, and later the writer formatting it holding the GIL.  That is
@@ -36,13 +36,13 @@
 
 #ifdef Py_GIL_DISABLED
 /* The queue relies on the GIL; a free-threaded build uses the Python versions. */
-#error "tracer._hotpath needs the GIL: not built for a free-threaded Python"
+#error "tracer.record._hotpath needs the GIL: not built for a free-threaded Python"
 #endif
 #include <structmember.h>
 #include <string.h>
 #include <time.h>
 
-/* What tracer/hotpath.py expects (VERSION there): a build from older source,
+/* What tracer/record/hotpath.py expects (VERSION there): a build from older source,
    left behind in an editable install, is then not used. */
 #define HOTPATH_VERSION 1
 
@@ -450,7 +450,7 @@ static PyGetSetDef Tap_getset[] = {
 
 static PyTypeObject TapType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "tracer._hotpath.Tap",
+    .tp_name = "tracer.record._hotpath.Tap",
     .tp_doc = "A recorder's event queue, fed from Python (emit) and from traced sockets.",
     .tp_basicsize = sizeof(Tap),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -510,7 +510,7 @@ traced_call(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs)
     }
     HotFields *f = FIELDS(self);
     if (f->tap == NULL || !Py_IS_TYPE(f->tap, &TapType)) {
-        PyErr_SetString(PyExc_TypeError, "a traced socket's _tap must be a tracer._hotpath.Tap");
+        PyErr_SetString(PyExc_TypeError, "a traced socket's _tap must be a tracer.record._hotpath.Tap");
         return NULL;
     }
     Tap *tap = (Tap *)Py_NewRef(f->tap); /* held: a failure handler could replace it */
@@ -614,15 +614,15 @@ static PyType_Slot TracedIO_slots[] = {
 };
 
 static PyType_Spec TracedIO_spec = {
-    "tracer._hotpath.TracedIO", 0 /* set at import */, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    "tracer.record._hotpath.TracedIO", 0 /* set at import */, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     TracedIO_slots,
 };
 
 /* ------------------------------------------------------------------ module */
 
 static struct PyModuleDef hotpath_module = {
-    PyModuleDef_HEAD_INIT, "tracer._hotpath",
-    "The recorder's event queue and the traced socket's recv/send/sendall in C (optional; see tracer/net.py).",
+    PyModuleDef_HEAD_INIT, "tracer.record._hotpath",
+    "The recorder's event queue and the traced socket's recv/send/sendall in C (optional; see tracer/record/net.py).",
     -1, NULL,
 };
 

@@ -1,6 +1,6 @@
 """The recordings shipped in ``recordings/``: what makes each one, and one command to remake them all.
 
-``sockscope record --regenerate-all`` (or ``python -m tracer.shipped``) runs
+``sockscope record --regenerate-all`` (or ``python -m tracer.run.shipped``) runs
 every entry of :data:`SHIPPED` and rewrites the ``## Shipped recordings``
 section of ``recordings/README.md`` from the same table, so the index, the
 commands in it and the files never disagree.
@@ -11,13 +11,17 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
 
 from servers import Settings
-from tracer import record as recorder_cli
-from tracer import scenarios
+from tracer.clients import scenarios
+from tracer.run import headless
 
 FOLDER = "recordings"
+_SETTING_TYPES: dict[str, Any] = {f.name: {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), float)
+                                  for f in fields(Settings) if f.name != "model"}
 SECTION = "## Shipped recordings"
 
 
@@ -53,17 +57,27 @@ class Shipped:
         return shlex.join(self.argv(folder))
 
     def settings(self) -> tuple[Settings, set[str]]:
-        """The server settings its options give, and which options were given."""
-        from tracer.cli import build_parser
-        from tracer.commands.record import settings_with_defaults
+        """The server settings its options give, and which of the scenario's knobs they set.
 
-        args = build_parser().parse_args(self.argv()[1:])
-        return settings_with_defaults(args)
+        The options are a handful of ``--flag value`` pairs (and ``--as-taught``), read
+        here against :class:`~servers.Settings`' fields, so that the library needs no CLI;
+        a test parses the same argv with ``sockscope``'s own parser and finds the same.
+        """
+        given: dict[str, Any] = {}
+        opts = list(self.options)
+        while opts:
+            flag = opts.pop(0)
+            name = flag.removeprefix("--").replace("-", "_")
+            if name not in _SETTING_TYPES:
+                raise ValueError(f"{self.file}: unknown server option {flag!r}")
+            kind = _SETTING_TYPES[name]
+            given[name] = True if kind is bool else kind(opts.pop(0))
+        return Settings(model=self.model, **given), set(given) & headless.KNOBS
 
-    def make(self, folder: str = FOLDER) -> recorder_cli.Result:
+    def make(self, folder: str = FOLDER) -> headless.Result:
         """Record it into ``folder``."""
         cfg, explicit = self.settings()
-        return recorder_cli.record(cfg, self.scenario, scenarios.parse_sets(self.sets),
+        return headless.record(cfg, self.scenario, scenarios.parse_sets(self.sets),
                                    os.path.join(folder, self.file), explicit=explicit)
 
 
@@ -136,21 +150,30 @@ SHIPPED: tuple[Shipped, ...] = (
 )
 
 
-def regenerate(folder: str = FOLDER, only: list[str] | None = None, out: object = sys.stdout) -> int:
+def regenerate(folder: str = FOLDER, only: list[str] | None = None,
+               on_start: Callable[[Shipped], None] | None = None,
+               on_done: Callable[[Shipped, headless.Result], None] | None = None) -> int:
     """Remake the shipped recordings (or those named in ``only``) and the README index.
 
+    Args:
+        on_start, on_done: told of each recording before and after it is made (the command prints).
+
     Returns:
-        0 (errors raise :class:`~tracer.errors.TracerError`).
+        How many were made (errors raise :class:`~tracer.errors.TracerError`).
     """
     os.makedirs(folder, exist_ok=True)
+    made = 0
     for item in SHIPPED:
         if only and item.file not in only:
             continue
-        print(f"sockscope: {item.command(folder)}", file=out, flush=True)  # type: ignore[call-overload]
+        if on_start:
+            on_start(item)
         result = item.make(folder)
-        print(f"  {recorder_cli.summary(result.recording, result.outcome)}", file=out, flush=True)  # type: ignore[call-overload]
+        made += 1
+        if on_done:
+            on_done(item, result)
     write_readme(os.path.join(folder, "README.md"))
-    return 0
+    return made
 
 
 def readme_section() -> str:
@@ -187,4 +210,4 @@ def write_readme(path: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(regenerate(only=sys.argv[1:] or None))
+    regenerate(only=sys.argv[1:] or None, on_start=lambda item: print(f"sockscope: {item.command()}", flush=True))

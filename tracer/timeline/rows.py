@@ -1,7 +1,7 @@
 """The timeline's model: rows (grouped lanes, counters, connections), filters, statistics, stepping.
 
-The per-row drawing lives in :mod:`tracer.track` (re-exported here, so the UI
-imports one module).  :class:`Timeline` wraps a :class:`~tracer.recording.Recording`
+The per-row drawing lives in :mod:`tracer.timeline.track`.  :class:`Timeline`
+wraps a :class:`~tracer.recording.model.Recording`
 that may still be growing: the loader thread calls :meth:`Timeline.update`
 after each chunk; the UI thread only reads, and iterates over copies of the
 recording's dicts (``list(...)``), which the loader may be adding to.
@@ -16,35 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import compress
 
-from tracer.events import KINDS, Event
-from tracer.recording import Connection, Lane, Recording, natural_key
-from tracer.track import (  # noqa: F401 - the timeline's vocabulary, re-exported for the UI
-    _LOOK_OF,
-    BACKLOG_KIND,
-    BLOCKED,
-    CLIENT_GLYPH,
-    IDLE,
-    LIFE_GLYPH,
-    MARK,
-    MARK_GLYPH,
-    MIN_SCALE,
-    QUEUED,
-    QUEUED_KIND,
-    SHORT_GLYPH,
-    SPAN_GLYPH,
-    SPARK,
-    SPEEDS,
-    WORKING,
-    Track,
-    View,
-    fmt_speed,
-    fmt_time,
-    kind_name,
-    nice_step,
-    parse_time,
-    ruler_ticks,
-    tick_label,
-)
+from tracer.recording.events import KINDS, Event
+from tracer.recording.model import Connection, Lane, Recording, natural_key
+from tracer.timeline.track import BACKLOG_KIND, QUEUED_KIND, Track, View
+from tracer.units import spark
 
 
 # ---------------------------------------------------------------- rows, filters, statistics
@@ -81,7 +56,7 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Stats:
+class AtPlayhead:
     """What was going on at one instant."""
 
     t: int
@@ -316,7 +291,7 @@ class Timeline:
         return tr
 
     # -------------------------------------------------- statistics and stepping
-    def stats_at(self, t: int) -> Stats:
+    def stats_at(self, t: int) -> AtPlayhead:
         """Threads alive, open connections, pool queue and kernel backlog at time ``t``."""
         counters = self.rec.counters
         if "threads" in counters:
@@ -325,7 +300,7 @@ class Timeline:
             threads = sum(1 for tr in list(self._tracks.values())
                           if tr.life and tr.life[0] <= t < tr.life[1] and not tr.client)
         opens, closes = self._open_intervals()
-        return Stats(t, threads, bisect_right(opens, t) - bisect_right(closes, t),
+        return AtPlayhead(t, threads, bisect_right(opens, t) - bisect_right(closes, t),
                      counters["queue"].at(t) if "queue" in counters else None,
                      counters["backlog"].at(t) if "backlog" in counters else None, self.rec.dropped)
 
@@ -430,7 +405,7 @@ class Timeline:
             value = cv[lo - 1] if lo > 0 else 0
             if hi > lo:
                 value = max(value, max(cv[lo:hi]))
-            glyph = " " if value <= 0 else SPARK[max(1, round(value / top * 8))]
+            glyph = spark(value, top)
             out.append((glyph, value))
         return out
 

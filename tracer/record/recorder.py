@@ -6,8 +6,8 @@ Events wait in a queue for a writer thread, which wakes at least every
 ``flush_interval`` seconds, takes what is queued and writes it as JSON Lines
 in one ``write``.  The queue is one of two:
 
-- **In C** (``tracer/_hotpath.c``, built by ``pip install`` where a C compiler
-  is present; see :mod:`tracer.hotpath`): a ``Tap`` holds plain structs.
+- **In C** (``tracer/record/_hotpath.c``, built by ``pip install`` where a C compiler
+  is present; see :mod:`tracer.record.hotpath`): a ``Tap`` holds plain structs.
   Traced sockets append to it from C without making a Python object, Python
   code through ``emit(tuple)``, and the writer formats a batch with the GIL
   released.  A traced recv or send costs the server a few hundred instructions
@@ -17,7 +17,7 @@ in one ``write``.  The queue is one of two:
   so no lock is taken.  Formatting (``%`` over the tuple, several times
   cheaper than ``json.dumps``) holds the GIL ~500 ns per event, so with
   ``offload=True`` (``sockscope serve`` with a spare core) it happens in a
-  child process instead (:mod:`tracer.formatter`); the writer thread only
+  child process instead (:mod:`tracer.record.formatter`); the writer thread only
   ``marshal`` s the batch (~90 ns per event) into a pipe.
 
 Lanes are declared on a second deque.  The writer notes how many events are
@@ -44,12 +44,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from tracer import hotpath
 from tracer.errors import TracerError
-from tracer.formatter import Formatter, event_line, format_lines
-
-FORMAT_NAME = "sockscope"
-FORMAT_VERSION = 1
+from tracer.record import hotpath
+from tracer.record.formatter import Formatter, event_line, format_lines
+from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION, check_recording_path
 
 Clock = Callable[[], int]
 
@@ -134,7 +132,7 @@ class Recorder:
         self._events: collections.deque[tuple[Any, ...]] = collections.deque()
         self._decls: collections.deque[str] = collections.deque()
         self._local = threading.local()
-        # The queue: in C when built (tracer/_hotpath.c), which traced sockets
+        # The queue: in C when built (tracer/record/_hotpath.c), which traced sockets
         # feed directly; else a deque.  Either way emit() is one call.
         self.tap: Any = None
         if hotpath.stale and hotpath.asked(c_hot_path):
@@ -418,41 +416,6 @@ class Recorder:
             "clock": "time.monotonic_ns",
             **extra,
         }
-
-
-def check_recording_path(path: str) -> None:
-    """Raise TracerError if a new recording cannot go to ``path``; create nothing.
-
-    A new recording may go where nothing is, or over an empty file or an
-    earlier recording: running the same command again replaces its recording.
-    Not over anything else (``--record server.py`` by a slip of the finger),
-    and not into a device or pipe (``/dev/full`` would never be a recording).
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise TracerError(f"cannot write recording {path}: it is a folder")
-    if not os.path.exists(path):
-        return
-    if not os.path.isfile(path):
-        raise TracerError(f"cannot write recording {path}: it is not a regular file (a device or a pipe?)")
-    if os.path.getsize(path) and not _holds_a_recording(path):
-        raise TracerError(f"not writing a recording over {path}: it holds something else (a mistyped name?); "
-                          f"choose another name")
-
-
-def _holds_a_recording(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            first = f.readline(1 << 16)
-    except OSError:
-        return True  # unreadable: opening it for writing says why, in its own words
-    try:
-        header = json.loads(first)
-    except ValueError:
-        return False
-    return isinstance(header, dict) and header.get("format") == FORMAT_NAME
 
 
 def open_for_writing(path: str, truncate: bool = True) -> TextIO:

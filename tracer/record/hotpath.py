@@ -1,4 +1,4 @@
-"""Which hot path records: the C one (``tracer/_hotpath.c``) when it was built, else Python.
+"""Which hot path records: the C one (``tracer/record/_hotpath.c``) when it was built, else Python.
 
 ``pip install`` builds the C extension when a C compiler and Python's headers
 are present (``setup.py``); where they are not, the build goes on without it
@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-VERSION = 1  # of the contract with tracer/_hotpath.c (its HOTPATH_VERSION)
+VERSION = 1  # of the contract with tracer/record/_hotpath.c (its HOTPATH_VERSION)
 
 
 def _load() -> tuple[Any, bool]:
@@ -24,7 +24,7 @@ def _load() -> tuple[Any, bool]:
     -e .``) is after an update until it is installed again.
     """
     try:
-        module = importlib.import_module("tracer._hotpath")
+        module = importlib.import_module("tracer.record._hotpath")
     except ImportError:  # built without a C compiler
         return None, False
     if getattr(module, "VERSION", None) != VERSION:

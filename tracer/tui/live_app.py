@@ -5,7 +5,7 @@ How this works
 Live is a replay whose file is still growing: :class:`LiveApp` is the replay
 app with ``follow=True``, so the same loader thread tails the recording.  What
 it adds: keys that fire a scenario's clients (each a process of its own,
-appending to the same recording, see :class:`tracer.live.Session`), a form to
+appending to the same recording, see :class:`tracer.run.processes.Session`), a form to
 set a scenario's counts, a bar under the ruler showing the marks the client
 processes write ("scenario burst: clients=20 ..."), and a watch every quarter
 second on the processes: the server dying, a client failing.  Following "now"
@@ -35,10 +35,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from tracer import clients, scenarios
+from tracer.clients import scenarios, toolkit
 from tracer.errors import TracerError
-from tracer.events import KINDS
-from tracer.live import POKES, Session, describe
+from tracer.recording.events import KINDS
+from tracer.run.live_session import POKES, Session, describe_firing
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded, LoadFailed, TimelineChanged
 from tracer.tui.screens import ErrorScreen, HelpScreen
@@ -271,7 +271,7 @@ class LiveApp(ReplayApp):
         except TracerError as exc:
             self.notify(str(exc), title="Not fired", severity="warning", timeout=6)
             return
-        text = describe(scenario, firing.params)
+        text = describe_firing(scenario, firing.params)
         self.fired.append(text)
         self.notify(f"fired {text}", timeout=3)
         self.action_follow()  # show what it does
@@ -294,7 +294,7 @@ class LiveApp(ReplayApp):
         elif self.session is not None:
             return self.session
         elif tl is not None and (address := listen_address(tl.rec.lanes.values())) is not None:
-            self.session = Session(None, self.path, address=address, first_round=clients.next_round(self.path))
+            self.session = Session(None, self.path, address=address, first_round=toolkit.next_round(self.path))
             return self.session
         else:
             why = "the recording does not say where its server listens yet"
@@ -331,7 +331,7 @@ class LiveApp(ReplayApp):
 
         Stop them, put the trailer last again, and read the fixed file afresh.
         """
-        from tracer.record import move_trailer_last  # the one fix-up `record` uses too
+        from tracer.run.headless import move_trailer_last  # the one fix-up `record` uses too
 
         session.stop()
         before = os.stat(self.path).st_ino

@@ -31,7 +31,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tracer.events import BY_CODE, KINDS, Look
+from tracer.recording.events import BY_CODE, KINDS, Look
+from tracer.units import fmt_time, nice_step
 
 # Look codes (small ints, an index into the derived arrays).
 IDLE, BLOCKED, WORKING, QUEUED, MARK = 0, 1, 2, 3, 4
@@ -57,21 +58,10 @@ _BLANK = (" ", IDLE, -1)
 _LIFE = (LIFE_GLYPH, IDLE, -1)
 _SPAN_CELL = {look: (glyph, look, -1) for look, glyph in SPAN_GLYPH.items()}
 _SHORT_CELL = {look: (SHORT_GLYPH, look, -1) for look in (BLOCKED, WORKING, QUEUED)}
-SPARK = " ▁▂▃▄▅▆▇█"
+
 
 
 # ---------------------------------------------------------------- time and units
-def fmt_time(ns: float, digits: int = 3) -> str:
-    """A time or duration in the unit that suits it: ``812 ns``, ``3.210 ms``, ``1.500 s``."""
-    a = abs(ns)
-    if a < 1_000:
-        return f"{ns:.0f} ns"
-    for div, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
-        if a >= div:
-            return f"{ns / div:.{digits}f} {unit}"
-    return f"{ns / 1e3:.{digits}f} µs"  # pragma: no cover - unreachable
-
-
 def fmt_speed(ns_per_s: float) -> str:
     """Playback speed as trace time per wall second: ``1 µs/s``, ``500 ms/s``."""
     return f"{_trim(fmt_time(ns_per_s, 3))}/s"
@@ -84,39 +74,7 @@ def _trim(text: str) -> str:
     return f"{num} {unit}"
 
 
-def parse_time(text: str) -> int:
-    """Read a time a user typed: ``12.5ms``, ``300 us``, ``2s``, ``1500`` (ns).
-
-    Raises:
-        ValueError: with a message saying what was expected.
-    """
-    s = text.strip().lower().replace(" ", "").replace("µ", "u").replace(",", "")
-    units = (("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000))
-    num, mult = s, 1
-    for unit, factor in units:
-        if s.endswith(unit):
-            num, mult = s[: -len(unit)], factor
-            break
-    try:
-        value = float(num)
-    except ValueError:
-        raise ValueError(f"expected a time like 12.5ms, 300us, 2s or 1500 (ns), got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"expected a time >= 0, got {text!r}")
-    return int(round(value * mult))
-
-
 SPEEDS = [m * 10**e for e in range(3, 11) for m in (1, 2, 5)][:-2]  # 1 µs/s ... 10 s/s
-
-
-def nice_step(ns: float) -> int:
-    """The smallest 1-2-5 step (ns) at least ``ns``."""
-    ns = max(ns, 1.0)
-    e = 10 ** math.floor(math.log10(ns))
-    for m in (1, 2, 5, 10):
-        if m * e >= ns:
-            return int(m * e)
-    return int(10 * e)  # pragma: no cover
 
 
 def tick_label(ns: int, step: int) -> str:

@@ -66,7 +66,7 @@ class Formatter:
     @classmethod
     def start(cls, path: str) -> Formatter | None:
         try:
-            proc = subprocess.Popen(child.module_argv("tracer.formatter", path), stdin=subprocess.PIPE,
+            proc = subprocess.Popen(child.module_argv("tracer.record.formatter", path), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, env=child.env(), start_new_session=True)
         except OSError:
             return None  # no process to spare: format in this one, as without offload

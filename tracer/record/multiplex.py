@@ -12,7 +12,7 @@ import selectors
 from collections.abc import Mapping
 from typing import Any
 
-from tracer.recorder import Recorder
+from tracer.record.recorder import Recorder
 
 
 class TracedSelector(selectors.BaseSelector):

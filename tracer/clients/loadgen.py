@@ -1,6 +1,6 @@
 """A bounded HTTP keep-alive load generator on one thread (selectors).
 
-Runs in its own process (``python -m tracer.loadgen``) so it never shares the
+Runs in its own process (``python -m tracer.clients.loadgen``) so it never shares the
 server's GIL.  Each of N connections sends a GET, waits for the whole response
 (by Content-Length), and sends the next, until the duration is over.  Unlike
 ``wrk``, it reports per connection whether it was ever answered, so a pool that
@@ -17,11 +17,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: sockscope\r\n\r\n"
+from tracer.clients.http import REQUEST, reply_size
 
 
 @dataclass
-class Result:
+class LoadResult:
     """What a load run measured."""
 
     connections: int
@@ -61,20 +61,13 @@ class _Conn:
 
 def _complete(buf: bytes) -> int:
     """Length of the first whole response in ``buf``, or 0."""
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        return 0
-    length = 0
-    for line in buf[:end].split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    total = end + 4 + length
-    return total if len(buf) >= total else 0
+    size = reply_size(buf)
+    return size if size is not None and len(buf) >= size else 0
 
 
-def run(host: str, port: int, connections: int, duration: float, connect_timeout: float = 3.0) -> Result:
+def run(host: str, port: int, connections: int, duration: float, connect_timeout: float = 3.0) -> LoadResult:
     """Drive ``connections`` keep-alive connections at host:port for ``duration`` seconds."""
-    result = Result(connections, duration)
+    result = LoadResult(connections, duration)
     sel = selectors.DefaultSelector()
     conns: list[_Conn] = []
     for _ in range(connections):
@@ -122,7 +115,7 @@ def run(host: str, port: int, connections: int, duration: float, connect_timeout
     return result
 
 
-def _send(conn: _Conn, result: Result) -> None:
+def _send(conn: _Conn, result: LoadResult) -> None:
     conn.sent_at = time.perf_counter()
     try:
         conn.sock.send(REQUEST)  # 36 bytes: fits any socket buffer
@@ -131,7 +124,7 @@ def _send(conn: _Conn, result: Result) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tracer.loadgen", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tracer.clients.loadgen", description=__doc__.splitlines()[0])
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--connections", type=int, default=10)

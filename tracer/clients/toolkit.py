@@ -3,11 +3,11 @@
 How this works
 --------------
 A client process appends its own lanes to the server's recording (the file is
-opened ``O_APPEND``; see :mod:`tracer.recorder`): its recorder takes ``t0``
+opened ``O_APPEND``; see :mod:`tracer.record.recorder`): its recorder takes ``t0``
 from the recording's header, so both sides share one time axis, writes no
 header and no trailer, and hands out lanes and connection ids from a range of
 its own (:func:`ranges`), so that several firings never collide.  Its sockets
-are :mod:`tracer.net`'s traced sockets, so each records ``connect``, ``send``,
+are :mod:`tracer.record.net`'s traced sockets, so each records ``connect``, ``send``,
 ``recv`` and ``close`` on its thread's lane, ``client-1``, ``client-2``, ...
 
 Nothing a client sees is raised: a refused or timed-out connect, a reset, a
@@ -23,27 +23,26 @@ Run as a program (``python -m tracer.clients HOST:PORT --record FILE
 
 from __future__ import annotations
 
-import argparse
-import collections
 import json
-import signal
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
-from tracer import child, scenarios
-from tracer.errors import RecordingError, TracerError, UsageError
-from tracer.net import Net, _reason
-from tracer.recorder import Recorder
+from tracer.clients.http import REQUEST, reply_size
+from tracer.errors import UsageError
+from tracer.record.net import Net, _reason
+from tracer.record.recorder import Recorder
+from tracer.recording.format import read_t0
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: sockscope\r\n\r\n"
 MAX_REPLY = 1 << 20  # a reply larger than this is cut short: the lesson's pages are tiny
+
+
 LANES_PER_ROUND = 100_000  # server lanes stay below this (one per thread it ever ran)
+
+
 CONNS_PER_ROUND = 10_000_000  # connection ids must fit in 32 bits: 214 rounds
 
 
@@ -272,7 +271,7 @@ class Clients:
                 if not chunk:
                     break  # the server closed: a reply without a length ends here
                 data += chunk
-                need = need if need is not None else _reply_size(data)
+                need = need if need is not None else reply_size(data)
                 if need is not None and len(data) >= need:
                     break
         except OSError:
@@ -284,19 +283,6 @@ class Clients:
         else:
             sock.missed = True  # type: ignore[attr-defined]
         return complete and need is not None  # without a length the connection is over
-
-
-def _reply_size(data: bytes) -> int | None:
-    """The whole reply's size once its head is in and has a Content-Length; else None."""
-    for sep in (b"\r\n\r\n", b"\n\n"):  # the lesson's own reply uses bare newlines
-        head, found, _ = data.partition(sep)
-        if found:
-            for line in head.split(b"\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length" and value.strip().isdigit():
-                    return len(head) + len(sep) + int(value)
-            return None
-    return None
 
 
 # ---------------------------------------------------------------- public API
@@ -320,146 +306,7 @@ def next_round(path: str) -> int:
     return top + 1
 
 
-def read_t0(path: str) -> int:
-    """The recording's ``t0_monotonic_ns``, from its header.
-
-    Raises:
-        RecordingError: no such file, or no header with ``t0_monotonic_ns`` yet.
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            first = f.readline()
-    except OSError as exc:
-        raise RecordingError(path, 0, f"cannot read it: {exc.strerror or exc}") from None
-    try:
-        return int(json.loads(first)["t0_monotonic_ns"])
-    except (ValueError, KeyError, TypeError):
-        raise RecordingError(path, 1, f"expected a header with t0_monotonic_ns, got {first[:60]!r}") from None
-
-
 def client_recorder(path: str, round_no: int | None = None) -> Recorder:
     """A recorder appending client lanes to ``path``, on its clock, in a lane range of its own."""
     first_lane, _ = ranges(round_no if round_no is not None else next_round(path))
     return Recorder(path, side="client", write_header=False, t0=read_t0(path), first_lane=first_lane)
-
-
-def run_scenario(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
-                 record: str | None = None, *, round_no: int | None = None,
-                 on_progress: Callable[[int, int], None] | None = None,
-                 on_start: Callable[[Clients], None] | None = None) -> Outcome:
-    """Fire scenario ``name`` at ``address`` from this process; return when every client is done.
-
-    Args:
-        address: the server's (host, port).
-        name: a key of :data:`tracer.scenarios.SCENARIOS`.
-        overrides: parameter values (strings are parsed), e.g. ``{"clients": 50}``.
-        record: a recording to append client lanes to (the server's), or None.
-        round_no: which client range to use in ``record`` (default: the next unused).
-        on_progress: called with (connections done, planned) as they end.
-        on_start: called with the :class:`Clients` before they run (to keep a handle to ``stop()``).
-
-    Raises:
-        UsageError: unknown scenario or parameter.
-        RecordingError: ``record`` has no header to take the clock from.
-    """
-    scenario = scenarios.get(name)
-    params = scenario.resolve(overrides)
-    round_no = round_no if round_no is not None or record is None else next_round(record)
-    rec = client_recorder(record, round_no) if record else None
-    first_conn = ranges(round_no)[1] if round_no else CONNS_PER_ROUND
-    # A second firing into the same recording must not reuse the first one's lane names:
-    # round 1 is client-1, client-2 ...; round k is rk.client-1 ... (sorted after, in firing order).
-    prefix = "client-" if round_no in (None, 1) else f"r{round_no}.client-"
-    clients = Clients(address, rec, timeout=float(params["timeout"]), deadline=float(params["deadline"]),
-                      first_conn_id=first_conn, total=scenario.connections(params), on_progress=on_progress,
-                      name_prefix=prefix)
-    if rec is not None:
-        rec.mark(f"scenario {name}: " + " ".join(f"{k}={v:g}" for k, v in params.items()))
-    if on_start is not None:
-        on_start(clients)
-    try:
-        scenario.run(clients, params)
-    finally:
-        clients.outcome.elapsed = round(clients.elapsed(), 6)
-        if rec is not None:
-            rec.close()
-            if rec.dropped:
-                print(f"sockscope: the client recorder dropped {rec.dropped} events", file=sys.stderr)
-    return clients.outcome
-
-
-def argv(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
-         record: str | None = None, *, round_no: int | None = None) -> list[str]:
-    """The command line running :func:`run_scenario` in a process of its own (its own GIL)."""
-    cmd = child.module_argv("tracer.clients", f"{address[0]}:{address[1]}", "--scenario", name)
-    if record:
-        cmd += ["--record", record]
-    if round_no is not None:
-        cmd += ["--round", str(round_no)]
-    for key, value in (overrides or {}).items():
-        cmd += ["--set", f"{key}={value}"]
-    return cmd
-
-
-# ---------------------------------------------------------------- as a program
-def _address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
-
-
-def main(args: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tracer.clients", description="Fire one scenario's clients at a "
-                                "server, appending their lanes to its recording.")
-    p.add_argument("address", type=_address, metavar="HOST:PORT")
-    p.add_argument("--scenario", required=True, help="one of: " + ", ".join(scenarios.SCENARIOS))
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a scenario parameter")
-    p.add_argument("--record", metavar="FILE", help="the server's recording, to append client lanes to")
-    p.add_argument("--round", type=int, dest="round_no", help="client range in FILE (default: the next unused)")
-    ns = p.parse_args(args)
-    running: list[Clients] = []
-
-    def stop(signum: int, frame: Any) -> None:
-        for c in running:
-            c.stop()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-
-    out = threading.Lock()
-
-    def progress(done: int, total: int) -> None:
-        with out:  # one write per line: client threads call this at once
-            sys.stdout.write(f"progress {done} {total}\n")
-            sys.stdout.flush()
-
-    try:
-        outcome = run_scenario(ns.address, ns.scenario, scenarios.parse_sets(ns.set), ns.record,
-                               round_no=ns.round_no, on_progress=progress, on_start=running.append)
-    except TracerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print("outcome " + json.dumps(asdict(outcome)), flush=True)
-    for error in outcome.errors:
-        print(f"error: {error}", file=sys.stderr)
-    return 1 if outcome.errors else 0
-
-
-def parse_outcome(lines: Sequence[str]) -> Outcome | None:
-    """The :class:`Outcome` a client process printed, from its stdout lines."""
-    for line in reversed(lines):
-        if line.startswith("outcome "):
-            return Outcome(**json.loads(line[len("outcome "):]))
-    return None
-
-
-def summarize(outcome: Outcome) -> str:
-    """``20 connections: 18 ok, 2 refused; 18 replies`` ."""
-    counts = collections.Counter(outcome.outcomes)
-    parts = ", ".join(f"{n} {why}" for why, n in counts.most_common())
-    return f"{outcome.connections} connections: {parts or 'none'}; {outcome.replies} replies"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

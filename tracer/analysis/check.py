@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from tracer import lifecycle
-from tracer.events import BY_CODE, KINDS
-from tracer.recording import Recording, load
+from tracer.analysis import lifecycle
+from tracer.recording.events import BY_CODE, KINDS
+from tracer.recording.model import Recording
+from tracer.recording.reader import load
 
 _EXIT = KINDS["thread_exit"].code
 

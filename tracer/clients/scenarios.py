@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tracer.errors import UsageError
 
 if TYPE_CHECKING:
-    from tracer.clients import Clients
+    from tracer.clients.toolkit import Clients
 
 Number = int | float
 

@@ -1,0 +1,218 @@
+"""Live mode's processes: the lesson server in its own process, and the clients fired at it.
+
+How this works
+--------------
+The recording is the one interface between a running server and the UI, so
+the server runs in its own process (``python -m tracer serve MODEL --port 0
+--record FILE``) and never competes with the UI for a GIL.  Its stdout's
+"listening on http://HOST:PORT/" line tells where it listens.  Two reader
+threads drain its stdout and stderr (a full pipe would block the server) and
+keep the last lines of stderr, which say why when it dies.
+
+Each firing of a scenario is one more process, appending its own client lanes
+to the same file (O_APPEND), with a lane range and a connection-id range no
+other process of the session uses, on the server's clock (the header's
+``t0_monotonic_ns``).  It appends a mark naming what was fired.
+
+Stopping runs in a fixed order, each wait bounded: clients first (nothing may
+follow the server's trailer), then the server with SIGINT (its Ctrl-C path
+stops every thread and writes the trailer), then SIGTERM, then kill.  Every
+process is started in its own session, so a Ctrl-C typed in the terminal
+reaches only us, and we stop them in that order.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from servers import Settings
+from tracer import child
+from tracer.errors import ServerError
+
+_LISTENING = re.compile(r"listening on http://(?P<host>.+):(?P<port>\d+)/")
+
+
+def server_argv(cfg: Settings, record: str | None) -> list[str]:
+    """The command line of ``sockscope serve`` for ``cfg``, recording to ``record`` (None: tracing off)."""
+    argv = child.module_argv(
+        "tracer", "serve", cfg.model, *(["--record", record] if record else []),
+        "--host", cfg.host, "--port", str(cfg.port), "--workers", str(cfg.workers),
+        "--backlog", str(cfg.backlog), "--timeout", "none" if cfg.timeout is None else repr(cfg.timeout),
+        "--work-ms", repr(cfg.work_ms), "--cpu-ms", repr(cfg.cpu_ms),
+        "--pause-accept-ms", repr(cfg.pause_accept_ms))
+    if cfg.as_taught:
+        argv.append("--as-taught")
+    return argv
+
+
+UI_NICENESS = 10
+
+
+def yield_cpu_to_server(step: int = UI_NICENESS) -> None:
+    """Lower the calling thread's CPU priority, and that of the threads it starts later.
+
+    The server runs in a process of its own, so the UI never takes its GIL; but
+    on a machine with fewer cores than busy processes (server, load, UI) the
+    UI's parsing and redrawing would still take CPU time from it.  Niced, the UI
+    gets what the server leaves.  Call it after the server process has started
+    (a child inherits its parent's niceness).  On Linux ``nice()`` applies to the
+    calling thread only; the UI's threads start from it afterwards.
+    """
+    try:
+        os.nice(step)
+    except OSError as exc:  # a platform or sandbox that refuses: the UI runs at normal priority
+        print(f"sockscope: could not lower the UI's priority ({exc.strerror or exc})", file=sys.stderr)
+
+
+def stop_process(proc: subprocess.Popen[str], grace: float = 5.0) -> int:
+    """Stop ``proc``: SIGINT, then SIGTERM, then kill, each wait bounded.
+
+    Returns:
+        Its exit status (negative: the signal that ended it).
+    """
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
+        if proc.poll() is not None:
+            break
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait(2.0)
+
+
+@dataclass
+class Piped:
+    """A child process whose stdout and stderr are drained by two threads."""
+
+    proc: subprocess.Popen[str]
+    stdout: list[str] = field(default_factory=list)
+    stderr: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
+    on_stdout: Callable[[str], None] | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self.stderr.append)):
+            t = threading.Thread(target=self._drain, args=(stream, sink), name="sockscope-pipe", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _out(self, line: str) -> None:
+        self.stdout.append(line)
+        if self.on_stdout is not None:
+            self.on_stdout(line)
+
+    @staticmethod
+    def _drain(stream: object, sink: Callable[[str], None]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            sink(line.rstrip("\n"))
+
+    def join(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) until both pipes are read to their end."""
+        for t in self._threads:
+            t.join(timeout)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Once the process has ended: read its pipes to their end, then close them (no file left to the GC)."""
+        self.join(timeout)
+        for stream, reader in zip((self.proc.stdout, self.proc.stderr), self._threads, strict=True):
+            if stream is not None and not reader.is_alive():
+                stream.close()
+
+    def last_errors(self, n: int = 3) -> list[str]:
+        """The last ``n`` non-empty stderr lines."""
+        return [line for line in self.stderr if line.strip()][-n:]
+
+
+def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None) -> Piped:
+    """Start ``argv`` in its own session with piped, drained output."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, encoding="utf-8", errors="replace", start_new_session=True,
+                            env=child.env(PYTHONUNBUFFERED="1"))
+    return Piped(proc, on_stdout=on_stdout)
+
+
+class ServerProcess:
+    """One lesson server running in its own process, recording to ``path``.
+
+    Args:
+        cfg: the model and its knobs.
+        path: the recording it writes (truncated at start).
+    """
+
+    def __init__(self, cfg: Settings, path: str | None) -> None:
+        self.cfg = cfg
+        self.path = path
+        self.address: tuple[str, int] | None = None
+        self.piped: Piped | None = None
+        self.exit_status: int | None = None
+        self._listening = threading.Event()
+
+    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+        """Start the server; return where it listens once it does.
+
+        Raises:
+            ServerError: it exited first (port in use, recording not writable:
+                its own one-line error), or did not listen within ``timeout``.
+        """
+        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=self._line)
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.02):
+            if self.piped.proc.poll() is not None:
+                self.piped.close()
+                self.exit_status = self.piped.proc.returncode
+                raise ServerError(self._why_not_started())
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"the {self.cfg.model} server did not start listening within {timeout:g} s")
+        assert self.address is not None
+        return self.address
+
+    def _line(self, line: str) -> None:
+        m = _LISTENING.search(line)
+        if m and self.address is None:
+            self.address = (m["host"].strip("[]"), int(m["port"]))
+            self._listening.set()
+
+    def _why_not_started(self) -> str:
+        assert self.piped is not None
+        errors = self.piped.last_errors(1)
+        if errors:
+            return errors[0].removeprefix("error: ")
+        return f"the {self.cfg.model} server exited with status {self.piped.proc.returncode} before listening"
+
+    @property
+    def running(self) -> bool:
+        return self.piped is not None and self.piped.proc.poll() is None
+
+    def death(self) -> str | None:
+        """None while it runs (or after we stopped it); else why it ended, in one or a few lines."""
+        if self.piped is None or self.exit_status is not None or self.piped.proc.poll() is None:
+            return None
+        self.piped.join(0.5)
+        code = self.piped.proc.returncode
+        status = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        how = "ended by itself" if code == 0 else "died"
+        lines = self.piped.last_errors(3)
+        return f"the {self.cfg.model} server {how} ({status})" + "".join(f"\n{x}" for x in lines)
+
+    def stop(self, grace: float = 5.0) -> int:
+        """Stop it cleanly (SIGINT, SIGTERM, kill; bounded); return its exit status."""
+        if self.piped is None:
+            return 0
+        if self.exit_status is None:
+            self.exit_status = stop_process(self.piped.proc, grace)
+            self.piped.close()
+        return self.exit_status
