@@ -15,6 +15,7 @@ from tracer.errors import RecordingError
 from tracer.recording.events import KINDS, Event
 from tracer.recording.follow import Follower, Loader
 from tracer.recording.reader import load
+from tracer.timeline import palette
 from tracer.timeline import track as tk
 from tracer.timeline.rows import Filters, Timeline
 from tracer.timeline.track import Track, View
@@ -111,7 +112,7 @@ def test_short_events_under_half_a_cell_show_as_such() -> None:
 
 def test_a_long_span_starting_off_screen_still_draws() -> None:
     tr = track((0, 10**9, "accept"), (10**9, 0, "submit"))
-    assert glyphs(tr, View(5 * 10**8, 1000, 5)) == "▒▒▒▒▒"
+    assert glyphs(tr, View(5 * 10**8, 1000, 5)) == "┅┅┅┅┅"  # waiting to accept
 
 
 def test_client_send_and_recv_are_arrows() -> None:
@@ -120,15 +121,17 @@ def test_client_send_and_recv_are_arrows() -> None:
 
 
 def test_marks_pick_the_end_of_the_story() -> None:
-    tr = track((10, 0, "thread_start"), (11, 0, "start"), (12, 0, "close"))
+    tr = track((10, 0, "submit"), (11, 0, "start"), (12, 0, "close"))
     assert glyphs(tr, View(0, 100, 1)) == "×"
+    tr = track((10, 0, "thread_start"), (11, 0, "start"), (12, 0, "close"))
+    assert glyphs(tr, View(0, 100, 1)) == "※"  # a start and a close in one cell: both said, not one dropped
 
 
 def brute(tr: Track, a: float, b: float) -> list[float]:
-    cov = [0.0] * 5
+    cov = [0.0] * (tk.MARK + 1)
     for i in range(tr.n):
         s, e = tr.t[i], tr.t[i] + tr.dur[i]
-        cov[tk._LOOK_OF[tr.kind[i]]] += max(0.0, min(e, b) - max(s, a))
+        cov[tr.cls[i]] += max(0.0, min(e, b) - max(s, a))
     return cov
 
 
@@ -151,7 +154,7 @@ def test_cells_agree_with_brute_force_for_one_thread(gaps: list[tuple[int, int, 
         if glyph in ("▒", "█"):
             assert busy >= scale / 2
             assert cov[look] == max(cov[tk.BLOCKED], cov[tk.WORKING])
-        elif glyph not in tk.MARK_GLYPH.values():  # (an instant shows whatever else the cell holds)
+        elif glyph not in tk.MARK_GLYPH.values() and glyph != "※":  # (an instant shows whatever else the cell holds)
             assert busy < scale / 2  # idle, or "too short to draw": under half the cell is busy
 
 
@@ -170,7 +173,7 @@ def test_overlapping_spans_build_the_running_maximum() -> None:
     tr = track((0, 1000, "accept"), (10, 5, "send"), (20, 0, "close"), (30, 5, "recv"))
     assert tr.maxend is not None and list(tr.maxend) == [1000] * 4
     assert tr.covering(500) == 0
-    assert glyphs(tr, View(0, 100, 10)) == "▒▒▒▒▒▒▒▒▒▒"
+    assert glyphs(tr, View(0, 100, 10)) == "×┅┅┅┅┅┅┅┅┅"  # the close is never covered by the accept
 
 
 def test_event_at_prefers_a_span_covering_then_nearest() -> None:
@@ -472,3 +475,65 @@ def test_client_lanes_are_listed_by_name_with_numbers_as_numbers(tmp_path: Path)
     timeline = Timeline(load(path))
     order = [row.label for row in timeline.rows() if row.kind == "lane" and row.label.startswith("client")]
     assert order == ["client-1", "client-2", "client-9", "client-10"]
+
+
+# ---------------------------------------------------------------- each kind of time drawn apart
+SPAN_KINDS = ["accept", "recv", "select", "connect", "queue", "backlog", "send", "work", "cpu"]
+
+
+def one_span(name: str) -> Track:
+    """A track holding one long span of class ``name`` (queue and backlog are a connection row's waits)."""
+    codes = {"queue": tk.QUEUED_KIND, "backlog": tk.BACKLOG_KIND, "cpu": code("work")}
+    details = {0: "cpu"} if name == "cpu" else {0: "wait"} if name == "work" else None
+    return Track(array("q", [0]), array("q", [1000]), array("b", [codes.get(name, code(name) if name in KINDS
+                                                                               else 0)]),
+                 array("i", [1]), details=details)
+
+
+@pytest.mark.parametrize("name", SPAN_KINDS)
+def test_each_kind_of_time_has_its_own_glyph_and_colour(name: str) -> None:
+    """Drawn, a span of this kind shows a glyph (and colour) no other kind shows: apart on a monochrome screen."""
+    mine = one_span(name).cells(View(0, 100, 5))[2]
+    others = {other: one_span(other).cells(View(0, 100, 5))[2] for other in SPAN_KINDS if other != name}
+    assert mine[0] == palette.INKS[name].glyph
+    for other, cell in others.items():
+        assert cell[0] != mine[0], f"{name} and {other} draw alike"
+        assert palette.INKS[other].colour != palette.INKS[name].colour
+    assert mine[0] not in {ink.glyph for ink in palette.MARK_INKS} | {tk.SHORT_GLYPH, tk.LIFE_GLYPH, "→", "←"}
+
+
+def test_a_cell_shows_the_kind_that_took_most_of_it() -> None:
+    tr = track((0, 30, "select"), (30, 10, "accept"), (40, 50, "recv"), (90, 10, "send"))
+    assert glyphs(tr, View(0, 100, 1)) == "▒"
+    assert glyphs(tr, View(0, 50, 2)) == "≈▒"
+
+
+def test_work_draws_as_sleep_or_cpu_by_its_detail() -> None:
+    details = {0: "wait", 1: "cpu"}
+    tr = Track(array("q", [0, 100]), array("q", [100, 100]), array("b", [code("work")] * 2), array("i", [1, 1]),
+               details=details)
+    assert glyphs(tr, View(0, 50, 4)) == "══▓▓"
+    old = Track(array("q", [0]), array("q", [100]), array("b", [code("work")]), array("i", [1]), work=tk.CPU)
+    assert glyphs(old, View(0, 50, 2)) == "▓▓"  # an older recording's work: as its settings say
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 2000),
+                          st.sampled_from(["recv", "send", "accept", "work", "close", "thread_start", "thread_exit",
+                                           "submit", "start"])), min_size=1, max_size=60),
+       st.floats(1, 1e5), st.integers(0, 5000))
+def test_no_instant_disappears_at_any_zoom(raw: list[tuple[int, int, str]], scale: float, start: int) -> None:
+    """A start, close or exit always shows in its cell (summarised: several in one cell are ※), at any zoom."""
+    raw.sort()
+    events = [(t, 0 if KINDS[k].look.value == "mark" else d, k) for t, d, k in raw]
+    tr = track(*events)
+    view = View(float(start), scale, 40)
+    view.snap()
+    cells = tr.cells(view)
+    for t, _, k in events:
+        if k not in ("thread_start", "close", "thread_exit"):
+            continue
+        c = view.cell_of(t)
+        if 0 <= c < view.width:
+            combined = {palette.SEVERAL.glyph} | ({palette.CLOSE_EXIT.glyph} if k != "thread_start" else set())
+            assert cells[c][0] in {palette.MARKS[k].glyph} | combined, (k, t, c, cells[c])

@@ -14,5 +14,6 @@ COMMANDS = [
     "tracer.commands.scenarios",
     "tracer.commands.live",
     "tracer.commands.demo",
+    "tracer.commands.lesson",
     "tracer.commands.bench",
 ]

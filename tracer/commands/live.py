@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping
 
 import servers
 from tracer.commands.common import add_server_options, settings_from
@@ -97,7 +98,8 @@ def attach(path: str) -> int:
     return 0
 
 
-def run_live(session: Session, hint: str | None = None, fire_at_start: tuple[str, dict[str, int]] | None = None) -> int:
+def run_live(session: Session, hint: str | None = None,
+             fire_at_start: tuple[str, Mapping[str, int | float | str]] | None = None) -> int:
     """Start the server, run the UI until quit, then stop everything and say where the recording is."""
     from tracer.tui.live_app import run_app  # before the server starts: a broken install fails with nothing to stop
 

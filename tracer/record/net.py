@@ -428,14 +428,13 @@ class Net:
         if not (work_ms or cpu_ms):
             return
         rec = self.recorder
-        t = rec.clock() if rec else 0
-        if work_ms:
-            time.sleep(work_ms / 1000)
-        if cpu_ms:
-            burn_cpu(cpu_ms / 1000)
-        if rec is not None:
-            conn = getattr(for_conn, "conn", 0)
-            rec.emit((t - rec.t0, rec.clock() - t, "work", rec.lane(), conn, -1))
+        conn = getattr(for_conn, "conn", 0)
+        for ms, doing, detail in ((work_ms, time.sleep, "wait"), (cpu_ms, burn_cpu, "cpu")):
+            if ms:  # one work event each, saying which: the timeline draws sleeping and computing apart
+                t = rec.clock() if rec else 0
+                doing(ms / 1000)
+                if rec is not None:
+                    rec.emit((t - rec.t0, rec.clock() - t, "work", rec.lane(), conn, -1, detail))
 
     # ------------------------------------------------------------ lifecycle
     def listening(self, sock: _socket.socket, backlog: int) -> None:

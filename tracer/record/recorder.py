@@ -49,6 +49,24 @@ from tracer.record import hotpath
 from tracer.record.formatter import Formatter, event_line, format_lines
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION, check_recording_path
 
+try:
+    import resource  # POSIX: getrusage (Linux, macOS); Windows has none, and records no context switches
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+CTX_COUNTERS = ("ctx_voluntary", "ctx_involuntary")
+
+
+def context_switches() -> tuple[int, int] | None:
+    """The process's voluntary and involuntary context switches so far (None where getrusage is missing).
+
+    Voluntary: a thread gave up the CPU to wait (a blocking recv, a lock, the GIL); involuntary: the
+    kernel took it away (its time slice ran out). Portable POSIX getrusage, not Linux's /proc.
+    """
+    if resource is None:
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw, usage.ru_nivcsw
+
 Clock = Callable[[], int]
 
 
@@ -153,6 +171,9 @@ class Recorder:
         self._probes: dict[str, Callable[[], int]] = {}
         self._last_sample: dict[str, int] = {}
         self._sample_lock = threading.Lock()
+        # the server's context switches since the recording began, sampled at each flush (not each beat: the
+        # writer's own wakes switch, so they always change and would keep the beat at its fastest)
+        self._ctx0 = context_switches() if write_header and side == "server" else None
         if write_header:
             self._write_now(json.dumps(self._header(header or {}), ensure_ascii=False) + "\n")
         self._child: Formatter | None = None
@@ -256,6 +277,19 @@ class Recorder:
         t = self.now() if t is None else t
         self._decls.append(json.dumps({"mark": text, "t": t}, ensure_ascii=False))
 
+    def sample_context_switches(self) -> None:
+        """Write the context switch counters (since the recording began) if they changed."""
+        if self._ctx0 is None:
+            return
+        now = context_switches()
+        if now is None:
+            return
+        with self._sample_lock:
+            for name, value, base in zip(CTX_COUNTERS, now, self._ctx0, strict=True):
+                if self._last_sample.get(name) != value - base:
+                    self._last_sample[name] = value - base
+                    self.counter(name, value - base)
+
     def sample_probes(self) -> bool:
         """Sample every probe; write those that changed.  Returns whether any did."""
         changed = [self._sample(name, probe) for name, probe in list(self._probes.items())]
@@ -279,6 +313,7 @@ class Recorder:
             else:
                 beat = min(beat * 2, max(self.flush_interval, self.sample_interval))
             if time.monotonic() - last_flush >= self.flush_interval or self.closed:
+                self.sample_context_switches()
                 self.flush()
                 last_flush = time.monotonic()
 
@@ -373,6 +408,7 @@ class Recorder:
         self._wake.set()
         self._writer.join(timeout=5)
         self.sample_probes()
+        self.sample_context_switches()
         self.flush()
         dropped = self.dropped
         if self.broken is not None:

@@ -23,7 +23,7 @@ import servers
 from servers import Settings
 from tracer.errors import ServerError, TracerError
 from tracer.record.net import Net, backlog_probe_available
-from tracer.record.recorder import Recorder
+from tracer.record.recorder import Recorder, context_switches
 
 
 @dataclass
@@ -48,7 +48,8 @@ def header_for(cfg: Settings) -> dict[str, Any]:
     return {
         "model": cfg.model,
         "settings": cfg.to_json(),
-        "counters": {"backlog": backlog_probe_available(), "queue": cfg.model == "pool", "threads": True},
+        "counters": {"backlog": backlog_probe_available(), "queue": cfg.model == "pool", "threads": True,
+                     "ctx_switches": context_switches() is not None},
     }
 
 

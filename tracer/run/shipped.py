@@ -13,11 +13,13 @@ import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from servers import Settings
 from tracer.clients import scenarios
-from tracer.run import headless
+
+if TYPE_CHECKING:
+    from tracer.run import headless
 
 FOLDER = "recordings"
 _SETTING_TYPES: dict[str, Any] = {f.name: {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), float)
@@ -63,6 +65,8 @@ class Shipped:
         here against :class:`~servers.Settings`' fields, so that the library needs no CLI;
         a test parses the same argv with ``sockscope``'s own parser and finds the same.
         """
+        from tracer.run import headless  # (recording needs it; reading the table does not)
+
         given: dict[str, Any] = {}
         opts = list(self.options)
         while opts:
@@ -76,6 +80,8 @@ class Shipped:
 
     def make(self, folder: str = FOLDER) -> headless.Result:
         """Record it into ``folder``."""
+        from tracer.run import headless
+
         cfg, explicit = self.settings()
         return headless.record(cfg, self.scenario, scenarios.parse_sets(self.sets),
                                    os.path.join(folder, self.file), explicit=explicit)
@@ -129,8 +135,10 @@ SHIPPED: tuple[Shipped, ...] = (
     Shipped("thread-as-taught-no-close.jsonl", (12,), "thread", ("--as-taught",), "keepalive",
             ("clients=3", "requests=2", "timeout=1"),
             "the lesson's handler: one recv and one send per connection, no close although the reply says "
-            "keep-alive; each client's second request is never answered (timeout). sockscope check lists "
-            "the connections never closed."),
+            "keep-alive. When a handler's thread ends, Python's garbage collection closes its socket (not "
+            "traced), so two clients' second requests get end-of-file after ~50 ms; the accept loop's conn "
+            "variable still holds the last socket accepted, so that client waits 1 s and times out. "
+            "sockscope check lists the connections never closed."),
     Shipped("selectors-slowloris-responsive.jsonl", (6,), "selectors", (), "slowloris", (),
             "the same clients on IO multiplexing: one thread; each slow client's few bytes are one short "
             "recv after a select, and the quick clients are answered at once, between them."),
@@ -144,10 +152,44 @@ SHIPPED: tuple[Shipped, ...] = (
             ("clients=5",),
             "a handler that sleeps 200 ms inside the event loop: the one lane stops in work, no select, no "
             "accept, and every other client waits its turn: the last answer comes after ~1 s."),
+    Shipped("thread-context-switches.jsonl", (17,), "thread", (), "burst", ("clients=50",),
+            "50 clients at once on thread-per-connection: the ctx sw counters (the process's voluntary and "
+            "involuntary context switches, from getrusage) climb with every thread and every blocking call."),
+    Shipped("selectors-context-switches.jsonl", (17,), "selectors", (), "burst", ("clients=50",),
+            "the same burst on selectors: one thread, and a fraction of the context switches."),
     Shipped("single-both-ends.jsonl", (14, 15), "single", ("--work-ms", "50"), "burst", ("clients=5",),
             "client lanes and the server's one lane on one axis: connect, accept, request, response, close "
             "for each client in turn; the later clients wait in the backlog while the first is served."),
 )
+
+
+def find(path: str, model: str | None = None) -> Shipped | None:
+    """The shipped recording a file is (by its name, and its model if given), or None."""
+    name = os.path.basename(path)
+    for item in SHIPPED:
+        if item.file == name and (model is None or item.model == model):
+            return item
+    return None
+
+
+def setting_words(model: str, settings: dict[str, Any]) -> list[str]:
+    """The settings that make a recording's lesson, in words: ``pool``, ``4 workers``, ``as taught``, ...
+
+    Only what differs from the plain server is said, but the backlog always (the sketch in UI.md does).
+    """
+    words = [model]
+    if model == "pool" and settings.get("workers") is not None:
+        words.append(f"{settings['workers']} workers")
+    if settings.get("as_taught"):
+        words.append("as taught")
+    for key, label in (("work_ms", "work {} ms (sleeps)"), ("cpu_ms", "cpu {} ms (computes)"),
+                       ("pause_accept_ms", "accept paused {} ms")):
+        value = settings.get(key)
+        if isinstance(value, (int, float)) and value:
+            words.append(label.format(f"{value:g}"))
+    if settings.get("backlog") is not None:
+        words.append(f"backlog {settings['backlog']}")
+    return words
 
 
 def regenerate(folder: str = FOLDER, only: list[str] | None = None,
@@ -179,7 +221,7 @@ def regenerate(folder: str = FOLDER, only: list[str] | None = None,
 def readme_section() -> str:
     """The ``## Shipped recordings`` section of ``recordings/README.md``."""
     lines = [SECTION, "",
-             "Small recordings of the lessons in [`LESSONS.md`](LESSONS.md) (rows 1-12, 14, 15; row 13 is "
+             "Small recordings of the lessons in [`LESSONS.md`](LESSONS.md) (rows 1-12, 14, 15, 17; row 13 is "
              "`sockscope bench`), made by "
              "`sockscope record`. Open one with `sockscope replay recordings/FILE`. Remake them all with "
              "`sockscope record --regenerate-all` (from the repository's root); each line below is the "

@@ -1,51 +1,113 @@
-"""Colours and glyphs of event kinds: the one mapping the timeline UI and the exports share.
+"""Glyphs and colours of what a timeline shows: the one mapping the timeline UI and the exports share.
 
-A colour and a glyph carry the same meaning (see ``../shared/UI.md``), so a
-picture still reads in monochrome: ``▒`` blocked in the kernel, ``█`` working,
-``░`` waiting in the pool's queue, ``●``/``○`` a thread starts/ends, ``×`` a
-socket closes, ``→``/``←`` a client's request out and response in.
+Each kind of time a thread spends has its own **ink** (a glyph and a colour), so
+that waiting to accept, waiting for bytes, waiting in ``select``, waiting to
+connect, waiting in the pool's queue or the kernel's backlog, sending, and the
+handler's own work (sleeping as on a database, or computing) can be told apart
+on a monochrome terminal too (the glyph carries the meaning, the colour repeats
+it; see ``../shared/UI.md``).  Instants have glyphs of their own: ``●``/``○`` a
+thread starts/ends, ``×`` a socket closes, ``※`` several of those in one cell.
 
-Colours are ``#rrggbb`` strings, which Textual, Rich and SVG all accept.
+Colours are ``#rrggbb`` strings (xterm-256 shades), which Textual, Rich and SVG all accept.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tracer.recording.events import KINDS, Look
 
-# The timeline UI's colours (xterm-256 shades, so a terminal shows them as they are).
-LOOK_COLOURS: dict[Look, str] = {
-    Look.BLOCKED: "#5f87ff",  # blue: asleep in the kernel (accept, recv, select, connect)
-    Look.WORKING: "#ffaf00",  # amber: doing something (send, work)
-    Look.QUEUED: "#d75fd7",  # magenta: a connection waits for a worker
-    Look.MARK: "#a8a8a8",  # grey: an instant
-}
 
-# Instants that deserve a colour of their own; spans take their look's colour.
-KIND_COLOURS: dict[str, str] = {
-    "close": "#ff5f5f",  # red: the end of a connection
-    "thread_start": "#5fd75f",  # green
-    "thread_exit": "#a8a8a8",
-    "listen": "#00d7d7",
-    "submit": LOOK_COLOURS[Look.QUEUED],
-    "start": LOOK_COLOURS[Look.QUEUED],
+@dataclass(frozen=True)
+class Ink:
+    """How one kind of time is drawn.
+
+    Attributes:
+        name: its name (``recv``, ``queue``, ``cpu`` ...).
+        glyph: one terminal cell's character.
+        colour: ``#rrggbb``.
+        words: what it means, in a line a student understands (help screen, legend).
+        short: one or two words for the one-line legend.
+    """
+
+    name: str
+    glyph: str
+    colour: str
+    words: str
+    short: str
+
+
+# The kinds of time, in the order the legend lists them.  A zoomed-out cell shows the one that took most of it.
+SPAN_INKS: tuple[Ink, ...] = (
+    Ink("accept", "┅", "#00afaf", "waiting to accept: the thread sleeps in accept() until a client connects",
+        "accept"),
+    Ink("recv", "▒", "#5f87ff", "waiting for bytes: the thread sleeps in recv() until the peer sends", "recv"),
+    Ink("select", "≈", "#af87ff", "waiting in select(): the event loop sleeps until some socket is ready", "select"),
+    Ink("connect", "⋯", "#87d7ff", "waiting to connect: the client's handshake (its SYN retries when dropped)",
+        "connect"),
+    Ink("queue", "░", "#d75fd7", "waiting in the pool's queue for a free worker (submit → start)", "pool queue"),
+    Ink("backlog", "▚", "#ff875f", "waiting in the kernel's backlog: connected, not yet accepted", "backlog"),
+    Ink("send", "█", "#ffaf00", "sending: send() copies the reply to the kernel", "send"),
+    Ink("work", "═", "#d7d75f", "the handler waits (--work-ms: it sleeps, as on a database; other threads run)",
+        "work (sleep)"),
+    Ink("cpu", "▓", "#ff5f00", "the handler computes (--cpu-ms: it holds the GIL; other threads wait)",
+        "work (cpu)"),
+)
+INKS: dict[str, Ink] = {ink.name: ink for ink in SPAN_INKS}
+
+# Instants: glyph, colour, words.
+MARK_INKS: tuple[Ink, ...] = (
+    Ink("thread_start", "●", "#5fd75f", "a thread starts", "start"),
+    Ink("close", "×", "#ff5f5f", "a socket closes", "close"),
+    Ink("thread_exit", "○", "#a8a8a8", "a thread ends", "exit"),
+    Ink("listen", "◇", "#00d7d7", "the server socket starts listening", "listen"),
+    Ink("submit", "»", "#d75fd7", "a connection is handed to the pool's queue", "submit"),
+    Ink("start", "▸", "#d75fd7", "a worker picks a connection from the pool's queue", "pick up"),
+)
+MARKS: dict[str, Ink] = {ink.name: ink for ink in MARK_INKS}
+SEVERAL = Ink("several", "※", "#ffffff",
+              "a thread's start and close (or more) in one cell: zoom in (+) to tell them apart", "several")
+CLOSE_EXIT = Ink("close_exit", "⊗", "#ff5f5f", "a socket closes and its thread ends, in one cell", "close+exit")
+# Instants a zoomed-out cell never drops: a cell holding one shows it (several: SEVERAL), whatever else it holds.
+LIFECYCLE = ("thread_start", "close", "thread_exit", "listen")
+
+# The looks' colours (older names; the SVG legend groups by look).
+LOOK_COLOURS: dict[Look, str] = {
+    Look.BLOCKED: INKS["recv"].colour,
+    Look.WORKING: INKS["send"].colour,
+    Look.QUEUED: INKS["queue"].colour,
+    Look.MARK: "#a8a8a8",
 }
+KIND_COLOURS: dict[str, str] = {ink.name: ink.colour for ink in MARK_INKS}
 
 LIFE_COLOUR = "#585858"  # a thread alive but in no traced call (─)
 TEXT_COLOUR = "#d0d0d0"  # instants and labels on the dark background
 HIGHLIGHT_BG = "#4a4a00"  # cells of the connection under the cursor
 SELECTED_BG = "#87875f"  # the selected event
-QUEUED_COLOUR = LOOK_COLOURS[Look.QUEUED]  # the pool queue's wait (submit -> start) is not an event of its own
+QUEUED_COLOUR = INKS["queue"].colour  # the pool queue's wait (submit -> start) is not an event of its own
 CLIENT_ARROW_COLOUR = "#00d7ff"  # a client's request out and response in (→, ←)
-COUNTER_COLOURS: dict[str, str] = {"backlog": "#ff5f5f", "queue": QUEUED_COLOUR, "threads": "#5fd75f"}
+COUNTER_COLOURS: dict[str, str] = {"backlog": INKS["backlog"].colour, "queue": QUEUED_COLOUR, "threads": "#5fd75f",
+                                   "ctx_voluntary": "#87afff", "ctx_involuntary": "#ff8787"}
+COUNTER_COLOUR = "#87afaf"  # a counter without a colour of its own
 
-LOOK_GLYPHS: dict[Look, str] = {Look.BLOCKED: "▒", Look.WORKING: "█", Look.QUEUED: "░", Look.MARK: "┊"}
-KIND_GLYPHS: dict[str, str] = {"thread_start": "●", "thread_exit": "○", "close": "×"}
 CLIENT_GLYPHS: dict[str, str] = {"send": "→", "recv": "←"}
 SHORT_GLYPH = "┊"  # an event too short to draw at this zoom
+LIFE_GLYPH = "─"  # the thread is alive but in no traced call
 PLAYHEAD_GLYPH = "┃"
+LOOK_GLYPHS: dict[Look, str] = {Look.BLOCKED: "▒", Look.WORKING: "█", Look.QUEUED: "░", Look.MARK: SHORT_GLYPH}
+KIND_GLYPHS: dict[str, str] = {ink.name: ink.glyph for ink in MARK_INKS}
+
+# The span ink of each event kind (``work`` is ``cpu`` when its detail says it computed).
+KIND_INK: dict[str, str] = {"accept": "accept", "recv": "recv", "select": "select", "connect": "connect",
+                            "send": "send", "work": "work"}
 
 
 def colour(kind: str) -> str:
-    """The colour of ``kind`` (a kind's name)."""
-    found = KIND_COLOURS.get(kind)
-    return found if found is not None else LOOK_COLOURS[KINDS[kind].look]
+    """The colour of ``kind`` (a kind's name, or an ink's: ``queue``, ``cpu``)."""
+    if kind in MARKS:
+        return MARKS[kind].colour
+    if kind in INKS:
+        return INKS[kind].colour
+    if kind in KIND_INK:
+        return INKS[KIND_INK[kind]].colour
+    return LOOK_COLOURS[KINDS[kind].look]

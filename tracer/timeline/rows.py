@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress
 
 from tracer.recording.events import KINDS, Event
 from tracer.recording.model import Connection, Lane, Recording, natural_key
-from tracer.timeline.track import BACKLOG_KIND, QUEUED_KIND, Track, View
+from tracer.timeline import activity
+from tracer.timeline.track import BACKLOG_KIND, CPU, INK_OF_CODE, QUEUED_KIND, WORK, Track, View
 from tracer.units import spark
 
 
@@ -69,7 +70,11 @@ class AtPlayhead:
 
 _FOREVER = 2**62
 _EMPTY = Track(array("q"), array("q"), array("b"), array("i"))
-COUNTER_ROWS = (("queue", "pool queue"), ("backlog", "kernel backlog"), ("threads", "threads alive"))
+# (counter, label, unit): counters of one unit share a scale, so a queue of 3 and a backlog of 12 compare.
+COUNTER_ROWS = (("queue", "pool queue", "connections"), ("backlog", "kernel backlog", "connections"),
+                ("threads", "threads alive", "threads"),
+                ("ctx_voluntary", "ctx sw (waited)", "switches"), ("ctx_involuntary", "ctx sw (preempt)", "switches"))
+COUNTER_UNIT = {name: unit for name, _, unit in COUNTER_ROWS}
 _ACCEPTING = {KINDS["accept"].code, KINDS["listen"].code, KINDS["select"].code}
 
 
@@ -104,7 +109,41 @@ class Timeline:
         self._groups: dict[int, tuple[int, str]] = {}
         self._opens = array("q")
         self._closes = array("q")
+        self._bursts: tuple[int, list[activity.Burst]] = (-1, [])
         self.update()
+
+    # -------------------------------------------------- where the action is
+    def bursts(self) -> list[activity.Burst]:
+        """The bursts of activity (see :mod:`tracer.timeline.activity`), recomputed as the recording grows.
+
+        While a big recording (300,000+ events) still loads, the last answer stands: each look reads every event.
+        """
+        n = self.rec.n_events
+        if n != self._bursts[0] and (n < 300_000 or self.rec.complete or self._bursts[0] < 0):
+            self._bursts = (n, activity.bursts(self.rec))
+        return self._bursts[1]
+
+    def active_window(self) -> tuple[int, int]:
+        """From the first burst's start to the last one's end (the whole recording if nothing happened)."""
+        found = self.bursts()
+        if not found:
+            return self.t_min, max(self.t_max, self.t_min + 1000)
+        return found[0].t0, max(found[-1].t1, found[0].t0 + 1000)
+
+    def inks(self) -> list[str]:
+        """The kinds of time this recording has (ink names), for a legend of only what is on screen."""
+        used = {INK_OF_CODE[c].name for tr in list(self._tracks.values()) for c in tr.cum}
+        conns = list(self.rec.connections.values())
+        if any(c.queue_wait for c in conns):
+            used.add("queue")
+        if any(c.backlog_wait for c in conns):
+            used.add("backlog")
+        return sorted(used)
+
+    def work_class(self) -> int:
+        """How a ``work`` event that does not say draws: computing if the server only computed (--cpu-ms)."""
+        s = self.rec.settings
+        return CPU if s.get("cpu_ms") and not s.get("work_ms") else WORK
 
     # -------------------------------------------------- growth
     def update(self) -> int:
@@ -113,7 +152,8 @@ class Timeline:
         for lane in list(self.rec.lanes.values()):
             tr = self._tracks.get(lane.id)
             if tr is None or tr.t is not lane.t:  # new lane, or the builder re-sorted it
-                tr = self._tracks[lane.id] = Track(lane.t, lane.dur, lane.kind, lane.conn, lane.side == "client")
+                tr = self._tracks[lane.id] = Track(lane.t, lane.dur, lane.kind, lane.conn, lane.side == "client",
+                                                   lane.details, self.work_class())
                 new += tr.n
             else:
                 new += tr.extend()
@@ -165,7 +205,7 @@ class Timeline:
                 rows.append(Row("group", f"{titles[name]} ({len(lanes)})", name))
                 rows.extend(Row("lane", lane.name, lane.id) for lane in lanes)
             if name == "workers" and f.conn is None:
-                rows.extend(Row("counter", label, c) for c, label in COUNTER_ROWS if c in self.rec.counters)
+                rows.extend(Row("counter", label, c) for c, label, _ in COUNTER_ROWS if c in self.rec.counters)
         return rows
 
     def fold(self, group: str) -> None:
@@ -211,7 +251,7 @@ class Timeline:
             return base
         tr = self._filtered.get(lane_id)
         if tr is None:
-            tr = self._filtered[lane_id] = _filtered(base, f)
+            tr = self._filtered[lane_id] = _filtered(base, f, self.rec.lanes[lane_id].details)
         return tr
 
     # -------------------------------------------------- connections
@@ -274,19 +314,22 @@ class Timeline:
             return cached[1]
         conn = self.rec.connections.get(conn_id) or Connection(conn_id)
         lanes = self.rec.lanes
-        every = [(lanes[ln].t[i], lanes[ln].dur[i], lanes[ln].kind[i], lanes[ln].side) for ln, i in spots]
+        every = [(lanes[ln].t[i], lanes[ln].dur[i], lanes[ln].kind[i], lanes[ln].side, lanes[ln].details.get(i))
+                 for ln, i in spots]
         accept = KINDS["accept"].code  # the wait in accept() is the thread's, not this connection's
-        server = [(t + d, 0, k) if k == accept else (t, d, k) for t, d, k, side in every if side == "server"]
-        items = server or [x[:3] for x in every]
+        server = [(t + d, 0, k, x) if k == accept else (t, d, k, x) for t, d, k, side, x in every if side == "server"]
+        items = server or [(t, d, k, x) for t, d, k, _, x in every]
         if conn.connected_t is not None and conn.accepted_t is not None and conn.accepted_t > conn.connected_t:
-            items.append((conn.connected_t, conn.accepted_t - conn.connected_t, BACKLOG_KIND))
+            items.append((conn.connected_t, conn.accepted_t - conn.connected_t, BACKLOG_KIND, None))
         if conn.submit_t is not None and conn.start_t is not None and conn.start_t > conn.submit_t:
-            items.append((conn.submit_t, conn.start_t - conn.submit_t, QUEUED_KIND))
+            items.append((conn.submit_t, conn.start_t - conn.submit_t, QUEUED_KIND, None))
         if server and conn.connect_t is not None:
-            items.append((conn.connect_t, (conn.connected_t or conn.connect_t) - conn.connect_t, KINDS["connect"].code))
-        items.sort()
+            items.append((conn.connect_t, (conn.connected_t or conn.connect_t) - conn.connect_t, KINDS["connect"].code,
+                          None))
+        items.sort(key=lambda x: (x[0], x[1], x[2]))
         tr = Track(array("q", (x[0] for x in items)), array("q", (x[1] for x in items)),
-                   array("b", (x[2] for x in items)), array("i", [conn_id] * len(items)), client=not server)
+                   array("b", (x[2] for x in items)), array("i", [conn_id] * len(items)), client=not server,
+                   details={i: x[3] for i, x in enumerate(items) if x[3] is not None}, work=self.work_class())
         self._conn_tracks[conn_id] = (len(spots), tr)
         return tr
 
@@ -391,13 +434,26 @@ class Timeline:
             j += 1
         return j if j < base.n else i
 
+    def counter_top(self, name: str) -> int:
+        """The top of a counter's scale: the highest value of any counter with the same unit (at least 1)."""
+        unit = COUNTER_UNIT.get(name)
+        same = [c for c in list(self.rec.counters.values()) if c.name == name or COUNTER_UNIT.get(c.name) == unit]
+        return max([1, *(c.peak() for c in same if len(c.v))])
+
+    def counter_at(self, name: str, t: int) -> tuple[int, int] | None:
+        """A counter's value at ``t`` and its maximum over the recording (None: no such counter)."""
+        counter = self.rec.counters.get(name)
+        if counter is None or not len(counter.t):
+            return None
+        return counter.at(t), counter.peak()
+
     def spark(self, name: str, view: View) -> list[tuple[str, int]]:
         """A counter as a sparkline: per cell (glyph, peak value in the cell)."""
         counter = self.rec.counters.get(name)
         if counter is None or not len(counter.t):
             return [(" ", 0)] * view.width
         ct, cv = counter.t, counter.v
-        top = max(counter.peak(), 1)
+        top = self.counter_top(name)
         out = []
         for c in range(view.width):
             a = view.time_at(c)
@@ -410,7 +466,7 @@ class Timeline:
         return out
 
 
-def _filtered(base: Track, f: Filters) -> Track:
+def _filtered(base: Track, f: Filters, details: Mapping[int, object]) -> Track:
     n = base.n
     keep: list[bool] = [True] * n
     if f.conn is not None:
@@ -419,8 +475,10 @@ def _filtered(base: Track, f: Filters) -> Track:
     if f.kinds is not None:
         codes = {KINDS[k].code for k in f.kinds if k in KINDS}
         keep = [k and code in codes for k, code in zip(keep, base.kind[:n], strict=True)]
-    return Track(array("q", compress(base.t[:n], keep)), array("q", compress(base.dur[:n], keep)),
-                 array("b", compress(base.kind[:n], keep)), array("i", compress(base.conn[:n], keep)), base.client)
+    kept = list(compress(range(n), keep))
+    return Track(array("q", (base.t[i] for i in kept)), array("q", (base.dur[i] for i in kept)),
+                 array("b", (base.kind[i] for i in kept)), array("i", (base.conn[i] for i in kept)), base.client,
+                 {j: details[i] for j, i in enumerate(kept) if i in details}, base.work)
 
 
 def _first_time(c: Connection) -> int:

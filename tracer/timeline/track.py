@@ -9,10 +9,14 @@ reuse.  Each row is backed by a :class:`Track`: the lane's own columnar arrays
 (start, duration, kind, connection) plus derived prefix arrays, extended as
 the recording grows:
 
-* ``cum[look]`` — running sum of durations of BLOCKED / WORKING (/ QUEUED)
-  spans, so the time a look covers between two indices is one subtraction;
-* ``marks`` — running count of instants, so "is there a close in this cell"
-  is one subtraction too;
+* ``cls`` — each event's class of time (one byte): which ink draws it
+  (waiting to accept, for bytes, in select, ..., sending, work, cpu; see
+  :mod:`tracer.timeline.palette`) or an instant;
+* ``cum[class]`` — running sum of durations of that class's spans, for the
+  classes the row has only, so the time a class covers between two indices
+  is one subtraction, and a cell shows the class that took most of it;
+* ``inst[kind]`` — the indices of each kind of instant (they are few), so
+  "is there a close in this cell" is two bisects, and no zoom drops one;
 * ``maxend`` — running maximum of ``t + dur``, so whether an event that began
   earlier still runs at time ``a`` is one lookup.  On one thread spans follow
   each other and the maximum is the event's own end, so this array is only
@@ -28,37 +32,57 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tracer.recording.events import BY_CODE, KINDS, Look
+from tracer.timeline import palette
 from tracer.units import fmt_time, nice_step
 
-# Look codes (small ints, an index into the derived arrays).
-IDLE, BLOCKED, WORKING, QUEUED, MARK = 0, 1, 2, 3, 4
-LOOK_CODE = {Look.BLOCKED: BLOCKED, Look.WORKING: WORKING, Look.QUEUED: QUEUED, Look.MARK: MARK}
-QUEUED_KIND = 100  # a pseudo kind code: a connection waiting (in the backlog or the pool's queue)
+# Classes of time: 0 idle, one per span ink (palette.SPAN_INKS, in order), then MARK for instants.
+IDLE = 0
+INK_CODE: dict[str, int] = {ink.name: k for k, ink in enumerate(palette.SPAN_INKS, 1)}
+INK_OF_CODE: dict[int, palette.Ink] = {k: ink for k, ink in enumerate(palette.SPAN_INKS, 1)}
+MARK = len(palette.SPAN_INKS) + 1
+WORK, CPU = INK_CODE["work"], INK_CODE["cpu"]
+# The looks' classes, for code that asks by look (a blocked span draws as recv, working as send).
+BLOCKED, WORKING, QUEUED = INK_CODE["recv"], INK_CODE["send"], INK_CODE["queue"]
+QUEUED_KIND = 100  # a pseudo kind code: a connection waiting in the pool's queue
 BACKLOG_KIND = 101  # a pseudo kind code: waiting in the kernel's accept queue
-_LOOK_OF = [IDLE] * 128
+SEVERAL_CODE = -3  # the kind code of a cell holding several kinds of lifecycle instants
+_CLS_OF = [IDLE] * 128
 for _k in BY_CODE:
-    _LOOK_OF[_k.code] = LOOK_CODE[_k.look]
-_LOOK_OF[QUEUED_KIND] = _LOOK_OF[BACKLOG_KIND] = QUEUED
+    if _k.name in palette.KIND_INK:
+        _CLS_OF[_k.code] = INK_CODE[palette.KIND_INK[_k.name]]
+    elif _k.look is Look.MARK:
+        _CLS_OF[_k.code] = MARK
+_CLS_OF[QUEUED_KIND], _CLS_OF[BACKLOG_KIND] = INK_CODE["queue"], INK_CODE["backlog"]
+_WORK_KIND = KINDS["work"].code
+_LIFECYCLE = frozenset(KINDS[name].code for name in palette.LIFECYCLE)
+_MARK_GLYPH = {KINDS[name].code: ink.glyph for name, ink in palette.MARKS.items()}
 
 # Glyphs: they carry the meaning on a monochrome terminal; colours repeat it.
-SPAN_GLYPH = {BLOCKED: "▒", WORKING: "█", QUEUED: "░"}
-MARK_GLYPH = {"close": "×", "thread_start": "●", "thread_exit": "○", "listen": "◇", "submit": "»", "start": "▸"}
-CLIENT_GLYPH = {"send": "→", "recv": "←"}
-SHORT_GLYPH = "┊"  # events too short to draw at this zoom
-LIFE_GLYPH = "─"  # the thread is alive but in no traced call
-# Which mark wins a cell with several: the end of a story first.
+SPAN_GLYPH = {code: ink.glyph for code, ink in INK_OF_CODE.items()}
+MARK_GLYPH = {name: ink.glyph for name, ink in palette.MARKS.items()}
+CLIENT_GLYPH = palette.CLIENT_GLYPHS
+SHORT_GLYPH = palette.SHORT_GLYPH  # events too short to draw at this zoom
+LIFE_GLYPH = palette.LIFE_GLYPH  # the thread is alive but in no traced call
+# Which mark wins a cell with several (of those a cell may drop: submit, start): the end of a story first.
 _MARK_RANK = {"close": 6, "thread_exit": 5, "thread_start": 4, "start": 3, "submit": 2, "listen": 1}
 
 MIN_SCALE = 1.0  # ns per cell, zoomed in all the way
 _BLANK = (" ", IDLE, -1)
 _LIFE = (LIFE_GLYPH, IDLE, -1)
-_SPAN_CELL = {look: (glyph, look, -1) for look, glyph in SPAN_GLYPH.items()}
-_SHORT_CELL = {look: (SHORT_GLYPH, look, -1) for look in (BLOCKED, WORKING, QUEUED)}
+_SPAN_CELL = {code: (glyph, code, -1) for code, glyph in SPAN_GLYPH.items()}
+_SHORT_CELL = {code: (SHORT_GLYPH, code, -1) for code in SPAN_GLYPH}
 
+
+def class_of(kind_code: int, detail: object = None, work: int = WORK) -> int:
+    """The class of time (an ink's code, MARK or IDLE) of one event."""
+    cls = _CLS_OF[kind_code] if 0 <= kind_code < len(_CLS_OF) else IDLE
+    if cls == WORK:
+        return CPU if detail == "cpu" else WORK if detail == "wait" else work
+    return cls
 
 
 # ---------------------------------------------------------------- time and units
@@ -77,10 +101,12 @@ def _trim(text: str) -> str:
 SPEEDS = [m * 10**e for e in range(3, 11) for m in (1, 2, 5)][:-2]  # 1 µs/s ... 10 s/s
 
 
-def tick_label(ns: int, step: int) -> str:
-    """A ruler label in the unit that suits the tick step, without needless digits."""
+def tick_label(ns: int, step: int, top: float = 0) -> str:
+    """A ruler label in the unit that suits the tick step and the times shown (``top``: the largest), without
+    needless digits: 25.23 s, not 25230 ms, once the ruler shows times past a second."""
+    size = max(step * 10, top)
     for div, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1, "ns")):
-        if step * 10 >= div * 1.0001 or div == 1:
+        if size >= div * 1.0001 or div == 1:
             decimals = max(0, -math.floor(math.log10(step / div) + 1e-9))
             return f"{ns / div:.{decimals}f} {unit}"
     return str(ns)  # pragma: no cover
@@ -154,7 +180,7 @@ def ruler_ticks(view: View, min_gap: int = 12) -> list[tuple[int, str]]:
     while t < view.end:
         cell = view.cell_of(t)
         if 0 <= cell < view.width and t >= 0:
-            out.append((cell, tick_label(t, step)))
+            out.append((cell, tick_label(t, step, view.end)))
         t += step
     return out
 
@@ -167,21 +193,27 @@ class Track:
         t, dur, kind, conn: parallel arrays sorted by ``t`` (a lane's own, or
             filtered copies); they may grow, :meth:`extend` catches up.
         client: a client's row (its send/recv draw as arrows when short).
+        details: index -> detail (a lane's sparse details): a ``work`` event whose detail is ``cpu`` computed.
+        work: the class of a ``work`` event that does not say (older recordings: from the settings).
     """
 
-    __slots__ = ("t", "dur", "kind", "conn", "client", "n", "cum", "marks", "maxend", "life", "_sums")
+    __slots__ = ("t", "dur", "kind", "conn", "client", "n", "cls", "cum", "inst", "maxend", "life", "_sums",
+                 "_top", "details", "work")
 
     def __init__(self, t: Sequence[int], dur: Sequence[int], kind: Sequence[int], conn: Sequence[int],
-                 client: bool = False) -> None:
+                 client: bool = False, details: Mapping[int, object] | None = None, work: int = WORK) -> None:
         self.t, self.dur, self.kind, self.conn = t, dur, kind, conn
         self.client = client
+        self.details, self.work = details, work
         self.n = 0
-        # QUEUED sums exist only on rows that have queued spans (connection rows): memory is the bar
-        self.cum: dict[int, array | None] = {BLOCKED: array("q", [0]), WORKING: array("q", [0]), QUEUED: None}
-        self.marks = array("i", [0])
+        self.cls = array("b")  # each event's class of time (1 byte an event)
+        # cum[c][i]: time of class c in events 0..i-1; an array exists only for a class the row has
+        self.cum: dict[int, array] = {}
+        self.inst: dict[int, array] = {}  # kind code -> indices of its instants (sparse: instants are few)
         # maxend exists only once spans overlap; on one thread they follow each other and maxend[i] is t+dur
         self.maxend: array | None = None
-        self._sums = [0, 0, 0, 0, 0, -1]  # blocked, working, queued, marks (by look code) and the top end
+        self._sums: dict[int, int] = {}
+        self._top = -1
         self.life: tuple[int, int] | None = None  # (first start, last end): when the thread existed
         self.extend()
 
@@ -191,25 +223,29 @@ class Track:
         start, stop = self.n, min(len(t), len(dur), len(kind), len(self.conn))
         if stop <= start:
             return 0
-        cb, cw, cm = self.cum[BLOCKED], self.cum[WORKING], self.marks
-        assert cb is not None and cw is not None
-        sums, look_of = self._sums, _LOOK_OF
-        top, me = sums[5], self.maxend
+        sums, cum, inst, cls_arr = self._sums, self.cum, self.inst, self.cls
+        details, work = self.details, self.work
+        pairs = list(cum.items())
+        top, me = self._top, self.maxend
         for i in range(start, stop):
-            ti, d = t[i], dur[i]
-            look = look_of[kind[i]]
-            if look == MARK:
-                sums[IDLE] += 1
-            else:
-                sums[look] += d
-                if look == QUEUED and self.cum[QUEUED] is None:
-                    self.cum[QUEUED] = array("q", [0]) * (i + 1)
-            cb.append(sums[BLOCKED])
-            cw.append(sums[WORKING])
-            cm.append(sums[IDLE])
-            cq = self.cum[QUEUED]
-            if cq is not None:
-                cq.append(sums[QUEUED])
+            ti, d, code = t[i], dur[i], kind[i]
+            c = _CLS_OF[code] if 0 <= code < 128 else IDLE
+            if c == WORK:
+                c = class_of(code, details.get(i) if details is not None else None, work)
+            cls_arr.append(c)
+            if c == MARK:
+                idx = inst.get(code)
+                if idx is None:
+                    idx = inst[code] = array("q")
+                idx.append(i)
+            elif c != IDLE:
+                if c not in cum:  # the row's first span of this class: its prefix is all zeros so far
+                    cum[c] = array("q", [0]) * (i + 1)
+                    sums[c] = 0
+                    pairs = list(cum.items())
+                sums[c] += d
+            for k, arr in pairs:
+                arr.append(sums[k])
             if me is None and ti < top:  # the first overlap: keep the running maximum from now on
                 me = self.maxend = array("q", (t[j] + dur[j] for j in range(i)))
                 for j in range(1, i):
@@ -220,7 +256,7 @@ class Track:
                 top = end
             if me is not None:
                 me.append(top)
-        sums[5] = top
+        self._top = top
         self.n = stop
         self.life = (t[0], top)
         return stop - start
@@ -255,16 +291,36 @@ class Track:
             return min(range(lo, hi), key=lambda i: (self.dur[i] > tolerance, abs(self.t[i] - time)))
         return self.covering(time)
 
+    def time_by_class(self, lo: int, hi: int, a: float, b: float, carry: int) -> dict[int, float]:
+        """Time of each class inside ``[a, b)``: events lo..hi-1 start there, ``carry`` runs in from before."""
+        times: dict[int, float] = {c: arr[hi] - arr[lo] for c, arr in self.cum.items()}
+        if hi > lo:
+            last = hi - 1  # the last span that starts here may run on past the cell: clip it
+            over = self.t[last] + self.dur[last] - b
+            if over > 0 and self.cls[last] in times:
+                times[self.cls[last]] -= over
+        if carry >= 0:
+            part = min(self.t[carry] + self.dur[carry], b) - a
+            if part > 0 and self.cls[carry] in times:
+                times[self.cls[carry]] += part
+        return times
+
+    def instants(self, lo: int, hi: int) -> list[int]:
+        """Kind codes of the instants among events lo..hi-1 (each code once)."""
+        return [code for code, idx in self.inst.items() if bisect_left(idx, hi) > bisect_left(idx, lo)]
+
     def cells(self, view: View, width: int | None = None) -> list[tuple[str, int, int]]:
-        """Summarise the events under each cell: a list of (glyph, look, kind code or -1)."""
+        """Summarise the events under each cell: a list of (glyph, class, kind code or -1).
+
+        The class that covers most of a cell wins it; a lifecycle instant (start, close, exit) in a cell
+        always shows, whatever covers the rest (several kinds of them: ``※``), so no zoom drops one.
+        """
         width = view.width if width is None else width
         n = self.n
         if not n:
             return [_BLANK] * width
         out: list[tuple[str, int, int]] = []
-        t, dur, kind, look_of = self.t, self.dur, self.kind, _LOOK_OF
-        cb, cw, cq, cm = self.cum[BLOCKED], self.cum[WORKING], self.cum[QUEUED], self.marks
-        assert cb is not None and cw is not None
+        t, dur = self.t, self.dur
         life0, life1 = self.life or (0, 0)
         scale, start = view.scale, view.start
         half = scale / 2
@@ -279,38 +335,25 @@ class Track:
                 cell = self._carry_cell(carry, a, b, half) if carry_end > a else None
                 out.append(cell or (_LIFE if life0 <= a and b <= life1 else _BLANK))
                 continue
-            bc, wc = cb[hi] - cb[lo], cw[hi] - cw[lo]
-            qc = cq[hi] - cq[lo] if cq is not None else 0
-            last = hi - 1  # the last span that starts here may run on past the cell: clip it
-            last_end = t[last] + dur[last]
-            if last_end > b:
-                lk = look_of[kind[last]]
-                if lk == BLOCKED:
-                    bc -= last_end - b
-                elif lk == WORKING:
-                    wc -= last_end - b
-                elif lk == QUEUED:
-                    qc -= last_end - b
-            if carry_end > a:
-                lk, part = look_of[kind[carry]], min(carry_end, b) - a
-                if lk == BLOCKED:
-                    bc += part
-                elif lk == WORKING:
-                    wc += part
-                elif lk == QUEUED:
-                    qc += part
-            look = BLOCKED if bc >= wc and bc >= qc else (WORKING if wc >= qc else QUEUED)
-            busy = bc + wc + qc
-            marks = cm[hi] - cm[lo]
-            if hi - lo == 1 and (marks or dur[lo] < half):
-                out.append(self._single(lo, busy, look, half))
+            times = self.time_by_class(lo, hi, a, b, carry if carry_end > a else -1)
+            busy = sum(times.values())
+            top = max(times, key=times.__getitem__) if times else IDLE
+            marks = self.instants(lo, hi) if self.inst else []
+            life = [code for code in marks if code in _LIFECYCLE]
+            if life:
+                out.append(_life_cell(life))
+            elif hi - lo == 1 and (marks or dur[lo] < half):
+                out.append(self._single(lo, busy, top, half))
             elif marks and busy < half:
-                out.append(self._marks(lo, hi))
-            elif busy >= half:
-                out.append(_SPAN_CELL[look])
+                best = max(marks, key=lambda code: _MARK_RANK.get(_name(code), 0))
+                out.append((_MARK_GLYPH.get(best, "•"), MARK, best))
+            elif busy >= half and top in _SPAN_CELL:
+                out.append(_SPAN_CELL[top])
             else:
-                out.append(_SHORT_CELL[look])
+                out.append(_SHORT_CELL.get(top, (SHORT_GLYPH, MARK, -1)))
             # the event that runs on past this cell (if any) carries into the next
+            last = hi - 1
+            last_end = t[last] + dur[last]
             if last_end > b and last_end >= carry_end:
                 carry, carry_end = last, last_end
             elif self.maxend is not None and self.maxend[last] > max(b, carry_end):
@@ -325,35 +368,38 @@ class Track:
         end = self.t[carry] + self.dur[carry]
         if end <= a:
             return None
-        look = _LOOK_OF[self.kind[carry]]
-        if look == MARK:
+        cls = self.cls[carry]
+        if cls not in _SPAN_CELL:
             return None
         if min(end, b) - a >= half:
-            return _SPAN_CELL[look]
+            return _SPAN_CELL[cls]
         if self.client and self.kind[carry] == KINDS["recv"].code:
-            return (CLIENT_GLYPH["recv"], look, self.kind[carry])  # the response arrives
+            return (CLIENT_GLYPH["recv"], cls, self.kind[carry])  # the response arrives
         return None  # the span's tail covers under half the cell: rounding, as for its start
 
-    def _single(self, i: int, busy: float, look: int, half: float) -> tuple[str, int, int]:
+    def _single(self, i: int, busy: float, top: int, half: float) -> tuple[str, int, int]:
         code = self.kind[i]
-        name = BY_CODE[code].name if code < len(BY_CODE) else ""
-        own = _LOOK_OF[code]
+        name = _name(code)
+        own = self.cls[i]
         if own == MARK:
-            return (MARK_GLYPH.get(name, "•"), MARK, code)
+            return (_MARK_GLYPH.get(code, "•"), MARK, code)
         if self.client and name in CLIENT_GLYPH:
             return (CLIENT_GLYPH[name], own, code)
-        if busy >= half:
-            return (SPAN_GLYPH[look], look, -1)
+        if busy >= half and top in _SPAN_CELL:
+            return _SPAN_CELL[top]
         return (SHORT_GLYPH, own, code)
 
-    def _marks(self, lo: int, hi: int) -> tuple[str, int, int]:
-        if hi - lo > 8:
-            return (SHORT_GLYPH, MARK, -1)
-        best = max(range(lo, hi), key=lambda i: _MARK_RANK.get(_name(self.kind[i]), 0))
-        code = self.kind[best]
-        if _LOOK_OF[code] != MARK:
-            return (SHORT_GLYPH, _LOOK_OF[code], -1)
-        return (MARK_GLYPH.get(_name(code), "•"), MARK, code)
+
+_CLOSE_EXIT = frozenset((KINDS["close"].code, KINDS["thread_exit"].code))
+
+
+def _life_cell(codes: list[int]) -> tuple[str, int, int]:
+    """A cell holding lifecycle instants: the one's glyph; a close with its thread's end ⊗; more ※."""
+    if len(codes) == 1:
+        return (_MARK_GLYPH[codes[0]], MARK, codes[0])
+    if set(codes) == _CLOSE_EXIT:
+        return (palette.CLOSE_EXIT.glyph, MARK, KINDS["close"].code)
+    return (palette.SEVERAL.glyph, MARK, SEVERAL_CODE)
 
 
 def _name(code: int) -> str:

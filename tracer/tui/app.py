@@ -38,7 +38,7 @@ from tracer.timeline.rows import Filters, Timeline
 from tracer.timeline.track import SPEEDS, fmt_speed
 from tracer.tui.messages import JumpTo, Loaded, LoadFailed, Seek, TimelineChanged, UserMoved, ZoomAt
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
-from tracer.tui.widgets.panels import DetailPanel, Ruler, StatusStrip, TitleBar, describe_event
+from tracer.tui.widgets.panels import AboutLine, DetailPanel, Ruler, StatusStrip, TitleBar, describe_event
 from tracer.tui.widgets.timeline import TimelineView
 from tracer.units import fmt_time
 
@@ -51,6 +51,7 @@ class ReplayApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "sockscope"
+    DETAIL_SHARE = 3  # the detail panel grows to at most this share of the screen's height (then scrolls)
     BINDINGS = [
         Binding("space", "play", "play"),
         Binding("left", "step(False, False)", "step", key_display="←→"),
@@ -63,6 +64,8 @@ class ReplayApp(App[None]):
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
         Binding("0", "fit", "fit"),
+        Binding("right_curly_bracket", "burst(True)", "next burst", key_display="{}"),
+        Binding("left_curly_bracket", "burst(False)", "prev burst", show=False),
         Binding("right_square_bracket", "speed(1)", "speed", key_display="[]"),
         Binding("left_square_bracket", "speed(-1)", "slower", show=False),
         Binding("g", "goto", "go to"),
@@ -102,10 +105,12 @@ class ReplayApp(App[None]):
         self._redrawn = 0.0
         self._frozen = False  # gc.freeze()d a big recording (see on_loaded)
         self._detail_key: tuple[object, ...] = ()
+        self._detail_lines = 2
 
     # -------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
+        yield AboutLine(id="about")
         yield ProgressBar(id="progress", show_eta=False)
         yield Ruler(id="ruler")
         yield TimelineView(id="timeline")
@@ -118,6 +123,7 @@ class ReplayApp(App[None]):
         return self.query_one(TimelineView)
 
     def on_mount(self) -> None:
+        self.query_one(AboutLine).display = False  # until the header says which recording this is
         self.query_one(ProgressBar).display = False  # shown only if the first chunk is not the whole file
         self.lanes.focus()
         self._timer = self.set_interval(FRAME, self._tick, pause=True)
@@ -125,7 +131,16 @@ class ReplayApp(App[None]):
         self._update_panels()
 
     def on_resize(self) -> None:
-        self.query_one(DetailPanel).styles.height = max(4, min(12, self.size.height // 4))
+        self._size_detail()
+
+    def _size_detail(self, lines: int | None = None) -> None:
+        """The detail panel grows with its story (up to a third of the screen, then it scrolls), so the
+        lanes keep the rest: at 80x24 an unselected panel takes 3 rows, a connection's story up to 8."""
+        panel = self.query_one(DetailPanel)
+        if lines is not None:
+            self._detail_lines = lines
+        top = max(3, self.size.height // self.DETAIL_SHARE)
+        panel.styles.height = max(3, min(top, self._detail_lines + 1))
 
     def on_unmount(self) -> None:
         if self._loader is not None:
@@ -164,6 +179,7 @@ class ReplayApp(App[None]):
         if first:
             self.timeline = message.timeline
             lanes.set_timeline(self.timeline)
+            self.query_one(AboutLine).show(self.timeline, self.path)
         elif batch.finished or batch.reset or batch.done >= batch.total or time.monotonic() - self._redrawn > REDRAW:
             message.timeline.changed()  # (a big file's batches come fast: redraw a few times a second)
             lanes.data_changed()
@@ -250,7 +266,9 @@ class ReplayApp(App[None]):
                 if lane is not None and lanes.selected[1] < len(lane):
                     event = lane.event(lanes.selected[1])
             targets: dict[int, Event] = {}
-            self.query_one(DetailPanel).show(describe_event(tl, event, lanes.highlight, targets), targets)
+            text = describe_event(tl, event, lanes.highlight, targets, max(20, self.size.width - 2))
+            self.query_one(DetailPanel).show(text, targets)
+            self._size_detail(text.plain.rstrip("\n").count("\n") + 1)
 
     def on_seek(self, message: Seek) -> None:
         self._user()
@@ -344,6 +362,12 @@ class ReplayApp(App[None]):
     def action_fit(self) -> None:
         self._user()
         self.lanes.fit()
+
+    def action_burst(self, forward: bool) -> None:
+        self._user()
+        if not self.lanes.burst(forward):
+            self.notify("No more bursts of activity that way.", timeout=2)
+        self._reanchor()
 
     def action_pan(self, direction: int) -> None:
         self._user()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import Iterable, Mapping
 
 from rich.segment import Segment
@@ -147,6 +148,8 @@ def live_help() -> Text:
         text.append(f" {p.scenario}: {scenarios.get(p.scenario).description}\n")
     text.append(f"  {'f':<16}", "bold")
     text.append(" follow now again (after panning, zooming, pausing or selecting)\n")
+    text.append(f"  {'p':<16}", "bold")
+    text.append(" pin the lanes where they are (again: follow the newest active lanes)\n")
     text.append("The \"fired\" row under the ruler marks when each was fired; each firing is a client process "
                 "whose lanes join the recording.\n\n")
     return text
@@ -185,6 +188,7 @@ class LiveApp(ReplayApp):
     """
     # Shown on their own line (see compose), not in the footer, which the replay keys fill.
     BINDINGS = [
+        Binding("p", "pin", "pin lanes", show=False),
         *(Binding(p.key, f"fire('{p.scenario}')", p.label, show=False) for p in POKES),
         *(Binding(p.key.upper(), f"counts('{p.scenario}')", f"{p.label}…", show=False) for p in POKES),
     ]
@@ -201,6 +205,7 @@ class LiveApp(ReplayApp):
         self.load_failed = False
         self._tracked_key: tuple[float, float, int] = (0.0, 0.0, 0)  # the view as following last left it
         self.late_clients_stopped = False  # attached: our clients stopped after the other server ended
+        self.pinned = False  # the lanes stay where the user scrolled them (p); else they follow new activity
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -241,25 +246,55 @@ class LiveApp(ReplayApp):
         if self.tracking and self.lanes.view.key() != self._tracked_key:
             self._track_end()  # something else moved the view while following (a resize refits it all)
 
+    def now(self) -> int:
+        """The recording's "now" (ns): the clock runs on while nothing happens, until the trailer is written.
+
+        The header's ``t0_monotonic_ns`` is this machine's monotonic clock at time 0 (the server's clients use
+        it too), so now is the clock's reading minus it; never before the newest event.
+        """
+        tl = self.timeline
+        if tl is None:
+            return 0
+        t0 = tl.rec.header.get("t0_monotonic_ns")
+        if tl.rec.trailer is not None or not isinstance(t0, int):
+            return tl.t_max
+        return max(tl.t_max, time.monotonic_ns() - t0)
+
     def _track_end(self) -> None:
         """Follow "now": from the last firing's mark (or the last LIVE_WINDOW, or the start) to now.
 
-        Overrides ReplayApp's (fit everything): a burst fired into a long session would get one cell.
+        Overrides ReplayApp's (fit everything): a burst fired into a long session would get one cell.  Once
+        the fired activity is over and the clock runs on, the view stays on the activity (at least half of
+        it), not on the growing idle time; the title says the time.  The lanes follow the newest activity
+        unless pinned (p).
         """
         tl = self.timeline
         if tl is None:
             return
         lanes = self.lanes
         lanes.fit()  # takes the current width
-        t1 = tl.t_max
-        t0 = max(tl.t_min, t1 - LIVE_WINDOW)
-        fired = [t for t, _ in list(tl.rec.marks) if t0 <= t <= t1]
+        now = self.now()
+        lanes.horizon = now
+        t0 = max(tl.t_min, now - LIVE_WINDOW)
+        fired = [t for t, _ in list(tl.rec.marks) if t0 <= t <= now]
         if fired:
             t0 = max(fired)  # what was fired last fills the view
+        ends = [b.t1 for b in tl.bursts() if b.t1 >= t0]
+        t1: float = now
+        if ends and now - t0 > 2 * max(max(ends) - t0, 500_000_000):
+            t1 = max(ends) + (max(ends) - t0)  # idle for long: keep the activity across half the view
         span = max(t1 - t0, 1_000_000)
         lanes.view.fit(t0 - span * 0.03, t1 + span * 0.12)  # room for the mark, and for the playhead's margin
-        lanes.seek(t1)
+        lanes.seek(now, keep_visible=False)
+        if not self.pinned:
+            lanes.show_active_rows(t0)
         self._tracked_key = lanes.view.key()
+        self._update_panels()
+
+    def action_pin(self) -> None:
+        self.pinned = not self.pinned
+        self.notify("Lanes pinned: they stay where you scroll them (p again: follow new activity)." if self.pinned
+                    else "Lanes follow the newest activity again.", timeout=3)
 
     # -------------------------------------------------- poking
     def action_fire(self, scenario: str) -> None:
@@ -303,6 +338,8 @@ class LiveApp(ReplayApp):
 
     # -------------------------------------------------- watching the processes
     def _watch(self) -> None:
+        if self.tracking and self.timeline is not None and self.timeline.rec.trailer is None:
+            self._track_end()  # the clock runs while nothing happens
         session = self.session
         if session is not None:
             died = session.death()

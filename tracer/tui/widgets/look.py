@@ -12,24 +12,22 @@ from __future__ import annotations
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 
-from tracer.recording.events import KINDS, Look
+from tracer.recording.events import KINDS
 from tracer.timeline import palette
-from tracer.timeline.track import BLOCKED, IDLE, MARK, QUEUED, WORKING
+from tracer.timeline.track import IDLE, INK_OF_CODE, MARK, SEVERAL_CODE
 
-LOOK_STYLE = {
-    IDLE: Style(color=palette.LIFE_COLOUR),
-    BLOCKED: Style(color=palette.LOOK_COLOURS[Look.BLOCKED]),
-    WORKING: Style(color=palette.LOOK_COLOURS[Look.WORKING]),
-    QUEUED: Style(color=palette.LOOK_COLOURS[Look.QUEUED]),
-    MARK: Style(color=palette.TEXT_COLOUR),
-}
+# A cell's colour: its class of time (one ink per kind of wait or work), or its instant's kind.
+LOOK_STYLE = {IDLE: Style(color=palette.LIFE_COLOUR), MARK: Style(color=palette.TEXT_COLOUR),
+              **{code: Style(color=ink.colour) for code, ink in INK_OF_CODE.items()}}
 KIND_STYLE = {KINDS[name].code: Style(color=colour, bold=True) for name, colour in palette.KIND_COLOURS.items()}
+KIND_STYLE[SEVERAL_CODE] = Style(color=palette.SEVERAL.colour, bold=True)
 CLIENT_ARROW = Style(color=palette.CLIENT_ARROW_COLOUR, bold=True)
 PLAYHEAD = Style(color="#ffff5f", bold=True)
 LABEL = Style(color="#d0d0d0")
 LABEL_CURSOR = Style(color="#000000", bgcolor="#d0d0d0", bold=True)
 GROUP = Style(color="#87afaf", bold=True)
-COUNTER = Style(color="#87afaf")
+COUNTER = Style(color=palette.COUNTER_COLOUR)
+COUNTER_NOTE = Style(color="#ffffff", bgcolor="#303030", bold=True)
 DIM = Style(color="#808080")
 
 _cache: dict[tuple[int, int, bool, str, bool], Style] = {}
@@ -43,7 +41,8 @@ def cell_style(look: int, code: int, glyph: str, highlight: bool, selected: bool
         if glyph in ("→", "←"):
             style = CLIENT_ARROW
         else:
-            style = KIND_STYLE.get(code) or LOOK_STYLE[look]
+            style = KIND_STYLE.get(code) if look == MARK else None
+            style = style or LOOK_STYLE.get(look, LOOK_STYLE[MARK])
         if selected:
             style = style + Style(bgcolor=palette.SELECTED_BG, color="#000000" if look == MARK else None)
         elif highlight:

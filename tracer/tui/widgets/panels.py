@@ -11,11 +11,12 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tracer.analysis import lifecycle
-from tracer.recording.events import Event, Look
+from tracer.recording.events import Event
 from tracer.recording.model import Connection
+from tracer.run import shipped
 from tracer.timeline import palette
 from tracer.timeline.rows import AtPlayhead, Timeline
-from tracer.timeline.track import MARK_GLYPH, SPAN_GLYPH, View, ruler_ticks
+from tracer.timeline.track import View, ruler_ticks
 from tracer.tui.messages import JumpTo, Seek, ZoomAt
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean, fit
@@ -93,16 +94,26 @@ class TitleBar(Static):
             text.append(f"  {note}", "italic #ffaf00")
         if timeline is not None:
             rec = timeline.rec
-            s = rec.settings
-            parts = [clean(rec.model, 20)]
-            if "workers" in s and rec.model == "pool":
-                parts.append(f"{clean(s['workers'], 8)} workers")
-            if "backlog" in s:
-                parts.append(f"backlog {clean(s['backlog'], 8)}")
+            parts = [clean(word, 30) for word in shipped.setting_words(clean(rec.model, 20), rec.settings)]
             text.append("   " + " · ".join(parts), "bold")
             text.append(f"  {rec.n_events:,} events", look.DIM)
         text.append(f"  {clean(path, 80)}", look.DIM)
         self.update(text)
+
+
+class AboutLine(Static):
+    """What a shipped recording shows, in its one line from ``tracer/run/shipped.py`` (hidden for others)."""
+
+    DEFAULT_CSS = """
+    AboutLine { height: 1; padding: 0 1; color: $text-accent; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def show(self, timeline: Timeline | None, path: str) -> None:
+        item = shipped.find(path, timeline.rec.model) if timeline is not None else None
+        self.display = item is not None
+        if item is not None:
+            rows = ", ".join(map(str, item.rows))
+            self.update(Text.assemble((f"row{'s' * (len(item.rows) > 1)} {rows}: ", "bold"), item.look))
 
 
 class StatusStrip(Static):
@@ -159,7 +170,7 @@ WARN = "bold #ffaf00"
 
 
 def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
-             targets: dict[int, Event] | None = None) -> Text:
+                   targets: dict[int, Event] | None = None, width: int = 200) -> Text:
     """The detail panel's text: one event's fields, then its connection's story.
 
     Args:
@@ -187,7 +198,8 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append("\n")
     if conn_id is None:
         if event is None:
-            text.append(" click an event (or enter) for its connection's story · ? colours and keys", look.DIM)
+            text.append_text(legend_line(timeline.inks(), width))
+            text.append("\n click an event (or enter) for its connection's story · ? colours and keys", look.DIM)
         return text
     conn = timeline.rec.connections.get(conn_id)
     text.append(f" connection {conn_id} ", "bold reverse")
@@ -256,7 +268,7 @@ def _kind_style(kind: str) -> str:
     k = KINDS.get(kind)
     if k is None:
         return ""
-    return palette.KIND_COLOURS.get(kind) or palette.LOOK_COLOURS.get(k.look, "")
+    return palette.colour(kind)
 
 
 def _words(e: Event, conn: Connection | None) -> str:
@@ -298,25 +310,36 @@ def _help(kind: str) -> str:
 
 
 def legend() -> Text:
-    """The help screen's explanation of glyphs and colours."""
+    """The help screen's explanation of glyphs and colours: one line per kind of time, then the marks."""
     text = Text()
-    colours = palette.LOOK_COLOURS
-    rows = [
-        (SPAN_GLYPH[1] * 3, colours[Look.BLOCKED], "blocked: the thread sleeps in accept, recv, select or connect"),
-        (SPAN_GLYPH[2] * 3, colours[Look.WORKING], "working: send, or the handler's work"),
-        (SPAN_GLYPH[3] * 3, colours[Look.QUEUED],
-         "queued: a connection waits in the kernel's backlog or the pool's queue"),
-        ("───", palette.LIFE_COLOUR, "idle: the thread is alive but in no traced call"),
-        ("┊", palette.LIFE_COLOUR, "events too short to draw at this zoom (zoom in)"),
-    ]
-    rows += [(g, palette.KIND_COLOURS[k], f"{k.replace('_', ' ')}") for k, g in MARK_GLYPH.items()]
-    rows += [("→ ←", palette.CLIENT_ARROW_COLOUR, "a client's request out, its response in"),
-             ("▁▃█", "#87afaf", "counters over time (pool queue, kernel backlog, threads alive), scaled to their peak"),
+    rows = [(ink.glyph * 3, ink.colour, ink.words) for ink in palette.SPAN_INKS]
+    rows += [("───", palette.LIFE_COLOUR, "idle: the thread is alive but in no traced call"),
+             (palette.SHORT_GLYPH, palette.LIFE_COLOUR, "events too short to draw at this zoom (zoom in)")]
+    rows += [(ink.glyph, ink.colour, ink.words) for ink in palette.MARK_INKS]
+    rows += [(palette.CLOSE_EXIT.glyph, palette.CLOSE_EXIT.colour, palette.CLOSE_EXIT.words),
+             (palette.SEVERAL.glyph, palette.SEVERAL.colour, palette.SEVERAL.words),
+             ("→ ←", palette.CLIENT_ARROW_COLOUR, "a client's request out, its response in"),
+             ("▁▃█", palette.COUNTER_COLOUR, "counters over time; the label says the value at the playhead / "
+                                             "the maximum, and counters of one unit share a scale"),
              ("┃ ▼", "#ffff5f", "the playhead"),
-             ("▒▒▒", f"{colours[Look.BLOCKED]} on {palette.HIGHLIGHT_BG}",
+             ("▒▒▒", f"{palette.INKS['recv'].colour} on {palette.HIGHLIGHT_BG}",
               "the selected connection, on every lane it touches"),
-             ("▒▒▒", f"{colours[Look.BLOCKED]} on {palette.SELECTED_BG}", "the selected event")]
+             ("▒▒▒", f"{palette.INKS['recv'].colour} on {palette.SELECTED_BG}", "the selected event")]
     for glyph, style, words in rows:
         text.append(f"  {glyph:<5}", style)
         text.append(f" {words}\n")
+    return text
+
+
+def legend_line(names: list[str] | None = None, width: int = 200) -> Text:
+    """One line: each kind of time's glyph and short name (``names``: only those inks, e.g. this recording's),
+    then the instants; entries that would not fit in ``width`` cells are left out, never cut."""
+    entries = [(ink.glyph, ink.colour, ink.short) for ink in palette.SPAN_INKS if names is None or ink.name in names]
+    entries += [(ink.glyph, f"bold {ink.colour}", ink.short) for ink in palette.MARK_INKS[:3]]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for glyph, style, short in entries:
+        if len(text) + len(short) + 3 > width:
+            break
+        text.append(f" {glyph}", style)
+        text.append(f" {short}")
     return text

@@ -20,13 +20,15 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tracer.timeline import activity
 from tracer.timeline.rows import Row, Timeline
 from tracer.timeline.track import IDLE, View
 from tracer.tui.messages import TimelineChanged, UserMoved
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import cell_style, clean, fit
 
-SHORT_LABELS = {"kernel backlog": "backlog", "threads alive": "threads"}  # for 80 columns
+SHORT_LABELS = {"kernel backlog": "backlog", "threads alive": "threads", "ctx sw (waited)": "sw waited",
+                "ctx sw (preempt)": "sw preempt"}  # for 80 columns
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -47,6 +49,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.rows: list[Row] = []
         self.frames = 0  # lines rendered (the benchmark waits on it)
         self.auto_fit = True  # until the user moves the view, it shows the whole recording
+        self.horizon = 0  # live: "now", which runs on while nothing happens (the playhead may go there)
         self._cells: dict[int, dict[int, tuple[str, int, int]]] = {}
         self._cells_key: tuple[object, ...] = ()
         self._hl_spans: dict[int, list[tuple[int, int]]] = {}
@@ -64,6 +67,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.view.width = self.time_width()
         if self.auto_fit:
             self.fit()
+        if self.selected is not None or self.highlight is not None:
+            self.scroll_to_region_row(self.cursor)  # the panels grew or shrank: keep the selection in view
         self.invalidate()
 
     # -------------------------------------------------- data
@@ -152,8 +157,26 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         track = self.timeline.track(row)
         return track.cells(view) if track is not None else [(" ", IDLE, -1)] * view.width
 
+    def counter_note(self, row: Row) -> str:
+        """``12 / max 105``: a counter's value at the playhead and its maximum ('' for other rows)."""
+        if row.kind != "counter" or not isinstance(row.ref, str) or self.timeline is None:
+            return ""
+        found = self.timeline.counter_at(row.ref, self.playhead)
+        return f" {found[0]:,} / max {found[1]:,} " if found is not None else ""
+
+    def _with_note(self, row: Row, cells: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """A counter row's cells with its note written over the end away from the playhead."""
+        note = self.counter_note(row)
+        if not note or len(note) + 4 > len(cells):
+            return cells
+        ph = self.view.cell_of(self.playhead)
+        at = 0 if ph >= len(cells) // 2 else len(cells) - len(note)
+        cells = list(cells)
+        cells[at:at + len(note)] = [(ch, IDLE, -4) for ch in note]
+        return cells
+
     def _cell_segments(self, row: Row, index: int) -> list[Segment]:
-        cells = self._row_cells(row, index)
+        cells = self._with_note(row, self._row_cells(row, index))
         view = self.view
         hl = self._overlay(row, self._hl_spans)
         sel = self._selected_cells(row)
@@ -162,7 +185,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         run: list[str] = []
         run_style: Style | None = None
         for c, (glyph, lk, code) in enumerate(cells):
-            if c == ph:
+            if code == -4:
+                style = look.COUNTER_NOTE
+            elif c == ph:
                 style, glyph = look.PLAYHEAD, "┃"
             elif code == -2:
                 style = look.COUNTER
@@ -230,16 +255,37 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.invalidate()
 
     def fit(self) -> None:
-        """Show the whole recording."""
+        """Show the recording's activity: its first burst to its last, not the dead time around them."""
+        if self.timeline is not None:
+            t0, t1 = self.timeline.active_window()
+            margin = (t1 - t0) * 0.03
+            self.frame(t0 - margin, t1 + margin)
+        else:
+            self.invalidate()
+
+    def frame(self, t0: float, t1: float) -> None:
+        """Show ``[t0, t1]`` across the lanes (at the current width)."""
         if self.size.width:
             self.view.width = self.time_width()
-        if self.timeline is not None:
-            self.view.fit(self.timeline.t_min, max(self.timeline.t_max, self.timeline.t_min + 1000))
+        self.view.fit(max(0.0, t0), t1)
         self.invalidate()
+
+    def burst(self, forward: bool) -> bool:
+        """Frame the next (previous) burst of activity, the playhead on its start; False when there is none."""
+        if self.timeline is None:
+            return False
+        found = self.timeline.bursts()
+        here = self.playhead
+        hit = activity.next_burst(found, here, forward)
+        if hit is None:
+            return False
+        self.frame(*activity.frame(hit))
+        self.seek(hit.t0)
+        return True
 
     def seek(self, t: float, keep_visible: bool = True) -> None:
         """Move the playhead to ``t`` (clamped to the recording)."""
-        top = self.timeline.t_max if self.timeline else 0
+        top = max(self.timeline.t_max if self.timeline else 0, self.horizon)
         self.playhead = int(max(0, min(t, top)))
         if keep_visible:
             self.view.show(self.playhead, margin=max(1, self.view.width // 10))
@@ -290,6 +336,29 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = heading if group in self.timeline.folded else min(heading + 1, len(self.rows) - 1)
         self.scroll_to_region_row(self.cursor)
         self._changed()
+
+    def show_active_rows(self, since: float) -> bool:
+        """Scroll so that the rows active since ``since`` are on screen, the newest first (live mode).
+
+        Returns whether it scrolled.
+        """
+        if self.timeline is None:
+            return False
+        active = []
+        for k, row in enumerate(self.rows):
+            track = self.timeline.track(row)
+            if track is not None and track.n and track.life is not None and track.life[1] >= since:
+                active.append(k)
+        if not active:
+            return False
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        first, last = active[0], active[-1]
+        if first >= top and last < top + height:
+            return False
+        self.scroll_to(y=max(0, max(first, last - height + 1) if last - first >= height else first - 1),
+                       animate=False)
+        return True
 
     def cursor_row(self) -> Row | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None

@@ -1,0 +1,78 @@
+"""``sockscope lesson``: the lessons listed; ``sockscope lesson N``: one, step by step, in the timeline."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tracer.errors import UsageError
+from tracer.lessons import catalogue
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lesson", help="guided lessons: a shipped recording, step by step (start here)",
+                       description="Without N, list the lessons. With N, open lesson N's recording in the "
+                                   "timeline with a lesson panel: n/p (or PageDown/PageUp) step, a shows the "
+                                   "answer, t on the last step runs the same scenario live.")
+    p.add_argument("number", metavar="N", nargs="?", type=int, help="the lesson to open (see the list)")
+    p.add_argument("--folder", default="recordings", help="where the shipped recordings are (default recordings)")
+    p.set_defaults(func=run)
+
+
+def listing() -> list[str]:
+    """One line per lesson: number, title, model and scenario, what it shows."""
+    lines = []
+    for lesson in catalogue.LESSONS:
+        item = lesson.item
+        where = " ".join([item.model, *item.options, "·", item.scenario]) if item is not None else "pending"
+        lines.append(f"{lesson.number:>3}  {lesson.title}  [{where}]")
+        lines.append(f"     {lesson.summary}" + (f" ({lesson.pending})" if lesson.pending else ""))
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.number is None:
+        for line in listing():
+            print(line)
+        print("Open one with: sockscope lesson N")
+        return 0
+    lesson = catalogue.get(args.number)
+    if lesson is None:
+        numbers = ", ".join(str(x.number) for x in catalogue.LESSONS)
+        raise UsageError(f"no lesson {args.number}; there are lessons {numbers} (sockscope lesson lists them)")
+    if lesson.pending:
+        raise UsageError(f"lesson {lesson.number} ({lesson.title}) {lesson.pending}")
+    path = os.path.join(args.folder, lesson.recording)
+    from tracer.commands.live import not_interactive
+    from tracer.commands.replay import check_file
+
+    check_file(path)
+    for step in lesson.steps:
+        if step.recording:
+            check_file(os.path.join(args.folder, step.recording))
+    why = not_interactive()
+    if why is not None:
+        raise UsageError(f"lesson needs a terminal to show its timeline ({why}); 'sockscope lesson' lists them")
+    from tracer.tui.lesson_app import LessonApp
+
+    app = LessonApp(lesson, args.folder)
+    app.run()
+    if app.error is not None:
+        print(f"error: {app.error}", file=sys.stderr)
+        return 2
+    if app.try_it:
+        return try_live(lesson)
+    return 0
+
+
+def try_live(lesson: catalogue.Lesson) -> int:
+    """The lesson's scenario, live, with its settings: the student changes a knob and fires again."""
+    from tracer.commands.live import default_path, run_live
+    from tracer.lessons.guide import try_settings
+    from tracer.run.live_session import Session
+
+    cfg, scenario, params = try_settings(lesson)
+    print(f"sockscope: {lesson.try_command()}", flush=True)
+    session = Session(cfg, default_path(cfg.model))
+    return run_live(session, hint=f"Lesson {lesson.number}, live: {lesson.try_text}", fire_at_start=(scenario, params))

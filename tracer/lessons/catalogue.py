@@ -1,0 +1,216 @@
+"""Every lesson's words, in one place: one :class:`~tracer.lessons.guide.Lesson` per row of LESSONS.md.
+
+A teacher adds a lesson here (a shipped recording from ``tracer/run/shipped.py``
+and a few steps); a translator translates the strings here and nowhere else.
+Each string is whole: sentences are never built from pieces, and ``{names}``
+are filled with what the step's finder found in the recording (its lane, how
+long, which client) and with the recording's facts (see
+:func:`tracer.lessons.guide.facts`), so the numbers are always the recording's
+own.  ``view`` names a finder (``tracer/lessons/guide.py``, ``FINDERS``).
+"""
+
+from __future__ import annotations
+
+from tracer.lessons.guide import Lesson, Step
+
+NEEDS_RUN = ("needs `sockscope run` (any program, traced, with UDP) from issue #11, which is not in this "
+             "sockscope yet: its recording cannot be made")
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(1, "A blocking call puts the thread to sleep", "thread-keepalive-blocking-recv.jsonl",
+           "a worker sits inside recv until the client's bytes arrive", (
+               Step("activity", "Two keep-alive clients, each served by a thread of its own: recv-1 and recv-2. "
+                                "The long ▒ stretches are recv: the thread asked for bytes and is asleep in the "
+                                "kernel until they come."),
+               Step("longest recv server bytes", "{lane} sat in recv for {dur}: its thread slept until {client} "
+                                                 "sent its next request. Nothing ran on that thread meanwhile; "
+                                                 "the kernel woke it when the bytes arrived.",
+                    question="Where does the client's send line up?",
+                    answer="At the end of the recv: {client}'s send starts just before {end}, when {lane} wakes."),
+               Step("longest recv client bytes", "The other end: {lane} waits {dur} in recv for the reply (▒ on a "
+                                                 "client lane, ← when it arrives). Both ends block the same way.",
+                    question="How many requests did the server answer in all?", answer="{requests} requests."),
+           ), try_text="Change think_ms and watch the recv spans stretch and shrink with it."),
+    Lesson(2, "Thread-per-connection grows threads with connections", "thread-ramp-grows-threads.jsonl",
+           "one new lane per arriving client; the threads counter climbs", (
+               Step("activity", "Clients arrive one every 100 ms. Each one gets a new thread, recv-N, that sits "
+                                "in recv (▒) for as long as its client stays: the lanes appear like a staircase."),
+               Step("last thread_start", "The last thread, {lane}, starts at {t}. The threads alive counter "
+                                         "under the workers climbs one step per client.",
+                    question="How many server threads were alive at most?",
+                    answer="{threads_max} threads alive at once, for {connections} connections.",
+                    frame="activity"),
+               Step("counter threads", "At its peak the counter reads {peak} at {at}. A thousand clients would "
+                                       "mean a thousand threads, each with its own stack."),
+           ), try_text="Raise clients and watch a lane, and a thread, appear for each."),
+    Lesson(3, "Threads are created per connection; a pool reuses them", "thread-churn-thread-per-connection.jsonl",
+           "many short connections: a thread_start/thread_exit pair each, against the same few pool workers", (
+               Step("activity", "{connections} short connections on thread-per-connection: {threads_created} "
+                                "threads created. Each lane opens with ● (thread start) and ends with ○ (exit); "
+                                "⊗ is a close and an exit in one cell.",
+                    question="How many threads did the server create?", answer="{threads_created} threads."),
+               Step("first thread_start server recv-*", "{lane} starts at {t} for connection {conn} and ends as "
+                                                        "soon as it is served: creating and destroying a thread "
+                                                        "costs every connection.",
+                    frame="burst"),
+               Step("activity", "The same {connections} connections on a pool of {workers} workers: the same "
+                                "few worker lanes start connection after connection (▸), and no thread is made "
+                                "per connection.", recording="pool-churn-reuses-workers.jsonl",
+                    question="How many connections did the busiest worker serve?",
+                    answer="{most_served} connections, on {served_lanes} worker lanes."),
+           ), try_text="Fire churn again with more connections: the pool's lanes stay few."),
+    Lesson(4, "A saturated pool queues connections", "pool-saturated-queue.jsonl",
+           "more slow clients than workers: submit → start gaps grow, the queue counter climbs", (
+               Step("activity", "16 clients, {workers} workers, and each request takes 200 ms of work (═, the "
+                                "handler sleeping as on a database). Only {workers} can be served at once; the "
+                                "rest wait in the pool's queue: watch the pool queue counter."),
+               Step("conn queue_wait", "Connection {conn} waited {wait} in the pool's queue (░ in the connection "
+                                       "view) before {server_lane} picked it up: one 200 ms round per "
+                                       "rank ahead of it.", by_connection=True,
+                    question="What is the longest wait in the pool's queue?", answer="{queue_max}."),
+               Step("counter queue", "The queue is deepest, {peak} connections, at {at}, then drains by "
+                                     "{workers} every 200 ms as the workers come free.",
+                    question="How deep did the queue get?", answer="{peak_queue} connections."),
+           ), try_text="Change workers or work_ms and watch the queue grow or vanish."),
+    Lesson(5, "The lesson's pool spends one worker on the accept loop", "pool-as-taught-accept-worker.jsonl",
+           "as taught, the accept loop is itself a pool task: 4 workers serve 3 at once", (
+               Step("activity", "The lesson's pool, as typed: the accept loop is submitted to the pool itself. "
+                                "{workers} workers, but one of them runs accept (┅) for good."),
+               Step("longest accept", "{lane} is a pool worker sitting in accept: it never serves a client. "
+                                      "The others are pinned by idle clients sitting in recv.",
+                    question="How many connections did the server close?",
+                    answer="{closed} of {connections}: {never_closed} were never closed.", frame="activity"),
+               Step("conn queue_wait", "Connection {conn} waited {wait} in the queue: with one worker on accept "
+                                       "there are only three left to serve.", by_connection=True),
+               Step("activity", "With 1 worker the as-taught pool accepts and never serves: submit (») with no "
+                                "start, and every client gives up.",
+                    recording="pool-as-taught-one-worker-never-serves.jsonl",
+                    question="How many clients timed out?", answer="{client_timeouts} clients."),
+           ), try_text="Try more workers: one less than you ask for is ever free."),
+    Lesson(6, "A slow client pins a worker", "pool-slowloris-stalls.jsonl",
+           "slowloris clients: the pool stalls, thread grows lanes, selectors stays responsive", (
+               Step("activity", "4 slow clients dribble 3 bytes every 100 ms; 4 quick ones come too. On the "
+                                "pool of {workers} workers the slow ones take every worker, each in recv (▒)."),
+               Step("conn queue_wait", "Quick connection {conn} waited {wait} in the pool's queue until a slow "
+                                       "one let go of its worker.", by_connection=True,
+                    question="What is the longest wait in the pool's queue?", answer="{queue_max}."),
+               Step("activity", "Thread-per-connection: one lane per slow client, and the quick clients get "
+                                "threads of their own at once.", recording="thread-slowloris-grows.jsonl",
+                    question="How many threads were alive at most?", answer="{threads_max} threads."),
+               Step("activity", "IO multiplexing: one lane. Each dribble is one short recv after a select (≈), "
+                                "and the quick clients are answered in between.",
+                    recording="selectors-slowloris-responsive.jsonl",
+                    question="How many server threads are there?", answer="{server_lanes}."),
+           ), try_text="Fire slow clients at each model and compare."),
+    Lesson(7, "The listen backlog is a queue in the kernel", "thread-backlog-kernel-queue.jsonl",
+           "accept paused, a burst of connects: connect completes long before accept", (
+               Step("activity", "The accept loop starts 1.5 s late, with backlog {backlog}. The clients connect "
+                                "anyway: the kernel completes the handshake and queues them."),
+               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog (▚): its "
+                                         "client's connect returned long before the server's accept took it.",
+                    by_connection=True, question="How many connections did the kernel hold at most?",
+                    answer="{peak_backlog} (backlog {backlog}, plus one)."),
+               Step("longest connect client", "{lane}'s connect (⋯) took {dur}: the queue was full, its SYN was "
+                                              "dropped, and the kernel retried later.",
+                    question="How long was the longest connect?", answer="{dur}, on {lane}."),
+           ), try_text="Change backlog and pause_ms and watch who waits where."),
+    Lesson(8, "Idle connections cost a thread each, or nothing", "thread-idle-connections.jsonl",
+           "100 idle + 5 busy clients: 100 lanes in recv on thread, one lane on selectors", (
+               Step("activity", "100 idle connections and 5 busy ones on thread-per-connection: one lane, and "
+                                "one thread, per connection, most of them asleep in recv.",
+                    question="How many server threads were alive at most?", answer="{threads_max} threads."),
+               Step("activity", "The same clients on selectors: one lane. Idle sockets only sit in the "
+                                "selector; they cost no thread.", recording="selectors-idle-one-lane.jsonl",
+                    question="How many server lanes are there?", answer="{server_lanes}."),
+           ), try_text="Fire idle connections and watch the lanes (and the threads counter)."),
+    Lesson(9, "CPU-bound handlers gain nothing from threads (the GIL)", "thread-cpu-gil.jsonl",
+           "8 threads compute 50 ms each: the work stretches, one runs at a time", (
+               Step("activity", "8 clients at once, each request computing 50 ms (▓, the handler holding the "
+                                "GIL). 8 threads run them \"at the same time\"."),
+               Step("longest work", "{lane}'s 50 ms of work took {dur}: the threads take turns on the GIL, so "
+                                    "each one's work stretches and none finishes sooner.",
+                    question="How long did the slowest connection take to serve?", answer="{service_max}."),
+           ), try_text="Change cpu_ms or clients: latency grows, throughput does not."),
+    Lesson(10, "IO multiplexing serves everyone from one thread", "selectors-one-thread-serves-all.jsonl",
+           "selectors: one lane doing select, accept, recv, send for every client", (
+               Step("activity", "20 clients on selectors. One lane does everything: select (≈), accept, recv, "
+                                "send and close, for every client.",
+                    question="How many threads does this server have?", answer="{server_lanes}."),
+               Step("last accept", "{lane} accepts connection {conn} at {t}: the same lane that waits in select, "
+                                   "receives and sends. It sleeps only when no socket is ready.", frame="burst",
+                    question="How many connections did this one lane serve?", answer="{connections}."),
+           ), try_text="Fire a bigger burst: still one lane."),
+    Lesson(11, "A blocking call inside an event loop freezes every client", "selectors-blocking-handler-freezes.jsonl",
+           "a handler that sleeps in selectors: the one lane stops, every client waits", (
+               Step("activity", "5 clients on selectors, and a handler that sleeps 200 ms (═) inside the loop."),
+               Step("longest work", "While {lane} sleeps in work for {dur}, no select, no accept, no recv: "
+                                    "every other client waits its turn.", frame="activity",
+                    question="How long did the slowest client wait for service?", answer="{service_max}."),
+           ), try_text="Try the same with --work-ms on thread: the others go on."),
+    Lesson(12, "The lesson's own bugs", "thread-as-taught-no-close.jsonl",
+           "as taught: one recv per connection, no close although the reply says keep-alive", (
+               Step("activity", "The lesson's handler, as typed: one recv, one send, then the thread ends (○) "
+                                "without close. The reply says keep-alive, so each client sends a second "
+                                "request."),
+               Step("first thread_exit server recv-*", "{lane} ends at {t} without closing its socket. There is "
+                                                       "no close event on any server lane.",
+                    question="How many connections did the server close?",
+                    answer="{closed}: {never_closed} of {connections} were never closed.", frame="activity"),
+               Step("first close client", "Yet {lane} got end-of-file: when the handler's thread ended, "
+                                          "nothing referred to its socket any more, and Python's garbage "
+                                          "collection closed it. That close is not traced.", frame="conn",
+                    question="How many clients got end-of-file, and how many waited?",
+                    answer="{client_eofs} got end-of-file; {client_timeouts} timed out."),
+               Step("longest recv client", "{lane} waited {dur} and timed out: the accept loop's variable conn "
+                                           "still refers to the last socket it accepted, so that one is never "
+                                           "collected. sockscope check lists the connections never closed."),
+           ), try_text="Run it without --as-taught: every connection closes."),
+    Lesson(13, "How much faster is IO multiplexing?", "selectors-one-thread-serves-all.jsonl",
+           "sockscope bench measures requests per second per model; here, one lane's service times", (
+               Step("activity", "One event loop served {connections} connections. A thread costs a stack and a "
+                                "switch; here there is neither."),
+               Step("conn service", "Its slowest connection, {conn}, was served in {wait}.",
+                    question="How many requests were answered?", answer="{requests}."),
+           ), try_text="sockscope bench runs every model at rising concurrency and prints a table."),
+    Lesson(14, "Both ends of the conversation", "single-both-ends.jsonl",
+           "client lanes and server lanes on one axis: connect, accept, request, response, close", (
+               Step("activity", "Client lanes and the server's one lane share one time axis. The single-threaded "
+                                "server serves one client at a time (50 ms of work each)."),
+               Step("first connect client", "{lane} connects (⋯) at {t}; the server's accept returns with it, "
+                                            "its request goes out (→) and the reply comes back (←).",
+                    frame="conn"),
+               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog (▚) while the "
+                                         "server was busy with the clients before it.", by_connection=True,
+                    question="Which client waited longest in the backlog?", answer="{client}, {wait}."),
+           ), try_text="Fire more clients and watch the backlog wait grow with each."),
+    Lesson(15, "Where each connection's time went", "pool-saturated-queue.jsonl",
+           "per connection: waiting in the backlog, in the pool queue, in service", (
+               Step("activity", "One row per connection: ▚ in the kernel's backlog, ░ in the pool's queue, then "
+                                "served on a worker.", by_connection=True),
+               Step("conn queue_wait", "Connection {conn}: {backlog_wait} in the backlog, {queue_wait} in the "
+                                       "pool's queue, {service} in service. The detail panel says the same in "
+                                       "words.", by_connection=True,
+                    question="What is the longest service time?", answer="{service_max}."),
+           ), try_text="sockscope export FILE --format md tabulates these waits for every connection."),
+    Lesson(16, "TCP is a byte stream, UDP keeps datagrams", "", "three small messages: one TCP recv runs "
+           "them together, UDP recvfrom keeps each whole", (), pending=NEEDS_RUN),
+    Lesson(17, "Many threads cost context switches", "thread-context-switches.jsonl",
+           "thread-per-connection under a burst: the switch counters climb; the event loop barely moves", (
+               Step("activity", "50 clients at once on thread-per-connection. Under the workers, two counters: "
+                                "context switches where a thread waited (voluntary) and where the kernel took "
+                                "the CPU away (involuntary)."),
+               Step("counter ctx_voluntary", "By {at} the threads had switched {peak} times: every blocking "
+                                             "call, every hand-over of the GIL.",
+                    question="How many voluntary context switches?", answer="{peak_ctx_voluntary}."),
+               Step("counter ctx_voluntary", "The same burst on selectors: one thread, so fewer switches: no "
+                                             "thread to start, none to hand the GIL to.",
+                    recording="selectors-context-switches.jsonl",
+                    question="How many voluntary context switches here?", answer="{peak_ctx_voluntary}."),
+           ), try_text="Fire bigger bursts at thread and at selectors and compare the counters."),
+    Lesson(18, "The lesson's own code, as a student typed it", "", "the lesson's thread and pool servers, "
+           "unmodified, under sockscope run", (), pending=NEEDS_RUN),
+)
+
+
+def get(number: int) -> Lesson | None:
+    return next((lesson for lesson in LESSONS if lesson.number == number), None)

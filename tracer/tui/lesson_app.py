@@ -1,0 +1,250 @@
+"""``sockscope lesson N``: the replay app with a lesson panel that steps through the recording.
+
+How this works
+--------------
+:class:`LessonApp` is the replay app on the lesson's recording.  Each step's
+view is worked out by :func:`tracer.lessons.guide.moment` from the recording
+once it is loaded (a step of another recording loads that one first), then
+applied: the window, connection or thread view, lanes shown, the selection
+and the playhead.  The panel says the step's sentences with the recording's
+numbers.  After the lesson's own steps comes "try it yourself": ``t`` quits
+and the command runs the same scenario live (``LessonApp.try_it``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tracer.lessons import guide
+from tracer.lessons.guide import Lesson, Step
+from tracer.timeline.rows import Filters
+from tracer.tui.app import ReplayApp
+from tracer.tui.messages import Loaded
+from tracer.tui.screens import HelpScreen
+from tracer.tui.widgets.look import clean
+
+
+class LessonPanel(VerticalScroll):
+    """The step's words: where in the lesson, what is on screen, a question (its answer on a key)."""
+
+    DEFAULT_CSS = """
+    LessonPanel { height: auto; max-height: 8; border-top: solid $accent; padding: 0 1; background: $boost; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lesson-body")
+
+    def show(self, text: Text) -> None:
+        self.query_one("#lesson-body", Static).update(text)
+        self.scroll_home(animate=False)
+
+
+def lesson_help() -> Text:
+    """The lesson keys, for the top of the help screen."""
+    text = Text()
+    text.append("Lesson\n", "bold underline")
+    for key, words in (("n  PgDn", "the next step: it sets the view and says what is on screen"),
+                       ("p  PgUp", "the previous step"), ("a", "the answer to the step's question (computed "
+                                                               "from the recording)"),
+                       ("t", "on the last step: run the same scenario live, to change a knob and fire again")):
+        text.append(f"  {key:<16}", "bold")
+        text.append(f" {words}\n")
+    text.append("Between steps, every replay key works: zoom, pan, select, play.\n\n")
+    return text
+
+
+class LessonHelpScreen(HelpScreen):
+    """The replay help, with the lesson keys on top."""
+
+    def on_mount(self) -> None:
+        self.query_one("#help").mount(Static(lesson_help()), before=0)
+
+
+class LessonApp(ReplayApp):
+    """One lesson: its recording in the timeline, and a panel that walks through it step by step."""
+
+    BINDINGS = [
+        Binding("n,pagedown", "lesson_step(1)", "next step", key_display="n", priority=True),
+        Binding("p,pageup", "lesson_step(-1)", "prev step", key_display="p", priority=True),
+        Binding("a", "answer", "answer"),
+        Binding("t", "try_it", "try it", show=False),
+    ]
+
+    DETAIL_SHARE = 4  # the lesson panel takes room too: the detail panel grows to a quarter of the screen
+
+    def __init__(self, lesson: Lesson, folder: str = "recordings") -> None:
+        super().__init__(os.path.join(folder, lesson.recording))
+        self.lesson = lesson
+        self.folder = folder
+        self.step_index = 0
+        self.answered = False
+        self.try_it = False  # set when the student asks to try it live (the command runs it after the app)
+        self.step_error: str | None = None
+        self._facts: dict[str, dict[str, str]] = {}
+        self._values: dict[str, str] = {}
+        self._applied = -1
+
+    @property
+    def steps(self) -> int:
+        """The lesson's steps, and the last one: try it yourself."""
+        return len(self.lesson.steps) + 1
+
+    def step(self) -> Step | None:
+        """The current step (None: try it yourself)."""
+        return self.lesson.steps[self.step_index] if self.step_index < len(self.lesson.steps) else None
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if widget.id == "status":
+                yield LessonPanel(id="lesson")
+            yield widget
+
+    def on_mount(self) -> None:
+        self.query_one("#about").display = False  # the lesson panel says what the recording shows
+
+    # -------------------------------------------------- loading a step's recording
+    def _wanted_path(self) -> str:
+        step = self.step()
+        name = step.recording if step is not None and step.recording else self.lesson.recording
+        return os.path.join(self.folder, name)
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.prevent_default()  # ReplayApp's handler runs here, once, before the step is applied
+        if os.path.abspath(message.batch.recording.path) != os.path.abspath(self.path):
+            return  # a batch of the recording the last step showed, still on its way
+        super().on_loaded(message)
+        self.query_one("#about").display = False
+        if message.batch.finished and self._applied != self.step_index:
+            self._apply()
+
+    def _go(self, index: int) -> None:
+        self.step_index = max(0, min(self.steps - 1, index))
+        self.answered = False
+        path = self._wanted_path()
+        if path != self.path:  # another recording: load it, then apply (on_loaded)
+            if self._loader is not None:
+                self._loader.stop()
+            self.path = path
+            self.timeline = None
+            self.loaded = False
+            self._applied = -1
+            self.lanes.set_timeline(None)
+            self._show_panel("loading…")
+            self._load()
+            return
+        self._apply()
+
+    # -------------------------------------------------- applying a step
+    def _apply(self) -> None:
+        tl = self.timeline
+        if tl is None or not self.loaded:
+            return
+        self._applied = self.step_index
+        step = self.step() or Step("activity", "")
+        try:
+            m = guide.moment(tl.rec, step)
+        except guide.LessonError as exc:
+            self.step_error = str(exc)
+            self._values = {}
+            self._show_panel(f"This step cannot be shown with this recording: {exc}")
+            return
+        self.step_error = None
+        facts = self._facts.get(self.path)
+        if facts is None:
+            facts = self._facts[self.path] = guide.facts(tl.rec)
+        self._values = {**facts, **m.values}
+        self._set_view(step, m)
+        self._show_panel()
+
+    def _set_view(self, step: Step, m: guide.Moment) -> None:
+        tl = self.timeline
+        assert tl is not None
+        lanes = self.lanes
+        self._user()
+        if self.playing:
+            self._set_playing(False)
+        tl.by_connection = step.by_connection
+        tl.set_filters(Filters(lanes=m.lanes))
+        lanes.cursor = 0
+        lanes.scroll_to(y=0, animate=False)
+        lanes.data_changed()
+        lanes.frame(*m.window)
+        lanes.seek(m.playhead, keep_visible=False)
+        if m.select is not None and not step.by_connection:
+            lanes.select(*m.select)
+        else:
+            lanes.select(None, None, conn=m.conn)
+            row = next((k for k, r in enumerate(lanes.rows) if r.kind == "conn" and r.ref == m.conn), None)
+            if row is not None:
+                lanes.cursor = row
+        # once the panels have their new heights, bring the selected row into view
+        self.call_after_refresh(lambda: lanes.scroll_to_region_row(lanes.cursor))
+        self._reanchor()
+
+    def _show_panel(self, note: str | None = None) -> None:
+        lesson, step = self.lesson, self.step()
+        text = Text()
+        text.append(f" Lesson {lesson.number} · step {self.step_index + 1}/{self.steps} ", "bold reverse")
+        text.append(f"  {lesson.title}\n", "bold")
+        if note is not None:
+            text.append(note)
+        elif step is None:
+            text.append("Try it yourself: ", "bold")
+            text.append(f"{lesson.try_text} Press t to run {lesson.try_command()}")
+        else:
+            text.append(self.say(step.text))
+            if step.question:
+                text.append("\nQ: ", "bold #ffaf00")
+                text.append(step.question)
+                if self.answered:
+                    text.append("\nA: ", "bold #5fd75f")
+                    text.append(self.say(step.answer))
+                else:
+                    text.append("   (a: the answer)", "dim")
+        text.append("\n")
+        text.append("n/p (PgDn/PgUp) step · a answer · q quit", "dim")
+        self.query_one(LessonPanel).show(text)
+
+    def say(self, template: str) -> str:
+        """A step's sentence with the recording's numbers (names come from recordings: cleaned)."""
+        values = {k: clean(v, 60) for k, v in self._values.items()}
+        try:
+            return guide.fill(template, values)
+        except guide.LessonError as exc:
+            return f"({exc})"
+
+    def answer_text(self) -> str | None:
+        """The current step's answer as shown (None: the step asks nothing)."""
+        step = self.step()
+        return self.say(step.answer) if step is not None and step.question else None
+
+    # -------------------------------------------------- keys
+    def action_lesson_step(self, delta: int) -> None:
+        target = self.step_index + delta
+        if not 0 <= target < self.steps:
+            self.bell()
+            return
+        self._go(target)
+
+    def action_answer(self) -> None:
+        if self.answer_text() is None:
+            self.notify("This step asks no question.", timeout=2)
+            return
+        self.answered = True
+        self._show_panel()
+
+    def action_help(self) -> None:
+        self.push_screen(LessonHelpScreen())
+
+    def action_try_it(self) -> None:
+        if self.step() is not None:
+            self.notify("Try it yourself is the lesson's last step (n to get there).", timeout=3)
+            return
+        self.try_it = True
+        self.exit()
