@@ -20,21 +20,21 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(1, "A blocking call puts the thread to sleep", "thread-keepalive-blocking-recv.jsonl",
            "a worker sits inside recv until the client's bytes arrive", (
                Step("activity", "Two keep-alive clients, each served by a thread of its own: recv-1 and recv-2. "
-                                "The long ▒ stretches are recv: the thread asked for bytes and is asleep in the "
+                                "The long {ink_recv} stretches are recv: the thread asked for bytes and is asleep in the "
                                 "kernel until they come."),
                Step("longest recv server bytes", "{lane} sat in recv for {dur}: its thread slept until {client} "
                                                  "sent its next request. Nothing ran on that thread meanwhile; "
                                                  "the kernel woke it when the bytes arrived.",
                     question="Where does the client's send line up?",
                     answer="At the end of the recv: {client}'s send starts just before {end}, when {lane} wakes."),
-               Step("longest recv client bytes", "The other end: {lane} waits {dur} in recv for the reply (▒ on a "
-                                                 "client lane, ← when it arrives). Both ends block the same way.",
+               Step("longest recv client bytes", "The other end: {lane} waits {dur} in recv for the reply ({ink_recv} on a "
+                                                 "client lane, {arrow_in} when it arrives). Both ends block the same way.",
                     question="How many requests did the server answer in all?", answer="{requests} requests."),
            ), try_text="Change think_ms and watch the recv spans stretch and shrink with it."),
     Lesson(2, "Thread-per-connection grows threads with connections", "thread-ramp-grows-threads.jsonl",
            "one new lane per arriving client; the threads counter climbs", (
                Step("activity", "Clients arrive one every 100 ms. Each one gets a new thread, recv-N, that sits "
-                                "in recv (▒) for as long as its client stays: the lanes appear like a staircase."),
+                                "in recv ({ink_recv}) for as long as its client stays: the lanes appear like a staircase."),
                Step("last thread_start", "The last thread, {lane}, starts at {t}. The threads alive counter "
                                          "under the workers climbs one step per client.",
                     question="How many server threads were alive at most?",
@@ -46,25 +46,25 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(3, "Threads are created per connection; a pool reuses them", "thread-churn-thread-per-connection.jsonl",
            "many short connections: a thread_start/thread_exit pair each, against the same few pool workers", (
                Step("activity", "{connections} short connections on thread-per-connection: {threads_created} "
-                                "threads created. Each lane opens with ● (thread start) and ends with ○ (exit); "
-                                "⊗ is a close and an exit in one cell.",
+                                "threads created. Each lane opens with {mark_thread_start} (thread start) and ends with {mark_thread_exit} (exit); "
+                                "{mark_close_exit} is a close and an exit in one cell.",
                     question="How many threads did the server create?", answer="{threads_created} threads."),
                Step("first thread_start server recv-*", "{lane} starts at {t} for connection {conn} and ends as "
                                                         "soon as it is served: creating and destroying a thread "
                                                         "costs every connection.",
                     frame="burst"),
                Step("activity", "The same {connections} connections on a pool of {workers} workers: the same "
-                                "few worker lanes start connection after connection (▸), and no thread is made "
+                                "few worker lanes start connection after connection ({mark_start}), and no thread is made "
                                 "per connection.", recording="pool-churn-reuses-workers.jsonl",
                     question="How many connections did the busiest worker serve?",
                     answer="{most_served} connections, on {served_lanes} worker lanes."),
            ), try_text="Fire churn again with more connections: the pool's lanes stay few."),
     Lesson(4, "A saturated pool queues connections", "pool-saturated-queue.jsonl",
            "more slow clients than workers: submit → start gaps grow, the queue counter climbs", (
-               Step("activity", "16 clients, {workers} workers, and each request takes 200 ms of work (═, the "
+               Step("activity", "16 clients, {workers} workers, and each request takes 200 ms of work ({ink_work}, the "
                                 "handler sleeping as on a database). Only {workers} can be served at once; the "
                                 "rest wait in the pool's queue: watch the pool queue counter."),
-               Step("conn queue_wait", "Connection {conn} waited {wait} in the pool's queue (░ in the connection "
+               Step("conn queue_wait", "Connection {conn} waited {wait} in the pool's queue ({ink_queue} in the connection "
                                        "view) before {server_lane} picked it up: one 200 ms round per "
                                        "rank ahead of it.", by_connection=True,
                     question="What is the longest wait in the pool's queue?", answer="{queue_max}."),
@@ -75,14 +75,14 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(5, "The lesson's pool spends one worker on the accept loop", "pool-as-taught-accept-worker.jsonl",
            "as taught, the accept loop is itself a pool task: 4 workers serve 3 at once", (
                Step("activity", "The lesson's pool, as typed: the accept loop is submitted to the pool itself. "
-                                "{workers} workers, but one of them runs accept (┅) for good."),
+                                "{workers} workers, but one of them runs accept ({ink_accept}) for good."),
                Step("longest accept", "{lane} is a pool worker sitting in accept: it never serves a client. "
                                       "The others are pinned by idle clients sitting in recv.",
                     question="How many connections did the server close?",
                     answer="{closed} of {connections}: {never_closed} were never closed.", frame="activity"),
                Step("conn queue_wait", "Connection {conn} waited {wait} in the queue: with one worker on accept "
                                        "there are only three left to serve.", by_connection=True),
-               Step("activity", "With 1 worker the as-taught pool accepts and never serves: submit (») with no "
+               Step("activity", "With 1 worker the as-taught pool accepts and never serves: submit ({mark_submit}) with no "
                                 "start, and every client gives up.",
                     recording="pool-as-taught-one-worker-never-serves.jsonl",
                     question="How many clients timed out?", answer="{client_timeouts} clients."),
@@ -90,14 +90,14 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(6, "A slow client pins a worker", "pool-slowloris-stalls.jsonl",
            "slowloris clients: the pool stalls, thread grows lanes, selectors stays responsive", (
                Step("activity", "4 slow clients dribble 3 bytes every 100 ms; 4 quick ones come too. On the "
-                                "pool of {workers} workers the slow ones take every worker, each in recv (▒)."),
+                                "pool of {workers} workers the slow ones take every worker, each in recv ({ink_recv})."),
                Step("conn queue_wait", "Quick connection {conn} waited {wait} in the pool's queue until a slow "
                                        "one let go of its worker.", by_connection=True,
                     question="What is the longest wait in the pool's queue?", answer="{queue_max}."),
                Step("activity", "Thread-per-connection: one lane per slow client, and the quick clients get "
                                 "threads of their own at once.", recording="thread-slowloris-grows.jsonl",
                     question="How many threads were alive at most?", answer="{threads_max} threads."),
-               Step("activity", "IO multiplexing: one lane. Each dribble is one short recv after a select (≈), "
+               Step("activity", "IO multiplexing: one lane. Each dribble is one short recv after a select ({ink_select}), "
                                 "and the quick clients are answered in between.",
                     recording="selectors-slowloris-responsive.jsonl",
                     question="How many server threads are there?", answer="{server_lanes}."),
@@ -106,11 +106,11 @@ LESSONS: tuple[Lesson, ...] = (
            "accept paused, a burst of connects: connect completes long before accept", (
                Step("activity", "The accept loop starts 1.5 s late, with backlog {backlog}. The clients connect "
                                 "anyway: the kernel completes the handshake and queues them."),
-               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog (▚): its "
+               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog ({ink_backlog}): its "
                                          "client's connect returned long before the server's accept took it.",
                     by_connection=True, question="How many connections did the kernel hold at most?",
                     answer="{peak_backlog} (backlog {backlog}, plus one)."),
-               Step("longest connect client", "{lane}'s connect (⋯) took {dur}: the queue was full, its SYN was "
+               Step("longest connect client", "{lane}'s connect ({ink_connect}) took {dur}: the queue was full, its SYN was "
                                               "dropped, and the kernel retried later.",
                     question="How long was the longest connect?", answer="{dur}, on {lane}."),
            ), try_text="Change backlog and pause_ms and watch who waits where."),
@@ -125,7 +125,7 @@ LESSONS: tuple[Lesson, ...] = (
            ), try_text="Fire idle connections and watch the lanes (and the threads counter)."),
     Lesson(9, "CPU-bound handlers gain nothing from threads (the GIL)", "thread-cpu-gil.jsonl",
            "8 threads compute 50 ms each: the work stretches, one runs at a time", (
-               Step("activity", "8 clients at once, each request computing 50 ms (▓, the handler holding the "
+               Step("activity", "8 clients at once, each request computing 50 ms ({ink_cpu}, the handler holding the "
                                 "GIL). 8 threads run them \"at the same time\"."),
                Step("longest work", "{lane}'s 50 ms of work took {dur}: the threads take turns on the GIL, so "
                                     "each one's work stretches and none finishes sooner.",
@@ -133,7 +133,7 @@ LESSONS: tuple[Lesson, ...] = (
            ), try_text="Change cpu_ms or clients: latency grows, throughput does not."),
     Lesson(10, "IO multiplexing serves everyone from one thread", "selectors-one-thread-serves-all.jsonl",
            "selectors: one lane doing select, accept, recv, send for every client", (
-               Step("activity", "20 clients on selectors. One lane does everything: select (≈), accept, recv, "
+               Step("activity", "20 clients on selectors. One lane does everything: select ({ink_select}), accept, recv, "
                                 "send and close, for every client.",
                     question="How many threads does this server have?", answer="{server_lanes}."),
                Step("last accept", "{lane} accepts connection {conn} at {t}: the same lane that waits in select, "
@@ -142,14 +142,14 @@ LESSONS: tuple[Lesson, ...] = (
            ), try_text="Fire a bigger burst: still one lane."),
     Lesson(11, "A blocking call inside an event loop freezes every client", "selectors-blocking-handler-freezes.jsonl",
            "a handler that sleeps in selectors: the one lane stops, every client waits", (
-               Step("activity", "5 clients on selectors, and a handler that sleeps 200 ms (═) inside the loop."),
+               Step("activity", "5 clients on selectors, and a handler that sleeps 200 ms ({ink_work}) inside the loop."),
                Step("longest work", "While {lane} sleeps in work for {dur}, no select, no accept, no recv: "
                                     "every other client waits its turn.", frame="activity",
-                    question="How long did the slowest client wait for service?", answer="{service_max}."),
+                    question="How long was the slowest connection in service?", answer="{service_max}."),
            ), try_text="Try the same with --work-ms on thread: the others go on."),
     Lesson(12, "The lesson's own bugs", "thread-as-taught-no-close.jsonl",
            "as taught: one recv per connection, no close although the reply says keep-alive", (
-               Step("activity", "The lesson's handler, as typed: one recv, one send, then the thread ends (○) "
+               Step("activity", "The lesson's handler, as typed: one recv, one send, then the thread ends ({mark_thread_exit}) "
                                 "without close. The reply says keep-alive, so each client sends a second "
                                 "request."),
                Step("first thread_exit server recv-*", "{lane} ends at {t} without closing its socket. There is "
@@ -176,16 +176,16 @@ LESSONS: tuple[Lesson, ...] = (
            "client lanes and server lanes on one axis: connect, accept, request, response, close", (
                Step("activity", "Client lanes and the server's one lane share one time axis. The single-threaded "
                                 "server serves one client at a time (50 ms of work each)."),
-               Step("first connect client", "{lane} connects (⋯) at {t}; the server's accept returns with it, "
-                                            "its request goes out (→) and the reply comes back (←).",
+               Step("first connect client", "{lane} connects ({ink_connect}) at {t}; the server's accept returns with it, "
+                                            "its request goes out ({arrow_out}) and the reply comes back ({arrow_in}).",
                     frame="conn"),
-               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog (▚) while the "
+               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog ({ink_backlog}) while the "
                                          "server was busy with the clients before it.", by_connection=True,
                     question="Which client waited longest in the backlog?", answer="{client}, {wait}."),
            ), try_text="Fire more clients and watch the backlog wait grow with each."),
     Lesson(15, "Where each connection's time went", "pool-saturated-queue.jsonl",
            "per connection: waiting in the backlog, in the pool queue, in service", (
-               Step("activity", "One row per connection: ▚ in the kernel's backlog, ░ in the pool's queue, then "
+               Step("activity", "One row per connection: {ink_backlog} in the kernel's backlog, {ink_queue} in the pool's queue, then "
                                 "served on a worker.", by_connection=True),
                Step("conn queue_wait", "Connection {conn}: {backlog_wait} in the backlog, {queue_wait} in the "
                                        "pool's queue, {service} in service. The detail panel says the same in "

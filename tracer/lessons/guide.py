@@ -29,7 +29,7 @@ from tracer.clients import scenarios
 from tracer.recording.events import KINDS, Event
 from tracer.recording.model import Connection, Lane, Recording
 from tracer.run import shipped
-from tracer.timeline import activity
+from tracer.timeline import activity, palette
 from tracer.units import fmt_time
 
 
@@ -151,6 +151,10 @@ def facts(rec: Recording) -> dict[str, str]:
     lanes_by_kind = {name: sum(1 for lane in rec.server_lanes() if KINDS[name].code in lane.kind)
                      for name in ("select", "recv", "accept")}
     out.update({f"lanes_{k}": str(v) for k, v in lanes_by_kind.items()})
+    # the glyphs, from the one palette: a sentence says "(▒)" as "({ink_recv})" and stays right if it changes
+    out.update({f"ink_{ink.name}": ink.glyph for ink in palette.SPAN_INKS})
+    out.update({f"mark_{ink.name}": ink.glyph for ink in (*palette.MARK_INKS, palette.CLOSE_EXIT)})
+    out.update({"arrow_out": palette.CLIENT_GLYPHS["send"], "arrow_in": palette.CLIENT_GLYPHS["recv"]})
     return out
 
 

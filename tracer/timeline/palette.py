@@ -43,7 +43,7 @@ SPAN_INKS: tuple[Ink, ...] = (
         "accept"),
     Ink("recv", "▒", "#5f87ff", "waiting for bytes: the thread sleeps in recv() until the peer sends", "recv"),
     Ink("select", "≈", "#af87ff", "waiting in select(): the event loop sleeps until some socket is ready", "select"),
-    Ink("connect", "⋯", "#87d7ff", "waiting to connect: the client's handshake (its SYN retries when dropped)",
+    Ink("connect", "▪", "#87d7ff", "waiting to connect: the client's handshake (its SYN retries when dropped)",
         "connect"),
     Ink("queue", "░", "#d75fd7", "waiting in the pool's queue for a free worker (submit → start)", "pool queue"),
     Ink("backlog", "▚", "#ff875f", "waiting in the kernel's backlog: connected, not yet accepted", "backlog"),
@@ -66,7 +66,8 @@ MARK_INKS: tuple[Ink, ...] = (
 )
 MARKS: dict[str, Ink] = {ink.name: ink for ink in MARK_INKS}
 SEVERAL = Ink("several", "※", "#ffffff",
-              "a thread's start and close (or more) in one cell: zoom in (+) to tell them apart", "several")
+              "several of ● × ○ in one cell (a thread that starts and ends there): zoom in (+) to tell them apart",
+              "several")
 CLOSE_EXIT = Ink("close_exit", "⊗", "#ff5f5f", "a socket closes and its thread ends, in one cell", "close+exit")
 # Instants a zoomed-out cell never drops: a cell holding one shows it (several: SEVERAL), whatever else it holds.
 LIFECYCLE = ("thread_start", "close", "thread_exit", "listen")

@@ -48,8 +48,9 @@ class HelpScreen(ModalScreen[None]):
         text = Text()
         text.append("What you see\n", "bold underline")
         text.append_text(legend())
-        text.append("\nA zoomed-out cell summarises every event under it: the look that covers most of the "
-                    "cell wins, and instants show when nothing covers it.\n\n")
+        text.append("\nA zoomed-out cell summarises every event under it: the kind of time that covers most of "
+                    "the cell wins; a thread's start (●), a close (×) and a thread's end (○) always show, "
+                    "whatever else the cell holds. Other instants show when nothing covers the cell.\n\n")
         text.append("Keys\n", "bold underline")
         for key, words in KEYS:
             text.append(f"  {key:<16}", "bold")
