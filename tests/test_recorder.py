@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import wait_for
 from tracer.errors import TracerError
 from tracer.record.hotpath import built as hot_path_built
-from tracer.record.recorder import Recorder, open_for_writing
+from tracer.record.recorder import Recorder, context_switches, open_for_writing
 from tracer.recording.reader import load
 
 
@@ -216,12 +216,17 @@ def test_offloaded_recording_is_the_same_file(tmp_path: Path) -> None:
     t_here, t_there = _record(here, offload=False, c_hot_path=False), _record(there, offload=True, c_hot_path=False)
     if hot_path_built():
         assert _record(c, offload=True) == t_here  # offload is not used with the C queue
-        assert here.read_bytes().split(b"\n", 1)[1] == c.read_bytes().split(b"\n", 1)[1]
+        assert _body(here) == _body(c)
     assert t_here == t_there and t_there["events"] == 2_020 and t_there["dropped"] == 0
     assert t_there["extra"] == "kept"
     # the header's wall-clock "started" may differ by a second; everything after it is byte for byte the same
-    assert here.read_bytes().split(b"\n", 1)[1] == there.read_bytes().split(b"\n", 1)[1]
+    assert _body(here) == _body(there)
     assert load(there).n_events == 2_020
+
+
+def _body(path: Path) -> list[bytes]:
+    """A recording's lines after the header, but the context switch counters (this process's, they differ)."""
+    return [line for line in path.read_bytes().split(b"\n")[1:] if b'"ctx_' not in line]
 
 
 def test_offloaded_formatter_killed_is_reported_once_and_counted(tmp_path: Path,
@@ -301,3 +306,32 @@ def test_threads_that_start_are_counted_even_between_two_samples(tmp_path: Path)
     rec.close()
     r = load(path)
     assert r.counters["threads"].peak() >= 6  # the main thread and the five
+
+
+@pytest.mark.skipif(context_switches() is None, reason="no getrusage here (Windows)")
+def test_the_servers_context_switches_are_counted_from_the_recordings_start(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "thread"}, flush_interval=3600)
+    before = context_switches()
+    threads = [threading.Thread(target=threading.Event().wait, args=(0.01,)) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()  # each join and each wait gives up the CPU: voluntary switches
+    rec.close()
+    after = context_switches()
+    assert before is not None and after is not None
+    r = load(path)
+    voluntary = r.counters["ctx_voluntary"]
+    assert 20 <= voluntary.peak() <= after[0] - before[0] + 50  # since the start, not since the process began
+    assert "ctx_involuntary" in r.counters
+
+
+def test_a_clients_recorder_counts_no_context_switches(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    Recorder(str(path), {"model": "pool"}, flush_interval=3600).close()
+    server = [json.loads(line).get("c") for line in path.read_text().splitlines()].count("ctx_voluntary")
+    client = Recorder(str(path), side="client", first_lane=1000, write_header=False, flush_interval=3600)
+    client.close()
+    names = [json.loads(line).get("c") for line in path.read_text().splitlines()]
+    assert names.count("ctx_voluntary") == server  # the switches are the server's: a client adds none

@@ -537,3 +537,38 @@ def test_no_instant_disappears_at_any_zoom(raw: list[tuple[int, int, str]], scal
         if 0 <= c < view.width:
             combined = {palette.SEVERAL.glyph} | ({palette.CLOSE_EXIT.glyph} if k != "thread_start" else set())
             assert cells[c][0] in {palette.MARKS[k].glyph} | combined, (k, t, c, cells[c])
+
+
+# ---------------------------------------------------------------- bursts, counters, the ruler
+def test_bursts_skip_the_dead_time_between_them(tmp_path: Path) -> None:
+    from tracer.timeline import activity
+
+    rec = load("recordings/thread-keepalive-blocking-recv.jsonl")
+    found = activity.bursts(rec)
+    assert len(found) >= 3  # a round of requests every 300 ms: one burst each
+    assert all(b.t1 - b.t0 < 100_000_000 for b in found)  # each a few ms, not the 300 ms of thinking
+    gaps = [b.t0 - a.t1 for a, b in zip(found, found[1:])]
+    assert min(gaps) > 200_000_000
+    assert activity.next_burst(found, found[0].t0, True) == found[1]
+    assert activity.next_burst(found, found[1].t0, False) == found[0]
+    assert activity.next_burst(found, found[-1].t0, True) is None
+    tl = Timeline(rec)
+    t0, t1 = tl.active_window()
+    assert t0 == found[0].t0 and t1 == found[-1].t1 and t0 > tl.t_min  # fit leaves out the wait before
+
+
+def test_counters_of_one_unit_share_a_scale() -> None:
+    tl = Timeline(load("recordings/thread-backlog-kernel-queue.jsonl"))
+    assert tl.counter_top("backlog") == tl.rec.counters["backlog"].peak()
+    assert tl.counter_top("threads") == tl.rec.counters["threads"].peak()
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    queue, backlog = tl.rec.counters["queue"].peak(), tl.rec.counters["backlog"].peak()
+    assert tl.counter_top("backlog") == tl.counter_top("queue") == max(queue, backlog)
+    value, top = tl.counter_at("queue", 10**12) or (None, None)
+    assert top == queue and value == tl.rec.counters["queue"].v[-1]
+
+
+def test_a_ruler_past_a_second_says_seconds() -> None:
+    labels = [label for _, label in tk.ruler_ticks(View(25.2e9, 1e6, 80))]
+    assert labels and all(label.endswith(" s") for label in labels)  # 25.22 s, not 25220 ms
+    assert labels[1] == "25.22 s"
