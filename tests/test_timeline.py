@@ -547,7 +547,7 @@ def test_bursts_skip_the_dead_time_between_them(tmp_path: Path) -> None:
     found = activity.bursts(rec)
     assert len(found) >= 3  # a round of requests every 300 ms: one burst each
     assert all(b.t1 - b.t0 < 100_000_000 for b in found)  # each a few ms, not the 300 ms of thinking
-    gaps = [b.t0 - a.t1 for a, b in zip(found, found[1:])]
+    gaps = [b.t0 - a.t1 for a, b in zip(found, found[1:], strict=False)]
     assert min(gaps) > 200_000_000
     assert activity.next_burst(found, found[0].t0, True) == found[1]
     assert activity.next_burst(found, found[1].t0, False) == found[0]
