@@ -407,6 +407,14 @@ def check_shipped(name: str, rec: Recording) -> None:
         assert conns and all(c.close_t is None for c in conns)
         assert all(len([e for e in rec.connection_events(c.id) if e.kind == "recv"
                         and rec.lanes[e.lane].side == "server"]) == 1 for c in conns)
+        # what the README and lesson 12 say: garbage collection closes two sockets when their handler threads
+        # end (the clients see end-of-file); the accept loop's variable holds the last one (a timeout)
+        ends = sorted(c.client_close_reason or "never" for c in rec.connections.values() if c.client_lane is not None)
+        assert ends == ["eof", "eof", "timeout"], ends
+    elif name == "thread-context-switches.jsonl":
+        assert len(conns) == 50 and rec.counters["ctx_voluntary"].peak() >= 200
+    elif name == "selectors-context-switches.jsonl":
+        assert len(conns) == 50 and len(rec.server_lanes()) == 1 and "ctx_voluntary" in rec.counters
     elif name == "selectors-slowloris-responsive.jsonl":
         assert len(rec.server_lanes()) == 1 and len(lanes) == 1
         by_arrival = sorted(conns, key=lambda c: c.connect_t)
@@ -452,10 +460,17 @@ def test_shipped_recording_shows_its_lesson(item):
 
 def test_shipped_recordings_cover_the_lessons_and_the_index_lists_them():
     rows = {r for item in SHIPPED for r in item.rows}
-    assert rows == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15}
+    assert rows == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 17}
     readme = (ROOT / "recordings" / "README.md").read_text()
     assert readme_section() in readme, "recordings/README.md is stale: run sockscope record --regenerate-all"
     assert {s.file for s in SHIPPED} <= {p.name for p in (ROOT / "recordings").glob("*.jsonl")}
+
+
+def test_thread_per_connection_switches_more_than_the_event_loop():
+    """Lesson 17: the same burst of 50 clients, thread-per-connection against selectors."""
+    thread = load(ROOT / "recordings" / "thread-context-switches.jsonl").counters["ctx_voluntary"].peak()
+    loop = load(ROOT / "recordings" / "selectors-context-switches.jsonl").counters["ctx_voluntary"].peak()
+    assert thread > 3 * loop, (thread, loop)
 
 
 @pytest.mark.parametrize("name", ["pool-churn-reuses-workers.jsonl", "thread-backlog-kernel-queue.jsonl"])

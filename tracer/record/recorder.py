@@ -172,8 +172,10 @@ class Recorder:
         self._last_sample: dict[str, int] = {}
         self._sample_lock = threading.Lock()
         # the server's context switches since the recording began, sampled at each flush (not each beat: the
-        # writer's own wakes switch, so they always change and would keep the beat at its fastest)
-        self._ctx0 = context_switches() if write_header and side == "server" else None
+        # writer's own wakes switch, so they always change and would keep the beat at its fastest); only on the
+        # real clock: a recording made on a test's clock is about that clock, not this process
+        real = clock is time.monotonic_ns
+        self._ctx0 = context_switches() if write_header and side == "server" and real else None
         if write_header:
             self._write_now(json.dumps(self._header(header or {}), ensure_ascii=False) + "\n")
         self._child: Formatter | None = None

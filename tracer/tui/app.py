@@ -307,6 +307,7 @@ class ReplayApp(App[None]):
         view = lanes.view
         if view.cell_of(t) >= view.width - 1 or view.cell_of(t) < 0:
             view.start = t - view.width * view.scale * 0.1  # page on: the cells of a page are drawn once
+            lanes.framed = None
             lanes.invalidate()
         else:
             lanes.refresh()

@@ -47,6 +47,7 @@ from tracer.tui.widgets import look
 from tracer.tui.widgets.look import clean
 
 WATCH_EVERY = 0.25  # seconds between looks at the server and client processes
+ATTACHED_IDLE = 600 * 10**9  # ns: attached, a recording silent longer than this is not taken as running
 LIVE_WINDOW = 10e9  # ns: following shows at most the last 10 s, so a long session still shows what just happened
 MARK_STYLE = look.Style(color="#ffd75f", bold=True)
 _LISTEN = KINDS["listen"].code
@@ -258,7 +259,11 @@ class LiveApp(ReplayApp):
         t0 = tl.rec.header.get("t0_monotonic_ns")
         if tl.rec.trailer is not None or not isinstance(t0, int):
             return tl.t_max
-        return max(tl.t_max, time.monotonic_ns() - t0)
+        clock = time.monotonic_ns() - t0
+        ours = self.session is not None and self.session.server is not None
+        if not ours and clock - tl.t_max > ATTACHED_IDLE:
+            return tl.t_max  # attached to a file whose clock is not this machine's (or long dead): its last event
+        return max(tl.t_max, clock)
 
     def _track_end(self) -> None:
         """Follow "now": from the last firing's mark (or the last LIVE_WINDOW, or the start) to now.
@@ -284,7 +289,8 @@ class LiveApp(ReplayApp):
         if ends and now - t0 > 2 * max(max(ends) - t0, 500_000_000):
             t1 = max(ends) + (max(ends) - t0)  # idle for long: keep the activity across half the view
         span = max(t1 - t0, 1_000_000)
-        lanes.view.fit(t0 - span * 0.03, t1 + span * 0.12)  # room for the mark, and for the playhead's margin
+        lanes.framed = (t0 - span * 0.03, t1 + span * 0.12)  # room for the mark, and for the playhead's margin
+        lanes.view.fit(*lanes.framed)
         lanes.seek(now, keep_visible=False)
         if not self.pinned:
             lanes.show_active_rows(t0)

@@ -50,6 +50,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.frames = 0  # lines rendered (the benchmark waits on it)
         self.auto_fit = True  # until the user moves the view, it shows the whole recording
         self.horizon = 0  # live: "now", which runs on while nothing happens (the playhead may go there)
+        self.framed: tuple[float, float] | None = None  # the window frame() showed, kept when the width changes
         self._cells: dict[int, dict[int, tuple[str, int, int]]] = {}
         self._cells_key: tuple[object, ...] = ()
         self._hl_spans: dict[int, list[tuple[int, int]]] = {}
@@ -67,6 +68,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.view.width = self.time_width()
         if self.auto_fit:
             self.fit()
+        elif self.framed is not None:
+            self.view.fit(*self.framed)
         if self.selected is not None or self.highlight is not None:
             self.scroll_to_region_row(self.cursor)  # the panels grew or shrank: keep the selection in view
         self.invalidate()
@@ -113,6 +116,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.view.width = max(1, width - lw)
             if self.auto_fit:
                 self.fit()
+            elif self.framed is not None:
+                self.view.fit(*self.framed)  # the same window (a lesson step's), at the new width
         if row.kind == "group":  # a heading has no cells: it may run across them
             ph = lw + self.view.cell_of(self.playhead)
             folded = self.timeline is not None and row.ref in self.timeline.folded
@@ -243,6 +248,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -------------------------------------------------- moving around
     def pan_cells(self, cells: float) -> None:
+        self.framed = None
         self.view.pan(cells)
         self.invalidate()
 
@@ -251,6 +257,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if around is None:
             ph = self.view.cell_of(self.playhead)
             around = self.playhead if 0 <= ph < self.view.width else self.view.time_at(self.view.width / 2)
+        self.framed = None
         self.view.zoom(factor, around)
         self.invalidate()
 
@@ -267,7 +274,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """Show ``[t0, t1]`` across the lanes (at the current width)."""
         if self.size.width:
             self.view.width = self.time_width()
-        self.view.fit(max(0.0, t0), t1)
+        self.framed = (max(0.0, t0), t1)
+        self.view.fit(*self.framed)
         self.invalidate()
 
     def burst(self, forward: bool) -> bool:
@@ -288,7 +296,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         top = max(self.timeline.t_max if self.timeline else 0, self.horizon)
         self.playhead = int(max(0, min(t, top)))
         if keep_visible:
+            before = self.view.start
             self.view.show(self.playhead, margin=max(1, self.view.width // 10))
+            if self.view.start != before:
+                self.framed = None  # the view moved on with the playhead
         self.invalidate()
 
     def move_cursor(self, delta: int) -> None:
