@@ -159,11 +159,20 @@ def test_lesson_lists_every_lesson(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("argv, words", [(["lesson", "99"], "no lesson 99"),
                                          (["lesson", "16"], "needs `sockscope run`"),
-                                         (["lesson", "1", "--folder", "nowhere"], "no such file")])
+                                         (["lesson", "1", "--folder", "nowhere"], "is missing")])
 def test_lesson_bad_input_is_one_line(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and words in err and err.count("\n") == 1
+
+
+def test_lessons_find_their_recordings_from_any_folder(tmp_path, monkeypatch) -> None:
+    """Regression: 'sockscope lesson 4' from a folder without recordings/ said 'no such file'."""
+    from tracer.run.shipped import shipped_folder
+
+    monkeypatch.chdir(tmp_path)
+    folder = shipped_folder()
+    assert os.path.isabs(folder) and os.path.isfile(os.path.join(folder, catalogue.get(4).recording))
 
 
 # ---------------------------------------------------------------- the app

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "timeline with a lesson panel: n/p (or PageDown/PageUp) step, a shows the "
                                    "answer, t on the last step runs the same scenario live.")
     p.add_argument("number", metavar="N", nargs="?", type=int, help="the lesson to open (see the list)")
-    p.add_argument("--folder", default="recordings", help="where the shipped recordings are (default recordings)")
+    p.add_argument("--folder", default=None,
+                   help="where the shipped recordings are (default: the recordings/ folder sockscope came with)")
     p.set_defaults(func=run)
 
 
@@ -43,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no lesson {args.number}; there are lessons {numbers} (sockscope lesson lists them)")
     if lesson.pending:
         raise UsageError(f"lesson {lesson.number} ({lesson.title}) {lesson.pending}")
+    from tracer.run.shipped import shipped_folder
+
+    args.folder = args.folder or shipped_folder()
     path = os.path.join(args.folder, lesson.recording)
+    if not os.path.exists(path):
+        raise UsageError(f"lesson {lesson.number}'s recording {path} is missing: run sockscope from the project's "
+                         f"folder, give --folder, or remake it with: {lesson.item.command() if lesson.item else '?'}")
     from tracer.commands.live import not_interactive
     from tracer.commands.replay import check_file
 

@@ -21,7 +21,13 @@ from tracer.clients import scenarios
 if TYPE_CHECKING:
     from tracer.run import headless
 
-FOLDER = "recordings"
+FOLDER = "recordings"  # where --regenerate-all writes: the repository's folder, from its root
+
+
+def shipped_folder() -> str:
+    """Where the shipped recordings are, wherever the user stands: ``recordings/`` beside the package."""
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), FOLDER)
+    return here if os.path.isdir(here) else FOLDER
 _SETTING_TYPES: dict[str, Any] = {f.name: {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), float)
                                   for f in fields(Settings) if f.name != "model"}
 SECTION = "## Shipped recordings"
