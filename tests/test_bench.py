@@ -1,44 +1,317 @@
-"""The load generator and `sockscope bench` (LESSONS row 13)."""
+"""The load generator and `sockscope bench` (LESSONS row 13), on tiny configurations (two loads, short rounds)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import xml.etree.ElementTree as ET
+
 import pytest
 
+from servers import Settings
+from tracer import child
+from tracer.analysis.bench_figures import BenchResult, Capacity, Sample, figures, ranking, ratio
+from tracer.analysis.bench_verdict import verdict
 from tracer.cli import main
 from tracer.clients import loadgen
+from tracer.export import bench_report
+from tracer.run import loaddrivers
+from tracer.run.benchmark import Contender, Plan, capacity_problem, run_bench
+from tracer.run.processes import ServerProcess
+
+LINUX_PROC = os.path.exists("/proc/self/status")
 
 
+# ----------------------------------------------------------------- the load generator
 def test_loadgen_counts_requests_and_latency(serve):
     s = serve("thread")
     result = loadgen.run(*s.address, connections=3, duration=0.3)
-    assert result.requests > 3
+    assert result.requests > 3 and result.requests == sum(result.answered)
     assert result.starved == 0 and result.errors == 0
     assert 0 < result.percentile(50) <= result.percentile(99)
 
 
-def test_loadgen_sees_starved_connections(serve):
-    # A pool of 1 serves one keep-alive connection forever; the other two wait.
-    s = serve("pool", workers=1, timeout=None)
-    result = loadgen.run(*s.address, connections=3, duration=0.3)
-    assert result.starved == 2
-    assert result.requests > 0
+def test_loadgen_counts_starved_connections_exactly(serve):
+    # A pool of 2 serves two keep-alive connections for good; the other four wait in its queue.
+    s = serve("pool", workers=2, timeout=None)
+    result = loadgen.run(*s.address, connections=6, duration=0.3)
+    assert result.starved == 4
+    assert sorted(a > 0 for a in result.answered) == [False] * 4 + [True] * 2
+    assert result.summary()["min_answered"] == 0
 
 
-def test_bench_prints_a_table_and_a_chart(capsys):
-    assert main(["bench", "--models", "pool,selectors", "--connections", "2", "--duration", "0.3"]) == 0
-    out = capsys.readouterr().out
-    assert "pool" in out and "selectors" in out
-    assert "requests/s with 2 keep-alive connections" in out
-    assert out.count("█") >= 2
+@pytest.fixture
+def process():
+    """An untraced lesson server in its own process, as the bench starts them (stopped at the end)."""
+    started: list[ServerProcess] = []
+
+    def start(model: str, **kw: object) -> tuple[str, int]:
+        server = ServerProcess(Settings(model=model, timeout=None, **kw), None)  # type: ignore[arg-type]
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_loadgen_one_request_per_connection_serves_every_slot(process):
+    # The same pool of 2, one request per connection: each connection frees its worker, nobody starves.
+    address = process("pool", workers=2)
+    result = loadgen.run(*address, connections=6, duration=0.3, mode="close")
+    assert result.starved == 0 and result.errors == 0
+    assert result.requests == sum(result.answered) and min(result.answered) > 0
+
+
+def test_loadgen_warmup_counts_for_starvation_only(serve):
+    s = serve("selectors")
+    result = loadgen.run(*s.address, connections=2, duration=0.2, warmup=0.2)
+    assert sum(result.answered) > result.requests > 0  # answers in the warm-up are not in requests/s
+    assert 0.19 < result.duration < 0.3 and result.wall_s > 0.39
+
+
+def test_loadgen_worker_holds_idle_connections(serve):
+    s = serve("selectors")
+    replies = io.StringIO()
+    host, port = s.address
+    jobs = [{"op": "hold", "host": host, "port": port, "n": 5}, {"op": "release"}, {"op": "nope"}]
+    assert loadgen.worker((json.dumps(j) for j in jobs), replies) == 0
+    held, released, bad = (json.loads(line) for line in replies.getvalue().splitlines())
+    assert held == {"held": 5, "refused": 0, "timeouts": 0}
+    assert released == {"released": 5}
+    assert "unknown op" in bad["error"]
+
+
+# ----------------------------------------------------------------- figures and verdict, from made-up rounds
+def rounds(name: str, per_round: list[int], conns: int = 50, starved: int = 0, p99_us: float = 4000.0,
+           mode: str = "keep-alive", generator: str = "builtin") -> list[Sample]:
+    return [Sample(name, mode, conns, r, generator, n, 1.0, p99_us / 4, p99_us, starved)
+            for r, n in enumerate(per_round)]
+
+
+def made_up(**settings: object) -> BenchResult:
+    samples = (rounds("selectors", [30000, 31000, 29000], p99_us=2000) + rounds("thread", [10000, 10200, 9800])
+               + rounds("asyncio", [29500, 30500, 29800]) + rounds("pool(10)", [40000, 41000, 39000], starved=40))
+    return BenchResult({"headline": 50, "pin": False, "cpu_ms": 0, **settings}, {}, samples)
+
+
+def test_a_rate_is_the_rounds_sum_with_an_interval_around_it():
+    f = next(f for f in figures(made_up().samples) if f.contender == "selectors")
+    assert f.rps == 30000 and f.rounds == 3
+    assert 29000 <= f.rps_low < f.rps < f.rps_high <= 31000
+
+
+def test_the_verdict_sentence_numbers_come_from_the_table():
+    result = made_up()
+    first = verdict(result)[0]
+    r = ratio(result.samples, "selectors", "thread", "keep-alive", 50)
+    assert r is not None and not r.tied
+    table = {f.contender: f for f in figures(result.samples)}
+    assert first.startswith("On this machine, with 50 keep-alive connections, selectors served ")
+    assert f"{r.value:.1f}× (95%: {r.low:.1f}–{r.high:.1f}×)" in first
+    assert f"{table['selectors'].rps:,.0f} against {table['thread'].rps:,.0f} requests/s" in first
+    assert f"{table['selectors'].p99_ms:.1f} ms p99 against {table['thread'].p99_ms:.1f} ms" in first
+    assert any("pool(10) starved 40 of 50 connections" in line for line in verdict(result))
+
+
+def test_a_model_that_starves_ranks_after_those_that_serve_everyone_and_noise_is_a_tie():
+    result = made_up()
+    places = {f.contender: (place, tied) for place, f, tied in ranking(figures(result.samples), result.samples)}
+    assert places["selectors"] == (1, False)
+    assert places["asyncio"] == (1, True)  # within selectors' noise: tied, not ranked
+    assert places["thread"] == (3, False)
+    assert places["pool(10)"][0] == 4  # the most requests/s, from the lucky 10 of 50
+    assert any("=1. asyncio" in line for line in verdict(result))
+
+
+def test_models_within_each_others_noise_are_reported_as_tied():
+    samples = rounds("selectors", [100, 130, 90]) + rounds("thread", [110, 95, 120])
+    line = verdict(BenchResult({"headline": 50}, {}, samples))[0]
+    assert "selectors and thread were tied" in line and "within each other's noise" in line
+
+
+def test_the_verdict_says_what_idle_connections_cost():
+    result = made_up()
+    result.capacity = [Capacity("thread", 1000, 1000, 4, 4, 900.0, 80 * 1024, 20 * 1024, 1003),
+                       Capacity("pool(10)", 1000, 1000, 4, 0, 0.0, 21 * 1024, 20 * 1024, 11)]
+    line = next(x for x in verdict(result) if x.startswith("Holding 1,000 idle"))
+    assert "thread +60.0 MB and 1,003 threads, its busy clients served" in line
+    assert "pool(10) +1.0 MB and 11 threads, 4 of 4 busy clients never answered" in line
+
+
+def test_capacity_is_bounded_by_the_machines_limits():
+    assert "open files" in capacity_problem("selectors", 5000, 4, {"open_files": 1024})
+    assert "threads" in capacity_problem("thread", 5000, 4, {"open_files": 100000, "threads": 4096})
+    assert capacity_problem("selectors", 5000, 4, {"open_files": 100000, "threads": 4096}) is None
+
+
+def test_wrk_reports_parse():
+    out = """Running 1s test @ http://127.0.0.1:8000/
+  1 threads and 50 connections
+  Latency Distribution
+     50%    0.97ms
+     75%    1.10ms
+     90%    1.30ms
+     99%    2.50ms
+  52513 requests in 1.00s, 17.08MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+Requests/sec:  52485.18
+"""
+    got = loaddrivers.parse_wrk(out)
+    assert got == {"requests": 52513, "seconds": 1.0, "p50_us": 970.0, "p99_us": 2500.0, "errors": 2, "timeouts": 3}
+
+
+# ----------------------------------------------------------------- real tiny runs
+TINY = dict(connections=(2, 6), modes=("keep-alive", "close"), rounds=2, duration=0.15, workers=2, capacity=(),
+            wrk=None, headline=6)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> BenchResult:
+    plan = Plan((Contender("pool(2)", "pool"), Contender("selectors", "selectors")), **TINY)  # type: ignore[arg-type]
+    return run_bench(plan)
+
+
+def test_a_bench_interleaves_rounds_and_counts_the_starved_exactly(tiny):
+    assert not tiny.partial and tiny.planned_runs == 2 * 2 * 2 * 2 == len(tiny.samples)
+    assert [s.contender for s in tiny.samples[:2]] == ["pool(2)", "selectors"]  # round 1: pool first ...
+    assert [s.contender for s in tiny.samples[8:10]] == ["selectors", "pool(2)"]  # ... round 2: the turn rotates
+    pool = {(f.mode, f.connections): f for f in figures(tiny.samples) if f.contender == "pool(2)"}
+    assert pool[("keep-alive", 6)].starved == 4 and pool[("keep-alive", 2)].starved == 0
+    assert pool[("close", 6)].starved == 0
+    assert "At 6 keep-alive connections, pool(2) starved 4 of 6 connections" in " ".join(verdict(tiny))
+
+
+def test_every_output_format_parses(tiny, tmp_path):
+    data = json.loads(bench_report.render(tiny, "json"))
+    assert data["header"][0].startswith("machine: ") and data["verdict"] and data["partial"] == ""
+    assert {f["contender"] for f in data["figures"]} == {"pool(2)", "selectors"}
+    text = bench_report.render(tiny, "csv")
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert len(rows) == 8 and {r["starved"] for r in rows if r["contender"] == "pool(2)"} == {"0", "4"}
+    assert re.search(r"^# load generator: built-in", text, re.M)
+    svg = ET.fromstring(bench_report.render(tiny, "svg"))
+    lines = svg.findall(".//{http://www.w3.org/2000/svg}polyline")
+    assert svg.tag.endswith("svg") and len(lines) == 8  # 2 modes x (rps, p99) x 2 models
+    assert bench_report.MODEL_COLOURS["selectors"] in bench_report.render(tiny, "svg")
+    md = bench_report.render(tiny, "md")
+    table = [line for line in md.splitlines() if line.startswith("| pool(2) | keep-alive | 6 |")]
+    assert len(table) == 1 and "starved 4/6" in table[0] and table[0].count("|") == 10
+
+
+def test_ctrl_c_mid_run_keeps_what_was_measured():
+    plan = Plan((Contender("thread", "thread"), Contender("selectors", "selectors")), **TINY)  # type: ignore[arg-type]
+
+    def progress(n: int, total: int, what: str) -> None:
+        if n == 4:
+            raise KeyboardInterrupt
+
+    result = run_bench(plan, progress)
+    assert result.partial == "interrupted after 4 of 16 runs"
+    assert len(result.samples) == 3
+    assert bench_report.header(result)[0].startswith("PARTIAL: interrupted after 4 of 16 runs")
+
+
+def test_ctrl_c_on_the_command_gives_a_partial_report():
+    argv = child.module_argv("tracer", "bench", "--models", "thread,selectors", "--connections", "2,4",
+                             "--rounds", "20", "--duration", "0.15", "--capacity", "none", "--wrk", "off",
+                             "--format", "json")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child.env())
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # one line a round when stderr is not a terminal
+            if "round 3/20" in line:
+                proc.send_signal(signal.SIGINT)
+                break
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["partial"].startswith("interrupted after") and data["header"][0].startswith("PARTIAL")
+    assert len(data["samples"]) >= 2 * 2 * 2 * 2 and "Traceback" not in err
+
+
+def test_bench_prints_tables_charts_capacity_and_a_verdict(capsys, serve, tmp_path):
+    target = serve("thread", timeout=None)
+    host, port = target.address
+    out_svg, out_md = tmp_path / "b.svg", tmp_path / "b.md"
+    assert main(["bench", "--models", "pool,selectors", "--workers", "2", "--connections", "2,6", "--rounds", "2",
+                 "--duration", "0.15", "--capacity", "8", "--busy", "2", "--wrk", "off", "--headline", "6",
+                 "--target", f"{host}:{port}", "-o", str(out_svg), "-o", str(out_md)]) == 0
+    cap = capsys.readouterr()
+    assert "about " in cap.err and " s in all" in cap.err
+    assert "keep-alive: requests/s (95% interval)" in cap.out and "close: requests/s" in cap.out
+    assert "requests/s vs keep-alive connections" in cap.out and "p99 latency (ms, log scale) vs" in cap.out
+    assert "✗ 4/6 starved" in cap.out and f"target {host}:{port}" in cap.out
+    assert "capacity: idle connections held open" in cap.out and "Verdict" in cap.out
+    assert ET.parse(out_svg).getroot().tag.endswith("svg") and out_md.read_text().startswith("# sockscope bench")
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="a server's memory and threads are read from /proc (Linux)")
+def test_capacity_counts_threads_and_sees_busy_clients_starve():
+    plan = Plan((Contender("thread", "thread"), Contender("pool(2)", "pool")), connections=(2,), modes=("close",),
+                rounds=1, duration=0.15, workers=2, capacity=(20,), busy=2, wrk=None, headline=2)
+    got = {c.contender: c for c in run_bench(plan).capacity}
+    assert got["thread"].held == 20 and got["thread"].threads >= 21 and got["thread"].busy_served == 2
+    assert got["pool(2)"].busy_served == 0  # its two workers sit on idle connections
+    assert got["thread"].rss_kb > got["thread"].base_rss_kb
+
+
+@pytest.mark.skipif(loaddrivers.wrk_path() is None, reason="wrk is not installed (apt-get install wrk)")
+def test_wrk_cross_check_runs_beside_the_builtin_generator(capsys):
+    assert main(["bench", "--models", "thread,selectors", "--connections", "4", "--modes", "keep-alive",
+                 "--rounds", "2", "--duration", "0.15", "--capacity", "none", "--headline", "4", "--wrk", "on"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps at 80 columns
+    assert re.search(r"selectors/thread at 4 keep-alive connections: built-in [\d.]+× .*, wrk [\d.]+×", out)
+
+
+@pytest.mark.skipif(loaddrivers.pinning_problem() is not None, reason=str(loaddrivers.pinning_problem()))
+def test_pinned_bench_runs_and_explains_the_gil(capsys):
+    assert main(["bench", "--models", "thread", "--connections", "2", "--modes", "keep-alive", "--rounds", "1",
+                 "--duration", "0.15", "--capacity", "none", "--wrk", "off", "--pin"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "pinned (server on one core, load on another)" in out and "Pinned (--pin)" in out
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--models", "nope"], "unknown model nope"),
     (["--connections", "a,b"], "expected numbers"),
-    (["--connections", "0"], "from 1 to 2000"),
-    (["--duration", "100"], "0.2 to 60"),
+    (["--connections", "0"], "from 1 to 5,000"),
+    (["--duration", "100"], "0.1 to 60"),
+    (["--modes", "pipelined"], "expected keep-alive and/or close"),
+    (["--capacity", "-3"], "from 1 to 50,000"),
+    (["-o", "bench.png"], "expected a name ending in .svg"),
+    (["--target", "192.0.2.1:80"], "not this machine"),
+    (["--target", "nonsense"], "expected HOST:PORT"),
+    (["--program", "mine.py"], "needs 'sockscope run'"),
 ])
 def test_bench_bad_input_is_one_line(capsys, argv, message):
     assert main(["bench", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_target_with_nothing_listening_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago, and nothing listens on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["bench", "--target", f"127.0.0.1:{port}", "--models", ""]) == 2
+    assert "nothing answers there" in capsys.readouterr().err
+
+
+def test_the_loadgen_command_line_still_answers_in_one_json_line(process):
+    host, port = process("selectors")
+    done = subprocess.run(child.module_argv("tracer.clients.loadgen", host, str(port), "--connections", "2",
+                                            "--duration", "0.1", "--mode", "close"),
+                          capture_output=True, text=True, timeout=30, env=child.env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["starved"] == 0

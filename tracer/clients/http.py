@@ -25,3 +25,6 @@ def reply_size(data: bytes) -> int | None:
                     return len(head) + len(sep) + int(value)
             return None
     return None
+
+# One request per connection (``ab``'s way): the server closes after answering.
+REQUEST_CLOSE = b"GET / HTTP/1.1\r\nHost: sockscope\r\nConnection: close\r\n\r\n"

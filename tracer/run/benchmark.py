@@ -1,107 +1,319 @@
 """``sockscope bench``: the models side by side under the same load (LESSONS row 13).
 
-For each model, each number of keep-alive connections and each tracing mode,
-a fresh server process is started, ``tracer.clients.loadgen`` (another process, so
-neither shares the other's GIL) drives it for a fixed time, and the server is
-stopped.  Every run is bounded: the whole plan's length is printed first.
+How this works
+--------------
+Each contender (a lesson model, untraced unless asked, or a ``--target``
+address) gets one server process for the whole throughput part.  One load
+worker process (:mod:`tracer.clients.loadgen`, one thread, selectors) drives
+them, so neither shares the other's GIL.  Rounds are interleaved: within a
+round every load (mode × connections) is run against every contender in turn,
+the contenders' order rotating from round to round, so a burst of other work on
+a shared machine falls on all of them alike; :mod:`tracer.analysis.bench_figures`
+turns the rounds into rates with 95% intervals.  With ``wrk`` installed, each
+round also runs ``wrk`` at the headline load (50 keep-alive connections) against
+each contender: a cross-check of the built-in generator.
+
+Capacity is measured once per (contender, idle count) on a fresh server, as the
+memory a server keeps does not shrink back: idle connections are opened and held,
+the server's resident memory and threads are read from /proc once they stop
+changing, then a few busy connections run and we count which got answers.
+
+A Ctrl-C stops the run where it is: everything measured so far is kept, marked
+partial.  Every run is bounded; the whole plan's length is known before it starts.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
+import platform
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
 
 from servers import Settings
-from tracer import child
+from tracer.analysis.bench_figures import BenchResult, Capacity, Sample
 from tracer.errors import TracerError
+from tracer.run import loaddrivers as drivers
 from tracer.run.processes import ServerProcess
+
+Progress = Callable[[int, int, str], None]
+WRK_SECONDS = 1  # wrk counts whole seconds
+
+
+def warmup_s(connections: int) -> float:
+    """Seconds of load before counting: the connections made and accepted (a thread-per-connection server
+    starting its threads, a selectors loop accepting one connection a turn): 0.1 s, +0.2 s per 1,000."""
+    return 0.1 + connections / 5000
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One measurement: a model, a load, a tracing mode."""
+class Contender:
+    """Something the bench measures: a lesson model it starts, or a server already listening at ``address``."""
 
-    model: str
-    connections: int
-    tracing: bool
-    rps: float
-    p50_us: float
-    p99_us: float
-    starved: int
-    errors: int
-    refused: int
+    name: str
+    model: str | None = None
+    tracing: bool = False
+    address: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
 class Plan:
-    models: tuple[str, ...]
-    connections: tuple[int, ...]
-    tracing: tuple[bool, ...]
-    duration: float
+    contenders: tuple[Contender, ...]
+    connections: tuple[int, ...] = (1, 10, 50, 200, 1000)
+    modes: tuple[str, ...] = ("keep-alive", "close")
+    rounds: int = 3
+    duration: float = 0.25
     workers: int = 10
     work_ms: float = 0
     cpu_ms: float = 0
+    capacity: tuple[int, ...] = (100, 1000, 5000)
+    busy: int = 4
+    pin: bool = False
+    wrk: str | None = None  # wrk's path: cross-check at the headline load
+    headline: int = 50
+    record_dir: str | None = None
 
     @property
-    def runs(self) -> int:
-        return len(self.models) * len(self.connections) * len(self.tracing)
+    def load_runs(self) -> int:
+        return self.rounds * len(self.modes) * len(self.connections) * len(self.contenders)
+
+    @property
+    def wrk_runs(self) -> int:
+        return self.rounds * len(self.wrk_contenders) if self.wrk and self.headline in self.connections else 0
+
+    @property
+    def wrk_contenders(self) -> tuple[Contender, ...]:
+        """Who wrk cross-checks: selectors and thread (the verdict's ratio) when both run, else everyone."""
+        pair = tuple(c for c in self.contenders if c.name in ("selectors", "thread"))
+        return pair if len(pair) == 2 else self.contenders
+
+    @property
+    def capacity_runs(self) -> int:
+        return len(self.capacity) * len(self.contenders)
+
+    @property
+    def total_runs(self) -> int:
+        recording = len([c for c in self.contenders if c.model]) if self.record_dir else 0
+        return self.load_runs + self.wrk_runs + self.capacity_runs + recording
 
     @property
     def estimate_s(self) -> float:
-        return self.runs * (self.duration + 1.0)  # ~1 s to start and stop each server
+        """Measured here: ~0.1 s a load run beyond its length (connections, the server's catching up), ~0.4 s a
+        server start, ~1.3 s a capacity step at 1,000 idle."""
+        starts = len([c for c in self.contenders if c.model])
+        capacity = sum(0.8 + n / 1500 for n in self.capacity) * len(self.contenders)
+        recording = starts * (self.duration + 1.0) if self.record_dir else 0
+        warmups = sum(map(warmup_s, self.connections)) * self.rounds * len(self.modes) * len(self.contenders)
+        return (self.load_runs * (self.duration + 0.1) + warmups + self.wrk_runs * (WRK_SECONDS + 0.2)
+                + starts * 0.5 + capacity + recording)
+
+    def settings(self) -> dict[str, object]:
+        d = asdict(self)
+        d["contenders"] = [c.name for c in self.contenders]
+        return d
 
 
-def run_plan(plan: Plan, progress: Callable[[int, str], None] | None = None) -> list[Cell]:
-    """Measure every cell of ``plan``, in order."""
-    cells = []
-    n = 0
-    for model in plan.models:
-        for tracing in plan.tracing:
-            for conns in plan.connections:
-                n += 1
-                if progress is not None:
-                    plural = "s" if conns != 1 else ""
-                    progress(n, f"{model}, {conns} connection{plural}, tracing {'on' if tracing else 'off'}")
-                cells.append(measure(plan, model, conns, tracing))
-    return cells
+@dataclass
+class _Run:
+    """The running state of one bench: what it measured so far and what it must stop."""
+
+    plan: Plan
+    progress: Progress
+    result: BenchResult
+    servers: dict[str, ServerProcess] = field(default_factory=dict)
+    worker: drivers.LoadWorker | None = None
+    done: int = 0
+    dead: set[str] = field(default_factory=set)
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        self.progress(self.done, self.plan.total_runs, what)
 
 
-def measure(plan: Plan, model: str, connections: int, tracing: bool) -> Cell:
-    """One server process, one load run."""
-    cfg = Settings(model=model, workers=plan.workers, work_ms=plan.work_ms, cpu_ms=plan.cpu_ms,
-                   timeout=None, backlog=max(128, connections))
-    with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as tmp:
-        record = os.path.join(tmp, "bench.jsonl") if tracing else None
-        server = _start(cfg, record)
-        try:
-            host, port = server.address  # type: ignore[misc]
-            result = run_load(host, port, connections, plan.duration)
-        finally:
-            server.stop()
-    return Cell(model, connections, tracing, result["rps"], result["p50_us"], result["p99_us"],
-                result["starved"], result["errors"], result["refused"])
+def machine() -> dict[str, object]:
+    return {"cores": os.cpu_count() or 1, "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "platform": platform.platform(terse=True),
+            "limits": drivers.limits()}
 
 
-def _start(cfg: Settings, record: str | None) -> ServerProcess:
-    server = ServerProcess(cfg, record)  # record None: tracing off, no recorder at all
-    server.start()
+def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
+    """Measure ``plan``; on Ctrl-C, what was measured so far (``partial`` says where it stopped)."""
+    generator = "built-in (one thread, selectors, its own process)"
+    if plan.wrk:
+        generator += f"; cross-check: wrk -t1 at {plan.headline} keep-alive connections"
+    result = BenchResult(plan.settings(), machine() | {"load_generator": generator}, planned_runs=plan.total_runs)
+    run = _Run(plan, progress or (lambda n, total, what: None), result)
+    server_cpus, load_cpus = drivers.pin_cores() if plan.pin else (None, None)
+    most = max([*plan.connections, *(n + plan.busy for n in plan.capacity)])
+    drivers.raise_open_files(most + 256)  # the servers and the worker inherit it
+    try:
+        run.worker = drivers.LoadWorker(load_cpus)
+        _throughput(run, server_cpus, load_cpus)
+        _stop_servers(run)
+        _capacity(run, server_cpus)
+        _record(run)
+    except KeyboardInterrupt:
+        result.partial = f"interrupted after {run.done} of {plan.total_runs} runs"
+    finally:
+        _stop_servers(run)
+        if run.worker is not None:
+            run.worker.close()
+    return result
+
+
+def _start(run: _Run, c: Contender, cpus: set[int] | None, record: str | None = None,
+           backlog: int | None = None) -> ServerProcess:
+    plan = run.plan
+    assert c.model is not None
+    cfg = Settings(model=c.model, workers=plan.workers, work_ms=plan.work_ms, cpu_ms=plan.cpu_ms, timeout=None,
+                   backlog=backlog or max(128, *plan.connections))
+    server = ServerProcess(cfg, record)
+    with drivers.affinity(cpus):
+        server.start()
     return server
 
 
-def run_load(host: str, port: int, connections: int, duration: float) -> dict[str, Any]:
-    """``tracer.clients.loadgen`` in its own process against host:port; its summary (rps, p50_us, starved, ...)."""
-    argv = child.module_argv("tracer.clients.loadgen", host, str(port), "--connections", str(connections),
-                             "--duration", repr(duration))
+def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] | None:
+    """Where ``c`` listens (started on first use); None once its server has died (noted)."""
+    if c.address is not None:
+        return c.address
+    if c.name in run.dead:
+        return None
+    server = run.servers.get(c.name)
+    if server is None:
+        server = run.servers[c.name] = _start(run, c, cpus)
+    why = server.death()
+    if why is not None:
+        run.dead.add(c.name)
+        run.result.notes.append(f"{c.name}: {why.splitlines()[0]}; its remaining runs were skipped")
+        return None
+    return server.address
+
+
+def _throughput(run: _Run, server_cpus: set[int] | None, load_cpus: set[int] | None) -> None:
+    plan = run.plan
+    for c in plan.contenders:  # every server up before the first round: starts do not fall inside rounds
+        _address(run, c, server_cpus)
+    for r in range(plan.rounds):
+        turn = plan.contenders[r % len(plan.contenders):] + plan.contenders[:r % len(plan.contenders)]
+        for mode in plan.modes:
+            for conns in plan.connections:
+                for c in turn:
+                    run.step(f"round {r + 1}/{plan.rounds}: {c.name}, {conns} {mode} connection"
+                             f"{'s' if conns != 1 else ''}")
+                    address = _address(run, c, server_cpus)
+                    if address is not None:
+                        run.result.samples.append(_load(run, c.name, address, mode, conns, r))
+        if plan.wrk_runs:
+            for c in (c for c in turn if c in plan.wrk_contenders):
+                run.step(f"round {r + 1}/{plan.rounds}: {c.name}, {plan.headline} keep-alive connections, wrk")
+                address = _address(run, c, server_cpus)
+                if address is not None:
+                    run.result.samples.append(_wrk(run, c.name, address, r, load_cpus))
+
+
+def _load(run: _Run, name: str, address: tuple[str, int], mode: str, conns: int, r: int) -> Sample:
+    assert run.worker is not None
+    got = run.worker.job("run", run.plan.duration + 30 + conns / 100, host=address[0], port=address[1],
+                         connections=conns, duration=run.plan.duration, mode=mode, warmup=warmup_s(conns))
+    return Sample(name, mode, conns, r, "builtin", got["requests"], got["duration"], got["p50_us"], got["p99_us"],
+                  got["starved"], got["min_answered"], got["errors"], got["refused"], got["timeouts"],
+                  got["cpu_s"] / got["wall_s"] if got["wall_s"] else 0.0)
+
+
+def _wrk(run: _Run, name: str, address: tuple[str, int], r: int, cpus: set[int] | None) -> Sample:
+    assert run.plan.wrk is not None
+    got = drivers.run_wrk(run.plan.wrk, address[0], address[1], run.plan.headline, WRK_SECONDS, cpus)
+    return Sample(name, "keep-alive", run.plan.headline, r, "wrk", got["requests"], got["seconds"], got["p50_us"],
+                  got["p99_us"], errors=got["errors"], timeouts=got["timeouts"],
+                  cpu_share=got["cpu_s"] / got["seconds"] if got["seconds"] else 0.0)
+
+
+def _stop_servers(run: _Run) -> None:
+    for server in run.servers.values():
+        server.stop()
+    run.servers.clear()
+
+
+# ----------------------------------------------------------------- capacity
+def capacity_problem(model: str | None, idle: int, busy: int, found: dict[str, object]) -> str | None:
+    """Why this machine cannot hold ``idle`` + ``busy`` connections on ``model`` (None: it can)."""
+    files = found.get("open_files")
+    if isinstance(files, int) and idle + busy + 64 > files:
+        return f"needs {idle + busy + 64:,} open files; the limit here is {files:,} (ulimit -n)"
+    threads = found.get("threads")
+    if model == "thread" and isinstance(threads, int) and idle + busy + 8 > threads:
+        return f"needs {idle + busy + 8:,} threads; the limit here is {threads:,}"
+    return None
+
+
+def _settled(pid: int, timeout: float = 8.0) -> tuple[int, int] | None:
+    """The server's (RSS KiB, threads) once two readings 0.2 s apart agree on its threads (bounded)."""
+    last = drivers.process_status(pid)
+    deadline = time.monotonic() + timeout
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling a condition (the thread count settling), not a fixed wait
+        now = drivers.process_status(pid)
+        if now is None or now[1] == last[1]:
+            return now
+        last = now
+    return last
+
+
+def _capacity(run: _Run, cpus: set[int] | None) -> None:
+    plan, found = run.plan, drivers.limits()
+    run.result.machine["limits"] = found
+    for idle in plan.capacity:
+        for c in plan.contenders:
+            run.step(f"capacity: {c.name}, {idle:,} idle + {plan.busy} busy connections")
+            why = capacity_problem(c.model, idle, plan.busy, found)
+            if why is not None:
+                run.result.capacity.append(Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, why))
+                continue
+            run.result.capacity.append(_hold(run, c, idle, cpus))
+
+
+def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity:
+    assert run.worker is not None
+    plan = run.plan
+    server = _start(run, c, cpus, backlog=idle + plan.busy + 16) if c.model else None
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False,
-                              env=child.env())
-    except subprocess.TimeoutExpired:
-        raise TracerError(f"the load generator did not finish within {duration + 60:g} s") from None
-    if done.returncode != 0:
-        raise TracerError(f"the load generator failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+        host, port = server.address if server is not None else c.address  # type: ignore[misc]
+        pid = server.piped.proc.pid if server is not None and server.piped is not None else None
+        base = drivers.process_status(pid) if pid else None
+        held = run.worker.job("hold", 60, host=host, port=port, n=idle, timeout=2.0)
+        after = _settled(pid) if pid else None
+        busy = run.worker.job("run", plan.duration + 30, host=host, port=port, connections=plan.busy,
+                              duration=max(plan.duration, 0.5), mode="keep-alive")
+        run.worker.job("release", 30)
+        note = "" if after is not None or not pid else "memory and threads need /proc (Linux)"
+        if held["held"] < idle:
+            note = f"{idle - held['held']:,} could not connect (backlog full)"
+        return Capacity(c.name, idle, held["held"], plan.busy, plan.busy - busy["starved"], busy["rps"],
+                        after[0] if after else None, base[0] if base else None, after[1] if after else None, note)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+# ----------------------------------------------------------------- recordings
+def _record(run: _Run) -> None:
+    """One recorded run per model (traced, so not measured): the numbers' timeline, opened with replay."""
+    plan = run.plan
+    if not plan.record_dir:
+        return
+    assert run.worker is not None
+    for c in plan.contenders:
+        if c.model is None:
+            continue
+        run.step(f"recording {c.name}")
+        path = os.path.join(plan.record_dir, f"{c.name.replace('/', '-')}.jsonl")
+        server = _start(run, c, None, record=path)
+        try:
+            host, port = server.address  # type: ignore[misc]
+            run.worker.job("run", plan.duration + 30, host=host, port=port,
+                           connections=min(plan.headline, 50), duration=plan.duration, mode="keep-alive")
+        finally:
+            if server.stop() != 0:
+                raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")
+        run.result.recorded.append(path)

@@ -1,0 +1,127 @@
+"""The bench's verdict in words, computed from its figures: every number in it is one the table shows.
+
+The sentences answer the lesson's last question ("IO多路复用 ... 能提高多少性能?")
+for this machine: how many times the requests multiplexing served at the headline
+load (with the ratio's 95% interval, or "tied" when the interval holds 1), who
+starved connections, what idle connections cost, and why, tied to what the
+timeline shows.
+"""
+
+from __future__ import annotations
+
+from tracer.analysis.bench_figures import BenchResult, Figure, figures, fmt_ratio, ranking, ratio
+
+MULTIPLEXED = ("selectors", "asyncio")
+
+WHY = ("Why: on the timeline, selectors is one lane going from one ready socket to the next (select, recv, send), "
+       "with no context switch, no GIL hand-off and no stack per connection, while thread-per-connection is a lane "
+       "per connection, each asleep in recv until the kernel wakes it and the GIL passes to it, once per request. "
+       "Idle connections cost it a thread each (a stack and a lane that waits), which multiplexing pays as one "
+       "registered socket.")
+CPU = ("Each request computed {ms:g} ms: multiplexing does not help CPU-bound work, and threads do not either, "
+       "since the GIL runs one computation at a time.")
+
+PIN = ("Pinned (--pin), the server's threads share one core, so a thread that gives up the GIL hands it to a thread "
+       "on the same core instead of waking one on the other core; what is left of the gap is the switching itself.")
+UNPINNED = ("Unpinned, a threaded server's GIL bounces between the two cores (a thread woken on the other core "
+            "waits for the GIL to come over); --pin shows how much of its loss that is.")
+
+
+def headline_figures(result: BenchResult, mode: str = "keep-alive") -> list[Figure]:
+    """The figures at the headline load (the plan's headline connections, else the nearest measured)."""
+    figs = [f for f in figures(result.samples) if f.mode == mode]
+    if not figs:
+        return []
+    want = int(result.settings.get("headline", 50))  # type: ignore[call-overload]
+    conns = min({f.connections for f in figs}, key=lambda c: (abs(c - want), c))
+    return [f for f in figs if f.connections == conns]
+
+
+def _pair(figs: list[Figure]) -> tuple[Figure, Figure] | None:
+    """(multiplexed, thread-per-connection) if both were measured, else the top two of the ranking."""
+    by = {f.contender: f for f in figs}
+    best = next((by[m] for m in MULTIPLEXED if m in by and not by[m].starved), None)
+    if best is not None and "thread" in by:
+        return best, by["thread"]
+    served = sorted((f for f in figs if not f.starved), key=lambda f: -f.rps)
+    return (served[0], served[1]) if len(served) >= 2 else None
+
+
+def compare(result: BenchResult, mode: str) -> str | None:
+    """'with 50 keep-alive connections, selectors served 2.2× the requests of thread (95%: …) at …'."""
+    figs = headline_figures(result, mode)
+    pair = _pair(figs)
+    if pair is None:
+        return None
+    a, b = pair
+    r = ratio(result.samples, a.contender, b.contender, mode, a.connections)
+    if r is None:
+        return None
+    kind = "keep-alive connections" if mode == "keep-alive" else "connections, one request each"
+    load = f"with {a.connections} {kind}"
+    if r.tied:
+        return (f"{load}, {a.contender} and {b.contender} were tied: {a.rps:,.0f} against {b.rps:,.0f} requests/s, "
+                f"a ratio of {fmt_ratio(r)}, within each other's noise")
+    p99 = f"{a.p99_ms:.1f} ms p99 against {b.p99_ms:.1f} ms" if a.p99_ms and b.p99_ms else "p99 not measured"
+    return (f"{load}, {a.contender} served {fmt_ratio(r)} the requests of {b.contender} "
+            f"({a.rps:,.0f} against {b.rps:,.0f} requests/s; {p99})")
+
+
+def starving(result: BenchResult) -> str | None:
+    """Who starved connections, at the headline keep-alive load."""
+    figs = [f for f in headline_figures(result) if f.starved]
+    if not figs:
+        return None
+    said = "; ".join(f"{f.contender} starved {f.starved} of {f.connections} connections" for f in figs)
+    return (f"at {figs[0].connections} keep-alive connections, {said} (never answered: ranked after every model "
+            "that served all its clients, whatever its requests/s, which are the lucky few's)")
+
+
+def capacity(result: BenchResult) -> str | None:
+    """What the most idle connections held cost each model, and whether the busy ones were served."""
+    rows = [c for c in result.capacity if c.rss_kb is not None and c.held]
+    if not rows:
+        return None
+    most = max(c.idle for c in rows)
+    parts = []
+    for c in (c for c in rows if c.idle == most):
+        served = "its busy clients served" if c.busy_served == c.busy else \
+            f"{c.busy - c.busy_served} of {c.busy} busy clients never answered"
+        grew = (c.rss_kb - c.base_rss_kb) / 1024 if c.base_rss_kb is not None else None  # type: ignore[operator]
+        threads = f"{c.threads:,} thread{'s' if c.threads != 1 else ''}"
+        cost = f"+{grew:,.1f} MB" if grew is not None else f"{c.rss_kb / 1024:,.0f} MB"  # type: ignore[operator]
+        parts.append(f"{c.contender} {cost} and {threads}, {served}")
+    return f"holding {most:,} idle connections: " + "; ".join(parts)
+
+
+def leader(result: BenchResult) -> str | None:
+    """The ranking at the headline load, ties said as ties."""
+    figs = headline_figures(result)
+    if len(figs) < 2:
+        return None
+    places = ranking(figs, result.samples)
+    words = []
+    for place, f, tied in places:
+        mark = " (starved some)" if f.starved else ""
+        words.append(f"{'=' if tied else ''}{place}. {f.contender}{mark}")
+    return "ranked by what all clients got: " + ", ".join(words)
+
+
+def verdict(result: BenchResult) -> list[str]:
+    """The verdict's sentences, in order, from the figures."""
+    lines = []
+    first = compare(result, "keep-alive")
+    if first:
+        lines.append(f"On this machine, {first}.")
+    second = compare(result, "close")
+    if second:
+        lines.append(f"{second[0].upper()}{second[1:]}.")
+    for part in (starving(result), leader(result), capacity(result)):
+        if part:
+            lines.append(f"{part[0].upper()}{part[1:]}.")
+    cpu_ms = float(result.settings.get("cpu_ms", 0) or 0)  # type: ignore[arg-type]
+    if cpu_ms:
+        lines.append(CPU.format(ms=cpu_ms))
+    lines.append(PIN if result.settings.get("pin") else UNPINNED)
+    lines.append(WHY)
+    return lines

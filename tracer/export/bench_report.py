@@ -1,0 +1,196 @@
+"""A bench result for homework: Markdown, CSV, JSON, and an SVG chart in the timeline's colours.
+
+Every format opens with the same header (machine cores, Python, the load
+generator, the settings, and "partial" when a Ctrl-C cut the run short), and
+reads the same :class:`~tracer.analysis.bench_figures.Figure` values as the
+terminal table and the verdict.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from xml.sax.saxutils import escape
+
+from tracer.analysis.bench_figures import BenchResult, Capacity, Figure, figures
+from tracer.analysis.bench_verdict import verdict
+from tracer.recording.events import Look
+from tracer.timeline import palette
+
+FORMATS = ("md", "csv", "json", "svg")
+
+# One colour per model, taken from the timeline's (a selectors lane's arrows are cyan there too).
+MODEL_COLOURS = {
+    "selectors": palette.CLIENT_ARROW_COLOUR,
+    "asyncio": palette.KIND_COLOURS["thread_start"],
+    "thread": palette.LOOK_COLOURS[Look.BLOCKED],
+    "pool": palette.QUEUED_COLOUR,
+    "single": palette.LOOK_COLOURS[Look.WORKING],
+}
+OTHER_COLOUR = palette.KIND_COLOURS["close"]
+
+
+def colour(contender: str) -> str:
+    return MODEL_COLOURS.get(contender.split("(")[0].split(" ")[0], OTHER_COLOUR)
+
+
+def header(result: BenchResult) -> list[str]:
+    """The lines every output starts with."""
+    m, s = result.machine, result.settings
+    lim = m.get("limits", {})
+    lines = [f"machine: {m['cores']} cores, {m['implementation']} {m['python']}, {m['platform']}",
+             f"load generator: {m['load_generator']}",
+             f"settings: {s['rounds']} rounds x {s['duration']:g} s per load, interleaved; connections "
+             f"{', '.join(str(c) for c in s['connections'])}; modes {', '.join(s['modes'])}; pool workers "
+             f"{s['workers']}; work {s['work_ms']:g} ms, cpu {s['cpu_ms']:g} ms per request; "
+             f"{'pinned (server on one core, load on another)' if s['pin'] else 'not pinned'}",
+             f"limits: open files {lim.get('open_files', '?')}, threads {lim.get('threads', '?')}, "
+             f"somaxconn {lim.get('somaxconn', '?')}"]
+    if result.partial:
+        lines.insert(0, f"PARTIAL: {result.partial}; the figures below are the rounds finished so far")
+    return lines
+
+
+def spread(f: Figure) -> str:
+    return f"{f.rps_low:,.0f}–{f.rps_high:,.0f}"
+
+
+def starved_mark(f: Figure) -> str:
+    return f"starved {f.starved}/{f.connections}" if f.starved else ""
+
+
+def markdown(result: BenchResult) -> str:
+    out = ["# sockscope bench", ""] + [f"- {line}" for line in header(result)] + [""]
+    out += ["## Verdict", ""] + verdict(result) + [""]
+    out += ["## Throughput and latency", "",
+            "| model | mode | connections | requests/s | 95% | p50 ms | p99 ms | p99 min–max | outcome |",
+            "|---|---|---:|---:|---|---:|---:|---|---|"]
+    for f in figures(result.samples):
+        outcome = "; ".join(x for x in (starved_mark(f), f"{f.errors} errors" if f.errors else "",
+                                        f"{f.timeouts} timeouts" if f.timeouts else "",
+                                        "load-generator bound" if f.limited else "") if x) or "all answered"
+        out.append(f"| {f.contender} | {f.mode} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p50_ms:.2f} | "
+                   f"{f.p99_ms:.2f} | {f.p99_ms_low:.2f}–{f.p99_ms_high:.2f} | {outcome} |")
+    wrk = figures(result.samples, "wrk")
+    if wrk:
+        out += ["", "## Cross-check with wrk", "", "| model | connections | requests/s | 95% | p99 ms |",
+                "|---|---:|---:|---|---:|"]
+        out += [f"| {f.contender} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p99_ms:.2f} |" for f in wrk]
+    if result.capacity:
+        out += ["", "## Capacity: idle connections held open", "",
+                "| model | idle | held | RSS (+since start) | threads | busy served | note |",
+                "|---|---:|---:|---:|---:|---|---|"]
+        out += [f"| {c.contender} | {c.idle:,} | {c.held:,} | {rss(c)} | {c.threads if c.threads is not None else '—'}"
+                f" | {c.busy_served}/{c.busy} | {c.note} |" for c in result.capacity]
+    if result.notes:
+        out += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
+    return "\n".join(out) + "\n"
+
+
+def rss(c: Capacity) -> str:
+    """'30.1 MB (+2.0)': the server's resident memory holding the connections, and its growth since it started."""
+    if c.rss_kb is None:
+        return "—"
+    grew = f" (+{(c.rss_kb - c.base_rss_kb) / 1024:.1f})" if c.base_rss_kb is not None else ""
+    return f"{c.rss_kb / 1024:.1f} MB{grew}"
+
+
+CSV_FIELDS = ("contender", "mode", "connections", "generator", "rounds", "rps", "rps_low", "rps_high", "p50_ms",
+              "p99_ms", "p99_ms_low", "p99_ms_high", "starved", "errors", "timeouts", "cpu_share")
+
+
+def to_csv(result: BenchResult) -> str:
+    buf = io.StringIO()
+    for line in header(result):
+        buf.write(f"# {line}\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+    for f in figures(result.samples) + figures(result.samples, "wrk"):
+        w.writerow([round(v, 3) if isinstance(v, float) else v for v in (getattr(f, k) for k in CSV_FIELDS)])
+    return buf.getvalue()
+
+
+def to_json(result: BenchResult) -> str:
+    return json.dumps({"header": header(result), "verdict": verdict(result), **result.to_json()}, indent=1) + "\n"
+
+
+# ----------------------------------------------------------------- the SVG chart
+W, H, PAD_L, PAD_R, PAD_T, PANEL_H, GAP = 960, 0, 70, 150, 80, 220, 60
+FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif;font-size:12px"
+
+
+def _x(conns: int, all_conns: list[int], width: int) -> float:
+    lo, hi = math.log10(min(all_conns)), math.log10(max(all_conns))
+    return PAD_L + (0.5 if hi == lo else (math.log10(conns) - lo) / (hi - lo)) * width
+
+
+def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) -> list[str]:
+    """One chart: ``value`` of each contender against connections (log x), a line per contender."""
+    width = W - PAD_L - PAD_R
+    conns = sorted({f.connections for f in figs})
+    values = [max(getattr(f, value), 1e-3) for f in figs]
+    hi = max(values, default=1.0)
+    lo = min(values, default=1.0) if log_y else 0.0
+
+    def y(v: float) -> float:
+        if log_y:
+            span = math.log10(hi) - math.log10(lo) or 1.0
+            return top + PANEL_H - (math.log10(max(v, 1e-3)) - math.log10(lo)) / span * PANEL_H
+        return top + PANEL_H - v / (hi or 1) * PANEL_H
+
+    out = [f'<text x="{PAD_L}" y="{top - 12}" fill="{palette.TEXT_COLOUR}" style="{FONT};font-size:14px">'
+           f"{escape(title)}</text>",
+           f'<rect x="{PAD_L}" y="{top}" width="{width}" height="{PANEL_H}" fill="none" '
+           f'stroke="{palette.LIFE_COLOUR}"/>']
+    for c in conns:
+        out.append(f'<text x="{_x(c, conns, width):.1f}" y="{top + PANEL_H + 16}" text-anchor="middle" '
+                   f'fill="{palette.TEXT_COLOUR}" style="{FONT}">{c}</text>')
+    for v in (lo, hi) if log_y else (hi / 2, hi):
+        out.append(f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="{palette.TEXT_COLOUR}" '
+                   f'style="{FONT}">{v:,.3g}</text>')
+    names = list(dict.fromkeys(f.contender for f in figs))
+    for i, name in enumerate(names):
+        mine = sorted((f for f in figs if f.contender == name), key=lambda f: f.connections)
+        col = colour(name)
+        pts = " ".join(f"{_x(f.connections, conns, width):.1f},{y(getattr(f, value)):.1f}" for f in mine)
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
+        for f in mine:
+            cx, cy = _x(f.connections, conns, width), y(getattr(f, value))
+            fill = "none" if f.starved else col  # a hollow point: some connections starved
+            out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{fill}" stroke="{col}" stroke-width="2">'
+                       f"<title>{escape(name)} {f.connections}: {getattr(f, value):,.2f}"
+                       f"{' — ' + starved_mark(f) if f.starved else ''}</title></circle>")
+        starved = " ✗ starved" if any(f.starved for f in mine) else ""
+        out.append(f'<text x="{W - PAD_R + 12}" y="{top + 16 + i * 18}" fill="{col}" style="{FONT}">'
+                   f"{escape(name)}{starved}</text>")
+    return out
+
+
+def svg(result: BenchResult) -> str:
+    """Throughput and p99 latency against connections, per mode: a line per model, hollow points where it starved."""
+    figs = figures(result.samples)
+    modes = list(dict.fromkeys(f.mode for f in figs))
+    panels = [(mode, what) for mode in modes for what in ("rps", "p99_ms")]
+    height = PAD_T + len(panels) * (PANEL_H + GAP) + 40 + 16 * 4
+    body = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}">',
+            '<rect width="100%" height="100%" fill="#1c1c1c"/>',
+            f'<text x="{PAD_L}" y="28" fill="{palette.TEXT_COLOUR}" style="{FONT};font-size:16px">'
+            "sockscope bench: requests/s and p99 latency against connections</text>"]
+    for i, line in enumerate(header(result)):
+        body.append(f'<text x="{PAD_L}" y="{46 + i * 14}" fill="{palette.LOOK_COLOURS[Look.MARK]}" '
+                    f'style="{FONT};font-size:10px">{escape(line)}</text>')
+    top = PAD_T + 40
+    for mode, what in panels:
+        mine = [f for f in figs if f.mode == mode]
+        title = (f"requests/s, {mode}" if what == "rps" else f"p99 latency (ms, log scale), {mode}") + \
+            " — hollow: connections starved"
+        body += _panel(mine, top, title, what, log_y=what == "p99_ms")
+        top += PANEL_H + GAP
+    body.append("</svg>")
+    return "\n".join(body) + "\n"
+
+
+def render(result: BenchResult, fmt: str) -> str:
+    return {"md": markdown, "csv": to_csv, "json": to_json, "svg": svg}[fmt](result)

@@ -1,0 +1,208 @@
+"""What the bench drives load with and reads the machine through: the load worker, ``wrk``, pinning, limits.
+
+The built-in load generator runs as one long-lived worker process
+(``python -m tracer.clients.loadgen --worker``), sent one JSON job per
+measurement: an interpreter start (~60 ms here) per run would cost more than a
+0.3 s run measures.  ``wrk`` (C, when installed) is started per run; it cannot
+count per connection, so the bench uses it as a cross-check of the built-in
+generator's figures, not instead of them.
+
+Linux-only things are guarded: pinning (``sched_setaffinity``), a server's memory
+and threads (``/proc/PID/status``) and the thread limits (``/proc/sys``,
+cgroups); elsewhere each says in one line what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from tracer import child
+from tracer.errors import TracerError
+from tracer.run.processes import Piped, stop_process
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+
+class LoadWorker:
+    """The built-in load generator as a worker process in its own session (a Ctrl-C reaches only the bench)."""
+
+    def __init__(self, cpus: set[int] | None = None) -> None:
+        self.replies: queue.Queue[str] = queue.Queue()
+        with affinity(cpus):
+            proc = subprocess.Popen(child.module_argv("tracer.clients.loadgen", "--worker"), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                    start_new_session=True, env=child.env(PYTHONUNBUFFERED="1"))
+        self.piped = Piped(proc, on_stdout=self.replies.put)
+
+    def job(self, op: str, wait: float, **params: Any) -> dict[str, Any]:
+        """Send one job; its reply (bounded by ``wait`` seconds)."""
+        proc = self.piped.proc
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps({"op": op, **params}) + "\n")
+            proc.stdin.flush()
+            line = self.replies.get(timeout=wait)
+        except (OSError, queue.Empty):
+            why = "; ".join(self.piped.last_errors(2)) or f"no answer within {wait:g} s"
+            raise TracerError(f"the load generator failed: {why}") from None
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise TracerError(f"the load generator failed: {reply['error']}")
+        return reply
+
+    def close(self) -> None:
+        proc = self.piped.proc
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()  # EOF: the worker releases what it holds and exits
+        try:
+            proc.wait(3.0)
+        except subprocess.TimeoutExpired:
+            stop_process(proc, grace=1.0)
+        self.piped.close()
+
+
+def wrk_path() -> str | None:
+    return shutil.which("wrk")
+
+
+def run_wrk(path: str, host: str, port: int, connections: int, seconds: int,
+            cpus: set[int] | None = None) -> dict[str, Any]:
+    """One ``wrk`` run (one thread, like the built-in generator); its counts, latencies and CPU share."""
+    url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    before = _children_cpu()
+    with affinity(cpus):
+        try:
+            done = subprocess.run([path, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                                  capture_output=True, text=True, timeout=seconds + 30, check=False)
+        except subprocess.TimeoutExpired:
+            raise TracerError(f"wrk did not finish within {seconds + 30} s") from None
+    if done.returncode:
+        raise TracerError(f"wrk failed: {(done.stderr or done.stdout).strip()[-200:]}")
+    return parse_wrk(done.stdout) | {"cpu_s": _children_cpu() - before}
+
+
+_UNITS = {"us": 1.0, "ms": 1000.0, "s": 1e6, "m": 60e6}
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests, seconds, p50/p99 (µs) and socket errors from ``wrk --latency``'s report."""
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
+    if not total:
+        raise TracerError(f"wrk's report has no 'N requests in T': {out.strip()[-200:]!r}")
+
+    def latency(p: str) -> float:
+        m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        return float(m[1]) * _UNITS[m[2]] if m else 0.0
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"requests": int(total[1]), "seconds": float(total[2]) * _UNITS[total[3]] / 1e6,
+            "p50_us": latency("50"), "p99_us": latency("99"),
+            "errors": (sum(int(x) for x in errors.groups()[:3]) if errors else 0) + (int(non2xx[1]) if non2xx else 0),
+            "timeouts": int(errors[4]) if errors else 0}
+
+
+def _children_cpu() -> float:
+    if resource is None:
+        return 0.0
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# ----------------------------------------------------------------- pinning
+def pinning_problem() -> str | None:
+    """Why ``--pin`` cannot work here (None: it can)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return f"--pin needs Linux (sched_setaffinity); this is {sys.platform}"
+    if len(os.sched_getaffinity(0)) < 2:
+        return "--pin needs 2 cores to put the server on one and the load on another; this process may use 1"
+    return None
+
+
+def pin_cores() -> tuple[set[int], set[int]]:
+    """(the server's core, the load's core): the first two this process may use."""
+    cores = sorted(os.sched_getaffinity(0))
+    return {cores[0]}, {cores[1]}
+
+
+@contextlib.contextmanager
+def affinity(cpus: set[int] | None) -> Iterator[None]:
+    """Run the block on ``cpus`` (None: as is): a process started in it inherits them, with every thread it starts.
+
+    Pinning ourselves around the start, rather than the child after it, catches
+    the threads a server starts before it says it listens.
+    """
+    if cpus is None or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+# ----------------------------------------------------------------- the machine
+def process_status(pid: int) -> tuple[int, int] | None:
+    """(resident memory in KiB, threads) of ``pid`` from /proc (None where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(fields["VmRSS"].split()[0]), int(fields["Threads"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def limits() -> dict[str, Any]:
+    """The limits that bound how many connections and threads a server here can hold."""
+    found: dict[str, Any] = {"cores": os.cpu_count() or 1}
+    if resource is not None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        found["open_files"] = soft if soft != resource.RLIM_INFINITY else None
+        found["open_files_hard"] = hard if hard != resource.RLIM_INFINITY else None
+        nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        found["threads_rlimit"] = None if nproc == resource.RLIM_INFINITY else nproc
+    for key, path in (("threads_max", "/proc/sys/kernel/threads-max"), ("somaxconn", "/proc/sys/net/core/somaxconn"),
+                      ("pids_max", "/sys/fs/cgroup/pids.max"), ("pids_max", "/sys/fs/cgroup/pids/pids.max")):
+        value = _read_int(path)
+        if value is not None:
+            found.setdefault(key, value)
+    caps = [found.get(k) for k in ("threads_rlimit", "threads_max", "pids_max")]
+    found["threads"] = min((c for c in caps if c), default=None)
+    return found
+
+
+def raise_open_files(needed: int) -> int | None:
+    """Raise this process's soft open-file limit towards ``needed`` (children inherit it); the limit now."""
+    if resource is None:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
