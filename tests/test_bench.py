@@ -244,7 +244,8 @@ def test_bench_prints_tables_charts_capacity_and_a_verdict(capsys, serve, tmp_pa
     out_svg, out_md = tmp_path / "b.svg", tmp_path / "b.md"
     assert main(["bench", "--models", "pool,selectors", "--workers", "2", "--connections", "2,6", "--rounds", "2",
                  "--duration", "0.15", "--capacity", "8", "--busy", "2", "--wrk", "off", "--headline", "6",
-                 "--target", f"{host}:{port}", "-o", str(out_svg), "-o", str(out_md)]) == 0
+                 "--target", f"{host}:{port}", "-o", str(out_svg), "-o", str(out_md),
+                 "--record", str(tmp_path / "rec")]) == 0
     cap = capsys.readouterr()
     assert "about " in cap.err and " s in all" in cap.err
     assert "keep-alive: requests/s (95% interval)" in cap.out and "close: requests/s" in cap.out
@@ -252,6 +253,9 @@ def test_bench_prints_tables_charts_capacity_and_a_verdict(capsys, serve, tmp_pa
     assert "✗ 4/6 starved" in cap.out and f"target {host}:{port}" in cap.out
     assert "capacity: idle connections held open" in cap.out and "Verdict" in cap.out
     assert ET.parse(out_svg).getroot().tag.endswith("svg") and out_md.read_text().startswith("# sockscope bench")
+    recorded = sorted(p.name for p in (tmp_path / "rec").iterdir())
+    assert recorded == ["pool(2).jsonl", "selectors.jsonl"]  # a target is not ours to record
+    assert main(["check", str(tmp_path / "rec" / "selectors.jsonl")]) == 0
 
 
 @pytest.mark.skipif(not LINUX_PROC, reason="a server's memory and threads are read from /proc (Linux)")
@@ -315,3 +319,9 @@ def test_the_loadgen_command_line_still_answers_in_one_json_line(process):
                           capture_output=True, text=True, timeout=30, env=child.env(), check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["starved"] == 0
+
+
+def test_one_round_has_no_interval_and_says_so():
+    samples = rounds("selectors", [30000]) + rounds("thread", [10000])
+    line = verdict(BenchResult({"headline": 50}, {}, samples))[0]
+    assert "3.00× (one round: no interval" in line

@@ -102,10 +102,12 @@ class Ratio:
     value: float
     low: float
     high: float
+    rounds: int = 2
 
     @property
     def tied(self) -> bool:
-        return self.low <= 1.0 <= self.high
+        """Within each other's noise (one round has no interval, so it cannot say)."""
+        return self.rounds >= 2 and self.low <= 1.0 <= self.high
 
 
 @dataclass
@@ -187,7 +189,7 @@ def ratio(samples: list[Sample], a: str, b: str, mode: str, connections: int,
     if stat(rounds) == float("inf"):
         return None
     low, high = _interval(rounds, stat)
-    return Ratio(a, b, stat(rounds), low, high)
+    return Ratio(a, b, stat(rounds), low, high, len(rounds))
 
 
 def rank_key(f: Figure) -> tuple[float, float]:
@@ -212,5 +214,7 @@ def ranking(figs: list[Figure], samples: list[Sample]) -> list[tuple[int, Figure
 
 
 def fmt_ratio(r: Ratio) -> str:
+    if r.rounds < 2:
+        return f"{r.value:.2f}× (one round: no interval, so no tie or rank can be told from noise)"
     return f"{r.value:.1f}× (95%: {r.low:.1f}–{r.high:.1f}×)" if r.value >= 1.95 else \
         f"{r.value:.2f}× (95%: {r.low:.2f}–{r.high:.2f}×)"

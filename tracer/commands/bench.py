@@ -228,6 +228,13 @@ def _k(v: float) -> str:
     return f"{v / 1000:.1f}k" if v >= 10000 else f"{v:,.0f}"
 
 
+def _span(low: float, high: float) -> str:
+    """'57.4–60.1k': an interval in at most 11 characters (a column at 80 columns)."""
+    if low >= 1000:
+        return f"{low / 1000:.1f}–{high / 1000:.1f}k"
+    return f"{low:,.0f}–{high:,.0f}"
+
+
 def table(figs: list[Figure], mode: str, value: str) -> Table:
     """One row per model, one column per load: the figure over its spread, and how its connections fared."""
     what = "requests/s (95% interval)" if value == "rps" else "p99 latency, ms (min–max over rounds)"
@@ -247,7 +254,7 @@ def table(figs: list[Figure], mode: str, value: str) -> Table:
 
 def _cell(f: Figure, value: str) -> str:
     if value == "rps":
-        lines = [_k(f.rps), f"{_k(f.rps_low)}–{_k(f.rps_high)}"]
+        lines = [_k(f.rps), _span(f.rps_low, f.rps_high)]
     else:
         lines = [f"{f.p99_ms:.1f}", f"{f.p99_ms_low:.1f}–{f.p99_ms_high:.1f}"]
     if f.starved:

@@ -117,7 +117,7 @@ def to_json(result: BenchResult) -> str:
 
 
 # ----------------------------------------------------------------- the SVG chart
-W, H, PAD_L, PAD_R, PAD_T, PANEL_H, GAP = 960, 0, 70, 150, 80, 220, 60
+W, PAD_L, PAD_R, PAD_T, PANEL_H, GAP = 960, 70, 150, 80, 220, 70
 FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif;font-size:12px"
 
 
@@ -130,7 +130,8 @@ def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) 
     """One chart: ``value`` of each contender against connections (log x), a line per contender."""
     width = W - PAD_L - PAD_R
     conns = sorted({f.connections for f in figs})
-    values = [max(getattr(f, value), 1e-3) for f in figs]
+    spread = ("rps_low", "rps_high") if value == "rps" else ("p99_ms_low", "p99_ms_high")
+    values = [max(getattr(f, k), 1e-3) for f in figs for k in (value, *spread)]
     hi = max(values, default=1.0)
     lo = min(values, default=1.0) if log_y else 0.0
 
@@ -147,9 +148,11 @@ def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) 
     for c in conns:
         out.append(f'<text x="{_x(c, conns, width):.1f}" y="{top + PANEL_H + 16}" text-anchor="middle" '
                    f'fill="{palette.TEXT_COLOUR}" style="{FONT}">{c}</text>')
-    for v in (lo, hi) if log_y else (hi / 2, hi):
+    for v in (lo, hi) if log_y else (0.0, hi / 2, hi):
         out.append(f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="{palette.TEXT_COLOUR}" '
-                   f'style="{FONT}">{v:,.3g}</text>')
+                   f'style="{FONT}">{_tick(v)}</text>')
+    out.append(f'<text x="{PAD_L + width / 2:.0f}" y="{top + PANEL_H + 32}" text-anchor="middle" '
+               f'fill="{palette.LOOK_COLOURS[Look.MARK]}" style="{FONT}">connections (log scale)</text>')
     names = list(dict.fromkeys(f.contender for f in figs))
     for i, name in enumerate(names):
         mine = sorted((f for f in figs if f.contender == name), key=lambda f: f.connections)
@@ -158,6 +161,9 @@ def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) 
         out.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
         for f in mine:
             cx, cy = _x(f.connections, conns, width), y(getattr(f, value))
+            low, high = (f.rps_low, f.rps_high) if value == "rps" else (f.p99_ms_low, f.p99_ms_high)
+            out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(low):.1f}" y2="{y(high):.1f}" stroke="{col}" '
+                       'stroke-width="6" stroke-opacity="0.35"/>')  # the spread: 95% interval, or min–max
             fill = "none" if f.starved else col  # a hollow point: some connections starved
             out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{fill}" stroke="{col}" stroke-width="2">'
                        f"<title>{escape(name)} {f.connections}: {getattr(f, value):,.2f}"
@@ -166,6 +172,10 @@ def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) 
         out.append(f'<text x="{W - PAD_R + 12}" y="{top + 16 + i * 18}" fill="{col}" style="{FONT}">'
                    f"{escape(name)}{starved}</text>")
     return out
+
+
+def _tick(v: float) -> str:
+    return f"{v / 1000:,.0f}k" if v >= 10000 else f"{v:,.3g}"
 
 
 def svg(result: BenchResult) -> str:
@@ -181,11 +191,11 @@ def svg(result: BenchResult) -> str:
     for i, line in enumerate(header(result)):
         body.append(f'<text x="{PAD_L}" y="{46 + i * 14}" fill="{palette.LOOK_COLOURS[Look.MARK]}" '
                     f'style="{FONT};font-size:10px">{escape(line)}</text>')
-    top = PAD_T + 40
+    top = PAD_T + 50
     for mode, what in panels:
         mine = [f for f in figs if f.mode == mode]
         title = (f"requests/s, {mode}" if what == "rps" else f"p99 latency (ms, log scale), {mode}") + \
-            " — hollow: connections starved"
+            " — band: 95% interval / min–max; hollow: starved"
         body += _panel(mine, top, title, what, log_y=what == "p99_ms")
         top += PANEL_H + GAP
     body.append("</svg>")

@@ -98,13 +98,13 @@ class Plan:
 
     @property
     def estimate_s(self) -> float:
-        """Measured here: ~0.1 s a load run beyond its length (connections, the server's catching up), ~0.4 s a
-        server start, ~1.3 s a capacity step at 1,000 idle."""
+        """Measured here: ~0.05 s a load run beyond its warm-up and length, ~0.5 s a
+        server start, ~1 s a capacity step at 1,000 idle (the default run: about 100 s, took 92-95)."""
         starts = len([c for c in self.contenders if c.model])
-        capacity = sum(0.8 + n / 1500 for n in self.capacity) * len(self.contenders)
+        capacity = sum(0.5 + n / 2000 for n in self.capacity) * len(self.contenders)
         recording = starts * (self.duration + 1.0) if self.record_dir else 0
         warmups = sum(map(warmup_s, self.connections)) * self.rounds * len(self.modes) * len(self.contenders)
-        return (self.load_runs * (self.duration + 0.1) + warmups + self.wrk_runs * (WRK_SECONDS + 0.2)
+        return (self.load_runs * (self.duration + 0.05) + warmups + self.wrk_runs * (WRK_SECONDS + 0.2)
                 + starts * 0.5 + capacity + recording)
 
     def settings(self) -> dict[str, object]:
@@ -303,6 +303,7 @@ def _record(run: _Run) -> None:
     if not plan.record_dir:
         return
     assert run.worker is not None
+    conns = min(plan.headline if plan.headline in plan.connections else plan.connections[-1], 200)
     for c in plan.contenders:
         if c.model is None:
             continue
@@ -312,7 +313,7 @@ def _record(run: _Run) -> None:
         try:
             host, port = server.address  # type: ignore[misc]
             run.worker.job("run", plan.duration + 30, host=host, port=port,
-                           connections=min(plan.headline, 50), duration=plan.duration, mode="keep-alive")
+                           connections=conns, duration=plan.duration, mode="keep-alive")
         finally:
             if server.stop() != 0:
                 raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")
