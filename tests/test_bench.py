@@ -185,6 +185,23 @@ def test_a_bench_interleaves_rounds_and_counts_the_starved_exactly(tiny):
     assert pool[("keep-alive", 6)].starved == 4 and pool[("keep-alive", 2)].starved == 0
     assert pool[("close", 6)].starved == 0
     assert "At 6 keep-alive connections, pool(2) starved 4 of 6 connections" in " ".join(verdict(tiny))
+    if LINUX_PROC:  # the servers' own CPU per request, read from /proc around each run
+        assert all(f.server_us_per_request and f.server_us_per_request > 0 for f in figures(tiny.samples))
+
+
+def test_a_busy_machine_is_said_in_the_header_and_the_warnings():
+    from tracer.commands.bench import warnings
+
+    result = made_up()
+    result.machine = {"cores": 2, "python": "3.11", "implementation": "CPython", "platform": "x",
+                      "load_generator": "built-in", "load_average_before": 1.0, "load_average_after": 23.0}
+    result.settings.update(rounds=3, duration=0.25, connections=[50], modes=["keep-alive"], workers=10, work_ms=0,
+                           cpu_ms=0, pin=False)
+    assert any("load average 1.0 before, 23.0 after, on 2 cores — busy" in line
+               for line in bench_report.header(result))
+    assert any("this machine was busy" in w for w in warnings(result))
+    result.machine["load_average_after"] = 1.5
+    assert not any("busy" in line for line in bench_report.header(result)) and not warnings(result)
 
 
 def test_every_output_format_parses(tiny, tmp_path):
@@ -201,7 +218,8 @@ def test_every_output_format_parses(tiny, tmp_path):
     assert bench_report.MODEL_COLOURS["selectors"] in bench_report.render(tiny, "svg")
     md = bench_report.render(tiny, "md")
     table = [line for line in md.splitlines() if line.startswith("| pool(2) | keep-alive | 6 |")]
-    assert len(table) == 1 and "starved 4/6" in table[0] and table[0].count("|") == 10
+    head = next(line for line in md.splitlines() if line.startswith("| model | mode |"))
+    assert len(table) == 1 and "starved 4/6" in table[0] and table[0].count("|") == head.count("|")
 
 
 def test_ctrl_c_mid_run_keeps_what_was_measured():

@@ -44,6 +44,8 @@ class Sample:
     refused: int = 0
     timeouts: int = 0
     cpu_share: float = 0.0  # the load generator's CPU time over the run's length
+    server_cpu_s: float | None = None  # the server process's CPU time over the run (None: not measurable)
+    requests_all: int = 0  # answers over the whole run, warm-up too (what server_cpu_s paid for)
 
     @property
     def rps(self) -> float:
@@ -86,6 +88,7 @@ class Figure:
     timeouts: int
     cpu_share: float  # the load generator's, the highest of the rounds
     generator: str
+    server_us_per_request: float | None = None  # server CPU per answer: steadier than req/s on a busy machine
 
     @property
     def limited(self) -> bool:
@@ -161,7 +164,14 @@ def figure(samples: list[Sample]) -> Figure:
     return Figure(first.contender, first.mode, first.connections, len(rounds), _rate(by_round, rounds), low, high,
                   p50, p99s[len(p99s) // 2], p99s[0], p99s[-1], max(s.starved for s in samples),
                   sum(s.errors + s.refused for s in samples), sum(s.timeouts for s in samples),
-                  max(s.cpu_share for s in samples), first.generator)
+                  max(s.cpu_share for s in samples), first.generator, _cpu_per_request(samples))
+
+
+def _cpu_per_request(samples: list[Sample]) -> float | None:
+    paid = [s for s in samples if s.server_cpu_s is not None and s.requests_all]
+    if not paid:
+        return None
+    return sum(s.server_cpu_s or 0.0 for s in paid) / sum(s.requests_all for s in paid) * 1e6
 
 
 def figures(samples: list[Sample], generator: str = "builtin") -> list[Figure]:

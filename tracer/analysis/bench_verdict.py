@@ -61,10 +61,17 @@ def compare(result: BenchResult, mode: str) -> str | None:
     load = f"with {a.connections} {kind}"
     if r.tied:
         return (f"{load}, {a.contender} and {b.contender} were tied: {a.rps:,.0f} against {b.rps:,.0f} requests/s, "
-                f"a ratio of {fmt_ratio(r)}, within each other's noise")
+                f"a ratio of {fmt_ratio(r)}, within each other's noise{_cpu(a, b)}")
     p99 = f"{a.p99_ms:.1f} ms p99 against {b.p99_ms:.1f} ms" if a.p99_ms and b.p99_ms else "p99 not measured"
     return (f"{load}, {a.contender} served {fmt_ratio(r)} the requests of {b.contender} "
-            f"({a.rps:,.0f} against {b.rps:,.0f} requests/s; {p99})")
+            f"({a.rps:,.0f} against {b.rps:,.0f} requests/s; {p99}{_cpu(a, b)})")
+
+
+def _cpu(a: Figure, b: Figure) -> str:
+    """'; 14 µs of server CPU per request against 41 µs': steadier than requests/s when the machine is busy."""
+    if a.server_us_per_request is None or b.server_us_per_request is None:
+        return ""
+    return f"; {a.server_us_per_request:.0f} µs of server CPU per request against {b.server_us_per_request:.0f} µs"
 
 
 def starving(result: BenchResult) -> str | None:

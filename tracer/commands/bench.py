@@ -237,7 +237,8 @@ def _span(low: float, high: float) -> str:
 
 def table(figs: list[Figure], mode: str, value: str) -> Table:
     """One row per model, one column per load: the figure over its spread, and how its connections fared."""
-    what = "requests/s (95% interval)" if value == "rps" else "p99 latency, ms (min–max over rounds)"
+    what = "requests/s (95% interval), server CPU per request" if value == "rps" else \
+        "p99 latency, ms (min–max over rounds)"
     t = Table(title=f"{mode}: {what}", title_justify="left", padding=(0, 1))
     t.add_column("model")
     conns = sorted({f.connections for f in figs})
@@ -255,6 +256,8 @@ def table(figs: list[Figure], mode: str, value: str) -> Table:
 def _cell(f: Figure, value: str) -> str:
     if value == "rps":
         lines = [_k(f.rps), _span(f.rps_low, f.rps_high)]
+        if f.server_us_per_request is not None:
+            lines.append(f"[dim]{f.server_us_per_request:.0f} µs/req[/dim]")
     else:
         lines = [f"{f.p99_ms:.1f}", f"{f.p99_ms_low:.1f}–{f.p99_ms_high:.1f}"]
     if f.starved:
@@ -301,6 +304,12 @@ def capacity_table(result: BenchResult) -> Table:
 
 def warnings(result: BenchResult) -> list[str]:
     out = []
+    if bench_report.busy(result):
+        m = result.machine
+        out.append(f"this machine was busy with other work (load average {m.get('load_average_before') or 0:.1f} "
+                   f"before, {m.get('load_average_after') or 0:.1f} after, on {m['cores']} cores): requests/s and "
+                   "their ratios then reflect the scheduler as much as the servers; server CPU per request (µs/req) "
+                   "is steadier; run it again when the machine is quiet")
     bound = [f for f in figures(result.samples) if f.limited]
     if bound:
         which = ", ".join(f"{f.contender}@{f.connections} {f.mode}" for f in bound[:6])

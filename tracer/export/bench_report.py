@@ -48,9 +48,22 @@ def header(result: BenchResult) -> list[str]:
              f"{'pinned (server on one core, load on another)' if s['pin'] else 'not pinned'}",
              f"limits: open files {lim.get('open_files', '?')}, threads {lim.get('threads', '?')}, "
              f"somaxconn {lim.get('somaxconn', '?')}"]
+    before, after = m.get("load_average_before"), m.get("load_average_after")
+    if before is not None:
+        lines.append(f"machine load: load average {before:.1f} before, "
+                     f"{'?' if after is None else f'{after:.1f}'} after, on {m['cores']} cores"
+                     + (" — busy: figures are noisier, and server CPU per request is steadier than requests/s"
+                        if busy(result) else ""))
     if result.partial:
         lines.insert(0, f"PARTIAL: {result.partial}; the figures below are the rounds finished so far")
     return lines
+
+
+def busy(result: BenchResult) -> bool:
+    """Other work wanted more cores than the machine has, during the run."""
+    m = result.machine
+    loads = [x for x in (m.get("load_average_before"), m.get("load_average_after")) if x is not None]
+    return bool(loads) and max(loads) > m.get("cores", 1)
 
 
 def spread(f: Figure) -> str:
@@ -65,14 +78,15 @@ def markdown(result: BenchResult) -> str:
     out = ["# sockscope bench", ""] + [f"- {line}" for line in header(result)] + [""]
     out += ["## Verdict", ""] + verdict(result) + [""]
     out += ["## Throughput and latency", "",
-            "| model | mode | connections | requests/s | 95% | p50 ms | p99 ms | p99 min–max | outcome |",
-            "|---|---|---:|---:|---|---:|---:|---|---|"]
+            "| model | mode | connections | requests/s | 95% | p50 ms | p99 ms | p99 min–max | server µs/request "
+            "| outcome |",
+            "|---|---|---:|---:|---|---:|---:|---|---:|---|"]
     for f in figures(result.samples):
         outcome = "; ".join(x for x in (starved_mark(f), f"{f.errors} errors" if f.errors else "",
                                         f"{f.timeouts} timeouts" if f.timeouts else "",
                                         "load-generator bound" if f.limited else "") if x) or "all answered"
         out.append(f"| {f.contender} | {f.mode} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p50_ms:.2f} | "
-                   f"{f.p99_ms:.2f} | {f.p99_ms_low:.2f}–{f.p99_ms_high:.2f} | {outcome} |")
+                   f"{f.p99_ms:.2f} | {f.p99_ms_low:.2f}–{f.p99_ms_high:.2f} | {us(f)} | {outcome} |")
     wrk = figures(result.samples, "wrk")
     if wrk:
         out += ["", "## Cross-check with wrk", "", "| model | connections | requests/s | 95% | p99 ms |",
@@ -97,8 +111,13 @@ def rss(c: Capacity) -> str:
     return f"{c.rss_kb / 1024:.1f} MB{grew}"
 
 
+def us(f: Figure) -> str:
+    return "—" if f.server_us_per_request is None else f"{f.server_us_per_request:.0f}"
+
+
 CSV_FIELDS = ("contender", "mode", "connections", "generator", "rounds", "rps", "rps_low", "rps_high", "p50_ms",
-              "p99_ms", "p99_ms_low", "p99_ms_high", "starved", "errors", "timeouts", "cpu_share")
+              "p99_ms", "p99_ms_low", "p99_ms_high", "starved", "errors", "timeouts", "cpu_share",
+              "server_us_per_request")
 
 
 def to_csv(result: BenchResult) -> str:

@@ -143,6 +143,7 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
         generator += f"; cross-check: wrk -t1 at {plan.headline} keep-alive connections"
     result = BenchResult(plan.settings(), machine() | {"load_generator": generator}, planned_runs=plan.total_runs)
     run = _Run(plan, progress or (lambda n, total, what: None), result)
+    result.machine["load_average_before"] = drivers.load_average()
     server_cpus, load_cpus = drivers.pin_cores() if plan.pin else (None, None)
     most = max([*plan.connections, *(n + plan.busy for n in plan.capacity)])
     drivers.raise_open_files(most + 256)  # the servers and the worker inherit it
@@ -158,6 +159,7 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
         _stop_servers(run)
         if run.worker is not None:
             run.worker.close()
+    result.machine["load_average_after"] = drivers.load_average()
     return result
 
 
@@ -214,11 +216,19 @@ def _throughput(run: _Run, server_cpus: set[int] | None, load_cpus: set[int] | N
 
 def _load(run: _Run, name: str, address: tuple[str, int], mode: str, conns: int, r: int) -> Sample:
     assert run.worker is not None
+    server = run.servers.get(name)
+    pid = server.piped.proc.pid if server is not None and server.piped is not None else None
+    cpu0 = drivers.process_cpu_s(pid) if pid else None
     got = run.worker.job("run", run.plan.duration + 30 + conns / 100, host=address[0], port=address[1],
                          connections=conns, duration=run.plan.duration, mode=mode, warmup=warmup_s(conns))
     return Sample(name, mode, conns, r, "builtin", got["requests"], got["duration"], got["p50_us"], got["p99_us"],
                   got["starved"], got["min_answered"], got["errors"], got["refused"], got["timeouts"],
-                  got["cpu_s"] / got["wall_s"] if got["wall_s"] else 0.0)
+                  got["cpu_s"] / got["wall_s"] if got["wall_s"] else 0.0, _since(pid, cpu0), sum(got["answered"]))
+
+
+def _since(pid: int | None, before: float | None) -> float | None:
+    after = drivers.process_cpu_s(pid) if pid and before is not None else None
+    return None if after is None or before is None else after - before
 
 
 def _wrk(run: _Run, name: str, address: tuple[str, int], r: int, cpus: set[int] | None) -> Sample:

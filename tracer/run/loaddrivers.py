@@ -167,6 +167,23 @@ def process_status(pid: int) -> tuple[int, int] | None:
         return None
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) ``pid`` has used, every thread, from /proc (None where there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        return None
+
+
 def _read_int(path: str) -> int | None:
     try:
         with open(path, encoding="ascii") as f:
