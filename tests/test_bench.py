@@ -343,3 +343,10 @@ def test_one_round_has_no_interval_and_says_so():
     samples = rounds("selectors", [30000]) + rounds("thread", [10000])
     line = verdict(BenchResult({"headline": 50}, {}, samples))[0]
     assert "3.00× (one round: no interval" in line
+
+
+def test_run_load_measures_once_in_its_own_process(process):
+    from tracer.run.benchmark import run_load
+
+    got = run_load(*process("selectors"), connections=3, duration=0.15)
+    assert got["requests"] > 0 and got["starved"] == 0 and len(got["answered"]) == 3

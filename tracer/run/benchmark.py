@@ -29,6 +29,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from servers import Settings
 from tracer.analysis.bench_figures import BenchResult, Capacity, Sample
@@ -328,3 +329,16 @@ def _record(run: _Run) -> None:
             if server.stop() != 0:
                 raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")
         run.result.recorded.append(path)
+
+
+def run_load(host: str, port: int, connections: int, duration: float, mode: str = "keep-alive") -> dict[str, Any]:
+    """One ``tracer.clients.loadgen`` run in a process of its own against host:port; its summary (``rps``, ...).
+
+    For a single measurement (``bench/bench_live.py``); the bench itself keeps one worker for all of its runs.
+    """
+    worker = drivers.LoadWorker()
+    try:
+        return worker.job("run", duration + 60, host=host, port=port, connections=connections, duration=duration,
+                          mode=mode)
+    finally:
+        worker.close()
