@@ -350,3 +350,19 @@ def test_run_load_measures_once_in_its_own_process(process):
 
     got = run_load(*process("selectors"), connections=3, duration=0.15)
     assert got["requests"] > 0 and got["starved"] == 0 and len(got["answered"]) == 3
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="connection states are read from /proc/net/tcp")
+def test_wait_closed_waits_for_the_servers_closes(process):
+    import socket
+
+    host, port = process("selectors")
+    socks = [socket.create_connection((host, port)) for _ in range(3)]
+    try:
+        assert (loaddrivers.open_connections(port) or 0) >= 3
+        assert not loaddrivers.wait_closed(port, timeout=0.1)  # the server keeps them open: idle, not closed
+    finally:
+        for s in socks:
+            s.close()
+    assert loaddrivers.wait_closed(port)
+    assert loaddrivers.open_connections(port) == 0

@@ -325,6 +325,7 @@ def _record(run: _Run) -> None:
             host, port = server.address  # type: ignore[misc]
             run.worker.job("run", plan.duration + 30, host=host, port=port,
                            connections=conns, duration=plan.duration, mode="keep-alive")
+            drivers.wait_closed(port)  # every close in the recording before the trailer
         finally:
             if server.stop() != 0:
                 raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")

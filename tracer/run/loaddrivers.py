@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,6 +176,31 @@ def process_cpu_s(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
+
+
+def open_connections(port: int) -> int | None:
+    """Connections to local ``port`` not yet closed by the server (ESTABLISHED or CLOSE_WAIT), from /proc/net/tcp."""
+    count, found = 0, False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        found = True
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 3 and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in ("01", "08"):
+                count += 1
+    return count if found else None
+
+
+def wait_closed(port: int, timeout: float = 3.0) -> bool:
+    """Wait (bounded) until the server on ``port`` has closed every connection; False if it has not, or cannot say."""
+    deadline = time.monotonic() + timeout
+    while (left := open_connections(port)) is not None and left and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling a condition (the server's closes), not a fixed wait
+    return left == 0
 
 
 def load_average() -> float | None:
