@@ -23,6 +23,7 @@ import tempfile
 import time
 
 from servers import Settings
+from tracer.addresses import Address
 from tracer.run.benchmark import run_load
 from tracer.run.live_session import Session
 from tracer.run.processes import yield_cpu_to_server
@@ -101,9 +102,10 @@ def events_in(path: str) -> int:
         return sum(1 for line in f if line.startswith("[") and line.endswith("\n"))
 
 
-def load(address: tuple[str, int], seconds: float) -> float:
+def load(address: Address, seconds: float) -> float:
     """Requests per second the server answered under 8 keep-alive connections for ``seconds``."""
-    return float(run_load(address[0], address[1], 8, seconds)["rps"])
+    assert not isinstance(address, str), "bench_live loads a TCP server"
+    return float(run_load(str(address[0]), int(address[1]), 8, seconds)["rps"])
 
 
 async def throughput(pairs: int, seconds: float) -> list[tuple[float, float, float, int]]:

@@ -8,6 +8,7 @@ interrupted.  ``net`` brings the drop-in socket, Thread and ThreadPoolExecutor
 from __future__ import annotations
 
 import importlib
+import socket
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
@@ -38,7 +39,10 @@ class Settings:
 
     Attributes:
         model: which server.
-        host, port: where it listens (port 0: a free port).
+        host, port: where it listens (port 0: a free port); an IPv6 host
+            (``::1``) makes an ``AF_INET6`` socket.
+        unix: a Unix socket path to listen on instead (``AF_UNIX``); then
+            host and port are unused.
         workers: the pool's size.
         backlog: ``listen()``'s argument.
         timeout: idle seconds before a connection is closed (None: never).
@@ -58,6 +62,19 @@ class Settings:
     work_ms: float = 0
     cpu_ms: float = 0
     pause_accept_ms: float = 0
+    unix: str | None = None
+
+    @property
+    def family(self) -> int:
+        """The family ``socket()`` is given: ``AF_UNIX`` for a path, ``AF_INET6`` for an IPv6 host."""
+        if self.unix is not None:
+            return socket.AF_UNIX  # type: ignore[no-any-return, attr-defined, unused-ignore]
+        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+    @property
+    def address(self) -> tuple[str, int] | str:
+        """What ``bind()`` is given: ``(host, port)``, or the path."""
+        return self.unix if self.unix is not None else (self.host, self.port)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

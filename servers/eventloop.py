@@ -50,8 +50,8 @@ async def handle(net, loop, conn, cfg: Settings) -> None:
 
 
 async def main(net, cfg: Settings) -> None:
-    server = net.socket()
-    server.bind((cfg.host, cfg.port))
+    server = net.socket(cfg.family)
+    server.bind(cfg.address)
     server.listen(cfg.backlog)
     server.setblocking(False)
     loop = asyncio.get_running_loop()

@@ -31,8 +31,8 @@ class Client:
 
 def serve(net, cfg: Settings) -> None:
     selector = net.DefaultSelector()
-    server = net.socket()
-    server.bind((cfg.host, cfg.port))
+    server = net.socket(cfg.family)
+    server.bind(cfg.address)
     server.listen(cfg.backlog)
     server.setblocking(False)
     selector.register(server, selectors.EVENT_READ)

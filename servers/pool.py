@@ -24,8 +24,8 @@ def serve(net, cfg: Settings) -> None:
             conn, raddr = server.accept()
             executor.submit(recv, conn, raddr)
 
-    server = net.socket()
-    server.bind((cfg.host, cfg.port))
+    server = net.socket(cfg.family)
+    server.bind(cfg.address)
     server.listen(cfg.backlog)
     if cfg.as_taught:
         executor.submit(accept, server)  # the lesson's line: a worker spent on accept

@@ -14,8 +14,8 @@ TITLE = "Single thread, one connection at a time"
 
 
 def serve(net, cfg: Settings) -> None:
-    server = net.socket()  # socket()
-    server.bind((cfg.host, cfg.port))  # bind
+    server = net.socket(cfg.family)  # socket()
+    server.bind(cfg.address)  # bind
     server.listen(cfg.backlog)  # listen
     if cfg.as_taught:
         conn, raddr = server.accept()  # blocks until a client connects

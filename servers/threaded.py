@@ -27,8 +27,8 @@ def serve(net, cfg: Settings) -> None:
                 net.Thread(target=serve_connection, name=f"recv-{i}", args=(net, conn, raddr, cfg, TITLE)).start()
             i += 1
 
-    server = net.socket()
-    server.bind((cfg.host, cfg.port))
+    server = net.socket(cfg.family)
+    server.bind(cfg.address)
     server.listen(cfg.backlog)
     net.Thread(target=accept, name="accept", args=(server,), daemon=True).start()
     while True:

@@ -34,13 +34,14 @@ class Served:
         self.cfg = cfg
         self.path = path
         self.recorder = Recorder(str(path), header_for(cfg), flush_interval=0.01)
-        self.address: tuple[str, int] | None = None
+        self.address: tuple[str, int] | str | None = None
         self.net = Net(self.recorder, on_listen=self._listening)
         self.thread = threading.Thread(target=self._serve, name="test-server", daemon=True)
         self.error: BaseException | None = None
 
     def _listening(self, sock: socket.socket) -> None:
-        self.address = sock.getsockname()[:2]
+        where = sock.getsockname()
+        self.address = where if isinstance(where, str) else where[:2]  # a Unix socket's path, or (host, port)
 
     def _serve(self) -> None:
         try:

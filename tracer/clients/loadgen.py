@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer import addresses
+from tracer.addresses import Address
 from tracer.clients.http import REQUEST, REQUEST_CLOSE, reply_size
 
 MODES = ("keep-alive", "close")
@@ -99,12 +101,21 @@ def _complete(buf: bytes) -> int:
     return size if size is not None and len(buf) >= size else 0
 
 
+UNIX_PREFIX = "unix:"  # a host of "unix:PATH" connects to a Unix socket (the port is unused)
+
+
 def _connect(host: str, port: int) -> socket.socket:
     """A non-blocking connect in progress (a one-thread client cannot wait in connect)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    code = sock.connect_ex((host, port))
+    if host.startswith(UNIX_PREFIX):
+        sock = socket.socket(addresses.family(host[len(UNIX_PREFIX):]), socket.SOCK_STREAM)
+        sock.setblocking(False)
+        target: Address = host[len(UNIX_PREFIX):]
+    else:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        target = (host, port)
+    code = sock.connect_ex(target)
     if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, getattr(errno, "WSAEWOULDBLOCK", -1)):
         sock.close()
         raise ConnectionRefusedError(code, os.strerror(code))
@@ -306,9 +317,16 @@ def worker(lines: Any, out: Any) -> int:
     return 0
 
 
+def run_at(address: Address, connections: int, duration: float, mode: str = "keep-alive") -> LoadResult:
+    """:func:`run` at an address of any family: ``(host, port)`` (IPv4 or IPv6) or a Unix socket's path."""
+    if isinstance(address, str):
+        return run(UNIX_PREFIX + address, 0, connections, duration, mode)
+    return run(str(address[0]), int(address[1]), connections, duration, mode)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tracer.clients.loadgen", description=__doc__.splitlines()[0])
-    p.add_argument("host", nargs="?")
+    p.add_argument("host", nargs="?", help="HOST (then PORT), or HOST:PORT, [IPV6]:PORT or unix:PATH")
     p.add_argument("port", type=int, nargs="?")
     p.add_argument("--connections", type=int, default=10)
     p.add_argument("--duration", type=float, default=2.0)
@@ -318,9 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.worker:
         return worker(sys.stdin, sys.stdout)
-    if args.host is None or args.port is None:
+    if args.host is None:
         print("error: expected HOST PORT (or --worker)", file=sys.stderr)
         return 2
+    if args.port is None:
+        try:
+            address = addresses.parse(args.host)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        args.host, args.port = (UNIX_PREFIX + address, 0) if isinstance(address, str) else address
     if not 1 <= args.connections <= MAX_CONNECTIONS or not 0 < args.duration <= 600:
         print(f"error: connections must be 1..{MAX_CONNECTIONS} and duration 0..600 s", file=sys.stderr)
         return 2

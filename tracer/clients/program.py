@@ -1,4 +1,8 @@
-"""program."""
+"""The scenario clients as a program of their own: ``python -m tracer.clients ADDRESS --scenario NAME``.
+
+ADDRESS is what :func:`tracer.addresses.show` writes: ``127.0.0.1:8000``,
+``[::1]:8000`` or ``unix:/tmp/s.sock``.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from tracer import child
+from tracer import addresses, child
+from tracer.addresses import Address
 from tracer.clients import scenarios
 from tracer.clients.toolkit import CONNS_PER_ROUND, Clients, Outcome, client_recorder, next_round, ranges
 from tracer.errors import TracerError
 
 
-def run_scenario(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
+def run_scenario(address: Address, name: str, overrides: Mapping[str, Any] | None = None,
                  record: str | None = None, *, round_no: int | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
                  on_start: Callable[[Clients], None] | None = None) -> Outcome:
     """Fire scenario ``name`` at ``address`` from this process; return when every client is done.
 
     Args:
-        address: the server's (host, port).
+        address: the server's (host, port), IPv4 or IPv6, or its Unix socket path.
         name: a key of :data:`tracer.scenarios.SCENARIOS`.
         overrides: parameter values (strings are parsed), e.g. ``{"clients": 50}``.
         record: a recording to append client lanes to (the server's), or None.
@@ -63,10 +68,10 @@ def run_scenario(address: tuple[str, int], name: str, overrides: Mapping[str, An
     return clients.outcome
 
 
-def argv(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | None = None,
+def argv(address: Address, name: str, overrides: Mapping[str, Any] | None = None,
          record: str | None = None, *, round_no: int | None = None) -> list[str]:
     """The command line running :func:`run_scenario` in a process of its own (its own GIL)."""
-    cmd = child.module_argv("tracer.clients", f"{address[0]}:{address[1]}", "--scenario", name)
+    cmd = child.module_argv("tracer.clients", addresses.show(address), "--scenario", name)
     if record:
         cmd += ["--record", record]
     if round_no is not None:
@@ -77,17 +82,21 @@ def argv(address: tuple[str, int], name: str, overrides: Mapping[str, Any] | Non
 
 
 # ---------------------------------------------------------------- as a program
-def _address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
+def _address(text: str) -> Address:
+    try:
+        address = addresses.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if isinstance(address, str) and not addresses.unix_supported():
+        raise argparse.ArgumentTypeError("this Python has no Unix sockets (AF_UNIX)")
+    return address
 
 
 def main(args: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tracer.clients", description="Fire one scenario's clients at a "
                                 "server, appending their lanes to its recording.")
-    p.add_argument("address", type=_address, metavar="HOST:PORT")
+    p.add_argument("address", type=_address, metavar="ADDRESS",
+                   help="where the server listens: HOST:PORT, [IPV6]:PORT or unix:PATH")
     p.add_argument("--scenario", required=True, help="one of: " + ", ".join(scenarios.SCENARIOS))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a scenario parameter")
     p.add_argument("--record", metavar="FILE", help="the server's recording, to append client lanes to")

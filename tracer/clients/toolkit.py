@@ -16,7 +16,7 @@ reply that never came are recorded (the ``close`` says why) and counted in the
 global ``deadline``; :meth:`Clients.stop` (SIGINT/SIGTERM in a client process)
 wakes every thread at once.
 
-Run as a program (``python -m tracer.clients HOST:PORT --record FILE
+Run as a program (``python -m tracer.clients ADDRESS --record FILE
 --scenario NAME --set k=v``) it prints ``progress DONE TOTAL`` lines and one
 ``outcome {json}`` line on stdout.
 """
@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from tracer import addresses
+from tracer.addresses import Address
 from tracer.clients.http import REQUEST, reply_size
 from tracer.errors import UsageError
 from tracer.record.net import Net, _reason
@@ -72,7 +74,7 @@ class Clients:
     """Client threads and their sockets, for a scenario's ``run`` function.
 
     Args:
-        address: the server's (host, port).
+        address: the server's (host, port), IPv4 or IPv6, or its Unix socket path.
         recorder: a client-side recorder, or None to run untraced.
         timeout: seconds any one connect or reply may take.
         deadline: seconds after which every client stops.
@@ -81,7 +83,7 @@ class Clients:
         on_progress: called with (done, total) after each connection ends.
     """
 
-    def __init__(self, address: tuple[str, int], recorder: Recorder | None = None, *, timeout: float = 5.0,
+    def __init__(self, address: Address, recorder: Recorder | None = None, *, timeout: float = 5.0,
                  deadline: float = 30.0, first_conn_id: int = CONNS_PER_ROUND, total: int = 0,
                  on_progress: Callable[[int, int], None] | None = None, name_prefix: str = "client-") -> None:
         self.address = address
@@ -203,10 +205,12 @@ class Clients:
     def _connect(self) -> tuple[socket.socket | None, str]:
         if self.stopped:
             return None, "skipped"
-        sock = self.net.socket()
+        sock = self.net.socket(addresses.family(self.address))
         with self._lock:
             self._open.add(sock)
         try:
+            if isinstance(self.address, str):
+                addresses.autobind(sock)  # a name of its own, by which the server's accept is joined to it
             sock.settimeout(max(0.001, min(self.timeout, self.remaining())))
             sock.connect(self.address)
         except OSError as exc:

@@ -7,6 +7,7 @@ import sys
 
 import servers
 from servers import Settings
+from tracer import addresses
 from tracer.errors import UsageError
 
 
@@ -57,11 +58,37 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
         f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS))
 
 
+def add_address_options(g: argparse._ArgumentGroup, port: bool = True) -> None:
+    """--host (IPv4 or IPv6), --port and --unix: where a server listens."""
+    g.add_argument("--host", help="address to listen on: an IPv4 or IPv6 one (127.0.0.1, ::1) or a name "
+                                  "(default 127.0.0.1, this machine only)")
+    if port:
+        g.add_argument("--port", type=port_value, help="port (default 0: a free one, printed at start)")
+    g.add_argument("--unix", metavar="PATH", help="listen on a Unix socket at PATH instead of a port "
+                   f"(at most {addresses.unix_path_limit()} bytes; a stale socket file there is replaced, "
+                   "any other file is left alone; removed when the server stops)")
+
+
+def where_from(args: argparse.Namespace) -> tuple[str, int, str | None]:
+    """``(host, port, unix)`` from --host/--port/--unix, checked; warns when listening beyond this machine."""
+    host, port = args.host, getattr(args, "port", None)
+    if args.unix is not None:
+        if host is not None or port is not None:
+            given = " and ".join(o for o, v in (("--host", host), ("--port", port)) if v is not None)
+            raise UsageError(f"--unix listens on a path, not a port: give {given} or --unix, not both")
+        addresses.check_unix_path(args.unix)
+        return "127.0.0.1", 0, args.unix
+    host = addresses.listen_host("127.0.0.1" if host is None else host)
+    if not addresses.is_loopback(host):
+        print(f"warning: listening on {host or 'every address'}: the server is reachable from the network",
+              file=sys.stderr)
+    return host, 0 if port is None else port, None
+
+
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     """The server knobs shared by serve, record and live."""
     g = parser.add_argument_group("server")
-    g.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
-    g.add_argument("--port", type=port_value, default=0, help="port (default 0: a free one, printed at start)")
+    add_address_options(g)
     g.add_argument("--workers", type=positive_int, default=10, help="pool size for the pool model (default 10)")
     g.add_argument("--backlog", type=positive_int, default=128, help="listen() backlog (default 128)")
     g.add_argument("--timeout", type=timeout_value, default=30.0,
@@ -81,10 +108,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.as_taught and args.model not in servers.AS_TAUGHT:
         raise UsageError(f"--as-taught: the lesson has no {args.model} server; "
                          f"it has {', '.join(servers.AS_TAUGHT)}")
-    from tracer.run.runner import is_loopback
-
-    if not is_loopback(args.host):
-        print(f"warning: listening on {args.host}: the server is reachable from the network", file=sys.stderr)
-    return Settings(model=args.model, host=args.host, port=args.port, workers=args.workers, backlog=args.backlog,
+    host, port, unix = where_from(args)
+    return Settings(model=args.model, host=host, port=port, workers=args.workers, backlog=args.backlog,
                     timeout=args.timeout, as_taught=args.as_taught, work_ms=args.work_ms, cpu_ms=args.cpu_ms,
-                    pause_accept_ms=args.pause_accept_ms)
+                    pause_accept_ms=args.pause_accept_ms, unix=unix)

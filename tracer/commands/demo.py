@@ -7,7 +7,7 @@ import signal
 
 from servers import Settings
 from tracer.clients import program, scenarios
-from tracer.commands.common import positive_int
+from tracer.commands.common import add_address_options, positive_int, where_from
 from tracer.commands.live import default_path, not_interactive, run_live
 from tracer.errors import UsageError
 from tracer.recording.format import check_recording_path
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "recording there is replaced, any other file is left alone")
     p.add_argument("--clients", type=positive_int, default=20, help="clients in the opening burst (default 20)")
     p.add_argument("--workers", type=positive_int, default=4, help="the pool's size (default 4)")
+    add_address_options(p.add_argument_group("server"), port=False)
     p.set_defaults(func=run)
 
 
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     top = next(p.maximum for p in scenarios.get("burst").params if p.name == "clients")
     if args.clients > top:
         raise UsageError(f"--clients: expected at most {top:g}, got {args.clients}")
-    cfg = Settings(model="pool", workers=args.workers)
+    host, _, unix = where_from(args)
+    cfg = Settings(model="pool", workers=args.workers, host=host, unix=unix)
     path = args.output or default_path(cfg.model)
     check_recording_path(path)  # before the server and the UI start
     burst = ("burst", {"clients": args.clients})

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from tracer import addresses
 from tracer.record import hotpath
 from tracer.record.recorder import Recorder
 
@@ -35,6 +36,7 @@ _send = _socket.socket.send
 _sendall = _socket.socket.sendall
 _close = _socket.socket.close
 _connect = _socket.socket.connect
+_UNIX = getattr(_socket, "AF_UNIX", -1)  # absent on some Windows Pythons
 
 
 def _reason(exc: OSError) -> str:
@@ -59,8 +61,13 @@ def accept_queue_length(sock: _socket.socket) -> int:
     return struct.unpack_from("I", info, 24)[0]  # type: ignore[no-any-return]
 
 
-def backlog_probe_available() -> bool:
-    return sys.platform.startswith("linux") and hasattr(_socket, "TCP_INFO")
+def backlog_probe_available(family: int = _socket.AF_INET) -> bool:
+    """Whether a listening socket of ``family`` can report its accept queue: TCP (IPv4 or IPv6) on Linux.
+
+    A Unix socket has no ``TCP_INFO`` (EOPNOTSUPP); its queue goes unsampled.
+    """
+    return (sys.platform.startswith("linux") and hasattr(_socket, "TCP_INFO")
+            and family in (_socket.AF_INET, _socket.AF_INET6))
 
 
 _stopping: weakref.WeakSet[Net] = weakref.WeakSet()
@@ -178,7 +185,9 @@ class TracedSocket(ManagedSocket):
         t1 = rec.clock()
         sock = self._wrap(fd)
         sock.conn = self._net.new_conn_id()
-        peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
+        # a Unix socket's peer is a name, or nothing: the detail names the path too
+        peer = addresses.unix_detail(sock.getsockname(), addr) if self.family == _UNIX \
+            else addresses.sockaddr_text(addr)
         rec.emit((t - rec.t0, t1 - t, "accept", self._lane(), sock.conn, -1, peer))
         return sock, addr
 
@@ -192,8 +201,9 @@ class TracedSocket(ManagedSocket):
             self._failed("connect", t, exc)
             raise
         t1 = rec.clock()
-        host, port = self.getsockname()[:2]
-        rec.emit((t - rec.t0, t1 - t, "connect", self._lane(), self.conn, -1, f"{host}:{port}"))
+        me = addresses.sockaddr_text(self.getsockname()) if self.family != _UNIX \
+            else addresses.unix_detail(address, self.getsockname())  # the path, and the name the server sees
+        rec.emit((t - rec.t0, t1 - t, "connect", self._lane(), self.conn, -1, me))
 
     def close(self) -> None:
         if not self._recorded_close and self.fileno() != -1:
@@ -441,9 +451,10 @@ class Net:
         self.listeners.append(sock)
         rec = self.recorder
         if rec is not None:
-            host, port = sock.getsockname()[:2]
-            rec.instant("listen", nbytes=backlog, detail=f"{host}:{port}")
-            if backlog_probe_available():
+            where = sock.getsockname()
+            rec.instant("listen", nbytes=backlog, detail=addresses.show(where if isinstance(where, str)
+                                                                          else where[:2]))
+            if backlog_probe_available(sock.family):
                 rec.add_probe("backlog", lambda: accept_queue_length(sock))
         if self.on_listen is not None:
             self.on_listen(sock)

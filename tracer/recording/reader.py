@@ -9,6 +9,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
+from tracer.addresses import join_key
 from tracer.errors import RecordingError
 from tracer.recording.events import KINDS
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION
@@ -204,20 +205,22 @@ class Builder:
         known = self._client_map.get(client_id)
         if known is not None:
             return known
-        if kind == "connect" and isinstance(detail, str) and ":" in detail:
-            server_id = self._unmatched_accept.pop(detail, None)
+        key = join_key(detail) if kind == "connect" else None
+        if key is not None:
+            server_id = self._unmatched_accept.pop(key, None)
             if server_id is not None:
                 self._client_map[client_id] = server_id
                 return server_id
-            self._pending_connect[detail] = client_id
+            self._pending_connect[key] = client_id
         return -client_id
 
     def _match_accept(self, server_id: int, peer: Any) -> None:
-        if not isinstance(peer, str):
+        key = join_key(peer)  # a Unix socket client without a name of its own has nothing to join by
+        if key is None:
             return
-        client_id = self._pending_connect.pop(peer, None)
+        client_id = self._pending_connect.pop(key, None)
         if client_id is None:
-            self._unmatched_accept[peer] = server_id
+            self._unmatched_accept[key] = server_id
             return
         self._client_map[client_id] = server_id
         for lane, i in self._client_spots.pop(client_id, []):

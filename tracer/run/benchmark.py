@@ -190,7 +190,7 @@ def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] 
         run.dead.add(c.name)
         run.result.notes.append(f"{c.name}: {why.splitlines()[0]}; its remaining runs were skipped")
         return None
-    return server.address
+    return _tcp(server.address)
 
 
 def _throughput(run: _Run, server_cpus: set[int] | None, load_cpus: set[int] | None) -> None:
@@ -289,7 +289,7 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
     plan = run.plan
     server = _start(run, c, cpus, backlog=idle + plan.busy + 16) if c.model else None
     try:
-        host, port = server.address if server is not None else c.address  # type: ignore[misc]
+        host, port = _tcp(server.address) if server is not None else c.address  # type: ignore[misc]
         pid = server.piped.proc.pid if server is not None and server.piped is not None else None
         base = drivers.process_status(pid) if pid else None
         held = run.worker.job("hold", 60, host=host, port=port, n=idle, timeout=2.0)
@@ -307,6 +307,13 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
             server.stop()
 
 
+def _tcp(address: object) -> tuple[str, int]:
+    """The bench's servers listen on TCP (``bench`` has no ``--unix``): their (host, port)."""
+    if not isinstance(address, tuple):
+        raise TracerError(f"expected a TCP server address, got {address!r}")
+    return str(address[0]), int(address[1])
+
+
 # ----------------------------------------------------------------- recordings
 def _record(run: _Run) -> None:
     """One recorded run per model (traced, so not measured): the numbers' timeline, opened with replay."""
@@ -322,7 +329,7 @@ def _record(run: _Run) -> None:
         path = os.path.join(plan.record_dir, f"{c.name.replace('/', '-')}.jsonl")
         server = _start(run, c, None, record=path)
         try:
-            host, port = server.address  # type: ignore[misc]
+            host, port = _tcp(server.address)
             run.worker.job("run", plan.duration + 30, host=host, port=port,
                            connections=conns, duration=plan.duration, mode="keep-alive")
             drivers.wait_closed(port)  # every close in the recording before the trailer

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from servers import Settings
+from tracer.addresses import Address
 from tracer.clients import program, scenarios, toolkit
 from tracer.clients.scenarios import Number
 from tracer.errors import ServerError, TracerError
@@ -91,7 +92,7 @@ class Session:
         first_round: the first client round (attached: one no process has used in the file).
     """
 
-    def __init__(self, cfg: Settings | None, path: str, *, address: tuple[str, int] | None = None,
+    def __init__(self, cfg: Settings | None, path: str, *, address: Address | None = None,
                  first_round: int = 1) -> None:
         self.cfg = cfg
         self.path = path
@@ -101,7 +102,7 @@ class Session:
         self._next_round = first_round
         self.stopped: Stopped | None = None
 
-    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+    def start(self, timeout: float = 15.0) -> Address:
         """Start our server; return where it listens.  Raises ServerError (one line) if it cannot."""
         assert self.server is not None, "an attached session has no server to start"
         self.address = self.server.start(timeout)

@@ -36,16 +36,18 @@ from dataclasses import dataclass, field
 
 from servers import Settings
 from tracer import child
+from tracer.addresses import Address
 from tracer.errors import ServerError
 
-_LISTENING = re.compile(r"listening on http://(?P<host>.+):(?P<port>\d+)/")
+# The line tracer.run.runner.listening_words prints: http://127.0.0.1:PORT/, http://[::1]:PORT/ or unix:PATH.
+_LISTENING = re.compile(r"listening on (?:http://(?P<host>.+):(?P<port>\d+)/|(?P<unix>unix:))")
 
 
 def server_argv(cfg: Settings, record: str | None) -> list[str]:
     """The command line of ``sockscope serve`` for ``cfg``, recording to ``record`` (None: tracing off)."""
+    where = ["--unix", cfg.unix] if cfg.unix is not None else ["--host", cfg.host, "--port", str(cfg.port)]
     argv = child.module_argv(
-        "tracer", "serve", cfg.model, *(["--record", record] if record else []),
-        "--host", cfg.host, "--port", str(cfg.port), "--workers", str(cfg.workers),
+        "tracer", "serve", cfg.model, *(["--record", record] if record else []), *where, "--workers", str(cfg.workers),
         "--backlog", str(cfg.backlog), "--timeout", "none" if cfg.timeout is None else repr(cfg.timeout),
         "--work-ms", repr(cfg.work_ms), "--cpu-ms", repr(cfg.cpu_ms),
         "--pause-accept-ms", repr(cfg.pause_accept_ms))
@@ -155,12 +157,12 @@ class ServerProcess:
     def __init__(self, cfg: Settings, path: str | None) -> None:
         self.cfg = cfg
         self.path = path
-        self.address: tuple[str, int] | None = None
+        self.address: Address | None = None
         self.piped: Piped | None = None
         self.exit_status: int | None = None
         self._listening = threading.Event()
 
-    def start(self, timeout: float = 15.0) -> tuple[str, int]:
+    def start(self, timeout: float = 15.0) -> Address:
         """Start the server; return where it listens once it does.
 
         Raises:
@@ -183,7 +185,8 @@ class ServerProcess:
     def _line(self, line: str) -> None:
         m = _LISTENING.search(line)
         if m and self.address is None:
-            self.address = (m["host"].strip("[]"), int(m["port"]))
+            # a path is printed as given, but may hold anything: we know it already
+            self.address = self.cfg.unix if m["unix"] and self.cfg.unix else (m["host"].strip("[]"), int(m["port"]))
             self._listening.set()
 
     def _why_not_started(self) -> str:

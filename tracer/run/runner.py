@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import errno
 import faulthandler
-import ipaddress
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -21,6 +21,8 @@ from typing import Any, TextIO
 
 import servers
 from servers import Settings
+from tracer import addresses
+from tracer.addresses import Address
 from tracer.errors import ServerError, TracerError
 from tracer.record.net import Net, backlog_probe_available
 from tracer.record.recorder import Recorder, context_switches
@@ -30,25 +32,19 @@ from tracer.record.recorder import Recorder, context_switches
 class ServerExit:
     """What a server run left behind."""
 
-    address: tuple[str, int] | None
+    address: Address | None
     trailer: dict[str, Any]
     stuck_threads: list[str]
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+is_loopback = addresses.is_loopback  # where it always was
 
 
 def header_for(cfg: Settings) -> dict[str, Any]:
     return {
         "model": cfg.model,
         "settings": cfg.to_json(),
-        "counters": {"backlog": backlog_probe_available(), "queue": cfg.model == "pool", "threads": True,
+        "counters": {"backlog": backlog_probe_available(cfg.family), "queue": cfg.model == "pool", "threads": True,
                      "ctx_switches": context_switches() is not None},
     }
 
@@ -58,7 +54,7 @@ def run_server(
     record: str | None = None,
     *,
     out: TextIO = sys.stdout,
-    on_listen: Callable[[tuple[str, int]], None] | None = None,
+    on_listen: Callable[[Address], None] | None = None,
     quiet: bool = False,
 ) -> ServerExit:
     """Run ``cfg.model`` until Ctrl-C/SIGTERM; return what it left.
@@ -70,18 +66,25 @@ def run_server(
         module = servers.load(cfg.model)
     except KeyError:
         raise TracerError(f"unknown model {cfg.model!r}; choose one of {', '.join(servers.MODELS)}") from None
+    if cfg.unix is not None:
+        addresses.prepare_unix_path(cfg.unix)  # a stale socket file goes; anything else is refused
     recorder = Recorder(record, header_for(cfg), offload=spare_core()) if record else None
-    address: list[tuple[str, int]] = []
+    address: list[Address] = []
+    bound: list[tuple[int, int] | None] = []  # the socket file we made, removed when we stop
 
     def listening(sock: Any) -> None:
-        host, port = sock.getsockname()[:2]
-        address.append((host, port))
+        where = sock.getsockname()
+        here: Address = cfg.unix if cfg.unix is not None else (where[0], where[1])
+        address.append(here)
+        if cfg.unix is not None:
+            bound.append(addresses.socket_identity(cfg.unix))
         if not quiet:
-            where = f" recording to {record}" if record else " (tracing off)"
-            print(f"sockscope: {cfg.model} server listening on http://{host}:{port}/{where}; Ctrl-C stops it",
+            try_it = f"; try: {addresses.url(here)}" if isinstance(here, str) else ""  # no URL names a path
+            print(f"sockscope: {cfg.model} server {listening_words(here)}"
+                  f"{f' recording to {record}' if record else ' (tracing off)'}; Ctrl-C stops it{try_it}",
                   file=out, flush=True)
         if on_listen is not None:
-            on_listen((host, port))
+            on_listen(here)
 
     net = Net(recorder, on_listen=listening, pause_accept_ms=cfg.pause_accept_ms)
     previous = _install_signals(net)
@@ -99,11 +102,21 @@ def run_server(
         stuck = net.stop()  # (sets net.stopping first)
         trailer = recorder.close() if recorder else {}
         _restore_signals(previous)
+        if cfg.unix is not None and bound:
+            addresses.remove_socket_file(cfg.unix, bound[0])
     if failure is not None:
         if record and not address:
             _remove_quietly(record)  # a recording of a server that never listened would only mislead
         raise failure
     return ServerExit(address[0] if address else None, trailer, stuck)
+
+
+def listening_words(address: Address) -> str:
+    """``listening on http://[::1]:8000/``, or ``listening on unix:/tmp/s.sock``.
+
+    :class:`tracer.run.processes.ServerProcess` reads this line to learn where the server is.
+    """
+    return f"listening on {addresses.show(address) if isinstance(address, str) else addresses.url(address)}"
 
 
 def _remove_quietly(path: str) -> None:
@@ -127,11 +140,17 @@ def spare_core() -> bool:
 
 
 def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
+    if cfg.unix is not None:
+        if exc.errno == errno.EADDRINUSE:
+            return ServerError(f"--unix: {cfg.unix} is already in use")
+        return ServerError(f"cannot listen on {addresses.show(cfg.unix)}: {exc.strerror or exc}")
+    if isinstance(exc, socket.gaierror):  # a name that stopped resolving, or one of the other family
+        return ServerError(f"cannot listen on {cfg.host}: {exc.strerror or exc}")
     if exc.errno == errno.EADDRINUSE:
         return ServerError(f"port {cfg.port} on {cfg.host} is already in use; try --port 0 for a free one")
     if exc.errno == errno.EACCES:
         return ServerError(f"no permission to listen on port {cfg.port} (ports below 1024 need root)")
-    return ServerError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}")
+    return ServerError(f"cannot listen on {addresses.show((cfg.host, cfg.port))}: {exc.strerror or exc}")
 
 
 def _install_signals(net: Net) -> dict[int, Any]:

@@ -36,6 +36,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
+from tracer import addresses
+from tracer.addresses import Address
 from tracer.clients import scenarios, toolkit
 from tracer.errors import TracerError
 from tracer.recording.events import KINDS
@@ -423,16 +425,17 @@ def poke_keys() -> Text:
     return text
 
 
-def listen_address(lanes: Iterable[object]) -> tuple[str, int] | None:
-    """Where the server listens, from a server lane's ``listen`` event (its detail is ``host:port``)."""
+def listen_address(lanes: Iterable[object]) -> Address | None:
+    """Where the server listens, from a server lane's ``listen`` event (``host:port``, ``[::1]:port``, ``unix:P``)."""
     for lane in lanes:
         if getattr(lane, "side", None) != "server":
             continue
         for i, detail in list(lane.details.items()):  # type: ignore[attr-defined]
             if lane.kind[i] == _LISTEN and isinstance(detail, str):  # type: ignore[attr-defined]
-                host, _, port = detail.rpartition(":")
-                if port.isdigit():
-                    return host.strip("[]"), int(port)
+                try:
+                    return addresses.parse(detail)
+                except ValueError:
+                    continue  # not one we can aim clients at
     return None
 
 
