@@ -204,7 +204,8 @@ def test_every_server_listens_on_a_unix_socket(serve, model, short_dir):
     rec = s.stop()
     assert [e.detail for e in rec.events() if e.kind == "accept" and e.conn] == [f"unix:{path}"]  # unnamed client
     assert next(e for e in rec.events() if e.kind == "listen").detail == f"unix:{path}"
-    assert "backlog" not in rec.counters  # no TCP_INFO on a Unix socket: not sampled, and not an error
+    # no TCP_INFO on a Unix socket: sampled through sock_diag where Linux has it, else not at all (and no error)
+    assert ("backlog" in rec.counters) is backlog_probe_available(socket.AF_UNIX) is rec.header["counters"]["backlog"]
     assert check_file(s.path) == [], check_file(s.path)
 
 
@@ -221,7 +222,50 @@ def test_tcp_info_reports_an_ipv6_accept_queue():
             for p in peers:
                 p.close()
     assert backlog_probe_available(socket.AF_INET6)
-    assert not backlog_probe_available(getattr(socket, "AF_UNIX", -1))
+
+
+@needs_unix
+@pytest.mark.skipif(not backlog_probe_available(getattr(socket, "AF_UNIX", -1)),
+                    reason="no sock_diag for Unix sockets here (Linux's)")
+def test_sock_diag_reports_a_unix_accept_queue(short_dir):
+    from tracer.record.unix_queue import UnixQueueProbe
+
+    path = os.path.join(short_dir, "q.sock")
+    with socket.socket(socket.AF_UNIX) as listener, socket.socket(socket.AF_UNIX) as other:
+        listener.bind(path)
+        listener.listen(7)
+        other.bind(os.path.join(short_dir, "other.sock"))  # another listener's queue is not this one's
+        other.listen(3)
+        probe, elsewhere = UnixQueueProbe(listener), UnixQueueProbe(other)
+        try:
+            assert probe() == 0
+            peers = [connect(path) for _ in range(3)]
+            assert probe() == 3 and elsewhere() == 0
+            listener.accept()[0].close()
+            assert probe() == 2
+            for p in peers:
+                p.close()
+            listener.close()
+            with pytest.raises(OSError):  # the socket is gone: the recorder's sample fails quietly
+                probe()
+        finally:
+            probe.close()
+            elsewhere.close()
+
+
+@needs_unix
+def test_backlog_scenario_over_a_unix_socket_shows_the_queue(tmp_path, short_dir):
+    pause = 1500
+    result = headless.record(Settings(model="thread", unix=os.path.join(short_dir, "s.sock")), "backlog",
+                             {"clients": 3, "backlog": 2, "pause_ms": pause}, str(tmp_path / "b.jsonl"))
+    rec = result.recording
+    joined_and_named(rec, f"unix:{rec.settings['unix']} from @")
+    for c in (c for c in rec.connections.values() if c.id > 0):
+        assert c.backlog_wait >= 200 * 1_000_000, "connect did not complete long before its accept"
+    assert rec.header["counters"]["backlog"] is backlog_probe_available(socket.AF_UNIX)
+    if backlog_probe_available(socket.AF_UNIX):
+        assert rec.counters["backlog"].peak() == 3
+    assert check_file(result.path) == []
 
 
 # ---------------------------------------------------------------- the scenario clients and the load generator
@@ -283,7 +327,8 @@ def test_record_over_a_unix_socket_both_ends_check_clean_and_no_socket_left(tmp_
     assert "clients saw 5 connections: 5 ok" in capsys.readouterr().out
     rec = load(out)
     joined_and_named(rec, f"unix:{path} from @")
-    assert rec.settings["unix"] == path and rec.header["counters"]["backlog"] is False
+    assert rec.settings["unix"] == path
+    assert rec.header["counters"]["backlog"] is backlog_probe_available(socket.AF_UNIX)
     assert check_file(out) == []
     assert not os.path.lexists(path), "the server left its socket file behind"
 
@@ -372,6 +417,15 @@ def test_no_af_unix_is_one_line(monkeypatch, capsys, short_dir):
     monkeypatch.delattr(socket, "AF_UNIX", raising=False)
     code = main(["serve", "pool", "--unix", os.path.join(short_dir, "s.sock")])
     one_error_line((code, capsys.readouterr().err), "--unix: this Python has no Unix sockets \\(AF_UNIX\\).*")
+
+
+def test_no_af_unix_in_the_clients_is_one_line(monkeypatch, capsys):
+    monkeypatch.delattr(socket, "AF_UNIX", raising=False)
+    assert loadgen.main(["unix:/tmp/s.sock", "--duration", "0.1"]) == 2
+    assert capsys.readouterr().err == "error: unix:/tmp/s.sock: this Python has no Unix sockets (AF_UNIX)\n"
+    with pytest.raises(SystemExit):
+        program.main(["unix:/tmp/s.sock", "--scenario", "burst"])
+    assert "this Python has no Unix sockets (AF_UNIX)" in capsys.readouterr().err
 
 
 def test_a_non_loopback_host_still_warns(capsys):

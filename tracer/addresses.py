@@ -52,8 +52,14 @@ def unix_path_limit() -> int:
 
 
 def family(address: Address) -> int:
-    """The socket family that reaches ``address``."""
+    """The socket family that reaches ``address``.
+
+    Raises:
+        UsageError: a path, where this Python has no ``AF_UNIX``.
+    """
     if isinstance(address, str):
+        if not unix_supported():
+            raise UsageError(f"{show(address)}: this Python has no Unix sockets (AF_UNIX)")
         return socket.AF_UNIX  # type: ignore[no-any-return, attr-defined, unused-ignore]
     return socket.AF_INET6 if ":" in address[0] else socket.AF_INET
 

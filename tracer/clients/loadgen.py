@@ -35,6 +35,7 @@ from typing import Any
 from tracer import addresses
 from tracer.addresses import Address
 from tracer.clients.http import REQUEST, REQUEST_CLOSE, reply_size
+from tracer.errors import TracerError
 
 MODES = ("keep-alive", "close")
 MAX_CONNECTIONS = 20000
@@ -342,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.port is None:
         try:
             address = addresses.parse(args.host)
-        except ValueError as exc:
+            addresses.family(address)  # a path where there is no AF_UNIX: say so here, not in a traceback
+        except (ValueError, TracerError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         args.host, args.port = (UNIX_PREFIX + address, 0) if isinstance(address, str) else address

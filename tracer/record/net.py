@@ -28,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from tracer import addresses
-from tracer.record import hotpath
+from tracer.record import hotpath, unix_queue
 from tracer.record.recorder import Recorder
 
 _recv = _socket.socket.recv
@@ -62,10 +62,14 @@ def accept_queue_length(sock: _socket.socket) -> int:
 
 
 def backlog_probe_available(family: int = _socket.AF_INET) -> bool:
-    """Whether a listening socket of ``family`` can report its accept queue: TCP (IPv4 or IPv6) on Linux.
+    """Whether a listening socket of ``family`` can report its accept queue (Linux).
 
-    A Unix socket has no ``TCP_INFO`` (EOPNOTSUPP); its queue goes unsampled.
+    TCP, IPv4 or IPv6, through ``TCP_INFO``; a Unix socket has none
+    (EOPNOTSUPP), and is asked through ``sock_diag`` instead
+    (:mod:`tracer.record.unix_queue`).
     """
+    if family == _UNIX:
+        return unix_queue.available()
     return (sys.platform.startswith("linux") and hasattr(_socket, "TCP_INFO")
             and family in (_socket.AF_INET, _socket.AF_INET6))
 
@@ -390,6 +394,7 @@ class Net:
         self.executors: list[ThreadPoolExecutor] = []
         self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._conn_ids = itertools.count(first_conn_id)
+        self._closing: list[Callable[[], None]] = []
         # Traced recv/send in C when the recorder queues in C (tracer/record/_hotpath.c).
         self._socket_class: type[ManagedSocket] = ManagedSocket
         if recorder is not None:
@@ -455,11 +460,18 @@ class Net:
             rec.instant("listen", nbytes=backlog, detail=addresses.show(where if isinstance(where, str)
                                                                           else where[:2]))
             if backlog_probe_available(sock.family):
-                rec.add_probe("backlog", lambda: accept_queue_length(sock))
+                rec.add_probe("backlog", self._queue_probe(sock))
         if self.on_listen is not None:
             self.on_listen(sock)
         if self.pause_accept_ms:
             time.sleep(self.pause_accept_ms / 1000)
+
+    def _queue_probe(self, sock: _socket.socket) -> Callable[[], int]:
+        if sock.family != _UNIX:
+            return lambda: accept_queue_length(sock)
+        probe = unix_queue.UnixQueueProbe(sock)
+        self._closing.append(probe.close)
+        return probe
 
     def stop(self, grace: float = 2.0) -> list[str]:
         """Wake every thread blocked on a socket and stop the pools.
@@ -498,6 +510,8 @@ class Net:
                 t.join(max(0.0, deadline - time.monotonic()))
         for sock in self.listeners:
             sock.close()
+        for close in self._closing:  # the probes' own sockets: a sample from here on fails quietly
+            close()
         # Connections still open here were never closed by the server (the
         # lesson's as-taught handlers): they stay unclosed in the recording.
         return [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not me]
