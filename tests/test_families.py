@@ -433,7 +433,17 @@ def test_a_non_loopback_host_still_warns(capsys):
     from tracer.commands import common
 
     common.settings_from(build_parser().parse_args(["serve", "pool", "--host", "::"]))
-    assert "warning: listening on ::: the server is reachable from the network" in capsys.readouterr().err
+    assert "warning: listening on [::]: the server is reachable from the network" in capsys.readouterr().err
+
+
+@needs_ipv6
+def test_an_ipv6_port_in_use_is_one_line(capsys):
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.bind(("::1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sockscope("serve", "pool", "--host", "::1", "--port", str(port))
+    one_error_line(result, f"port {port} on ::1 is already in use; try --port 0 for a free one")
 
 
 @needs_unix

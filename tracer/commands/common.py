@@ -80,7 +80,8 @@ def where_from(args: argparse.Namespace) -> tuple[str, int, str | None]:
         return "127.0.0.1", 0, args.unix
     host = addresses.listen_host("127.0.0.1" if host is None else host)
     if not addresses.is_loopback(host):
-        print(f"warning: listening on {host or 'every address'}: the server is reachable from the network",
+        shown = f"[{host}]" if ":" in host else host or "every address"
+        print(f"warning: listening on {shown}: the server is reachable from the network",
               file=sys.stderr)
     return host, 0 if port is None else port, None
 
