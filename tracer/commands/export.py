@@ -1,4 +1,4 @@
-"""``sockscope export FILE --format chrome|csv|svg|md``: homework exports."""
+"""``sockscope export FILE --format perfetto|chrome|csv|svg|md``: homework exports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from tracer.export.csvout import COLUMNS
 from tracer.recording.reader import load
 
 EPILOG = """formats:
-  chrome  Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing
+  perfetto  Perfetto's own protobuf trace: open it in https://ui.perfetto.dev or trace_processor
+            (several times smaller than chrome; for big recordings)
+  chrome  Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing (up to 256 MB)
   csv     one row per event (RFC 4180, header row), for a spreadsheet or pandas
   svg     the timeline as a picture (one row per thread, time axis, legend)
   md      a Markdown report: counts, waits with p50/p90/p99, throughput, check's findings
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", help="a recording (.jsonl)")
     p.add_argument("--format", "-f", required=True, metavar="FORMAT",
-                   help="chrome (or perfetto), csv, svg or md (or markdown)")
+                   help="perfetto, chrome (or json), csv, svg or md (or markdown)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="where to write (default: FILE with the format's suffix; '-' for standard output)")
     p.add_argument("--from", dest="t_from", metavar="T", help="start of the time range (default: the start)")
@@ -42,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-ALIASES = {"perfetto": "chrome", "json": "chrome", "markdown": "md"}
+ALIASES = {"json": "chrome", "markdown": "md", "protobuf": "perfetto", "proto": "perfetto"}
+CHROME_LIMIT = 256 * 1024 * 1024  # chrome://tracing will not open a trace bigger than this
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
         n = _write(fmt, rec, sys.stdout, sel, progress, args.width)
     else:
         n = _write_file(fmt, rec, out_path, sel, progress, args.width)
+        progress.done()
         print(f"sockscope: wrote {out_path} ({fmt}, {n:,} events)")
+        if fmt == "chrome" and os.path.getsize(out_path) > CHROME_LIMIT:
+            print(f"warning: {out_path} is {os.path.getsize(out_path) / 2**20:,.0f} MB: chrome://tracing will not "
+                  f"open a trace over 256 MB, and ui.perfetto.dev may run out of memory; "
+                  f"--format perfetto writes a far smaller one", file=sys.stderr)
     progress.done()
     return 0
 
@@ -93,6 +101,10 @@ def _write(fmt: str, rec, out, sel, progress, width: int) -> int:  # type: ignor
         from tracer.export import svg
 
         return svg.write(rec, out, sel, progress, width=width)
+    if export.is_binary(fmt) and out is sys.stdout:
+        n = export.write(fmt, rec, sys.stdout.buffer, sel, progress)
+        sys.stdout.buffer.flush()
+        return n
     return export.write(fmt, rec, out, sel, progress)
 
 
@@ -104,8 +116,12 @@ def _write_file(fmt: str, rec, path: str, sel, progress, width: int) -> int:  # 
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            n = _write(fmt, rec, out, sel, progress, width)
+        if export.is_binary(fmt):
+            with open(fd, "wb") as bout:
+                n = export.write(fmt, rec, bout, sel, progress)
+        else:
+            with open(fd, "w", encoding="utf-8", newline="") as out:
+                n = _write(fmt, rec, out, sel, progress, width)
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)  # as an ordinary new file would be

@@ -1,7 +1,8 @@
-"""Exports of a recording: Chrome/Perfetto trace JSON, CSV, SVG and Markdown.
+"""Exports of a recording: Perfetto's protobuf trace, Chrome/Perfetto trace JSON, CSV, SVG and Markdown.
 
 Each format is a module with ``write(rec, out, sel, progress) -> int`` (the
-number of events written or drawn) that streams to a text file.  What to
+number of events written or drawn) that streams to a text file, or to a
+binary one where the module says ``BINARY = True`` (perfetto).  What to
 export is a :class:`Selection`: a time range and a set of lanes.  An event is
 *in range* when it overlaps ``[t_from, t_to]``.
 """
@@ -14,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from tracer import units
 from tracer.errors import UsageError
@@ -22,6 +23,7 @@ from tracer.recording.model import Lane, Recording
 
 # format -> (module, file suffix)
 FORMATS: dict[str, tuple[str, str]] = {
+    "perfetto": ("tracer.export.perfetto", ".perfetto-trace"),
     "chrome": ("tracer.export.chrome", ".trace.json"),
     "csv": ("tracer.export.csvout", ".csv"),
     "svg": ("tracer.export.svg", ".svg"),
@@ -133,9 +135,15 @@ def _match_lanes(rec: Recording, specs: list[str]) -> list[int]:
     return chosen
 
 
-def write(fmt: str, rec: Recording, out: TextIO, sel: Selection | None = None,
+def is_binary(fmt: str) -> bool:
+    """Whether format ``fmt`` writes bytes (open its output with "wb") rather than text."""
+    return bool(getattr(importlib.import_module(FORMATS[fmt][0]), "BINARY", False))
+
+
+def write(fmt: str, rec: Recording, out: TextIO | BinaryIO, sel: Selection | None = None,
           progress: Progress | None = None) -> int:
-    """Export ``rec`` to ``out`` in format ``fmt`` (a key of :data:`FORMATS`)."""
+    """Export ``rec`` to ``out`` in format ``fmt`` (a key of :data:`FORMATS`); ``out`` is binary if
+    :func:`is_binary`."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     module = importlib.import_module(FORMATS[fmt][0])
