@@ -1,4 +1,7 @@
-"""Only the optional C hot path lives here; everything else is in pyproject.toml.
+"""Only the optional C extensions live here; everything else is in pyproject.toml.
+
+``tracer.recording._fastread`` is the reader's fast path for event lines
+(tracer/recording/reader.py says why); built, and optional, like the hot path:
 
 ``tracer.run.headless._hotpath`` (recv/send/sendall of a traced socket, and event
 formatting) is built when a C compiler and Python's headers are present.
@@ -10,4 +13,5 @@ which one records.
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("tracer.record._hotpath", ["tracer/record/_hotpath.c"], optional=True)])
+setup(ext_modules=[Extension("tracer.record._hotpath", ["tracer/record/_hotpath.c"], optional=True),
+                   Extension("tracer.recording._fastread", ["tracer/recording/_fastread.c"], optional=True)])

@@ -187,9 +187,7 @@ class Loader:
         return self.builder.rec
 
     def _feed(self, lines: list[str]) -> None:
-        feed = self.builder.feed
-        for line in lines:
-            feed(line)
+        self.builder.feed_lines(lines)
 
     def _finish(self) -> Recording:
         tail = self.follower.partial

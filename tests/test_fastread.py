@@ -1,0 +1,157 @@
+"""The reader's C fast path (tracer/recording/_fastread.c) against the careful Python path: the same model.
+
+Every recording shipped and in tests/data, and Hypothesis-made ones (clean, odd-but-valid, and damaged:
+the same error, word for word, with the same line number), read both ways and compared field by field.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracer.errors import RecordingError
+from tracer.recording import reader
+from tracer.recording.follow import Loader
+from tracer.recording.model import Recording
+
+HERE = os.path.dirname(__file__)
+FILES = sorted(glob.glob(os.path.join(HERE, "..", "recordings", "*.jsonl")) +
+               glob.glob(os.path.join(HERE, "data", "*.jsonl")))
+
+needs_c = pytest.mark.skipif(reader.native is None, reason="the C fast path is not built here")
+
+
+def model(rec: Recording) -> dict:  # type: ignore[type-arg]
+    """Everything a Recording holds, as plain values (dict order kept where it is part of the model)."""
+    lanes = [(lane.id, lane.name, lane.native_id, lane.side, lane.line, list(lane.t), list(lane.dur),
+              list(lane.kind), list(lane.conn), list(lane.count), list(lane.lines), sorted(lane.details.items()),
+              lane._sorted, lane.end) for lane in rec.lanes.values()]
+    return {"header": rec.header, "lanes": lanes, "lane_order": list(rec.lanes),
+            "counters": {k: (list(c.t), list(c.v)) for k, c in rec.counters.items()},
+            "marks": rec.marks, "connections": list(rec.connections.items()), "trailer": rec.trailer,
+            "warnings": rec.warnings, "n_events": rec.n_events, "t_max": rec.t_max}
+
+
+def outcome(path: str, fast: bool) -> object:
+    try:
+        return model(reader.load(path, fast=fast))
+    except RecordingError as exc:
+        return ("error", str(exc))
+
+
+def loaded(path: str, fast: bool, chunk: int) -> object:
+    """The same file through the live path (Follower chunks, Loader), with small reads."""
+    loader = Loader(path, lambda b: None, chunk=chunk)
+    loader.builder = reader.Builder(path, fast)
+    try:
+        return model(loader.run())
+    except RecordingError as exc:
+        return ("error", str(exc))
+
+
+@needs_c
+@pytest.mark.parametrize("path", FILES, ids=os.path.basename)
+def test_every_recording_reads_the_same_both_ways(path):
+    slow = outcome(path, False)
+    assert outcome(path, True) == slow
+    assert loaded(path, True, 4096) == loaded(path, False, 4096)
+
+
+# ---------------------------------------------------------------- made-up recordings
+HEAD = json.dumps({"format": "sockscope", "version": 1, "model": "pool", "t0_monotonic_ns": 0})
+LANES = [(0, "MainThread", "server"), (1, "worker_0", "server"), (2, "worker_1", "server"),
+         (10, "client-0", "client"), (11, "client-1", "client")]
+KINDS = ["accept", "submit", "start", "recv", "send", "close", "connect", "thread_start", "listen", "work"]
+PEERS = ["127.0.0.1:5000", "127.0.0.1:5001", "127.0.0.1:5002"]
+
+
+@st.composite
+def event(draw) -> str:  # type: ignore[no-untyped-def]
+    t = draw(st.integers(0, 5000)) * 100
+    dur = draw(st.integers(0, 50)) * 100
+    kind = draw(st.sampled_from(KINDS))
+    lane = draw(st.sampled_from([x[0] for x in LANES]))
+    conn = draw(st.integers(0, 4))
+    count = draw(st.sampled_from([-1, 0, 27, 330]))
+    detail = draw(st.sampled_from([None, None, "eof", "client", "", "a,b]c", *PEERS, 7, -3]))
+    fields = [str(t), str(dur), f'"{kind}"', str(lane), str(conn), str(count)]
+    if detail is not None:
+        fields.append(json.dumps(detail))
+    line = "[" + ",".join(fields) + "]"
+    return draw(st.sampled_from([line, line, line, line, _odd(line, draw)]))
+
+
+def _odd(line: str, draw) -> str:  # type: ignore[no-untyped-def]
+    """A line the careful path reads (or rejects) and the fast path must hand over to it."""
+    return draw(st.sampled_from([
+        line.replace(",", ", ", 1),  # a space: valid JSON
+        line.replace("[", "[0", 1),  # a leading zero: the Python fast path takes it, json would not
+        line.replace("[", "[-", 1),  # a negative time
+        line.replace('"', '"x', 1),  # an unknown kind
+        line.replace("[", "[1_0", 1),  # int() takes an underscore
+        line[:-1],  # no closing bracket
+        line + " ",
+        line.replace("]", ",1]"),  # a field too many (or an int detail)
+        line.replace("[", "[99999999999999999999", 1),  # too big for the fast path's 18 digits
+        line.replace("[", "[4611686018427387905", 1),  # over 2**62
+        '{"c": "queue", "t": 5, "v": 2}',
+        '{"mark": "hello", "t": 7}',
+        '[1,2,"recv",7,0,0]',  # an undeclared lane
+        '[1,2,"recv",10,-2,0]',  # a negative client connection id
+        '[1,2,"recv",1,3000000000,0]',  # a connection id over 32 bits
+        '[1,2,"recv",1,0,0,"é"]',  # non-ASCII detail
+        '[1,2,"recv",1,0,0,"a\\"b"]',  # an escaped quote
+        '[1,2,"recv",1,0,0,true]',
+        "",
+        "not json",
+    ]))
+
+
+@st.composite
+def recording(draw) -> str:  # type: ignore[no-untyped-def]
+    lines = [HEAD]
+    lines += [json.dumps({"lane": i, "name": n, "native_id": i + 1, "side": side}) for i, n, side in LANES]
+    lines += draw(st.lists(event(), max_size=60))
+    if draw(st.booleans()):
+        lines.append('{"end": true, "dropped": 0}')
+        if draw(st.booleans()):
+            lines.append(draw(event()))  # after the trailer
+    text = "\n".join(lines) + "\n"
+    cut = draw(st.sampled_from([None, None, -1, -3]))
+    return text[:cut] if cut else text
+
+
+@needs_c
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=recording())
+def test_made_up_and_damaged_recordings_read_the_same_both_ways(tmp_path, text):
+    path = tmp_path / "r.jsonl"
+    path.write_text(text, encoding="utf-8", newline="")
+    slow = outcome(str(path), False)
+    assert outcome(str(path), True) == slow
+    assert loaded(str(path), True, 64) == loaded(str(path), False, 64)
+
+
+@needs_c
+def test_a_damaged_line_is_reported_by_the_careful_path_with_its_number(tmp_path):
+    lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"})]
+    lines += [f"[{i * 10},5,\"recv\",1,0,3]" for i in range(20_000)]
+    lines[15_000] = '[150000,5,"recv",1,0,3'
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError) as exc:
+        reader.load(str(path), fast=True)
+    assert exc.value.line == 15_001
+    assert str(exc.value) == outcome(str(path), False)[1]  # type: ignore[index]
+
+
+def test_without_the_c_path_the_python_one_reads(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOCKSCOPE_PURE_PYTHON", "1")
+    assert reader._load_native() is None
+    rec = reader.load(os.path.join(HERE, "data", "pool.jsonl"), fast=False)
+    assert rec.n_events and reader.Builder("x", fast=False).fast is None
