@@ -6,7 +6,10 @@
 Writes a pool-shaped recording (an accept loop, 8 workers, 50 client lanes,
 about 11 events per connection, counters) to a temporary folder, loads it
 once, then times ``check`` and each export format on the loaded recording and
-prints seconds, events per second and output size.  Asserts nothing.
+prints seconds, events per second and output size; then each format end to end
+(``sockscope export``, load included: issue 14's bar is < 3 s for 1M events),
+and the floor (json/orjson.loads of every line) with the load's ratio to it.
+Asserts nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from floor import report  # noqa: E402
 
 from tracer import export  # noqa: E402
 from tracer.analysis.check import check  # noqa: E402
@@ -88,18 +94,32 @@ def main() -> None:
         rec = load(path)
         load_s = time.perf_counter() - t
         print(f"{'load':<8}{load_s:7.2f} s  {n / load_s:12,.0f} events/s")
+        for line in report(path, load_s, n):
+            print(line)
         t = time.perf_counter()
         found = check(rec)
         s = time.perf_counter() - t
         print(f"{'check':<8}{s:7.2f} s  {n / s:12,.0f} events/s  {len(found)} findings  ({s / load_s:.2f}x load)")
+        sizes = {}
         for fmt, (_, suffix) in export.FORMATS.items():
             out = os.path.join(folder, "big" + suffix)
             t = time.perf_counter()
-            with open(out, "w", encoding="utf-8", newline="") as f:
+            with open(out, "wb") if export.is_binary(fmt) else open(out, "w", encoding="utf-8", newline="") as f:
                 export.write(fmt, rec, f)
             s = time.perf_counter() - t
-            print(f"{fmt:<8}{s:7.2f} s  {n / s:12,.0f} events/s  {os.path.getsize(out) / 1e6:8.1f} MB"
-                  f"  ({s / load_s:.2f}x load)")
+            sizes[fmt] = os.path.getsize(out)
+            print(f"{fmt:<8}{s:7.2f} s  {n / s:12,.0f} events/s  {sizes[fmt] / 1e6:8.1f} MB"
+                  f"  {sizes[fmt] / n:6.1f} bytes/event  ({s / load_s:.2f}x load)")
+        print(f"perfetto is {sizes['chrome'] / sizes['perfetto']:.1f}x smaller than chrome (bar 4x)")
+        del rec
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+        for fmt, (_, suffix) in export.FORMATS.items():
+            out = os.path.join(folder, "cli" + suffix)
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "tracer", "export", path, "-f", fmt, "-o", out], cwd=root,
+                           check=True, capture_output=True)
+            s = time.perf_counter() - t
+            print(f"end to end: sockscope export -f {fmt:<8}{s:6.2f} s  (load included; bar 3 s for 1M)")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@
 Prints (measured here, no asserts):
   * load: time until the first screen is drawn while loading continues, and the full load;
   * per-frame render time of the timeline widget for pans and zooms (every visible line);
-  * bytes per event held in memory (tracemalloc, recording + timeline index).
+  * bytes per event held in memory (tracemalloc, recording + timeline index), and the peak RSS of a
+    process that loads the file and builds the timeline (no UI);
+  * the floor, from the same run on the same file: json.loads (and orjson.loads, if installed) of
+    every line, and the reader's load time as a ratio of it (issue 14's bar: <= 1.0x orjson).
 
-Run: .venv/bin/python bench/bench_timeline.py [--events N] [--keep FILE]
+Run: .venv/bin/python bench/bench_timeline.py [--events N] [--keep FILE] [--no-ui]
+(10M events take minutes: run that once, in the background, nice'd.)
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from floor import report  # noqa: E402
 
 from tracer.recording.follow import Loader  # noqa: E402
 from tracer.recording.reader import load  # noqa: E402
@@ -132,28 +139,64 @@ def memory(path: str, n: int) -> float:
     return size / n
 
 
+_RSS = """
+import resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from tracer.recording.reader import load
+from tracer.timeline.rows import Timeline
+t = time.perf_counter()
+tl = Timeline(load(sys.argv[1]))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss(path: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of a fresh process that loads ``path`` and builds its timeline."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", _RSS, path, root], capture_output=True, text=True, check=True)
+    seconds, kb = out.stdout.split()
+    return float(seconds), int(kb) / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--keep", metavar="FILE", help="write the synthetic recording here and keep it")
+    ap.add_argument("--reuse", action="store_true", help="use --keep FILE as it is if it exists")
+    ap.add_argument("--no-ui", action="store_true", help="skip the UI (first screen, frames)")
     args = ap.parse_args()
     path = args.keep or os.path.join(tempfile.mkdtemp(), "synthetic.jsonl")
     t = time.perf_counter()
-    n = make_recording(path, args.events)
+    if args.reuse and args.keep and os.path.exists(path):
+        with open(path, "rb") as f:
+            n = sum(1 for line in f if line.startswith(b"["))
+    else:
+        n = make_recording(path, args.events)
     print(f"made {n:,} events, {os.path.getsize(path) / n:.1f} bytes/event on disk, in {time.perf_counter() - t:.1f} s")
 
     t = time.perf_counter()
-    Loader(path, lambda b: None).run()
+    load(path)
     parse = time.perf_counter() - t
-    print(f"parse (Loader, no UI):        {parse:6.2f} s   {parse / n * 1e6:.2f} µs/event")
+    print(f"load (reader, no UI):         {parse:6.2f} s   {parse / n * 1e6:.2f} µs/event")
+    for line in report(path, parse, n):
+        print(line)
+    t = time.perf_counter()
+    Loader(path, lambda b: None).run()
+    s = time.perf_counter() - t
+    print(f"load (Loader, as the UI):     {s:6.2f} s   {s / n * 1e6:.2f} µs/event")
+    seconds, mb = peak_rss(path)
+    print(f"peak RSS, load + timeline:    {mb:6.0f} MB  ({mb * 2**20 / n:.0f} bytes/event; bar 600 MB at 10M) "
+          f"in {seconds:.2f} s")
+    print(f"memory: {memory(path, n):.0f} bytes/event (recording + timeline index, tracemalloc; bar 48)")
+    if args.no_ui:
+        return
 
     first, done, pans, zooms = asyncio.run(first_screen(path))
     print(f"first screen on (120x35):     {first:6.2f} s   (bar 2 s; loading goes on behind it)")
-    print(f"whole file loaded in the UI:  {done:6.2f} s   ({done / parse:.2f}x the bare parse, same file)")
+    print(f"whole file loaded in the UI:  {done:6.2f} s   ({done / parse:.2f}x the bare load, same file)")
     for name, xs in (("pan", pans), ("zoom", zooms)):
         print(f"{name:4} frame render: median {statistics.median(xs):5.2f} ms, "
               f"worst {max(xs):5.2f} ms over {len(xs)} frames  (bar 16 ms)")
-    print(f"memory: {memory(path, n):.0f} bytes/event (recording + timeline index; bar 150)")
     if not args.keep:
         os.remove(path)
 

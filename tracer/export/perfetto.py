@@ -83,6 +83,10 @@ def varint(n: int) -> bytes:
         n += 1 << 64
     if n < 0x80:
         return bytes((n,))
+    if n < 0x200000:
+        if n < 0x4000:
+            return bytes(((n & 0x7F) | 0x80, n >> 7))
+        return bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
@@ -125,7 +129,11 @@ def write(rec: Recording, out: BinaryIO, sel: Selection, progress: Progress | No
     lanes = sel.lane_list(rec)
     tid = tids(rec)
     pid = pids(rec, tid)
-    flows_out, flows_in = _flows(rec, lanes, lo, hi)
+    flows_out: dict[int, dict[int, int]] = {}  # lane id -> {event index: flow id}
+    flows_in: dict[int, dict[int, int]] = {}
+    for ends, by_lane in zip(_flows(rec, lanes, lo, hi), (flows_out, flows_in), strict=True):
+        for (lane_id, i), flow in ends.items():
+            by_lane.setdefault(lane_id, {})[i] = flow
     _tracks(out, rec, lanes, tid, pid)
     total = sum(len(lane) for lane in lanes) or 1
     done = n = 0
@@ -179,61 +187,83 @@ def _first_packet(seq: int, track_uuid: int | None) -> bytes:
                   + f_bytes(_CLOCK_SNAPSHOT, clocks) + f_bytes(_INTERNED, interned) + f_bytes(_DEFAULTS, defaults))
 
 
+_SMALL: list[bytes] = []  # varint(n) for n < 2**14, built on first use: most deltas, ids and counts
+
+
+def _small() -> list[bytes]:
+    if not _SMALL:
+        _SMALL.extend(varint(n) for n in range(1 << 14))
+    return _SMALL
+
+
 def _lane(out: BinaryIO, lane: Lane, seq: int, uuid: int, lo: int, hi: int,
-          flows_out: dict[tuple[int, int], int], flows_in: dict[tuple[int, int], int]) -> int:
-    """One lane's events as slices and instants on its own sequence; return how many."""
+          flows_out: dict[int, dict[int, int]], flows_in: dict[int, dict[int, int]]) -> int:
+    """One lane's events as slices and instants on its own sequence; return how many.
+
+    The hot loop of this export (a million events in ~1 s): every constant part of a packet is made
+    once, varints come from a table, and repeated annotations (a connection's id, a count, a
+    close reason) are encoded once per lane.
+    """
     out.write(_first_packet(seq, uuid))
+    small = _small()
     # every event packet: the sequence, and "uses the sequence's interned names and default track"
     tail = f_int(_SEQ_ID, seq) + f_int(_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE)
-    end_event = f_bytes(_TRACK_EVENT, f_int(_TYPE, SLICE_END))
+    end_event = tail + f_bytes(_TRACK_EVENT, f_int(_TYPE, SLICE_END))
+    ts_tag, te_tag, pk_tag = tag(_TIMESTAMP, 0), tag(_TRACK_EVENT, 2), tag(1, 2)
+    names = [f_int(_NAME_IID, k.code + 1) for k in BY_CODE]
+    begin_type, instant_type = f_int(_TYPE, SLICE_BEGIN), f_int(_TYPE, INSTANT)
     t_, dur_, kind_, conn_, count_, details = lane.t, lane.dur, lane.kind, lane.conn, lane.count, lane.details
+    outs, ins = flows_out.get(lane.id, {}), flows_in.get(lane.id, {})
     conn_ann: dict[int, bytes] = {}
+    count_ann: dict[int, bytes] = {}
     detail_ann: dict[str | int, bytes] = {}
     parts: list[bytes] = []
+    append = parts.append
     stack: list[int] = []  # ends of the open slices, innermost last
     n = 0
     last = 0  # the previous packet's time: timestamps are deltas (never negative: packets go in time order)
-
-    def close_until(t: int) -> None:
-        nonlocal last
-        while stack and stack[-1] <= t:
-            end = stack.pop()
-            parts.append(packet(f_int(_TIMESTAMP, end - last) + tail + end_event))
-            last = end
-
     for i in in_range(lane, lo, hi):
         t, end = t_[i], t_[i] + dur_[i]
         start, stop = (t if t > lo else lo), (end if end < hi else hi)
-        close_until(start)
+        while stack and stack[-1] <= start:
+            e = stack.pop()
+            d = e - last
+            body = ts_tag + (small[d] if d < 16384 else varint(d)) + end_event
+            append(pk_tag + small[len(body)] + body)
+            last = e
         if stack and stop > stack[-1]:
             stop = stack[-1]  # clipped to nest in the open slice
         code = kind_[i]
-        body = f_int(_NAME_IID, code + 1)
+        body = names[code]
         c = conn_[i]
         if c:
             a = conn_ann.get(c)
             if a is None:
                 a = conn_ann[c] = f_bytes(_ANNOTATIONS, f_int(_DA_NAME_IID, 1) + f_int(_DA_INT, c))
             body += a
-        if count_[i] >= 0:
-            body += f_bytes(_ANNOTATIONS, f_int(_DA_NAME_IID, 2) + f_int(_DA_INT, count_[i]))
-        detail = details.get(i)
-        if detail is not None:
-            a = detail_ann.get(detail)
+        k = count_[i]
+        if k >= 0:
+            a = count_ann.get(k)
             if a is None:
-                value = f_int(_DA_INT, detail) if isinstance(detail, int) else f_str(_DA_STRING, detail)
-                a = detail_ann[detail] = f_bytes(_ANNOTATIONS, f_int(_DA_NAME_IID, 3) + value)
+                a = count_ann[k] = f_bytes(_ANNOTATIONS, f_int(_DA_NAME_IID, 2) + f_int(_DA_INT, k))
             body += a
-        flow = flows_out.get((lane.id, i))
-        if flow is not None:
-            body += f_fixed64(_FLOW_IDS, flow)
-        else:
-            flow = flows_in.get((lane.id, i))
-            if flow is not None:
-                body += f_fixed64(_TERMINATING_FLOW_IDS, flow)
+        if details:
+            detail = details.get(i)
+            if detail is not None:
+                a = detail_ann.get(detail)
+                if a is None:
+                    value = f_int(_DA_INT, detail) if isinstance(detail, int) else f_str(_DA_STRING, detail)
+                    a = detail_ann[detail] = f_bytes(_ANNOTATIONS, f_int(_DA_NAME_IID, 3) + value)
+                body += a
+        if i in outs:
+            body += f_fixed64(_FLOW_IDS, outs[i])
+        elif i in ins:
+            body += f_fixed64(_TERMINATING_FLOW_IDS, ins[i])
         instant = stop == start and _MARK[code]
-        body += f_int(_TYPE, INSTANT if instant else SLICE_BEGIN)
-        parts.append(packet(f_int(_TIMESTAMP, start - last) + tail + f_bytes(_TRACK_EVENT, body)))
+        body += instant_type if instant else begin_type
+        d = start - last
+        body = ts_tag + (small[d] if d < 16384 else varint(d)) + tail + te_tag + small[len(body)] + body
+        append(pk_tag + (small[len(body)] if len(body) < 16384 else varint(len(body))) + body)
         last = start
         if not instant:
             stack.append(stop)
@@ -241,7 +271,11 @@ def _lane(out: BinaryIO, lane: Lane, seq: int, uuid: int, lo: int, hi: int,
         if len(parts) >= 20_000:  # write in batches: one lane may hold a million events
             out.write(b"".join(parts))
             parts.clear()
-    close_until(1 << 63)
+    while stack:
+        e = stack.pop()
+        body = ts_tag + varint(e - last) + end_event
+        append(pk_tag + varint(len(body)) + body)
+        last = e
     out.write(b"".join(parts))
     return n
 
