@@ -44,6 +44,30 @@ def outcome(path: str, fast: bool) -> object:
         return ("error", str(exc))
 
 
+def reference_load(path: str) -> Recording:
+    """The reader before issue 14, kept here as the definition: readline(LINE_LIMIT), one careful feed a line."""
+    builder = reader.Builder(path, fast=False)
+    with open(path, encoding="utf-8", newline="") as f:
+        try:
+            while line := f.readline(reader.LINE_LIMIT):
+                if not line.endswith("\n"):
+                    if len(line) == reader.LINE_LIMIT:
+                        raise RecordingError(path, builder.line_no + 1,
+                                             f"a line longer than {reader.LINE_LIMIT:,} characters: not a recording")
+                    return reader._last_line(builder, line)
+                builder.feed(line)
+        except UnicodeDecodeError:
+            return reader._not_utf8(builder, path)
+    return builder.finish()
+
+
+def reference(path: str) -> object:
+    try:
+        return model(reference_load(path))
+    except RecordingError as exc:
+        return ("error", str(exc))
+
+
 def loaded(path: str, fast: bool, chunk: int) -> object:
     """The same file through the live path (Follower chunks, Loader), with small reads."""
     loader = Loader(path, lambda b: None, chunk=chunk)
@@ -58,6 +82,7 @@ def loaded(path: str, fast: bool, chunk: int) -> object:
 @pytest.mark.parametrize("path", FILES, ids=os.path.basename)
 def test_every_recording_reads_the_same_both_ways(path):
     slow = outcome(path, False)
+    assert slow == reference(path)
     assert outcome(path, True) == slow
     assert loaded(path, True, 4096) == loaded(path, False, 4096)
 
@@ -101,6 +126,10 @@ def _odd(line: str, draw) -> str:  # type: ignore[no-untyped-def]
         line.replace("[", "[4611686018427387905", 1),  # over 2**62
         '{"c": "queue", "t": 5, "v": 2}',
         '{"mark": "hello", "t": 7}',
+        '{"mark": null}',  # damaged objects: the careful path's errors, raised in the middle of a run
+        '{"c": 0}',
+        '{"lane": 1, "name": "again"}',
+        '{"lane": 20, "name": "late", "side": "client"}',
         '[1,2,"recv",7,0,0]',  # an undeclared lane
         '[1,2,"recv",10,-2,0]',  # a negative client connection id
         '[1,2,"recv",1,3000000000,0]',  # a connection id over 32 bits
@@ -121,7 +150,9 @@ def recording(draw) -> str:  # type: ignore[no-untyped-def]
         lines.append('{"end": true, "dropped": 0}')
         if draw(st.booleans()):
             lines.append(draw(event()))  # after the trailer
-    text = "\n".join(lines) + "\n"
+    ends = draw(st.lists(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r", "\x0c", "\u2028"]),
+                         min_size=len(lines), max_size=len(lines)))
+    text = "".join(line + end for line, end in zip(lines, ends, strict=True))
     cut = draw(st.sampled_from([None, None, -1, -3]))
     return text[:cut] if cut else text
 
@@ -133,6 +164,7 @@ def test_made_up_and_damaged_recordings_read_the_same_both_ways(tmp_path, text):
     path = tmp_path / "r.jsonl"
     path.write_text(text, encoding="utf-8", newline="")
     slow = outcome(str(path), False)
+    assert slow == reference(str(path))
     assert outcome(str(path), True) == slow
     assert loaded(str(path), True, 64) == loaded(str(path), False, 64)
 
@@ -148,6 +180,28 @@ def test_a_damaged_line_is_reported_by_the_careful_path_with_its_number(tmp_path
         reader.load(str(path), fast=True)
     assert exc.value.line == 15_001
     assert str(exc.value) == outcome(str(path), False)[1]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("limit", [150, 151, 152, 300])
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_blocks_cut_lines_as_readline_did(tmp_path, monkeypatch, limit, block):
+    """Long lines, CR and CRLF ends across block edges, a bad byte: as the one-readline-a-line reader."""
+    monkeypatch.setattr(reader, "LINE_LIMIT", limit)
+    monkeypatch.setattr(reader, "BLOCK", block)
+    head = HEAD.encode()
+    lane = json.dumps({"lane": 1, "name": "w", "side": "server"}).encode()
+    ev = b'[1,2,"recv",1,0,3]'
+    cases = [head + b"\n" + lane + b"\r\n" + ev * 1 + b"\n" + b"[" + b"1" * 160 + b"]\n",
+             head + b"\n" + lane + b"\r" + ev + b"\n",
+             head + b"\n" + lane + b"\n" + ev + b"\r\n" + ev,
+             head + b"\n" + lane + b"\n" + b"x" * 400,
+             head + b"\n" + lane + b"\n" + ev + b"\n" + b"\xff" + ev + b"\n",
+             head + b"\n" + lane + b"\n" + ev + b"\n" + ev[:5] + b"\xc3"]
+    for k, data in enumerate(cases):
+        path = tmp_path / f"c{k}.jsonl"
+        path.write_bytes(data)
+        assert outcome(str(path), False) == reference(str(path)), k
+        assert outcome(str(path), True) == reference(str(path)), k
 
 
 def test_without_the_c_path_the_python_one_reads(monkeypatch, tmp_path):

@@ -852,7 +852,14 @@ feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             break;
         line_no++;
     }
-    if (flush(&c, line_no) < 0)
+    if (err) { /* hand the staged events over all the same, keeping the error that stopped us */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (flush(&c, line_no) < 0)
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
+    else if (flush(&c, line_no) < 0)
         err = 1;
     ctx_close(&c);
     if (err)

@@ -124,9 +124,12 @@ class Counter:
         return max(self.v, default=0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Connection:
     """One TCP connection, both ends, with the times that tell where it waited.
+
+    Slotted: a recording holds one per ~11 events, and without a ``__dict__``
+    each costs ~110 bytes less (10 bytes an event on a million-event recording).
 
     ``id`` > 0 for a connection the server accepted; < 0 for one seen only on
     the client's side (refused, or still in the backlog when recording ended).
