@@ -270,3 +270,17 @@ def test_the_command_writes_a_binary_file_and_to_stdout(tmp_path):
     piped = subprocess.run([sys.executable, "-m", "tracer", "export", src, "-f", "perfetto", "-o", "-"],
                            capture_output=True, timeout=60)
     assert piped.returncode == 0 and piped.stdout == data
+
+
+def test_a_chrome_export_over_the_limit_warns_and_points_to_perfetto(tmp_path, monkeypatch, capsys):
+    from tracer.cli import main
+    from tracer.commands import export as command
+
+    src = os.path.join(HERE, "data", "pool.jsonl")
+    assert main(["export", src, "-f", "chrome", "-o", str(tmp_path / "a.json")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    monkeypatch.setattr(command, "CHROME_LIMIT", 1000)  # a 256 MB file is too big to make in a test
+    assert main(["export", src, "-f", "chrome", "-o", str(tmp_path / "b.json")]) == 0
+    err = capsys.readouterr().err
+    assert "chrome://tracing will not open" in err and "--format perfetto" in err
+    assert json.loads((tmp_path / "b.json").read_text())["traceEvents"]  # written all the same
