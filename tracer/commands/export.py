@@ -14,11 +14,11 @@ from tracer.recording.reader import load
 
 EPILOG = """formats:
   perfetto  Perfetto's own protobuf trace: open it in https://ui.perfetto.dev or trace_processor
-            (several times smaller than chrome; for big recordings)
-  chrome  Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing (up to 256 MB)
-  csv     one row per event (RFC 4180, header row), for a spreadsheet or pandas
-  svg     the timeline as a picture (one row per thread, time axis, legend)
-  md      a Markdown report: counts, waits with p50/p90/p99, throughput, check's findings
+            (about 3x smaller than chrome: the one for big recordings)
+  chrome    Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing (up to 256 MB)
+  csv       one row per event (RFC 4180, header row), for a spreadsheet or pandas
+  svg       the timeline as a picture (one row per thread, time axis, legend)
+  md        a Markdown report: counts, waits with p50/p90/p99, throughput, check's findings
 
 csv columns:
 """ + "\n".join(f"  {name:<12}{what}" for name, what in COLUMNS) + """
