@@ -23,6 +23,11 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#ifdef Py_GIL_DISABLED
+/* Borrowed references from the builder's dicts are safe only under the GIL; a free-threaded build reads in Python. */
+#error "tracer.recording._fastread needs the GIL: not built for a free-threaded Python"
+#endif
 #include <stdint.h>
 #include <string.h>
 
