@@ -50,6 +50,9 @@ class Settings:
         work_ms: each request waits this long, as if on a database.
         cpu_ms: each request computes this long (holding the GIL).
         pause_accept_ms: the accept loop starts this late.
+        program: a program of the student's in place of a model: what follows
+            ``sockscope run -o FILE`` (its options, then ``SCRIPT.py`` or
+            ``-m MODULE``); empty for the built-in servers.
     """
 
     model: str = "pool"
@@ -63,6 +66,7 @@ class Settings:
     cpu_ms: float = 0
     pause_accept_ms: float = 0
     unix: str | None = None
+    program: tuple[str, ...] = ()
 
     @property
     def family(self) -> int:
@@ -77,7 +81,10 @@ class Settings:
         return self.unix if self.unix is not None else (self.host, self.port)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.program:
+            del out["program"]
+        return out
 
 
 def load(model: str) -> ModuleType:

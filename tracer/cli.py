@@ -20,7 +20,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
-RECORDING_COMMANDS = ("serve", "record", "live", "demo")
+RECORDING_COMMANDS = ("serve", "record", "live", "demo", "run")
 
 
 class Version(argparse.Action):
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except TracerError as exc:
+        sys.stderr.write(getattr(exc, "shown", ""))  # a program's syntax error: Python's own message first
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

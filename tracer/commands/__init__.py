@@ -16,4 +16,5 @@ COMMANDS = [
     "tracer.commands.demo",
     "tracer.commands.lesson",
     "tracer.commands.bench",
+    "tracer.commands.run",
 ]

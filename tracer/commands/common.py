@@ -53,9 +53,18 @@ def port_value(text: str) -> int:
     return value
 
 
-def add_model_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="one of: " + ", ".join(
-        f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS))
+MODEL_HELP = "one of: " + ", ".join(f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + \
+    "; or a Python file of your own (SCRIPT.py), traced as 'sockscope run' traces it"
+
+
+def add_model_argument(parser: argparse.ArgumentParser, nargs: str | None = None) -> None:
+    parser.add_argument("model", metavar="MODEL", nargs=nargs, help=MODEL_HELP)
+    add_module_option(parser)
+
+
+def add_module_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--module", metavar="MODULE",
+                        help="a module of your own in place of MODEL (as python -m MODULE), traced as 'sockscope run'")
 
 
 def add_address_options(g: argparse._ArgumentGroup, port: bool = True) -> None:
@@ -102,8 +111,36 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
                    help="start the accept loop this late (the backlog lesson)")
 
 
+def program_settings(args: argparse.Namespace) -> Settings | None:
+    """Settings for a program of the student's named in place of MODEL (SCRIPT.py or -m MODULE), else None.
+
+    Only ``--host`` (given, not the default) and ``--port`` (given) apply to it:
+    they become ``sockscope run``'s options.
+    """
+    from tracer.run.programs import ProgramSpec, check_program, looks_like_program
+
+    module = getattr(args, "module", None)
+    if module is None and (args.model is None or not looks_like_program(args.model)):
+        return None
+    if module is not None and args.model is not None:
+        raise UsageError(f"give a MODEL or -m MODULE, not both (got {args.model!r} and -m {module})")
+    if getattr(args, "unix", None) is not None:
+        raise UsageError("--unix is for the built-in servers; a program of yours binds where it binds")
+    host = args.host
+    spec = ProgramSpec(script=None if module else args.model, module=module, host=host, port=args.port)
+    check_program(spec)
+    options = [*(["--host", host] if host else []), *(["--port", str(args.port)] if args.port is not None else [])]
+    return Settings(model=spec.name, host=host or "127.0.0.1", port=args.port or 0,
+                    program=(*options, *spec.command()))
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from parsed options; warns when listening beyond this machine."""
+    program = program_settings(args)
+    if program is not None:
+        return program
+    if args.model is None:
+        raise UsageError("expected a MODEL (or -m MODULE)")
     if args.model not in servers.MODELS:
         raise UsageError(f"unknown model {args.model!r}; choose one of {', '.join(servers.MODELS)}")
     if args.as_taught and args.model not in servers.AS_TAUGHT:

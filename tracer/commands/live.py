@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 
 import servers
-from tracer.commands.common import add_server_options, settings_from
+from tracer.commands.common import MODEL_HELP, add_module_option, add_server_options, settings_from
 from tracer.errors import UsageError
 from tracer.recording.format import check_recording_path
 from tracer.recording.reader import check_followable
@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    + ", ".join(f"{k.key} {k.scenario}" for k in POKES)
                                    + " (shift+key: set the counts first). With --attach FILE, follow a recording "
                                    "another process writes (sockscope serve MODEL --record FILE).")
-    p.add_argument("model", metavar="MODEL", nargs="?", help="one of: " + ", ".join(
-        f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + "; left out with --attach")
+    p.add_argument("model", metavar="MODEL", nargs="?", help=MODEL_HELP + "; left out with --attach")
+    add_module_option(p)
     add_server_options(p)
     p.add_argument("-o", "--output", metavar="FILE",
                    help="record to FILE (default: recordings/live-MODEL-TIME.jsonl); an earlier "
@@ -73,14 +73,14 @@ def need_terminal() -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.attach:
-        if args.model is not None or args.output:
+        if args.model is not None or args.module is not None or args.output:
             raise UsageError("--attach FILE follows a recording another process writes: give no MODEL and no -o")
         return attach(args.attach)
-    if args.model is None:
+    if args.model is None and args.module is None:
         raise UsageError("expected a MODEL to run, or --attach FILE to follow a recording")
     cfg = settings_from(args)
     need_terminal()
-    path = args.output or default_path(cfg.model)
+    path = args.output or default_path(os.path.splitext(cfg.model)[0])
     check_recording_path(path)  # before the server and the UI start
     return run_live(Session(cfg, path))
 

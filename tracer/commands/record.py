@@ -52,22 +52,22 @@ def settings_with_defaults(args: argparse.Namespace) -> tuple[Settings, set[str]
 
 def run(args: argparse.Namespace) -> int:
     if args.regenerate_all:
-        if args.model or args.scenario or args.output or args.set:
+        if args.model or args.module or args.scenario or args.output or args.set:
             raise UsageError("--regenerate-all remakes the shipped recordings: give no MODEL, --scenario, -o or --set")
         from tracer.run.shipped import regenerate
 
         regenerate(on_start=lambda item: print(f"sockscope: {item.command()}", flush=True),
                    on_done=lambda item, result: print(f"  {summary(result.recording, result.outcome)}", flush=True))
         return 0
-    if args.model is None:
-        raise UsageError("expected a MODEL (or --regenerate-all)")
+    if args.model is None and args.module is None:
+        raise UsageError("expected a MODEL (or -m MODULE, or --regenerate-all)")
     if not args.scenario:
         raise UsageError(f"expected --scenario NAME, one of: {', '.join(scenarios.SCENARIOS)}")
     scenario = scenarios.get(args.scenario)
     overrides = scenarios.parse_sets(args.set)
     params = scenario.resolve(overrides)  # bad parameters fail before any process starts
     cfg, explicit = settings_with_defaults(args)
-    path = args.output or f"{cfg.model}-{scenario.name}.jsonl"
+    path = args.output or f"{os.path.splitext(cfg.model)[0]}-{scenario.name}.jsonl"
     from tracer.commands.record import Progress, report
     from tracer.recording.format import check_recording_path
     from tracer.run.headless import record

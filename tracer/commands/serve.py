@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from servers import Settings
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
 from tracer.run.runner import run_server
@@ -14,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run one lesson server",
                        description="Run one lesson server until Ctrl-C. With --record, every accept, recv, send "
                                    "and close is written to a recording; without it, nothing is traced.")
-    add_model_argument(p)
+    add_model_argument(p, nargs="?")
     add_server_options(p)
     p.add_argument("--record", metavar="FILE",
                    help="write a recording (JSON Lines) to FILE; an earlier recording there is replaced, "
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     if args.record is not None and not args.record.strip():
         raise UsageError("--record needs a file name (an empty one would run untraced without a word)")
     cfg = settings_from(args)
+    if cfg.program:
+        return serve_program(cfg, args.record)
     outcome = run_server(cfg, args.record)
     if args.record:
         t = outcome.trailer
@@ -36,3 +39,18 @@ def run(args: argparse.Namespace) -> int:
     if outcome.stuck_threads:
         print(f"warning: threads still running at exit: {', '.join(outcome.stuck_threads)}", file=sys.stderr)
     return 0
+
+
+def serve_program(cfg: Settings, record: str | None) -> int:
+    """A program of the student's as the server: ``sockscope run`` (untraced without ``--record``)."""
+    from tracer.commands.run import report
+    from tracer.recording.format import check_recording_path
+    from tracer.run.programs import run_program, spec_of
+
+    spec = spec_of(cfg.program)
+    if record is None:
+        print(f"sockscope: running {spec.name} (tracing off); Ctrl-C stops it", file=sys.stderr, flush=True)
+        return run_program(spec, None).status
+    check_recording_path(record)
+    print(f"sockscope: running {spec.name}, recording to {record}; Ctrl-C stops it", file=sys.stderr, flush=True)
+    return report(spec, record, run_program(spec, record))

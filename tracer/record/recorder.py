@@ -228,7 +228,19 @@ class Recorder:
         self._lane_threads[lane] = weakref.ref(me)
         self._local.watch = _ExitWatch(self, lane)
         self._decls.append(json.dumps(decl, ensure_ascii=False))
+        start = getattr(self._local, "pending_start", None)
+        if start is not None:  # a traced program's thread: its start waited for its lane's side (defer_start)
+            del self._local.pending_start
+            self.emit((start[0], 0, "thread_start", lane, start[1], -1))
         return lane
+
+    def defer_start(self, conn: int = 0) -> None:
+        """Note the calling thread's ``thread_start`` now; write it when its lane is declared.
+
+        A traced program's thread gets its lane at its first event, so that a
+        thread whose first call is ``connect`` is declared a client lane.
+        """
+        self._local.pending_start = (self.now(), conn)
 
     def disarm_exit_watch(self) -> None:
         """The caller records its own ``thread_exit``; do not stamp another."""

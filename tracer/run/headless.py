@@ -189,6 +189,8 @@ _WHERE = {"backlog": "in the kernel's backlog", "queue": "in the pool's queue", 
 
 
 def _knobs(settings: Mapping[str, Any]) -> str:
+    if settings.get("program"):  # a program of the student's (sockscope run)
+        return "sockscope run " + " ".join(map(str, settings["program"]))
     workers = settings.get("workers")
     shown = [f"{workers} worker{'s' if workers != 1 else ''}"] if settings.get("model") == "pool" else []
     shown.append(f"backlog {settings.get('backlog')}")

@@ -38,6 +38,9 @@ from servers import Settings
 from tracer import child
 from tracer.addresses import Address
 from tracer.errors import ServerError
+from tracer.run.programs import listen_address
+
+PROGRAM_LISTEN_S = 8.0  # a program of the student's must call listen() this soon after it starts
 
 # The line tracer.run.runner.listening_words prints: http://127.0.0.1:PORT/, http://[::1]:PORT/ or unix:PATH.
 _LISTENING = re.compile(r"listening on (?:http://(?P<host>.+):(?P<port>\d+)/|(?P<unix>unix:))")
@@ -45,6 +48,10 @@ _LISTENING = re.compile(r"listening on (?:http://(?P<host>.+):(?P<port>\d+)/|(?P
 
 def server_argv(cfg: Settings, record: str | None) -> list[str]:
     """The command line of ``sockscope serve`` for ``cfg``, recording to ``record`` (None: tracing off)."""
+    if cfg.program:  # a program of the student's: sockscope run
+        from tracer.run.programs import run_argv
+
+        return run_argv(cfg.program, record)
     where = ["--unix", cfg.unix] if cfg.unix is not None else ["--host", cfg.host, "--port", str(cfg.port)]
     argv = child.module_argv(
         "tracer", "serve", cfg.model, *(["--record", record] if record else []), *where, "--workers", str(cfg.workers),
@@ -169,15 +176,26 @@ class ServerProcess:
             ServerError: it exited first (port in use, recording not writable:
                 its own one-line error), or did not listen within ``timeout``.
         """
-        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=self._line)
+        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line)
+        if self.cfg.program:
+            timeout = min(timeout, PROGRAM_LISTEN_S)
         deadline = time.monotonic() + timeout
+        offset = 0
         while not self._listening.wait(0.02):
+            if self.cfg.program and self.path:  # where it listens: its first listen() in the recording
+                self.address, offset = listen_address(self.path, offset)
+                if self.address is not None:
+                    break
             if self.piped.proc.poll() is not None:
                 self.piped.close()
                 self.exit_status = self.piped.proc.returncode
                 raise ServerError(self._why_not_started())
             if time.monotonic() > deadline:
                 self.stop()
+                if self.cfg.program:
+                    raise ServerError(f"{self.cfg.model} did not listen within {timeout:g} s (no socket.listen() "
+                                      "call): scenarios and live mode need a server; record a client program "
+                                      "with sockscope run")
                 raise ServerError(f"the {self.cfg.model} server did not start listening within {timeout:g} s")
         assert self.address is not None
         return self.address

@@ -1,0 +1,505 @@
+"""``sockscope run``: the lesson's servers and a student's own programs, traced as written, against real clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import http_get, read_response, wait_for
+from tracer.recording.events import Event
+from tracer.recording.model import Recording
+from tracer.recording.reader import load
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = ROOT / "servers" / "lesson"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+LISTENS = re.compile(r"the program listens on http://\[?([^\]/]+?)\]?:(\d+)/")
+
+
+def sockscope(*args: str, timeout: float = 60, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tracer", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, **kw)  # type: ignore[call-overload, no-any-return]
+
+
+class Running:
+    """``sockscope run -o PATH --port 0 PROGRAM`` in a child process; its address from its note on stderr."""
+
+    def __init__(self, path: Path, *program: str, options: tuple[str, ...] = ("--port", "0"),
+                 listens: bool = True) -> None:
+        self.path = path
+        self.proc = subprocess.Popen([sys.executable, "-m", "tracer", "run", "-o", str(path), *options, *program],
+                                     cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.err: list[str] = []
+        self.out: list[str] = []
+        self._readers = [threading.Thread(target=self._read, args=(s, sink), daemon=True)
+                         for s, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))]
+        for t in self._readers:
+            t.start()
+        self.address: tuple[str, int] | None = None
+        if listens:
+            wait_for(lambda: self._address() or self.proc.poll() is not None, timeout=30, what="the program to listen")
+            assert self.address is not None, "".join(self.err)
+
+    @staticmethod
+    def _read(stream: object, sink: list[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            sink.append(line)
+
+    def _address(self) -> bool:
+        for line in list(self.err):
+            m = LISTENS.search(line)
+            if m:
+                self.address = (m.group(1), int(m.group(2)))
+                return True
+        return False
+
+    def stop(self, sig: int = signal.SIGINT) -> Recording:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait()
+
+    def wait(self, timeout: float = 30) -> Recording:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"sockscope run did not end: {''.join(self.err)[-2000:]}")
+        for t in self._readers:
+            t.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        return load(self.path)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.err)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[type[Running]]:
+    started: list[Running] = []
+
+    class Started(Running):
+        def __init__(self, *program: str, **kw: object) -> None:
+            super().__init__(tmp_path / f"run-{len(started)}.jsonl", *program, **kw)  # type: ignore[arg-type]
+            started.append(self)
+
+    yield Started
+    for r in started:
+        if r.proc.poll() is None:
+            r.proc.kill()
+            r.wait()
+
+
+def lanes_named(rec: Recording, pattern: str) -> list[int]:
+    return [lane.id for lane in rec.lanes.values() if re.fullmatch(pattern, lane.name)]
+
+
+def lane_events(rec: Recording, lane: int) -> list[Event]:
+    return sorted(rec.lanes[lane].events(), key=lambda e: e.t)
+
+
+def events(rec: Recording, kind: str) -> list[Event]:
+    return sorted((e for e in rec.events() if e.kind == kind), key=lambda e: e.t)
+
+
+def check(path: Path) -> subprocess.CompletedProcess[str]:
+    return sockscope("check", str(path))
+
+
+def get_once(address: tuple[str, int]) -> bytes:
+    with socket.create_connection(address, timeout=10) as sock:
+        return http_get(sock)
+
+
+# ---------------------------------------------------------------- the lesson's servers, as typed
+def test_lesson_pool_server_as_typed(run: type[Running], hot_path: str) -> None:
+    r = run(str(LESSON / "pool_server.py"))
+    assert "bound to 127.0.0.1" in r.stderr and "--host 0.0.0.0" in r.stderr  # the lesson's 0.0.0.0, narrowed
+    assert r.address is not None and r.address[0] == "127.0.0.1"
+    for _ in range(3):
+        assert b"Multithread Pool" in get_once(r.address)
+    rec = r.stop()
+    assert rec.header["recorder"] == ("c" if hot_path == "c" else "python")
+    assert rec.trailer is not None and "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr
+    pool = lanes_named(rec, r"ThreadPoolExecutor-\d+_\d+")
+    assert pool and set(pool) == {lane.id for lane in rec.lanes.values() if lane.name != "MainThread"}
+    accepts = [e for e in events(rec, "accept") if e.conn]
+    assert len(accepts) == 3
+    accept_lane = {e.lane for e in accepts}
+    assert len(accept_lane) == 1 and accept_lane <= set(pool)  # the lesson's worker spent on accept
+    served = {e.lane for e in events(rec, "recv")}
+    assert served and not served & accept_lane
+    assert len(events(rec, "submit")) == 4  # the accept loop, then each connection
+    assert [e.nbytes for e in events(rec, "send")] == [329] * 3
+    assert events(rec, "close") == []  # the lesson never closes its connections
+    assert any(e.detail == "shutdown" for e in events(rec, "accept"))  # still waiting at Ctrl-C: drawn to the end
+    assert rec.trailer["program"]["rebound"][0]["asked"] == "0.0.0.0:9999"
+    result = check(r.path)
+    assert result.returncode == 1 and "never closed" in result.stdout
+
+
+def test_lesson_thread_server_as_typed(run: type[Running], hot_path: str) -> None:
+    r = run(str(LESSON / "thread_server.py"))
+    assert r.address is not None
+    for _ in range(3):
+        assert b"Multithread + Blocking IO" in get_once(r.address)
+    rec = r.stop()
+    accept_lanes = lanes_named(rec, "accept")
+    assert len(accept_lanes) == 1
+    assert {e.lane for e in events(rec, "accept")} == set(accept_lanes)  # accepts on the accepting thread
+    recv_lanes = lanes_named(rec, r"recv-\d")
+    assert sorted(rec.lanes[i].name for i in recv_lanes) == ["recv-1", "recv-2", "recv-3"]
+    assert {e.lane for e in events(rec, "recv")} == set(recv_lanes)
+    assert len([e for e in events(rec, "thread_start") if e.lane in recv_lanes]) == 3
+    assert len([e for e in events(rec, "thread_exit") if e.lane in recv_lanes]) == 3
+    assert events(rec, "close") == []
+    # the accept daemon thread was blocked in accept at exit: its wait is drawn to the end, marked shutdown
+    last = max(events(rec, "accept"), key=lambda e: e.t)
+    assert last.detail == "shutdown" and last.end >= rec.t_max - 50_000_000
+    assert check(r.path).returncode == 1
+
+
+def test_lesson_simplest_server_ends_by_itself(run: type[Running]) -> None:
+    r = run(str(LESSON / "simplest_server.py"))
+    assert r.address is not None
+    with socket.create_connection(r.address, timeout=10) as sock:
+        sock.sendall(b"hello")
+        assert sock.recv(100) == b"Hello magedu.com"
+    rec = r.wait()
+    assert r.proc.returncode == 0
+    assert rec.trailer is not None and rec.trailer["program"]["how"] == "ended"
+    assert "b'hello'" in "".join(r.out)  # the lesson's own print
+    conn = rec.connections[1]
+    assert conn.close_reason == "server" and conn.bytes_in == 5 and conn.bytes_out == 16
+    assert "ended with exit status 0" in r.stderr and "sockscope replay" in r.stderr
+
+
+# ---------------------------------------------------------------- a student's own servers
+def test_socketserver_threading_server(run: type[Running], hot_path: str) -> None:
+    r = run(str(PROGRAMS / "socketserver_echo.py"))
+    assert r.address is not None
+    with socket.create_connection(r.address, timeout=10) as sock:
+        sock.sendall(b"one\ntwo\n")
+        data = b""
+        while data.count(b"\n") < 2:
+            data += sock.recv(100)
+    rec = r.stop()
+    assert data == b"ONE\nTWO\n"
+    handler = lanes_named(rec, r"Thread-\d+ \(process_request_thread\)")
+    assert len(handler) == 1
+    recvs = [e for e in events(rec, "recv") if e.lane == handler[0]]  # rfile: recv_into
+    assert sum(e.nbytes for e in recvs) == 8 and recvs[-1].nbytes == 0
+    assert sum(e.nbytes for e in events(rec, "send")) == 8
+    assert rec.connections[1].close_reason == "eof"
+    assert any(e.lane == 0 and e.nbytes == 1 for e in events(rec, "select"))  # serve_forever's wait, then accept
+    assert check(r.path).returncode == 0
+
+
+def test_http_server_module(run: type[Running]) -> None:
+    r = run("-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(PROGRAMS))
+    assert r.address is not None
+    with socket.create_connection(r.address, timeout=10) as sock:
+        reply = http_get(sock, "/README.md")
+    assert b"200" in reply.split(b"\n")[0]
+    rec = r.stop()
+    assert rec.model == "http.server"
+    conn = rec.connections[1]
+    assert conn.bytes_in > 0 and conn.bytes_out >= len(reply) and conn.close_reason == "server"
+    assert check(r.path).returncode == 0
+
+
+def test_asyncio_streams_server(run: type[Running], hot_path: str) -> None:
+    r = run(str(PROGRAMS / "asyncio_echo.py"))
+    assert r.address is not None
+    for word in (b"alpha\n", b"beta\n"):
+        with socket.create_connection(r.address, timeout=10) as sock:
+            sock.sendall(word)
+            assert read_line(sock) == word.upper()
+    wait_for(lambda: r.path.read_text().count('"close"') >= 2, what="two closes")
+    rec = r.stop()
+    assert [lane.name for lane in rec.lanes.values()] == ["MainThread"]  # one thread serves everyone
+    assert any(e.nbytes >= 1 for e in events(rec, "select"))
+    moved = [e for e in events(rec, "recv") + events(rec, "send")]
+    assert all(e.conn for e in moved)  # the loop's self-pipe is not the program's IO
+    assert all(e.nbytes >= 0 and e.detail is None for e in moved)  # no BlockingIOError tries
+    assert sorted(e.nbytes for e in events(rec, "recv") if e.nbytes) == [5, 6]
+    assert {c.close_reason for c in rec.connections.values()} == {"eof"}
+    assert check(r.path).returncode == 0
+
+
+def read_line(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(100)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_selectors_server(run: type[Running]) -> None:
+    r = run(str(PROGRAMS / "selectors_echo.py"))
+    assert r.address is not None
+    socks = [socket.create_connection(r.address, timeout=10) for _ in range(2)]
+    for i, sock in enumerate(socks):
+        sock.sendall(b"x%d" % i)
+        assert sock.recv(10) == b"X%d" % i
+    for sock in socks:
+        sock.close()
+    wait_for(lambda: r.path.read_text().count('"close"') >= 2, what="two closes")
+    rec = r.stop()
+    assert len(rec.lanes) == 1
+    kinds = {e.kind for e in lane_events(rec, 0)}
+    assert {"listen", "select", "accept", "recv", "send", "close"} <= kinds
+    assert max(e.nbytes for e in events(rec, "select")) >= 1
+    assert [e.detail for e in events(rec, "select")][-1] == "shutdown"  # the wait Ctrl-C ended
+    assert check(r.path).returncode == 0
+
+
+def test_udp_echo_server_keeps_datagrams(run: type[Running], tmp_path: Path) -> None:
+    r = run(str(PROGRAMS / "udp_echo.py"), "0", listens=False)
+    wait_for(lambda: any("udp on" in line for line in r.out), what="the UDP server")
+    port = int(re.search(r"(\d+)\)", "".join(r.out)).group(1))  # type: ignore[union-attr]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(10)
+        for msg in (b"a", b"bb", b"ccc"):
+            sock.sendto(msg, ("127.0.0.1", port))
+        replies = [sock.recvfrom(100)[0] for _ in range(3)]
+        me = "127.0.0.1:%d" % sock.getsockname()[1]
+        sock.sendto(b"bye", ("127.0.0.1", port))
+    rec = r.wait()
+    assert replies == [b"A", b"BB", b"CCC"]
+    assert "bound to 127.0.0.1" in r.stderr  # its 0.0.0.0, narrowed
+    assert [(e.nbytes, e.detail) for e in events(rec, "recv")] == [(1, me), (2, me), (3, me), (3, me)]
+    assert [(e.nbytes, e.detail) for e in events(rec, "send")] == [(1, me), (2, me), (3, me)]
+    assert rec.trailer is not None and r.proc.returncode == 0
+
+
+class _Hello(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        read_response_head(self.request)
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+
+
+def read_response_head(sock: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(1000)
+        if not chunk:
+            return
+        data += chunk
+
+
+def test_client_program_on_client_lanes(run: type[Running]) -> None:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        r = run(str(PROGRAMS / "client.py"), "127.0.0.1", str(server.server_address[1]), listens=False)
+        rec = r.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.proc.returncode == 0 and "done" in "".join(r.out)
+    assert {lane.side for lane in rec.lanes.values()} == {"client"}
+    assert sorted(lane.name for lane in rec.lanes.values()) == ["MainThread", "getter", "getter"]  # kept apart
+    assert len(events(rec, "connect")) == 3
+    assert {e.detail for e in events(rec, "close")} == {"eof"}  # the server closed first (Connection: close)
+    assert sum(e.nbytes for e in events(rec, "send")) > 0 and any(e.nbytes == 0 for e in events(rec, "recv"))
+    getters = lanes_named(rec, "getter")
+    for lane in getters:
+        kinds = [e.kind for e in lane_events(rec, lane)]
+        assert kinds[0] == "thread_start" and kinds[1] == "connect" and kinds[-1] == "thread_exit"
+
+
+def test_record_a_script_with_a_scenario_both_ends_on_one_clock(tmp_path: Path) -> None:
+    out = tmp_path / "burst.jsonl"
+    result = sockscope("record", str(LESSON / "thread_server.py"), "--scenario", "burst", "--set", "clients=5",
+                       "--port", "0", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "5 connections accepted, 5 never closed" in result.stdout
+    rec = load(out)
+    assert rec.model == "thread_server.py"
+    conns = [c for c in rec.connections.values() if c.id > 0]
+    assert len(conns) == 5
+    for c in conns:  # the client's connect and the server's accept, matched, on one time axis
+        assert c.client_lane is not None and c.accept_lane is not None
+        assert c.connect_t is not None and c.accepted_t is not None and c.connect_t <= c.accepted_t
+    assert {rec.lanes[c.accept_lane].name for c in conns} == {"accept"}
+
+
+def test_record_a_program_that_never_listens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from servers import Settings
+    from tracer.errors import ServerError
+    from tracer.run import headless, processes
+
+    monkeypatch.setattr(processes, "PROGRAM_LISTEN_S", 1.0)
+    script = tmp_path / "sleeps.py"
+    script.write_text("import time\ntime.sleep(30)\n")
+    cfg = Settings(model="sleeps.py", program=(str(script),))
+    with pytest.raises(ServerError, match=r"sleeps.py did not listen within 1 s"):
+        headless.record(cfg, "burst", {"clients": "1"}, str(tmp_path / "x.jsonl"))
+
+
+# ---------------------------------------------------------------- stopping
+def test_a_program_that_ignores_sigint_stops_on_the_second(run: type[Running]) -> None:
+    r = run(str(PROGRAMS / "ignores_sigint.py"))
+    wait_for(lambda: any("ignoring" in line for line in r.out), what="the program's SIG_IGN")
+    r.proc.send_signal(signal.SIGINT)
+    with pytest.raises(subprocess.TimeoutExpired):
+        r.proc.wait(0.5)
+    rec = r.stop()
+    assert rec.trailer is not None and rec.trailer["program"]["how"] == "stopped"
+    assert "Traceback" not in r.stderr
+
+
+def test_a_raising_program_shows_its_traceback_and_completes_the_recording(run: type[Running]) -> None:
+    r = run(str(PROGRAMS / "raises.py"))
+    rec = r.wait()
+    assert r.proc.returncode == 1
+    assert "Traceback (most recent call last)" in r.stderr and "ValueError: the program's own bug" in r.stderr
+    assert 'raises.py", line 12, in <module>' in r.stderr
+    assert "runpy" not in r.stderr and "traced_program" not in r.stderr  # only the program's frames
+    assert rec.trailer is not None and rec.trailer["program"]["exit_status"] == 1
+    assert [e.kind for e in lane_events(rec, 0)] == ["listen"]
+
+
+def test_sigterm_stops_and_completes(run: type[Running]) -> None:
+    r = run(str(LESSON / "pool_server.py"))
+    rec = r.stop(signal.SIGTERM)
+    assert rec.trailer is not None and r.proc.returncode == 0
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("program, pattern", [
+    (("missing.py",), r"no such file: missing.py .*"),
+    (("tests",), r"tests is a folder without a __main__.py.*"),
+    (("tests/data/../../README.md",), r".*README.md has a syntax error.*"),
+    (("-m",), r"-m expects a module name"),
+    (("--bogus", "x.py"), r"unrecognized arguments.*|unknown option.*"),
+])
+def test_bad_programs_one_line(tmp_path: Path, program: tuple[str, ...], pattern: str) -> None:
+    out = tmp_path / "x.jsonl"
+    result = sockscope("run", "-o", str(out), *program)
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    assert re.fullmatch(f"error: {pattern}", result.stderr.strip().splitlines()[-1]), result.stderr
+    assert not out.exists()
+
+
+def test_a_binary_file_is_not_a_program(tmp_path: Path) -> None:
+    blob = tmp_path / "blob.py"
+    blob.write_bytes(b"\x7fELF\x00\x01")
+    result = sockscope("run", "-o", str(tmp_path / "x.jsonl"), str(blob))
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {blob} is not a Python program (a binary file)"
+
+
+def test_a_syntax_error_shows_pythons_message_then_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import socket\ndef broken(:\n    pass\n")
+    out = tmp_path / "bad.jsonl"
+    result = sockscope("run", "-o", str(out), str(bad))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].strip() == f'File "{bad}", line 2' and "SyntaxError" in result.stderr
+    assert lines[-1] == f"error: {bad} has a syntax error (above); nothing was run or recorded"
+    assert not out.exists()
+
+
+def test_a_missing_module_is_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "m.jsonl"
+    result = sockscope("run", "-o", str(out), "-m", "no_such_module_here")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: no module named 'no_such_module_here' (sockscope run -m MODULE)"
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = tmp_path / "p.jsonl"
+        result = sockscope("run", "-o", str(out), "--port", str(port), str(LESSON / "pool_server.py"), timeout=30)
+    assert result.returncode == 2
+    assert f"error: port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_program_without_sockets_leaves_an_empty_valid_recording(tmp_path: Path) -> None:
+    out = tmp_path / "n.jsonl"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "no_socket.py"), "5")
+    assert result.returncode == 5 and "no sockets here" in result.stdout
+    rec = load(out)
+    assert rec.trailer is not None and rec.n_events == 0 and rec.trailer["program"]["exit_status"] == 5
+    assert check(out).returncode == 0
+
+
+def test_os_exit_leaves_a_readable_recording(tmp_path: Path) -> None:
+    out = tmp_path / "h.jsonl"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "hard_exit.py"))
+    assert result.returncode == 7 and "without a trailer" in result.stderr
+    rec = load(out)
+    assert rec.trailer is None and [e.kind for e in lane_events(rec, 0)] == ["listen"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+def test_a_forking_program_is_noted_and_its_recording_stays_whole(tmp_path: Path) -> None:
+    out = tmp_path / "f.jsonl"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "forks.py"))
+    assert result.returncode == 0 and "parent done" in result.stdout
+    assert "processes it starts are not traced" in result.stderr
+    rec = load(out)
+    assert rec.trailer is not None and not rec.warnings
+    assert out.read_text().count('{"end": true') == 1
+
+
+def test_fromfd_and_identical_thread_names(tmp_path: Path) -> None:
+    out = tmp_path / "s.jsonl"
+    assert sockscope("run", "-o", str(out), str(PROGRAMS / "fromfd.py")).returncode == 0
+    rec = load(out)
+    assert [(e.kind, e.nbytes) for e in lane_events(rec, 0)] == [("send", 5), ("recv", 5)]
+    assert sockscope("run", "-o", str(out), str(PROGRAMS / "same_names.py")).returncode == 0
+    rec = load(out)
+    workers = lanes_named(rec, "worker")
+    assert len(workers) == 2  # two threads of one name: two lanes
+    for lane in workers:
+        assert [e.kind for e in lane_events(rec, lane)] == ["thread_start", "send", "recv", "thread_exit"]
+
+
+def test_unix_socket_addresses_are_paths(tmp_path: Path) -> None:
+    out = tmp_path / "u.jsonl"
+    path = str(tmp_path / "echo.sock")
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "unix_echo.py"), path)
+    assert result.returncode == 0 and "PING" in result.stdout
+    rec = load(out)
+    assert [e.detail for e in events(rec, "listen")] == [path]
+    assert [e.detail for e in events(rec, "connect")] == [path]
+
+
+def test_run_help_lists_what_is_traced() -> None:
+    result = sockscope("run", "--help")
+    assert result.returncode == 0
+    for word in ("recv_into", "recvfrom", "sendto", "ThreadPoolExecutor", "select", "not traced", "uvloop", "ssl"):
+        assert word in result.stdout
+
+
+def test_header_says_what_ran(tmp_path: Path) -> None:
+    out = tmp_path / "n.jsonl"
+    sockscope("run", "-o", str(out), "--port", "0", str(PROGRAMS / "no_socket.py"))
+    head = json.loads(out.read_text().splitlines()[0])
+    assert head["model"] == "no_socket.py"
+    assert head["settings"]["port"] == 0 and head["program"]["command"][-1].endswith("no_socket.py")

@@ -1,0 +1,187 @@
+"""The traced program's process: install tracing, run the program as ``python`` would, complete the recording.
+
+Run by ``sockscope run`` (``python -m tracer.run.traced_program CONFIG``,
+CONFIG a JSON object: record, script or module, args, host, port).
+
+How it ends
+-----------
+- By itself: as Python does, the non-daemon threads are waited for
+  (``threading._shutdown``, which also ends idle ThreadPoolExecutor workers);
+  then waits still open on daemon threads are drawn to the end, marked
+  ``shutdown``, the trailer is written, and the process exits with the
+  program's status.
+- Ctrl-C / SIGTERM: ``KeyboardInterrupt`` in the main thread, without its
+  traceback; the recording is completed the same way and the process leaves at
+  once (``os._exit``), without waking threads still blocked, so nothing of the
+  program runs after the trailer.  A SIGTERM while already stopping (the
+  program caught the interrupt) completes the recording right there.
+- Raising: the traceback as Python prints it (without our frames), status 1.
+- ``os._exit``, kill -9: no trailer; the reader takes the rest.
+"""
+
+from __future__ import annotations
+
+import atexit
+import faulthandler
+import json
+import os
+import runpy
+import signal
+import sys
+import threading
+import traceback
+from typing import Any
+
+from tracer.record import hotpath  # noqa: F401 - the C hot path captures the standard socket class on import
+from tracer.record.program import Program, install
+from tracer.record.recorder import Recorder
+from tracer.recording.format import FORMAT_NAME  # noqa: F401 - loaded before the program's path is first
+
+EXIT_BIND = 3  # the program could not bind its port: the parent says so in one line (the child's stderr has it)
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Child:
+    """One traced run of a program (see the module's docstring)."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.stopping = False
+        self.finished = False
+        self.finishing = False
+        self.not_started = False  # it could not start (port in use, no such module): its one line says why
+        self.recorder: Recorder | None = None
+        if cfg.get("record"):
+            from tracer.run.runner import spare_core
+
+            self.recorder = Recorder(cfg["record"], cfg.get("header") or {}, offload=spare_core())
+        self.program: Program = install(self.recorder, host=cfg.get("host"), port=cfg.get("port"),
+                                        on_note=note, on_listen=self._listening)
+
+    def _listening(self, address: tuple[str, int]) -> None:
+        host, port = address
+        shown = f"[{host}]" if ":" in host else host
+        note(f"sockscope: the program listens on http://{shown}:{port}/")
+
+    # ------------------------------------------------------------ signals
+    def _signal(self, signum: int, frame: Any) -> None:
+        if self.finishing:
+            return  # the trailer is being written: let it finish
+        if not self.stopping:
+            self.stopping = True
+            raise KeyboardInterrupt
+        if signum == signal.SIGTERM:  # stopping already, and still running: stop now
+            self.finish(0)
+            os._exit(0)
+
+    def install_signals(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._signal)
+        if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's stack on stderr (a program that hangs)
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+    # ------------------------------------------------------------ running
+    def run(self) -> int:
+        """Run the program; return its exit status."""
+        cfg = self.cfg
+        sys.argv = [cfg.get("script") or cfg["module"], *cfg.get("args", [])]
+        if cfg.get("module"):
+            sys.path.insert(0, os.getcwd())
+        else:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(cfg["script"])))
+        self.install_signals()
+        try:
+            if cfg.get("module"):
+                runpy.run_module(cfg["module"], run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(cfg["script"], run_name="__main__")
+        except SystemExit as exc:
+            return self._exit_status(exc.code)
+        except KeyboardInterrupt:
+            self.stopping = True
+            return 0
+        except BaseException as exc:  # noqa: B036 - shown as Python shows it; the recording is still completed
+            return self._raised(exc)
+        return 0
+
+    def _exit_status(self, code: Any) -> int:
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        print(code, file=sys.stderr)
+        return 1
+
+    def _raised(self, exc: BaseException) -> int:
+        tb = exc.__traceback__
+        ours = {__file__, getattr(runpy, "__file__", ""), "<frozen runpy>"}
+        while tb is not None and tb.tb_frame.f_code.co_filename in ours:
+            tb = tb.tb_next
+        if self.program.bind_failed is not None and isinstance(exc, OSError) and not self.program.address:
+            host, port = self.program.bind_failed
+            note(f"error: port {port} on {host} is already in use (the program's bind); "
+                 "try sockscope run --port 0 for a free one")
+            self.not_started = True
+            return EXIT_BIND
+        if isinstance(exc, ImportError) and self.cfg.get("module") and tb is None:
+            note(f"error: no module named {self.cfg['module']!r} (sockscope run -m MODULE)")
+            self.not_started = True
+            return 2
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        return 1
+
+    def wait_for_threads(self) -> None:
+        """What Python does at exit: wait for the non-daemon threads (Ctrl-C ends the wait)."""
+        if self.stopping:
+            return
+        shutdown = getattr(threading, "_shutdown", None)
+        try:
+            if shutdown is not None:
+                shutdown()
+        except KeyboardInterrupt:
+            self.stopping = True
+
+    def finish(self, status: int) -> None:
+        """Draw the open waits and write the trailer (once; never from a forked child)."""
+        if self.finished or os.getpid() != self.program.pid:
+            return
+        self.finished = self.finishing = True
+        rec = self.recorder
+        if rec is None or rec.closed:
+            return
+        drawn = self.program.draw_open_waits()
+        how = "not started" if self.not_started else "stopped" if self.stopping else "ended"
+        extra: dict[str, Any] = {"program": {"how": how, "exit_status": status, "open_waits": drawn}}
+        if self.program.rebound:
+            extra["program"]["rebound"] = self.program.rebound
+        rec.close(**extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    cfg = json.loads(argv[0])
+    child = Child(cfg)
+    status = child.run()
+    child.wait_for_threads()
+    child.finish(status)
+    if os.getpid() != child.program.pid:
+        return status  # a forked child of the program ends as it would
+    if child.stopping or any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                             if t is not threading.main_thread()):
+        try:
+            atexit._run_exitfuncs()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass  # a closed pipe: nobody left to read it
+            os._exit(status)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
