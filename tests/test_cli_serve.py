@@ -347,7 +347,7 @@ def test_ctrl_c_right_after_sigcont_still_stops(servers: list[Server], tmp_path:
 @pytest.mark.parametrize("argv, words", [
     (["serve", "pool", "--timeout", "abc"], "argument --timeout: expected seconds or 'none'"),
     (["serve", "pool", "--workers", "0"], "argument --workers: expected a whole number >= 1"),
-    (["serve"], "the following arguments are required: MODEL"),
+    (["serve", "pool", "--port", "x"], "argument --port: expected a port number"),
     (["nonsense"], "invalid choice: 'nonsense'"),
 ])
 def test_a_bad_command_line_is_one_line(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -503,3 +503,8 @@ def test_header_says_what_ran(tmp_path: Path) -> None:
     head = json.loads(out.read_text().splitlines()[0])
     assert head["model"] == "no_socket.py"
     assert head["settings"]["port"] == 0 and head["program"]["command"][-1].endswith("no_socket.py")
+
+
+def test_serve_without_a_model_is_one_line() -> None:
+    result = sockscope("serve")
+    assert result.returncode == 2 and result.stderr == "error: expected a MODEL (or -m MODULE)\n"

@@ -33,7 +33,7 @@ import traceback
 from typing import Any
 
 from tracer.record import hotpath  # noqa: F401 - the C hot path captures the standard socket class on import
-from tracer.record.program import Program, install
+from tracer.record.patching import Program, install
 from tracer.record.recorder import Recorder
 from tracer.recording.format import FORMAT_NAME  # noqa: F401 - loaded before the program's path is first
 
