@@ -39,7 +39,8 @@ class Running:
                  listens: bool = True) -> None:
         self.path = path
         self.proc = subprocess.Popen([sys.executable, "-m", "tracer", "run", "-o", str(path), *options, *program],
-                                     cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)  # a failed test kills the program's process too
         self.err: list[str] = []
         self.out: list[str] = []
         self._readers = [threading.Thread(target=self._read, args=(s, sink), daemon=True)
@@ -73,8 +74,7 @@ class Running:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.kill()
             pytest.fail(f"sockscope run did not end: {''.join(self.err)[-2000:]}")
         for t in self._readers:
             t.join(5)
@@ -82,6 +82,13 @@ class Running:
             if stream is not None:
                 stream.close()
         return load(self.path)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # gone already
+        self.proc.wait()
 
     @property
     def stderr(self) -> str:
@@ -99,9 +106,10 @@ def run(tmp_path: Path) -> Iterator[type[Running]]:
 
     yield Started
     for r in started:
-        if r.proc.poll() is None:
-            r.proc.kill()
-            r.wait()
+        r.kill()  # the whole group: sockscope run and the program's process
+        for stream in (r.proc.stdout, r.proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def lanes_named(rec: Recording, pattern: str) -> list[int]:
@@ -232,6 +240,7 @@ def test_asyncio_streams_server(run: type[Running], hot_path: str) -> None:
     wait_for(lambda: r.path.read_text().count('"close"') >= 2, what="two closes")
     rec = r.stop()
     assert [lane.name for lane in rec.lanes.values()] == ["MainThread"]  # one thread serves everyone
+    assert all(e.nbytes for e in events(rec, "select") if e.dur > 10_000_000)  # no wait on the self-pipe alone
     assert any(e.nbytes >= 1 for e in events(rec, "select"))
     moved = [e for e in events(rec, "recv") + events(rec, "send")]
     assert all(e.conn for e in moved)  # the loop's self-pipe is not the program's IO
@@ -508,3 +517,47 @@ def test_header_says_what_ran(tmp_path: Path) -> None:
 def test_serve_without_a_model_is_one_line() -> None:
     result = sockscope("serve")
     assert result.returncode == 2 and result.stderr == "error: expected a MODEL (or -m MODULE)\n"
+
+
+def test_live_session_on_a_script_fires_at_its_first_listening_socket(tmp_path: Path) -> None:
+    """Live mode's keys aim at the program's address, learned from its listen() in the recording."""
+    from servers import Settings
+    from tracer.run.live_session import Session
+
+    path = str(tmp_path / "live.jsonl")
+    session = Session(Settings(model="pool_server.py", program=("--port", "0", str(LESSON / "pool_server.py"))), path)
+    try:
+        host, port = session.start()
+        assert host == "127.0.0.1" and port != 9999
+        session.fire("burst", {"clients": 3})
+        assert session.wait_clients()
+        assert session.wait_accepts(3) == 3
+    finally:
+        stopped = session.stop()
+    assert stopped.server_status == 0, stopped.problems
+    rec = load(path)
+    assert rec.trailer is not None and rec.model == "pool_server.py"
+    assert len(rec.client_lanes()) == 3 and len([c for c in rec.connections.values() if c.accept_lane is not None]) == 3
+
+
+def test_serve_a_script_with_record(tmp_path: Path) -> None:
+    out = tmp_path / "served.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "tracer", "serve", str(LESSON / "thread_server.py"), "--port", "0",
+                             "--record", str(out)], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        from tracer.run.programs import listen_address
+
+        wait_for(lambda: out.exists() and listen_address(str(out))[0] is not None, timeout=30, what="listen")
+        address = listen_address(str(out))[0]
+        assert address is not None
+        assert b"Blocking IO" in get_once(address)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0 and "Traceback" not in err and f"sockscope replay {out}" in err
+    rec = load(out)
+    assert rec.trailer is not None and lanes_named(rec, "recv-1")

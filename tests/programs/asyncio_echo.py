@@ -3,6 +3,7 @@ import asyncio
 
 
 async def echo(reader, writer):
+    asyncio.get_running_loop().call_soon_threadsafe(print, "connected")  # wakes the loop through its self-pipe
     while line := await reader.readline():
         writer.write(line.upper())
         await writer.drain()
