@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_recorder.py            # the full run (about 7 minutes)
     .venv/bin/python bench/bench_recorder.py --quick    # a short run (about 1.5 minutes)
     .venv/bin/python bench/bench_recorder.py --only cost --rounds 30 --python-too   # the README's table
+    .venv/bin/python bench/bench_recorder.py --only cost --quick --lesson   # + the lesson's pool under sockscope run
 
 1. **Tracing cost.**  ``sockscope serve pool`` processes, tracing off and
    on (and a second one off, the noise floor), each under its own keep-alive load (``wrk`` if installed, else our own
@@ -55,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 LISTENING = re.compile(r"listening on http://([^:/]+):(\d+)/")
+PROGRAM_LISTENS = re.compile(r"the program listens on http://([^:/]+):(\d+)/")
 
 
 # --------------------------------------------------------------------- the load
@@ -147,6 +149,7 @@ class Server:
 
     def __init__(self, record: str | None, workers: int, cpu: int | None, root: Path = ROOT,
                  env: dict[str, str] | None = None) -> None:
+        self.record = record
         cmd = [sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--workers", str(workers)]
         if record:
             cmd += ["--record", record]
@@ -160,8 +163,14 @@ class Server:
             raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read()[-300:]!r}")  # type: ignore[union-attr]
         self.host, self.port = m.group(1), int(m.group(2))
 
-    def pause(self) -> None:
+    def halt(self) -> None:
         self.proc.send_signal(signal.SIGSTOP)
+
+    def cont(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def pause(self) -> None:
+        self.halt()
 
     def resume(self) -> None:
         """SIGCONT, and wait until every thread runs again.
@@ -170,17 +179,20 @@ class Server:
         deliver a SIGINT sent now to a worker thread, leaving the main thread
         asleep in accept() with the KeyboardInterrupt never raised.
         """
-        self.proc.send_signal(signal.SIGCONT)
+        self.cont()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(state == "T" for state in self._states()):
             time.sleep(0.001)
         time.sleep(0.05)
 
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
+
     def _states(self) -> list[str]:
         states = []
-        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+        for pid, task in ((p, task) for p in self.pids() for task in os.listdir(f"/proc/{p}/task")):
             try:
-                with open(f"/proc/{self.proc.pid}/task/{task}/stat") as f:
+                with open(f"/proc/{pid}/task/{task}/stat") as f:
                     states.append(f.read().rsplit(")", 1)[1].split()[0])
             except OSError:
                 pass  # the thread ended
@@ -189,9 +201,9 @@ class Server:
     def cpu_ns(self) -> int:
         """CPU time of all the server's threads so far (ns, from the scheduler)."""
         total = 0
-        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+        for pid, task in ((p, task) for p in self.pids() for task in os.listdir(f"/proc/{p}/task")):
             try:
-                with open(f"/proc/{self.proc.pid}/task/{task}/schedstat") as f:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
                     total += int(f.read().split()[0])
             except OSError:
                 pass
@@ -209,6 +221,54 @@ class Server:
         return out
 
 
+class ProgramServer(Server):
+    """The lesson's pool code (bench/lesson_pool.py) under ``sockscope run`` (or ``serve``, untraced).
+
+    Two processes (sockscope and the program's); SIGSTOP/SIGCONT go to both (its process group).
+    """
+
+    def __init__(self, record: str | None, workers: int, cpu: int | None, env: dict[str, str] | None = None) -> None:
+        self.record = record
+        program = [str(ROOT / "bench" / "lesson_pool.py")]
+        env = {"LESSON_POOL_WORKERS": str(workers), **(env or {})}
+        cmd = [sys.executable, "-m", "tracer", *(["run", "-o", record] if record else ["serve"]), "--port", "0",
+               *program]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_pin(cpu), start_new_session=True, env=dict(os.environ, **env))
+        lines: list[str] = []
+        while not (m := PROGRAM_LISTENS.search(lines[-1] if lines else "")):
+            line = self.proc.stderr.readline()  # type: ignore[union-attr]
+            if not line:
+                raise RuntimeError(f"program did not start: {''.join(lines)[-300:]!r}")
+            lines.append(line)
+        self.host, self.port = m.group(1), int(m.group(2))
+        # the rest of its stderr (its summary at the end) is read by stop(); little comes meanwhile
+
+    def pids(self) -> list[int]:
+        try:
+            children = open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read().split()
+        except OSError:
+            children = []
+        return [self.proc.pid, *map(int, children)]
+
+    def halt(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def cont(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise RuntimeError("program did not stop within 30 s of SIGINT") from None
+        if self.proc.returncode:
+            raise RuntimeError(f"program exited {self.proc.returncode}: {err.strip()[-300:]}")
+        return err
+
+
 def interleave(servers: dict[str, Server], seconds: float, slice_s: float, rotate: int) -> dict[str, float]:
     """Let the servers run by turns, ``slice_s`` each, for ``seconds`` in all.
 
@@ -222,17 +282,17 @@ def interleave(servers: dict[str, Server], seconds: float, slice_s: float, rotat
     turn = 0
     while (now := time.monotonic()) < end:
         server = servers[names[turn % len(names)]]
-        server.proc.send_signal(signal.SIGCONT)
+        server.cont()
         time.sleep(min(slice_s, end - now))
-        server.proc.send_signal(signal.SIGSTOP)
+        server.halt()
         ran[names[turn % len(names)]] += time.monotonic() - now
         turn += 1
     return ran
 
 
 def interval(requests: dict[str, list[int]], ran: dict[str, list[float]], k: str,
-             draws: int = 2000) -> tuple[float, float]:
-    """A 95% bootstrap interval of k's requests/s over off's, resampling whole rounds."""
+             draws: int = 2000, base: str = "off") -> tuple[float, float]:
+    """A 95% bootstrap interval of k's requests/s over ``base``'s, resampling whole rounds."""
     import random
 
     rng = random.Random(1)  # the same interval for the same rounds
@@ -241,7 +301,7 @@ def interval(requests: dict[str, list[int]], ran: dict[str, list[float]], k: str
     for _ in range(draws):
         pick = [rng.randrange(n) for _ in range(n)]
         on = sum(requests[k][i] for i in pick) / sum(ran[k][i] for i in pick)
-        off = sum(requests["off"][i] for i in pick) / sum(ran["off"][i] for i in pick)
+        off = sum(requests[base][i] for i in pick) / sum(ran[base][i] for i in pick)
         ratios.append(on / off)
     ratios.sort()
     return ratios[int(0.025 * draws)], ratios[int(0.975 * draws) - 1]
@@ -271,20 +331,46 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
           f"turns of {args.slice * 1000:g} ms, {args.connections} keep-alive connections, load: {tool}")
     record = os.path.join(folder, f"pool-{'pinned' if pinned else 'unpinned'}.jsonl")
     cpu_server, cpu_load = (0, 1) if pinned else (None, None)
-    servers = {"off": Server(None, args.workers, cpu_server), "on": Server(record, args.workers, cpu_server),
-               "off2": Server(None, args.workers, cpu_server)}
+    servers: dict[str, Server] = {}
+    try:
+        _start_servers(servers, args, record, folder, cpu_server)
+    except BaseException:
+        for s in servers.values():
+            s.resume()
+            s.proc.kill()
+        raise
+    return _measure(servers, tool, args, pinned, cpu_load)
+
+
+def _start_servers(servers: dict[str, Server], args: argparse.Namespace, record: str, folder: str,
+                   cpu_server: int | None) -> None:
+    """Start the servers being compared, one after another (a failing one leaves those started to the caller)."""
+    for name, rec in (("off", None), ("on", record), ("off2", None)):
+        servers[name] = Server(rec, args.workers, cpu_server)
+        servers[name].pause()
     if args.python_too:
         servers["on-py"] = Server(os.path.join(folder, "python.jsonl"), args.workers, cpu_server,
                                   env={"SOCKSCOPE_PURE_PYTHON": "1"})
+        servers["on-py"].pause()
+    if args.lesson:  # the lesson's pool code as a student's program: sockscope run vs untraced (sockscope serve)
+        servers["run-off"] = ProgramServer(None, args.workers, cpu_server)
+        servers["run-off"].pause()
+        servers["run-on"] = ProgramServer(os.path.join(folder, "run.jsonl"), args.workers, cpu_server)
+        servers["run-on"].pause()
     if args.baseline:
         servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
                                      root=Path(args.baseline))
+        servers["baseline"].pause()
+
+
+def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pinned: bool,
+             cpu_load: int | None) -> tuple[str, list[str]]:
+    """Run the rounds by turns; print each and the costs; return the summary and the recording made."""
+    record = str(servers["on"].record)
     req: dict[str, list[int]] = {k: [] for k in servers}
     ran: dict[str, list[float]] = {k: [] for k in servers}
     cpu = dict.fromkeys(servers, 0)
     try:
-        for s in servers.values():
-            s.pause()
         for i in range(-1, args.rounds):  # round -1 warms up: connections made, worker threads started
             secs = args.warmup if i < 0 else args.seconds
             loads = {k: start_load(tool, s.host, s.port, args.connections, len(servers) * secs + 1.0, cpu_load)
@@ -312,7 +398,14 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     cpu_per_req = {k: cpu[k] / max(sum(req[k]), 1) for k in servers}
     said = {}
     for k in servers:
-        if k == "off":
+        if k in ("off", "run-off"):
+            continue
+        if k == "run-on":
+            lo, hi = interval(req, ran, k, base="run-off")
+            r = rate[k] / rate["run-off"]
+            said[k] = f"{1 - r:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
+            print(f"run-on/run-off: {r:.3f} of run-off's {rate['run-off']:.0f} req/s (the lesson's pool code, "
+                  f"sockscope run vs untraced), 95% interval {lo:.3f}..{hi:.3f}: cost {1 - r:+.1%}; bar 3%")
             continue
         lo, hi = interval(req, ran, k)
         said[k] = f"{1 - rate[k] / rate['off']:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
@@ -328,6 +421,8 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     summary = f"{said['on']}, bar {'5' if pinned else '3'}%; noise floor {said['off2']}"
     if "on-py" in said:
         summary += f"; Python hot path {said['on-py']}"
+    if "run-on" in said:
+        summary += f"; the lesson's pool under sockscope run {said['run-on']}"
     return summary, [record]
 
 
@@ -484,6 +579,9 @@ def main() -> int:
     p.add_argument("--only", choices=("cost", "rate", "instructions"), help="run one part only")
     p.add_argument("--baseline", metavar="DIR", help="also time the traced server of another checkout, e.g. "
                    "DIR made by: git archive COMMIT | tar -x -C DIR")
+    p.add_argument("--lesson", action="store_true",
+                   help="also time the lesson's pool code (bench/lesson_pool.py) under 'sockscope run' against "
+                        "the same program untraced, in the same turns")
     p.add_argument("--python-too", action="store_true",
                    help="also time a server recording through the Python hot path (SOCKSCOPE_PURE_PYTHON=1), "
                         "as where no C compiler built the C one")

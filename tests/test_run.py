@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import http_get, read_response, wait_for
+from tests.conftest import http_get, wait_for
 from tracer.recording.events import Event
 from tracer.recording.model import Recording
 from tracer.recording.reader import load
@@ -432,7 +432,8 @@ def test_a_missing_module_is_one_line(tmp_path: Path) -> None:
     out = tmp_path / "m.jsonl"
     result = sockscope("run", "-o", str(out), "-m", "no_such_module_here")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == "error: no module named 'no_such_module_here' (sockscope run -m MODULE)"
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "error: no module named 'no_such_module_here' (sockscope run -m MODULE)"
     assert "Traceback" not in result.stderr and not out.exists()
 
 

@@ -1,6 +1,7 @@
 import socket
 import threading
 
+
 def work():
     a, b = socket.socketpair()
     a.sendall(b"hi")

@@ -26,5 +26,5 @@ server.listen()
 server.setblocking(False)
 sel.register(server, selectors.EVENT_READ, accept)
 while True:
-    for key, mask in sel.select():
+    for key, _mask in sel.select():
         key.data(key.fileobj)

@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Mapping
 
-import servers
 from tracer.commands.common import MODEL_HELP, add_module_option, add_server_options, settings_from
 from tracer.errors import UsageError
 from tracer.recording.format import check_recording_path

@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the recording says what was changed")
     p.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE [ARGS]",
                    help="run a module, as python -m does")
-    p.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT.py [ARGS]", help="the program and its arguments")
+    p.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT.py [ARGS]",
+                   help="the program and its arguments")
     p.set_defaults(func=run)
 
 

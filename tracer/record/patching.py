@@ -112,7 +112,7 @@ class Program:
             return address
         host, port = address[0], address[1]
         new_host = host
-        if host in WILDCARDS and not (self.host in WILDCARDS):
+        if host in WILDCARDS and self.host not in WILDCARDS:
             new_host = self.host if self.host and _family_of(self.host) == sock.family else LOOPBACK[sock.family]
         new_port = port
         if self.port is not None and port and not self._port_used:
@@ -235,7 +235,13 @@ def _socket_class(program: Program) -> type[_SOCKET]:
     if rec is None:
         return ProgramSocket
 
-    class TracedProgramSocket(ProgramSocket):
+    return _traced_socket_class(program, rec, ProgramSocket)
+
+
+def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> type[_SOCKET]:
+    """The program's socket with every call recorded: accept, connect, the Python-only receives and sendto."""
+
+    class TracedProgramSocket(base):  # type: ignore[valid-type, misc]
         """The program's socket, traced."""
 
         def accept(self) -> tuple[Any, Any]:
@@ -276,7 +282,7 @@ def _socket_class(program: Program) -> type[_SOCKET]:
             rec.instant("listen", nbytes=backlog, detail=peer_text(self.getsockname()))
 
         def close(self) -> None:
-            if self.client and self.why is None:
+            if self.client and self.why is None:  # type: ignore[has-type]
                 self.why = "client"
             super().close()
 
@@ -598,4 +604,4 @@ def _flush_on_hard_exit(program: Program) -> None:
         hard_exit(status)
 
     _exit.__doc__ = hard_exit.__doc__
-    os._exit = _exit
+    os._exit = _exit  # type: ignore[assignment]

@@ -29,7 +29,6 @@ import runpy
 import signal
 import sys
 import threading
-import traceback
 from typing import Any
 
 from tracer.record import hotpath  # noqa: F401 - the C hot path captures the standard socket class on import
