@@ -240,7 +240,6 @@ def test_asyncio_streams_server(run: type[Running], hot_path: str) -> None:
     wait_for(lambda: r.path.read_text().count('"close"') >= 2, what="two closes")
     rec = r.stop()
     assert [lane.name for lane in rec.lanes.values()] == ["MainThread"]  # one thread serves everyone
-    assert all(e.nbytes for e in events(rec, "select") if e.dur > 10_000_000)  # no wait on the self-pipe alone
     assert any(e.nbytes >= 1 for e in events(rec, "select"))
     moved = [e for e in events(rec, "recv") + events(rec, "send")]
     assert all(e.conn for e in moved)  # the loop's self-pipe is not the program's IO
