@@ -140,6 +140,7 @@ def test_lesson_pool_server_as_typed(run: type[Running], hot_path: str) -> None:
     assert r.address is not None and r.address[0] == "127.0.0.1"
     for _ in range(3):
         assert b"Multithread Pool" in get_once(r.address)
+    wait_for(lambda: r.path.read_text().count('"send"') >= 3, what="three sends written")  # the client saw them first
     rec = r.stop()
     assert rec.header["recorder"] == ("c" if hot_path == "c" else "python")
     assert rec.trailer is not None and "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr
@@ -165,6 +166,7 @@ def test_lesson_thread_server_as_typed(run: type[Running], hot_path: str) -> Non
     assert r.address is not None
     for _ in range(3):
         assert b"Multithread + Blocking IO" in get_once(r.address)
+    wait_for(lambda: r.path.read_text().count('"thread_exit"') >= 3, what="three recv threads ended")
     rec = r.stop()
     accept_lanes = lanes_named(rec, "accept")
     assert len(accept_lanes) == 1

@@ -29,6 +29,7 @@ import runpy
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from tracer.record import hotpath  # noqa: F401 - the C hot path captures the standard socket class on import
@@ -36,6 +37,7 @@ from tracer.record.patching import Program, install
 from tracer.record.recorder import Recorder
 from tracer.recording.format import FORMAT_NAME  # noqa: F401 - loaded before the program's path is first
 
+STRAGGLERS_S = 0.02  # at Ctrl-C, how long threads get to record a call that has just returned
 EXIT_BIND = 3  # the program could not bind its port: the parent says so in one line (the child's stderr has it)
 
 
@@ -151,6 +153,8 @@ class Child:
         rec = self.recorder
         if rec is None or rec.closed:
             return
+        if self.stopping:  # a thread whose call just returned records it now: let it (switch interval 5 ms)
+            time.sleep(STRAGGLERS_S)
         drawn = self.program.draw_open_waits()
         how = "not started" if self.not_started else "stopped" if self.stopping else "ended"
         extra: dict[str, Any] = {"program": {"how": how, "exit_status": status, "open_waits": drawn}}
