@@ -349,6 +349,11 @@ def test_record_a_script_with_a_scenario_both_ends_on_one_clock(tmp_path: Path) 
         assert c.client_lane is not None and c.accept_lane is not None
         assert c.connect_t is not None and c.accepted_t is not None and c.connect_t <= c.accepted_t
     assert {rec.lanes[c.accept_lane].name for c in conns} == {"accept"}
+    # regression: a second record to the same file read the first one's listen line before the program started
+    again = sockscope("record", str(LESSON / "thread_server.py"), "--scenario", "burst", "--set", "clients=2",
+                      "--port", "0", "-o", str(out))
+    assert again.returncode == 0, again.stderr
+    assert check(out).returncode == 1 and len(load(out).client_lanes()) == 2
 
 
 def test_record_a_program_that_never_listens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

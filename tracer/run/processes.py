@@ -176,6 +176,8 @@ class ServerProcess:
             ServerError: it exited first (port in use, recording not writable:
                 its own one-line error), or did not listen within ``timeout``.
         """
+        if self.cfg.program and self.path and os.path.isfile(self.path):
+            os.remove(self.path)  # an earlier recording there (already checked) must not tell where the program listens
         self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line)
         if self.cfg.program:
             timeout = min(timeout, PROGRAM_LISTEN_S)
