@@ -502,8 +502,8 @@ def test_unix_socket_addresses_are_paths(tmp_path: Path) -> None:
     result = sockscope("run", "-o", str(out), str(PROGRAMS / "unix_echo.py"), path)
     assert result.returncode == 0 and "PING" in result.stdout
     rec = load(out)
-    assert [e.detail for e in events(rec, "listen")] == [path]
-    assert [e.detail for e in events(rec, "connect")] == [path]
+    assert [e.detail for e in events(rec, "listen")] == [f"unix:{path}"]
+    assert [e.detail for e in events(rec, "connect")] == [f"unix:{path}"]
 
 
 def test_run_help_lists_what_is_traced() -> None:

@@ -46,6 +46,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from tracer import addresses
 from tracer.record import net
 from tracer.record.recorder import Recorder
 
@@ -66,12 +67,8 @@ _active: Program | None = None
 
 
 def peer_text(addr: Any) -> str:
-    """``ip:port`` of an IP address, the path of a Unix one (what details name)."""
-    if isinstance(addr, tuple) and len(addr) >= 2:
-        return f"{addr[0]}:{addr[1]}"
-    if isinstance(addr, bytes):
-        return addr.decode("utf-8", "replace")
-    return str(addr)
+    """``ip:port``, ``[v6]:port``, or a Unix path, as every detail names an address (:mod:`tracer.addresses`)."""
+    return addresses.sockaddr_text(addr)
 
 
 class Program:
@@ -123,7 +120,7 @@ class Program:
         return (new_host, new_port, *address[2:])
 
     def _listening(self, sock: _SOCKET) -> None:
-        if self.address is None and sock.type == socket.SOCK_STREAM:
+        if self.address is None and sock.type == socket.SOCK_STREAM and sock.family in LOOPBACK:
             host, port = sock.getsockname()[:2]
             self.address = (host, port)
             if self.on_listen is not None:
@@ -270,16 +267,9 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
 
         def _connected(self, t: int, address: Any) -> None:
             # the client's own address, as the server's accept names it (a Unix socket's: the path)
-            detail = peer_text(self.getsockname()) if self.family in LOOPBACK else peer_text(address)
+            detail = peer_text(self.getsockname()) if self.family in LOOPBACK \
+                else addresses.unix_detail(address, self.getsockname())
             rec.emit((t - rec.t0, rec.clock() - t, "connect", _lane(rec), self.conn, -1, detail))
-
-        def listen(self, backlog: int = min(socket.SOMAXCONN, 128)) -> None:
-            if self.family in LOOPBACK:
-                super().listen(backlog)
-                return
-            _SOCKET.listen(self, backlog)  # a Unix socket: its path is the address
-            program.net.listeners.append(self)
-            rec.instant("listen", nbytes=backlog, detail=peer_text(self.getsockname()))
 
         def close(self) -> None:
             if self.client and self.why is None:  # type: ignore[has-type]
@@ -528,6 +518,7 @@ def install(recorder: Recorder | None, *, host: str | None = None, port: int | N
 
     program = Program(recorder, host, port, on_note, on_listen)
     _active = program
+    _keep_own_sockets_plain()
     socket.socket = _socket_class(program)  # type: ignore[misc]
     if recorder is not None:
         program.hidden.add(recorder._writer)
@@ -605,3 +596,13 @@ def _flush_on_hard_exit(program: Program) -> None:
 
     _exit.__doc__ = hard_exit.__doc__
     os._exit = _exit  # type: ignore[assignment]
+
+
+def _keep_own_sockets_plain() -> None:
+    """sockscope's own sockets (the Unix backlog probe's netlink socket) are not the program's: the standard class."""
+    import types
+
+    from tracer.record import unix_queue
+
+    unix_queue.available()  # asked once, now, about a socket of our own
+    unix_queue.socket = types.SimpleNamespace(**vars(socket))  # type: ignore[assignment]
