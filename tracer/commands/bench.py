@@ -20,6 +20,7 @@ from tracer.clients.loadgen import MODES
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
 from tracer.export import bench_report
+from tracer.outputs import check_output_path, write_text
 from tracer.run import loaddrivers
 from tracer.run.benchmark import Contender, Plan, run_bench
 
@@ -163,6 +164,8 @@ def _record_dir(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plan = parse_plan(args)
+    for path in list(args.output) + ([args.json] if args.json else []):
+        check_output_path(path)  # before minutes of measuring, not after
     err = Console(stderr=True, highlight=False)
     err.print(f"sockscope bench: {plan.total_runs} runs ({plan.rounds} interleaved rounds of "
               f"{len(plan.contenders)} servers x {len(plan.modes)} modes x {len(plan.connections)} loads of "
@@ -338,9 +341,5 @@ def _write(args: argparse.Namespace, result: BenchResult) -> None:
     targets = list(args.output) + ([args.json] if args.json else [])
     for path in targets:
         fmt = "json" if path == args.json else os.path.splitext(path)[1].lower().lstrip(".")
-        try:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(bench_report.render(result, fmt))
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        write_text(path, bench_report.render(result, fmt))  # as > path would: a device or FIFO in place
         print(f"wrote {path}", file=sys.stderr)

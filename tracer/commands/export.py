@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 
-from tracer import export
+from tracer import export, outputs
 from tracer.errors import UsageError
 from tracer.export.csvout import COLUMNS
 from tracer.recording.reader import load
@@ -87,11 +86,7 @@ def default_output(path: str, fmt: str) -> str:
 
 
 def check_output(out: str, src: str) -> None:
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write {out}: folder {folder} does not exist")
-    if os.path.isdir(out):
-        raise UsageError(f"cannot write {out}: it is a folder")
+    outputs.check_output_path(out)
     if os.path.exists(out) and os.path.exists(src) and os.path.samefile(out, src):
         raise UsageError(f"cannot write {out}: it is the recording itself")
 
@@ -109,26 +104,8 @@ def _write(fmt: str, rec, out, sel, progress, width: int) -> int:  # type: ignor
 
 
 def _write_file(fmt: str, rec, path: str, sel, progress, width: int) -> int:  # type: ignore[no-untyped-def]
-    """Write through a temporary file in the same folder, so a failed export leaves no half file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".sockscope-", dir=folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        if export.is_binary(fmt):
-            with open(fd, "wb") as bout:
-                n = export.write(fmt, rec, bout, sel, progress)
-        else:
-            with open(fd, "w", encoding="utf-8", newline="") as out:
-                n = _write(fmt, rec, out, sel, progress, width)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # as an ordinary new file would be
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return n
+    """Write as ``> path`` would: a regular file through a temporary one (a failed export leaves no half
+    file), a device or FIFO in place, a symlink's target (:mod:`tracer.outputs`)."""
+    binary = export.is_binary(fmt)
+    with outputs.output_file(path, newline="", binary=binary) as out:
+        return export.write(fmt, rec, out, sel, progress) if binary else _write(fmt, rec, out, sel, progress, width)

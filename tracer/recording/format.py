@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 
+from tracer import outputs
 from tracer.errors import RecordingError, TracerError
 
 FORMAT_NAME = "sockscope"
@@ -40,18 +41,22 @@ def check_recording_path(path: str) -> None:
     A new recording may go where nothing is, or over an empty file or an
     earlier recording: running the same command again replaces its recording.
     Not over anything else (``--record server.py`` by a slip of the finger),
-    and not into a device or pipe (``/dev/full`` would never be a recording).
+    and not into a device or pipe (``/dev/full`` would never be a recording:
+    ``record`` reads it back).  A symlink is followed, as a shell redirect
+    would: its target is judged, and written (:mod:`tracer.outputs`).
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
+    target = outputs.target_of(path)
+    kind = outputs.kind_of(target)
+    if kind == "folder":
         raise TracerError(f"cannot write recording {path}: it is a folder")
-    if not os.path.exists(path):
+    if kind == "missing":
+        folder = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(folder):
+            raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
         return
-    if not os.path.isfile(path):
+    if kind == "special":
         raise TracerError(f"cannot write recording {path}: it is not a regular file (a device or a pipe?)")
-    if os.path.getsize(path) and not _holds_a_recording(path):
+    if os.path.getsize(target) and not _holds_a_recording(target):
         raise TracerError(f"not writing a recording over {path}: it holds something else (a mistyped name?); "
                           f"choose another name")
 

@@ -17,7 +17,6 @@ the server ended and what it last wrote on stderr.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from typing import Any
 from servers import Settings
 from tracer.clients import program, scenarios, toolkit
 from tracer.errors import ServerError, TracerError
+from tracer.outputs import write_text
 from tracer.recording.format import check_recording_path
 from tracer.recording.model import Recording
 from tracer.recording.reader import load
@@ -150,10 +150,7 @@ def move_trailer_last(path: str) -> None:
         return
     trailer = lines[ends[-1]]
     kept = [text for i, text in enumerate(lines) if i not in set(ends)]
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.writelines(kept + [trailer])
-    os.replace(tmp, path)
+    write_text(path, "".join(kept + [trailer]), newline="\n")  # a symlink's target, never the link
 
 
 # ---------------------------------------------------------------- what it prints

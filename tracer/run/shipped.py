@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from servers import Settings
 from tracer.clients import scenarios
+from tracer.outputs import write_text
 
 if TYPE_CHECKING:
     from tracer.run import headless
@@ -253,8 +254,7 @@ def write_readme(path: str) -> None:
         end = text.find("\n## ", start + len(SECTION))
         before, after = text[:start], (text[end + 1:] if end >= 0 else "")
     body = readme_section()
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(before + body + ("\n" + after if after else ""))
+    write_text(path, before + body + ("\n" + after if after else ""))
 
 
 if __name__ == "__main__":
