@@ -30,11 +30,11 @@ GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
         (GET, b""),
         (b"GET /a?b=c HTTP/1.0\r\n\r\n", b""),
         (b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", b""),
-        (b"POST /f HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", b""),
-        (b"POST /f HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b""),
-        (GET, b"GET /second HTTP/1.1\r\n\r\n"),  # pipelined: the first one only
+        (b"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", b""),
+        (b"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", b""),
+        (GET, b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n"),  # pipelined: the first one only
         (GET, b"GE"),  # the next one's start stays in the buffer
-        (b"POST /f HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", b"GET"),  # the body ends where it says
+        (b"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", b"GET"),  # the body ends where it says
     ],
 )
 def test_complete_request_consumes_exactly_itself(request_bytes: bytes, after: bytes) -> None:
@@ -44,7 +44,7 @@ def test_complete_request_consumes_exactly_itself(request_bytes: bytes, after: b
 
 
 def test_pipelined_requests_parse_one_after_another() -> None:
-    buf = GET + b"GET /two HTTP/1.1\r\nConnection: close\r\n\r\n"
+    buf = GET + b"GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     first, used = parse_request(buf)
     second, used2 = parse_request(buf[used:])
     assert first is not None and second is not None
@@ -61,7 +61,7 @@ def test_pipelined_requests_parse_one_after_another() -> None:
         b"GET / HTTP/1.1",
         b"GET / HTTP/1.1\r\nHost: x\r\n",
         b"GET / HTTP/1.1\r\nHost: x\r\n\r",
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhell",  # the body is not all here yet
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhell",  # the body is not all here yet
         b"x" * MAX_HEADER_BYTES,  # exactly at the limit: still waiting
     ],
 )
@@ -96,7 +96,7 @@ def test_keep_alive_rules(version: str, connection: str | None, keep: bool) -> N
 
 
 def test_two_connection_headers_are_read_together() -> None:
-    request, _ = parse_request(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n")
+    request, _ = parse_request(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n")
     assert request is not None and request.keep_alive is False
 
 
@@ -106,28 +106,28 @@ def test_two_connection_headers_are_read_together() -> None:
     [
         (b"\x16\x03\x01\x02\x00", 400),  # a TLS hello on a plain port
         (b"GET /\r\n\r\n", 400),  # HTTP/0.9 style request line
-        (b"GET  / HTTP/1.1\r\n\r\n", 400),  # two spaces
-        (b"G3T / HTTP/1.1\r\n\r\n", 400),  # not a method at all
-        (b"BREW / HTTP/1.1\r\n\r\n", 405),  # a word, but not a method we know
+        (b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),  # two spaces
+        (b"G3T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),  # not a method at all
+        (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 405),  # a word, but not a method we know
         (b"GET / HTTX/1.1\r\n\r\n", 400),
         (b"GET / HTTP/1.2x\r\n\r\n", 400),
         (b"GET / HTTP/2.0\r\n\r\n", 505),
         (b"GET / HTTP/3\r\n\r\n", 505),
-        (b"GET /\x7f HTTP/1.1\r\n\r\n", 400),  # control byte in the target
-        (b"GET /\xc3\xa9 HTTP/1.1\r\n\r\n", 400),  # non-ASCII target
-        (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\n: empty name\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
+        (b"GET /\x7f HTTP/1.1\r\nHost: x\r\n\r\n", 400),  # control byte in the target
+        (b"GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400),  # non-ASCII target
+        (b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n: empty name\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),  # space before the colon
-        (b"GET / HTTP/1.1\r\nN\xe9: x\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nN\xe9: x\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
         # regression: str.isdigit() accepted "\xb2" and int() then raised ValueError, not BadRequest
-        (b"POST / HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400),
-        (f"POST / HTTP/1.1\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(), 413),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
-        (b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n", 431),
-        (b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEADER_BYTES, 431),  # too long before the end is seen
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n", 400),
+        (f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(), 413),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * MAX_HEADER_BYTES, 431),  # too long before the end is seen
     ],
 )
 def test_bad_requests(buf: bytes, status: int) -> None:
@@ -137,14 +137,14 @@ def test_bad_requests(buf: bytes, status: int) -> None:
 
 
 def test_header_block_exactly_at_the_limit_is_accepted() -> None:
-    head = b"GET / HTTP/1.1\r\nX: "
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX: "
     buf = head + b"a" * (MAX_HEADER_BYTES - len(head)) + b"\r\n\r\n"
     request, used = parse_request(buf)
     assert request is not None and used == len(buf)
 
 
 def test_body_at_the_limit_is_accepted() -> None:
-    buf = f"POST / HTTP/1.1\r\nContent-Length: {MAX_BODY_BYTES}\r\n\r\n".encode() + b"b" * MAX_BODY_BYTES
+    buf = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES}\r\n\r\n".encode() + b"b" * MAX_BODY_BYTES
     assert parse_request(buf)[1] == len(buf)
 
 
@@ -217,9 +217,11 @@ def requests(draw: st.DrawFn) -> tuple[bytes, Request, bytes]:
     method = draw(st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]))
     target = "/" + draw(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=30))
     version = draw(st.sampled_from(["HTTP/1.0", "HTTP/1.1"]))
-    names = draw(st.lists(tokens.filter(lambda n: n not in ("content-length", "transfer-encoding", "connection")),
-                          max_size=5))
+    names = draw(st.lists(tokens.filter(lambda n: n not in ("content-length", "transfer-encoding", "connection",
+                                                            "host")), max_size=5))
     headers = [(n, draw(values)) for n in names]
+    if version == "HTTP/1.1" or draw(st.booleans()):  # RFC 9112 3.2: HTTP/1.1 must name its Host
+        headers.insert(draw(st.integers(0, len(headers))), ("host", draw(values)))
     connection = draw(st.sampled_from([None, "close", "keep-alive"]))
     if connection:
         headers.append(("connection", connection))

@@ -7,6 +7,8 @@ import struct
 
 import pytest
 
+import servers
+
 from tests.conftest import client, http_get, read_response, server_kinds, wait_for
 
 MODELS = ["single", "thread", "pool"]
@@ -93,7 +95,7 @@ def test_as_taught_never_closes(serve, model):
 def test_pool_as_taught_spends_a_worker_on_accept(serve):
     s = serve("pool", as_taught=True, workers=1)
     with client(s.address, timeout=0.5) as c:
-        c.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         with pytest.raises(TimeoutError):
             c.recv(100)  # the only worker runs the accept loop: nobody serves
     rec = s.stop()
@@ -141,10 +143,24 @@ def test_bad_requests_answered_and_closed(serve, request_bytes, status):
     assert conn.close_reason == "server"
 
 
+@pytest.mark.parametrize("model", list(servers.MODELS))
+@pytest.mark.parametrize("header", [b"Host: a\x00b", b"Host: a\rb", b"X: \x1b[2J", b""],
+                         ids=["nul", "cr", "escape", "no-host"])
+def test_control_bytes_in_a_header_value_get_400_from_every_model(serve, model, header):
+    """Regression (issue 15): ``Host: a\\0b`` was answered 200 by all five models (RFC 9110 5.5)."""
+    s = serve(model)
+    with client(s.address) as c:
+        c.sendall(b"GET / HTTP/1.1\r\n" + (header + b"\r\n" if header else b"") + b"\r\n")
+        reply = read_response(c)
+        assert reply.split(b" ")[1] == b"400", reply[:80]
+        assert c.recv(10) == b""  # and closed
+    s.stop()
+
+
 def test_client_closes_before_response(serve):
     s = serve("pool", work_ms=100)
     with client(s.address) as c:
-        c.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     s.wait_closed()
     rec = s.stop()
     (conn,) = rec.connections.values()
