@@ -8,7 +8,6 @@ import struct
 import pytest
 
 import servers
-
 from tests.conftest import client, http_get, read_response, server_kinds, wait_for
 
 MODELS = ["single", "thread", "pool"]
