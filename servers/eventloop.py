@@ -68,7 +68,13 @@ def serve(net, cfg: Settings) -> None:
     loop = asyncio.SelectorEventLoop(net.DefaultSelector())
     try:
         loop.run_until_complete(main(net, cfg))
-    finally:
-        for task in asyncio.all_tasks(loop):
+    finally:  # Ctrl-C: every coroutine is cancelled and run to its end, so each `with conn:` closes its socket
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
             task.cancel()
+        loop.run_until_complete(finish(tasks))
         loop.close()
+
+
+async def finish(tasks) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -98,13 +98,17 @@ def serve(net, cfg: Settings) -> None:
         for client in [c for c in clients.values() if now - c.last_active > cfg.timeout]:
             close(client, "timeout")
 
-    while True:
-        for key, mask in selector.select(timeout=None if cfg.timeout is None else min(1.0, cfg.timeout / 2)):
-            if key.fileobj is server:
-                accept()
-            elif key.data.conn.fileno() != -1:
-                if mask & selectors.EVENT_READ:
-                    read(key.data)
-                if mask & selectors.EVENT_WRITE and key.data.conn.fileno() != -1:
-                    write(key.data)
-        expire_idle()
+    try:
+        while True:
+            for key, mask in selector.select(timeout=None if cfg.timeout is None else min(1.0, cfg.timeout / 2)):
+                if key.fileobj is server:
+                    accept()
+                elif key.data.conn.fileno() != -1:
+                    if mask & selectors.EVENT_READ:
+                        read(key.data)
+                    if mask & selectors.EVENT_WRITE and key.data.conn.fileno() != -1:
+                        write(key.data)
+            expire_idle()
+    finally:  # Ctrl-C: the clients still connected are closed too
+        for client in list(clients.values()):
+            close(client, "shutdown")

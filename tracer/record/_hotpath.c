@@ -500,8 +500,36 @@ record_failure(PyObject *self, int which, long long t)
     PyErr_Restore(type, value, tb);
 }
 
+/* How many traced calls the calling thread is inside (0 or 1: a failure handler could nest one).
+   A stop signal's handler, run in the main thread from inside a recv/sendall's EINTR retry, asks
+   in_call() and then does not raise between the call and its record (tracer/record/interrupts.py). */
+static _Thread_local int in_traced_call;
+
+static PyObject *traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs);
+
 static PyObject *
 traced_call(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs)
+{
+    in_traced_call++;
+    PyObject *res = traced_call_inner(self, which, args, nargs);
+    in_traced_call--;
+    return res;
+}
+
+static PyObject *
+hotpath_in_call(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(in_traced_call > 0);
+}
+
+static PyMethodDef hotpath_methods[] = {
+    {"in_call", hotpath_in_call, METH_NOARGS,
+     "in_call()\n--\n\nWhether the calling thread is inside a traced recv/send/sendall (before its record)."},
+    {NULL}
+};
+
+static PyObject *
+traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs < 1 || nargs > 2) {
         PyErr_Format(PyExc_TypeError, "%s() takes 1 or 2 arguments (%zd given)",
@@ -623,7 +651,7 @@ static PyType_Spec TracedIO_spec = {
 static struct PyModuleDef hotpath_module = {
     PyModuleDef_HEAD_INIT, "tracer.record._hotpath",
     "The recorder's event queue and the traced socket's recv/send/sendall in C (optional; see tracer/record/net.py).",
-    -1, NULL,
+    -1, hotpath_methods,
 };
 
 PyMODINIT_FUNC

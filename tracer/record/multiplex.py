@@ -18,9 +18,10 @@ from tracer.record.recorder import Recorder
 class TracedSelector(selectors.BaseSelector):
     """Wraps a real selector; only ``select`` is recorded."""
 
-    def __init__(self, inner: selectors.BaseSelector, rec: Recorder) -> None:
+    def __init__(self, inner: selectors.BaseSelector, rec: Recorder, net: Any = None) -> None:
         self._inner = inner
         self._rec = rec
+        self._net = net
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -32,9 +33,18 @@ class TracedSelector(selectors.BaseSelector):
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        net = self._net
+        if net is not None and net.interrupt == "pending":  # a Ctrl-C in the event loop: here, between rounds
+            net.interrupt = "raised"
+            net.stopping = True
+            raise KeyboardInterrupt
         rec = self._rec
         t = rec.clock()
-        ready = self._inner.select(timeout)
+        try:
+            ready = self._inner.select(timeout)
+        except KeyboardInterrupt:  # Ctrl-C while waiting: the wait happened, draw it
+            rec.emit((t - rec.t0, rec.clock() - t, "select", rec.lane(), 0, 0))
+            raise
         rec.emit((t - rec.t0, rec.clock() - t, "select", rec.lane(), 0, len(ready)))
         return ready
 

@@ -13,6 +13,8 @@ Nothing here patches the standard library.
 from __future__ import annotations
 
 import contextlib
+import errno
+import gc
 import itertools
 import select
 import selectors
@@ -99,11 +101,17 @@ def install_quiet_stop_hook() -> None:
 class ManagedSocket(_socket.socket):
     """A plain socket that tells its ``Net`` when it listens and accepts."""
 
+    fresh = False  # accepted, not yet handed on (see TracedSocket.__del__)
+
     def __init__(self, *args: Any, net: Net, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._net = net
         self.conn = 0
         self.why: str | None = None
+
+    def __enter__(self) -> ManagedSocket:
+        self.fresh = False  # ``with conn:`` closes it on every way out
+        return self
 
     def listen(self, backlog: int = 128) -> None:
         super().listen(backlog)
@@ -189,10 +197,15 @@ class TracedSocket(ManagedSocket):
         t1 = rec.clock()
         sock = self._wrap(fd)
         sock.conn = self._net.new_conn_id()
+        sock.fresh = True
         # a Unix socket's peer is a name, or nothing: the detail names the path too
         peer = addresses.unix_detail(sock.getsockname(), addr) if self.family == _UNIX \
             else addresses.sockaddr_text(addr)
         rec.emit((t - rec.t0, t1 - t, "accept", self._lane(), sock.conn, -1, peer))
+        if self._net.stopping:  # a stop signal came during the call: nobody will serve this one
+            sock.why = "shutdown"
+            sock.close()
+            raise ConnectionAbortedError(errno.ECONNABORTED, "accepted while the server stops; closed")
         return sock, addr
 
     def connect(self, address: Any) -> None:
@@ -215,11 +228,26 @@ class TracedSocket(ManagedSocket):
             rec = self._rec
             reason = self.why or ("shutdown" if self._net.stopping else "server")
             t = rec.clock()
-            _close(self)
-            if self.conn:  # the listening socket has no connection to end
-                rec.emit((t - rec.t0, rec.clock() - t, "close", self._lane(), self.conn, -1, reason))
+            try:
+                _close(self)
+            finally:  # recorded whatever _close raised (a signal handler never raises here: interrupts.py)
+                if self.conn:  # the listening socket has no connection to end
+                    rec.emit((t - rec.t0, rec.clock() - t, "close", self._lane(), self.conn, -1, reason))
         else:
             _close(self)
+
+    def __del__(self) -> None:
+        """A connection dropped unserved while the server stops is closed, and the recording says so.
+
+        That is the one a stop signal caught between ``accept()`` returning and
+        the server handing the connection on (to a thread, a pool, ``with
+        conn:``).  Any other dropped socket is closed silently, as Python's own
+        finalizer does: the as-taught handlers' "never closed" stays visible.
+        """
+        if self.fresh and self._net.stopping and self.fileno() != -1:
+            self.why = self.why or "shutdown"
+            self.close()
+        super().__del__()  # type: ignore[misc]  # (socket's finalizer: closes, warns)
 
 
 class PyTracedIO:
@@ -351,6 +379,7 @@ class TracedThread(ManagedThread):
         self._net = net
         a = kwargs.get("args") or (args[3] if len(args) > 3 else ())
         self._for_conn = next((x.conn for x in a if isinstance(x, ManagedSocket)), 0)
+        _handed_on(a)
 
     def run(self) -> None:
         hand_stop_signals_to_main()
@@ -389,6 +418,7 @@ class Net:
         self.on_listen = on_listen
         self.pause_accept_ms = pause_accept_ms
         self.stopping = False
+        self.interrupt = "" if recorder is not None else "off"  # see tracer/record/interrupts.py
         self.listeners: list[_socket.socket] = []
         self.connections: weakref.WeakSet[_socket.socket] = weakref.WeakSet()
         self.executors: list[ThreadPoolExecutor] = []
@@ -436,7 +466,7 @@ class Net:
             return sel
         from tracer.record.multiplex import TracedSelector
 
-        return TracedSelector(sel, self.recorder)
+        return TracedSelector(sel, self.recorder, self)
 
     def work(self, work_ms: float = 0, cpu_ms: float = 0, for_conn: _socket.socket | None = None) -> None:
         """The handler's own work for ``for_conn``: wait (as on a database) and/or compute."""
@@ -473,6 +503,20 @@ class Net:
         self._closing.append(probe.close)
         return probe
 
+    def wake(self) -> None:
+        """Wake every thread blocked on a socket: ``shutdown()`` on the listeners and connections.
+
+        Takes no lock, so a signal handler may call it wherever the main thread
+        was (:mod:`tracer.record.interrupts`).
+        """
+        self.stopping = True
+        for sock in self.listeners:
+            _quietly_shutdown(sock)
+        for sock in list(self.connections):
+            if isinstance(sock, ManagedSocket) and sock.why is None:
+                sock.why = "shutdown"
+            _quietly_shutdown(sock)
+
     def stop(self, grace: float = 2.0) -> list[str]:
         """Wake every thread blocked on a socket and stop the pools.
 
@@ -492,12 +536,7 @@ class Net:
             if self.recorder is not None:  # shutdown() queues a wake-up marker per worker: not connections
                 self.recorder.remove_probe("queue")
             ex.shutdown(wait=False, cancel_futures=True)
-        for sock in self.listeners:
-            _quietly_shutdown(sock)
-        for sock in list(self.connections):
-            if isinstance(sock, ManagedSocket) and sock.why is None:
-                sock.why = "shutdown"
-            _quietly_shutdown(sock)
+        self.wake()
         deadline = time.monotonic() + grace
         me = threading.current_thread()
         # Threads inherit daemon-ness from their creator, so a server started
@@ -506,12 +545,13 @@ class Net:
         for ex in self.executors:
             ours.update(getattr(ex, "_threads", ()))  # ThreadPoolExecutor's workers (stable since 3.2)
         for t in ours | {t for t in threading.enumerate() if not t.daemon}:
-            if t is not me and t.name != "sockscope-writer":
+            if t is not me and t.name != "sockscope-writer" and t.ident is not None:  # (made, never started)
                 t.join(max(0.0, deadline - time.monotonic()))
         for sock in self.listeners:
             sock.close()
         for close in self._closing:  # the probes' own sockets: a sample from here on fails quietly
             close()
+        gc.collect()  # a connection dropped unserved in a reference cycle records its close now (__del__)
         # Connections still open here were never closed by the server (the
         # lesson's as-taught handlers): they stay unclosed in the recording.
         return [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not me]
@@ -546,6 +586,7 @@ class TracedExecutor(ManagedExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         rec = self._rec
         conn = next((a.conn for a in args if isinstance(a, ManagedSocket)), 0)
+        _handed_on(args)
 
         def job() -> Any:
             rec.instant("start", conn=conn)
@@ -594,6 +635,13 @@ def _drain_queue(ex: ThreadPoolExecutor) -> list[ManagedSocket]:
         held = getattr(item.fn, "sockets", None) or [a for a in item.args if isinstance(a, ManagedSocket)]
         socks.extend(held)
     return socks
+
+
+def _handed_on(args: Any) -> None:
+    """The connections in ``args`` have someone to close them now (a thread, a pool's job)."""
+    for a in args:
+        if isinstance(a, ManagedSocket):
+            a.fresh = False
 
 
 def _quietly_shutdown(sock: _socket.socket) -> None:

@@ -1,9 +1,10 @@
 """Run one lesson server in this process, traced or not, and stop it cleanly.
 
 Ctrl-C and SIGTERM both become ``KeyboardInterrupt`` in the main thread, where
-every lesson server blocks (in ``accept`` or in ``sleep``).  Stopping then wakes
-every thread blocked on a socket (``Net.stop``), and only after that closes the
-recorder, so the trailer counts every event.
+every lesson server blocks (in ``accept`` or in ``sleep``), but never inside a
+traced call before its record (:mod:`tracer.record.interrupts`).  Stopping then
+wakes every thread blocked on a socket (``Net.stop``), and only after that
+closes the recorder, so the trailer counts every event.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from servers import Settings
 from tracer import addresses
 from tracer.addresses import Address
 from tracer.errors import ServerError, TracerError
+from tracer.record.interrupts import StopSignals
 from tracer.record.net import Net, backlog_probe_available
 from tracer.record.recorder import Recorder, context_switches
 
@@ -87,18 +89,23 @@ def run_server(
             on_listen(here)
 
     net = Net(recorder, on_listen=listening, pause_accept_ms=cfg.pause_accept_ms)
-    previous = _install_signals(net)
+    stops = StopSignals(net)
+    previous = _install_signals(stops)
     failure: TracerError | None = None
     try:
-        module.serve(net, cfg)
-    except KeyboardInterrupt:
+        try:
+            module.serve(net, cfg)
+        except OSError as exc:
+            # Before listening, the address is the trouble (in use, not ours); after,
+            # the server itself failed (out of file descriptors, ...): one line either way.
+            # Unless a stop signal woke the accept loop (it shuts the listener down).
+            if not net.stopping:
+                failure = ServerError(f"the {cfg.model} server stopped: {exc.strerror or exc}") if address \
+                    else _bind_error(cfg, exc)
+    except KeyboardInterrupt:  # raised once, outside traced code (tracer/record/interrupts.py)
         pass
-    except OSError as exc:
-        # Before listening, the address is the trouble (in use, not ours); after,
-        # the server itself failed (out of file descriptors, ...): one line either way.
-        failure = ServerError(f"the {cfg.model} server stopped: {exc.strerror or exc}") if address \
-            else _bind_error(cfg, exc)
     finally:
+        stops.done = True  # first, and a plain assignment: no signal can cut what follows
         stuck = net.stop()  # (sets net.stopping first)
         trailer = recorder.close() if recorder else {}
         _restore_signals(previous)
@@ -153,19 +160,12 @@ def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
     return ServerError(f"cannot listen on {addresses.show((cfg.host, cfg.port))}: {exc.strerror or exc}")
 
 
-def _install_signals(net: Net) -> dict[int, Any]:
+def _install_signals(handler: StopSignals) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}
-
-    def interrupt(signum: int, frame: Any) -> None:
-        if net.stopping:
-            return  # a second Ctrl-C while stopping: let the shutdown finish and write the trailer
-        net.stopping = True
-        raise KeyboardInterrupt
-
     previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, interrupt)
+        previous[sig] = signal.signal(sig, handler)
     if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's Python stack on stderr (a server that hangs)
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     return previous
