@@ -49,7 +49,7 @@ GRAPH = {name: {m for m in imports_of(path) if m in MODULES and m != name} for n
 
 
 def library(name: str) -> bool:
-    return not (name in ("tracer.cli", "tracer.__main__") or name.startswith("tracer.commands"))
+    return not (name in ("tracer.cli", "tracer.__main__", "tracer.entry") or name.startswith("tracer.commands"))
 
 
 def test_the_rules_read_the_whole_tree():

@@ -310,3 +310,28 @@ def test_poke_keys_take_no_replay_key():
     taken = {key for b in ReplayApp.BINDINGS for key in b.key.split(",")}  # type: ignore[union-attr]
     mine = {p.key for p in POKES} | {p.key.upper() for p in POKES}
     assert not mine & taken
+
+
+async def test_burst_counts_start_with_the_cursor_at_the_end_and_ctrl_c_quits(tmp_path):
+    """Regressions (issue 15): in the counts dialog Backspace did nothing (the cursor sat at the left of each
+    field); Ctrl-C only said "Press ctrl+q to quit"."""
+    path = tmp_path / "no-listen.jsonl"
+    head = json.dumps({"format": "sockscope", "version": 1, "model": "pool", "settings": {}, "t0_monotonic_ns": 0})
+    path.write_text(head + "\n" + json.dumps({"lane": 0, "name": "MainThread", "native_id": 1}) + "\n")
+    app = LiveApp(path, session=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.lanes, "the lane")
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, CountsScreen), "the counts dialog")
+        field = app.screen.query_one("#count-clients", Input)
+        field.focus()
+        await pilot.pause()
+        before = field.value
+        await pilot.press("backspace", "7")
+        assert field.value == before[:-1] + "7"
+        await pilot.press("tab")  # the next field too
+        await pilot.pause()
+        other = app.screen.focused
+        assert isinstance(other, Input) and other.cursor_position == len(other.value)
+        await pilot.press("ctrl+c")  # from inside the dialog's field
+        await until(pilot, lambda: not app.is_running, "the app to quit")

@@ -544,3 +544,12 @@ async def test_the_playhead_never_cuts_a_ruler_label_into_a_wrong_time() -> None
         for c, other in ruler_ticks(view.view):
             if other != label and c + len(other) < len(row):
                 assert "┴" + other in row  # the others (all of them that fit) are there
+
+
+async def test_ctrl_c_quits_as_q_does() -> None:
+    """Regression (issue 15): Ctrl-C only popped up "Press ctrl+q to quit"."""
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: not app.is_running, what="the app to quit")

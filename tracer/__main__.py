@@ -1,3 +1,3 @@
-from tracer.cli import main
+from tracer.entry import main
 
 raise SystemExit(main())

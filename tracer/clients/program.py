@@ -94,7 +94,9 @@ def _address(text: str) -> Address:
 
 def main(args: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tracer.clients", description="Fire one scenario's clients at a "
-                                "server, appending their lanes to its recording.")
+                                "server, appending their lanes to its recording. This is the client process "
+                                "sockscope record, live and demo start; FILE must be the recording a running "
+                                "server writes (sockscope serve MODEL --record FILE).")
     p.add_argument("address", type=_address, metavar="ADDRESS",
                    help="where the server listens: HOST:PORT, [IPV6]:PORT or unix:PATH")
     p.add_argument("--scenario", required=True, help="one of: " + ", ".join(scenarios.SCENARIOS))

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from tracer import addresses
 from tracer.addresses import Address
 from tracer.clients.http import REQUEST, reply_size
-from tracer.errors import UsageError
+from tracer.errors import RecordingError, UsageError
 from tracer.record.net import Net, _reason
 from tracer.record.recorder import Recorder
 from tracer.recording.format import read_t0
@@ -300,7 +300,12 @@ def ranges(round_no: int) -> tuple[int, int]:
 def next_round(path: str) -> int:
     """The first round number no client process has used yet in the recording ``path``."""
     top = 0
-    with open(path, encoding="utf-8", errors="replace") as f:
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except OSError as exc:  # a traceback before: python -m tracer.clients ... --record NEW-FILE
+        raise RecordingError(path, 0, f"cannot read the server's recording ({exc.strerror or exc}): the clients "
+                             "append to a recording a server writes (sockscope serve MODEL --record FILE)") from None
+    with f:
         for line in f:
             if line.startswith('{"lane"') and '"client"' in line:
                 try:

@@ -168,7 +168,10 @@ def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
         conns += f" ({st.client_only} more seen only by their client)"
     if st.never_closed:
         conns += f", {st.never_closed} never closed by the server"
-    parts = [f"{rec.model} server ({_knobs(rec.settings)}): {conns}; {st.requests} requests answered; "
+    late = answered_after_client_left(rec)
+    answered = f"{st.requests} requests answered" + (f" ({late} of them after their client had given up)"
+                                                     if late else "")
+    parts = [f"{rec.model} server ({_knobs(rec.settings)}): {conns}; {answered}; "
              f"{st.threads_created} threads created, at most {st.threads_max_alive} alive at once"]
     if outcome is not None:
         parts.append(f"clients saw {program.summarize(outcome)}")
@@ -180,6 +183,21 @@ def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
         parts.append(f"the kernel's accept queue held up to {st.peaks['backlog']}")
     parts.append(f"{st.events:,} events, {st.dropped} dropped")
     return "; ".join(parts) + "."
+
+
+def answered_after_client_left(rec: Recording) -> int:
+    """Server sends that came after the client had closed its end: answers nobody received.
+
+    ``record pool --scenario idle`` said "3 requests answered" and "0 replies": the busy clients timed
+    out waiting for a worker, and the workers answered them afterwards.
+    """
+    late = 0
+    for c in rec.connections.values():
+        if c.client_close_t is None or not c.requests:
+            continue
+        late += sum(1 for e in rec.connection_events(c.id) if e.kind == "send" and e.nbytes > 0
+                    and rec.lanes[e.lane].side == "server" and e.t > c.client_close_t)
+    return late
 
 
 _WHERE = {"backlog": "in the kernel's backlog", "queue": "in the pool's queue", "service": "in service"}

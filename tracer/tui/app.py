@@ -63,6 +63,9 @@ class ReplayApp(App[None]):
         Binding("tab", "toggle_view", "view", priority=True),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
+        # A student expects Ctrl-C to quit (Textual's default only says "Press ctrl+q to quit"); priority: also
+        # from a dialog or an input field.
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("0", "fit", "fit"),
         Binding("right_curly_bracket", "burst(True)", "next burst", key_display="{}"),
         Binding("left_curly_bracket", "burst(False)", "prev burst", show=False),

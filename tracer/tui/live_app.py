@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -107,12 +107,17 @@ class CountsScreen(ModalScreen[dict[str, str] | None]):
                 with Horizontal(classes="count-row"):
                     yield Label(Text(p.name), classes="count-name")
                     yield Input(self.values.get(p.name, f"{p.default:g}"), id=f"count-{p.name}",
-                                tooltip=p.help, classes="count-input")
+                                tooltip=p.help, classes="count-input", select_on_focus=False)
                     yield Label(Text(p.help, "dim"), classes="count-help")
             yield Label("", id="counts-error")
             with Horizontal(id="counts-buttons"):
                 yield Button("Fire", variant="primary", id="counts-fire")
                 yield Button("Cancel", id="counts-cancel")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The cursor at the end of a count, so Backspace edits it (it sat at the left: Backspace did nothing)."""
+        if isinstance(event.widget, Input):
+            event.widget.cursor_position = len(event.widget.value)
 
     def _collect(self) -> dict[str, str] | None:
         values = {p.name: self.query_one(f"#count-{p.name}", Input).value.strip()
