@@ -28,3 +28,26 @@ def reply_size(data: bytes) -> int | None:
 
 # One request per connection (``ab``'s way): the server closes after answering.
 REQUEST_CLOSE = b"GET / HTTP/1.1\r\nHost: sockscope\r\nConnection: close\r\n\r\n"
+
+# The hostile requests of the request-parser tests (tests/test_protocol.py), each small and bounded: what a
+# server on the open internet meets in its first minute.  (label, bytes): the label names it in a report.
+HOSTILE: tuple[tuple[str, bytes], ...] = (
+    ("a TLS hello on a plain port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+    ("a request line without a version", b"GET /\r\n\r\n"),
+    ("an unknown method", b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("HTTP/2", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
+    ("a header line without a colon", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n"),
+    ("a negative Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
+    ("a chunked body", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+    ("a 16 KiB header", b"GET / HTTP/1.1\r\nX: " + b"a" * 16384 + b"\r\n\r\n"),
+    ("NUL bytes", b"\x00" * 64),
+    ("control bytes in the target", b"GET /\x7f\x01 HTTP/1.1\r\n\r\n"),
+)
+
+
+def reply_status(data: bytes) -> int | None:
+    """The status code of a reply's first line (``HTTP/1.1 400 Bad Request`` -> 400), or None."""
+    first = data.split(b"\n", 1)[0].split()
+    if len(first) >= 2 and first[0].startswith(b"HTTP/") and first[1].isdigit() and len(first[1]) == 3:
+        return int(first[1])
+    return None

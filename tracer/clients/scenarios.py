@@ -228,6 +228,21 @@ def _cpu(c: Clients, p: Mapping[str, Number]) -> None:
     c.run(int(p["clients"]), lambda k: _requests(c, k, int(p["requests"])), together=True)
 
 
+def _hostile(c: Clients, p: Mapping[str, Number]) -> None:
+    """The hostile requests together, one per connection (cycling through the table); then the probes."""
+    from tracer.clients.http import HOSTILE
+
+    n, wait = int(p["clients"]), p["close_ms"] / 1000
+
+    def attacker(k: int) -> None:
+        with c.connection() as sock:
+            if sock is not None:
+                c.hostile(sock, HOSTILE[k % len(HOSTILE)][1], wait)
+
+    c.join(c.start(n, attacker, together=True))
+    c.join(c.start(int(p["probes"]), lambda k: _requests(c, k, 1), first=n + 1))
+
+
 def _n(*names: str) -> Callable[[Mapping[str, Number]], int]:
     return lambda p: sum(int(p[name]) for name in names)
 
@@ -274,4 +289,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         Param("requests", 1, "requests per connection", 1, 1000),
         Param("cpu_ms", 50.0, "ms each request computes (--cpu-ms)", 0, 10_000),
     ), {"cpu_ms": "cpu_ms"}, _n("clients"), _cpu, (9,)),
+    Scenario("hostile", "malformed requests (a TLS hello, a 16 KiB header, NUL bytes ...); then ordinary ones", (
+        Param("clients", 10, "hostile connections at once, one bad request each, cycling through the list", 1, 100),
+        Param("probes", 3, "ordinary clients afterwards, one request each: is it still serving?", 0, 100),
+        Param("close_ms", 500.0, "ms a client waits for the close after a success answer to its bad request", 0,
+              10_000),
+    ), {}, _n("clients", "probes"), _hostile, ()),
 )}

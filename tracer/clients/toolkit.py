@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from tracer import addresses
 from tracer.addresses import Address
-from tracer.clients.http import REQUEST, reply_size
+from tracer.clients.http import REQUEST, reply_size, reply_status
 from tracer.errors import RecordingError, UsageError
 from tracer.record.net import Net, _reason
 from tracer.record.recorder import Recorder
@@ -198,7 +198,9 @@ class Clients:
             yield sock
         finally:
             if sock is not None:
-                outcome = getattr(sock, "why", None) or ("ok" if not getattr(sock, "missed", False) else "no reply")
+                if getattr(sock, "missed", False) and getattr(sock, "why", None) is None:
+                    sock.why = "no reply"  # type: ignore[attr-defined]  # the recording's close says so too
+                outcome = getattr(sock, "why", None) or "ok"
                 self._close(sock)
             self._finished(outcome)
 
@@ -264,6 +266,61 @@ class Clients:
             except OSError:
                 return False
         return True
+
+    def hostile(self, sock: socket.socket, data: bytes, close_wait: float) -> str:
+        """Send one hostile request; say what the server did (also the recorded close reason).
+
+        ``rejected NNN`` (an error status), ``closed by server`` (an end of stream or a
+        reset, no answer), ``answered NNN`` (a success status to a request that is not
+        one: the server never looked), ``answered NNN and kept open`` (and no close
+        within ``close_wait`` s) or ``no answer and kept open`` (a stranger can tie it up).
+        """
+        got, closed = b"", False
+        try:
+            if self._bounded(sock):
+                sock.sendall(data)
+                got, closed = self._read_some(sock)
+        except OSError:  # reset while sending: the server hung up on it
+            closed = True
+        status = reply_status(got)
+        if status is not None and status >= 400:
+            verdict = f"rejected {status}"
+        elif status is not None:
+            kept = not closed and not self._closes_within(sock, close_wait)
+            verdict = f"answered {status}" + (" and kept open" if kept else "")
+        else:
+            verdict = "closed by server" if closed else "no answer and kept open"
+        sock.why = verdict  # type: ignore[attr-defined]
+        return verdict
+
+    def _read_some(self, sock: socket.socket) -> tuple[bytes, bool]:
+        """One reply's bytes (bounded in size and time); and whether the server closed."""
+        data = b""
+        need: int | None = None
+        try:
+            while len(data) < MAX_REPLY and self._bounded(sock):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return data, True
+                data += chunk
+                need = need if need is not None else reply_size(data)
+                if need is not None and len(data) >= need:
+                    break
+        except TimeoutError:
+            return data, False
+        except OSError:  # reset
+            return data, True
+        return data, False
+
+    def _closes_within(self, sock: socket.socket, seconds: float) -> bool:
+        """True if the server ends the stream within ``seconds`` (bytes after a whole reply do not count)."""
+        try:
+            sock.settimeout(max(0.001, min(seconds, self.remaining())))
+            return not sock.recv(1)
+        except TimeoutError:
+            return False
+        except OSError:
+            return True
 
     def read_reply(self, sock: socket.socket) -> bool:
         """Read one HTTP reply (by its Content-Length, else to the end); False if it did not all come."""

@@ -17,4 +17,5 @@ COMMANDS = [
     "tracer.commands.lesson",
     "tracer.commands.bench",
     "tracer.commands.run",
+    "tracer.commands.grade",
 ]

@@ -17,7 +17,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="a recording (JSON Lines) written by 'sockscope serve --record'")
     p.add_argument("--follow", action="store_true",
                    help="keep reading the file as it grows (a recording still being written)")
+    p.add_argument("--at", type=_time, metavar="TIME",
+                   help="open with the playhead at TIME (12ms, 3.5s; a plain number is ms)")
+    p.add_argument("--conn", type=int, metavar="N", help="open with connection N's event at --at selected")
     p.set_defaults(func=run)
+
+
+def _time(text: str) -> int:
+    from tracer.units import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_file(path: str, follow: bool = False) -> None:
@@ -59,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                          f"'sockscope check {args.file}' or 'sockscope export {args.file} --format md -o -'")
     from tracer.tui.app import ReplayApp  # Textual loads only when a UI is really wanted
 
-    app = ReplayApp(args.file, follow=args.follow)
+    app = ReplayApp(args.file, follow=args.follow, at=args.at, conn=args.conn)
     app.run()
     if app.error is not None:  # shown in the app; said again where the shell can see it
         print(f"error: {app.error}", file=sys.stderr)

@@ -110,23 +110,36 @@ class Piped:
     stdout: list[str] = field(default_factory=list)
     stderr: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
     on_stdout: Callable[[str], None] | None = None
+    limit: int | None = None  # characters of stdout kept (a stranger's program may print megabytes); None: all
+    cut: int = 0  # characters of stdout not kept
     _threads: list[threading.Thread] = field(default_factory=list)
+    _kept: int = 0
 
     def __post_init__(self) -> None:
         for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self.stderr.append)):
-            t = threading.Thread(target=self._drain, args=(stream, sink), name="sockscope-pipe", daemon=True)
+            t = threading.Thread(target=self._drain, args=(stream, sink, self.limit), name="sockscope-pipe",
+                                 daemon=True)
             t.start()
             self._threads.append(t)
 
     def _out(self, line: str) -> None:
-        self.stdout.append(line)
+        if self.limit is None or self._kept + len(line) <= self.limit:
+            self._kept += len(line)
+            self.stdout.append(line)
+        else:
+            self.cut += len(line)
         if self.on_stdout is not None:
             self.on_stdout(line)
 
     @staticmethod
-    def _drain(stream: object, sink: Callable[[str], None]) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            sink(line.rstrip("\n"))
+    def _drain(stream: object, sink: Callable[[str], None], limit: int | None = None) -> None:
+        if limit is None:
+            for line in stream:  # type: ignore[attr-defined]
+                sink(line.rstrip("\n"))
+            return
+        # bounded: a line that never ends is read (and handed on) in pieces, never whole
+        for line in iter(lambda: stream.readline(min(limit, 1 << 16)), ""):  # type: ignore[attr-defined]
+            sink(line.rstrip("\n")[:limit])
 
     def join(self, timeout: float = 2.0) -> None:
         """Wait (bounded) until both pipes are read to their end."""
@@ -145,12 +158,13 @@ class Piped:
         return [line for line in self.stderr if line.strip()][-n:]
 
 
-def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None) -> Piped:
-    """Start ``argv`` in its own session with piped, drained output."""
+def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None, *, cwd: str | None = None,
+          limit: int | None = None) -> Piped:
+    """Start ``argv`` in its own session with piped, drained output (``limit``: characters of stdout kept)."""
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace", start_new_session=True,
-                            env=child.env(PYTHONUNBUFFERED="1"))
-    return Piped(proc, on_stdout=on_stdout)
+                            env=child.env(PYTHONUNBUFFERED="1"), cwd=cwd)
+    return Piped(proc, on_stdout=on_stdout, limit=limit)
 
 
 class ServerProcess:
@@ -161,9 +175,12 @@ class ServerProcess:
         path: the recording it writes (truncated at start).
     """
 
-    def __init__(self, cfg: Settings, path: str | None) -> None:
+    def __init__(self, cfg: Settings, path: str | None, *, cwd: str | None = None,
+                 output_limit: int | None = None) -> None:
         self.cfg = cfg
         self.path = path
+        self.cwd = cwd  # where it runs (grade: a fresh temporary folder)
+        self.output_limit = output_limit
         self.address: Address | None = None
         self.piped: Piped | None = None
         self.exit_status: int | None = None
@@ -178,7 +195,8 @@ class ServerProcess:
         """
         if self.cfg.program and self.path and os.path.isfile(self.path):
             os.remove(self.path)  # an earlier recording there (already checked) must not tell where the program listens
-        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line)
+        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line,
+                           cwd=self.cwd, limit=self.output_limit)
         if self.cfg.program:
             timeout = min(timeout, PROGRAM_LISTEN_S)
         deadline = time.monotonic() + timeout

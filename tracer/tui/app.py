@@ -89,10 +89,12 @@ class ReplayApp(App[None]):
         Binding("z", "fold", "fold group", show=False),
     ]
 
-    def __init__(self, path: str | os.PathLike[str], *, follow: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, follow: bool = False, at: int | None = None,
+                 conn: int | None = None) -> None:
         super().__init__()
         self.path = os.fspath(path)
         self.follow = follow
+        self.open_at = (at, conn) if at is not None or conn is not None else None  # replay --at/--conn
         self.timeline: Timeline | None = None
         self.loaded = False
         self.error: str | None = None  # why the recording could not be read (the CLI exits 2 with it)
@@ -223,6 +225,25 @@ class ReplayApp(App[None]):
             self._frozen = True
         for warning in self.timeline.rec.warnings[:3]:
             self.notify(warning, severity="warning", timeout=6)
+        if self.open_at is not None:
+            self._open_there(*self.open_at)
+            self.open_at = None
+
+    def _open_there(self, at: int | None, conn: int | None) -> None:
+        """``replay --at T --conn N`` (the evidence ``grade`` names): the playhead at T, N's event there selected."""
+        assert self.timeline is not None
+        event: Event | None = None
+        if conn is not None:
+            story = self.timeline.rec.connection_events(conn)
+            if not story:
+                self.notify(f"this recording has no connection {conn}", severity="warning", timeout=6)
+            else:
+                event = next((e for e in story if at is None or e.t + e.dur >= at), story[-1])
+        self._user()
+        self.lanes.seek(at if at is not None else event.t if event is not None else self.timeline.t_min)
+        if event is not None and (i := self.timeline.index_of(event)) >= 0:
+            self.lanes.select(event.lane, i)
+        self._reanchor()
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.error = message.error

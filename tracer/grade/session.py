@@ -1,0 +1,228 @@
+"""Grade one submission: run it, fire the homework's runs at it into one recording, judge the recording.
+
+How this works
+--------------
+The submission (a built-in model, or a student's program once ``sockscope
+run`` can trace one) is a server in its own process, started as ``record``
+starts one (:class:`tracer.run.processes.ServerProcess`), with its working
+folder a fresh temporary one, its stdout kept only up to
+:data:`OUTPUT_LIMIT` characters and the whole grade bounded by the
+homework's ``time_limit``.  The homework's runs go at it one after another,
+each a client process of its own appending to the server's recording in its
+own lane range (round 1, 2, ...).  If the server dies, or time runs out, the
+runs not yet made are marked so and every requirement reading them fails
+with that reason; the requirements on the runs that did happen are still
+judged.  Then the server is stopped (SIGINT, its trailer; SIGTERM; kill),
+the recording is loaded and checked, and every requirement's function reads it.
+
+This is not a sandbox: a submission can do whatever its user may.  See
+:data:`NOT_A_SANDBOX`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from servers import Settings
+from tracer.analysis.check import check, count_lines
+from tracer.clients import program
+from tracer.errors import ServerError, TracerError
+from tracer.grade.evidence import Evidence, RunWindow
+from tracer.grade.homework import Homework, Requirement
+from tracer.grade.requirements import TYPES, Verdict
+from tracer.recording.format import check_recording_path
+from tracer.recording.reader import load
+from tracer.run.headless import STARTUP_GRACE, move_trailer_last
+from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
+
+OUTPUT_LIMIT = 64 * 1024  # characters of a submission's stdout kept; the rest is counted, not held
+START_TIMEOUT = 10.0  # seconds a submission has to start listening
+
+NOT_A_SANDBOX = ("each submission ran in its own process, on 127.0.0.1, in a fresh temporary folder, with a time "
+                 "limit and its output cut off; this is not a sandbox: a submission can still read and write "
+                 "whatever your user can. For code you do not trust, run sockscope grade inside a container "
+                 "(e.g. docker run --rm --network none -v \"$PWD\":/work python:3.12 ...) or as a separate user "
+                 "who cannot read your files.")
+
+NEEDS_RUN = ("grading a program needs 'sockscope run' (issue #11: tracing a student's unmodified program), "
+             "which this sockscope does not have yet; grade a built-in model (thread, pool, selectors ...) meanwhile")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is graded: a built-in model with its settings, or a student's program (a file)."""
+
+    label: str
+    cfg: Settings | None = None
+    program: str | None = None
+
+
+@dataclass
+class Item:
+    """One requirement's result in a report."""
+
+    requirement: Requirement
+    verdict: Verdict
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+
+@dataclass
+class Grade:
+    """What grading one submission found.
+
+    Attributes:
+        status: ``graded``, or ``could not run`` (``why`` says how; exit 2).
+        notes: lines a teacher should read (the server died, time ran out, output was cut).
+    """
+
+    target: Target
+    homework: Homework
+    path: str | None
+    status: str = "graded"
+    why: str | None = None
+    items: list[Item] = field(default_factory=list)
+    runs: list[RunWindow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> int:
+        return sum(i.requirement.points for i in self.items if i.passed)
+
+    @property
+    def total(self) -> int:
+        return sum(r.points for r in self.homework.requirements)
+
+    @property
+    def failed(self) -> list[Item]:
+        return [i for i in self.items if not i.passed]
+
+    @property
+    def exit_code(self) -> int:
+        """0 every required item passes, 1 one does not, 2 the submission could not be run."""
+        if self.status != "graded":
+            return 2
+        return 1 if any(not i.passed and i.requirement.required for i in self.items) else 0
+
+
+def grade(target: Target, homework: Homework, path: str, *,
+          on_run: Callable[[int, RunWindow], None] | None = None) -> Grade:
+    """Grade ``target`` against ``homework``, leaving the recording at ``path``.
+
+    Never raises for what the submission does (that is in the :class:`Grade`);
+    raises :class:`TracerError` only for ``path`` not being a place a recording may go.
+    """
+    check_recording_path(path)
+    result = Grade(target, homework, path)  # as the user wrote it; the processes get it absolute (their cwd differs)
+    path = os.path.abspath(path)
+    if target.cfg is None:
+        result.status, result.why, result.path = "could not run", program_problem(target.program) or NEEDS_RUN, None
+        return result
+    began = time.monotonic()
+    folder = tempfile.mkdtemp(prefix="sockscope-grade-")
+    try:
+        _session(target.cfg, homework, path, folder, result, began, on_run)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        result.seconds = time.monotonic() - began
+    if result.status == "graded":
+        _judge(result, path)
+    return result
+
+
+def program_problem(path: str | None) -> str | None:
+    """Why the file ``path`` cannot be a submission (missing, a folder, not Python), or None."""
+    if path is None or not os.path.exists(path):
+        return f"{path}: no such file"
+    if os.path.isdir(path):
+        return f"{path}: a folder, not a program"
+    if not path.endswith(".py"):
+        return f"{path}: not a Python program (.py)"
+    return None
+
+
+def _session(cfg: Settings, homework: Homework, path: str, folder: str, result: Grade, began: float,
+             on_run: Callable[[int, RunWindow], None] | None) -> None:
+    server = ServerProcess(cfg, path, cwd=folder, output_limit=OUTPUT_LIMIT)
+    result.runs = [RunWindow(r.name, r.scenario, r.params, i) for i, r in enumerate(homework.runs, 1)]
+    try:
+        try:
+            address = server.start(timeout=START_TIMEOUT)
+        except ServerError as exc:
+            result.status, result.why = "could not run", str(exc)
+            return
+        deadline = began + homework.time_limit
+        for window, run in zip(result.runs, homework.runs, strict=True):
+            if on_run is not None:
+                on_run(window.round, window)
+            _fire(window, program.argv(address, run.scenario, run.overrides(), path, round_no=window.round),
+                  server, deadline)
+            if window.status != "done":
+                _skip_rest(result.runs, window)
+                result.notes.append(f"{window.why} (run {window.name})")
+                break
+    finally:
+        server.stop()
+        if server.piped is not None:
+            server.piped.close()
+            if server.piped.cut:
+                result.notes.append(f"its output was cut off after {OUTPUT_LIMIT // 1024} KiB "
+                                    f"({server.piped.cut:,} more characters not kept)")
+        move_trailer_last(path)
+
+
+def _fire(window: RunWindow, argv: list[str], server: ServerProcess, deadline: float) -> None:
+    """One run's client process, bounded by its own deadline and the submission's time limit."""
+    piped: Piped = spawn(argv)
+    limit = min(time.monotonic() + float(window.params["deadline"]) + STARTUP_GRACE, deadline)
+    try:
+        while piped.proc.poll() is None:
+            died = server.death()
+            if died is not None:
+                window.status, window.why = "cut short", died.replace("\n", ": ")
+                break
+            if time.monotonic() > limit:
+                over = time.monotonic() > deadline
+                window.status = "cut short"
+                window.why = "the time limit for one submission ran out" if over else "the run took too long"
+                break
+            time.sleep(0.02)
+    finally:
+        if piped.proc.poll() is None:
+            stop_process(piped.proc, grace=2.0)
+        piped.close()
+    window.outcome = program.parse_outcome(piped.stdout)
+    if window.status == "not run":
+        died = server.death()
+        if died is not None:
+            window.status, window.why = "cut short", died.replace("\n", ": ")
+        elif window.outcome is None:
+            window.status = "cut short"
+            window.why = "the clients failed: " + ("; ".join(piped.last_errors(2)) or
+                                                   f"exit status {piped.proc.returncode}")
+        else:
+            window.status = "done"
+
+
+def _skip_rest(runs: list[RunWindow], failed: RunWindow) -> None:
+    for later in runs[failed.round:]:
+        later.status, later.why = "not run", f"run {failed.name} before it was cut short: {failed.why}"
+
+
+def _judge(result: Grade, path: str) -> None:
+    try:
+        rec = load(path)
+        findings = check(rec, n_lines=count_lines(path))
+    except (TracerError, OSError) as exc:
+        result.status, result.why = "could not run", f"its recording could not be read: {exc}"
+        return
+    ev = Evidence(rec, {w.name: w for w in result.runs}, findings)
+    result.items = [Item(req, TYPES[req.type].check(ev, req.params)) for req in result.homework.requirements]
