@@ -121,3 +121,14 @@ def test_list_names_the_homeworks_the_types_and_the_scenarios(capsys):
     for name in [*homework.shipped_names(), *TYPES]:
         assert f"  {name} " in out
     assert "hostile" in out.splitlines()[-1] and "backlog" not in out.splitlines()[-1]
+
+
+def test_the_readme_documents_every_requirement_type_and_homework():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text[text.index("## Grading homework"):text.index("## How it fits together")]
+    for name in TYPES:
+        assert f"| `{name}` |" in section, name
+    for name in homework.shipped_names():
+        assert f"| `{name}` |" in section, name

@@ -78,9 +78,8 @@ def text(g: Grade, explain: bool = False) -> str:
     if g.status != "graded":
         lines.append(f"  could not run: {g.why}")
         return "\n".join(lines)
-    width = max(len(i.requirement.title) for i in g.items)
     for item in g.items:
-        lines += _item_lines(g, item, width, explain)
+        lines += _item_lines(g, item, explain)
     for note in g.notes:
         lines.append(f"  note: {note}")
     verdict = {0: "passes", 1: "fails"}[g.exit_code]
@@ -88,10 +87,10 @@ def text(g: Grade, explain: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _item_lines(g: Grade, item: Item, width: int, explain: bool) -> list[str]:
+def _item_lines(g: Grade, item: Item, explain: bool) -> list[str]:
     v, req = item.verdict, item.requirement
     mark = "PASS" if v.passed else ("FAIL" if req.required else "miss")
-    lines = [f"  {mark}  {req.title:<{width}}  {v.measured} (want {v.bound})"]
+    lines = [f"  {mark}  {req.title}: {v.measured} (want {v.bound})"]
     if v.passed:
         return lines
     lines.append(f"        why: {TYPES[req.type].why}")

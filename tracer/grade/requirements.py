@@ -207,7 +207,7 @@ def _slow_story(ev: Evidence, cc: ClientConn) -> str:
 
 def slow_client(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     run, limit = ev.runs[p["run"]], p["within"]
-    bound = f"all within {_ms(limit)}"
+    bound = f"every quick client within {_ms(limit)}"
     if (missing := _not_run(ev, (run.name,), bound)) is not None:
         return missing
     slow = int(run.params["slow"])
@@ -245,7 +245,7 @@ def idle_threads(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
 
 def hostile(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     run = ev.runs[p["run"]]
-    bound = "each refused or closed; still serving"
+    bound = "each refused or closed, and still serving"
     if (missing := _not_run(ev, (run.name,), bound)) is not None:
         return missing
     n = int(run.params["clients"])
@@ -304,7 +304,7 @@ TYPES: dict[str, Type] = {t.name: t for t in (
          "under a burst, connections wait too long (in the backlog, the pool's queue, a blocked loop)", (4, 11, 15),
          passes="the `percentile` of connect -> last reply byte is under `under`"),
     Type("slow-client", {"run": _runs("slowloris"), "within": Param("time", "the bound, e.g. '1s'")}, slow_client,
-         lambda p: f"a slow client does not stop the others (quick clients answered within {_ms(p['within'])})",
+         lambda p: "a slow client does not stop the others",
          "slow clients pin the server's threads, and the quick ones wait behind them", (6,),
          passes="in a slowloris run, every quick client is answered within `within`"),
     Type("idle-threads", {"run": _runs("idle"),
@@ -314,7 +314,7 @@ TYPES: dict[str, Type] = {t.name: t for t in (
          "every idle connection holds a thread blocked in recv", (8,),
          passes="the threads alive while idle connections are open are at most `per_connection` each"),
     Type("hostile", {"run": _runs("hostile")}, hostile,
-         lambda p: "survives hostile requests (refuses or closes, keeps serving)",
+         lambda p: "survives hostile requests",
          "a malformed request is answered as if it were valid, or ties the connection up", (12,),
          passes="each malformed request is answered 4xx/5xx or closed, and ordinary ones after it answered"),
 )}
