@@ -236,3 +236,17 @@ def test_hostile_clients_say_what_the_server_did(tmp_path, behaviour, verdict):
             conn.close()
         listener.close()
     assert outcome.outcomes == {verdict: 3}
+
+
+def test_a_submission_printing_megabytes_is_cut_off_and_still_drained():
+    """The pipe is read to its end (a full pipe would block the program), but only the limit is kept."""
+    import sys
+
+    from tracer.run.processes import spawn
+
+    code = "import sys\nfor _ in range(40): sys.stdout.write('x' * 100_000)\nprint()\nprint('listening on the end')"
+    piped = spawn([sys.executable, "-c", code], limit=1000)
+    assert piped.proc.wait(30) == 0
+    piped.close(10)
+    assert sum(len(line) for line in piped.stdout) <= 1000
+    assert piped.cut >= 3_000_000
