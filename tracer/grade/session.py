@@ -49,9 +49,6 @@ NOT_A_SANDBOX = ("each submission ran in its own process, on 127.0.0.1, in a fre
                  "(e.g. docker run --rm --network none -v \"$PWD\":/work python:3.12 ...) or as a separate user "
                  "who cannot read your files.")
 
-NEEDS_RUN = ("grading a program needs 'sockscope run' (issue #11: tracing a student's unmodified program), "
-             "which this sockscope does not have yet; grade a built-in model (thread, pool, selectors ...) meanwhile")
-
 
 @dataclass(frozen=True)
 class Target:
@@ -123,19 +120,29 @@ def grade(target: Target, homework: Homework, path: str, *,
     check_recording_path(path)
     result = Grade(target, homework, path)  # as the user wrote it; the processes get it absolute (their cwd differs)
     path = os.path.abspath(path)
-    if target.cfg is None:
-        result.status, result.why, result.path = "could not run", program_problem(target.program) or NEEDS_RUN, None
-        return result
+    cfg = target.cfg
+    if cfg is None:
+        problem = program_problem(target.program)
+        if problem is not None:
+            result.status, result.why, result.path = "could not run", problem, None
+            return result
+        cfg = program_settings(str(target.program))
     began = time.monotonic()
     folder = tempfile.mkdtemp(prefix="sockscope-grade-")
     try:
-        _session(target.cfg, homework, path, folder, result, began, on_run)
+        _session(cfg, homework, path, folder, result, began, on_run)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         result.seconds = time.monotonic() - began
     if result.status == "graded":
         _judge(result, path)
     return result
+
+
+def program_settings(path: str) -> Settings:
+    """A student's program as ``sockscope run`` runs it: on 127.0.0.1, on a free port (whatever it binds)."""
+    return Settings(model=os.path.basename(path), program=("--host", "127.0.0.1", "--port", "0",
+                                                           os.path.abspath(path)))
 
 
 def program_problem(path: str | None) -> str | None:
@@ -157,7 +164,7 @@ def _session(cfg: Settings, homework: Homework, path: str, folder: str, result: 
         try:
             address = server.start(timeout=START_TIMEOUT)
         except ServerError as exc:
-            result.status, result.why = "could not run", str(exc)
+            result.status, result.why = "could not run", _said(str(exc), server)
             return
         deadline = began + homework.time_limit
         for window, run in zip(result.runs, homework.runs, strict=True):
@@ -187,7 +194,7 @@ def _fire(window: RunWindow, argv: list[str], server: ServerProcess, deadline: f
         while piped.proc.poll() is None:
             died = server.death()
             if died is not None:
-                window.status, window.why = "cut short", died.replace("\n", ": ")
+                window.status, window.why = "cut short", _said(died, server)
                 break
             if time.monotonic() > limit:
                 over = time.monotonic() > deadline
@@ -203,13 +210,25 @@ def _fire(window: RunWindow, argv: list[str], server: ServerProcess, deadline: f
     if window.status == "not run":
         died = server.death()
         if died is not None:
-            window.status, window.why = "cut short", died.replace("\n", ": ")
+            window.status, window.why = "cut short", _said(died, server)
         elif window.outcome is None:
             window.status = "cut short"
             window.why = "the clients failed: " + ("; ".join(piped.last_errors(2)) or
                                                    f"exit status {piped.proc.returncode}")
         else:
             window.status = "done"
+
+
+def _said(what: str, server: ServerProcess) -> str:
+    """How a submission ended, in one line: the first line of ``what``, and the program's own last error line
+    (``RuntimeError: forgot to bind``) rather than sockscope's notes about it."""
+    head = what.splitlines()[0] if what else "it ended"
+    lines = list(server.piped.stderr) if server.piped is not None else []
+    own = [line for line in lines if line.strip() and not line.startswith(("sockscope:", " ", "\t", "Traceback"))]
+    if head.startswith("sockscope:") and own:
+        head = f"{server.cfg.model} exited before it listened (exit status {server.piped.proc.returncode})" \
+            if server.piped is not None and server.piped.proc.returncode is not None else head
+    return f"{head}: {own[-1]}" if own and own[-1] not in head else head
 
 
 def _skip_rest(runs: list[RunWindow], failed: RunWindow) -> None:
