@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -13,11 +14,29 @@ import pytest
 
 import servers
 from servers import Settings
+from tracer import locale
 from tracer.record import hotpath
 from tracer.record.net import Net
 from tracer.record.recorder import Recorder
 from tracer.recording import model, reader
 from tracer.run.runner import header_for
+from tracer.timeline import palette
+
+# The suite speaks English whatever the machine's locale (a Chinese LANG would otherwise translate every
+# message the tests read), in this process and in every child process it starts; tests of the language
+# choice pass their own environment.
+os.environ["SOCKSCOPE_LANG"] = "en"
+os.environ.pop("SOCKSCOPE_ASCII", None)
+
+
+@pytest.fixture(autouse=True)
+def _english_and_unicode_glyphs() -> Iterator[None]:
+    """Each test starts in English with the block glyphs, whatever the one before it switched to."""
+    locale.set_language("en")
+    palette.set_ascii(False)
+    yield
+    locale.set_language("en")
+    palette.set_ascii(False)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:

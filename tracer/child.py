@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
+from tracer import locale
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -29,5 +31,6 @@ def module_argv(module: str, *args: str) -> list[str]:
 def env(**extra: str) -> dict[str, str]:
     """This process's environment, with this copy of sockscope first on ``PYTHONPATH``."""
     out = dict(os.environ, **extra)
+    out["SOCKSCOPE_LANG"] = extra.get("SOCKSCOPE_LANG", locale.language())  # a child's errors in our language
     out["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     return out

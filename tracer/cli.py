@@ -7,9 +7,10 @@ import importlib
 import sys
 from typing import NoReturn
 
-from tracer import __version__
+from tracer import __version__, locale
 from tracer.commands import COMMANDS
 from tracer.errors import TracerError
+from tracer.locale import _
 from tracer.record import hotpath
 
 
@@ -17,7 +18,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a bad command line is one line (the usage block is in --help)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, _("error: {message} (see '{prog} --help')").format(message=message, prog=self.prog) + "\n")
 
 
 RECORDING_COMMANDS = ("serve", "record", "live", "demo", "run")
@@ -31,21 +32,63 @@ class Version(argparse.Action):
         parser.exit(0)
 
 
+def _lang_option(parser: argparse.ArgumentParser) -> None:
+    """``--lang`` on every parser (read before parsing, by :func:`lang_asked`; here so that argparse accepts it)."""
+    parser.add_argument("--lang", choices=locale.LANGUAGES, default=argparse.SUPPRESS,
+                        help=_("language: zh (简体中文) or en (default: SOCKSCOPE_LANG, else the locale, LANG)"))
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command, its help in the language in force (set it first: help is text made now)."""
     parser = Parser(
         prog="sockscope",
-        description="Record, replay and export what a socket server's threads do.",
-        epilog="Run 'sockscope COMMAND --help' for a command's options.",
+        description=_("Record, replay and export what a socket server's threads do."),
+        epilog=_("Run 'sockscope COMMAND --help' for a command's options."),
     )
-    parser.add_argument("--version", action=Version, nargs=0, help="show the version and which hot path records")
+    parser.add_argument("--version", action=Version, nargs=0, help=_("show the version and which hot path records"))
+    _lang_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():
+        _lang_option(command)
     return parser
+
+
+# Commands whose arguments after the first positional belong to another program (``run SCRIPT.py --lang x``).
+PASS_THROUGH = ("run",)
+
+
+def lang_asked(argv: list[str]) -> str | None:
+    """The value of ``--lang`` in ``argv`` (before ``--``, and not in a traced program's own arguments)."""
+    command = None
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            return None
+        if tok == "--lang" and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in locale.LANGUAGES else None
+        if tok.startswith("--lang="):
+            value = tok.partition("=")[2]
+            return value if value in locale.LANGUAGES else None
+        if not tok.startswith("-") and (i == 0 or argv[i - 1] != "--lang"):
+            if command in PASS_THROUGH:
+                return None
+            command = command or tok
+    return None
+
+
+def use_language(argv: list[str]) -> str:
+    """Speak what ``--lang``, ``SOCKSCOPE_LANG`` or the locale asks for; argparse too."""
+    lang = locale.set_language(locale.choose(lang_asked(argv)))
+    setattr(argparse, "_", locale._)  # noqa: B010 (argparse reads its module's _ and ngettext at each call)
+    setattr(argparse, "ngettext", locale.ngettext)  # noqa: B010
+    return lang
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    use_language(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -57,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except TracerError as exc:
         sys.stderr.write(getattr(exc, "shown", ""))  # a program's syntax error: Python's own message first
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head, ...
         return 0

@@ -18,24 +18,44 @@ import os
 from dataclasses import dataclass
 
 from tracer.analysis import lifecycle
+from tracer.locale import N_, N_n, _, ngettext
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.model import Recording
 from tracer.recording.reader import load
 
 _EXIT = KINDS["thread_exit"].code
 
-# Finding codes, in the order a report lists them.
+# Finding codes, in the order a report lists them, with their names (translated where shown: _(CODES[code])).
 CODES = {
-    "never-closed": "connection never closed",
-    "recv-after-close": "recv after close",
-    "after-close": "event after close",
-    "unexpected": "event the lifecycle does not allow",
-    "after-thread-exit": "event after thread_exit",
-    "no-thread-exit": "lane ends without thread_exit",
-    "no-trailer": "missing trailer",
-    "cut-off": "last line cut off",
-    "dropped": "events dropped while recording",
+    "never-closed": N_("connection never closed"),
+    "recv-after-close": N_("recv after close"),
+    "after-close": N_("event after close"),
+    "unexpected": N_("event the lifecycle does not allow"),
+    "after-thread-exit": N_("event after thread_exit"),
+    "no-thread-exit": N_("lane ends without thread_exit"),
+    "no-trailer": N_("missing trailer"),
+    "cut-off": N_("last line cut off"),
+    "dropped": N_("events dropped while recording"),
 }
+# The same, counted: "1 connection never closed", "3 connections never closed".
+COUNTED = {
+    "never-closed": N_n("{n:,} connection never closed", "{n:,} connections never closed"),
+    "recv-after-close": N_n("{n:,} recv after close", "{n:,} recvs after close"),
+    "after-close": N_n("{n:,} event after close", "{n:,} events after close"),
+    "unexpected": N_n("{n:,} event the lifecycle does not allow", "{n:,} events the lifecycle does not allow"),
+    "after-thread-exit": N_n("{n:,} event after thread_exit", "{n:,} events after thread_exit"),
+    "no-thread-exit": N_n("{n:,} lane ends without thread_exit", "{n:,} lanes end without thread_exit"),
+    "no-trailer": N_n("{n:,} missing trailer", "{n:,} missing trailers"),
+    "cut-off": N_n("{n:,} last line cut off", "{n:,} last lines cut off"),
+    "dropped": N_n("{n:,} report of events dropped while recording",
+                   "{n:,} reports of events dropped while recording"),
+}
+
+
+def code_count(code: str, n: int) -> str:
+    """``n`` findings of ``code`` in words, in the language in force: ``3 connections never closed``."""
+    singular, plural = COUNTED[code]
+    return ngettext(singular, plural, n).format(n=n)
 
 
 @dataclass(frozen=True)
@@ -130,23 +150,37 @@ def _connections(rec: Recording) -> list[Finding]:
             line, kind = events[-1][1], BY_CODE[events[-1][2]].name
             c = rec.connections.get(conn)
             peer = f" ({c.peer})" if c is not None and c.peer else ""
-            who = "server" if side == "server" else "client"
-            found.append(Finding(line, "never-closed", f"connection {conn}{peer} never closed by the {who}: "
-                                 f"its last event is {kind} (state {state})", conn))
+            said = (_("connection {conn}{peer} never closed by the server: its last event is {kind} (state {state})")
+                    if side == "server" else
+                    _("connection {conn}{peer} never closed by the client: its last event is {kind} (state {state})"))
+            found.append(Finding(line, "never-closed", said.format(conn=conn, peer=peer, kind=kind,
+                                                                   state=_state(state)), conn))
     return found
 
 
 def _disallowed(rec: Recording, side: str, state: str | None, kind: str, line: int, lane: int, conn: int,
                 closed_line: int) -> Finding:
-    where = f"on {rec.lanes[lane].name}"
+    name = rec.lanes[lane].name
     if state == "closed":
         code = "recv-after-close" if kind == "recv" else "after-close"
-        return Finding(line, code, f"connection {conn}: {kind} {where} after its close at line {closed_line}",
-                       conn, lane)
-    expected = ", ".join(lifecycle.expected_after(side, state)) or "nothing"
-    now = state or ("not accepted yet" if side == "server" else "not connected yet")
-    return Finding(line, "unexpected", f"connection {conn}: {kind} {where} on the {side} side while {now}; "
-                   f"expected {expected}", conn, lane)
+        return Finding(line, code, _("connection {conn}: {kind} on {lane} after its close at line {line}").format(
+            conn=conn, kind=kind, lane=name, line=closed_line), conn, lane)
+    expected = ", ".join(lifecycle.expected_after(side, state)) or _("nothing")
+    now = _state(state) if state else (_("not accepted yet") if side == "server" else _("not connected yet"))
+    said = (_("connection {conn}: {kind} on {lane} on the server side while {state}; expected {expected}")
+            if side == "server" else
+            _("connection {conn}: {kind} on {lane} on the client side while {state}; expected {expected}"))
+    return Finding(line, "unexpected", said.format(conn=conn, kind=kind, lane=name, state=now, expected=expected),
+                   conn, lane)
+
+
+# The lifecycle's states, as a finding names them (the table's own names stay the key).
+STATES = {"accepted": N_("accepted"), "queued": N_("queued"), "serving": N_("serving"),
+          "connected": N_("connected"), "closed": N_("closed")}
+
+
+def _state(state: str | None) -> str:
+    return _(STATES[state]) if state in STATES else str(state)
 
 
 # ------------------------------------------------------------------ lanes and the ending
@@ -161,25 +195,27 @@ def _lanes(rec: Recording) -> list[Finding]:
         if exits and exits[0] < len(kinds) - 1:
             i = exits[0] + 1
             found.append(Finding(lane.lines[i], "after-thread-exit",
-                                 f"lane {lane.id} ({lane.name}): {BY_CODE[kinds[i]].name} after its thread_exit "
-                                 f"at line {lane.lines[exits[0]]}", lane=lane.id))
+                                 _("lane {lane} ({name}): {kind} after its thread_exit at line {line}").format(
+                                     lane=lane.id, name=lane.name, kind=BY_CODE[kinds[i]].name,
+                                     line=lane.lines[exits[0]]), lane=lane.id))
         # Only a recording that ended cleanly says which threads were still alive.
         if not exits and rec.trailer is not None and lane.id not in alive and lane.name != "MainThread":
             found.append(Finding(lane.lines[-1], "no-thread-exit",
-                                 f"lane {lane.id} ({lane.name}) ends without thread_exit, and the trailer "
-                                 f"does not list it as alive", lane=lane.id))
+                                 _("lane {lane} ({name}) ends without thread_exit, and the trailer does not list "
+                                   "it as alive").format(lane=lane.id, name=lane.name), lane=lane.id))
     return found
 
 
 def _ending(rec: Recording, last: int) -> list[Finding]:
     found: list[Finding] = []
-    for warning in rec.warnings:
-        if "cut off" in warning:
-            found.append(Finding(last, "cut-off", "the last line is cut off: the recording was interrupted"))
+    if rec.cut_off:
+        found.append(Finding(last, "cut-off", _("the last line is cut off: the recording was interrupted")))
     if rec.trailer is None:
-        found.append(Finding(last, "no-trailer", "no trailer: the recording did not end cleanly "
-                             "(the server was killed?) or is still being written"))
+        found.append(Finding(last, "no-trailer", _("no trailer: the recording did not end cleanly "
+                                                   "(the server was killed?) or is still being written")))
     elif rec.dropped:
-        found.append(Finding(last, "dropped", f"{rec.dropped} events were dropped while recording "
-                             "(the writer fell behind): the recording is incomplete"))
+        found.append(Finding(last, "dropped", ngettext(
+            "{n} event was dropped while recording (the writer fell behind): the recording is incomplete",
+            "{n} events were dropped while recording (the writer fell behind): the recording is incomplete",
+            rec.dropped).format(n=rec.dropped)))
     return found

@@ -16,6 +16,7 @@ from collections import Counter as Tally
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.locale import N_, _
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.model import Connection, Recording
 
@@ -25,10 +26,12 @@ _EXIT = KINDS["thread_exit"].code
 
 # (attribute on Connection, short name, what a student reads)
 WAITS = (
-    ("backlog_wait", "backlog", "waiting in the kernel's backlog (connect returned → accept returned)"),
-    ("queue_wait", "queue", "waiting in the pool's queue (submit → a worker starts it)"),
-    ("service", "service", "in service (accepted or started → the server's close)"),
+    ("backlog_wait", "backlog", N_("waiting in the kernel's backlog (connect returned → accept returned)")),
+    ("queue_wait", "queue", N_("waiting in the pool's queue (submit → a worker starts it)")),
+    ("service", "service", N_("in service (accepted or started → the server's close)")),
 )
+# The waits' short names as a report shows them (the key stays English: it is a name in the code and the CSV).
+WAIT_NAMES = {"backlog": N_("backlog"), "queue": N_("queue"), "service": N_("service")}
 
 
 def percentile(sorted_values: list[int], p: float) -> int | None:
@@ -191,7 +194,7 @@ def _max_alive(rec: Recording) -> int:
         if lane.kind[-1] == _EXIT:
             changes.append((lane.t[-1], -1))
     alive = best = 0
-    for _, delta in sorted(changes, key=lambda c: (c[0], c[1])):  # exits first at a tie
+    for _t, delta in sorted(changes, key=lambda c: (c[0], c[1])):  # exits first at a tie
         alive += delta
         best = max(best, alive)
     return max(best, sampled)
@@ -237,20 +240,41 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int]) -> list[Bucket]
 def key_numbers(s: Stats) -> list[tuple[str, float | None, str]]:
     """The numbers ``compare`` puts side by side: (label, value, unit), unit ``ns``, ``/s`` or ``""``."""
     rows: list[tuple[str, float | None, str]] = [
-        ("events", s.events, ""),
-        ("dropped events", s.dropped, ""),
-        ("length", s.duration, "ns"),
-        ("connections accepted", s.connections, ""),
-        ("connections never closed", s.never_closed, ""),
-        ("requests answered", s.requests, ""),
-        ("requests per second", s.requests_per_s, "/s"),
-        ("server threads created", s.threads_created, ""),
-        ("server threads alive at most", s.threads_max_alive, ""),
-        ("threads serving >1 connection", s.workers_reused, ""),
+        (_("events"), s.events, ""),
+        (_("dropped events"), s.dropped, ""),
+        (_("length"), s.duration, "ns"),
+        (_("connections accepted"), s.connections, ""),
+        (_("connections never closed"), s.never_closed, ""),
+        (_("requests answered"), s.requests, ""),
+        (_("requests per second"), s.requests_per_s, "/s"),
+        (_("server threads created"), s.threads_created, ""),
+        (_("server threads alive at most"), s.threads_max_alive, ""),
+        (_("threads serving >1 connection"), s.workers_reused, ""),
     ]
     for w in s.waits.values():
         for q in (50, 90, 99):
-            rows.append((f"{w.name} wait p{q}" if w.name != "service" else f"service p{q}", w.p(q), "ns"))
-    for name in ("backlog", "queue"):
-        rows.append((f"highest {name}", s.peaks.get(name), ""))
+            label = _("service p{q}") if w.name == "service" else _("{wait} wait p{q}")
+            rows.append((label.format(wait=_(WAIT_NAMES[w.name]), q=q), w.p(q), "ns"))
+    for name, label in (("backlog", N_("highest backlog")), ("queue", N_("highest queue"))):
+        rows.append((_(label), s.peaks.get(name), ""))
     return rows
+
+
+# The sampled counters' names, as the UI, the SVG and the report show them.
+COUNTER_NAMES = {"threads": N_("threads alive"), "queue": N_("pool queue"), "backlog": N_("kernel backlog")}
+
+
+# Why connections closed (a recording's ``close`` detail), in words; the recorded value stays English.
+CLOSE_REASONS = {"eof": N_("eof"), "server": N_("server"), "reset": N_("reset"), "timeout": N_("timeout"),
+                 "never closed": N_("never closed")}
+
+
+def close_words(reason: str | None) -> str:
+    """A close reason as a report shows it (``None``: never closed); an unknown one (``error: ...``) as it is."""
+    reason = reason or "never closed"
+    return _(CLOSE_REASONS[reason]) if reason in CLOSE_REASONS else reason
+
+
+def counter_name(name: str) -> str:
+    """A counter's name in words (``backlog`` → ``kernel backlog``); an unknown counter keeps its own."""
+    return _(COUNTER_NAMES[name]) if name in COUNTER_NAMES else name

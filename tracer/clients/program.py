@@ -21,6 +21,7 @@ from tracer.addresses import Address
 from tracer.clients import scenarios
 from tracer.clients.toolkit import CONNS_PER_ROUND, Clients, Outcome, client_recorder, next_round, ranges
 from tracer.errors import TracerError
+from tracer.locale import N_, _, ngettext
 
 
 def run_scenario(address: Address, name: str, overrides: Mapping[str, Any] | None = None,
@@ -143,8 +144,19 @@ def parse_outcome(lines: Sequence[str]) -> Outcome | None:
 def summarize(outcome: Outcome) -> str:
     """``20 connections: 18 ok, 2 refused; 18 replies`` ."""
     counts = collections.Counter(outcome.outcomes)
-    parts = ", ".join(f"{n} {why}" for why, n in counts.most_common())
-    return f"{outcome.connections} connections: {parts or 'none'}; {outcome.replies} replies"
+    parts = _(", ").join(f"{n} {outcome_words(why)}" for why, n in counts.most_common())
+    return ngettext("{n} connection: {parts}; {replies} replies", "{n} connections: {parts}; {replies} replies",
+                    outcome.connections).format(n=outcome.connections, parts=parts or _("none"),
+                                                replies=outcome.replies)
+
+
+OUTCOMES = {"ok": N_("ok"), "refused": N_("refused"), "timeout": N_("timeout"), "reset": N_("reset"),
+            "eof": N_("eof"), "skipped": N_("skipped"), "no reply": N_("no reply")}
+
+
+def outcome_words(why: str) -> str:
+    """How a client's connection ended, in the language in force (an unknown reason as it is)."""
+    return _(OUTCOMES[why]) if why in OUTCOMES else why
 
 
 if __name__ == "__main__":

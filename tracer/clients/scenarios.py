@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tracer.errors import UsageError
+from tracer.locale import N_, _
 
 if TYPE_CHECKING:
     from tracer.clients.toolkit import Clients
@@ -40,14 +41,15 @@ class Param:
         Raises:
             UsageError: not a number of the right kind, or out of bounds.
         """
-        kind = "a whole number" if isinstance(self.default, int) else "a number"
+        kind = _("a whole number") if isinstance(self.default, int) else _("a number")
         try:
             value: Number = int(text) if isinstance(self.default, int) else float(text)
         except ValueError:
-            raise UsageError(f"--set {self.name}: expected {kind}, got {text!r}") from None
+            raise UsageError(_("--set {name}: expected {kind}, got {text!r}").format(
+                name=self.name, kind=kind, text=text)) from None
         if not self.minimum <= value <= self.maximum:
-            raise UsageError(f"--set {self.name}: expected {kind} from {self.minimum:g} to {self.maximum:g}, "
-                             f"got {text!r}")
+            raise UsageError(_("--set {name}: expected {kind} from {low:g} to {high:g}, got {text!r}").format(
+                name=self.name, kind=kind, low=self.minimum, high=self.maximum, text=text))
         return value
 
 
@@ -90,8 +92,10 @@ class Scenario:
         for key, raw in (overrides or {}).items():
             param = table.get(key)
             if param is None:
-                raise UsageError(f"scenario {self.name} has no parameter {key!r}; it has: "
-                                 + ", ".join(f"{p.name} (default {p.default:g})" for p in self.all_params()))
+                raise UsageError(_("scenario {name} has no parameter {key!r}; it has: {params}").format(
+                    name=self.name, key=key, params=", ".join(
+                        _("{name} (default {default:g})").format(name=p.name, default=p.default)
+                        for p in self.all_params())))
             values[key] = param.parse(raw if isinstance(raw, str) else str(raw))
         return values
 
@@ -101,8 +105,8 @@ class Scenario:
 
 
 COMMON = (
-    Param("timeout", 5.0, "seconds a client waits for a connect or a reply before giving up", 0.05, 600),
-    Param("deadline", 30.0, "seconds after which every client stops, whatever it was doing", 0.1, 3600),
+    Param("timeout", 5.0, N_("seconds a client waits for a connect or a reply before giving up"), 0.05, 600),
+    Param("deadline", 30.0, N_("seconds after which every client stops, whatever it was doing"), 0.1, 3600),
 )
 
 
@@ -116,7 +120,7 @@ def parse_sets(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set: expected key=value, got {item!r}")
+            raise UsageError(_("--set: expected key=value, got {item!r}").format(item=item))
         out[key.strip()] = value.strip()
     return out
 
@@ -130,7 +134,8 @@ def get(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except KeyError:
-        raise UsageError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}") from None
+        raise UsageError(_("unknown scenario {name!r}; choose one of {names}").format(
+            name=name, names=", ".join(SCENARIOS))) from None
 
 
 # ---------------------------------------------------------------- the scenarios
@@ -175,7 +180,7 @@ def _churn(c: Clients, p: Mapping[str, Number]) -> None:
     total = int(p["connections"])
 
     def client(k: int) -> None:
-        for _ in range(total // n + (k < total % n)):  # the connections, shared out
+        for _k in range(total // n + (k < total % n)):  # the connections, shared out
             if c.stopped:
                 return
             _requests(c, k, 1)
@@ -212,7 +217,7 @@ def _idle(c: Clients, p: Mapping[str, Number]) -> None:
         _requests(c, k, int(p["requests"]), p["think_ms"])
 
     idlers = c.start(idle, idler)
-    for _ in range(idle):  # the busy ones come once the idle ones are in
+    for _i in range(idle):  # the busy ones come once the idle ones are in
         if not c.acquire(connected):
             break
     c.join(c.start(busy, worker, first=idle + 1))
@@ -248,46 +253,46 @@ def _n(*names: str) -> Callable[[Mapping[str, Number]], int]:
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("burst", "N clients connect at once, one request each", (
-        Param("clients", 20, "clients connecting at once", 1, 1000),
-        Param("requests", 1, "requests per connection", 1, 1000),
+    Scenario("burst", N_("N clients connect at once, one request each"), (
+        Param("clients", 20, N_("clients connecting at once"), 1, 1000),
+        Param("requests", 1, N_("requests per connection"), 1, 1000),
     ), {}, _n("clients"), _burst, (4, 5, 14, 15)),
-    Scenario("ramp", "clients arrive one by one and stay connected (thread growth)", (
-        Param("clients", 12, "clients, one arriving every every_ms", 1, 1000),
-        Param("every_ms", 100.0, "ms between arrivals", 0, 10_000),
-        Param("hold_ms", 500.0, "ms every client stays after the last one arrived", 0, 60_000),
+    Scenario("ramp", N_("clients arrive one by one and stay connected (thread growth)"), (
+        Param("clients", 12, N_("clients, one arriving every every_ms"), 1, 1000),
+        Param("every_ms", 100.0, N_("ms between arrivals"), 0, 10_000),
+        Param("hold_ms", 500.0, N_("ms every client stays after the last one arrived"), 0, 60_000),
     ), {}, _n("clients"), _ramp, (2,)),
-    Scenario("keepalive", "a few clients, many requests each on one connection", (
-        Param("clients", 3, "clients, each with one connection", 1, 1000),
-        Param("requests", 10, "requests per connection", 1, 10_000),
-        Param("think_ms", 50.0, "ms a client waits between its requests", 0, 10_000),
+    Scenario("keepalive", N_("a few clients, many requests each on one connection"), (
+        Param("clients", 3, N_("clients, each with one connection"), 1, 1000),
+        Param("requests", 10, N_("requests per connection"), 1, 10_000),
+        Param("think_ms", 50.0, N_("ms a client waits between its requests"), 0, 10_000),
     ), {}, _n("clients"), _keepalive, (1, 12, 14)),
-    Scenario("churn", "many short connections in a row (thread creation vs reuse)", (
-        Param("connections", 30, "connections in all, one request each", 1, 10_000),
-        Param("clients", 2, "clients making them side by side", 1, 1000),
+    Scenario("churn", N_("many short connections in a row (thread creation vs reuse)"), (
+        Param("connections", 30, N_("connections in all, one request each"), 1, 10_000),
+        Param("clients", 2, N_("clients making them side by side"), 1, 1000),
     ), {}, _n("connections"), _churn, (3,)),
-    Scenario("slowloris", "clients send their request a few bytes at a time; then quick ones arrive", (
-        Param("slow", 4, "slow clients, dribbling their request", 0, 1000),
-        Param("fast", 4, "quick clients, one request each", 0, 1000),
-        Param("chunk", 3, "bytes per send of a slow client", 1, 1000),
-        Param("gap_ms", 100.0, "ms between a slow client's sends", 0, 10_000),
-        Param("fast_after_ms", 200.0, "ms before the quick clients arrive", 0, 60_000),
+    Scenario("slowloris", N_("clients send their request a few bytes at a time; then quick ones arrive"), (
+        Param("slow", 4, N_("slow clients, dribbling their request"), 0, 1000),
+        Param("fast", 4, N_("quick clients, one request each"), 0, 1000),
+        Param("chunk", 3, N_("bytes per send of a slow client"), 1, 1000),
+        Param("gap_ms", 100.0, N_("ms between a slow client's sends"), 0, 10_000),
+        Param("fast_after_ms", 200.0, N_("ms before the quick clients arrive"), 0, 60_000),
     ), {}, _n("slow", "fast"), _slowloris, (6,)),
-    Scenario("idle", "many connections that send nothing, plus a few busy ones", (
-        Param("idle", 30, "idle connections, held open without a byte", 0, 1000),
-        Param("busy", 3, "busy clients", 0, 1000),
-        Param("requests", 5, "requests per busy client", 1, 10_000),
-        Param("think_ms", 100.0, "ms a busy client waits between requests", 0, 10_000),
+    Scenario("idle", N_("many connections that send nothing, plus a few busy ones"), (
+        Param("idle", 30, N_("idle connections, held open without a byte"), 0, 1000),
+        Param("busy", 3, N_("busy clients"), 0, 1000),
+        Param("requests", 5, N_("requests per busy client"), 1, 10_000),
+        Param("think_ms", 100.0, N_("ms a busy client waits between requests"), 0, 10_000),
     ), {}, _n("idle", "busy"), _idle, (8,)),
-    Scenario("backlog", "a burst larger than the backlog while the accept loop is paused", (
-        Param("clients", 20, "clients connecting at once", 1, 1000),
-        Param("backlog", 4, "the server's listen() backlog (--backlog)", 1, 4096),
-        Param("pause_ms", 1500.0, "ms the accept loop starts late (--pause-accept-ms)", 0, 60_000),
+    Scenario("backlog", N_("a burst larger than the backlog while the accept loop is paused"), (
+        Param("clients", 20, N_("clients connecting at once"), 1, 1000),
+        Param("backlog", 4, N_("the server's listen() backlog (--backlog)"), 1, 4096),
+        Param("pause_ms", 1500.0, N_("ms the accept loop starts late (--pause-accept-ms)"), 0, 60_000),
     ), {"backlog": "backlog", "pause_accept_ms": "pause_ms"}, _n("clients"), _backlog, (7, 15)),
-    Scenario("cpu", "a burst against a handler that computes (the GIL)", (
-        Param("clients", 8, "clients connecting at once", 1, 1000),
-        Param("requests", 1, "requests per connection", 1, 1000),
-        Param("cpu_ms", 50.0, "ms each request computes (--cpu-ms)", 0, 10_000),
+    Scenario("cpu", N_("a burst against a handler that computes (the GIL)"), (
+        Param("clients", 8, N_("clients connecting at once"), 1, 1000),
+        Param("requests", 1, N_("requests per connection"), 1, 1000),
+        Param("cpu_ms", 50.0, N_("ms each request computes (--cpu-ms)"), 0, 10_000),
     ), {"cpu_ms": "cpu_ms"}, _n("clients"), _cpu, (9,)),
     Scenario("hostile", "malformed requests (a TLS hello, a 16 KiB header, NUL bytes ...); then ordinary ones", (
         Param("clients", 10, "hostile connections at once, one bad request each, cycling through the list", 1, 100),

@@ -20,6 +20,7 @@ from tracer.clients.loadgen import MODES
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
 from tracer.export import bench_report
+from tracer.locale import _
 from tracer.outputs import check_output_path, write_text
 from tracer.run import loaddrivers
 from tracer.run.benchmark import Contender, Plan, run_bench
@@ -31,7 +32,7 @@ NEEDS_RUN = ("--program needs 'sockscope run' (issue #11), which is not in this 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "bench", help="how much faster is IO multiplexing? the models side by side under the same load",
+        "bench", help=_("how much faster is IO multiplexing? the models side by side under the same load"),
         description="Start each model in its own process and drive them all, in interleaved rounds, from one load "
                     "generator process: requests/s and p50/p99 latency at rising concurrency (keep-alive and one "
                     "request per connection) with their 95%% intervals, every connection's outcome (starved, errors, "

@@ -9,6 +9,7 @@ import servers
 from servers import Settings
 from tracer import addresses
 from tracer.errors import UsageError
+from tracer.locale import _
 
 
 def timeout_value(text: str) -> float | None:
@@ -17,9 +18,9 @@ def timeout_value(text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds or 'none', got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected seconds or 'none', got {text!r}").format(text=text)) from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0 or 'none', got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected seconds > 0 or 'none', got {text!r}").format(text=text))
     return value
 
 
@@ -27,9 +28,9 @@ def non_negative(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a number, got {text!r}").format(text=text)) from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected a number >= 0, got {text!r}").format(text=text))
     return value
 
 
@@ -37,9 +38,9 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a whole number, got {text!r}").format(text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected a whole number >= 1, got {text!r}").format(text=text))
     return value
 
 
@@ -47,9 +48,9 @@ def port_value(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a port number, got {text!r}").format(text=text)) from None
     if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected a port from 0 to 65535, got {text!r}").format(text=text))
     return value
 
 
@@ -97,18 +98,18 @@ def where_from(args: argparse.Namespace) -> tuple[str, int, str | None]:
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     """The server knobs shared by serve, record and live."""
-    g = parser.add_argument_group("server")
+    g = parser.add_argument_group(_("server"))
     add_address_options(g)
-    g.add_argument("--workers", type=positive_int, default=10, help="pool size for the pool model (default 10)")
-    g.add_argument("--backlog", type=positive_int, default=128, help="listen() backlog (default 128)")
+    g.add_argument("--workers", type=positive_int, default=10, help=_("pool size for the pool model (default 10)"))
+    g.add_argument("--backlog", type=positive_int, default=128, help=_("listen() backlog (default 128)"))
     g.add_argument("--timeout", type=timeout_value, default=30.0,
-                   help="idle seconds before a connection is closed, or 'none' (default 30)")
+                   help=_("idle seconds before a connection is closed, or 'none' (default 30)"))
     g.add_argument("--as-taught", action="store_true",
-                   help="run the lesson's code as written: one recv, one send, no close")
-    g.add_argument("--work-ms", type=non_negative, default=0, help="each request waits this long, as on a database")
-    g.add_argument("--cpu-ms", type=non_negative, default=0, help="each request computes this long (the GIL lesson)")
+                   help=_("run the lesson's code as written: one recv, one send, no close"))
+    g.add_argument("--work-ms", type=non_negative, default=0, help=_("each request waits this long, as on a database"))
+    g.add_argument("--cpu-ms", type=non_negative, default=0, help=_("each request computes this long (the GIL lesson)"))
     g.add_argument("--pause-accept-ms", type=non_negative, default=0,
-                   help="start the accept loop this late (the backlog lesson)")
+                   help=_("start the accept loop this late (the backlog lesson)"))
 
 
 def program_settings(args: argparse.Namespace) -> Settings | None:
@@ -142,11 +143,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.model is None:
         raise UsageError("expected a MODEL (or -m MODULE)")
     if args.model not in servers.MODELS:
-        raise UsageError(f"unknown model {args.model!r}; choose one of {', '.join(servers.MODELS)}")
+        raise UsageError(_("unknown model {model!r}; choose one of {models}").format(
+            model=args.model, models=", ".join(servers.MODELS)))
     if args.as_taught and args.model not in servers.AS_TAUGHT:
-        raise UsageError(f"--as-taught: the lesson has no {args.model} server; "
-                         f"it has {', '.join(servers.AS_TAUGHT)}")
+        raise UsageError(_("--as-taught: the lesson has no {model} server; it has {models}").format(
+            model=args.model, models=", ".join(servers.AS_TAUGHT)))
     host, port, unix = where_from(args)
     return Settings(model=args.model, host=host, port=port, workers=args.workers, backlog=args.backlog,
                     timeout=args.timeout, as_taught=args.as_taught, work_ms=args.work_ms, cpu_ms=args.cpu_ms,
                     pause_accept_ms=args.pause_accept_ms, unix=unix)
+
+
+def add_ascii_option(parser: argparse.ArgumentParser) -> None:
+    """``--ascii`` on the commands that open the timeline."""
+    parser.add_argument("--ascii", action="store_true",
+                        help=_("draw the timeline with ASCII characters (also SOCKSCOPE_ASCII=1): for a terminal "
+                               "that draws ▒ █ │ two cells wide, as some do in a Chinese locale"))
+
+
+def use_ascii(args: argparse.Namespace) -> None:
+    """Turn on the ASCII glyph set when ``--ascii`` or ``SOCKSCOPE_ASCII`` asks for it."""
+    from tracer.timeline import palette
+
+    palette.set_ascii(bool(getattr(args, "ascii", False)) or palette.ascii_asked())

@@ -7,6 +7,8 @@ import sys
 
 from tracer.analysis.stats import Stats, compute, key_numbers
 from tracer.export import Progress
+from tracer.locale import _
+from tracer.locale.cells import cell_len, ljust, rjust
 from tracer.recording.reader import load
 from tracer.units import fmt_time
 
@@ -17,22 +19,22 @@ def _ns(ns: float | None) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="two recordings' statistics side by side",
-                       description="Compare two recordings (say thread-per-connection vs pool): connections, "
-                                   "requests per second, threads, and the backlog/queue/service waits, with B/A.")
-    p.add_argument("a", metavar="A", help="the first recording")
-    p.add_argument("b", metavar="B", help="the second recording")
+    p = sub.add_parser("compare", help=_("two recordings' statistics side by side"),
+                       description=_("Compare two recordings (say thread-per-connection vs pool): connections, "
+                                     "requests per second, threads, and the backlog/queue/service waits, with B/A."))
+    p.add_argument("a", metavar="A", help=_("the first recording"))
+    p.add_argument("b", metavar="B", help=_("the second recording"))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     stats = []
     for path in (args.a, args.b):
-        progress = Progress(f"loading {path}")
+        progress = Progress(_("loading {file}").format(file=path))
         rec = load(path, progress=progress)
         progress.done()
         for warning in rec.warnings:  # a cut-off or unfinished recording: compare what is there, and say so
-            print(f"warning: {warning}", file=sys.stderr)
+            print(_("warning: {message}").format(message=warning), file=sys.stderr)
         stats.append(compute(rec))
     rows = table_rows(stats[0], stats[1])
     title_a, title_b = _title(stats[0], "A"), _title(stats[1], "B")
@@ -44,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _title(s: Stats, letter: str) -> str:
-    extra = " as taught" if s.settings.get("as_taught") else ""
-    return f"{letter}: {s.model}{extra}"
+    if s.settings.get("as_taught"):
+        return _("{letter}: {model} as taught").format(letter=letter, model=s.model)
+    return f"{letter}: {s.model}"
 
 
 def _value(v: float | None, unit: str) -> str:
@@ -68,17 +71,17 @@ def ratio(a: float | None, b: float | None) -> str:
 def table_rows(a: Stats, b: Stats) -> list[tuple[str, str, str, str]]:
     """(label, A, B, B/A) for each key number."""
     rows = []
-    for (label, va, unit), (_, vb, _) in zip(key_numbers(a), key_numbers(b), strict=True):
+    for (label, va, unit), (_label, vb, _unit) in zip(key_numbers(a), key_numbers(b), strict=True):
         rows.append((label, _value(va, unit), _value(vb, unit), ratio(va, vb)))
     return rows
 
 
 def plain(rows: list[tuple[str, str, str, str]], title_a: str, title_b: str) -> str:
     head = ("", title_a, title_b, "B/A")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    widths = [max(cell_len(r[i]) for r in [head, *rows]) for i in range(4)]  # cells: a Chinese character is two
     lines = []
     for r in [head, *rows]:
-        lines.append("  ".join([r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)]).rstrip())
+        lines.append("  ".join([ljust(r[0], widths[0])] + [rjust(r[i], widths[i]) for i in (1, 2, 3)]).rstrip())
     return "\n".join(lines) + "\n"
 
 

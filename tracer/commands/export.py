@@ -9,9 +9,13 @@ import sys
 from tracer import export, outputs
 from tracer.errors import UsageError
 from tracer.export.csvout import COLUMNS
+from tracer.locale import _
 from tracer.recording.reader import load
 
-EPILOG = """formats:
+
+def epilog() -> str:
+    """The formats, the CSV's columns (their names stay English: they are the file's), times and lanes."""
+    return _("""formats:
   perfetto  Perfetto's own protobuf trace: open it in https://ui.perfetto.dev or trace_processor
             (about 3x smaller than chrome: the one for big recordings)
   chrome    Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing (up to 256 MB)
@@ -20,26 +24,26 @@ EPILOG = """formats:
   md        a Markdown report: counts, waits with p50/p90/p99, throughput, check's findings
 
 csv columns:
-""" + "\n".join(f"  {name:<12}{what}" for name, what in COLUMNS) + """
-
-times (--from, --to): 12ms, 3.5s, 250us, 100ns; a plain number is ms.
+""") + "\n".join(f"  {name:<12}{_(what)}" for name, what in COLUMNS) + "\n\n" + _(
+        """times (--from, --to): 12ms, 3.5s, 250us, 100ns; a plain number is ms.
 lanes (--lanes): ids, names or patterns, comma-separated: --lanes 'MainThread,worker*' or --lanes client
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a recording (Perfetto trace, CSV, SVG, Markdown report)",
-                       description="Export a recording for a report or another tool.", epilog=EPILOG,
+    p = sub.add_parser("export", help=_("export a recording (Perfetto trace, CSV, SVG, Markdown report)"),
+                       description=_("Export a recording for a report or another tool."), epilog=epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE", help="a recording (.jsonl)")
+    p.add_argument("file", metavar="FILE", help=_("a recording (.jsonl)"))
     p.add_argument("--format", "-f", required=True, metavar="FORMAT",
                    help="perfetto, chrome (or json), csv, svg or md (or markdown)")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="where to write (default: FILE with the format's suffix; '-' for standard output)")
-    p.add_argument("--from", dest="t_from", metavar="T", help="start of the time range (default: the start)")
-    p.add_argument("--to", dest="t_to", metavar="T", help="end of the time range (default: the end)")
-    p.add_argument("--lanes", action="append", metavar="LANES", help="only these lanes (repeatable)")
-    p.add_argument("--width", type=int, default=1200, metavar="PX", help="svg: picture width in pixels (default 1200)")
+                   help=_("where to write (default: FILE with the format's suffix; '-' for standard output)"))
+    p.add_argument("--from", dest="t_from", metavar="T", help=_("start of the time range (default: the start)"))
+    p.add_argument("--to", dest="t_to", metavar="T", help=_("end of the time range (default: the end)"))
+    p.add_argument("--lanes", action="append", metavar="LANES", help=_("only these lanes (repeatable)"))
+    p.add_argument("--width", type=int, default=1200, metavar="PX",
+                   help=_("svg: picture width in pixels (default 1200)"))
     p.set_defaults(func=run)
 
 
@@ -50,21 +54,22 @@ CHROME_LIMIT = 256 * 1024 * 1024  # chrome://tracing will not open a trace bigge
 def run(args: argparse.Namespace) -> int:
     fmt = ALIASES.get(args.format.lower(), args.format.lower())
     if fmt not in export.FORMATS:
-        raise UsageError(f"unknown format {args.format!r}; choose one of {', '.join(export.FORMATS)}")
+        raise UsageError(_("unknown format {format!r}; choose one of {formats}").format(
+            format=args.format, formats=", ".join(export.FORMATS)))
     if not 300 <= args.width <= 20000:
-        raise UsageError(f"expected --width from 300 to 20000 pixels, got {args.width}")
+        raise UsageError(_("expected --width from 300 to 20000 pixels, got {width}").format(width=args.width))
     t_from = export.parse_time(args.t_from) if args.t_from is not None else None
     t_to = export.parse_time(args.t_to) if args.t_to is not None else None
     out_path = args.output or default_output(args.file, fmt)
     if out_path != "-":
         check_output(out_path, args.file)
-    progress = export.Progress(f"loading {args.file}")
+    progress = export.Progress(_("loading {file}").format(file=args.file))
     rec = load(args.file, progress=progress)
     progress.done()
     for warning in rec.warnings:  # a cut-off last line, no trailer: export what is there, and say so
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {message}").format(message=warning), file=sys.stderr)
     sel = export.select(rec, t_from, t_to, args.lanes)
-    progress = export.Progress(f"export {fmt}")
+    progress = export.Progress(_("export {format}").format(format=fmt))
     if out_path == "-":
         n = _write(fmt, rec, sys.stdout, sel, progress, args.width)
     else:
@@ -88,7 +93,7 @@ def default_output(path: str, fmt: str) -> str:
 def check_output(out: str, src: str) -> None:
     outputs.check_output_path(out)
     if os.path.exists(out) and os.path.exists(src) and os.path.samefile(out, src):
-        raise UsageError(f"cannot write {out}: it is the recording itself")
+        raise UsageError(_("cannot write {path}: it is the recording itself").format(path=out))
 
 
 def _write(fmt: str, rec, out, sel, progress, width: int) -> int:  # type: ignore[no-untyped-def]

@@ -8,8 +8,15 @@ import sys
 import time
 from collections.abc import Mapping
 
-from tracer.commands.common import MODEL_HELP, add_module_option, add_server_options, settings_from
+from tracer.commands.common import (
+    MODEL_HELP,
+    add_ascii_option,
+    add_module_option,
+    add_server_options,
+    settings_from,
+)
 from tracer.errors import UsageError
+from tracer.locale import _
 from tracer.recording.format import check_recording_path
 from tracer.recording.reader import check_followable
 from tracer.run.live_session import POKES, Session, summary_lines
@@ -28,9 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_module_option(p)
     add_server_options(p)
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="record to FILE (default: recordings/live-MODEL-TIME.jsonl); an earlier "
-                        "recording there is replaced, any other file is left alone")
-    p.add_argument("--attach", metavar="FILE", help="follow FILE, written by another process; start no server")
+                   help=_("record to FILE (default: recordings/live-MODEL-TIME.jsonl); an earlier "
+                          "recording there is replaced, any other file is left alone"))
+    p.add_argument("--attach", metavar="FILE", help=_("follow FILE, written by another process; start no server"))
+    add_ascii_option(p)
     p.set_defaults(func=run)
 
 
@@ -39,8 +47,8 @@ def default_path(model: str, folder: str = "recordings") -> str:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot make the folder {folder}/ for recordings: {exc.strerror or exc}; "
-                         "give a file with -o FILE") from None
+        raise UsageError(_("cannot make the folder {folder}/ for recordings: {why}; give a file with -o FILE").format(
+            folder=folder, why=exc.strerror or exc)) from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(folder, f"live-{model}-{stamp}.jsonl")
     n = 2
@@ -53,9 +61,9 @@ def default_path(model: str, folder: str = "recordings") -> str:
 def not_interactive() -> str | None:
     """Why nobody can see a UI here (stdout not a terminal, a CI job without one), or None if they can."""
     if not sys.stdout.isatty():
-        return "stdout is not a terminal"
+        return _("stdout is not a terminal")
     if not sys.stdin.isatty():  # no keys can reach the UI (and Textual would spin on the closed input)
-        return "CI is set and stdin is not a terminal" if _ci() else "stdin is not a terminal"
+        return _("CI is set and stdin is not a terminal") if _ci() else _("stdin is not a terminal")
     return None
 
 
@@ -66,8 +74,9 @@ def _ci() -> bool:
 def need_terminal() -> None:
     why = not_interactive()
     if why is not None:
-        raise UsageError(f"live needs a terminal to show its timeline ({why}); without one, use "
-                         "'sockscope record MODEL --scenario NAME' (or 'sockscope demo', which records headless)")
+        raise UsageError(_("live needs a terminal to show its timeline ({why}); without one, use "
+                           "'sockscope record MODEL --scenario NAME' (or 'sockscope demo', which records headless)")
+                         .format(why=why))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,8 +101,8 @@ def attach(path: str) -> int:
     yield_cpu_to_server()  # the server is another process's: the UI takes what it leaves
     app = run_app(path, session=None)
     problems = app.session.stop().problems if app.session is not None else []  # clients we fired at it
-    say([*(f"warning: {p}" for p in problems),
-         f"sockscope: stopped following {path}. Open it with: sockscope replay {path}"])
+    say([*(_("warning: {message}").format(message=p) for p in problems),
+         _("sockscope: stopped following {path}. Open it with: sockscope replay {path}").format(path=path)])
     return 0
 
 

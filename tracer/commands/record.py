@@ -12,6 +12,7 @@ from servers import Settings
 from tracer.clients import scenarios
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
+from tracer.locale import _
 from tracer.run.headless import KNOBS, Result, summary
 
 # Server options a scenario may imply; left None here so that we know which the user gave.
@@ -19,20 +20,21 @@ _KNOB_DESTS = tuple(sorted(KNOBS))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("record", help="run a server and a scenario's clients; write one recording",
-                       description="Start a lesson server in its own process and a scenario's clients in another, "
-                                   "record both sides on one clock into FILE, stop the server cleanly and "
-                                   "summarise. 'sockscope scenarios' lists the scenarios and their parameters.")
+    p = sub.add_parser("record", help=_("run a server and a scenario's clients; write one recording"),
+                       description=_("Start a lesson server in its own process and a scenario's clients in another, "
+                                     "record both sides on one clock into FILE, stop the server cleanly and "
+                                     "summarise. 'sockscope scenarios' lists the scenarios and their parameters."))
     add_model_argument(p)
     p.set_defaults(model=None)
-    p.add_argument("--scenario", "-s", metavar="NAME", help="one of: " + ", ".join(scenarios.SCENARIOS))
+    p.add_argument("--scenario", "-s", metavar="NAME",
+                   help=_("one of: {models}").format(models=", ".join(scenarios.SCENARIOS)))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a scenario parameter, e.g. --set clients=50 (repeatable)")
+                   help=_("a scenario parameter, e.g. --set clients=50 (repeatable)"))
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="the recording to write (default: MODEL-NAME.jsonl); an earlier recording there is replaced, "
-                        "any other file is left alone")
+                   help=_("the recording to write (default: MODEL-NAME.jsonl); an earlier recording there is "
+                          "replaced, any other file is left alone"))
     p.add_argument("--regenerate-all", action="store_true",
-                   help="remake every shipped recording in recordings/ (and its index in recordings/README.md)")
+                   help=_("remake every shipped recording in recordings/ (and its index in recordings/README.md)"))
     add_server_options(p)
     p.set_defaults(func=run, **{dest: None for dest in _KNOB_DESTS})
     for action in p._actions:  # 'model' is optional only for --regenerate-all
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None and args.module is None:
         raise UsageError("expected a MODEL (or -m MODULE, or --regenerate-all)")
     if not args.scenario:
-        raise UsageError(f"expected --scenario NAME, one of: {', '.join(scenarios.SCENARIOS)}")
+        raise UsageError(_("expected --scenario NAME, one of: {names}").format(names=", ".join(scenarios.SCENARIOS)))
     scenario = scenarios.get(args.scenario)
     overrides = scenarios.parse_sets(args.set)
     params = scenario.resolve(overrides)  # bad parameters fail before any process starts
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from tracer.run.headless import record
 
     check_recording_path(path)  # before any process starts, or anything is printed
-    with Progress(f"{cfg.model} under {scenario.name}", total=scenario.connections(params)) as progress:
+    with Progress(_("{model} under {scenario}").format(model=cfg.model, scenario=scenario.name),
+                  total=scenario.connections(params)) as progress:
         result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
     report(result)
     return 0
@@ -98,12 +101,12 @@ class Progress:
             from rich.progress import Progress as Bar
 
             self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("connections done"), TimeElapsedColumn(), console=Console(file=self.stream),
+                            TextColumn(_("connections done")), TimeElapsedColumn(), console=Console(file=self.stream),
                             transient=True)
             self._bar.__enter__()
             self._task = self._bar.add_task(self.title, total=self.total)
         else:
-            print(f"sockscope: {self.title} ...", file=self.stream, flush=True)
+            print(_("sockscope: {what} ...").format(what=self.title), file=self.stream, flush=True)
         return self
 
     def __call__(self, done: int, total: int) -> None:
@@ -113,7 +116,8 @@ class Progress:
         now = time.monotonic()
         if done != self._shown and (done == total or now - self._last >= 1.0):
             self._last, self._shown = now, done
-            print(f"sockscope: {done}/{total} connections done", file=self.stream, flush=True)
+            print(_("sockscope: {done}/{total} connections done").format(done=done, total=total), file=self.stream,
+                  flush=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
@@ -124,10 +128,10 @@ def report(result: Result, out: TextIO | None = None) -> None:
     """Print where the recording is, its summary and how to open it."""
     out = out or sys.stdout
     if result.note:
-        print(f"note: {result.note}", file=out)
+        print(_("note: {message}").format(message=result.note), file=out)
     size = os.path.getsize(result.path)
-    print(f"sockscope: recorded {result.path} ({size / 1024:,.0f} KiB)", file=out)
+    print(_("sockscope: recorded {path} ({size:,.0f} KiB)").format(path=result.path, size=size / 1024), file=out)
     print(summary(result.recording, result.outcome), file=out)
     for warning in result.recording.warnings:
-        print(f"warning: {warning}", file=out)
-    print(f"Open it with: sockscope replay {result.path}", file=out)
+        print(_("warning: {message}").format(message=warning), file=out)
+    print(_("Open it with: {command}").format(command=f"sockscope replay {result.path}"), file=out)

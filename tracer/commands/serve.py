@@ -8,6 +8,7 @@ import sys
 from servers import Settings
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
+from tracer.locale import _
 from tracer.run.runner import run_server
 
 
@@ -18,26 +19,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_argument(p, nargs="?")
     add_server_options(p)
     p.add_argument("--record", metavar="FILE",
-                   help="write a recording (JSON Lines) to FILE; an earlier recording there is replaced, "
-                        "any other file is left alone")
+                   help=_("write a recording (JSON Lines) to FILE; an earlier recording there is replaced, "
+                          "any other file is left alone"))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.record is not None and not args.record.strip():
-        raise UsageError("--record needs a file name (an empty one would run untraced without a word)")
+        raise UsageError(_("--record needs a file name (an empty one would run untraced without a word)"))
     cfg = settings_from(args)
     if cfg.program:
         return serve_program(cfg, args.record)
     outcome = run_server(cfg, args.record)
     if args.record:
         t = outcome.trailer
-        print(f"sockscope: stopped; {args.record}: {t.get('events', 0)} events, {t.get('dropped', 0)} dropped. "
-              f"Open it with: sockscope replay {args.record}")
+        print(_("sockscope: stopped; {file}: {events} events, {dropped} dropped. "
+                "Open it with: sockscope replay {file}").format(file=args.record, events=t.get("events", 0),
+                                                                dropped=t.get("dropped", 0)))
     else:
-        print("sockscope: stopped")
+        print(_("sockscope: stopped"))
     if outcome.stuck_threads:
-        print(f"warning: threads still running at exit: {', '.join(outcome.stuck_threads)}", file=sys.stderr)
+        print(_("warning: threads still running at exit: {threads}").format(threads=", ".join(outcome.stuck_threads)),
+              file=sys.stderr)
     return 0
 
 

@@ -13,22 +13,23 @@ from itertools import repeat
 from typing import TextIO
 
 from tracer.export import Progress, Selection, span_of
+from tracer.locale import N_
 from tracer.recording.events import BY_CODE
 from tracer.recording.model import Lane, Recording
 
 # (column, what it holds): the one place the columns are described; --help prints it.
 COLUMNS: list[tuple[str, str]] = [
-    ("time_us", "when the call started, µs since the recording's start (ns precision)"),
-    ("duration_us", "how long the thread stayed in the call, µs (0 for an instant)"),
-    ("kind", "accept, recv, send, close, submit, start, connect, thread_start, ..."),
-    ("lane", "the lane (thread) number"),
-    ("thread", "the thread's name"),
-    ("connection", "the connection id (empty: none; negative: seen only by the client)"),
-    ("bytes", "bytes moved by recv/send (0 for a recv at end of stream); empty otherwise"),
-    ("count", "pool queue depth after a submit, backlog of a listen, sockets ready for select"),
-    ("detail", "close reason (eof, server, reset, timeout, ...), peer address, or error"),
-    ("side", "server or client"),
-    ("line", "the line of the recording the event was read from"),
+    ("time_us", N_("when the call started, µs since the recording's start (ns precision)")),
+    ("duration_us", N_("how long the thread stayed in the call, µs (0 for an instant)")),
+    ("kind", N_("accept, recv, send, close, submit, start, connect, thread_start, ...")),
+    ("lane", N_("the lane (thread) number")),
+    ("thread", N_("the thread's name")),
+    ("connection", N_("the connection id (empty: none; negative: seen only by the client)")),
+    ("bytes", N_("bytes moved by recv/send (0 for a recv at end of stream); empty otherwise")),
+    ("count", N_("pool queue depth after a submit, backlog of a listen, sockets ready for select")),
+    ("detail", N_("close reason (eof, server, reset, timeout, ...), peer address, or error")),
+    ("side", N_("server or client")),
+    ("line", N_("the line of the recording the event was read from")),
 ]
 
 _BYTES = {k.code for k in BY_CODE if k.name in ("recv", "send")}

@@ -12,8 +12,9 @@ from typing import TextIO
 
 import servers
 from tracer.analysis.check import CODES, Finding, check
-from tracer.analysis.stats import Stats, compute
+from tracer.analysis.stats import WAIT_NAMES, Stats, close_words, compute, counter_name
 from tracer.export import Progress, Selection, in_range
+from tracer.locale import _, language
 from tracer.record.formatter import event_line
 from tracer.recording.model import Recording
 from tracer.recording.reader import Builder
@@ -78,9 +79,10 @@ def window(rec: Recording, sel: Selection) -> Recording:
 
 def _window_line(rec: Recording, sel: Selection) -> str:
     lo, hi = sel.bounds(rec)
-    lanes = "all" if sel.lanes is None else ", ".join(rec.lanes[i].name for i in sel.lanes)
-    return (f"- Window: {_ns(lo)} to {_ns(hi)}, lanes: {lanes}. The statistics below are of the events "
-            f"in it; what `sockscope check` finds is of the whole recording")
+    lanes = _("all") if sel.lanes is None else ", ".join(rec.lanes[i].name for i in sel.lanes)
+    return _("- Window: {start} to {end}, lanes: {lanes}. The statistics below are of the events "
+             "in it; what `sockscope check` finds is of the whole recording").format(start=_ns(lo), end=_ns(hi),
+                                                                                      lanes=lanes)
 
 
 def _lines_of(rec: Recording) -> int | None:
@@ -111,49 +113,55 @@ def _header(s: Stats, window: str | None = None) -> str:
     skip = {"model", "host", "port"} | ({"workers"} if s.model != "pool" else set())  # a pool's knob only
     settings = ", ".join(f"{k} = {v}" for k, v in s.settings.items() if k not in skip)
     what = servers.DESCRIPTIONS.get(s.model)
-    lines = [f"# sockscope report: {s.model}", "",
-             f"- Recording: `{s.path}`",
-             f"- Model: **{s.model}**" + (" (as taught)" if s.settings.get("as_taught") else "")
-             + (f": {what}" if what else ""),
-             f"- Settings: {settings or '–'}",
-             f"- Length: {_ns(s.duration)}, {s.events:,} events, {s.dropped:,} dropped"
-             + ("" if s.complete else " (no trailer: the recording did not end cleanly)"),
+    lines = [_("# sockscope report: {model}").format(model=s.model), "",
+             _("- Recording: `{path}`").format(path=s.path),
+             _("- Model: **{model}**").format(model=s.model)
+             + (_(" (as taught)") if s.settings.get("as_taught") else "")
+             + (f": {_(what)}" if what else ""),
+             _("- Settings: {settings}").format(settings=settings or "–"),
+             _("- Length: {length}, {events:,} events, {dropped:,} dropped").format(
+                 length=_ns(s.duration), events=s.events, dropped=s.dropped)
+             + ("" if s.complete else _(" (no trailer: the recording did not end cleanly)")),
              *([window] if window else []), ""]
+    if language() != "en":  # the glossary's words beside the English a student will meet elsewhere
+        lines[1:1] = ["", _("Words used: connection (连接), socket (套接字), blocking (阻塞), thread pool (线程池), "
+                            "the kernel's accept queue (完成连接队列, `listen()`'s backlog)")]
     return "\n".join(lines)
 
 
 def _counts(s: Stats) -> str:
     rows = [
-        ["connections accepted", f"{s.connections:,}"],
-        ["connections seen only by a client", f"{s.client_only:,}"],
-        ["connections never closed by the server", f"{s.never_closed:,}"],
-        ["requests answered", f"{s.requests:,}"],
-        ["requests per second (while connections came and went)", f"{s.requests_per_s:,.0f}"],
-        ["server threads created", f"{s.threads_created:,}"],
-        ["server threads alive at most", f"{s.threads_max_alive:,}"],
-        ["threads that served more than one connection", f"{s.workers_reused:,}"],
-        ["most connections served by one thread", f"{s.most_served_by_one:,}"],
-        ["server / client lanes", f"{s.server_lanes} / {s.client_lanes}"],
-        ["bytes received / sent by the server", f"{s.bytes_in:,} / {s.bytes_out:,}"],
+        [_("connections accepted"), f"{s.connections:,}"],
+        [_("connections seen only by a client"), f"{s.client_only:,}"],
+        [_("connections never closed by the server"), f"{s.never_closed:,}"],
+        [_("requests answered"), f"{s.requests:,}"],
+        [_("requests per second (while connections came and went)"), f"{s.requests_per_s:,.0f}"],
+        [_("server threads created"), f"{s.threads_created:,}"],
+        [_("server threads alive at most"), f"{s.threads_max_alive:,}"],
+        [_("threads that served more than one connection"), f"{s.workers_reused:,}"],
+        [_("most connections served by one thread"), f"{s.most_served_by_one:,}"],
+        [_("server / client lanes"), f"{s.server_lanes} / {s.client_lanes}"],
+        [_("bytes received / sent by the server"), f"{s.bytes_in:,} / {s.bytes_out:,}"],
     ]
-    rows += [[f"highest {name}", f"{v:,}"] for name, v in sorted(s.peaks.items())]
-    return "## Counts\n\n" + _table(["what", "how many"], rows)
+    rows += [[_("highest {counter}").format(counter=name if language() == "en" else counter_name(name)), f"{v:,}"]
+             for name, v in sorted(s.peaks.items())]
+    return _("## Counts") + "\n\n" + _table([_("what"), _("how many")], rows)
 
 
 def _waits(s: Stats) -> str:
     rows = []
     for w in s.waits.values():
-        rows.append([f"{w.name}", f"{w.n:,}", _ns(w.p(50)), _ns(w.p(90)), _ns(w.p(99)), _ns(w.max),
+        rows.append([_(WAIT_NAMES[w.name]), f"{w.n:,}", _ns(w.p(50)), _ns(w.p(90)), _ns(w.p(99)), _ns(w.max),
                      _ns(w.mean)])
-    text = ["## Where each connection's time went", "",
-            _table(["wait", "connections", "p50", "p90", "p99", "max", "mean"], rows)]
+    text = [_("## Where each connection's time went"), "",
+            _table([_("wait"), _("connections"), "p50", "p90", "p99", _("max"), _("mean")], rows)]
     for w in s.waits.values():
-        text.append(f"- **{w.name}**: {w.label}.")
+        text.append(_("- **{name}**: {meaning}.").format(name=_(WAIT_NAMES[w.name]), meaning=_(w.label)))
     text.append("")
     for w in s.waits.values():
         if w.worst:
-            text.append(f"### Worst five: {w.name}\n")
-            text.append(_table(["connection", w.name], [[str(cid), _ns(v)] for cid, v in w.worst]))
+            text.append(_("### Worst five: {name}").format(name=_(WAIT_NAMES[w.name])) + "\n")
+            text.append(_table([_("connection"), _(WAIT_NAMES[w.name])], [[str(cid), _ns(v)] for cid, v in w.worst]))
     return "\n".join(text)
 
 
@@ -165,46 +173,47 @@ def _per_connection(rec: Recording | None) -> str:
     if not conns:
         return ""
     rows = [[str(c.id), c.peer or "–", _ns(c.backlog_wait), _ns(c.queue_wait), _ns(c.service),
-             str(c.requests), c.close_reason or "never closed"] for c in conns[:MAX_CONNECTIONS]]
-    more = (f"\nThe first {MAX_CONNECTIONS} of {len(conns):,}; `sockscope export --format csv` has every event.\n"
-            if len(conns) > MAX_CONNECTIONS else "")
-    return ("### Connection by connection\n\n"
-            + _table(["connection", "peer", "backlog", "queue", "service", "requests", "closed"], rows,
-                     align="llrrrrl") + more)
+             str(c.requests), close_words(c.close_reason)] for c in conns[:MAX_CONNECTIONS]]
+    more = ("\n" + _("The first {shown} of {n:,}; `sockscope export --format csv` has every event.").format(
+        shown=MAX_CONNECTIONS, n=len(conns)) + "\n" if len(conns) > MAX_CONNECTIONS else "")
+    return (_("### Connection by connection") + "\n\n"
+            + _table([_("connection"), _("peer"), _(WAIT_NAMES["backlog"]), _(WAIT_NAMES["queue"]),
+                      _(WAIT_NAMES["service"]), _("requests"), _("closed")], rows, align="llrrrrl") + more)
 
 
 def _throughput(s: Stats) -> str:
     b = s.throughput
     if not b or not s.requests:
-        return "## Throughput over time\n\nNo requests were answered.\n"
+        return _("## Throughput over time") + "\n\n" + _("No requests were answered.") + "\n"
     rows = [[f"{_ns(x.t0)} – {_ns(x.t1)}", f"{x.requests:,}", f"{x.rate:,.0f}", f"{x.closed:,}"] for x in b]
     line = sparkline([x.requests for x in b])
-    return ("## Throughput over time\n\n"
-            f"Requests answered per {_ns(b[0].t1 - b[0].t0)}: `{line}`\n\n"
-            + _table(["time", "requests", "per second", "connections closed"], rows))
+    return (_("## Throughput over time") + "\n\n"
+            + _("Requests answered per {time}: `{line}`").format(time=_ns(b[0].t1 - b[0].t0), line=line) + "\n\n"
+            + _table([_("time"), _("requests"), _("per second"), _("connections closed")], rows))
 
 
 def _closes(s: Stats) -> str:
-    rows = [[reason, f"{n:,}"] for reason, n in s.close_reasons.most_common()]
-    text = "## How connections ended\n\n"
+    rows = [[close_words(reason), f"{n:,}"] for reason, n in s.close_reasons.most_common()]
+    text = _("## How connections ended") + "\n\n"
     if rows:
-        text += "By the server:\n\n" + _table(["reason", "connections"], rows)
-    crow = [[reason, f"{n:,}"] for reason, n in s.client_close_reasons.most_common()]
+        text += _("By the server:") + "\n\n" + _table([_("reason"), _("connections")], rows)
+    crow = [[close_words(reason), f"{n:,}"] for reason, n in s.client_close_reasons.most_common()]
     if crow:
-        text += "\nBy the clients:\n\n" + _table(["reason", "connections"], crow)
+        text += "\n" + _("By the clients:") + "\n\n" + _table([_("reason"), _("connections")], crow)
     return text
 
 
 def _findings(findings: list[Finding]) -> str:
     if not findings:
-        return "## What `sockscope check` finds\n\nNothing: every connection follows the lifecycle.\n"
+        return (_("## What `sockscope check` finds") + "\n\n" + _("Nothing: every connection follows the lifecycle.")
+                + "\n")
     tally: dict[str, int] = {}
     for f in findings:
         tally[f.code] = tally.get(f.code, 0) + 1
-    rows = [[CODES[code], f"{n:,}"] for code, n in sorted(tally.items(), key=lambda kv: list(CODES).index(kv[0]))]
-    text = ["## What `sockscope check` finds", "", _table(["finding", "how many"], rows)]
+    rows = [[_(CODES[code]), f"{n:,}"] for code, n in sorted(tally.items(), key=lambda kv: list(CODES).index(kv[0]))]
+    text = [_("## What `sockscope check` finds"), "", _table([_("finding"), _("how many")], rows)]
     for f in findings[:MAX_FINDINGS]:
-        text.append(f"- line {f.line}: {f.message}")
+        text.append(_("- line {line}: {message}").format(line=f.line, message=f.message))
     if len(findings) > MAX_FINDINGS:
-        text.append(f"- ... and {len(findings) - MAX_FINDINGS:,} more (run `sockscope check`)")
+        text.append(_("- ... and {n:,} more (run `sockscope check`)").format(n=len(findings) - MAX_FINDINGS))
     return "\n".join(text) + "\n"

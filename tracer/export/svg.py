@@ -22,7 +22,10 @@ from typing import TextIO
 from xml.sax.saxutils import escape
 
 from tracer import units
+from tracer.analysis.stats import counter_name
 from tracer.export import Progress, Selection, in_range
+from tracer.locale import N_, _, ngettext
+from tracer.locale.cells import cell_len, truncate
 from tracer.recording.events import BY_CODE, KINDS, Look
 from tracer.recording.model import Counter, Lane, Recording, natural_key
 from tracer.timeline import palette
@@ -38,7 +41,9 @@ LABEL_W = 170
 RIGHT = 24
 WIDE = 2.0  # px: a span this wide is drawn on its own; narrower ones are summarised per pixel column
 TOP = 64  # title and axis
-FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif"
+# Latin first (as before), then fonts with Simplified Chinese glyphs on Linux, macOS and Windows.
+FONT = ("font-family:DejaVu Sans,Helvetica,Arial,'Noto Sans CJK SC','Source Han Sans SC','PingFang SC',"
+        "'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif")
 _K = len(BY_CODE)
 _IS_MARK = [k.look is Look.MARK for k in BY_CODE]
 
@@ -64,7 +69,7 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     for k, lane in enumerate(lanes):
         if lane.side == "client" and not client_gap and k:
             client_gap = True
-            body.append(_text(8, y + 12, "clients", 11, "#555", weight="bold"))
+            body.append(_text(8, y + 12, _("clients"), 11, "#555", weight="bold"))
             y += 16
         labelled = row_h >= 9 or k % math.ceil(11 / row_h) == 0  # small rows: label every few
         drawn, kinds = _lane(body, lane, y, row_h, lo, hi, scale, plot_w, labelled)
@@ -99,16 +104,17 @@ def _title(rec: Recording, sel: Selection, lo: int, hi: int, n: int, width: int)
     s = rec.settings
     bits = [rec.model]
     if rec.model == "pool" and "workers" in s:
-        bits.append(f"{s['workers']} workers")
+        bits.append(ngettext("{n} worker", "{n} workers", s["workers"]).format(n=s["workers"]))
     if "backlog" in s:
-        bits.append(f"backlog {s['backlog']}")
+        bits.append(_("backlog {n}").format(n=s["backlog"]))
     if s.get("as_taught"):
-        bits.append("as taught")
+        bits.append(_("as taught"))
     unit, div, decimals = time_unit(lo, hi, nice_step(hi - lo))
     span = f"{lo / div:.{decimals}f} – {hi / div:.{decimals}f} {unit}"
-    sub = f"{rec.path} · {span} · {n:,} events drawn"  # _text escapes
+    drawn = ngettext("{n:,} event drawn", "{n:,} events drawn", n).format(n=n)
+    sub = f"{rec.path} · {span} · {drawn}"  # _text escapes
     if rec.dropped:
-        sub += f" · {rec.dropped:,} dropped while recording"
+        sub += " · " + _("{n:,} dropped while recording").format(n=rec.dropped)
     return (_text(8, 20, "sockscope · " + " · ".join(bits), 15, "#222", weight="bold") + "\n"
             + _text(8, 38, sub, 11, "#555") + "\n")
 
@@ -199,7 +205,7 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
     body.append(f'<rect class="lane" x="{LABEL_W}" y="{y}" width="{plot_w}" height="{full}"/>')
     if labelled:
         size = max(8, min(11, row_h - 3))
-        name = lane.name if len(lane.name) <= 22 else lane.name[:21] + "…"
+        name = truncate(lane.name, 22)  # in cells: a Chinese thread name is twice as wide
         body.append(_text(LABEL_W - 6, y + row_h / 2 + size / 2.8, name, size, "#333", anchor="end"))
     pad = 2 if row_h >= 9 else 0
     used = {code for _, _, code, _ in cols.wide}
@@ -212,8 +218,8 @@ def _lane(body: list[str], lane: Lane, y: int, row_h: int, lo: int, hi: int, sca
     used |= _marks(body, paths, lane, cols, y, full, plot_w)
     for code, segments in sorted(paths.items()):
         name = BY_CODE[code].name
-        body.append(f'<path class="sum k-{name}" d="{"".join(segments)}"><title>{escape(lane.name)}: {name}, '
-                    f'several events per pixel</title></path>')
+        tip = escape(_("{lane}: {kind}, several events per pixel").format(lane=lane.name, kind=name))
+        body.append(f'<path class="sum k-{name}" d="{"".join(segments)}"><title>{tip}</title></path>')
     return cols.n, used
 
 
@@ -266,16 +272,16 @@ def _runs(body: list[str], paths: dict[int, list[str]], lane: Lane, cols: _Colum
 
 def _tip(lane: Lane, i: int) -> str:
     e = lane.event(i)
-    bits = [f"{lane.name}: {e.kind}", f"at {_ns(e.t)}"]
+    bits = [f"{lane.name}: {e.kind}", _("at {time}").format(time=_ns(e.t))]
     if e.dur:
-        bits.append(f"for {_ns(e.dur)}")
+        bits.append(_("for {time}").format(time=_ns(e.dur)))
     if e.conn:
-        bits.append(f"connection {e.conn}")
+        bits.append(_("connection {conn}").format(conn=e.conn))
     if e.kind in ("recv", "send") and e.nbytes >= 0:
         bits.append(f"{e.nbytes} B")
     if e.detail is not None:
         bits.append(str(e.detail))
-    bits.append(f"line {e.line}")
+    bits.append(_("line {line}").format(line=e.line))
     return escape(" · ".join(bits))
 
 
@@ -297,10 +303,9 @@ def _counter(body: list[str], counter: Counter, y: int, lo: int, hi: int, plot_w
     top = max(cols, default=0)
     h = 26
     colour = palette.COUNTER_COLOURS.get(counter.name, "#888")
-    label = {"threads": "threads alive", "queue": "pool queue", "backlog": "kernel backlog"}.get(counter.name,
-                                                                                              counter.name)
+    label = counter_name(counter.name)
     body.append(_text(LABEL_W - 6, y + 12, label, 11, "#333", anchor="end"))
-    body.append(_text(LABEL_W - 6, y + 24, f"max {top}", 9, "#777", anchor="end"))
+    body.append(_text(LABEL_W - 6, y + 24, _("max {n}").format(n=top), 9, "#777", anchor="end"))
     body.append(f'<rect class="lane" x="{LABEL_W}" y="{y}" width="{plot_w}" height="{h}"/>')
     if top <= 0:
         return
@@ -313,6 +318,17 @@ def _counter(body: list[str], counter: Counter, y: int, lo: int, hi: int, plot_w
                 f'stroke="{colour}" stroke-width="1"/>')
 
 
+# What a look means, as the legend names it.
+LOOK_WORDS = {Look.BLOCKED: N_("blocked"), Look.WORKING: N_("working"), Look.QUEUED: N_("queued"),
+              Look.MARK: N_("mark")}
+
+
+def text_width(text: str, per_cell: float) -> int:
+    """About how many pixels ``text`` takes, ``per_cell`` px a Latin letter: a Chinese character takes two cells
+    (1 em, where a Latin letter of DejaVu Sans averages 0.57 em), so a legend of them is spaced twice as wide."""
+    return int(per_cell * cell_len(text))
+
+
 def _legend(used: set[int], y: int, width: int) -> str:
     """Spans by look (blue: blocked in accept, recv ...), then each instant by kind."""
     entries: list[tuple[str, str, int]] = []  # (class, label, swatch width)
@@ -320,15 +336,15 @@ def _legend(used: set[int], y: int, width: int) -> str:
     for look in (Look.BLOCKED, Look.WORKING):
         names = [BY_CODE[c].name for c in spans if BY_CODE[c].look is look]
         if names:
-            entries.append((f"k-{names[0]}", f"{look.value}: {', '.join(names)}", 14))
+            entries.append((f"k-{names[0]}", f"{_(LOOK_WORDS[look])}: {', '.join(names)}", 14))
     entries += [(f"k-{BY_CODE[c].name}", BY_CODE[c].name, 3) for c in sorted(used) if _IS_MARK[c]]
     parts = []
     x = 8
     for cls, label, w in entries:
         parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="12" class="{cls}"/>')
         parts.append(_text(x + w + 4, y + 10, label, 11, "#333"))
-        x += w + 14 + int(6.3 * len(label))
-    footer = "sockscope · colours as in the timeline UI"
-    if x + int(5.5 * len(footer)) + 8 <= width:  # only where the legend leaves room for it
+        x += w + 14 + text_width(label, 6.3)
+    footer = _("sockscope · colours as in the timeline UI")
+    if x + text_width(footer, 5.5) + 8 <= width:  # only where the legend leaves room for it
         parts.append(_text(width - 8, y + 10, footer, 9, "#999", anchor="end"))
     return "\n".join(parts) + "\n"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from tracer.errors import RecordingError
+from tracer.locale import _
 from tracer.recording.model import Recording
 from tracer.recording.reader import Builder
 
@@ -81,11 +82,11 @@ class Follower:
                 self._file = open(self.path, "rb")  # noqa: SIM115 - kept open across polls
                 st = os.fstat(self._file.fileno())
         except FileNotFoundError:
-            raise RecordingError(self.path, 0, "no such file") from None
+            raise RecordingError(self.path, 0, _("no such file")) from None
         except IsADirectoryError:
-            raise RecordingError(self.path, 0, "is a folder, not a recording") from None
+            raise RecordingError(self.path, 0, _("is a folder, not a recording")) from None
         except PermissionError:
-            raise RecordingError(self.path, 0, "permission denied") from None
+            raise RecordingError(self.path, 0, _("permission denied")) from None
         return st
 
     def poll(self) -> Poll:
@@ -113,7 +114,8 @@ class Follower:
             text = data[:cut].decode("utf-8")
         except UnicodeDecodeError as exc:
             line = self.lines_read + data[: exc.start].count(b"\n") + 1
-            raise RecordingError(self.path, line, f"expected UTF-8 text, got byte {data[exc.start]:#x}") from None
+            raise RecordingError(self.path, line, _("expected UTF-8 text, got byte {byte:#x}").format(
+                byte=data[exc.start])) from None
         self.offset += cut
         lines = text.splitlines(keepends=True)
         self.lines_read += len(lines)
@@ -197,7 +199,8 @@ class Loader:
                 self.builder.feed(tail.decode("utf-8"))
             except (RecordingError, UnicodeDecodeError):
                 if self.builder.line_no <= 1:
-                    raise RecordingError(self.path, 1, "expected a sockscope header line, got a cut-off line") from None
+                    raise RecordingError(self.path, 1,
+                                         _("expected a sockscope header line, got a cut-off line")) from None
                 cut_off = True
         rec = self.builder.finish(cut_off=cut_off)
         self.on_batch(Batch(rec, self.follower.offset + len(tail), self.follower.offset + len(tail), 0, False, True))

@@ -13,6 +13,7 @@ import os
 
 from tracer import outputs
 from tracer.errors import RecordingError, TracerError
+from tracer.locale import _
 
 FORMAT_NAME = "sockscope"
 FORMAT_VERSION = 1
@@ -28,7 +29,7 @@ def read_t0(path: str) -> int:
         with open(path, encoding="utf-8") as f:
             first = f.readline()
     except OSError as exc:
-        raise RecordingError(path, 0, f"cannot read it: {exc.strerror or exc}") from None
+        raise RecordingError(path, 0, _("cannot read it: {why}").format(why=exc.strerror or exc)) from None
     try:
         return int(json.loads(first)["t0_monotonic_ns"])
     except (ValueError, KeyError, TypeError):

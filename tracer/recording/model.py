@@ -194,7 +194,8 @@ class Recording:
         self.marks: list[tuple[int, str]] = []
         self.connections: dict[int, Connection] = {}
         self.trailer: dict[str, Any] | None = None
-        self.warnings: list[str] = []
+        self.warnings: list[str] = []  # in words, in the language in force
+        self.cut_off = False  # the last line was cut off (the warnings say so in words)
         self.n_events = 0
         self.t_max = 0
 

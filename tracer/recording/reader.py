@@ -36,6 +36,7 @@ from typing import Any, TextIO
 
 from tracer.addresses import join_key
 from tracer.errors import RecordingError
+from tracer.locale import _
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION
 from tracer.recording.model import Connection, Counter, Lane, Recording
@@ -125,7 +126,7 @@ class Builder:
         """Sort what needs sorting, note what is missing, and return the recording."""
         rec = self.rec
         if self.line_no == 0:
-            raise RecordingError(rec.path, 0, "empty file: expected a sockscope header line")
+            raise RecordingError(rec.path, 0, _("empty file: expected a sockscope header line"))
         for lane in rec.lanes.values():
             lane._sort()
         for counter in rec.counters.values():
@@ -135,10 +136,12 @@ class Builder:
                 counter.v = array("q", (p[1] for p in pairs))
         rec.marks.sort()
         if cut_off:
-            rec.warnings.append(
-                f"{rec.path}:{self.line_no}: the last line is cut off (recording interrupted?); ignored")
+            rec.cut_off = True
+            rec.warnings.append(_("{path}:{line}: the last line is cut off (recording interrupted?); ignored").format(
+                path=rec.path, line=self.line_no))
         if rec.trailer is None:
-            rec.warnings.append(f"{rec.path}: no trailer: the recording did not end cleanly (or is still growing)")
+            rec.warnings.append(_("{path}: no trailer: the recording did not end cleanly (or is still growing)")
+                                .format(path=rec.path))
         return rec
 
     # ------------------------------------------------------------ lines
@@ -146,15 +149,16 @@ class Builder:
         try:
             head = json.loads(line)
         except (ValueError, RecursionError):
-            raise self.error(f"expected a sockscope header object, got {line[:60]!r}") from None
+            raise self.error(_("expected a sockscope header object, got {line!r}").format(line=line[:60])) from None
         if not isinstance(head, dict) or head.get("format") != FORMAT_NAME:
-            raise self.error(f"expected a header with \"format\": \"{FORMAT_NAME}\", got {line[:60]!r}")
+            raise self.error(_("expected a header with \"format\": \"{name}\", got {line!r}").format(
+                name=FORMAT_NAME, line=line[:60]))
         version = head.get("version")
         if not isinstance(version, int) or version < 1:
-            raise self.error(f"expected an integer format version, got {version!r}")
+            raise self.error(_("expected an integer format version, got {version!r}").format(version=version))
         if version > FORMAT_VERSION:
-            raise self.error(f"format version {version} is newer than this sockscope reads "
-                             f"({FORMAT_VERSION}); upgrade sockscope to open it")
+            raise self.error(_("format version {version} is newer than this sockscope reads ({known}); "
+                               "upgrade sockscope to open it").format(version=version, known=FORMAT_VERSION))
         self.rec.header = head
 
     def _fast_event(self, line: str) -> bool:
@@ -342,9 +346,9 @@ def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | No
         size = os.path.getsize(name)
         f = open(name, encoding="utf-8", newline="")
     except FileNotFoundError:
-        raise RecordingError(name, 0, "no such file") from None
+        raise RecordingError(name, 0, _("no such file")) from None
     except IsADirectoryError:
-        raise RecordingError(name, 0, "is a folder, not a recording") from None
+        raise RecordingError(name, 0, _("is a folder, not a recording")) from None
     except PermissionError:
         raise RecordingError(name, 0, "permission denied") from None
     builder = Builder(name, fast)
@@ -412,7 +416,8 @@ def _not_utf8(builder: Builder, name: str) -> Recording:
                 if n > 1 and not raw.endswith(b"\n") and exc.reason == "unexpected end of data":
                     builder.line_no = n
                     return builder.finish(cut_off=True)
-                raise RecordingError(name, n, f"expected UTF-8 text, got byte {raw[exc.start]:#x}") from None
+                raise RecordingError(name, n, _("expected UTF-8 text, got byte {byte:#x}").format(
+                    byte=raw[exc.start])) from None
             if n > builder.line_no:
                 if not raw.endswith(b"\n"):
                     return _last_line(builder, line)
@@ -434,9 +439,9 @@ def _last_line(builder: Builder, line: str) -> Recording:
 def check_followable(path: str) -> None:
     """Raise RecordingError unless ``path`` is a file that is, or may become, a recording."""
     if not os.path.exists(path):
-        raise RecordingError(path, 0, "no such file (start the server with --record FILE first)")
+        raise RecordingError(path, 0, _("no such file (start the server with --record FILE first)"))
     if os.path.isdir(path):
-        raise RecordingError(path, 0, "is a folder, not a recording")
+        raise RecordingError(path, 0, _("is a folder, not a recording"))
     with open(path, encoding="utf-8", errors="replace") as f:
         first = f.readline()
     if first.endswith("\n"):

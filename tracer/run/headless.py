@@ -25,6 +25,7 @@ from typing import Any
 from servers import Settings
 from tracer.clients import program, scenarios, toolkit
 from tracer.errors import ServerError, TracerError
+from tracer.locale import N_, _, ngettext
 from tracer.outputs import write_text
 from tracer.recording.format import check_recording_path
 from tracer.recording.model import Recording
@@ -163,9 +164,9 @@ def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
         return fmt_time(ns, significant=True)
 
     st = compute(rec)
-    conns = f"{st.connections} connections accepted"
+    conns = ngettext("{n} connection accepted", "{n} connections accepted", st.connections).format(n=st.connections)
     if st.client_only:
-        conns += f" ({st.client_only} more seen only by their client)"
+        conns += _(" ({n} more seen only by their client)").format(n=st.client_only)
     if st.never_closed:
         conns += f", {st.never_closed} never closed by the server"
     late = answered_after_client_left(rec)
@@ -174,15 +175,16 @@ def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
     parts = [f"{rec.model} server ({_knobs(rec.settings)}): {conns}; {answered}; "
              f"{st.threads_created} threads created, at most {st.threads_max_alive} alive at once"]
     if outcome is not None:
-        parts.append(f"clients saw {program.summarize(outcome)}")
-    waits = [f"{_ns(w.worst[0][1])} {_WHERE[name]} (connection {w.worst[0][0]})"
+        parts.append(_("clients saw {what}").format(what=program.summarize(outcome)))
+    waits = [_("{time} {where} (connection {conn})").format(time=_ns(w.worst[0][1]), where=_(_WHERE[name]),
+                                                             conn=w.worst[0][0])
              for name, w in st.waits.items() if w.worst and w.worst[0][1] > 0]
     if waits:
-        parts.append("longest waits: " + ", ".join(waits))
+        parts.append(_("longest waits: {waits}").format(waits=_(", ").join(waits)))
     if st.peaks.get("backlog"):
-        parts.append(f"the kernel's accept queue held up to {st.peaks['backlog']}")
-    parts.append(f"{st.events:,} events, {st.dropped} dropped")
-    return "; ".join(parts) + "."
+        parts.append(_("the kernel's accept queue held up to {n}").format(n=st.peaks["backlog"]))
+    parts.append(_("{events:,} events, {dropped} dropped").format(events=st.events, dropped=st.dropped))
+    return _("; ").join(parts) + _(".")
 
 
 def answered_after_client_left(rec: Recording) -> int:
@@ -200,18 +202,21 @@ def answered_after_client_left(rec: Recording) -> int:
     return late
 
 
-_WHERE = {"backlog": "in the kernel's backlog", "queue": "in the pool's queue", "service": "in service"}
+_WHERE = {"backlog": N_("in the kernel's backlog"), "queue": N_("in the pool's queue"), "service": N_("in service")}
+_KNOB_WORDS = {"work_ms": N_("work {ms:g} ms"), "cpu_ms": N_("cpu {ms:g} ms"),
+               "pause_accept_ms": N_("accept paused {ms:g} ms")}
 
 
 def _knobs(settings: Mapping[str, Any]) -> str:
     if settings.get("program"):  # a program of the student's (sockscope run)
         return "sockscope run " + " ".join(map(str, settings["program"]))
     workers = settings.get("workers")
-    shown = [f"{workers} worker{'s' if workers != 1 else ''}"] if settings.get("model") == "pool" else []
-    shown.append(f"backlog {settings.get('backlog')}")
-    for key, label in (("work_ms", "work"), ("cpu_ms", "cpu"), ("pause_accept_ms", "accept paused")):
+    shown = [ngettext("{n} worker", "{n} workers", workers or 0).format(n=workers)] \
+        if settings.get("model") == "pool" else []
+    shown.append(_("backlog {n}").format(n=settings.get("backlog")))
+    for key, words in _KNOB_WORDS.items():
         if settings.get(key):
-            shown.append(f"{label} {settings[key]:g} ms")
+            shown.append(_(words).format(ms=settings[key]))
     if settings.get("as_taught"):
-        shown.append("as taught")
-    return ", ".join(shown)
+        shown.append(_("as taught"))
+    return _(", ").join(shown)

@@ -14,6 +14,7 @@ from tracer.addresses import Address
 from tracer.clients import program, scenarios, toolkit
 from tracer.clients.scenarios import Number
 from tracer.errors import ServerError, TracerError
+from tracer.locale import _
 from tracer.recording import reader
 from tracer.run.headless import summary
 from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
@@ -224,13 +225,14 @@ def count_accepts(path: str) -> int:
 def summary_lines(path: str, stopped: Stopped, outcome: toolkit.Outcome | None = None) -> list[str]:
     """What to print after a session: problems, the recording's summary, how to open it again."""
 
-    out = [f"warning: {p}" for p in stopped.problems]
+    out = [_("warning: {message}").format(message=p) for p in stopped.problems]
     try:
         rec = reader.load(path)
     except TracerError as exc:
-        return [*out, f"warning: {exc}", f"sockscope: the recording is {path}"]
-    complete = "complete" if rec.complete else "no trailer: the server did not stop cleanly"
-    out.append(f"sockscope: recorded {path} ({complete})")
+        return [*out, _("warning: {message}").format(message=exc), _("sockscope: the recording is {path}").format(
+            path=path)]
+    complete = _("complete") if rec.complete else _("no trailer: the server did not stop cleanly")
+    out.append(_("sockscope: recorded {path} ({state})").format(path=path, state=complete))
     out.append(summary(rec, outcome))
-    out.append(f"Open it again with: sockscope replay {path}")
+    out.append(_("Open it again with: {command}").format(command=f"sockscope replay {path}"))
     return out

@@ -38,6 +38,7 @@ from servers import Settings
 from tracer import child
 from tracer.addresses import Address
 from tracer.errors import ServerError
+from tracer.locale import _
 from tracer.run.programs import listen_address
 
 PROGRAM_LISTEN_S = 8.0  # a program of the student's must call listen() this soon after it starts
@@ -231,8 +232,9 @@ class ServerProcess:
         assert self.piped is not None
         errors = self.piped.last_errors(1)
         if errors:
-            return errors[0].removeprefix("error: ")
-        return f"the {self.cfg.model} server exited with status {self.piped.proc.returncode} before listening"
+            return errors[0].removeprefix("error: ").removeprefix(_("error: {message}").format(message=""))
+        return _("the {model} server exited with status {status} before listening").format(
+            model=self.cfg.model, status=self.piped.proc.returncode)
 
     @property
     def running(self) -> bool:

@@ -25,6 +25,7 @@ from servers import Settings
 from tracer import addresses
 from tracer.addresses import Address
 from tracer.errors import ServerError, TracerError
+from tracer.locale import _
 from tracer.record.interrupts import StopSignals
 from tracer.record.net import Net, backlog_probe_available
 from tracer.record.recorder import Recorder, context_switches
@@ -67,7 +68,8 @@ def run_server(
     try:
         module = servers.load(cfg.model)
     except KeyError:
-        raise TracerError(f"unknown model {cfg.model!r}; choose one of {', '.join(servers.MODELS)}") from None
+        raise TracerError(_("unknown model {model!r}; choose one of {models}").format(
+            model=cfg.model, models=", ".join(servers.MODELS))) from None
     if cfg.unix is not None:
         addresses.prepare_unix_path(cfg.unix)  # a stale socket file goes; anything else is refused
     recorder = Recorder(record, header_for(cfg), offload=spare_core()) if record else None
@@ -154,10 +156,13 @@ def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
     if isinstance(exc, socket.gaierror):  # a name that stopped resolving, or one of the other family
         return ServerError(f"cannot listen on {cfg.host}: {exc.strerror or exc}")
     if exc.errno == errno.EADDRINUSE:
-        return ServerError(f"port {cfg.port} on {cfg.host} is already in use; try --port 0 for a free one")
+        return ServerError(_("port {port} on {host} is already in use; try --port 0 for a free one").format(
+            port=cfg.port, host=cfg.host))
     if exc.errno == errno.EACCES:
-        return ServerError(f"no permission to listen on port {cfg.port} (ports below 1024 need root)")
-    return ServerError(f"cannot listen on {addresses.show((cfg.host, cfg.port))}: {exc.strerror or exc}")
+        return ServerError(_("no permission to listen on port {port} (ports below 1024 need root)").format(
+            port=cfg.port))
+    return ServerError(_("cannot listen on {address}: {why}").format(address=addresses.show((cfg.host, cfg.port)),
+                                                                    why=exc.strerror or exc))
 
 
 def _install_signals(handler: StopSignals) -> dict[int, Any]:

@@ -13,6 +13,7 @@ Colours are ``#rrggbb`` strings (xterm-256 shades), which Textual, Rich and SVG 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from tracer.recording.events import KINDS, Look
@@ -112,3 +113,40 @@ def colour(kind: str) -> str:
     if kind in KIND_INK:
         return INKS[KIND_INK[kind]].colour
     return LOOK_COLOURS[KINDS[kind].look]
+
+
+# ---------------------------------------------------------------- the ASCII glyph set
+# Block and box characters are "ambiguous width" (Unicode's East Asian Width A): a terminal in a Chinese
+# locale may draw them two cells wide, which shifts every column after them.  With --ascii (or
+# SOCKSCOPE_ASCII=1) every glyph the timeline draws is swapped, one character for one, so the columns stay.
+ASCII_GLYPHS: dict[str, str] = {
+    "▒": ":", "█": "#", "░": ".", "┊": "'", "┃": "|", "│": "|", "─": "-", "┼": "+", "┴": "+", "┬": "+",
+    "├": "+", "┤": "+", "┸": "+", "━": "=", "▼": "v", "▾": "v", "▸": ">", "▶": ">", "◀": "<", "‖": "=",
+    "●": "*", "○": "o", "×": "x", "◇": "L", "»": ">", "→": ">", "←": "<", "•": "*", "…": "~", "·": ".",
+    "▁": "_", "▂": "_", "▃": "-", "▄": "-", "▅": "=", "▆": "=", "▇": "#",
+    # the inks of #12's guided lessons (accept, select, connect, backlog, work, cpu, several)
+    "┅": "_", "≈": "~", "⋯": ",", "▚": "%", "═": "=", "▓": "@", "※": "!",
+}
+ASCII_TABLE = str.maketrans(ASCII_GLYPHS)
+_ascii = False
+
+
+def ascii_asked(environ: dict[str, str] | None = None) -> bool:
+    """Does ``SOCKSCOPE_ASCII`` ask for the ASCII glyph set (``1``, ``yes``, ``true``, ``on``)?"""
+    env = os.environ if environ is None else environ
+    return env.get("SOCKSCOPE_ASCII", "").strip().lower() in ("1", "yes", "true", "on")
+
+
+def set_ascii(on: bool) -> None:
+    """Draw the timeline with ASCII characters (True) or with block and box characters (False)."""
+    global _ascii
+    _ascii = on
+
+
+def ascii_on() -> bool:
+    return _ascii
+
+
+def glyphs(text: str) -> str:
+    """``text`` as the glyph set in force draws it (unchanged unless ASCII is on)."""
+    return text.translate(ASCII_TABLE) if _ascii else text
