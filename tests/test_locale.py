@@ -250,3 +250,25 @@ def test_cells_count_a_chinese_character_as_two():
     assert ljust("连接", 6) == "连接  " and rjust("连接", 5) == " 连接"
     assert truncate("完成连接队列", 7) == "完成连…" and cell_len(truncate("完成连接队列", 7)) <= 7
     assert truncate("abc", 3) == "abc"
+
+
+def test_no_module_that_translates_binds_underscore_itself():
+    """``head, _, rest = ...`` in a function that calls ``_()`` makes ``_`` local there: an UnboundLocalError in
+    front of a user, only in the branch that runs it (a throwaway name in a live_app watch did exactly that)."""
+    import ast
+
+    bad = []
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not any(isinstance(n, ast.ImportFrom) and n.module == "tracer.locale"
+                   and any(a.name == "_" for a in n.names) for n in tree.body):
+            continue
+        in_comprehension = {id(name) for comp in ast.walk(tree)
+                            if isinstance(comp, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
+                            for gen in comp.generators for name in ast.walk(gen.target)}
+        for func in ast.walk(tree):
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                bad += [f"{path.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(func)
+                        if isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store)
+                        and id(n) not in in_comprehension]
+    assert bad == []

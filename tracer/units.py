@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 
+from tracer.locale import _
+
 NS_PER = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 PLAIN_UNIT = "ms"  # what a number without a unit means
 _TIME = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s)?$")
@@ -26,8 +28,8 @@ def parse_time(text: str) -> int:
     s = text.strip().lower().replace(" ", "").replace(",", "")
     m = _TIME.match(s)
     if not m:
-        raise ValueError(f"expected a time such as 12ms, 3.5s, 250us or 100ns (a plain number is ms), "
-                         f"got {text!r}")
+        raise ValueError(_("expected a time such as 12ms, 3.5s, 250us or 100ns (a plain number is ms), "
+                           "got {text!r}").format(text=text))
     return round(float(m.group(1)) * NS_PER[m.group(2) or PLAIN_UNIT])
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from tracer.locale import N_
+
 
 class Look(enum.Enum):
     """How a kind of event reads on a timeline."""
@@ -39,18 +41,18 @@ class Kind:
 
 
 _KINDS = [
-    Kind("listen", 0, Look.MARK, "the server socket starts listening"),
-    Kind("accept", 1, Look.BLOCKED, "waits in accept() until a connection is ready"),
-    Kind("submit", 2, Look.MARK, "a connection is handed to the pool's queue"),
-    Kind("start", 3, Look.MARK, "a worker picks a connection from the pool's queue"),
-    Kind("recv", 4, Look.BLOCKED, "waits in recv() until bytes arrive"),
-    Kind("send", 5, Look.WORKING, "send() copies the reply to the kernel"),
-    Kind("close", 6, Look.MARK, "the socket is closed"),
-    Kind("thread_start", 7, Look.MARK, "a thread starts"),
-    Kind("thread_exit", 8, Look.MARK, "a thread ends"),
-    Kind("select", 9, Look.BLOCKED, "waits in select() until some sockets are ready"),
-    Kind("connect", 10, Look.BLOCKED, "a client waits in connect() for the handshake"),
-    Kind("work", 11, Look.WORKING, "the handler works (waits on a database, computes)"),
+    Kind("listen", 0, Look.MARK, N_("the server socket starts listening")),
+    Kind("accept", 1, Look.BLOCKED, N_("waits in accept() until a connection is ready")),
+    Kind("submit", 2, Look.MARK, N_("a connection is handed to the pool's queue")),
+    Kind("start", 3, Look.MARK, N_("a worker picks a connection from the pool's queue")),
+    Kind("recv", 4, Look.BLOCKED, N_("waits in recv() until bytes arrive")),
+    Kind("send", 5, Look.WORKING, N_("send() copies the reply to the kernel")),
+    Kind("close", 6, Look.MARK, N_("the socket is closed")),
+    Kind("thread_start", 7, Look.MARK, N_("a thread starts")),
+    Kind("thread_exit", 8, Look.MARK, N_("a thread ends")),
+    Kind("select", 9, Look.BLOCKED, N_("waits in select() until some sockets are ready")),
+    Kind("connect", 10, Look.BLOCKED, N_("a client waits in connect() for the handshake")),
+    Kind("work", 11, Look.WORKING, N_("the handler works (waits on a database, computes)")),
 ]
 
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}

@@ -14,7 +14,7 @@ from tracer.addresses import Address
 from tracer.clients import program, scenarios, toolkit
 from tracer.clients.scenarios import Number
 from tracer.errors import ServerError, TracerError
-from tracer.locale import _
+from tracer.locale import N_, _
 from tracer.recording import reader
 from tracer.run.headless import summary
 from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
@@ -30,12 +30,12 @@ class Poke:
 
 
 POKES = [
-    Poke("b", "burst", "burst"),
-    Poke("s", "slowloris", "slow clients"),
-    Poke("i", "idle", "idle conns"),
-    Poke("k", "keepalive", "keep-alive"),
-    Poke("c", "churn", "churn"),
-    Poke("r", "ramp", "ramp"),
+    Poke("b", "burst", N_("burst")),
+    Poke("s", "slowloris", N_("slow clients")),
+    Poke("i", "idle", N_("idle conns")),
+    Poke("k", "keepalive", N_("keep-alive")),
+    Poke("c", "churn", N_("churn")),
+    Poke("r", "ramp", N_("ramp")),
 ]
 
 

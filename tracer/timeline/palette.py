@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from tracer.locale import N_
 from tracer.recording.events import KINDS, Look
 
 
@@ -40,36 +41,38 @@ class Ink:
 
 # The kinds of time, in the order the legend lists them.  A zoomed-out cell shows the one that took most of it.
 SPAN_INKS: tuple[Ink, ...] = (
-    Ink("accept", "┅", "#00afaf", "waiting to accept: the thread sleeps in accept() until a client connects",
-        "accept"),
-    Ink("recv", "▒", "#5f87ff", "waiting for bytes: the thread sleeps in recv() until the peer sends", "recv"),
-    Ink("select", "≈", "#af87ff", "waiting in select(): the event loop sleeps until some socket is ready", "select"),
-    Ink("connect", "▪", "#87d7ff", "waiting to connect: the client's handshake (its SYN retries when dropped)",
-        "connect"),
-    Ink("queue", "░", "#d75fd7", "waiting in the pool's queue for a free worker (submit → start)", "pool queue"),
-    Ink("backlog", "▚", "#ff875f", "waiting in the kernel's backlog: connected, not yet accepted", "backlog"),
-    Ink("send", "█", "#ffaf00", "sending: send() copies the reply to the kernel", "send"),
-    Ink("work", "═", "#d7d75f", "the handler waits (--work-ms: it sleeps, as on a database; other threads run)",
-        "work (sleep)"),
-    Ink("cpu", "▓", "#ff5f00", "the handler computes (--cpu-ms: it holds the GIL; other threads wait)",
-        "work (cpu)"),
+    Ink("accept", "┅", "#00afaf", N_("waiting to accept: the thread sleeps in accept() until a client connects"),
+        N_("accept")),
+    Ink("recv", "▒", "#5f87ff", N_("waiting for bytes: the thread sleeps in recv() until the peer sends"), N_("recv")),
+    Ink("select", "≈", "#af87ff", N_("waiting in select(): the event loop sleeps until some socket is ready"),
+        N_("select")),
+    Ink("connect", "▪", "#87d7ff", N_("waiting to connect: the client's handshake (its SYN retries when dropped)"),
+        N_("connect")),
+    Ink("queue", "░", "#d75fd7", N_("waiting in the pool's queue for a free worker (submit → start)"),
+        N_("pool queue")),
+    Ink("backlog", "▚", "#ff875f", N_("waiting in the kernel's backlog: connected, not yet accepted"), N_("backlog")),
+    Ink("send", "█", "#ffaf00", N_("sending: send() copies the reply to the kernel"), N_("send")),
+    Ink("work", "═", "#d7d75f", N_("the handler waits (--work-ms: it sleeps, as on a database; other threads run)"),
+        N_("work (sleep)")),
+    Ink("cpu", "▓", "#ff5f00", N_("the handler computes (--cpu-ms: it holds the GIL; other threads wait)"),
+        N_("work (cpu)")),
 )
 INKS: dict[str, Ink] = {ink.name: ink for ink in SPAN_INKS}
 
 # Instants: glyph, colour, words.
 MARK_INKS: tuple[Ink, ...] = (
-    Ink("thread_start", "●", "#5fd75f", "a thread starts", "start"),
-    Ink("close", "×", "#ff5f5f", "a socket closes", "close"),
-    Ink("thread_exit", "○", "#a8a8a8", "a thread ends", "exit"),
-    Ink("listen", "◇", "#00d7d7", "the server socket starts listening", "listen"),
-    Ink("submit", "»", "#d75fd7", "a connection is handed to the pool's queue", "submit"),
-    Ink("start", "▸", "#d75fd7", "a worker picks a connection from the pool's queue", "pick up"),
+    Ink("thread_start", "●", "#5fd75f", N_("a thread starts"), N_("start")),
+    Ink("close", "×", "#ff5f5f", N_("a socket closes"), N_("close")),
+    Ink("thread_exit", "○", "#a8a8a8", N_("a thread ends"), N_("exit")),
+    Ink("listen", "◇", "#00d7d7", N_("the server socket starts listening"), N_("listen")),
+    Ink("submit", "»", "#d75fd7", N_("a connection is handed to the pool's queue"), N_("submit")),
+    Ink("start", "▸", "#d75fd7", N_("a worker picks a connection from the pool's queue"), N_("pick up")),
 )
 MARKS: dict[str, Ink] = {ink.name: ink for ink in MARK_INKS}
 SEVERAL = Ink("several", "※", "#ffffff",
-              "several of ● × ○ in one cell (a thread that starts and ends there): zoom in (+) to tell them apart",
-              "several")
-CLOSE_EXIT = Ink("close_exit", "⊗", "#ff5f5f", "a socket closes and its thread ends, in one cell", "close+exit")
+              N_("several of ● × ○ in one cell (a thread that starts and ends there): zoom in (+) to tell them apart"),
+              N_("several"))
+CLOSE_EXIT = Ink("close_exit", "⊗", "#ff5f5f", N_("a socket closes and its thread ends, in one cell"), N_("close+exit"))
 # Instants a zoomed-out cell never drops: a cell holding one shows it (several: SEVERAL), whatever else it holds.
 LIFECYCLE = ("thread_start", "close", "thread_exit", "listen")
 
@@ -125,7 +128,7 @@ ASCII_GLYPHS: dict[str, str] = {
     "●": "*", "○": "o", "×": "x", "◇": "L", "»": ">", "→": ">", "←": "<", "•": "*", "…": "~", "·": ".",
     "▁": "_", "▂": "_", "▃": "-", "▄": "-", "▅": "=", "▆": "=", "▇": "#",
     # the inks of #12's guided lessons (accept, select, connect, backlog, work, cpu, several)
-    "┅": "_", "≈": "~", "⋯": ",", "▚": "%", "═": "=", "▓": "@", "※": "!",
+    "┅": "_", "≈": "~", "⋯": ",", "▪": ",", "▚": "%", "═": "=", "▓": "@", "※": "!", "⊗": "X",
 }
 ASCII_TABLE = str.maketrans(ASCII_GLYPHS)
 _ascii = False

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress
 
+from tracer.locale import N_, _, ngettext
 from tracer.recording.events import KINDS, Event
 from tracer.recording.model import Connection, Lane, Recording, natural_key
 from tracer.timeline import activity
@@ -48,11 +49,11 @@ class Filters:
     def describe(self) -> str:
         parts = []
         if self.conn is not None:
-            parts.append(f"connection {self.conn}")
+            parts.append(_("connection {conn}").format(conn=self.conn))
         if self.lanes is not None:
-            parts.append(f"{len(self.lanes)} lane{'s' * (len(self.lanes) != 1)}")
+            parts.append(ngettext("{n} lane", "{n} lanes", len(self.lanes)).format(n=len(self.lanes)))
         if self.kinds is not None:
-            parts.append(",".join(sorted(self.kinds)) or "no kinds")
+            parts.append(",".join(sorted(self.kinds)) or _("no kinds"))
         return " · ".join(parts)
 
 
@@ -71,10 +72,12 @@ class AtPlayhead:
 _FOREVER = 2**62
 _EMPTY = Track(array("q"), array("q"), array("b"), array("i"))
 # (counter, label, unit): counters of one unit share a scale, so a queue of 3 and a backlog of 12 compare.
-COUNTER_ROWS = (("queue", "pool queue", "connections"), ("backlog", "kernel backlog", "connections"),
-                ("threads", "threads alive", "threads"),
-                ("ctx_voluntary", "ctx sw (waited)", "switches"), ("ctx_involuntary", "ctx sw (preempt)", "switches"))
-COUNTER_UNIT = {name: unit for name, _, unit in COUNTER_ROWS}
+COUNTER_ROWS = (("queue", N_("pool queue"), "connections"), ("backlog", N_("kernel backlog"), "connections"),
+                ("threads", N_("threads alive"), "threads"),
+                ("ctx_voluntary", N_("ctx sw (waited)"), "switches"),
+                ("ctx_involuntary", N_("ctx sw (preempt)"), "switches"))
+COUNTER_UNIT = {name: unit for name, _label, unit in COUNTER_ROWS}
+GROUP_TITLES = {"accepting": N_("accepting"), "workers": N_("workers"), "clients": N_("clients")}
 _ACCEPTING = {KINDS["accept"].code, KINDS["listen"].code, KINDS["select"].code}
 
 
@@ -197,15 +200,16 @@ class Timeline:
         # list them by name, numbers compared as numbers (client-2 before client-10).
         groups["clients"].sort(key=natural_key)
         rows: list[Row] = []
-        titles = {"accepting": "accepting", "workers": "workers", "clients": "clients"}
         for name, lanes in groups.items():
+            title = _(GROUP_TITLES[name])
             if lanes and name in self.folded:
-                rows.append(Row("group", f"{titles[name]} ({len(lanes)}, folded: z unfolds)", name))
+                rows.append(Row("group", _("{title} ({n}, folded: z unfolds)").format(title=title, n=len(lanes)),
+                                name))
             elif lanes:
-                rows.append(Row("group", f"{titles[name]} ({len(lanes)})", name))
+                rows.append(Row("group", f"{title} ({len(lanes)})", name))
                 rows.extend(Row("lane", lane.name, lane.id) for lane in lanes)
             if name == "workers" and f.conn is None:
-                rows.extend(Row("counter", label, c) for c, label, _ in COUNTER_ROWS if c in self.rec.counters)
+                rows.extend(Row("counter", _(label), c) for c, label, _unit in COUNTER_ROWS if c in self.rec.counters)
         return rows
 
     def fold(self, group: str) -> None:
@@ -229,7 +233,7 @@ class Timeline:
         if self.filters.conn is not None:
             conns = [c for c in conns if c.id == self.filters.conn]
         conns.sort(key=lambda c: (_first_time(c), c.id))
-        rows = [Row("group", f"connections ({len(conns)})", "connections")]
+        rows = [Row("group", _("connections ({n})").format(n=len(conns)), "connections")]
         rows.extend(Row("conn", _conn_label(c), c.id) for c in conns)
         return rows
 
@@ -487,4 +491,4 @@ def _first_time(c: Connection) -> int:
 
 
 def _conn_label(c: Connection) -> str:
-    return f"conn {c.id}" if c.id > 0 else f"client {-c.id} (never accepted)"
+    return _("conn {conn}").format(conn=c.id) if c.id > 0 else _("client {n} (never accepted)").format(n=-c.id)

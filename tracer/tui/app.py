@@ -18,6 +18,7 @@ the trace's clock.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import gc
 import math
 import os
@@ -31,9 +32,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar
 
+from tracer import locale
 from tracer.errors import TracerError
+from tracer.locale import N_, _
 from tracer.recording.events import Event
 from tracer.recording.follow import Batch, Loader
+from tracer.timeline import palette
 from tracer.timeline.rows import Filters, Timeline
 from tracer.timeline.track import SPEEDS, fmt_speed
 from tracer.tui.messages import JumpTo, Loaded, LoadFailed, Seek, TimelineChanged, UserMoved, ZoomAt
@@ -52,41 +56,42 @@ class ReplayApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sockscope"
     DETAIL_SHARE = 3  # the detail panel grows to at most this share of the screen's height (then scrolls)
+    # Descriptions are marked here and translated when the language is set (_translate_bindings).
     BINDINGS = [
-        Binding("space", "play", "play"),
-        Binding("left", "step(False, False)", "step", key_display="←→"),
-        Binding("right", "step(True, False)", "next", show=False),
-        Binding("comma", "step(False, True)", "prev any lane", show=False),
-        Binding("full_stop", "step(True, True)", "next any lane", show=False),
-        Binding("plus,equals_sign", "zoom(2)", "zoom", key_display="+-"),
-        Binding("minus", "zoom(0.5)", "zoom out", show=False),
-        Binding("tab", "toggle_view", "view", priority=True),
-        Binding("question_mark", "help", "help"),
-        Binding("q", "quit", "quit"),
+        Binding("space", "play", N_("play")),
+        Binding("left", "step(False, False)", N_("step"), key_display="←→"),
+        Binding("right", "step(True, False)", N_("next"), show=False),
+        Binding("comma", "step(False, True)", N_("prev any lane"), show=False),
+        Binding("full_stop", "step(True, True)", N_("next any lane"), show=False),
+        Binding("plus,equals_sign", "zoom(2)", N_("zoom"), key_display="+-"),
+        Binding("minus", "zoom(0.5)", N_("zoom out"), show=False),
+        Binding("tab", "toggle_view", N_("view"), priority=True),
+        Binding("question_mark", "help", N_("help")),
+        Binding("q", "quit", N_("quit")),
         # A student expects Ctrl-C to quit (Textual's default only says "Press ctrl+q to quit"); priority: also
         # from a dialog or an input field.
-        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
-        Binding("0", "fit", "fit"),
-        Binding("right_curly_bracket", "burst(True)", "next burst", key_display="{}"),
-        Binding("left_curly_bracket", "burst(False)", "prev burst", show=False),
-        Binding("right_square_bracket", "speed(1)", "speed", key_display="[]"),
-        Binding("left_square_bracket", "speed(-1)", "slower", show=False),
-        Binding("g", "goto", "go to"),
-        Binding("slash", "filters", "filter"),
-        Binding("h,shift+left", "pan(-1)", "pan left", show=False),
-        Binding("l,shift+right", "pan(1)", "pan right", show=False),
-        Binding("up", "cursor(-1)", "lane up", show=False),
-        Binding("down", "cursor(1)", "lane down", show=False),
-        Binding("pageup", "cursor(-10)", "page up", show=False),
-        Binding("pagedown", "cursor(10)", "page down", show=False),
-        Binding("home", "jump(False)", "start", show=False),
-        Binding("end", "jump(True)", "end", show=False),
-        Binding("enter", "inspect", "inspect", show=False),
-        Binding("o", "filter_connection", "only this conn", show=False),
-        Binding("x", "clear_filters", "clear filters", show=False),
-        Binding("escape", "unselect", "unselect", show=False),
-        Binding("f", "follow", "follow", show=False),
-        Binding("z", "fold", "fold group", show=False),
+        Binding("ctrl+c", "quit", N_("quit"), show=False, priority=True),
+        Binding("0", "fit", N_("fit")),
+        Binding("right_curly_bracket", "burst(True)", N_("next burst"), key_display="{}"),
+        Binding("left_curly_bracket", "burst(False)", N_("prev burst"), show=False),
+        Binding("right_square_bracket", "speed(1)", N_("speed"), key_display="[]"),
+        Binding("left_square_bracket", "speed(-1)", N_("slower"), show=False),
+        Binding("g", "goto", N_("go to")),
+        Binding("slash", "filters", N_("filter")),
+        Binding("h,shift+left", "pan(-1)", N_("pan left"), show=False),
+        Binding("l,shift+right", "pan(1)", N_("pan right"), show=False),
+        Binding("up", "cursor(-1)", N_("lane up"), show=False),
+        Binding("down", "cursor(1)", N_("lane down"), show=False),
+        Binding("pageup", "cursor(-10)", N_("page up"), show=False),
+        Binding("pagedown", "cursor(10)", N_("page down"), show=False),
+        Binding("home", "jump(False)", N_("to the start"), show=False),
+        Binding("end", "jump(True)", N_("to the end"), show=False),
+        Binding("enter", "inspect", N_("inspect"), show=False),
+        Binding("o", "filter_connection", N_("only this conn"), show=False),
+        Binding("x", "clear_filters", N_("clear filters"), show=False),
+        Binding("escape", "unselect", N_("unselect"), show=False),
+        Binding("f", "follow", N_("follow"), show=False),
+        Binding("z", "fold", N_("fold group"), show=False),
     ]
 
     def __init__(self, path: str | os.PathLike[str], *, follow: bool = False, at: int | None = None,
@@ -111,6 +116,9 @@ class ReplayApp(App[None]):
         self._frozen = False  # gc.freeze()d a big recording (see on_loaded)
         self._detail_key: tuple[object, ...] = ()
         self._detail_lines = 2
+        self._english_bindings = {(key, b.action): b.description
+                                  for key, bs in self._bindings.key_to_bindings.items() for b in bs}
+        self._translate_bindings()
 
     # -------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -126,6 +134,35 @@ class ReplayApp(App[None]):
     @property
     def lanes(self) -> TimelineView:
         return self.query_one(TimelineView)
+
+    def _translate_bindings(self) -> None:
+        """The footer's words in the language in force (Binding is frozen: each is replaced)."""
+        table = self._bindings.key_to_bindings
+        for key, bindings in table.items():
+            table[key] = [dataclasses.replace(b, description=_(self._english_bindings.get((key, b.action), "")))
+                          if self._english_bindings.get((key, b.action)) else b for b in bindings]
+
+    def switch_language(self, lang: str) -> None:
+        """Speak ``lang`` from now on: footer, panels, rows, help (from the command palette)."""
+        locale.set_language(lang)
+        self._translate_bindings()
+        self.refresh_bindings()
+        self._redraw_words()
+        self.notify(_("Language: English") if lang == "en" else _("Language: 简体中文"), timeout=3)
+
+    def switch_ascii(self) -> None:
+        """Block glyphs or plain ASCII (for a terminal that draws ▒ █ │ two cells wide)."""
+        palette.set_ascii(not palette.ascii_on())
+        self._redraw_words()
+        self.notify(_("ASCII glyphs on") if palette.ascii_on() else _("Block glyphs on"), timeout=3)
+
+    def _redraw_words(self) -> None:
+        self._detail_key = ()
+        if self.timeline is not None:
+            self.lanes.data_changed()  # the rows' labels (groups, counters) are made in the language in force
+        self.lanes.refresh()
+        self.query_one(Ruler).refresh()
+        self._update_panels()
 
     def on_mount(self) -> None:
         self.query_one(AboutLine).display = False  # until the header says which recording this is
@@ -174,8 +211,8 @@ class ReplayApp(App[None]):
         except OSError as exc:  # a read error mid-file: say so, in one line
             self.post_message(LoadFailed(f"{self.path}: {exc.strerror or exc}"))
         except Exception as exc:  # noqa: BLE001 - a reader bug: still one line for the user, not a traceback
-            self.post_message(LoadFailed(f"{self.path}: sockscope could not read this recording "
-                                         f"({type(exc).__name__}: {exc}); please report it"))
+            self.post_message(LoadFailed(_("{path}: sockscope could not read this recording ({error}); please "
+                                           "report it").format(path=self.path, error=f"{type(exc).__name__}: {exc}")))
 
     def on_loaded(self, message: Loaded) -> None:
         batch = message.batch
@@ -195,7 +232,7 @@ class ReplayApp(App[None]):
             return
         self._redrawn = time.monotonic()
         if batch.reset:
-            self.notify("The recording was truncated or replaced: reading it again.", severity="warning")
+            self.notify(_("The recording was truncated or replaced: reading it again."), severity="warning")
         bar = self.query_one(ProgressBar)
         bar.update(total=max(batch.total, 1), progress=batch.done)
         bar.display = batch.done < batch.total  # following: hidden while caught up with the file
@@ -249,7 +286,7 @@ class ReplayApp(App[None]):
         self.error = message.error
         self.loaded = True
         self.query_one(ProgressBar).display = False
-        self.notify(message.error, title="Cannot read the recording", severity="error", timeout=10)
+        self.notify(message.error, title=_("Cannot read the recording"), severity="error", timeout=10)
         self.push_screen(ErrorScreen(message.error))
 
     def _track_end(self) -> None:
@@ -272,12 +309,13 @@ class ReplayApp(App[None]):
         tl = self.timeline
         speed = SPEEDS[self.speed_index]
         if self.follow:
-            note = "following" if self.tracking else "f follows the end"
+            note = _("following") if self.tracking else _("f follows the end")
         else:
-            note = "" if self.loaded else "loading…"
+            note = "" if self.loaded else _("loading…")
         self.query_one(TitleBar).show(tl, self.path, self.playing, f"{fmt_speed(speed)} ({_ratio(speed)})",
                                       fmt_time(lanes.playhead, _digits(lanes.playhead, lanes.view.scale)), note)
-        heading = ("connection" if lanes.label_width >= 18 else "conn") if tl and tl.by_connection else "thread"
+        heading = ((_("connection") if lanes.label_width >= 18 else _("conn")) if tl and tl.by_connection
+                   else _("thread"))
         self.query_one(Ruler).show(lanes.view, lanes.label_width, lanes.playhead, heading)
         self.query_one(StatusStrip).show(tl.stats_at(lanes.playhead) if tl else None,
                                          tl.filters.describe() if tl else "")
@@ -449,7 +487,7 @@ class ReplayApp(App[None]):
         elif self.lanes.highlight is not None:
             self._set_filters(Filters(self.lanes.highlight, f.lanes, f.kinds))
         else:
-            self.notify("Select an event of a connection first (click it, or enter).")
+            self.notify(_("Select an event of a connection first (click it, or enter)."))
 
     def action_filters(self) -> None:
         if self.timeline is not None:
@@ -483,24 +521,47 @@ class ReplayApp(App[None]):
         self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):  # Textual's own (Quit, Keys, Theme ...), in our words
+            words = TEXTUAL_COMMANDS.get(command.title)
+            yield command if words is None else SystemCommand(_(words[0]), _(words[1]), command.callback,
+                                                              command.discover)
+        other = "en" if locale.language() == "zh" else "zh"
         commands = [
-            ("Play / pause", "Start or stop playback", self.action_play),
-            ("Zoom to fit", "Show the whole recording", self.action_fit),
-            ("Go to time", "Move the playhead to a time you type", self.action_goto),
-            ("Toggle thread / connection view", "One row per thread, or one per connection",
+            (N_("Play / pause"), N_("Start or stop playback"), self.action_play),
+            (N_("Zoom to fit"), N_("Show the whole recording"), self.action_fit),
+            (N_("Go to time"), N_("Move the playhead to a time you type"), self.action_goto),
+            (N_("Toggle thread / connection view"), N_("One row per thread, or one per connection"),
              self.action_toggle_view),
-            ("Filter", "Show one connection, some lanes, some kinds", self.action_filters),
-            ("Clear filters", "Show everything again", self.action_clear_filters),
-            ("Slower", "Less trace time per second", lambda: self.action_speed(-1)),
-            ("Faster", "More trace time per second", lambda: self.action_speed(1)),
-            ("Fold / unfold group", "Show the selected lane's group as one heading, or open it", self.action_fold),
-            ("Help: colours and marks", "What the glyphs and colours mean", self.action_help),
+            (N_("Filter"), N_("Show one connection, some lanes, some kinds"), self.action_filters),
+            (N_("Clear filters"), N_("Show everything again"), self.action_clear_filters),
+            (N_("Slower"), N_("Less trace time per second"), lambda: self.action_speed(-1)),
+            (N_("Faster"), N_("More trace time per second"), lambda: self.action_speed(1)),
+            (N_("Fold / unfold group"), N_("Show the selected lane's group as one heading, or open it"),
+             self.action_fold),
+            (N_("Help: colours and marks"), N_("What the glyphs and colours mean"), self.action_help),
+            (N_("Language: English") if other == "en" else N_("Language: 简体中文"),
+             N_("Switch the interface's language (界面语言)"), lambda: self.switch_language(other)),
+            (N_("ASCII glyphs on / off"), N_("For a terminal that draws ▒ █ │ two cells wide and breaks the rows"),
+             self.switch_ascii),
         ]
         if self.follow:
-            commands.append(("Follow", "Track the newest events", self.action_follow))
+            commands.append((N_("Follow"), N_("Track the newest events"), self.action_follow))
         for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+            yield SystemCommand(_(title), _(help_text), callback)
+
+
+TEXTUAL_WORDS = (N_("palette"), N_("Open the command palette"))  # Textual's ctrl+p binding, in the footer
+
+# Textual's own palette commands (title -> our words for it); one Textual renames is left as Textual says it.
+TEXTUAL_COMMANDS = {
+    "Quit": (N_("Quit"), N_("Quit sockscope")),
+    "Keys": (N_("Keys"), N_("Show the keys of the focused part")),
+    "Theme": (N_("Theme"), N_("Change the colour theme")),
+    "Change theme": (N_("Theme"), N_("Change the colour theme")),
+    "Screenshot": (N_("Screenshot"), N_("Save an SVG screenshot of the screen")),
+    "Maximize": (N_("Maximize"), N_("Maximize the focused part")),
+    "Minimize": (N_("Minimize"), N_("Minimize the maximized part")),
+}
 
 
 def _digits(t: float, scale: float) -> int:

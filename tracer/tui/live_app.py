@@ -25,7 +25,9 @@ import signal
 import time
 from collections.abc import Iterable, Mapping
 
+from rich.console import Group
 from rich.segment import Segment
+from rich.table import Table
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
@@ -40,8 +42,10 @@ from tracer import addresses
 from tracer.addresses import Address
 from tracer.clients import scenarios, toolkit
 from tracer.errors import TracerError
+from tracer.locale import N_, _
 from tracer.recording.events import KINDS
 from tracer.run.live_session import POKES, Session, describe_firing
+from tracer.timeline import palette
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded, LoadFailed, TimelineChanged
 from tracer.tui.screens import ErrorScreen, HelpScreen
@@ -84,8 +88,10 @@ class MarksBar(Widget):
             for k, ch in enumerate("▼" + clean(mark_label(text))[:24] + " "):
                 if cell + k < len(cells):
                     cells[cell + k] = (ch, k == 0)
-        segs = [Segment(look.fit(" fired", lw - 1) + "│", look.DIM)]
+        segs = [Segment(look.fit(" " + _("fired"), lw - 1) + "│", look.DIM)]
         segs += [Segment(ch, MARK_STYLE if head else look.DIM) for ch, head in cells]
+        if palette.ascii_on():
+            segs = [Segment(palette.glyphs(s.text), s.style) for s in segs]
         return Strip(segs, width).simplify().crop_extend(0, width, None)
 
 
@@ -102,17 +108,17 @@ class CountsScreen(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         sc = self.scenario
         with Vertical(id="counts"):
-            yield Label(Text(f"{sc.name}: {sc.description}", "bold"))
+            yield Label(Text(f"{sc.name}: {_(sc.description)}", "bold"))
             for p in sc.all_params():
                 with Horizontal(classes="count-row"):
                     yield Label(Text(p.name), classes="count-name")
                     yield Input(self.values.get(p.name, f"{p.default:g}"), id=f"count-{p.name}",
-                                tooltip=p.help, classes="count-input", select_on_focus=False)
-                    yield Label(Text(p.help, "dim"), classes="count-help")
+                                tooltip=_(p.help), classes="count-input", select_on_focus=False)
+                    yield Label(Text(_(p.help), "dim"), classes="count-help")
             yield Label("", id="counts-error")
             with Horizontal(id="counts-buttons"):
-                yield Button("Fire", variant="primary", id="counts-fire")
-                yield Button("Cancel", id="counts-cancel")
+                yield Button(_("Fire"), variant="primary", id="counts-fire")
+                yield Button(_("Cancel"), id="counts-cancel")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """The cursor at the end of a count, so Backspace edits it (it sat at the left: Backspace did nothing)."""
@@ -147,20 +153,19 @@ class CountsScreen(ModalScreen[dict[str, str] | None]):
         self.dismiss(None)
 
 
-def live_help() -> Text:
-    """The live keys, for the top of the help screen."""
-    text = Text()
-    text.append("Live: keys that fire clients at the server (shift+key: set the counts first)\n", "bold underline")
+def live_help() -> Group:
+    """The live keys, for the top of the help screen (the words wrap in their column, never under the keys)."""
+    keys = Table.grid(padding=(0, 1), pad_edge=True)
+    keys.add_column(no_wrap=True, style="bold")
+    keys.add_column(overflow="fold")
     for p in POKES:
-        text.append(f"  {p.key} {p.key.upper():<14}", "bold")
-        text.append(f" {p.scenario}: {scenarios.get(p.scenario).description}\n")
-    text.append(f"  {'f':<16}", "bold")
-    text.append(" follow now again (after panning, zooming, pausing or selecting)\n")
-    text.append(f"  {'p':<16}", "bold")
-    text.append(" pin the lanes where they are (again: follow the newest active lanes)\n")
-    text.append("The \"fired\" row under the ruler marks when each was fired; each firing is a client process "
-                "whose lanes join the recording.\n\n")
-    return text
+        keys.add_row(f"{p.key} {p.key.upper():<14}", f"{p.scenario}: {_(scenarios.get(p.scenario).description)}")
+    keys.add_row(f"{'f':<16}", _("follow now again (after panning, zooming, pausing or selecting)"))
+    keys.add_row(f"{'p':<16}", _("pin the lanes where they are (again: follow the newest active lanes)"))
+    return Group(Text(_("Live: keys that fire clients at the server (shift+key: set the counts first)"),
+                      "bold underline"), keys,
+                 Text(_("The \"fired\" row under the ruler marks when each was fired; each firing is a client "
+                        "process whose lanes join the recording.") + "\n"))
 
 
 class LiveHelpScreen(HelpScreen):
@@ -196,7 +201,7 @@ class LiveApp(ReplayApp):
     """
     # Shown on their own line (see compose), not in the footer, which the replay keys fill.
     BINDINGS = [
-        Binding("p", "pin", "pin lanes", show=False),
+        Binding("p", "pin", N_("pin lanes"), show=False),
         *(Binding(p.key, f"fire('{p.scenario}')", p.label, show=False) for p in POKES),
         *(Binding(p.key.upper(), f"counts('{p.scenario}')", f"{p.label}…", show=False) for p in POKES),
     ]
@@ -229,8 +234,8 @@ class LiveApp(ReplayApp):
         self.set_interval(WATCH_EVERY, self._watch)
         self._signals(on=True)
         if self.session is None:
-            self.notify(f"Following {self.path}, written by another process. The keys fire clients at its "
-                        "server once its address is in the recording.", timeout=6)
+            self.notify(_("Following {path}, written by another process. The keys fire clients at its "
+                          "server once its address is in the recording.").format(path=self.path), timeout=6)
 
     def on_unmount(self) -> None:
         self._signals(on=False)
@@ -317,11 +322,11 @@ class LiveApp(ReplayApp):
         try:
             firing = session.fire(scenario, self.counts.get(scenario))
         except TracerError as exc:
-            self.notify(str(exc), title="Not fired", severity="warning", timeout=6)
+            self.notify(str(exc), title=_("Not fired"), severity="warning", timeout=6)
             return
         text = describe_firing(scenario, firing.params)
         self.fired.append(text)
-        self.notify(f"fired {text}", timeout=3)
+        self.notify(_("fired {what}").format(what=text), timeout=3)
         self.action_follow()  # show what it does
 
     def action_counts(self, scenario: str) -> None:
@@ -338,15 +343,15 @@ class LiveApp(ReplayApp):
             return self.session
         tl = self.timeline
         if tl is not None and tl.rec.trailer is not None:
-            why = "the recording has ended (its server stopped)"
+            why = _("the recording has ended (its server stopped)")
         elif self.session is not None:
             return self.session
         elif tl is not None and (address := listen_address(tl.rec.lanes.values())) is not None:
             self.session = Session(None, self.path, address=address, first_round=toolkit.next_round(self.path))
             return self.session
         else:
-            why = "the recording does not say where its server listens yet"
-        self.notify(f"Poking is off: {why}.", severity="warning", timeout=6)
+            why = _("the recording does not say where its server listens yet")
+        self.notify(_("Poking is off: {why}.").format(why=why), severity="warning", timeout=6)
         return None
 
     # -------------------------------------------------- watching the processes
@@ -359,15 +364,15 @@ class LiveApp(ReplayApp):
             if died and "died" not in self._told:
                 self._told.add("died")
                 self.alerts.append(died)
-                head, _, rest = died.partition("\n")
-                self.notify(f"{rest or 'no error output'}\nThe recording so far stays readable; q quits.",
+                head, _nl, rest = died.partition("\n")
+                self.notify((rest or _("no error output")) + "\n" + _("The recording so far stays readable; q quits."),
                             title=head, severity="error", timeout=30)
             for failure in session.client_failures():
                 self.alerts.append(failure)
-                self.notify(failure, title="A client process failed", severity="warning", timeout=10)
+                self.notify(failure, title=_("A client process failed"), severity="warning", timeout=10)
         if "ended" not in self._told and self.timeline is not None and self.timeline.rec.trailer is not None:
             self._told.add("ended")  # the server wrote its trailer: another process's, or ours ending by itself
-            self.notify("The server stopped: the recording is complete.", timeout=8)
+            self.notify(_("The server stopped: the recording is complete."), timeout=8)
             if session is not None and session.firings:
                 self._trailer_last_again(session)
 
@@ -398,7 +403,7 @@ class LiveApp(ReplayApp):
                 self.pop_screen()
             self._load()
         self.alerts.append("our clients' last lines came after the server's trailer: moved it last")
-        self.notify("Our clients' last lines came after the server's trailer: moved it last, reading again.",
+        self.notify(_("Our clients' last lines came after the server's trailer: moved it last, reading again."),
                     timeout=8)
 
     def action_help(self) -> None:
@@ -413,20 +418,21 @@ class LiveApp(ReplayApp):
         yield from super().get_system_commands(screen)
         for p in POKES:
             sc = scenarios.get(p.scenario)
-            yield SystemCommand(f"Fire {p.scenario} ({p.key})", sc.description,
-                                lambda name=p.scenario: self.action_fire(name))
-            yield SystemCommand(f"Fire {p.scenario} with counts… ({p.key.upper()})",
-                                "Set how many clients, requests ... then fire",
+            yield SystemCommand(_("Fire {scenario} ({key})").format(scenario=p.scenario, key=p.key),
+                                _(sc.description), lambda name=p.scenario: self.action_fire(name))
+            yield SystemCommand(_("Fire {scenario} with counts… ({key})").format(scenario=p.scenario,
+                                                                                key=p.key.upper()),
+                                _("Set how many clients, requests ... then fire"),
                                 lambda name=p.scenario: self.action_counts(name))
 
 
 def poke_keys() -> Text:
     """The line of keys that fire clients: ``fire: b burst  s slow clients ...``."""
-    text = Text("fire ", "bold")
+    text = Text(_("fire") + " ", "bold")
     for p in POKES:
         text.append(f" {p.key}", "bold #ffd75f")
-        text.append(f" {p.label} ")
-    text.append("  shift+key: set counts first", "dim")
+        text.append(f" {_(p.label)} ")
+    text.append("  " + _("shift+key: set counts first"), "dim")
     return text
 
 

@@ -62,9 +62,19 @@ def clean(text: object, limit: int = 200) -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """Cut or pad ``text`` to exactly ``width`` cells (an ellipsis marks a cut)."""
+    """Cut or pad ``text`` to exactly ``width`` cells (an ellipsis marks a cut).
+
+    A Chinese character is two cells: a cut never splits one, and the ellipsis
+    follows the last whole character (``完成连接…``), the padding after it.
+    """
     if width <= 0:
         return ""
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…"
-    return set_cell_size(text, width)
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    if text.isascii():
+        return text[: width - 1] + "…"
+    keep = set_cell_size(text, width - 1)
+    k = len(keep)
+    while k and cell_len(text[:k]) > width - 1:  # set_cell_size pads a half character with a space
+        k -= 1
+    return set_cell_size(text[:k] + "…", width)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.containers import VerticalScroll
@@ -11,6 +13,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tracer.analysis import lifecycle
+from tracer.analysis.check import STATES
+from tracer.analysis.stats import close_words
+from tracer.locale import _, ngettext
 from tracer.recording.events import Event
 from tracer.recording.model import Connection
 from tracer.run import shipped
@@ -33,7 +38,7 @@ class Ruler(Widget):
         self.view = View()
         self.label_width = 18
         self.playhead = 0
-        self.heading = "thread"
+        self.heading = ""
 
     def show(self, view: View, label_width: int, playhead: int, heading: str) -> None:
         self.view, self.label_width, self.playhead, self.heading = view, label_width, playhead, heading
@@ -52,13 +57,13 @@ class Ruler(Widget):
                 if cell + k < len(cells):
                     cells[cell + k] = ch
         head = fit(f"─ {self.heading} ", lw - 1) + "┼"
-        segs = [Segment(head.replace(" ", "─", 0), look.DIM)]
+        segs = [Segment(head, look.DIM)]
         if 0 <= ph < len(cells):
             segs += [Segment("".join(cells[:ph]), look.DIM), Segment("▼", look.PLAYHEAD),
                      Segment("".join(cells[ph + 1:]), look.DIM)]
         else:
             segs.append(Segment("".join(cells), look.DIM))
-        return Strip(segs, width).crop_extend(0, width, None)
+        return Strip([Segment(palette.glyphs(s.text), s.style) for s in segs], width).crop_extend(0, width, None)
 
     def _time(self, x: int) -> float | None:
         if x < self.label_width:
@@ -87,7 +92,7 @@ class TitleBar(Static):
     def show(self, timeline: Timeline | None, path: str, playing: bool, speed: str, t: str, note: str) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" sockscope ", "bold reverse")
-        text.append("  ▶ " if playing else "  ‖ ", look.PLAYHEAD)  # what matters most comes first (80 columns)
+        text.append(palette.glyphs("  ▶ " if playing else "  ‖ "), look.PLAYHEAD)  # what matters most first (80 cols)
         text.append(speed)
         text.append(f"  t = {t}", "bold")
         if note:
@@ -95,8 +100,8 @@ class TitleBar(Static):
         if timeline is not None:
             rec = timeline.rec
             parts = [clean(word, 30) for word in shipped.setting_words(clean(rec.model, 20), rec.settings)]
-            text.append("   " + " · ".join(parts), "bold")
-            text.append(f"  {rec.n_events:,} events", look.DIM)
+            text.append("   " + palette.glyphs(" · ").join(parts), "bold")
+            text.append("  " + ngettext("{n:,} event", "{n:,} events", rec.n_events).format(n=rec.n_events), look.DIM)
         text.append(f"  {clean(path, 80)}", look.DIM)
         self.update(text)
 
@@ -126,19 +131,21 @@ class StatusStrip(Static):
         if stats is None:
             self.update(text)
             return
-        text.append(f" at {fmt_time(stats.t)}", "bold")
+        text.append(" " + _("at {time}").format(time=fmt_time(stats.t)), "bold")
         wide = self.size.width >= 100
-        items = [("threads alive" if wide else "threads", stats.threads),
-                 ("open connections" if wide else "conns", stats.open_connections),
-                 ("pool queue" if wide else "queue", stats.queue),
-                 ("kernel backlog" if wide else "backlog", stats.backlog), ("dropped", stats.dropped)]
+        items = [(_("threads alive") if wide else _("threads"), stats.threads),
+                 (_("open connections") if wide else _("conns"), stats.open_connections),
+                 (_("pool queue") if wide else _("queue"), stats.queue),
+                 (_("kernel backlog") if wide else _("backlog"), stats.backlog)]
         for name, value in items:
             if value is None:
                 continue
             text.append(f"  {name} ", look.DIM)
-            text.append(str(value), "bold #ff5f5f" if name == "dropped" and value else "bold")
+            text.append(str(value), "bold")
+        text.append(f"  {_('dropped')} ", look.DIM)
+        text.append(str(stats.dropped), "bold #ff5f5f" if stats.dropped else "bold")
         if filters:
-            text.append("  filter: ", "#ffaf00")
+            text.append("  " + _("filter: "), "#ffaf00")
             text.append(clean(filters, 60), "bold #ffaf00")
         self.update(text)
 
@@ -180,7 +187,7 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
     lanes = timeline.rec.lanes
     if event is not None:
         lane = lanes.get(event.lane)
-        text.append(" event ", "bold reverse")
+        text.append(" " + _("event") + " ", "bold reverse")
         # In words first (what a student reads), then the raw fields (what the file says).
         text.append(f" {fmt_time(event.t)} ", "bold")
         text.append(clean(lane.name if lane else event.lane, 30) + " ", "bold")
@@ -199,10 +206,11 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
     if conn_id is None:
         if event is None:
             text.append_text(legend_line(timeline.inks(), width))
-            text.append("\n click an event (or enter) for its connection's story · ? colours and keys", look.DIM)
+            text.append("\n " + _("click an event (or enter) for its connection's story · ? colours and keys"),
+                        look.DIM)
         return text
     conn = timeline.rec.connections.get(conn_id)
-    text.append(f" connection {conn_id} ", "bold reverse")
+    text.append(" " + _("connection {conn}").format(conn=conn_id) + " ", "bold reverse")
     if conn is not None:
         text.append_text(_summary(conn))
     text.append("\n")
@@ -221,20 +229,23 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         if targets is not None:
             targets[text.plain.count("\n")] = e
         mine = event is not None and e.lane == event.lane and e.t == event.t and e.kind == event.kind
-        text.append("▸" if mine else " ", look.PLAYHEAD)
+        text.append(palette.glyphs("▸") if mine else " ", look.PLAYHEAD)
         text.append(f"{fmt_time(e.t):>13}  ")
         text.append(fit(clean(lane.name if lane else e.lane, 14), 14) + " ", "bold" if mine else "")
         text.append(f"{e.kind:<12} ", _kind_style(e.kind))
         text.append(_words(e, conn))
         if not step.ok:
-            text.append(f"  ⚠ not expected here (expected {', '.join(step.expected) or 'nothing'})", WARN)
+            text.append("  ⚠ " + _("not expected here (expected {expected})").format(
+                expected=", ".join(step.expected) or _("nothing")), WARN)
         text.append("\n")
     if len(story) > STORY_LIMIT:
-        text.append(f"  … {len(story) - STORY_LIMIT:,} more events\n", look.DIM)
+        text.append("  " + _("… {n:,} more events").format(n=len(story) - STORY_LIMIT) + "\n", look.DIM)
     if timeline.rec.complete:  # (a growing recording has not said its last word)
         for side, state in states.items():
             if state in lifecycle.OPEN_STATES:
-                text.append(f"  ⚠ never closed by the {side} (still {state} when the recording ended)\n", WARN)
+                said = (_("never closed by the server (still {state} when the recording ended)") if side == "server"
+                        else _("never closed by the client (still {state} when the recording ended)"))
+                text.append("  ⚠ " + said.format(state=_(STATES[state]) if state in STATES else state) + "\n", WARN)
     return text
 
 
@@ -243,18 +254,18 @@ def _summary(conn: Connection) -> Text:
     if conn.peer:
         text.append(f" {clean(conn.peer, 50)}", "bold")
     if conn.close_reason:
-        text.append("  closed: ", look.DIM)
-        text.append(clean(conn.close_reason, 40), "bold")
+        text.append("  " + _("closed: "), look.DIM)
+        text.append(clean(close_words(conn.close_reason), 40), "bold")
     elif conn.id > 0:
-        text.append("  never closed by the server", "#ffaf00")
+        text.append("  " + _("never closed by the server"), "#ffaf00")
     return text
 
 
 def _waits(conn: Connection) -> Text:
     """Where the connection's time went, in words."""
     text = Text(" ")
-    for name, value in (("waited in the kernel's backlog", conn.backlog_wait),
-                        ("waited in the pool's queue", conn.queue_wait), ("served for", conn.service)):
+    for name, value in ((_("waited in the kernel's backlog"), conn.backlog_wait),
+                        (_("waited in the pool's queue"), conn.queue_wait), (_("served for"), conn.service)):
         if value is not None:
             text.append(f" {name} ", look.DIM)
             text.append(fmt_time(value), "bold")
@@ -276,29 +287,37 @@ def _words(e: Event, conn: Connection | None) -> str:
     d = fmt_time(e.dur)
     if e.kind == "accept":
         wait = conn.backlog_wait if conn is not None else None
-        extra = f" (then waited {fmt_time(wait)} in the kernel's backlog)" if wait else ""
-        return f"blocked {d} in accept(){extra}; peer {clean(e.detail, 40)}"
+        extra = _(" (then waited {time} in the kernel's backlog)").format(time=fmt_time(wait)) if wait else ""
+        return _("blocked {time} in accept(){extra}; peer {peer}").format(time=d, extra=extra,
+                                                                          peer=clean(e.detail, 40))
     if e.kind == "connect":
-        return f"blocked {d} in connect(), from {clean(e.detail, 40)}"
+        return _("blocked {time} in connect(), from {peer}").format(time=d, peer=clean(e.detail, 40))
     if e.kind == "submit":
-        return f"→ the pool's queue (depth {e.nbytes})"
+        return palette.glyphs("→ ") + _("the pool's queue (depth {n})").format(n=e.nbytes)
     if e.kind == "start":
         wait = conn.queue_wait if conn is not None else None
-        return f"a worker picks it up{f' after {fmt_time(wait)} in the pool queue' if wait is not None else ''}"
+        if wait is None:
+            return _("a worker picks it up")
+        return _("a worker picks it up after {time} in the pool queue").format(time=fmt_time(wait))
     if e.kind == "recv":
-        return f"blocked {d}, {e.nbytes} B" + (" (the peer closed)" if e.nbytes == 0 else "")
+        if e.nbytes == 0:
+            return _("blocked {time}, {n} B (the peer closed)").format(time=d, n=e.nbytes)
+        return _("blocked {time}, {n} B").format(time=d, n=e.nbytes)
     if e.kind == "send":
         return f"{d}, {e.nbytes} B"
     if e.kind == "close":
-        return f"reason: {clean(e.detail, 40)}" if e.detail is not None else "closed"
+        if e.detail is None:
+            return _("closed")
+        return _("reason: {reason}").format(reason=clean(close_words(str(e.detail)), 40))
     if e.kind == "select":
-        return f"blocked {d} in select(), {e.nbytes} socket{'s' * (e.nbytes != 1)} ready"
+        return ngettext("blocked {time} in select(), {n} socket ready", "blocked {time} in select(), {n} sockets ready",
+                        e.nbytes).format(time=d, n=e.nbytes)
     if e.kind == "listen":
-        return f"listening on {clean(e.detail, 40)}, backlog {e.nbytes}"
+        return _("listening on {address}, backlog {n}").format(address=clean(e.detail, 40), n=e.nbytes)
     if e.kind == "work":
-        return f"the handler works for {d} (holding this thread)"
+        return _("the handler works for {time} (holding this thread)").format(time=d)
     if e.kind in ("thread_start", "thread_exit"):
-        return _help(e.kind) + (f" for connection {e.conn}" if e.conn else "")
+        return _help(e.kind) + (_(" for connection {conn}").format(conn=e.conn) if e.conn else "")
     return d if e.dur else ""
 
 
@@ -306,40 +325,51 @@ def _help(kind: str) -> str:
     from tracer.recording.events import KINDS
 
     k = KINDS.get(kind)
-    return k.help if k is not None else ""
+    return _(k.help) if k is not None else ""
 
 
-def legend() -> Text:
-    """The help screen's explanation of glyphs and colours: one line per kind of time, then the marks."""
-    text = Text()
-    rows = [(ink.glyph * 3, ink.colour, ink.words) for ink in palette.SPAN_INKS]
-    rows += [("───", palette.LIFE_COLOUR, "idle: the thread is alive but in no traced call"),
-             (palette.SHORT_GLYPH, palette.LIFE_COLOUR, "events too short to draw at this zoom (zoom in)")]
-    rows += [(ink.glyph, ink.colour, ink.words) for ink in palette.MARK_INKS]
-    rows += [(palette.CLOSE_EXIT.glyph, palette.CLOSE_EXIT.colour, palette.CLOSE_EXIT.words),
-             (palette.SEVERAL.glyph, palette.SEVERAL.colour, palette.SEVERAL.words),
-             ("→ ←", palette.CLIENT_ARROW_COLOUR, "a client's request out, its response in"),
-             ("▁▃█", palette.COUNTER_COLOUR, "counters over time; the label says the value at the playhead / "
-                                             "the maximum, and counters of one unit share a scale"),
-             ("┃ ▼", "#ffff5f", "the playhead"),
+def legend() -> Table:
+    """The help screen's explanation of glyphs and colours: one line per kind of time, then the marks.
+
+    A table, so that a long explanation (twice as wide in Chinese) wraps inside
+    its own column instead of running under the glyphs.
+    """
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)  # every cell padded to the same 7 cells: the words' column starts in one place
+    table.add_column(overflow="fold")
+    for glyph, style, words in legend_rows():
+        table.add_row(Text.assemble("  ", (set_cell_size(palette.glyphs(glyph), 5), style)), Text(words))
+    return table
+
+
+def legend_rows() -> list[tuple[str, str, str]]:
+    """(glyph, style, words) of each thing the timeline draws, in the language in force."""
+    rows = [(ink.glyph * 3, ink.colour, _(ink.words)) for ink in palette.SPAN_INKS]
+    rows += [("───", palette.LIFE_COLOUR, _("idle: the thread is alive but in no traced call")),
+             (palette.SHORT_GLYPH, palette.LIFE_COLOUR, _("events too short to draw at this zoom (zoom in)"))]
+    rows += [(ink.glyph, ink.colour, _(ink.words)) for ink in palette.MARK_INKS]
+    rows += [(palette.CLOSE_EXIT.glyph, palette.CLOSE_EXIT.colour, _(palette.CLOSE_EXIT.words)),
+             (palette.SEVERAL.glyph, palette.SEVERAL.colour, _(palette.SEVERAL.words)),
+             ("→ ←", palette.CLIENT_ARROW_COLOUR, _("a client's request out, its response in")),
+             ("▁▃█", palette.COUNTER_COLOUR, _("counters over time; the label says the value at the playhead / "
+                                               "the maximum, and counters of one unit share a scale")),
+             ("┃ ▼", "#ffff5f", _("the playhead")),
              ("▒▒▒", f"{palette.INKS['recv'].colour} on {palette.HIGHLIGHT_BG}",
-              "the selected connection, on every lane it touches"),
-             ("▒▒▒", f"{palette.INKS['recv'].colour} on {palette.SELECTED_BG}", "the selected event")]
-    for glyph, style, words in rows:
-        text.append(f"  {glyph:<5}", style)
-        text.append(f" {words}\n")
-    return text
+              _("the selected connection, on every lane it touches")),
+             ("▒▒▒", f"{palette.INKS['recv'].colour} on {palette.SELECTED_BG}", _("the selected event"))]
+    return rows
 
 
 def legend_line(names: list[str] | None = None, width: int = 200) -> Text:
     """One line: each kind of time's glyph and short name (``names``: only those inks, e.g. this recording's),
     then the instants; entries that would not fit in ``width`` cells are left out, never cut."""
-    entries = [(ink.glyph, ink.colour, ink.short) for ink in palette.SPAN_INKS if names is None or ink.name in names]
-    entries += [(ink.glyph, f"bold {ink.colour}", ink.short) for ink in palette.MARK_INKS[:3]]
+    entries = [(ink.glyph, ink.colour, _(ink.short)) for ink in palette.SPAN_INKS
+               if names is None or ink.name in names]
+    entries += [(ink.glyph, f"bold {ink.colour}", _(ink.short)) for ink in palette.MARK_INKS[:3]]
     text = Text(no_wrap=True, overflow="ellipsis")
     for glyph, style, short in entries:
-        if len(text) + len(short) + 3 > width:
+        if text.cell_len + cell_len(short) + 3 > width:  # cells: a Chinese name is twice as wide
             break
-        text.append(f" {glyph}", style)
+        text.append(f" {palette.glyphs(glyph)}", style)
         text.append(f" {short}")
     return text

@@ -13,6 +13,7 @@ connection over them, merging equal styles into few ``Segment`` s.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -20,15 +21,16 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tracer.timeline import activity
+from tracer.locale import N_, _
+from tracer.timeline import activity, palette
 from tracer.timeline.rows import Row, Timeline
 from tracer.timeline.track import IDLE, View
 from tracer.tui.messages import TimelineChanged, UserMoved
 from tracer.tui.widgets import look
 from tracer.tui.widgets.look import cell_style, clean, fit
 
-SHORT_LABELS = {"kernel backlog": "backlog", "threads alive": "threads", "ctx sw (waited)": "sw waited",
-                "ctx sw (preempt)": "sw preempt"}  # for 80 columns
+SHORT_LABELS = {"backlog": N_("backlog"), "threads": N_("threads"), "ctx_voluntary": N_("sw waited"),
+                "ctx_involuntary": N_("sw preempt")}  # counters' labels at 80 columns, by counter
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -124,14 +126,23 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             text = fit(f"{'▸' if folded else '▾'} {clean(row.label)} ", width)
             style = look.LABEL_CURSOR if folded and index == self.cursor else look.GROUP
             segs = [Segment(text, style)]
-            if max(lw, len(text.rstrip()) + 1) <= ph < width:  # the playhead never hides the heading
-                segs = [Segment(text[:ph], style), Segment("┃", look.PLAYHEAD), Segment(text[ph + 1:], style)]
-            return Strip(segs, width).crop_extend(0, width, None)
+            if max(lw, cell_len(text.rstrip()) + 1) <= ph < width:  # the playhead never hides the heading
+                before, after = segs[0].split_cells(ph)  # in cells: a Chinese heading is twice its length
+                segs = [before, Segment("┃", look.PLAYHEAD), after.split_cells(1)[1]]
+            return self._strip(segs, width)
         label = self._label(row, index, lw)
-        return Strip([label, *self._cell_segments(row, index)], width).crop_extend(0, width, None)
+        return self._strip([label, *self._cell_segments(row, index)], width)
+
+    @staticmethod
+    def _strip(segs: list[Segment], width: int) -> Strip:
+        """One line, in the glyph set in force (ASCII swaps every block and box character one for one)."""
+        if palette.ascii_on():
+            segs = [Segment(palette.glyphs(s.text), s.style, s.control) for s in segs]
+        return Strip(segs, width).crop_extend(0, width, None)
 
     def _label(self, row: Row, index: int, lw: int) -> Segment:
-        name = SHORT_LABELS.get(row.label, row.label) if lw < 18 and row.kind == "counter" else row.label
+        short = lw < 18 and row.kind == "counter" and row.ref in SHORT_LABELS
+        name = _(SHORT_LABELS[str(row.ref)]) if short else row.label
         style = look.LABEL_CURSOR if index == self.cursor else (look.COUNTER if row.kind == "counter" else look.LABEL)
         return Segment(fit(f" {clean(name)}", lw - 1) + "│", style)
 

@@ -1,0 +1,185 @@
+"""The replay app in Chinese and with the ASCII glyph set: snapshots at 80x24 and 120x35, and pilots that every
+line fits its width with its columns in place (a Chinese character is two cells wide) (issue 13)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from textual.pilot import Pilot
+
+from tests.test_tui import DATA, loaded, shown, until
+from tracer import locale
+from tracer.timeline import palette, track
+from tracer.tui.app import ReplayApp
+from tracer.tui.screens import HelpScreen
+from tracer.tui.widgets.panels import DetailPanel, Ruler
+from tracer.tui.widgets.timeline import TimelineView
+
+ROOT = Path(__file__).parent.parent
+SIZES = [(80, 24), (120, 35)]
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    locale.set_language("zh")  # conftest puts English back after each test
+    yield
+
+
+async def select_a_connection(pilot: Pilot) -> None:
+    view = pilot.app.query_one(TimelineView)
+    view.seek(2_700_000)
+    view.move_cursor(2)
+    view.inspect_at_playhead()
+    await pilot.pause()
+
+
+def screen_lines(app: ReplayApp) -> list[str]:
+    """The whole screen as the terminal gets it, one string per line."""
+    strips = app.screen._compositor.render_strips()  # noqa: SLF001 (what the driver writes)
+    return [strip.text for strip in strips]
+
+
+def col(text: str, ch: str) -> int:
+    """The cell (not character) where ``ch`` first appears in ``text``."""
+    return cell_len(text[: text.index(ch)])
+
+
+async def assert_lines_fit(app: ReplayApp, width: int, height: int) -> None:
+    lines = screen_lines(app)
+    assert len(lines) == height
+    assert all(cell_len(line) == width for line in lines), [line for line in lines if cell_len(line) != width]
+    view = app.query_one(TimelineView)
+    bar = palette.glyphs("│")
+    lw = view.label_width
+    for y in range(view.size.height):  # every lane and counter row: its label column ends where the cells start
+        strip = view.render_line(y)
+        assert strip.cell_length == view.size.width
+        index = int(view.scroll_offset.y) + y
+        if index < len(view.rows) and view.rows[index].kind != "group":
+            assert col(strip.text, bar) == lw - 1, strip.text
+    ruler = app.query_one(Ruler).render_line(0).text
+    assert col(ruler, palette.glyphs("┼")) == lw - 1, ruler
+
+
+# ---------------------------------------------------------------- pilots: widths and columns
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("ascii_glyphs", [False, True])
+async def test_chinese_screens_fit_at_80x24_and_120x35(chinese: None, size: tuple[int, int],
+                                                       ascii_glyphs: bool) -> None:
+    palette.set_ascii(ascii_glyphs)
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        await assert_lines_fit(app, *size)
+        assert "丢弃" in shown(app, "#status") and "线程" in app.query_one(Ruler).render_line(0).text
+        await select_a_connection(pilot)
+        await pilot.pause()
+        await assert_lines_fit(app, *size)
+        story = [line for line in str(app.query_one("#detail-body").render()).splitlines() if " ms  " in line]
+        assert len(story) >= 3
+        kinds = {col(line, next(k for k in ("accept ", "submit ", "start ", "recv ", "send ", "close ", "connect ")
+                                if k in line)) for line in story if any(k in line for k in ("accept ", "recv "))}
+        assert len(kinds) == 1, story  # the kind column stays put whatever the lane names hold
+        await pilot.press("tab")
+        await pilot.pause()
+        await assert_lines_fit(app, *size)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = screen_lines(app)
+        assert all(cell_len(line) == size[0] for line in lines)
+        assert any("你看到的是什么" in line for line in lines)
+
+
+async def test_ascii_glyph_set_draws_only_ascii_in_the_timeline() -> None:
+    palette.set_ascii(True)
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = app.query_one(TimelineView)
+        text = "\n".join(view.render_line(y).text for y in range(view.size.height))
+        assert text.isascii(), {ch for ch in text if not ch.isascii()}
+        assert "#" in text and "|" in text  # working spans and the label column, in ASCII
+        assert app.query_one(Ruler).render_line(0).text.isascii()
+
+
+def test_every_timeline_glyph_has_a_one_cell_ascii_twin() -> None:
+    glyphs = set(track.SPAN_GLYPH.values()) | set(track.MARK_GLYPH.values()) | set(track.CLIENT_GLYPH.values())
+    glyphs |= {track.SHORT_GLYPH, track.LIFE_GLYPH, palette.PLAYHEAD_GLYPH, palette.SHORT_GLYPH}
+    glyphs |= set(palette.LOOK_GLYPHS.values()) | set(palette.KIND_GLYPHS.values())
+    glyphs |= set(palette.CLIENT_GLYPHS.values())
+    glyphs |= set("▁▂▃▄▅▆▇█│┼┴▼▾▸")  # sparklines, the label column, the ruler, group headings
+    missing = {g for g in glyphs if g not in palette.ASCII_GLYPHS}
+    assert not missing, f"no ASCII twin in palette.ASCII_GLYPHS for {sorted(missing)}"
+    assert all(len(a) == 1 and a.isascii() and a.isprintable() for a in palette.ASCII_GLYPHS.values())
+
+
+@pytest.mark.parametrize(("value", "want"), [("1", True), ("yes", True), ("on", True), ("0", False), ("", False)])
+def test_ascii_from_the_environment(value: str, want: bool) -> None:
+    assert palette.ascii_asked({"SOCKSCOPE_ASCII": value}) is want
+
+
+async def test_switching_language_from_the_command_palette() -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        assert "dropped" in shown(app, "#status")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Language: 简体中文" in titles and "ASCII glyphs on / off" in titles
+        next(c for c in app.get_system_commands(app.screen) if c.title == "Language: 简体中文").callback()
+        await pilot.pause()
+        assert locale.language() == "zh"
+        assert "丢弃" in shown(app, "#status")
+        footer = {b.description for _n, b, _e, _t in app.screen.active_bindings.values() if b.show}
+        assert {"播放", "帮助", "退出"} <= footer
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "界面语言：English" in titles and "退出" in titles
+        next(c for c in app.get_system_commands(app.screen) if c.title == "界面语言：English").callback()
+        await pilot.pause()
+        assert locale.language() == "en" and "dropped" in shown(app, "#status")
+        assert "play" in {b.description for _n, b, _e, _t in app.screen.active_bindings.values() if b.show}
+
+
+async def test_the_story_in_chinese_uses_the_glossary(chinese: None) -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        await select_a_connection(pilot)
+        await pilot.pause()
+        story = str(app.query_one(DetailPanel).query_one("#detail-body").render())
+        assert "连接" in story and "阻塞在 accept() 中" in story and "线程池队列" in story
+
+
+# ---------------------------------------------------------------- snapshots (Chinese; and the ASCII set)
+def _snap(snap_compare: Callable[..., bool], size: tuple[int, int], press: tuple[str, ...] = (),
+          before: Callable[[Pilot], Awaitable[None]] | None = None) -> bool:
+    async def run_before(pilot: Pilot) -> None:
+        await loaded(pilot)
+        if before is not None:
+            await before(pilot)
+
+    return snap_compare(ReplayApp(f"{DATA}/pool.jsonl"), press=press, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_replay_in_chinese(snap_compare: Callable[..., bool], chinese: None, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, size, before=select_a_connection)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_help_in_chinese(snap_compare: Callable[..., bool], chinese: None, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, size, press=("question_mark",))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_ascii_glyphs_in_chinese(snap_compare: Callable[..., bool], chinese: None,
+                                          size: tuple[int, int]) -> None:
+    palette.set_ascii(True)
+    assert _snap(snap_compare, size, before=select_a_connection)
