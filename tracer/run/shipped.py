@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from servers import Settings
 from tracer.clients import scenarios
+from tracer.locale import N_, _, ngettext
 from tracer.outputs import write_text
 
 if TYPE_CHECKING:
@@ -185,17 +186,19 @@ def setting_words(model: str, settings: dict[str, Any]) -> list[str]:
     Only what differs from the plain server is said, but the backlog always (the sketch in UI.md does).
     """
     words = [model]
-    if model == "pool" and settings.get("workers") is not None:
-        words.append(f"{settings['workers']} workers")
+    workers = settings.get("workers")
+    if model == "pool" and workers is not None:
+        words.append(ngettext("{n} worker", "{n} workers", workers if isinstance(workers, int) else 2).format(
+            n=workers))
     if settings.get("as_taught"):
-        words.append("as taught")
-    for key, label in (("work_ms", "work {} ms (sleeps)"), ("cpu_ms", "cpu {} ms (computes)"),
-                       ("pause_accept_ms", "accept paused {} ms")):
+        words.append(_("as taught"))
+    for key, label in (("work_ms", N_("work {ms} ms (sleeps)")), ("cpu_ms", N_("cpu {ms} ms (computes)")),
+                       ("pause_accept_ms", N_("accept paused {ms} ms"))):
         value = settings.get(key)
         if isinstance(value, (int, float)) and value:
-            words.append(label.format(f"{value:g}"))
+            words.append(_(label).format(ms=f"{value:g}"))
     if settings.get("backlog") is not None:
-        words.append(f"backlog {settings['backlog']}")
+        words.append(_("backlog {n}").format(n=settings["backlog"]))
     return words
 
 

@@ -178,17 +178,20 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if row.kind != "counter" or not isinstance(row.ref, str) or self.timeline is None:
             return ""
         found = self.timeline.counter_at(row.ref, self.playhead)
-        return f" {found[0]:,} / max {found[1]:,} " if found is not None else ""
+        return " " + _("{now:,} / max {top:,}").format(now=found[0], top=found[1]) + " " if found is not None else ""
 
     def _with_note(self, row: Row, cells: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
         """A counter row's cells with its note written over the end away from the playhead."""
         note = self.counter_note(row)
-        if not note or len(note) + 4 > len(cells):
+        # one entry per terminal cell: a wide (Chinese) character takes two, the second an empty filler
+        marks = [cell for ch in note for cell in ([(ch, IDLE, -4), ("", IDLE, -4)] if cell_len(ch) == 2
+                                                  else [(ch, IDLE, -4)])]
+        if not marks or len(marks) + 4 > len(cells):
             return cells
         ph = self.view.cell_of(self.playhead)
-        at = 0 if ph >= len(cells) // 2 else len(cells) - len(note)
+        at = 0 if ph >= len(cells) // 2 else len(cells) - len(marks)
         cells = list(cells)
-        cells[at:at + len(note)] = [(ch, IDLE, -4) for ch in note]
+        cells[at:at + len(marks)] = marks
         return cells
 
     def _cell_segments(self, row: Row, index: int) -> list[Segment]:
