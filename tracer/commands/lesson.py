@@ -8,10 +8,11 @@ import sys
 
 from tracer.errors import UsageError
 from tracer.lessons import catalogue
+from tracer.locale import _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lesson", help="guided lessons: a shipped recording, step by step (start here)",
+    p = sub.add_parser("lesson", help=_("guided lessons: a shipped recording, step by step (start here)"),
                        description="Without N, list the lessons. With N, open lesson N's recording in the "
                                    "timeline with a lesson panel: n/p (or PageDown/PageUp) step, a shows the "
                                    "answer, t on the last step runs the same scenario live.")

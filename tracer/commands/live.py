@@ -14,6 +14,7 @@ from tracer.commands.common import (
     add_module_option,
     add_server_options,
     settings_from,
+    use_ascii,
 )
 from tracer.errors import UsageError
 from tracer.locale import _
@@ -24,7 +25,7 @@ from tracer.run.processes import yield_cpu_to_server
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("live", help="run a server and watch its timeline live; keys fire clients at it",
+    p = sub.add_parser("live", help=_("run a server and watch its timeline live; keys fire clients at it"),
                        description="Start a lesson server in its own process, recording to a new file in "
                                    "recordings/ (or -o FILE), and open the timeline on that recording as it "
                                    "grows. Keys fire scenario clients at the server: "
@@ -82,12 +83,14 @@ def need_terminal() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.attach:
         if args.model is not None or args.module is not None or args.output:
-            raise UsageError("--attach FILE follows a recording another process writes: give no MODEL and no -o")
+            raise UsageError(_("--attach FILE follows a recording another process writes: give no MODEL and no -o"))
+        use_ascii(args)
         return attach(args.attach)
     if args.model is None and args.module is None:
-        raise UsageError("expected a MODEL to run, or --attach FILE to follow a recording")
+        raise UsageError(_("expected a MODEL to run, or --attach FILE to follow a recording"))
     cfg = settings_from(args)
     need_terminal()
+    use_ascii(args)
     path = args.output or default_path(os.path.splitext(cfg.model)[0])
     check_recording_path(path)  # before the server and the UI start
     return run_live(Session(cfg, path))

@@ -8,6 +8,7 @@ import sys
 
 from tracer.commands.common import port_value
 from tracer.errors import UsageError
+from tracer.locale import _
 from tracer.recording.format import check_recording_path
 from tracer.run.programs import ProgramSpec, check_program, exit_code, run_program
 
@@ -28,7 +29,7 @@ stopping: Ctrl-C (or SIGTERM) stops the program and completes the recording; a s
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run any Python program, unmodified, traced into a recording",
+    p = sub.add_parser("run", help=_("run any Python program, unmodified, traced into a recording"),
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        usage="sockscope run [-o FILE] [--host HOST] [--port N] (SCRIPT.py | -m MODULE) [ARGS ...]",
                        description="Run a Python program as 'python SCRIPT.py ARGS' would, with its sockets, "

@@ -13,7 +13,7 @@ from tracer.run.runner import run_server
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run one lesson server",
+    p = sub.add_parser("serve", help=_("run one lesson server"),
                        description="Run one lesson server until Ctrl-C. With --record, every accept, recv, send "
                                    "and close is written to a recording; without it, nothing is traced.")
     add_model_argument(p, nargs="?")
