@@ -14,7 +14,8 @@ from textual.pilot import Pilot
 from tracer.cli import main
 from tracer.lessons import catalogue, guide
 from tracer.recording.events import KINDS
-from tracer.recording.model import Recording
+from tracer.analysis.check import check
+from tracer.recording.model import Lane, Recording
 from tracer.recording.reader import load
 from tracer.run import shipped
 from tracer.tui.lesson_app import LessonApp, LessonPanel
@@ -39,18 +40,21 @@ def test_a_lesson_for_every_row_of_lessons_md() -> None:
     assert [str(lesson.number) for lesson in catalogue.LESSONS] == rows
 
 
+def test_no_lesson_is_pending() -> None:
+    """Lessons 16 and 18 waited for sockscope run; every row of LESSONS.md can be opened now."""
+    assert READY == list(catalogue.LESSONS)
+
+
 @pytest.mark.parametrize("lesson", catalogue.LESSONS, ids=lambda x: f"lesson{x.number}")
 def test_lesson_data_names_a_shipped_recording_and_its_command(lesson: guide.Lesson) -> None:
-    if lesson.pending:
-        assert "sockscope run" in lesson.pending and not lesson.steps
-        return
     assert lesson.title and lesson.summary and lesson.try_text and len(lesson.steps) >= 2
     for name in recordings_of(lesson):
         item = next((s for s in shipped.SHIPPED if s.file == name), None)
         assert item is not None, f"{name} is not in tracer/run/shipped.py"
         assert os.path.exists(os.path.join("recordings", name)), f"recordings/{name} is missing"
-        assert item.command().startswith("sockscope record ") and name in item.command()
-    assert lesson.try_command().startswith("sockscope live ")
+        assert item.command().startswith("sockscope run " if not item.scenario else "sockscope record ")
+        assert name in item.command()
+    assert lesson.try_command().startswith(("sockscope live ", "sockscope run "))
     for step in lesson.steps:
         assert step.view.split()[0] in guide.FINDERS
         assert bool(step.question) == bool(step.answer), "a question needs its computed answer"
@@ -118,7 +122,53 @@ def check_both_ends(rec: Recording) -> None:
     assert answer(14, 3, rec) == f"{client}, {fmt_time(worst.backlog_wait, significant=True)}."
 
 
+def lane_named(rec: Recording, name: str) -> Lane:
+    return next(lane for lane in rec.lanes.values() if lane.name == name)
+
+
+def check_stream_and_datagrams(rec: Recording) -> None:
+    """Lesson 16: TCP's recv sizes and UDP's recvfrom sizes, read off the recording, are what the steps say."""
+    sends = [e for e in lane_named(rec, "client").events() if e.kind == "send"]
+    to_tcp = [e.nbytes for e in sends if not e.detail]  # sendto names its peer in the detail; send does not
+    to_udp = [e.nbytes for e in sends if e.detail]
+    assert to_tcp == to_udp == [5, 5, 5]
+    tcp = [e.nbytes for e in lane_named(rec, "tcp-server").events() if e.kind == "recv" and e.nbytes > 0]
+    udp = [e.nbytes for e in lane_named(rec, "udp-server").events() if e.kind == "recv" and e.nbytes > 0]
+    assert sum(tcp) == 15 and len(tcp) < 3, tcp  # run together: fewer recv than sends
+    assert udp == to_udp  # each datagram whole
+    assert answer(16, 2, rec) == f"{len(tcp)}: {', '.join(map(str, tcp))} bytes."
+    assert answer(16, 3, rec) == f"{len(udp)}: {', '.join(map(str, udp))} bytes."
+
+
+def check_thread_as_typed(rec: Recording) -> None:
+    """Lesson 18: the lanes have the code's names, accepts are on accept, no close, check finds them all."""
+    names = {lane.name for lane in rec.server_lanes()}
+    conns = [c for c in rec.connections.values() if c.id > 0]
+    assert {f"recv-{c.id}" for c in conns} <= names and "accept" in names
+    assert {rec.lanes[c.accept_lane].name for c in conns} == {"accept"}  # type: ignore[index]
+    assert not any(e.kind == "close" for lane in rec.server_lanes() for e in lane.events())
+    assert sorted(f.conn for f in check(rec) if f.code == "never-closed") == sorted(c.id for c in conns)
+    assert answer(18, 2, rec) == f"{len(conns)}."
+    assert answer(18, 3, rec) == f"0: {len(conns)} of {len(conns)} were never closed."
+
+
+def check_pool_as_typed(rec: Recording) -> None:
+    """Lesson 18, the pool: worker 0_0 does every accept and serves nobody."""
+    first = lane_named(rec, "ThreadPoolExecutor-0_0")
+    conns = [c for c in rec.connections.values() if c.id > 0]
+    assert {c.accept_lane for c in conns} == {first.id}
+    served = {c.serve_lane for c in conns if c.serve_lane is not None}
+    assert first.id not in served and served
+    assert not any(e.kind in ("recv", "send") for e in first.events())
+    never = sum(1 for f in check(rec) if f.code == "never-closed")
+    assert answer(18, 4, rec) == (f"{len(served)}, none of them ThreadPoolExecutor-0_0; {never} of {len(conns)} "
+                                  "connections were never closed.")
+
+
 CHECKS: dict[str, Callable[[Recording], None]] = {
+    "tcp-stream-udp-datagrams.jsonl": check_stream_and_datagrams,
+    "thread-server-as-typed.jsonl": check_thread_as_typed,
+    "pool-server-as-typed.jsonl": check_pool_as_typed,
     "pool-saturated-queue.jsonl": check_pool_queue,
     "thread-as-taught-no-close.jsonl": check_as_taught,
     "selectors-one-thread-serves-all.jsonl": check_one_lane,
@@ -154,11 +204,12 @@ def test_lesson_lists_every_lesson(capsys: pytest.CaptureFixture[str]) -> None:
     for lesson in catalogue.LESSONS:
         assert f"{lesson.number:>3}  {lesson.title}" in out
     assert "pool --workers 4 --work-ms 200 · burst" in out
-    assert "needs `sockscope run`" in out
+    assert "servers/lesson/thread_server.py --port 0 · keepalive" in out
+    assert "recordings/programs/stream_and_datagram.py · sockscope run" in out
+    assert "needs `sockscope run`" not in out
 
 
 @pytest.mark.parametrize("argv, words", [(["lesson", "99"], "no lesson 99"),
-                                         (["lesson", "16"], "needs `sockscope run`"),
                                          (["lesson", "1", "--folder", "nowhere"], "is missing")])
 def test_lesson_bad_input_is_one_line(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2

@@ -9,6 +9,7 @@ import sys
 from tracer.errors import UsageError
 from tracer.lessons import catalogue
 from tracer.locale import _
+from tracer.run.shipped import Shipped
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +28,8 @@ def listing() -> list[str]:
     lines = []
     for lesson in catalogue.LESSONS:
         item = lesson.item
-        where = " ".join([item.model, *item.options, "·", item.scenario]) if item is not None else "pending"
+        where = (" ".join([item.model, *item.options, "·", item.scenario or "sockscope run"])
+                 if item is not None else "pending")
         lines.append(f"{lesson.number:>3}  {lesson.title}  [{where}]")
         lines.append(f"     {lesson.summary}" + (f" ({lesson.pending})" if lesson.pending else ""))
     return lines
@@ -80,7 +82,20 @@ def try_live(lesson: catalogue.Lesson) -> int:
     from tracer.lessons.guide import try_settings
     from tracer.run.live_session import Session
 
+    item = lesson.item
+    if item is not None and not item.scenario:  # a whole program (lesson 16): run it again, traced, here
+        return try_program(lesson, item)
     cfg, scenario, params = try_settings(lesson)
     print(f"sockscope: {lesson.try_command()}", flush=True)
     session = Session(cfg, default_path(cfg.model))
     return run_live(session, hint=f"Lesson {lesson.number}, live: {lesson.try_text}", fire_at_start=(scenario, params))
+
+
+def try_program(lesson: catalogue.Lesson, item: Shipped) -> int:
+    """A lesson that is one program, clients and all: ``sockscope run`` it into this folder."""
+    from tracer.commands.run import run
+    from tracer.run.shipped import shipped_folder
+
+    script = os.path.join(os.path.dirname(shipped_folder()), item.model)
+    print(f"sockscope: {lesson.try_command()}", flush=True)
+    return run(argparse.Namespace(module=None, program=[script], output=None, host=None, port=None))

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from tracer.lessons.guide import Lesson, Step
 
-NEEDS_RUN = ("needs `sockscope run` (any program, traced, with UDP) from issue #11, which is not in this "
-             "sockscope yet: its recording cannot be made")
-
 LESSONS: tuple[Lesson, ...] = (
     Lesson(1, "A blocking call puts the thread to sleep", "thread-keepalive-blocking-recv.jsonl",
            "a worker sits inside recv until the client's bytes arrive", (
@@ -192,8 +189,24 @@ LESSONS: tuple[Lesson, ...] = (
                                        "words.", by_connection=True,
                     question="What is the longest service time?", answer="{service_max}."),
            ), try_text="sockscope export FILE --format md tabulates these waits for every connection."),
-    Lesson(16, "TCP is a byte stream, UDP keeps datagrams", "", "three small messages: one TCP recv runs "
-           "them together, UDP recvfrom keeps each whole", (), pending=NEEDS_RUN),
+    Lesson(16, "TCP is a byte stream, UDP keeps datagrams", "tcp-stream-udp-datagrams.jsonl",
+           "three small messages: one TCP recv runs them together, UDP recvfrom keeps each whole", (
+               Step("activity", "One program, both protocols. The client lane sends the same three 5-byte "
+                                "messages ({arrow_out}) to tcp-server over TCP and to udp-server over UDP, one send "
+                                "each. Both servers start reading only once all three are sent."),
+               Step("first recv server tcp-* bytes", "{lane}'s recv at {t} returned {bytes} bytes: all three "
+                                                     "messages run together. TCP is a byte stream: it keeps "
+                                                     "the bytes in order, not where one send ended.",
+                    question="How many recv calls returned bytes on tcp-server, and how many bytes each?",
+                    answer="{count}: {sizes} bytes."),
+               Step("first recv server udp-* bytes", "{lane}'s first recvfrom returned {bytes} bytes: one "
+                                                     "datagram, exactly as it was sent. UDP keeps each "
+                                                     "message whole, so three sendto take three recvfrom.",
+                    frame="activity",
+                    question="How many recvfrom did udp-server need, and how many bytes each?",
+                    answer="{count}: {sizes} bytes."),
+           ), try_text="Remove sent.wait(5) from the servers, or send more, and run it again: TCP's recv "
+                       "may return the messages together, one by one or cut in two; UDP's never."),
     Lesson(17, "Many threads cost context switches", "thread-context-switches.jsonl",
            "thread-per-connection under a burst: the switch counters climb; the event loop barely moves", (
                Step("activity", "50 clients at once on thread-per-connection. Under the workers, two counters: "
@@ -207,8 +220,32 @@ LESSONS: tuple[Lesson, ...] = (
                     recording="selectors-context-switches.jsonl",
                     question="How many voluntary context switches here?", answer="{peak_ctx_voluntary}."),
            ), try_text="Fire bigger bursts at thread and at selectors and compare the counters."),
-    Lesson(18, "The lesson's own code, as a student typed it", "", "the lesson's thread and pool servers, "
-           "unmodified, under sockscope run", (), pending=NEEDS_RUN),
+    Lesson(18, "The lesson's own code, as a student typed it", "thread-server-as-typed.jsonl",
+           "the lesson's thread and pool servers, unmodified, under sockscope run", (
+               Step("activity", "The lesson's thread server, as typed, run by sockscope record. The lanes "
+                                "have the code's own names: accept, the accepting thread, and recv-N, one "
+                                "thread per connection. Three keep-alive clients send two requests each."),
+               Step("last accept server accept", "{lane} accepts connection {conn} at {t}: every accept is "
+                                                 "on the accepting thread, and each recv-N thread starts "
+                                                 "just after it.", frame="activity",
+                    question="How many connections did the accept lane accept?", answer="{count}."),
+               Step("first thread_exit server recv-*", "{lane} ends at {t} without closing its socket: the "
+                                                       "code has no close, and no server lane has a close "
+                                                       "event. sockscope check lists each connection as never "
+                                                       "closed.", frame="activity",
+                    question="How many connections did the server close?",
+                    answer="{closed}: {never_closed} of {connections} were never closed."),
+               Step("first accept server ThreadPoolExecutor-0_0", "The lesson's pool server, as typed: "
+                                                                  "executor.submit(accept, server) makes the "
+                                                                  "accept loop a pool task, so {lane}, the "
+                                                                  "pool's first worker, sits in accept for good "
+                                                                  "and never serves a client.",
+                    recording="pool-server-as-typed.jsonl", frame="activity",
+                    question="How many workers served a client?",
+                    answer="{served_lanes}, none of them {lane}; {never_closed} of {connections} "
+                           "connections were never closed."),
+           ), try_text="Add conn.close() after conn.send(response), and start the accept loop in a "
+                       "threading.Thread of its own: run it again and every lane changes."),
 )
 
 

@@ -87,16 +87,21 @@ class Lesson:
         return next((s for s in shipped.SHIPPED if s.file == self.recording), None)
 
     def live_argv(self) -> list[str]:
-        """``sockscope live`` with the lesson's server settings (the scenario is fired at start)."""
+        """``sockscope live`` with the lesson's server settings (the scenario is fired at start); for a
+        whole program (no scenario), ``sockscope run`` of it."""
         item = self.item
         if item is None:
             return []
+        if not item.scenario:
+            return ["sockscope", "run", *item.options, item.model]
         return ["sockscope", "live", item.model, *item.options]
 
     def try_command(self) -> str:
         item = self.item
         if item is None:
             return ""
+        if not item.scenario:
+            return shlex.join(self.live_argv())
         sets = " ".join(f"--set {s}" for s in item.sets)
         return f"{shlex.join(self.live_argv())}  (then {item.scenario} fires{': ' + sets if sets else ''})"
 
@@ -213,6 +218,7 @@ def _pick(rec: Recording, args: list[str], how: str) -> Moment:
     index = next(i for i in range(len(lane)) if lane.t[i] == e.t and lane.kind[i] == KINDS[kind].code)
     values = _event_values(rec, e)
     values["count"] = str(len(found))
+    values["sizes"] = ", ".join(str(max(x.nbytes, 0)) for x in sorted(found, key=lambda x: (x.t, x.lane)))
     span = max(e.dur, 2_000_000)
     return Moment((e.t - span * 0.4, e.end + span * 0.4), (e.lane, index), e.conn or None, values=values,
                   playhead=e.t)

@@ -42,9 +42,11 @@ class Shipped:
     Attributes:
         file: its name in ``recordings/``, saying what it shows.
         rows: the LESSONS.md rows it shows.
-        model: the server.
-        options: server options, as on the command line.
-        scenario: the scenario's name.
+        model: the server: a built-in model, or a script (``servers/lesson/thread_server.py``) run
+            unmodified, as ``sockscope record SCRIPT`` runs it.
+        options: server options, as on the command line (for a script: ``--port 0``, ``--host H``).
+        scenario: the scenario's name; empty: the script is a whole program, clients and all, made
+            with ``sockscope run -o FILE SCRIPT``.
         sets: scenario parameters, ``key=value``.
         look: what to look at, in a sentence a student understands.
     """
@@ -57,8 +59,14 @@ class Shipped:
     sets: tuple[str, ...]
     look: str
 
+    @property
+    def is_program(self) -> bool:
+        return self.model.endswith(".py")
+
     def argv(self, folder: str = FOLDER) -> list[str]:
-        """The ``sockscope record`` command line that makes it afresh."""
+        """The ``sockscope record`` (or, for a whole program, ``sockscope run``) command line that makes it afresh."""
+        if not self.scenario:
+            return ["sockscope", "run", "-o", os.path.join(folder, self.file), *self.options, self.model]
         sets = [x for s in self.sets for x in ("--set", s)]
         return ["sockscope", "record", self.model, *self.options, "--scenario", self.scenario, *sets,
                 "-o", os.path.join(folder, self.file)]
@@ -75,6 +83,10 @@ class Shipped:
         """
         from tracer.run import headless  # (recording needs it; reading the table does not)
 
+        if self.is_program:  # only --host and --port apply to a program: they become sockscope run's options
+            port = dict(zip(self.options[::2], self.options[1::2])).get("--port")
+            return Settings(model=os.path.basename(self.model), port=int(port or 0),
+                            program=(*self.options, self.model)), set()
         given: dict[str, Any] = {}
         opts = list(self.options)
         while opts:
@@ -87,12 +99,31 @@ class Shipped:
         return Settings(model=self.model, **given), set(given) & headless.KNOBS
 
     def make(self, folder: str = FOLDER) -> headless.Result:
-        """Record it into ``folder``."""
+        """Record it into ``folder``.
+
+        Raises:
+            RecordingError: a whole program (no scenario) ended with a non-zero status.
+        """
         from tracer.run import headless
 
+        if not self.scenario:
+            return self._run(os.path.join(folder, self.file))
         cfg, explicit = self.settings()
         return headless.record(cfg, self.scenario, scenarios.parse_sets(self.sets),
                                    os.path.join(folder, self.file), explicit=explicit)
+
+
+    def _run(self, path: str) -> headless.Result:
+        """A whole program under ``sockscope run``: its output is its own (it prints what it received)."""
+        from tracer.errors import RecordingError
+        from tracer.recording.reader import load
+        from tracer.run import headless
+        from tracer.run.programs import run_program, spec_of
+
+        ended = run_program(spec_of(self.settings()[0].program), path)
+        if ended.status != 0:
+            raise RecordingError(f"{self.model} ended with exit status {ended.status}; {path} is not a lesson's recording")
+        return headless.Result(path, load(path), None, ended.status)
 
 
 SHIPPED: tuple[Shipped, ...] = (
@@ -160,6 +191,20 @@ SHIPPED: tuple[Shipped, ...] = (
             ("clients=5",),
             "a handler that sleeps 200 ms inside the event loop: the one lane stops in work, no select, no "
             "accept, and every other client waits its turn: the last answer comes after ~1 s."),
+    Shipped("tcp-stream-udp-datagrams.jsonl", (16,), "recordings/programs/stream_and_datagram.py", (), "", (),
+            "one program, both protocols: the client lane sends the same three 5-byte messages to a TCP "
+            "server and a UDP server; both read late, so tcp-server's one recv returns all 15 bytes run "
+            "together (TCP is a byte stream), while udp-server needs three recvfrom of 5 bytes each (a "
+            "datagram arrives whole)."),
+    Shipped("thread-server-as-typed.jsonl", (18,), "servers/lesson/thread_server.py", ("--port", "0"), "keepalive",
+            ("clients=3", "requests=2", "timeout=1"),
+            "the lesson's thread server, unmodified: the accept lane (its accept thread) accepts every "
+            "connection, each recv-N lane recvs once, sends once and ends without close; sockscope check "
+            "lists every connection as never closed."),
+    Shipped("pool-server-as-typed.jsonl", (18,), "servers/lesson/pool_server.py", ("--port", "0"), "idle",
+            ("idle=5", "busy=2", "requests=1", "timeout=2"),
+            "the lesson's pool server, unmodified: ThreadPoolExecutor-0_0 runs the accept loop and sits in "
+            "accept for good; the other workers each take a connection, and idle clients pin them in recv."),
     Shipped("thread-context-switches.jsonl", (17,), "thread", (), "burst", ("clients=50",),
             "50 clients at once on thread-per-connection: the ctx sw counters (the process's voluntary and "
             "involuntary context switches, from getrusage) climb with every thread and every blocking call."),
@@ -231,7 +276,7 @@ def regenerate(folder: str = FOLDER, only: list[str] | None = None,
 def readme_section() -> str:
     """The ``## Shipped recordings`` section of ``recordings/README.md``."""
     lines = [SECTION, "",
-             "Small recordings of the lessons in [`LESSONS.md`](LESSONS.md) (rows 1-12, 14, 15, 17; row 13 is "
+             "Small recordings of the lessons in [`LESSONS.md`](LESSONS.md) (rows 1-12, 14-18; row 13 is "
              "`sockscope bench`), made by "
              "`sockscope record`. Open one with `sockscope replay recordings/FILE`. Remake them all with "
              "`sockscope record --regenerate-all` (from the repository's root); each line below is the "
