@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from tracer.analysis.check import check
 from tracer.cli import main
 from tracer.lessons import catalogue, guide
 from tracer.recording.events import KINDS
-from tracer.analysis.check import check
 from tracer.recording.model import Lane, Recording
 from tracer.recording.reader import load
 from tracer.run import shipped

@@ -442,6 +442,14 @@ def check_shipped(name: str, rec: Recording) -> None:
     elif name == "single-both-ends.jsonl":
         assert len(rec.server_lanes()) == 1 and len(rec.client_lanes()) == 5
         assert sorted(c.backlog_wait for c in conns)[-1] >= 150 * MS
+    elif name == "tcp-stream-udp-datagrams.jsonl":  # lesson 16; tests/test_lessons.py checks the steps
+        tcp = [e.nbytes for e in events(rec, "recv", "server") if rec.lanes[e.lane].name == "tcp-server" and e.nbytes]
+        udp = [e.nbytes for e in events(rec, "recv", "server") if rec.lanes[e.lane].name == "udp-server"]
+        assert sum(tcp) == 15 and len(tcp) < 3 and udp == [5, 5, 5], (tcp, udp)
+    elif name in ("thread-server-as-typed.jsonl", "pool-server-as-typed.jsonl"):  # lesson 18, unmodified
+        accepting = "accept" if name.startswith("thread") else "ThreadPoolExecutor-0_0"
+        assert {rec.lanes[c.accept_lane].name for c in conns} == {accepting}
+        assert not events(rec, "close", "server") and len(conns) >= 3
     else:
         pytest.fail(f"no check for shipped recording {name}")
 
@@ -452,15 +460,17 @@ def test_shipped_recording_shows_its_lesson(item):
     assert path.stat().st_size < 1_000_000
     rec = load(path)
     assert rec.complete and not rec.warnings and rec.dropped == 0
-    assert rec.model == item.model
-    if item.model != "pool" or "--workers" not in item.options or "1" not in item.options:
+    assert rec.model == (os.path.basename(item.model) if item.is_program else item.model)
+    if not item.scenario:  # a whole program: its client is its own thread, "client"
+        assert {lane.name for lane in rec.client_lanes()} == {"client"}
+    elif item.model != "pool" or "--workers" not in item.options or "1" not in item.options:
         both_ends_joined(rec)
     check_shipped(item.file, rec)
 
 
 def test_shipped_recordings_cover_the_lessons_and_the_index_lists_them():
     rows = {r for item in SHIPPED for r in item.rows}
-    assert rows == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 17}
+    assert rows == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18}
     readme = (ROOT / "recordings" / "README.md").read_text()
     assert readme_section() in readme, "recordings/README.md is stale: run sockscope record --regenerate-all"
     assert {s.file for s in SHIPPED} <= {p.name for p in (ROOT / "recordings").glob("*.jsonl")}
@@ -491,6 +501,12 @@ def test_shipped_settings_are_what_the_cli_would_parse(item):
     from tracer.cli import build_parser
 
     args = build_parser().parse_args(item.argv()[1:])
+    if not item.scenario:  # sockscope run: the same program, options and output
+        from tracer.commands.run import spec_from
+        from tracer.run.programs import spec_of
+
+        assert spec_from(args) == spec_of(item.settings()[0].program) and args.output.endswith(item.file)
+        return
     assert item.settings() == record.settings_with_defaults(args)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from tracer.lessons.guide import Lesson, Step
 
+_STREAM_LANES = "tcp-server,udp-server,client"  # lesson 16: the program's three threads, at 80x24 too
+
 LESSONS: tuple[Lesson, ...] = (
     Lesson(1, "A blocking call puts the thread to sleep", "thread-keepalive-blocking-recv.jsonl",
            "a worker sits inside recv until the client's bytes arrive", (
@@ -193,16 +195,18 @@ LESSONS: tuple[Lesson, ...] = (
            "three small messages: one TCP recv runs them together, UDP recvfrom keeps each whole", (
                Step("activity", "One program, both protocols. The client lane sends the same three 5-byte "
                                 "messages ({arrow_out}) to tcp-server over TCP and to udp-server over UDP, one send "
-                                "each. Both servers start reading only once all three are sent."),
+                                "each. Both servers start reading only once all three are sent.",
+                    lanes=_STREAM_LANES),
                Step("first recv server tcp-* bytes", "{lane}'s recv at {t} returned {bytes} bytes: all three "
                                                      "messages run together. TCP is a byte stream: it keeps "
                                                      "the bytes in order, not where one send ended.",
+                    lanes=_STREAM_LANES,
                     question="How many recv calls returned bytes on tcp-server, and how many bytes each?",
                     answer="{count}: {sizes} bytes."),
                Step("first recv server udp-* bytes", "{lane}'s first recvfrom returned {bytes} bytes: one "
                                                      "datagram, exactly as it was sent. UDP keeps each "
                                                      "message whole, so three sendto take three recvfrom.",
-                    frame="activity",
+                    frame="activity", lanes=_STREAM_LANES,
                     question="How many recvfrom did udp-server need, and how many bytes each?",
                     answer="{count}: {sizes} bytes."),
            ), try_text="Remove sent.wait(5) from the servers, or send more, and run it again: TCP's recv "

@@ -84,7 +84,7 @@ class Shipped:
         from tracer.run import headless  # (recording needs it; reading the table does not)
 
         if self.is_program:  # only --host and --port apply to a program: they become sockscope run's options
-            port = dict(zip(self.options[::2], self.options[1::2])).get("--port")
+            port = dict(zip(self.options[::2], self.options[1::2], strict=True)).get("--port")
             return Settings(model=os.path.basename(self.model), port=int(port or 0),
                             program=(*self.options, self.model)), set()
         given: dict[str, Any] = {}
@@ -102,7 +102,7 @@ class Shipped:
         """Record it into ``folder``.
 
         Raises:
-            RecordingError: a whole program (no scenario) ended with a non-zero status.
+            ServerError: a whole program (no scenario) ended with a non-zero status.
         """
         from tracer.run import headless
 
@@ -115,14 +115,15 @@ class Shipped:
 
     def _run(self, path: str) -> headless.Result:
         """A whole program under ``sockscope run``: its output is its own (it prints what it received)."""
-        from tracer.errors import RecordingError
+        from tracer.errors import ServerError
         from tracer.recording.reader import load
         from tracer.run import headless
         from tracer.run.programs import run_program, spec_of
 
         ended = run_program(spec_of(self.settings()[0].program), path)
         if ended.status != 0:
-            raise RecordingError(f"{self.model} ended with exit status {ended.status}; {path} is not a lesson's recording")
+            raise ServerError(f"{self.model} ended with exit status {ended.status}; {path} is not a lesson's "
+                              "recording")
         return headless.Result(path, load(path), None, ended.status)
 
 
