@@ -217,6 +217,13 @@ def test_lesson_bad_input_is_one_line(argv: list[str], words: str, capsys: pytes
     assert err.startswith("error: ") and words in err and err.count("\n") == 1
 
 
+def test_try_it_finds_the_lessons_script_from_any_folder(tmp_path, monkeypatch) -> None:
+    """Regression: 't' at the end of lesson 18 passed servers/lesson/... relative to where the student stood."""
+    monkeypatch.chdir(tmp_path)
+    cfg, _, _ = guide.try_settings(catalogue.get(18))
+    assert cfg.program and os.path.isabs(cfg.program[-1]) and os.path.isfile(cfg.program[-1])
+
+
 def test_lessons_find_their_recordings_from_any_folder(tmp_path, monkeypatch) -> None:
     """Regression: 'sockscope lesson 4' from a folder without recordings/ said 'no such file'."""
     from tracer.run.shipped import shipped_folder

@@ -19,6 +19,7 @@ lands on its own right moment, with its own numbers.
 from __future__ import annotations
 
 import fnmatch
+import os
 import shlex
 import string
 from dataclasses import dataclass, field
@@ -366,6 +367,13 @@ def try_settings(lesson: Lesson) -> tuple[Settings, str, dict[str, str]]:
     if item is None:
         raise LessonError(f"lesson {lesson.number} has no recording to take its settings from")
     cfg, explicit = item.settings()
+    if cfg.program:  # the lesson's script, found beside the package wherever the student stands
+        from dataclasses import replace
+
+        from tracer.run.shipped import shipped_folder
+
+        root = os.path.dirname(shipped_folder())
+        cfg = replace(cfg, program=(*cfg.program[:-1], os.path.join(root, cfg.program[-1])))
     params = scenarios.parse_sets(item.sets)
     scenario = scenarios.get(item.scenario)
     cfg = headless.apply_knobs(cfg, scenario, scenario.resolve(params), explicit)
