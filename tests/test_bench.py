@@ -312,7 +312,9 @@ def test_pinned_bench_runs_and_explains_the_gil(capsys):
     (["-o", "bench.png"], "expected a name ending in .svg"),
     (["--target", "192.0.2.1:80"], "not this machine"),
     (["--target", "nonsense"], "expected HOST:PORT"),
-    (["--program", "mine.py"], "needs 'sockscope run'"),
+    (["--program", "mine.py"], "no such file: mine.py"),
+    (["--program", "tests/programs"], "a folder without a __main__.py"),
+    (["--module", ""], "-m expects a module name"),
 ])
 def test_bench_bad_input_is_one_line(capsys, argv, message):
     assert main(["bench", *argv]) == 2
@@ -366,3 +368,64 @@ def test_wait_closed_waits_for_the_servers_closes(process):
             s.close()
     assert loaddrivers.wait_closed(port)
     assert loaddrivers.open_connections(port) == 0
+
+
+# ----------------------------------------------------------------- a student's program beside the models
+PROGRAMS = os.path.join(os.path.dirname(__file__), "programs")
+
+
+def program(path: str) -> Contender:
+    return Contender(os.path.basename(path), program=(os.path.join(PROGRAMS, path),))
+
+
+def test_a_program_is_measured_beside_a_model_in_the_same_rounds(tmp_path):
+    plan = Plan((Contender("pool(2)", "pool"), program("bench_keepalive.py")), connections=(2, 6),
+                modes=("keep-alive",), rounds=2, duration=0.15, workers=2, capacity=(8,), busy=2, wrk=None,
+                headline=6, record_dir=str(tmp_path))
+    result = run_bench(plan)
+    assert not result.partial and not result.notes
+    assert [s.contender for s in result.samples[:2]] == ["pool(2)", "bench_keepalive.py"]
+    assert [s.contender for s in result.samples[4:6]] == ["bench_keepalive.py", "pool(2)"]  # round 2: rotated
+    got = {(f.contender, f.connections): f for f in figures(result.samples)}
+    assert got[("bench_keepalive.py", 6)].starved == 0 and got[("pool(2)", 6)].starved == 4
+    assert got[("bench_keepalive.py", 6)].rps > 0
+    assert "bench_keepalive.py" in result.machine["programs"] and "untraced" in result.machine["programs"]
+    assert any("programs: bench_keepalive.py" in line for line in bench_report.header(result))
+    if LINUX_PROC:  # measured in the program's own process, not a wrapper's: its CPU and its threads
+        assert got[("bench_keepalive.py", 6)].server_us_per_request > 0
+        cap = {c.contender: c for c in result.capacity}["bench_keepalive.py"]
+        assert cap.held == 8 and cap.busy_served == 2 and cap.threads >= 8 + 1  # a thread per idle connection, and main
+    recorded = sorted(os.path.basename(p) for p in result.recorded)
+    assert recorded == ["bench_keepalive.py.jsonl", "pool(2).jsonl"]
+    assert main(["check", str(tmp_path / "bench_keepalive.py.jsonl")]) == 0
+
+
+def test_a_program_that_never_listens_gets_its_line_and_the_bench_goes_on():
+    plan = Plan((program("grade/hangs.py"), Contender("selectors", "selectors"), program("bench_dies.py")),
+                connections=(2,), modes=("close",), rounds=3, duration=0.15, workers=2, capacity=(4,), busy=1,
+                wrk=None, headline=2)
+    result = run_bench(plan)
+    assert not result.partial
+    notes = " | ".join(result.notes)
+    assert "hangs.py: hangs.py did not listen within 8 s" in notes and "it was not measured" in notes
+    assert re.search(r"bench_dies\.py: the bench_dies\.py server died \(exit status 3\)", notes), notes
+    assert all("\n" not in n for n in result.notes)
+    assert len([s for s in result.samples if s.contender == "selectors"]) == 3  # every round, all the same
+    assert not [s for s in result.samples if s.contender == "hangs.py"]
+    assert 1 <= len([s for s in result.samples if s.contender == "bench_dies.py"]) < 3  # until it died
+    assert {c.contender: c.note for c in result.capacity}["hangs.py"] == "did not start"
+
+
+def test_bench_program_on_the_command_line(capsys, tmp_path):
+    out_json = tmp_path / "b.json"
+    assert main(["bench", "--models", "selectors", "--program", os.path.join(PROGRAMS, "bench_keepalive.py"),
+                 "--program", os.path.join(PROGRAMS, "grade", "crashes.py"), "-m", "no_such_module_here",
+                 "--connections", "2", "--modes", "keep-alive", "--rounds", "1", "--duration", "0.15",
+                 "--capacity", "none", "--wrk", "off", "--headline", "2", "--json", str(out_json)]) == 0
+    cap = capsys.readouterr()
+    out = " ".join(cap.out.split())
+    assert "bench_keepalive.py" in out and "programs: bench_keepalive.py, crashes.py, no_such_module_here" in out
+    assert "note: crashes.py: RuntimeError: forgot to bind; it was not measured" in out
+    assert "note: no_such_module_here:" in out and "Traceback" not in cap.out + cap.err
+    data = json.loads(out_json.read_text())
+    assert {s["contender"] for s in data["samples"]} == {"selectors", "bench_keepalive.py"}

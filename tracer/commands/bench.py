@@ -24,10 +24,9 @@ from tracer.locale import _
 from tracer.outputs import check_output_path, write_text
 from tracer.run import loaddrivers
 from tracer.run.benchmark import Contender, Plan, run_bench
+from tracer.run.programs import ProgramSpec, check_program
 
 MAX_CONNECTIONS = 5000
-NEEDS_RUN = ("--program needs 'sockscope run' (issue #11), which is not in this version yet; start your server "
-             "yourself and measure it with --target 127.0.0.1:PORT")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", metavar="HOST:PORT", action="append", default=[],
                    help="also measure a server already listening there (loopback only, unless --allow-remote)")
     p.add_argument("--allow-remote", action="store_true", help="let --target aim beyond this machine")
-    p.add_argument("--program", metavar="FILE.py", help="measure your own server program (needs 'sockscope run')")
+    p.add_argument("--program", metavar="FILE.py", action="append", default=[],
+                   help="also measure your own server program, started as the models are (untraced, on "
+                        "127.0.0.1, a free port whatever it binds); repeatable")
+    p.add_argument("-m", "--module", metavar="MODULE", action="append", default=[],
+                   help="also measure a server module (python -m MODULE), as --program")
     p.add_argument("--record", metavar="DIR", help="also record one run of each model into DIR, to open on the "
                                                    "timeline (sockscope replay DIR/MODEL.jsonl)")
     p.add_argument("--format", choices=["text", *bench_report.FORMATS[:3]], default="text",
@@ -112,13 +115,27 @@ def parse_target(text: str, allow_remote: bool) -> tuple[str, int]:
 def _contenders(args: argparse.Namespace) -> tuple[Contender, ...]:
     models = tuple(dict.fromkeys(m.strip() for m in args.models.split(",") if m.strip()))
     unknown = [m for m in models if m not in servers.MODELS]
-    if unknown or not (models or args.target):
+    if unknown or not (models or args.target or args.program or args.module):
         raise UsageError(f"unknown model {', '.join(unknown) or '(none)'}; choose from {', '.join(servers.MODELS)}")
     tracing = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
     out = [Contender(_label(m, args.workers) + (" traced" if t and len(tracing) > 1 else ""), m, t)
            for m in models for t in tracing]
     out += [Contender(f"target {t}", address=parse_target(t, args.allow_remote)) for t in args.target]
+    out += _programs(args, {c.name for c in out})
     return tuple(out)
+
+
+def _programs(args: argparse.Namespace, taken: set[str]) -> list[Contender]:
+    """--program FILE.py and -m MODULE, checked before anything starts (a missing file, a syntax error: one line)."""
+    out = []
+    for spec in [ProgramSpec(script=f) for f in args.program] + [ProgramSpec(module=m) for m in args.module]:
+        check_program(spec)
+        name = spec.name
+        while name in taken:  # two files called server.py, or a program named like a model
+            name += "'"
+        taken.add(name)
+        out.append(Contender(name, program=tuple(spec.command())))
+    return out
 
 
 def _label(model: str, workers: int) -> str:
@@ -126,8 +143,6 @@ def _label(model: str, workers: int) -> str:
 
 
 def parse_plan(args: argparse.Namespace) -> Plan:
-    if args.program:
-        raise UsageError(NEEDS_RUN)
     conns = _numbers(args.connections, "--connections", 1, MAX_CONNECTIONS)
     modes = tuple(dict.fromkeys(m.strip() for m in args.modes.split(",") if m.strip()))
     if not modes or any(m not in MODES for m in modes):

@@ -33,8 +33,9 @@ from typing import Any
 
 from servers import Settings
 from tracer.analysis.bench_figures import BenchResult, Capacity, Sample
-from tracer.errors import TracerError
+from tracer.errors import ServerError, TracerError
 from tracer.run import loaddrivers as drivers
+from tracer.run import programs
 from tracer.run.processes import ServerProcess
 
 Progress = Callable[[int, int, str], None]
@@ -49,12 +50,20 @@ def warmup_s(connections: int) -> float:
 
 @dataclass(frozen=True)
 class Contender:
-    """Something the bench measures: a lesson model it starts, or a server already listening at ``address``."""
+    """Something the bench measures: a lesson model it starts, a program of the student's it starts
+    (``program``: ``sockscope run``'s words, SCRIPT or -m MODULE, then its arguments), or a server
+    already listening at ``address``."""
 
     name: str
     model: str | None = None
     tracing: bool = False
     address: tuple[str, int] | None = None
+    program: tuple[str, ...] = ()
+
+    @property
+    def started(self) -> bool:
+        """Whether the bench starts (and stops) its server: a model or a program, not a ``--target``."""
+        return self.model is not None or bool(self.program)
 
 
 @dataclass(frozen=True)
@@ -94,14 +103,14 @@ class Plan:
 
     @property
     def total_runs(self) -> int:
-        recording = len([c for c in self.contenders if c.model]) if self.record_dir else 0
+        recording = len([c for c in self.contenders if c.started]) if self.record_dir else 0
         return self.load_runs + self.wrk_runs + self.capacity_runs + recording
 
     @property
     def estimate_s(self) -> float:
         """Measured here: ~0.05 s a load run beyond its warm-up and length, ~0.5 s a
         server start, ~1 s a capacity step at 1,000 idle (the default run: about 100 s, took 92-95)."""
-        starts = len([c for c in self.contenders if c.model])
+        starts = len([c for c in self.contenders if c.started])
         capacity = sum(0.5 + n / 2000 for n in self.capacity) * len(self.contenders)
         recording = starts * (self.duration + 1.0) if self.record_dir else 0
         warmups = sum(map(warmup_s, self.connections)) * self.rounds * len(self.modes) * len(self.contenders)
@@ -125,6 +134,7 @@ class _Run:
     worker: drivers.LoadWorker | None = None
     done: int = 0
     dead: set[str] = field(default_factory=set)
+    never_started: set[str] = field(default_factory=set)  # programs that crashed or never listened
 
     def step(self, what: str) -> None:
         self.done += 1
@@ -143,6 +153,10 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
     if plan.wrk:
         generator += f"; cross-check: wrk -t1 at {plan.headline} keep-alive connections"
     result = BenchResult(plan.settings(), machine() | {"load_generator": generator}, planned_runs=plan.total_runs)
+    programs = [c.name for c in plan.contenders if c.program]
+    if programs:
+        result.machine["programs"] = (f"{', '.join(programs)}: run untraced, as the models are (sockscope run without "
+                                      "-o: only its bind is moved to 127.0.0.1 and a free port)")
     run = _Run(plan, progress or (lambda n, total, what: None), result)
     result.machine["load_average_before"] = drivers.load_average()
     server_cpus, load_cpus = drivers.pin_cores() if plan.pin else (None, None)
@@ -167,13 +181,26 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
 def _start(run: _Run, c: Contender, cpus: set[int] | None, record: str | None = None,
            backlog: int | None = None) -> ServerProcess:
     plan = run.plan
-    assert c.model is not None
-    cfg = Settings(model=c.model, workers=plan.workers, work_ms=plan.work_ms, cpu_ms=plan.cpu_ms, timeout=None,
-                   backlog=backlog or max(128, *plan.connections))
-    server = ServerProcess(cfg, record)
+    argv = None
+    if c.program:  # as grade runs one: on 127.0.0.1, a free port whatever it binds; untraced unless recording
+        cfg = Settings(model=c.name, program=("--host", "127.0.0.1", "--port", "0", *c.program))
+        argv = programs.child_argv(programs.spec_of(cfg.program), record)  # no wrapper: its pid is the program's
+    else:
+        assert c.model is not None
+        cfg = Settings(model=c.model, workers=plan.workers, work_ms=plan.work_ms, cpu_ms=plan.cpu_ms, timeout=None,
+                       backlog=backlog or max(128, *plan.connections))
+    server = ServerProcess(cfg, record, argv=argv)
     with drivers.affinity(cpus):
         server.start()
     return server
+
+
+def _not_started(run: _Run, c: Contender, exc: ServerError, what: str) -> None:
+    """A program that crashed or never listened: one line, and the bench goes on without it."""
+    why = str(exc).partition(": scenarios and live mode")[0]  # ServerProcess's hint is for live mode
+    run.dead.add(c.name)
+    run.never_started.add(c.name)
+    run.result.notes.append(f"{c.name}: {why}; {what}")
 
 
 def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] | None:
@@ -184,7 +211,13 @@ def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] 
         return None
     server = run.servers.get(c.name)
     if server is None:
-        server = run.servers[c.name] = _start(run, c, cpus)
+        try:
+            server = run.servers[c.name] = _start(run, c, cpus)
+        except ServerError as exc:
+            if not c.program:
+                raise
+            _not_started(run, c, exc, "it was not measured")
+            return None
     why = server.death()
     if why is not None:
         run.dead.add(c.name)
@@ -278,6 +311,8 @@ def _capacity(run: _Run, cpus: set[int] | None) -> None:
         for c in plan.contenders:
             run.step(f"capacity: {c.name}, {idle:,} idle + {plan.busy} busy connections")
             why = capacity_problem(c.model, idle, plan.busy, found)
+            if c.name in run.never_started:
+                why = "did not start"
             if why is not None:
                 run.result.capacity.append(Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, why))
                 continue
@@ -287,7 +322,13 @@ def _capacity(run: _Run, cpus: set[int] | None) -> None:
 def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity:
     assert run.worker is not None
     plan = run.plan
-    server = _start(run, c, cpus, backlog=idle + plan.busy + 16) if c.model else None
+    try:
+        server = _start(run, c, cpus, backlog=idle + plan.busy + 16) if c.started else None
+    except ServerError as exc:
+        if not c.program:
+            raise
+        _not_started(run, c, exc, "its capacity was not measured")
+        return Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, "its program did not start")
     try:
         host, port = _tcp(server.address) if server is not None else c.address  # type: ignore[misc]
         pid = server.piped.proc.pid if server is not None and server.piped is not None else None
@@ -323,19 +364,28 @@ def _record(run: _Run) -> None:
     assert run.worker is not None
     conns = min(plan.headline if plan.headline in plan.connections else plan.connections[-1], 200)
     for c in plan.contenders:
-        if c.model is None:
+        if not c.started or c.name in run.never_started:
             continue
         run.step(f"recording {c.name}")
         path = os.path.join(plan.record_dir, f"{c.name.replace('/', '-')}.jsonl")
-        server = _start(run, c, None, record=path)
+        try:
+            server = _start(run, c, None, record=path)
+        except ServerError as exc:
+            if not c.program:
+                raise
+            _not_started(run, c, exc, "it was not recorded")
+            continue
         try:
             host, port = _tcp(server.address)
             run.worker.job("run", plan.duration + 30, host=host, port=port,
                            connections=conns, duration=plan.duration, mode="keep-alive")
             drivers.wait_closed(port)  # every close in the recording before the trailer
         finally:
-            if server.stop() != 0:
-                raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")
+            status = server.stop()
+        if status != 0 and not c.program:
+            raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")
+        if status != 0:
+            run.result.notes.append(f"{c.name}: its recorded run ended with status {status}; see {path}")
         run.result.recorded.append(path)
 
 

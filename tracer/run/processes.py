@@ -45,6 +45,8 @@ PROGRAM_LISTEN_S = 8.0  # a program of the student's must call listen() this soo
 
 # The line tracer.run.runner.listening_words prints: http://127.0.0.1:PORT/, http://[::1]:PORT/ or unix:PATH.
 _LISTENING = re.compile(r"listening on (?:http://(?P<host>.+):(?P<port>\d+)/|(?P<unix>unix:))")
+# The stderr line tracer.run.traced_program writes at a program's first listen(), traced or not (bench runs it untraced).
+_PROGRAM_LISTENS = re.compile(r"^sockscope: the program listens on http://(?P<host>.+):(?P<port>\d+)/$")
 
 
 def server_argv(cfg: Settings, record: str | None) -> list[str]:
@@ -111,17 +113,23 @@ class Piped:
     stdout: list[str] = field(default_factory=list)
     stderr: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
     on_stdout: Callable[[str], None] | None = None
+    on_stderr: Callable[[str], None] | None = None
     limit: int | None = None  # characters of stdout kept (a stranger's program may print megabytes); None: all
     cut: int = 0  # characters of stdout not kept
     _threads: list[threading.Thread] = field(default_factory=list)
     _kept: int = 0
 
     def __post_init__(self) -> None:
-        for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self.stderr.append)):
+        for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self._err)):
             t = threading.Thread(target=self._drain, args=(stream, sink, self.limit), name="sockscope-pipe",
                                  daemon=True)
             t.start()
             self._threads.append(t)
+
+    def _err(self, line: str) -> None:
+        self.stderr.append(line)
+        if self.on_stderr is not None:
+            self.on_stderr(line)
 
     def _out(self, line: str) -> None:
         if self.limit is None or self._kept + len(line) <= self.limit:
@@ -160,12 +168,12 @@ class Piped:
 
 
 def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None, *, cwd: str | None = None,
-          limit: int | None = None) -> Piped:
+          limit: int | None = None, on_stderr: Callable[[str], None] | None = None) -> Piped:
     """Start ``argv`` in its own session with piped, drained output (``limit``: characters of stdout kept)."""
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace", start_new_session=True,
                             env=child.env(PYTHONUNBUFFERED="1"), cwd=cwd)
-    return Piped(proc, on_stdout=on_stdout, limit=limit)
+    return Piped(proc, on_stdout=on_stdout, on_stderr=on_stderr, limit=limit)
 
 
 class ServerProcess:
@@ -177,8 +185,9 @@ class ServerProcess:
     """
 
     def __init__(self, cfg: Settings, path: str | None, *, cwd: str | None = None,
-                 output_limit: int | None = None) -> None:
+                 output_limit: int | None = None, argv: list[str] | None = None) -> None:
         self.cfg = cfg
+        self.argv = argv  # instead of server_argv(cfg, path): bench runs a program's own process, to measure its pid
         self.path = path
         self.cwd = cwd  # where it runs (grade: a fresh temporary folder)
         self.output_limit = output_limit
@@ -196,8 +205,10 @@ class ServerProcess:
         """
         if self.cfg.program and self.path and os.path.isfile(self.path):
             os.remove(self.path)  # an earlier recording there (already checked) must not tell where the program listens
-        self.piped = spawn(server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line,
-                           cwd=self.cwd, limit=self.output_limit)
+        untraced_program = bool(self.cfg.program) and not self.path  # where it listens: its stderr line
+        self.piped = spawn(self.argv or server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line,
+                           cwd=self.cwd, limit=self.output_limit,
+                           on_stderr=self._program_line if untraced_program else None)
         if self.cfg.program:
             timeout = min(timeout, PROGRAM_LISTEN_S)
         deadline = time.monotonic() + timeout
@@ -226,6 +237,12 @@ class ServerProcess:
         if m and self.address is None:
             # a path is printed as given, but may hold anything: we know it already
             self.address = self.cfg.unix if m["unix"] and self.cfg.unix else (m["host"].strip("[]"), int(m["port"]))
+            self._listening.set()
+
+    def _program_line(self, line: str) -> None:
+        m = _PROGRAM_LISTENS.match(line)
+        if m and self.address is None:
+            self.address = (m["host"].strip("[]"), int(m["port"]))
             self._listening.set()
 
     def _why_not_started(self) -> str:
