@@ -45,7 +45,7 @@ PROGRAM_LISTEN_S = 8.0  # a program of the student's must call listen() this soo
 
 # The line tracer.run.runner.listening_words prints: http://127.0.0.1:PORT/, http://[::1]:PORT/ or unix:PATH.
 _LISTENING = re.compile(r"listening on (?:http://(?P<host>.+):(?P<port>\d+)/|(?P<unix>unix:))")
-# The stderr line tracer.run.traced_program writes at a program's first listen(), traced or not (bench runs it untraced).
+# The stderr line tracer.run.traced_program writes at a program's listen(), traced or not (bench runs it untraced).
 _PROGRAM_LISTENS = re.compile(r"^sockscope: the program listens on http://(?P<host>.+):(?P<port>\d+)/$")
 
 
@@ -206,8 +206,9 @@ class ServerProcess:
         if self.cfg.program and self.path and os.path.isfile(self.path):
             os.remove(self.path)  # an earlier recording there (already checked) must not tell where the program listens
         untraced_program = bool(self.cfg.program) and not self.path  # where it listens: its stderr line
-        self.piped = spawn(self.argv or server_argv(self.cfg, self.path), on_stdout=None if self.cfg.program else self._line,
-                           cwd=self.cwd, limit=self.output_limit,
+        argv = self.argv or server_argv(self.cfg, self.path)
+        self.piped = spawn(argv, on_stdout=None if self.cfg.program else self._line, cwd=self.cwd,
+                           limit=self.output_limit,
                            on_stderr=self._program_line if untraced_program else None)
         if self.cfg.program:
             timeout = min(timeout, PROGRAM_LISTEN_S)
