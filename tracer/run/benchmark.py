@@ -2,8 +2,13 @@
 
 How this works
 --------------
-Each contender (a lesson model, untraced unless asked, or a ``--target``
-address) gets one server process for the whole throughput part.  One load
+Each contender (a lesson model, untraced unless asked, a program of the
+student's, or a ``--target`` address) gets one server process for the whole
+throughput part.  A program runs untraced too: ``tracer.run.traced_program``
+without a recording only moves its bind (127.0.0.1, a free port) and says
+where it listens; it is started as its own process, so the CPU, memory and
+threads read from /proc are the program's.  One that crashes, never listens or
+dies is a note, and the rest goes on.  One load
 worker process (:mod:`tracer.clients.loadgen`, one thread, selectors) drives
 them, so neither shares the other's GIL.  Rounds are interleaved: within a
 round every load (mode × connections) is run against every contender in turn,
@@ -153,9 +158,9 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
     if plan.wrk:
         generator += f"; cross-check: wrk -t1 at {plan.headline} keep-alive connections"
     result = BenchResult(plan.settings(), machine() | {"load_generator": generator}, planned_runs=plan.total_runs)
-    programs = [c.name for c in plan.contenders if c.program]
-    if programs:
-        result.machine["programs"] = (f"{', '.join(programs)}: run untraced, as the models are (sockscope run without "
+    names = [c.name for c in plan.contenders if c.program]
+    if names:
+        result.machine["programs"] = (f"{', '.join(names)}: run untraced, as the models are (sockscope run without "
                                       "-o: only its bind is moved to 127.0.0.1 and a free port)")
     run = _Run(plan, progress or (lambda n, total, what: None), result)
     result.machine["load_average_before"] = drivers.load_average()
@@ -328,7 +333,7 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
         if not c.program:
             raise
         _not_started(run, c, exc, "its capacity was not measured")
-        return Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, "its program did not start")
+        return Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, "did not start")
     try:
         host, port = _tcp(server.address) if server is not None else c.address  # type: ignore[misc]
         pid = server.piped.proc.pid if server is not None and server.piped is not None else None
