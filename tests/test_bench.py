@@ -189,6 +189,24 @@ def test_a_bench_interleaves_rounds_and_counts_the_starved_exactly(tiny):
         assert all(f.server_us_per_request and f.server_us_per_request > 0 for f in figures(tiny.samples))
 
 
+def test_tracing_on_starts_the_traced_contender_with_a_recording(monkeypatch):
+    """Regression: --tracing on|both was stored in the plan and never used (every server ran untraced)."""
+    paths: list[str | None] = []
+    real_start = ServerProcess.start
+
+    def start(self, *args, **kwargs):
+        paths.append(self.path)
+        return real_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(ServerProcess, "start", start)
+    plan = Plan((Contender("selectors", "selectors"), Contender("selectors traced", "selectors", tracing=True)),
+                **dict(TINY, connections=(2,), modes=("keep-alive",), rounds=1))  # type: ignore[arg-type]
+    result = run_bench(plan)
+    assert not result.partial and len(paths) == 2
+    assert paths[0] is None and paths[1] is not None and paths[1].endswith(".jsonl")
+    assert not os.path.exists(paths[1])  # measured, then removed with its scratch folder
+
+
 def test_a_busy_machine_is_said_in_the_header_and_the_warnings():
     from tracer.commands.bench import warnings
 

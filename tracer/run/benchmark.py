@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -140,6 +142,7 @@ class _Run:
     done: int = 0
     dead: set[str] = field(default_factory=set)
     never_started: set[str] = field(default_factory=set)  # programs that crashed or never listened
+    scratch: str | None = None  # where traced contenders' recordings go (--tracing on|both), removed at the end
 
     def step(self, what: str) -> None:
         self.done += 1
@@ -179,6 +182,8 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
         _stop_servers(run)
         if run.worker is not None:
             run.worker.close()
+        if run.scratch is not None:
+            shutil.rmtree(run.scratch, ignore_errors=True)  # traced runs' recordings: measured, not kept
     result.machine["load_average_after"] = drivers.load_average()
     return result
 
@@ -187,6 +192,10 @@ def _start(run: _Run, c: Contender, cpus: set[int] | None, record: str | None = 
            backlog: int | None = None) -> ServerProcess:
     plan = run.plan
     argv = None
+    if record is None and c.tracing:  # measured with tracing on: its recording goes to a scratch folder
+        if run.scratch is None:
+            run.scratch = tempfile.mkdtemp(prefix="sockscope-bench-")
+        record = os.path.join(run.scratch, f"{c.name.replace('/', '-').replace(' ', '-')}-{run.done}.jsonl")
     if c.program:  # as grade runs one: on 127.0.0.1, a free port whatever it binds; untraced unless recording
         cfg = Settings(model=c.name, program=("--host", "127.0.0.1", "--port", "0", *c.program))
         argv = programs.child_argv(programs.spec_of(cfg.program), record)  # no wrapper: its pid is the program's
