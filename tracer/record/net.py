@@ -541,12 +541,23 @@ class Net:
         me = threading.current_thread()
         # Threads inherit daemon-ness from their creator, so a server started
         # from a daemon thread has daemon workers: join ours whatever they are.
-        ours = set(self.threads)
-        for ex in self.executors:
-            ours.update(getattr(ex, "_threads", ()))  # ThreadPoolExecutor's workers (stable since 3.2)
-        for t in ours | {t for t in threading.enumerate() if not t.daemon}:
-            if t is not me and t.name != "sockscope-writer" and t.ident is not None:  # (made, never started)
+        # Again until no new thread appears: a handler started by an accept that returned just
+        # before the wake is not in the first list, and its close must come before the trailer.
+        joined: set[threading.Thread] = set()
+        while True:
+            ours = set(self.threads)
+            for ex in self.executors:
+                ours.update(getattr(ex, "_threads", ()))  # ThreadPoolExecutor's workers (stable since 3.2)
+            pending = [t for t in ours | {t for t in threading.enumerate() if not t.daemon}
+                       if t not in joined and t is not me and t.name != "sockscope-writer"
+                       and t.ident is not None]  # (made, never started)
+            if not pending:
+                break
+            for t in pending:
                 t.join(max(0.0, deadline - time.monotonic()))
+                joined.add(t)
+            if time.monotonic() >= deadline:
+                break
         for sock in self.listeners:
             sock.close()
         for close in self._closing:  # the probes' own sockets: a sample from here on fails quietly
