@@ -14,12 +14,12 @@ from tracer.run.shipped import Shipped
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lesson", help=_("guided lessons: a shipped recording, step by step (start here)"),
-                       description="Without N, list the lessons. With N, open lesson N's recording in the "
-                                   "timeline with a lesson panel: n/p (or PageDown/PageUp) step, a shows the "
-                                   "answer, t on the last step runs the same scenario live.")
-    p.add_argument("number", metavar="N", nargs="?", type=int, help="the lesson to open (see the list)")
+                       description=_("Without N, list the lessons. With N, open lesson N's recording in the "
+                                     "timeline with a lesson panel: n/p (or PageDown/PageUp) step, a shows the "
+                                     "answer, t on the last step runs the same scenario live."))
+    p.add_argument("number", metavar="N", nargs="?", type=int, help=_("the lesson to open (see the list)"))
     p.add_argument("--folder", default=None,
-                   help="where the shipped recordings are (default: the recordings/ folder sockscope came with)")
+                   help=_("where the shipped recordings are (default: the recordings/ folder sockscope came with)"))
     p.set_defaults(func=run)
 
 
@@ -30,8 +30,8 @@ def listing() -> list[str]:
         item = lesson.item
         where = (" ".join([item.model, *item.options, "·", item.scenario or "sockscope run"])
                  if item is not None else "pending")
-        lines.append(f"{lesson.number:>3}  {lesson.title}  [{where}]")
-        lines.append(f"     {lesson.summary}" + (f" ({lesson.pending})" if lesson.pending else ""))
+        lines.append(f"{lesson.number:>3}  {_(lesson.title)}  [{where}]")
+        lines.append(f"     {_(lesson.summary)}" + (f" ({lesson.pending})" if lesson.pending else ""))
     return lines
 
 
@@ -39,12 +39,13 @@ def run(args: argparse.Namespace) -> int:
     if args.number is None:
         for line in listing():
             print(line)
-        print("Open one with: sockscope lesson N")
+        print(_("Open one with: sockscope lesson N"))
         return 0
     lesson = catalogue.get(args.number)
     if lesson is None:
         numbers = ", ".join(str(x.number) for x in catalogue.LESSONS)
-        raise UsageError(f"no lesson {args.number}; there are lessons {numbers} (sockscope lesson lists them)")
+        raise UsageError(_("no lesson {number}; there are lessons {numbers} (sockscope lesson lists them)")
+                         .format(number=args.number, numbers=numbers))
     if lesson.pending:
         raise UsageError(f"lesson {lesson.number} ({lesson.title}) {lesson.pending}")
     from tracer.run.shipped import shipped_folder

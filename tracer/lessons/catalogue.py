@@ -12,65 +12,66 @@ own.  ``view`` names a finder (``tracer/lessons/guide.py``, ``FINDERS``).
 from __future__ import annotations
 
 from tracer.lessons.guide import Lesson, Step
+from tracer.locale import N_
 
 _STREAM_LANES = "tcp-server,udp-server,client"  # lesson 16: the program's three threads, at 80x24 too
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson(1, "A blocking call puts the thread to sleep", "thread-keepalive-blocking-recv.jsonl",
-           "a worker sits inside recv until the client's bytes arrive", (
-               Step("activity", "Two keep-alive clients, each served by a thread of its own: recv-1 and recv-2. "
+    Lesson(1, N_("A blocking call puts the thread to sleep"), "thread-keepalive-blocking-recv.jsonl",
+           N_("a worker sits inside recv until the client's bytes arrive"), (
+               Step("activity", N_("Two keep-alive clients, each served by a thread of its own: recv-1 and recv-2. "
                                 "The long {ink_recv} stretches are recv: the thread asked for bytes and is asleep in the "
-                                "kernel until they come."),
-               Step("longest recv server bytes", "{lane} sat in recv for {dur}: its thread slept until {client} "
+                                "kernel until they come.")),
+               Step("longest recv server bytes", N_("{lane} sat in recv for {dur}: its thread slept until {client} "
                                                  "sent its next request. Nothing ran on that thread meanwhile; "
-                                                 "the kernel woke it when the bytes arrived.",
-                    question="Where does the client's send line up?",
-                    answer="At the end of the recv: {client}'s send starts just before {end}, when {lane} wakes."),
-               Step("longest recv client bytes", "The other end: {lane} waits {dur} in recv for the reply ({ink_recv} on a "
-                                                 "client lane, {arrow_in} when it arrives). Both ends block the same way.",
-                    question="How many requests did the server answer in all?", answer="{requests} requests."),
-           ), try_text="Change think_ms and watch the recv spans stretch and shrink with it."),
-    Lesson(2, "Thread-per-connection grows threads with connections", "thread-ramp-grows-threads.jsonl",
-           "one new lane per arriving client; the threads counter climbs", (
-               Step("activity", "Clients arrive one every 100 ms. Each one gets a new thread, recv-N, that sits "
-                                "in recv ({ink_recv}) for as long as its client stays: the lanes appear like a staircase."),
-               Step("last thread_start", "The last thread, {lane}, starts at {t}. The threads alive counter "
-                                         "under the workers climbs one step per client.",
-                    question="How many server threads were alive at most?",
-                    answer="{threads_max} threads alive at once, for {connections} connections.",
+                                                 "the kernel woke it when the bytes arrived."),
+                    question=N_("Where does the client's send line up?"),
+                    answer=N_("At the end of the recv: {client}'s send starts just before {end}, when {lane} wakes.")),
+               Step("longest recv client bytes", N_("The other end: {lane} waits {dur} in recv for the reply ({ink_recv} on a "
+                                                 "client lane, {arrow_in} when it arrives). Both ends block the same way."),
+                    question=N_("How many requests did the server answer in all?"), answer=N_("{requests} requests.")),
+           ), try_text=N_("Change think_ms and watch the recv spans stretch and shrink with it.")),
+    Lesson(2, N_("Thread-per-connection grows threads with connections"), "thread-ramp-grows-threads.jsonl",
+           N_("one new lane per arriving client; the threads counter climbs"), (
+               Step("activity", N_("Clients arrive one every 100 ms. Each one gets a new thread, recv-N, that sits "
+                                "in recv ({ink_recv}) for as long as its client stays: the lanes appear like a staircase.")),
+               Step("last thread_start", N_("The last thread, {lane}, starts at {t}. The threads alive counter "
+                                         "under the workers climbs one step per client."),
+                    question=N_("How many server threads were alive at most?"),
+                    answer=N_("{threads_max} threads alive at once, for {connections} connections."),
                     frame="activity"),
-               Step("counter threads", "At its peak the counter reads {peak} at {at}. A thousand clients would "
-                                       "mean a thousand threads, each with its own stack."),
-           ), try_text="Raise clients and watch a lane, and a thread, appear for each."),
-    Lesson(3, "Threads are created per connection; a pool reuses them", "thread-churn-thread-per-connection.jsonl",
-           "many short connections: a thread_start/thread_exit pair each, against the same few pool workers", (
-               Step("activity", "{connections} short connections on thread-per-connection: {threads_created} "
+               Step("counter threads", N_("At its peak the counter reads {peak} at {at}. A thousand clients would "
+                                       "mean a thousand threads, each with its own stack.")),
+           ), try_text=N_("Raise clients and watch a lane, and a thread, appear for each.")),
+    Lesson(3, N_("Threads are created per connection; a pool reuses them"), "thread-churn-thread-per-connection.jsonl",
+           N_("many short connections: a thread_start/thread_exit pair each, against the same few pool workers"), (
+               Step("activity", N_("{connections} short connections on thread-per-connection: {threads_created} "
                                 "threads created. Each lane opens with {mark_thread_start} (thread start) and ends with {mark_thread_exit} (exit); "
-                                "{mark_close_exit} is a close and an exit in one cell.",
-                    question="How many threads did the server create?", answer="{threads_created} threads."),
-               Step("first thread_start server recv-*", "{lane} starts at {t} for connection {conn} and ends as "
+                                "{mark_close_exit} is a close and an exit in one cell."),
+                    question=N_("How many threads did the server create?"), answer=N_("{threads_created} threads.")),
+               Step("first thread_start server recv-*", N_("{lane} starts at {t} for connection {conn} and ends as "
                                                         "soon as it is served: creating and destroying a thread "
-                                                        "costs every connection.",
+                                                        "costs every connection."),
                     frame="burst"),
-               Step("activity", "The same {connections} connections on a pool of {workers} workers: the same "
+               Step("activity", N_("The same {connections} connections on a pool of {workers} workers: the same "
                                 "few worker lanes start connection after connection ({mark_start}), and no thread is made "
-                                "per connection.", recording="pool-churn-reuses-workers.jsonl",
-                    question="How many connections did the busiest worker serve?",
-                    answer="{most_served} connections, on {served_lanes} worker lanes."),
-           ), try_text="Fire churn again with more connections: the pool's lanes stay few."),
-    Lesson(4, "A saturated pool queues connections", "pool-saturated-queue.jsonl",
-           "more slow clients than workers: submit → start gaps grow, the queue counter climbs", (
-               Step("activity", "16 clients, {workers} workers, and each request takes 200 ms of work ({ink_work}, the "
+                                "per connection."), recording="pool-churn-reuses-workers.jsonl",
+                    question=N_("How many connections did the busiest worker serve?"),
+                    answer=N_("{most_served} connections, on {served_lanes} worker lanes.")),
+           ), try_text=N_("Fire churn again with more connections: the pool's lanes stay few.")),
+    Lesson(4, N_("A saturated pool queues connections"), "pool-saturated-queue.jsonl",
+           N_("more slow clients than workers: submit → start gaps grow, the queue counter climbs"), (
+               Step("activity", N_("16 clients, {workers} workers, and each request takes 200 ms of work ({ink_work}, the "
                                 "handler sleeping as on a database). Only {workers} can be served at once; the "
-                                "rest wait in the pool's queue: watch the pool queue counter."),
-               Step("conn queue_wait", "Connection {conn} waited {wait} in the pool's queue ({ink_queue} in the connection "
+                                "rest wait in the pool's queue: watch the pool queue counter.")),
+               Step("conn queue_wait", N_("Connection {conn} waited {wait} in the pool's queue ({ink_queue} in the connection "
                                        "view) before {server_lane} picked it up: one 200 ms round per "
-                                       "rank ahead of it.", by_connection=True,
-                    question="What is the longest wait in the pool's queue?", answer="{queue_max}."),
-               Step("counter queue", "The queue is deepest, {peak} connections, at {at}, then drains by "
-                                     "{workers} every 200 ms as the workers come free.",
-                    question="How deep did the queue get?", answer="{peak_queue} connections."),
-           ), try_text="Change workers or work_ms and watch the queue grow or vanish."),
+                                       "rank ahead of it."), by_connection=True,
+                    question=N_("What is the longest wait in the pool's queue?"), answer=N_("{queue_max}.")),
+               Step("counter queue", N_("The queue is deepest, {peak} connections, at {at}, then drains by "
+                                     "{workers} every 200 ms as the workers come free."),
+                    question=N_("How deep did the queue get?"), answer=N_("{peak_queue} connections.")),
+           ), try_text=N_("Change workers or work_ms and watch the queue grow or vanish.")),
     Lesson(5, "The lesson's pool spends one worker on the accept loop", "pool-as-taught-accept-worker.jsonl",
            "as taught, the accept loop is itself a pool task: 4 workers serve 3 at once", (
                Step("activity", "The lesson's pool, as typed: the accept loop is submitted to the pool itself. "

@@ -23,6 +23,7 @@ from textual.widgets import Static
 
 from tracer.lessons import guide
 from tracer.lessons.guide import Lesson, Step
+from tracer.locale import _
 from tracer.timeline.rows import Filters
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded
@@ -48,14 +49,14 @@ class LessonPanel(VerticalScroll):
 def lesson_help() -> Text:
     """The lesson keys, for the top of the help screen."""
     text = Text()
-    text.append("Lesson\n", "bold underline")
-    for key, words in (("n  PgDn", "the next step: it sets the view and says what is on screen"),
-                       ("p  PgUp", "the previous step"), ("a", "the answer to the step's question (computed "
-                                                               "from the recording)"),
-                       ("t", "on the last step: run the same scenario live, to change a knob and fire again")):
+    text.append(_("Lesson") + "\n", "bold underline")
+    for key, words in (("n  PgDn", _("the next step: it sets the view and says what is on screen")),
+                       ("p  PgUp", _("the previous step")),
+                       ("a", _("the answer to the step's question (computed from the recording)")),
+                       ("t", _("on the last step: run the same scenario live, to change a knob and fire again"))):
         text.append(f"  {key:<16}", "bold")
         text.append(f" {words}\n")
-    text.append("Between steps, every replay key works: zoom, pan, select, play.\n\n")
+    text.append(_("Between steps, every replay key works: zoom, pan, select, play.") + "\n\n")
     return text
 
 
@@ -190,32 +191,35 @@ class LessonApp(ReplayApp):
     def _show_panel(self, note: str | None = None) -> None:
         lesson, step = self.lesson, self.step()
         text = Text()
-        text.append(f" Lesson {lesson.number} · step {self.step_index + 1}/{self.steps} ", "bold reverse")
-        text.append(f"  {lesson.title}\n", "bold")
+        where = _("Lesson {number} · step {step}/{steps}").format(number=lesson.number, step=self.step_index + 1,
+                                                                 steps=self.steps)
+        text.append(f" {where} ", "bold reverse")
+        text.append(f"  {_(lesson.title)}\n", "bold")
         if note is not None:
             text.append(note)
         elif step is None:
-            text.append("Try it yourself: ", "bold")
-            text.append(f"{lesson.try_text} Press t to run {lesson.try_command()}")
+            text.append(_("Try it yourself: "), "bold")
+            text.append(_(lesson.try_text) + " " if lesson.try_text else "")
+            text.append(_("Press t to run {command}").format(command=lesson.try_command()))
         else:
             text.append(self.say(step.text))
             if step.question:
                 text.append("\nQ: ", "bold #ffaf00")
-                text.append(step.question)
+                text.append(_(step.question))
                 if self.answered:
                     text.append("\nA: ", "bold #5fd75f")
                     text.append(self.say(step.answer))
                 else:
-                    text.append("   (a: the answer)", "dim")
+                    text.append("   " + _("(a: the answer)"), "dim")
         text.append("\n")
-        text.append("n/p (PgDn/PgUp) step · a answer · q quit", "dim")
+        text.append(_("n/p (PgDn/PgUp) step · a answer · q quit"), "dim")
         self.query_one(LessonPanel).show(text)
 
     def say(self, template: str) -> str:
         """A step's sentence with the recording's numbers (names come from recordings: cleaned)."""
         values = {k: clean(v, 60) for k, v in self._values.items()}
         try:
-            return guide.fill(template, values)
+            return guide.fill(_(template) if template else template, values)
         except guide.LessonError as exc:
             return f"({exc})"
 
@@ -234,7 +238,7 @@ class LessonApp(ReplayApp):
 
     def action_answer(self) -> None:
         if self.answer_text() is None:
-            self.notify("This step asks no question.", timeout=2)
+            self.notify(_("This step asks no question."), timeout=2)
             return
         self.answered = True
         self._show_panel()
@@ -244,7 +248,7 @@ class LessonApp(ReplayApp):
 
     def action_try_it(self) -> None:
         if self.step() is not None:
-            self.notify("Try it yourself is the lesson's last step (n to get there).", timeout=3)
+            self.notify(_("Try it yourself is the lesson's last step (n to get there)."), timeout=3)
             return
         self.try_it = True
         self.exit()
