@@ -272,3 +272,17 @@ def test_no_module_that_translates_binds_underscore_itself():
                         if isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store)
                         and id(n) not in in_comprehension]
     assert bad == []
+
+
+def test_chinese_breaks_between_characters_and_keeps_ascii_words_whole() -> None:
+    """The lesson panel's wrap: Rich alone breaks only at spaces and leaves half-empty Chinese lines."""
+    from tracer.locale.cells import break_offsets, cell_len
+
+    text = "16 个客户端，4 个工作线程，每个请求要处理 200 ms（═，处理函数像在等数据库一样睡眠）。"
+    cuts = [0, *break_offsets(text, 30), len(text)]
+    lines = [text[a:b].rstrip() for a, b in zip(cuts, cuts[1:], strict=False)]
+    assert all(cell_len(line) <= 30 for line in lines)
+    assert all(cell_len(line) >= 28 for line in lines[:-1]), lines  # full lines, not ragged
+    assert not any(line.lstrip()[0] in "，。）" for line in lines)  # no line starts with closing punctuation
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert break_offsets("recv and worker_3 here", 10) == [9, 18]  # English: at spaces, words whole

@@ -183,3 +183,31 @@ def test_snapshot_ascii_glyphs_in_chinese(snap_compare: Callable[..., bool], chi
                                           size: tuple[int, int]) -> None:
     palette.set_ascii(True)
     assert _snap(snap_compare, size, before=select_a_connection)
+
+
+# ---------------------------------------------------------------- the guided lessons in Chinese
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("number", [1, 2, 3, 4])
+async def test_a_lessons_steps_read_in_chinese_and_fit(chinese: None, number: int, size: tuple[int, int]) -> None:
+    """Each step's sentence is Chinese and all of it is on screen (wrapped between characters, nothing cut off)."""
+    from tracer.lessons import catalogue
+    from tracer.tui.lesson_app import LessonApp
+
+    lesson = catalogue.get(number)
+    assert lesson is not None
+    app = LessonApp(lesson)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.step_index == 0 and app._applied == 0 and app.loaded)  # noqa: SLF001
+        for k in range(min(2, app.steps)):
+            if k:
+                await pilot.press("n")
+                await until(pilot, lambda k=k: app.step_index == k and app._applied == k and app.loaded)  # noqa: SLF001
+            await pilot.pause()
+            step = app.step()
+            assert step is not None
+            said = app.say(step.text)
+            assert locale._(step.text) != step.text, "untranslated step"
+            lines = screen_lines(app)
+            assert len(lines) == size[1] and all(cell_len(line) == size[0] for line in lines)
+            shown = "".join(line.strip() for line in lines).replace(" ", "")
+            assert f"第{number}课" in shown and said.replace(" ", "") in shown, said

@@ -7,6 +7,7 @@ and ``bench`` and the SVG's label widths; the TUI uses Rich's own
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -46,3 +47,53 @@ def truncate(text: str, width: int, mark: str = "…") -> str:
         out.append(ch)
         used += w
     return "".join(out) + mark
+
+
+_TOKEN = re.compile(r"[ \t]+|[!-~]+|.")
+_NO_BREAK_BEFORE = set("，。、：；）！？》」』")  # a line never starts with these
+_NO_BREAK_AFTER = set("（《「『")  # nor ends with these
+
+
+def _tokens(line: str) -> list[tuple[int, int]]:
+    """``line`` in unbreakable pieces (start, end): ASCII words whole, a CJK character each, punctuation glued."""
+    out: list[tuple[int, int]] = []
+    glue_next = False
+    for m in _TOKEN.finditer(line):
+        a, b = m.span()
+        joins_prev = out and (glue_next or (line[a] in _NO_BREAK_BEFORE and not line[out[-1][1] - 1].isspace()))
+        if joins_prev:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+        glue_next = line[b - 1] in _NO_BREAK_AFTER
+    return out
+
+
+def break_offsets(line: str, width: int) -> list[int]:
+    """Where to break ``line`` (no newline in it) to fit ``width`` cells: between CJK characters or at spaces.
+
+    Why not Rich's wrap: it breaks only at spaces, so a Chinese sentence with
+    "200 ms" in it breaks at that space and leaves half a line empty.  A piece
+    wider than ``width`` is cut by characters.
+    """
+    breaks: list[int] = []
+    col = 0
+    for a, b in _tokens(line):
+        piece = line[a:b]
+        w = cell_len(piece)
+        if piece.isspace():
+            col += w
+            continue
+        if col + w > width and col > 0:
+            breaks.append(a)
+            col = 0
+        if w > width:
+            for i, ch in enumerate(piece):
+                cw = char_cells(ch)
+                if col + cw > width and col > 0:
+                    breaks.append(a + i)
+                    col = 0
+                col += cw
+        else:
+            col += w
+    return breaks

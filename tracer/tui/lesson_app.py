@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,11 +25,40 @@ from textual.widgets import Static
 from tracer.lessons import guide
 from tracer.lessons.guide import Lesson, Step
 from tracer.locale import _
+from tracer.locale.cells import break_offsets, cell_len
 from tracer.timeline.rows import Filters
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded
 from tracer.tui.screens import HelpScreen
 from tracer.tui.widgets.look import clean
+
+
+class CellWrapped:
+    """``text`` wrapped at the width it is given, between Chinese characters too (Rich breaks only at spaces).
+
+    English text is left to Rich, so it reads exactly as before.
+    """
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    @staticmethod
+    def wide(text: Text) -> bool:
+        """Whether ``text`` holds a two-cell character (Chinese): only then is it wrapped here."""
+        return cell_len(text.plain) != len(text.plain)
+
+    def __str__(self) -> str:
+        return self.text.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.wide(self.text):
+            yield self.text
+            return
+        for line in self.text.split("\n", allow_blank=True):
+            for piece in line.divide(break_offsets(line.plain, options.max_width)):
+                piece.rstrip()
+                piece.end = "\n"
+                yield piece
 
 
 class LessonPanel(VerticalScroll):
@@ -42,7 +72,7 @@ class LessonPanel(VerticalScroll):
         yield Static(id="lesson-body")
 
     def show(self, text: Text) -> None:
-        self.query_one("#lesson-body", Static).update(text)
+        self.query_one("#lesson-body", Static).update(CellWrapped(text) if CellWrapped.wide(text) else text)
         self.scroll_home(animate=False)
 
 
