@@ -187,7 +187,7 @@ def test_snapshot_ascii_glyphs_in_chinese(snap_compare: Callable[..., bool], chi
 
 # ---------------------------------------------------------------- the guided lessons in Chinese
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("number", [1, 2, 3, 4])
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6, 7, 8])
 async def test_a_lessons_steps_read_in_chinese_and_fit(chinese: None, number: int, size: tuple[int, int]) -> None:
     """Each step's sentence is Chinese and all of it is on screen (wrapped between characters, nothing cut off)."""
     from tracer.lessons import catalogue

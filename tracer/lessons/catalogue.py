@@ -72,57 +72,57 @@ LESSONS: tuple[Lesson, ...] = (
                                      "{workers} every 200 ms as the workers come free."),
                     question=N_("How deep did the queue get?"), answer=N_("{peak_queue} connections.")),
            ), try_text=N_("Change workers or work_ms and watch the queue grow or vanish.")),
-    Lesson(5, "The lesson's pool spends one worker on the accept loop", "pool-as-taught-accept-worker.jsonl",
-           "as taught, the accept loop is itself a pool task: 4 workers serve 3 at once", (
-               Step("activity", "The lesson's pool, as typed: the accept loop is submitted to the pool itself. "
-                                "{workers} workers, but one of them runs accept ({ink_accept}) for good."),
-               Step("longest accept", "{lane} is a pool worker sitting in accept: it never serves a client. "
-                                      "The others are pinned by idle clients sitting in recv.",
-                    question="How many connections did the server close?",
-                    answer="{closed} of {connections}: {never_closed} were never closed.", frame="activity"),
-               Step("conn queue_wait", "Connection {conn} waited {wait} in the queue: with one worker on accept "
-                                       "there are only three left to serve.", by_connection=True),
-               Step("activity", "With 1 worker the as-taught pool accepts and never serves: submit ({mark_submit}) with no "
-                                "start, and every client gives up.",
+    Lesson(5, N_("The lesson's pool spends one worker on the accept loop"), "pool-as-taught-accept-worker.jsonl",
+           N_("as taught, the accept loop is itself a pool task: 4 workers serve 3 at once"), (
+               Step("activity", N_("The lesson's pool, as typed: the accept loop is submitted to the pool itself. "
+                                "{workers} workers, but one of them runs accept ({ink_accept}) for good.")),
+               Step("longest accept", N_("{lane} is a pool worker sitting in accept: it never serves a client. "
+                                      "The others are pinned by idle clients sitting in recv."),
+                    question=N_("How many connections did the server close?"),
+                    answer=N_("{closed} of {connections}: {never_closed} were never closed."), frame="activity"),
+               Step("conn queue_wait", N_("Connection {conn} waited {wait} in the queue: with one worker on accept "
+                                       "there are only three left to serve."), by_connection=True),
+               Step("activity", N_("With 1 worker the as-taught pool accepts and never serves: submit ({mark_submit}) with no "
+                                "start, and every client gives up."),
                     recording="pool-as-taught-one-worker-never-serves.jsonl",
-                    question="How many clients timed out?", answer="{client_timeouts} clients."),
-           ), try_text="Try more workers: one less than you ask for is ever free."),
-    Lesson(6, "A slow client pins a worker", "pool-slowloris-stalls.jsonl",
-           "slowloris clients: the pool stalls, thread grows lanes, selectors stays responsive", (
-               Step("activity", "4 slow clients dribble 3 bytes every 100 ms; 4 quick ones come too. On the "
-                                "pool of {workers} workers the slow ones take every worker, each in recv ({ink_recv})."),
-               Step("conn queue_wait", "Quick connection {conn} waited {wait} in the pool's queue until a slow "
-                                       "one let go of its worker.", by_connection=True,
-                    question="What is the longest wait in the pool's queue?", answer="{queue_max}."),
-               Step("activity", "Thread-per-connection: one lane per slow client, and the quick clients get "
-                                "threads of their own at once.", recording="thread-slowloris-grows.jsonl",
-                    question="How many threads were alive at most?", answer="{threads_max} threads."),
-               Step("activity", "IO multiplexing: one lane. Each dribble is one short recv after a select ({ink_select}), "
-                                "and the quick clients are answered in between.",
+                    question=N_("How many clients timed out?"), answer=N_("{client_timeouts} clients.")),
+           ), try_text=N_("Try more workers: one less than you ask for is ever free.")),
+    Lesson(6, N_("A slow client pins a worker"), "pool-slowloris-stalls.jsonl",
+           N_("slowloris clients: the pool stalls, thread grows lanes, selectors stays responsive"), (
+               Step("activity", N_("4 slow clients dribble 3 bytes every 100 ms; 4 quick ones come too. On the "
+                                "pool of {workers} workers the slow ones take every worker, each in recv ({ink_recv}).")),
+               Step("conn queue_wait", N_("Quick connection {conn} waited {wait} in the pool's queue until a slow "
+                                       "one let go of its worker."), by_connection=True,
+                    question=N_("What is the longest wait in the pool's queue?"), answer=N_("{queue_max}.")),
+               Step("activity", N_("Thread-per-connection: one lane per slow client, and the quick clients get "
+                                "threads of their own at once."), recording="thread-slowloris-grows.jsonl",
+                    question=N_("How many threads were alive at most?"), answer=N_("{threads_max} threads.")),
+               Step("activity", N_("IO multiplexing: one lane. Each dribble is one short recv after a select ({ink_select}), "
+                                "and the quick clients are answered in between."),
                     recording="selectors-slowloris-responsive.jsonl",
-                    question="How many server threads are there?", answer="{server_lanes}."),
-           ), try_text="Fire slow clients at each model and compare."),
-    Lesson(7, "The listen backlog is a queue in the kernel", "thread-backlog-kernel-queue.jsonl",
-           "accept paused, a burst of connects: connect completes long before accept", (
-               Step("activity", "The accept loop starts 1.5 s late, with backlog {backlog}. The clients connect "
-                                "anyway: the kernel completes the handshake and queues them."),
-               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog ({ink_backlog}): its "
-                                         "client's connect returned long before the server's accept took it.",
-                    by_connection=True, question="How many connections did the kernel hold at most?",
-                    answer="{peak_backlog} (backlog {backlog}, plus one)."),
-               Step("longest connect client", "{lane}'s connect ({ink_connect}) took {dur}: the queue was full, its SYN was "
-                                              "dropped, and the kernel retried later.",
-                    question="How long was the longest connect?", answer="{dur}, on {lane}."),
-           ), try_text="Change backlog and pause_ms and watch who waits where."),
-    Lesson(8, "Idle connections cost a thread each, or nothing", "thread-idle-connections.jsonl",
-           "100 idle + 5 busy clients: 100 lanes in recv on thread, one lane on selectors", (
-               Step("activity", "100 idle connections and 5 busy ones on thread-per-connection: one lane, and "
-                                "one thread, per connection, most of them asleep in recv.",
-                    question="How many server threads were alive at most?", answer="{threads_max} threads."),
-               Step("activity", "The same clients on selectors: one lane. Idle sockets only sit in the "
-                                "selector; they cost no thread.", recording="selectors-idle-one-lane.jsonl",
-                    question="How many server lanes are there?", answer="{server_lanes}."),
-           ), try_text="Fire idle connections and watch the lanes (and the threads counter)."),
+                    question=N_("How many server threads are there?"), answer=N_("{server_lanes}.")),
+           ), try_text=N_("Fire slow clients at each model and compare.")),
+    Lesson(7, N_("The listen backlog is a queue in the kernel"), "thread-backlog-kernel-queue.jsonl",
+           N_("accept paused, a burst of connects: connect completes long before accept"), (
+               Step("activity", N_("The accept loop starts 1.5 s late, with backlog {backlog}. The clients connect "
+                                "anyway: the kernel completes the handshake and queues them.")),
+               Step("conn backlog_wait", N_("Connection {conn} waited {wait} in the kernel's backlog ({ink_backlog}): its "
+                                         "client's connect returned long before the server's accept took it."),
+                    by_connection=True, question=N_("How many connections did the kernel hold at most?"),
+                    answer=N_("{peak_backlog} (backlog {backlog}, plus one).")),
+               Step("longest connect client", N_("{lane}'s connect ({ink_connect}) took {dur}: the queue was full, its SYN was "
+                                              "dropped, and the kernel retried later."),
+                    question=N_("How long was the longest connect?"), answer=N_("{dur}, on {lane}.")),
+           ), try_text=N_("Change backlog and pause_ms and watch who waits where.")),
+    Lesson(8, N_("Idle connections cost a thread each, or nothing"), "thread-idle-connections.jsonl",
+           N_("100 idle + 5 busy clients: 100 lanes in recv on thread, one lane on selectors"), (
+               Step("activity", N_("100 idle connections and 5 busy ones on thread-per-connection: one lane, and "
+                                "one thread, per connection, most of them asleep in recv."),
+                    question=N_("How many server threads were alive at most?"), answer=N_("{threads_max} threads.")),
+               Step("activity", N_("The same clients on selectors: one lane. Idle sockets only sit in the "
+                                "selector; they cost no thread."), recording="selectors-idle-one-lane.jsonl",
+                    question=N_("How many server lanes are there?"), answer=N_("{server_lanes}.")),
+           ), try_text=N_("Fire idle connections and watch the lanes (and the threads counter).")),
     Lesson(9, "CPU-bound handlers gain nothing from threads (the GIL)", "thread-cpu-gil.jsonl",
            "8 threads compute 50 ms each: the work stretches, one runs at a time", (
                Step("activity", "8 clients at once, each request computing 50 ms ({ink_cpu}, the handler holding the "
