@@ -293,24 +293,34 @@ class Clients:
         sock.why = verdict  # type: ignore[attr-defined]
         return verdict
 
-    def _read_some(self, sock: socket.socket) -> tuple[bytes, bool]:
-        """One reply's bytes (bounded in size and time); and whether the server closed."""
+    def _read(self, sock: socket.socket) -> tuple[bytes, int | None, str]:
+        """Read one reply (by its Content-Length, else to the end), bounded in size and time.
+
+        Returns:
+            the bytes, the reply's size once known, and how the read ended: ``whole``, ``eof`` (the
+            server closed), ``timeout``, ``reset`` or ``bounded`` (the size or time bound).
+        """
         data = b""
         need: int | None = None
         try:
             while len(data) < MAX_REPLY and self._bounded(sock):
                 chunk = sock.recv(65536)
                 if not chunk:
-                    return data, True
+                    return data, need, "eof"
                 data += chunk
                 need = need if need is not None else reply_size(data)
                 if need is not None and len(data) >= need:
-                    break
+                    return data, need, "whole"
         except TimeoutError:
-            return data, False
-        except OSError:  # reset
-            return data, True
-        return data, False
+            return data, need, "timeout"
+        except OSError:
+            return data, need, "reset"
+        return data, need, "bounded"
+
+    def _read_some(self, sock: socket.socket) -> tuple[bytes, bool]:
+        """One reply's bytes (bounded in size and time); and whether the server closed (or reset)."""
+        data, _, ended = self._read(sock)
+        return data, ended in ("eof", "reset")
 
     def _closes_within(self, sock: socket.socket, seconds: float) -> bool:
         """True if the server ends the stream within ``seconds`` (bytes after a whole reply do not count)."""
@@ -324,19 +334,7 @@ class Clients:
 
     def read_reply(self, sock: socket.socket) -> bool:
         """Read one HTTP reply (by its Content-Length, else to the end); False if it did not all come."""
-        data = b""
-        need: int | None = None
-        try:
-            while len(data) < MAX_REPLY and self._bounded(sock):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break  # the server closed: a reply without a length ends here
-                data += chunk
-                need = need if need is not None else reply_size(data)
-                if need is not None and len(data) >= need:
-                    break
-        except OSError:
-            pass  # timed out or reset: the socket noted why
+        data, need, _ = self._read(sock)  # timed out or reset: the socket noted why
         complete = bool(data) and (need is None or len(data) >= need)
         if complete:
             with self._lock:
