@@ -193,6 +193,20 @@ def test_the_c_queue_writes_what_the_python_formatter_writes(events: list[tuple[
     assert tap.pending == 0
 
 
+EDGES = sorted({0, -1, -(2**63), 2**63 - 1} | {s * (10**k + d) for k in range(19) for d in (-1, 0, 1) for s in (1, -1)
+                                              if -(2**63) <= s * (10**k + d) < 2**63})
+
+
+def test_the_c_formatter_writes_every_digit_count_and_sign_as_python_does() -> None:
+    """Each integer field at 0, +-1, +-10**k +- 1 and the int64 ends: the C digit-pair formatter's edges."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0,
+                             max_pending=10_000)
+    events = [(v, EDGES[-1 - i], "recv", v, -v if v > -(2**63) else 0, v) for i, v in enumerate(EDGES)]
+    for ev in events:
+        tap.emit(ev)
+    assert tap.take(len(events), event_line) == format_lines([], events)
+
+
 def test_a_full_queue_drops_the_newest_and_counts_them() -> None:
     tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=3)
     for i in range(5):

@@ -300,23 +300,40 @@ out_reserve(Out *o, Py_ssize_t more) /* no GIL needed: plain malloc */
     return 0;
 }
 
-static void
-out_int(Out *o, long long v) /* room reserved by the caller */
+/* "00" "01" ... "99": two digits per division (the writer formats every event; see format_batch). */
+static const char DIGIT_PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static inline char *
+put_int(char *p, long long v) /* room reserved by the caller; returns the end */
 {
-    char tmp[24];
-    int i = 0;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[i++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
     if (v < 0)
-        o->buf[o->len++] = '-';
-    while (i)
-        o->buf[o->len++] = tmp[--i];
+        *p++ = '-';
+    int n = 1;
+    for (unsigned long long x = u; x >= 10; x /= 10)
+        n++;
+    char *end = p + n, *q = end;
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--q = DIGIT_PAIRS[d + 1];
+        *--q = DIGIT_PAIRS[d];
+    }
+    if (u >= 10) {
+        *--q = DIGIT_PAIRS[2 * u + 1];
+        *--q = DIGIT_PAIRS[2 * u];
+    } else {
+        *--q = (char)('0' + u);
+    }
+    return end;
 }
 
-/* Write the events; a raw event's line was made in Python and sits in ev->kstr. */
+/* Write the events; a raw event's line was made in Python and sits in ev->kstr.
+   Written through a local pointer, not o->buf[o->len++]: a char store may alias o->len, so the
+   compiler reloaded it around every byte (measured with callgrind: 538 instructions an event before). */
 static int
 format_batch(Out *o, Ev *evs, Py_ssize_t n)
 {
@@ -331,23 +348,25 @@ format_batch(Out *o, Ev *evs, Py_ssize_t n)
         }
         if (out_reserve(o, 5 * 21 + ev->klen + 12) < 0)
             return -1;
-        o->buf[o->len++] = '[';
-        out_int(o, ev->start);
-        o->buf[o->len++] = ',';
-        out_int(o, ev->dur);
-        o->buf[o->len++] = ',';
-        o->buf[o->len++] = '"';
-        memcpy(o->buf + o->len, ev->kstr, ev->klen);
-        o->len += ev->klen;
-        o->buf[o->len++] = '"';
-        o->buf[o->len++] = ',';
-        out_int(o, ev->lane);
-        o->buf[o->len++] = ',';
-        out_int(o, ev->conn);
-        o->buf[o->len++] = ',';
-        out_int(o, ev->nbytes);
-        o->buf[o->len++] = ']';
-        o->buf[o->len++] = '\n';
+        char *p = o->buf + o->len;
+        *p++ = '[';
+        p = put_int(p, ev->start);
+        *p++ = ',';
+        p = put_int(p, ev->dur);
+        *p++ = ',';
+        *p++ = '"';
+        memcpy(p, ev->kstr, ev->klen);
+        p += ev->klen;
+        *p++ = '"';
+        *p++ = ',';
+        p = put_int(p, ev->lane);
+        *p++ = ',';
+        p = put_int(p, ev->conn);
+        *p++ = ',';
+        p = put_int(p, ev->nbytes);
+        *p++ = ']';
+        *p++ = '\n';
+        o->len = p - o->buf;
     }
     return 0;
 }
