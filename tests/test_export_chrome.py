@@ -204,3 +204,19 @@ def test_a_span_reaching_into_the_range_behind_many_instants_is_kept(tmp_path):
     assert problems(doc) == []
     (kept,) = [e for e in doc["traceEvents"] if e.get("name") == "recv"]
     assert kept["args"]["line"] == r.at["long"] and kept["args"]["clipped"] is True
+
+
+def test_counter_samples_and_marks_after_the_last_event_are_kept(tmp_path):
+    """Regression: without --to the export cut counters and marks at rec.t_max, the last event's end."""
+    r = Lines("pool").lane(0, "MainThread")
+    r.ev(10 * US, 5 * US, "accept", 0, 1, -1, "127.0.0.1:4001")
+    r.counter("queue", 5 * US, 1).counter("queue", 40 * US, 0)  # sampled after the accept ended (15 µs)
+    r.lines.append(json.dumps({"mark": "after", "t": 50 * US}))
+    rec = load(r.end(t=60 * US, alive=[0]).write(tmp_path / "r.jsonl"))
+    assert rec.t_max == 15 * US and rec.marks == [(50 * US, "after")]
+    events = chrome(rec)["traceEvents"]
+    assert [(ns(e["ts"]), e["args"]["queue"]) for e in events if e["ph"] == "C"] == [(5 * US, 1), (40 * US, 0)]
+    assert [(ns(e["ts"]), e["name"]) for e in events if e.get("cat") == "mark"] == [(50 * US, "after")]
+    cut = chrome(rec, t_to=30 * US)["traceEvents"]  # a range given: what is after it stays out
+    assert [ns(e["ts"]) for e in cut if e["ph"] == "C"] == [5 * US]
+    assert not [e for e in cut if e.get("cat") == "mark"]

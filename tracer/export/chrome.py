@@ -90,8 +90,10 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
         done += len(lane)
         if progress is not None:
             progress(done, total)
-    _counters(w, rec, server_pid, lo, hi)
-    _marks(w, rec, server_pid, lo, hi)
+    # counters and marks may come after the last event ends (rec.t_max): without --to, keep them all
+    last = hi if sel.t_to is not None else 1 << 62
+    _counters(w, rec, server_pid, lo, last)
+    _marks(w, rec, server_pid, lo, last)
     if rec.model in EVENT_LOOP_MODELS:
         _async(w, rec, server_pid, {lane.id for lane in lanes}, lo, hi)
     other = _other(rec, sel, clipped)
