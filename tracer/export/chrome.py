@@ -33,7 +33,7 @@ import json
 from bisect import bisect_left
 from typing import Any, TextIO
 
-from tracer.export import Progress, Selection, in_range
+from tracer.export import Progress, Selection, span_of
 from tracer.recording.events import BY_CODE, KINDS, Look
 from tracer.recording.model import Lane, Recording
 
@@ -77,14 +77,18 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     tid = tids(rec)
     pid = pids(rec, tid)
     server_pid = pid.get("server", pid.get("client", 1))
-    flows_out, flows_in = _flows(rec, lanes, lo, hi)
+    flows: dict[int, dict[int, str]] = {}  # lane id -> {event index: the flow's fields}
+    for fmt, ends in zip((',"bind_id":%d,"flow_out":true', ',"bind_id":%d,"flow_in":true'),
+                         _flows(rec, lanes, lo, hi), strict=True):
+        for (lane_id, i), flow in ends.items():
+            flows.setdefault(lane_id, {}).setdefault(i, fmt % flow)  # an accept that is also served: out
     w = _Writer(out)
     out.write('{"traceEvents":[\n')
     _metadata(w, rec, lanes, tid, pid)
     total = sum(len(lane) for lane in lanes) or 1
     done = n = clipped = 0
     for lane in lanes:
-        k, c = _lane(w, lane, pid[lane.side], tid[lane.id], lo, hi, flows_out, flows_in)
+        k, c = _lane(w, lane, pid[lane.side], tid[lane.id], lo, hi, flows.get(lane.id, {}))
         n += k
         clipped += c
         done += len(lane)
@@ -143,52 +147,55 @@ def _metadata(w: _Writer, rec: Recording, lanes: list[Lane], tid: dict[int, int]
         w.obj({"ph": "M", "pid": p, "tid": t, "name": "thread_sort_index", "args": {"sort_index": order}})
 
 
-def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows_out: dict[tuple[int, int], int],
-          flows_in: dict[tuple[int, int], int]) -> tuple[int, int]:
-    """Write one lane's events; return (events written, slices clipped to nest)."""
+def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows: dict[int, str]) -> tuple[int, int]:
+    """Write one lane's events; return (events written, slices clipped to nest).
+
+    The hot loop of this export: one pass over the lane's columns (zip), each detail quoted once, and
+    the rare extras (a detail, a flow's end, a clipped slice) looked up only at the indices that have them.
+    """
     head = '{"pid":%d,"tid":%d,' % (pid, tid)
-    x_fmt = head + '"ph":"X","ts":%d.%03d5,"dur":%d.%03d5,"name":"%s","cat":"%s","args":{%s}%s}'
-    i_fmt = head + '"ph":"i","s":"t","ts":%d.%03d5,"name":"%s","cat":"%s","args":{%s}}'
-    t_, dur_, kind_, conn_, count_, lines_, details = (lane.t, lane.dur, lane.kind, lane.conn, lane.count,
-                                                      lane.lines, lane.details)
-    side, lid = lane.side, lane.id
+    x_fmt = head + '"ph":"X","ts":%d.%03d5,"dur":%d.%03d5,"name":"%s","cat":"' + lane.side + '","args":{%s}%s}'
+    i_fmt = head + '"ph":"i","s":"t","ts":%d.%03d5,"name":"%s","cat":"' + lane.side + '","args":{%s}}'
+    t_, dur_ = lane.t, lane.dur
+    a, b = span_of(lane, lo, hi)
     quoted: dict[str | int, str] = {}  # details repeat (eof, eof, ...): quote each once
+    details: dict[int, str] = {}
+    for i, detail in lane.details.items():
+        if a <= i < b:
+            q = quoted.get(detail)
+            if q is None:
+                q = quoted[detail] = ',"detail":' + json.dumps(detail, ensure_ascii=False)
+            details[i] = q
     parts: list[str] = []
+    append = parts.append
     stack: list[int] = []  # ends of the open slices, innermost last
     clipped = n = 0
-    for i in in_range(lane, lo, hi):
-        t, end = t_[i], t_[i] + dur_[i]
+    for i, t, d, code, c, k, line in zip(range(a, b), t_[a:b], dur_[a:b], lane.kind[a:b], lane.conn[a:b],
+                                         lane.count[a:b], lane.lines[a:b], strict=True):
+        end = t + d
+        if end < lo:
+            continue
         start, stop = (t if t > lo else lo), (end if end < hi else hi)
         while stack and stack[-1] <= start:
             stack.pop()
-        args = '"line":%d' % lines_[i]
+        args = '"line":%d' % line
         if stack and stop > stack[-1]:
             stop = stack[-1]
             clipped += 1
         if start != t or stop != end:
             args += ',"clipped":true'
-        if conn_[i]:
-            args += ',"conn":%d' % conn_[i]
-        if count_[i] >= 0:
-            args += ',"count":%d' % count_[i]
-        detail = details.get(i)
-        if detail is not None:
-            q = quoted.get(detail)
-            if q is None:
-                q = quoted[detail] = json.dumps(detail, ensure_ascii=False)
-            args += ',"detail":' + q
-        code = kind_[i]
-        flow = ""
-        if (lid, i) in flows_out:
-            flow = ',"bind_id":%d,"flow_out":true' % flows_out[(lid, i)]
-        elif (lid, i) in flows_in:
-            flow = ',"bind_id":%d,"flow_in":true' % flows_in[(lid, i)]
+        if c:
+            args += ',"conn":%d' % c
+        if k >= 0:
+            args += ',"count":%d' % k
+        if details and i in details:
+            args += details[i]
+        flow = flows.get(i, "") if flows else ""
         if stop == start and _MARK[code] and not flow:
-            parts.append(i_fmt % (start // 1000, start % 1000, _KIND_NAMES[code], side, args))
+            append(i_fmt % (start // 1000, start % 1000, _KIND_NAMES[code], args))
         else:
             d = stop - start
-            parts.append(x_fmt % (start // 1000, start % 1000, d // 1000, d % 1000, _KIND_NAMES[code], side, args,
-                                  flow))
+            append(x_fmt % (start // 1000, start % 1000, d // 1000, d % 1000, _KIND_NAMES[code], args, flow))
             stack.append(stop)
         if len(parts) >= 10_000:  # write in batches: one lane may hold a million events
             n += len(parts)

@@ -6,10 +6,9 @@ Named ``csvout`` so that it never shadows the standard library's ``csv``.
 from __future__ import annotations
 
 import csv
-import heapq
+import io
+from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
-from itertools import repeat
 from typing import TextIO
 
 from tracer.export import Progress, Selection, span_of
@@ -36,39 +35,73 @@ _BYTES = {k.code for k in BY_CODE if k.name in ("recv", "send")}
 
 
 def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None) -> int:
-    """Write one row per event in the selection; return the number of rows."""
+    """Write one row per event in the selection; return the number of rows.
+
+    Fast path (a million rows in about a second): each lane's rows are made as text in one pass over
+    its columns, with the lane's constant fields and every string quoted once (by :mod:`csv` itself,
+    so the quoting is the writer's own); then one stable sort of the row numbers by start time gives
+    the order heapq.merge of (t, lane order, index) did: ties go by lane order, then by index.
+    """
     lo, hi = sel.bounds(rec)
     lanes = sel.lane_list(rec)
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends
-    writer.writerow([name for name, _ in COLUMNS])
-    names = [k.name for k in BY_CODE]
+    csv.writer(out, lineterminator="\r\n").writerow([name for name, _ in COLUMNS])
+    quote = _Quoter()
+    names = [quote(k.name) for k in BY_CODE]
+    rows: list[str] = []
+    starts = array("q")
     total = sum(len(lane) for lane in lanes) or 1
-    n = 0
-    # Merge the lanes' (t, lane order, index) in C (zip, heapq.merge); build a row only when it is written.
-    keys = heapq.merge(*(_keys(lane, order, lo, hi) for order, lane in enumerate(lanes)))
-    for n, (_t, order, i) in enumerate(keys, 1):
-        lane = lanes[order]
-        t, d, code, count = lane.t[i], lane.dur[i], lane.kind[i], lane.count[i]
-        moved = code in _BYTES
-        writer.writerow(("%d.%03d" % (t // 1000, t % 1000), "%d.%03d" % (d // 1000, d % 1000), names[code], lane.id,
-                         lane.name, lane.conn[i] or "", count if moved and count >= 0 else "",
-                         count if not moved and count >= 0 else "", lane.details.get(i, ""), lane.side,
-                         lane.lines[i]))
-        if progress is not None and n % 50_000 == 0:
-            progress(n, total)
-    return n
+    for lane in lanes:
+        _lane_rows(lane, lo, hi, names, quote, rows, starts)
+        if progress is not None:
+            progress(len(rows), total)
+    order = sorted(range(len(rows)), key=starts.__getitem__)  # stable: lanes were added in order
+    for k in range(0, len(order), 50_000):
+        out.write("".join(map(rows.__getitem__, order[k:k + 50_000])))
+    return len(rows)
 
 
-def _keys(lane: Lane, order: int, lo: int, hi: int) -> Iterator[tuple[int, int, int]]:
-    """(t, lane order, index) of the lane's events in range, in start order."""
+class _Quoter:
+    """A field as :mod:`csv` writes it (quoted where it must be), each distinct value quoted once."""
+
+    def __init__(self) -> None:
+        self.buf = io.StringIO()
+        self.writer = csv.writer(self.buf, lineterminator="")
+        self.done: dict[str | int, str] = {}
+
+    def __call__(self, value: str | int) -> str:
+        got = self.done.get(value)
+        if got is None:
+            self.buf.seek(0)
+            self.buf.truncate()
+            self.writer.writerow([value, ""])  # two fields: an empty one alone would be written as ""
+            got = self.done[value] = self.buf.getvalue()[:-1]
+        return got
+
+
+def _lane_rows(lane: Lane, lo: int, hi: int, names: list[str], quote: _Quoter, rows: list[str],
+               starts: array) -> None:
+    """Append the rows of ``lane``'s events in range to ``rows``, and their start times to ``starts``."""
     a, b = span_of(lane, lo, hi)
-    t, dur = lane.t, lane.dur
-    while a < b and t[a] + dur[a] < lo:  # the look-back found an earlier, longer event
+    t_, dur_ = lane.t, lane.dur
+    while a < b and t_[a] + dur_[a] < lo:  # the look-back found an earlier, longer event
         a += 1
-    first = bisect_left(t, lo)  # from here on every event overlaps the range
-    skip = [i for i in range(a, min(first, b)) if t[i] + dur[i] < lo]  # rare: a short event among the earlier
-    keys = zip(t[a:b], repeat(order), range(a, b))
-    if skip:
-        gone = set(skip)
-        return (k for k in keys if k[2] not in gone)
-    return keys
+    first = bisect_left(t_, lo)  # from here on every event overlaps the range
+    skip = {i for i in range(a, min(first, b)) if t_[i] + dur_[i] < lo}  # rare: a short event among the earlier
+    tail = ",%s,%s," % (lane.id, quote(lane.name))
+    side = "," + quote(lane.side) + ","
+    details = {i: quote(d) for i, d in lane.details.items() if a <= i < b}
+    fmt = "%d.%03d,%d.%03d,%s" + tail + "%s,%s,%s,%s" + side + "%d\r\n"
+    append = rows.append
+    for i, t, d, code, c, k, line in zip(range(a, b), t_[a:b], dur_[a:b], lane.kind[a:b], lane.conn[a:b],
+                                         lane.count[a:b], lane.lines[a:b], strict=True):
+        if skip and i in skip:
+            continue
+        if k < 0:
+            moved = count = ""
+        elif code in _BYTES:
+            moved, count = k, ""
+        else:
+            moved, count = "", k
+        append(fmt % (t // 1000, t % 1000, d // 1000, d % 1000, names[code], c or "", moved, count,
+                      details.get(i, "") if details else "", line))
+        starts.append(t)
