@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from decimal import Decimal
 
 from tests.conftest import client, http_get
@@ -85,3 +86,25 @@ def test_range_and_lanes(tmp_path):
     want = [e for e in rec.events() if rec.lanes[e.lane].side == "client" and e.t <= hi and e.end >= lo]
     assert [(int(r["lane"]), int(r["line"])) for r in out] == [(e.lane, e.line) for e in want]
     assert want
+
+
+def test_rows_in_merge_order_whatever_the_time_windows(tmp_path, monkeypatch):
+    """The rows are made one slice of time at a time: any number of slices gives the order of a merge of
+    every lane's (start, lane order, index), ties across lanes included (same_time.jsonl)."""
+    import heapq
+
+    from tracer.export import csvout
+
+    for name in ("pool.jsonl", "same_time.jsonl", "many_lanes.jsonl"):
+        rec = load(os.path.join(os.path.dirname(__file__), "data", name))
+        lanes = list(rec.lanes.values())
+        merged = heapq.merge(*([(lane.t[i], k, i) for i in range(len(lane))] for k, lane in enumerate(lanes)))
+        want = [(lanes[k].id, lanes[k].lines[i]) for _, k, i in merged]
+        for windows in (1, 3, 64, 1000):
+            monkeypatch.setattr(csvout, "WINDOWS", windows)
+            _, out = rows(rec)
+            assert [(int(r["lane"]), int(r["line"])) for r in out] == want, (name, windows)
+        mid = rec.t_max // 2
+        _, cut = rows(rec, t_from=mid)
+        monkeypatch.setattr(csvout, "WINDOWS", 1)
+        assert rows(rec, t_from=mid)[1] == cut
