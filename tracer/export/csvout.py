@@ -52,6 +52,8 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     quote = _Quoter()
     names = [quote(k.name) for k in BY_CODE]
     spans = [_span(lane, lo, hi) for lane in lanes]
+    details = [{i: quote(d) for i, d in lane.details.items() if a <= i < b} for lane, (a, b, _) in
+               zip(lanes, spans, strict=True)]  # quoted once: a lane's are looked at in every slice
     firsts = [lane.t[a] for lane, (a, b, _) in zip(lanes, spans, strict=True) if a < b]
     if not firsts:
         return 0
@@ -62,10 +64,10 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     for w0, w1 in zip(edges, edges[1:], strict=False):
         rows: list[str] = []
         starts = array("q")
-        for lane, (a, b, skip) in zip(lanes, spans, strict=True):
+        for lane, (a, b, skip), quoted in zip(lanes, spans, details, strict=True):
             i0, i1 = max(a, bisect_left(lane.t, w0, a, b)), min(b, bisect_left(lane.t, w1, a, b))
             if i0 < i1:
-                _lane_rows(lane, i0, i1, skip, names, quote, rows, starts)
+                _lane_rows(lane, i0, i1, skip, quoted, names, quote, rows, starts)
         order = sorted(range(len(rows)), key=starts.__getitem__)  # stable: lanes were added in order
         out.write("".join(map(rows.__getitem__, order)))
         n += len(rows)
@@ -102,13 +104,13 @@ class _Quoter:
         return got
 
 
-def _lane_rows(lane: Lane, a: int, b: int, skip: set[int], names: list[str], quote: _Quoter, rows: list[str],
-               starts: array) -> None:
-    """Append the rows of ``lane``'s events ``[a, b)`` (but ``skip``) to ``rows``, their start times to ``starts``."""
+def _lane_rows(lane: Lane, a: int, b: int, skip: set[int], details: dict[int, str], names: list[str],
+               quote: _Quoter, rows: list[str], starts: array) -> None:
+    """Append the rows of ``lane``'s events ``[a, b)`` (but ``skip``) to ``rows``, their start times to
+    ``starts``; ``details`` holds the lane's details, quoted."""
     t_, dur_ = lane.t, lane.dur
     tail = ",%s,%s," % (lane.id, quote(lane.name))
     side = "," + quote(lane.side) + ","
-    details = {i: quote(d) for i, d in lane.details.items() if a <= i < b}
     fmt = "%d.%03d,%d.%03d,%s" + tail + "%s,%s,%s,%s" + side + "%d\r\n"
     append = rows.append
     for i, t, d, code, c, k, line in zip(range(a, b), t_[a:b], dur_[a:b], lane.kind[a:b], lane.conn[a:b],
