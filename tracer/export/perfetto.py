@@ -13,7 +13,7 @@ decodes them back with an independent little decoder.
 
 Measured on ``bench/bench_export.py``'s million-event recording: the packets
 themselves take ~44 bytes an event (the Chrome JSON ~146), and the file,
-deflated as below, ~4 (``bench_export.py`` prints the ratio).
+deflated as below, ~5 (``bench_export.py`` prints the ratio).
 
 What is written (field numbers from Perfetto's ``protos/perfetto/trace``:
 ``trace_packet.proto``, ``track_event/track_event.proto``,
