@@ -96,6 +96,164 @@ def test_a_reset_is_recorded_and_raised_the_same_way(tmp_path: Path) -> None:
     assert reset(tmp_path / "c.jsonl", True) == reset(tmp_path / "py.jsonl", False)
 
 
+def _talk_into(path: Path, c: bool) -> list[Any]:
+    """recv_into as makefile()/socketserver's rfile read: bytes in, nothing asked for, the peer's end."""
+    rec, server, peer, conn = _connected(path, c)
+    buf = bytearray(16)
+    peer.sendall(b"hello")
+    assert conn.recv_into(buf) == 5 and buf[:5] == b"hello"
+    peer.sendall(b"abc")
+    assert conn.recv_into(memoryview(buf)[4:], nbytes=2) == 2 and buf[4:6] == b"ab"  # keywords work too
+    assert conn.recv_into(buffer=buf, flags=0) == 1
+    assert conn.recv_into(bytearray(0)) == 0 and conn.why is None  # nothing asked for: not the peer's end
+    peer.sendall(b"line\n")
+    with conn.makefile("rb") as rfile:  # socketserver's rfile, http.server's: SocketIO.readinto is recv_into
+        assert rfile.readline() == b"line\n"
+    peer.close()
+    assert conn.recv_into(buf) == 0 and conn.why == "eof"
+    conn.close()
+    server.close()
+    rec.close()
+    return [ev[:6] + ([ev[6]] if len(ev) > 6 and ev[2] not in ("listen", "accept") else [])
+            for ev in (json.loads(line) for line in path.read_text().splitlines()) if isinstance(ev, list)]
+
+
+def test_recv_into_is_recorded_the_same_in_c_and_python(tmp_path: Path) -> None:
+    c, py = _talk_into(tmp_path / "c.jsonl", c=True), _talk_into(tmp_path / "py.jsonl", c=False)
+    assert c == py
+    assert [(e[2], e[5]) for e in c] == [("listen", 1), ("accept", -1), ("recv", 5), ("recv", 2), ("recv", 1),
+                                         ("recv", 0), ("recv", 5), ("recv", 0), ("close", -1)]
+    assert c[-1][6] == "eof"
+    rec = Recorder(str(tmp_path / "e.jsonl"), {}, flush_interval=3600, c_hot_path=True)
+    net = Net(rec)
+    a, b = socket.socketpair()
+    s = net._socket_class(fileno=a.detach(), net=net)
+    before = rec.pending
+    for bad in ((), (bytearray(1), 1, 0, 0)):
+        with pytest.raises(TypeError, match="1 to 3 arguments"):
+            s.recv_into(*bad)
+    with pytest.raises(TypeError):
+        s.recv_into(b"read-only")
+    assert rec.pending == before
+    s.close()
+    b.close()
+    rec.close()
+
+
+def _blocked(rec: Recorder, net: Net, call: str) -> tuple[list[Any], list[Any], Any]:
+    """A thread blocked in ``call`` on a traced socket: what open_calls/net.waits say during it and after."""
+    a, b = socket.socketpair()
+    s = net._socket_class(fileno=a.detach(), net=net)
+    s.conn = 7
+    if call == "sendall":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    data = b"x" * (4 << 20)
+    calls = {"recv": lambda: s.recv(10), "recv_into": lambda: s.recv_into(bytearray(10)),
+             "sendall": lambda: s.sendall(data)}
+    t = threading.Thread(target=calls[call], name="blocked")
+
+    def open_now() -> list[Any]:
+        return rec.tap.open_calls() if rec.tap is not None else list(net.waits.values())
+
+    t.start()
+    for _ in range(500):  # bounded: 5 s at most
+        if open_now():
+            break
+        threading.Event().wait(0.01)
+    during = open_now()
+    if call == "sendall":
+        got = 0
+        while got < len(data):
+            got += len(b.recv(1 << 20))
+    else:
+        b.sendall(b"hi")
+    t.join(10)
+    after = open_now()
+    s.close()
+    b.close()
+    return during, after, t
+
+
+@pytest.mark.parametrize("c", [True, False], ids=["c", "python"])
+@pytest.mark.parametrize("call", ["recv", "recv_into", "sendall"])
+def test_a_call_still_waiting_can_be_read(tmp_path: Path, c: bool, call: str) -> None:
+    """What a traced program draws at its stop: the kind, start, lane and conn of each call still waiting."""
+    rec = Recorder(str(tmp_path / "r.jsonl"), {}, flush_interval=3600, c_hot_path=c)
+    net = Net(rec)
+    t0 = rec.clock()
+    during, after, t = _blocked(rec, net, call)
+    assert not t.is_alive()
+    assert len(during) == 1
+    kind, start, lane, conn = during[0]
+    assert kind == ("send" if call == "sendall" else "recv") and conn == 7 and start >= t0
+    rec.close()
+    recording = load(tmp_path / "r.jsonl")
+    assert recording.lanes[lane].name == "blocked"
+    done = [e for e in recording.events() if e.kind == kind]
+    assert done and done[0].t == start - rec.t0  # the wait read while open is the span recorded after
+    assert after == []
+
+
+@pytest.mark.parametrize("c", [True, False], ids=["c", "python"])
+def test_ctrl_c_inside_a_recv_records_the_wait_as_shutdown(tmp_path: Path, c: bool) -> None:
+    """The main thread's recv interrupted by the program's Ctrl-C (KeyboardInterrupt from the wait): its span."""
+    import signal
+
+    rec = Recorder(str(tmp_path / "r.jsonl"), {}, flush_interval=3600, c_hot_path=c)
+    net = Net(rec)
+    a, b = socket.socketpair()
+    s = net._socket_class(fileno=a.detach(), net=net)
+    s.conn = 3
+    main = threading.get_ident()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            s.recv(10)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, old)
+    assert (rec.tap.open_calls() if c else list(net.waits)) == []
+    s.close()
+    b.close()
+    rec.close()
+    recv = [e for e in load(tmp_path / "r.jsonl").events() if e.kind == "recv"]
+    assert [(e.conn, e.nbytes, e.detail) for e in recv] == [(3, -1, "shutdown")]
+    assert recv[0].dur >= 150_000_000  # the wait until the Ctrl-C
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
+def test_a_forked_child_has_no_calls_waiting(tmp_path: Path) -> None:
+    """The calls in progress live on their threads' stacks: a forked child (one thread) must not see them."""
+    rec = Recorder(str(tmp_path / "r.jsonl"), {}, flush_interval=3600, c_hot_path=True)
+    net = Net(rec)
+    a, b = socket.socketpair()
+    s = net._socket_class(fileno=a.detach(), net=net)
+    t = threading.Thread(target=s.recv, args=(10,))
+    t.start()
+    for _ in range(500):
+        if rec.tap.open_calls():
+            break
+        threading.Event().wait(0.01)
+    assert len(rec.tap.open_calls()) == 1
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: say how many it sees, leave at once
+        os.write(w, str(len(rec.tap.open_calls())).encode())
+        os._exit(0)
+    os.close(w)
+    seen = os.read(r, 10)
+    os.close(r)
+    os.waitpid(pid, 0)
+    b.sendall(b"x")
+    t.join(10)
+    s.close()
+    b.close()
+    rec.close()
+    assert seen == b"0"
+
+
 def test_wrong_arguments_are_a_type_error_and_record_nothing(tmp_path: Path) -> None:
     rec = Recorder(str(tmp_path / "r.jsonl"), {}, flush_interval=3600, c_hot_path=True)
     a, b = socket.socketpair()

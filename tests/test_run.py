@@ -183,6 +183,41 @@ def test_lesson_thread_server_as_typed(run: type[Running], hot_path: str) -> Non
     assert check(r.path).returncode == 1
 
 
+def test_a_recv_still_waiting_at_ctrl_c_is_drawn_to_the_stop(run: type[Running], hot_path: str) -> None:
+    """The lesson's recv-1 thread blocked in recv (the C hot path's, or Python's) when Ctrl-C stops the program."""
+    r = run(str(LESSON / "thread_server.py"))
+    assert r.address is not None
+    with socket.create_connection(r.address, timeout=10):  # a keep-alive client that has sent nothing yet
+        wait_for(lambda: '"name": "recv-1"' in r.path.read_text(), what="recv-1 to start")
+        rec = r.stop()
+    (recv_lane,) = lanes_named(rec, "recv-1")
+    (wait,) = events(rec, "recv")
+    assert wait.lane == recv_lane and wait.conn == 1 and wait.detail == "shutdown" and wait.nbytes == -1
+    assert wait.end >= rec.t_max - 50_000_000  # to the stop
+    assert rec.trailer is not None and rec.trailer["program"]["open_waits"] == 2  # and the accept
+    assert "2 waits still open at the end" in r.stderr
+
+
+def test_a_client_interrupted_in_recv_records_the_wait(run: type[Running], tmp_path: Path, hot_path: str) -> None:
+    """The main thread's own recv, interrupted by the Ctrl-C itself: its span, marked shutdown."""
+    with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as silent:
+        silent.socket.settimeout(20)
+        script = tmp_path / "waits.py"
+        script.write_text("import socket, sys\n"
+                          f"s = socket.create_connection(('127.0.0.1', {silent.server_address[1]}))\n"
+                          "print('connected', flush=True)\n"
+                          "s.recv(10)\n")
+        r = run(str(script), listens=False)
+        wait_for(lambda: "connected\n" in r.out, what="the client to connect")
+        accepted, _ = silent.socket.accept()
+        with accepted:
+            threading.Event().wait(0.2)  # into its recv
+            rec = r.stop()
+    (wait,) = events(rec, "recv")
+    assert wait.detail == "shutdown" and rec.lanes[wait.lane].side == "client" and wait.dur >= 100_000_000
+    assert "Traceback" not in r.stderr
+
+
 def test_lesson_simplest_server_ends_by_itself(run: type[Running]) -> None:
     r = run(str(LESSON / "simplest_server.py"))
     assert r.address is not None

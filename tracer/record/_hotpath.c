@@ -1,6 +1,6 @@
 /*
  * tracer.record._hotpath: the recorder's event queue and the traced socket's
- * recv/send/sendall, in C.
+ * recv/recv_into/send/sendall, in C.
  *
  * Why by hand: in Python (tracer/record/net.py PyTracedIO, tracer/record/recorder.py's
  * deque) a traced recv or send costs ~5,000 instructions on CPython 3.11: a
@@ -25,10 +25,14 @@
  *
  * TracedIO: a mixin over socket.socket with three C fields (_tap, conn,
  * why), so tracer.net's CTracedSocket(TracedIO, TracedSocket) reads them
- * without a dict lookup.  recv/send/sendall time the call with
+ * without a dict lookup.  recv/recv_into/send/sendall time the call with
  * CLOCK_MONOTONIC (what time.monotonic_ns reads on Linux) or the recorder's
  * clock, and queue the event on the calling thread's lane.  A failed call
- * goes to the socket's _failed(kind, t, exc) in Python, then is re-raised.
+ * goes to the socket's _failed(kind, t, exc) in Python, then is re-raised;
+ * a KeyboardInterrupt raised inside the wait is queued as the span so far,
+ * marked "shutdown".  While a call waits, a node on the caller's C stack
+ * links it into a list of calls in progress, which Tap.open_calls() reads
+ * when a traced program stops (a thread still blocked in recv is drawn).
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -41,13 +45,37 @@
 #include <structmember.h>
 #include <string.h>
 #include <time.h>
+#ifndef _WIN32
+#include <pthread.h>
+#endif
 
 /* What tracer/record/hotpath.py expects (VERSION there): a build from older source,
    left behind in an editable install, is then not used. */
-#define HOTPATH_VERSION 1
+#define HOTPATH_VERSION 2
 
-static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send;
-static PyObject *sock_recv, *sock_send, *sock_sendall; /* _socket.socket's own methods */
+static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send, *s_shutdown;
+static PyObject *sock_recv, *sock_send, *sock_sendall, *sock_recv_into; /* _socket.socket's own methods */
+
+/* The traced calls in progress, all threads': one node on each caller's C stack, linked while the
+   call blocks (the GIL held to link and unlink).  A program stopped while a thread waits in recv
+   reads them (Tap.open_calls) and draws the wait to the stop, as the Python-level waits are. */
+typedef struct OpenCall {
+    struct OpenCall *prev, *next;
+    void *tap;
+    long long start, lane, conn;
+    int which;
+} OpenCall;
+
+static OpenCall *open_calls = NULL;
+
+#ifndef _WIN32
+/* A forked child has only the forking thread: the other threads' nodes are not calls of its own. */
+static void
+forget_open_calls(void)
+{
+    open_calls = NULL;
+}
+#endif
 
 /* ------------------------------------------------------------------ Tap */
 
@@ -442,6 +470,31 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(Tap_open_calls_doc,
+"open_calls() -> [(kind, start, lane, conn)]: the traced recv/send calls on this tap still waiting,\n"
+"start on the clock (not less t0); for drawing them to the end when the program stops.");
+
+static PyObject *
+Tap_open_calls(Tap *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    for (OpenCall *oc = open_calls; oc != NULL; oc = oc->next) {
+        if (oc->tap != (void *)self)
+            continue;
+        PyObject *item = Py_BuildValue("(OLLL)", oc->which == 0 || oc->which == 3 ? s_recv : s_send,
+                                       oc->start, oc->lane, oc->conn);
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return list;
+}
+
 static PyObject *
 Tap_pending(Tap *self, void *Py_UNUSED(closure))
 {
@@ -452,6 +505,7 @@ static PyMethodDef Tap_methods[] = {
     {"emit", (PyCFunction)Tap_emit, METH_O, Tap_emit_doc},
     {"take", (PyCFunction)(void (*)(void))Tap_take, METH_FASTCALL, Tap_take_doc},
     {"lane_declared", (PyCFunction)Tap_lane_declared, METH_NOARGS, Tap_lane_declared_doc},
+    {"open_calls", (PyCFunction)Tap_open_calls, METH_NOARGS, Tap_open_calls_doc},
     {NULL}
 };
 
@@ -494,22 +548,50 @@ typedef struct {
 static Py_ssize_t fields_at; /* offset of HotFields in an instance: socket.socket's size */
 #define FIELDS(self) ((HotFields *)((char *)(self) + fields_at))
 
-enum { RECV, SEND, SENDALL };
+enum { RECV, SEND, SENDALL, RECV_INTO }; /* (open_calls: 0 and 3 are a recv) */
 
-/* Record the failed call (self._failed) and re-raise what it raised. */
-static void
-record_failure(PyObject *self, int which, long long t)
+static const char *const call_names[] = {"recv", "send", "sendall", "recv_into"};
+
+/* Queue a whole tuple (start, dur, kind, lane, conn, -1, detail), formatted by Python. */
+static int
+emit_with_detail(Tap *tap, long long t, long long t1, PyObject *kind, long long lane, long long conn,
+                 PyObject *detail)
 {
-    if (!PyErr_ExceptionMatches(PyExc_OSError))
-        return; /* KeyboardInterrupt and the like: not a socket's doing */
+    PyObject *ev = Py_BuildValue("(LLOLLiO)", t - tap->t0, t1 - t, kind, lane, conn, -1, detail);
+    if (ev == NULL)
+        return -1;
+    PyObject *r = Tap_emit(tap, ev);
+    Py_DECREF(ev);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+/* The call failed.  An OSError is recorded by self._failed(kind, t, exc), then re-raised.  A
+   KeyboardInterrupt (the program's Ctrl-C, raised from inside the wait) still ends a wait that
+   happened: recorded here as the span so far, marked "shutdown", as the Python-level waits are. */
+static void
+record_failure(PyObject *self, Tap *tap, int which, long long t, long long lane, long long conn)
+{
+    PyObject *kind = which == RECV || which == RECV_INTO ? s_recv : s_send;
     PyObject *type, *value, *tb;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        long long t1;
+        PyErr_Fetch(&type, &value, &tb);
+        if (tap_now(tap, &t1) < 0 || emit_with_detail(tap, t, t1, kind, lane, conn, s_shutdown) < 0) {
+            Py_XDECREF(type); Py_XDECREF(value); Py_XDECREF(tb); /* recording it failed: that error wins */
+            return;
+        }
+        PyErr_Restore(type, value, tb);
+        return;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_OSError))
+        return; /* a wrong argument and the like: not a socket's doing */
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb != NULL)
         PyException_SetTraceback(value, tb);
     PyObject *tobj = PyLong_FromLongLong(t);
-    PyObject *r = tobj ? PyObject_CallMethodObjArgs(self, s_failed, which == RECV ? s_recv : s_send,
-                                                    tobj, value, NULL) : NULL;
+    PyObject *r = tobj ? PyObject_CallMethodObjArgs(self, s_failed, kind, tobj, value, NULL) : NULL;
     Py_XDECREF(tobj);
     if (r == NULL) { /* recording the failure failed: that error wins */
         Py_XDECREF(type); Py_XDECREF(value); Py_XDECREF(tb);
@@ -524,13 +606,14 @@ record_failure(PyObject *self, int which, long long t)
    in_call() and then does not raise between the call and its record (tracer/record/interrupts.py). */
 static _Thread_local int in_traced_call;
 
-static PyObject *traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames);
 
 static PyObject *
-traced_call(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs)
+traced_call(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     in_traced_call++;
-    PyObject *res = traced_call_inner(self, which, args, nargs);
+    PyObject *res = traced_call_inner(self, which, args, nargs, kwnames);
     in_traced_call--;
     return res;
 }
@@ -547,12 +630,42 @@ static PyMethodDef hotpath_methods[] = {
     {NULL}
 };
 
-static PyObject *
-traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs)
+/* recv_into's byte count asked for: nbytes if given and not 0, else the buffer's size (only asked
+   when it returned 0, to tell the peer's end from a call that asked for nothing). */
+static Py_ssize_t
+recv_into_asked(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "%s() takes 1 or 2 arguments (%zd given)",
-                     which == RECV ? "recv" : which == SEND ? "send" : "sendall", nargs);
+    PyObject *buffer = nargs > 0 ? args[0] : NULL, *nbytes = nargs > 1 ? args[1] : NULL;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(name, "nbytes") == 0)
+            nbytes = args[nargs + i];
+        else if (PyUnicode_CompareWithASCIIString(name, "buffer") == 0)
+            buffer = args[nargs + i];
+    }
+    if (nbytes != NULL) {
+        Py_ssize_t n = PyLong_AsSsize_t(nbytes);
+        if (n == -1 && PyErr_Occurred())
+            return -1;
+        if (n)
+            return n;
+    }
+    Py_buffer view;
+    if (buffer == NULL || PyObject_GetBuffer(buffer, &view, PyBUF_SIMPLE) < 0)
+        return -1;
+    Py_ssize_t len = view.len;
+    PyBuffer_Release(&view);
+    return len;
+}
+
+static PyObject *
+traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (which == RECV_INTO ? nargs + nkw < 1 || nargs + nkw > 3 : nargs < 1 || nargs > 2 || nkw) {
+        PyErr_Format(PyExc_TypeError, which == RECV_INTO ? "%s() takes 1 to 3 arguments (%zd given)"
+                     : "%s() takes 1 or 2 arguments (%zd given)", call_names[which], nargs + nkw);
         return NULL;
     }
     HotFields *f = FIELDS(self);
@@ -562,33 +675,51 @@ traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t n
     }
     Tap *tap = (Tap *)Py_NewRef(f->tap); /* held: a failure handler could replace it */
     PyObject *res = NULL;
-    long long t, t1, lane;
-    if (tap_now(tap, &t) < 0)
+    long long t, t1, lane, conn = f->conn;
+    if (tap_lane(tap, &lane) < 0 || tap_now(tap, &t) < 0)
         goto done;
 
-    PyObject *callargs[3] = {self, args[0], nargs > 1 ? args[1] : NULL};
-    PyObject *fn = which == RECV ? sock_recv : which == SEND ? sock_send : sock_sendall;
-    res = PyObject_Vectorcall(fn, callargs, nargs + 1, NULL);
+    PyObject *callargs[5] = {self};
+    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+        callargs[i + 1] = args[i];
+    PyObject *fn = which == RECV ? sock_recv : which == SEND ? sock_send : which == SENDALL ? sock_sendall
+                   : sock_recv_into;
+    /* while it waits, the call is readable at a stop (Tap.open_calls) */
+    OpenCall oc = {NULL, open_calls, tap, t, lane, conn, which};
+    if (open_calls != NULL)
+        open_calls->prev = &oc;
+    open_calls = &oc;
+    res = PyObject_Vectorcall(fn, callargs, nargs + 1, kwnames);
+    if (oc.prev != NULL)
+        oc.prev->next = oc.next;
+    else
+        open_calls = oc.next;
+    if (oc.next != NULL)
+        oc.next->prev = oc.prev;
     if (res == NULL) {
-        record_failure(self, which, t);
+        record_failure(self, tap, which, t, lane, conn);
         goto done;
     }
     if (tap_now(tap, &t1) < 0)
         goto fail;
 
     Py_ssize_t n;
-    if (which == RECV) {
-        n = PyBytes_Check(res) ? PyBytes_GET_SIZE(res) : PyObject_Size(res);
-        if (n == 0 && (f->why == NULL || f->why == Py_None)) /* the peer closed: the close says "eof" */
-            Py_XSETREF(f->why, Py_NewRef(s_eof));
+    if (which == RECV || which == RECV_INTO) {
+        n = which == RECV_INTO ? PyLong_AsSsize_t(res) : PyBytes_Check(res) ? PyBytes_GET_SIZE(res)
+            : PyObject_Size(res);
+        if (n == 0 && (f->why == NULL || f->why == Py_None)) { /* the peer closed: the close says "eof" */
+            Py_ssize_t asked = which == RECV ? 1 : recv_into_asked(args, nargs, kwnames);
+            if (asked < 0)
+                goto fail;
+            if (asked > 0)
+                Py_XSETREF(f->why, Py_NewRef(s_eof));
+        }
     } else if (which == SEND) {
         n = PyLong_AsSsize_t(res);
     } else {
         n = PyBytes_Check(args[0]) ? PyBytes_GET_SIZE(args[0]) : PyObject_Size(args[0]);
     }
     if (n == -1 && PyErr_Occurred())
-        goto fail;
-    if (tap_lane(tap, &lane) < 0)
         goto fail;
     int error;
     Ev *ev = tap_slot(tap, &error);
@@ -597,13 +728,14 @@ traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t n
             goto fail;
         goto done; /* dropped and counted */
     }
+    int is_recv = which == RECV || which == RECV_INTO;
     ev->start = t - tap->t0;
     ev->dur = t1 - t;
     ev->lane = lane;
     ev->conn = f->conn;
     ev->nbytes = n;
-    ev->kind = Py_NewRef(which == RECV ? s_recv : s_send);
-    ev->kstr = which == RECV ? "recv" : "send";
+    ev->kind = Py_NewRef(is_recv ? s_recv : s_send);
+    ev->kstr = is_recv ? "recv" : "send";
     ev->klen = 4;
     ev->raw = NULL;
     goto done;
@@ -618,19 +750,25 @@ done:
 static PyObject *
 TracedIO_recv(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return traced_call(self, RECV, args, nargs);
+    return traced_call(self, RECV, args, nargs, NULL);
 }
 
 static PyObject *
 TracedIO_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return traced_call(self, SEND, args, nargs);
+    return traced_call(self, SEND, args, nargs, NULL);
 }
 
 static PyObject *
 TracedIO_sendall(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return traced_call(self, SENDALL, args, nargs);
+    return traced_call(self, SENDALL, args, nargs, NULL);
+}
+
+static PyObject *
+TracedIO_recv_into(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return traced_call(self, RECV_INTO, args, PyVectorcall_NARGS(nargsf), kwnames);
 }
 
 static PyMethodDef TracedIO_methods[] = {
@@ -640,6 +778,8 @@ static PyMethodDef TracedIO_methods[] = {
      "send(data[, flags]) -> count, recorded as a send span"},
     {"sendall", (PyCFunction)(void (*)(void))TracedIO_sendall, METH_FASTCALL,
      "sendall(data[, flags]), recorded as a send span"},
+    {"recv_into", (PyCFunction)(void (*)(void))TracedIO_recv_into, METH_FASTCALL | METH_KEYWORDS,
+     "recv_into(buffer[, nbytes[, flags]]) -> nbytes_read, recorded as a recv span"},
     {NULL}
 };
 
@@ -683,6 +823,7 @@ PyInit__hotpath(void)
     INTERN(s_eof, "eof");
     INTERN(s_recv, "recv");
     INTERN(s_send, "send");
+    INTERN(s_shutdown, "shutdown");
 #undef INTERN
     if ((sockmod = PyImport_ImportModule("socket")) == NULL)
         goto error;
@@ -695,7 +836,8 @@ PyInit__hotpath(void)
     socktype = (PyObject *)((PyTypeObject *)pysocket)->tp_base; /* _socket.socket */
     if (socktype == NULL || (sock_recv = PyObject_GetAttrString(socktype, "recv")) == NULL ||
         (sock_send = PyObject_GetAttrString(socktype, "send")) == NULL ||
-        (sock_sendall = PyObject_GetAttrString(socktype, "sendall")) == NULL)
+        (sock_sendall = PyObject_GetAttrString(socktype, "sendall")) == NULL ||
+        (sock_recv_into = PyObject_GetAttrString(socktype, "recv_into")) == NULL)
         goto error;
     fields_at = ((PyTypeObject *)pysocket)->tp_basicsize;
     TracedIO_members[0].offset = fields_at + offsetof(HotFields, tap);
@@ -713,6 +855,12 @@ PyInit__hotpath(void)
     traced_io = NULL; /* the module's now */
     if (PyModule_AddIntConstant(m, "VERSION", HOTPATH_VERSION) < 0)
         goto error;
+#ifndef _WIN32
+    if (pthread_atfork(NULL, NULL, forget_open_calls) != 0) {
+        PyErr_SetString(PyExc_ImportError, "pthread_atfork failed");
+        goto error;
+    }
+#endif
     Py_INCREF(&TapType);
     if (PyModule_AddObject(m, "Tap", (PyObject *)&TapType) < 0) {
         Py_DECREF(&TapType);

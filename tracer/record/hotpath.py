@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-VERSION = 1  # of the contract with tracer/record/_hotpath.c (its HOTPATH_VERSION)
+VERSION = 2  # of the contract with tracer/record/_hotpath.c (its HOTPATH_VERSION)
 
 
 def _load() -> tuple[Any, bool]:

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import weakref
+from _thread import get_ident
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -36,6 +37,7 @@ from tracer.record.recorder import Recorder
 _recv = _socket.socket.recv
 _send = _socket.socket.send
 _sendall = _socket.socket.sendall
+_recv_into = _socket.socket.recv_into
 _close = _socket.socket.close
 _connect = _socket.socket.connect
 _UNIX = getattr(_socket, "AF_UNIX", -1)  # absent on some Windows Pythons
@@ -166,6 +168,7 @@ class TracedSocket(ManagedSocket):
         self._rec: Recorder = net.recorder  # type: ignore[assignment]
         self._lanes = self._rec._local
         self._tap = self._rec.tap
+        self._waits = net.waits
         self._recorded_close = False
 
     def _lane(self) -> int:
@@ -251,14 +254,20 @@ class TracedSocket(ManagedSocket):
 
 
 class PyTracedIO:
-    """recv, send and sendall recorded as spans, in Python.
+    """recv, recv_into, send and sendall recorded as spans, in Python.
 
     What ``tracer._hotpath.TracedIO`` does in C, line for line; used where
     that was not built (no C compiler) or with ``SOCKSCOPE_PURE_PYTHON=1``.
+    While a call waits, it is noted in ``Net.waits`` (per thread; the C one
+    keeps a list of the calls in progress, ``Tap.open_calls``), so that a
+    program stopped while a thread waits in recv draws that wait to the stop.
+    A ``KeyboardInterrupt`` raised inside the wait (the program's Ctrl-C) is
+    recorded as the span so far, marked ``shutdown``.
     """
 
     _rec: Recorder
     _lanes: Any
+    _waits: dict[int, tuple[str, int, int, int]]
     conn: int
     why: str | None
     _failed: Callable[..., None]
@@ -266,54 +275,105 @@ class PyTracedIO:
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         rec = self._rec
         clock = rec.clock
+        try:
+            lane = self._lanes.lane
+        except AttributeError:
+            lane = rec.declare_lane()
+        conn = self.conn
         t = clock()
+        waits, me = self._waits, get_ident()
+        waits[me] = ("recv", t, lane, conn)
         try:
             data = _recv(self, bufsize, flags)  # type: ignore[arg-type]
         except OSError as exc:
             self._failed("recv", t, exc)
             raise
+        except KeyboardInterrupt:
+            rec.emit((t - rec.t0, clock() - t, "recv", lane, conn, -1, "shutdown"))
+            raise
+        finally:
+            waits.pop(me, None)
         t1 = clock()
         n = len(data)
         if not n and self.why is None:
             self.why = "eof"
+        rec.emit((t - rec.t0, t1 - t, "recv", lane, self.conn, n))
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        rec = self._rec
+        clock = rec.clock
         try:
             lane = self._lanes.lane
         except AttributeError:
             lane = rec.declare_lane()
+        conn = self.conn
+        t = clock()
+        waits, me = self._waits, get_ident()
+        waits[me] = ("recv", t, lane, conn)
+        try:
+            n = _recv_into(self, buffer, nbytes, flags)  # type: ignore[arg-type]
+        except OSError as exc:
+            self._failed("recv", t, exc)
+            raise
+        except KeyboardInterrupt:
+            rec.emit((t - rec.t0, clock() - t, "recv", lane, conn, -1, "shutdown"))
+            raise
+        finally:
+            waits.pop(me, None)
+        t1 = clock()
+        if not n and self.why is None and (nbytes or memoryview(buffer).nbytes):  # 0 asked for is not the end
+            self.why = "eof"
         rec.emit((t - rec.t0, t1 - t, "recv", lane, self.conn, n))
-        return data
+        return n  # type: ignore[no-any-return]
 
     def send(self, data: Any, flags: int = 0) -> int:
         rec = self._rec
         clock = rec.clock
+        try:
+            lane = self._lanes.lane
+        except AttributeError:
+            lane = rec.declare_lane()
+        conn = self.conn
         t = clock()
+        waits, me = self._waits, get_ident()
+        waits[me] = ("send", t, lane, conn)
         try:
             n = _send(self, data, flags)  # type: ignore[arg-type]
         except OSError as exc:
             self._failed("send", t, exc)
             raise
+        except KeyboardInterrupt:
+            rec.emit((t - rec.t0, clock() - t, "send", lane, conn, -1, "shutdown"))
+            raise
+        finally:
+            waits.pop(me, None)
         t1 = clock()
-        try:
-            lane = self._lanes.lane
-        except AttributeError:
-            lane = rec.declare_lane()
         rec.emit((t - rec.t0, t1 - t, "send", lane, self.conn, n))
         return n  # type: ignore[no-any-return]
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         rec = self._rec
         clock = rec.clock
+        try:
+            lane = self._lanes.lane
+        except AttributeError:
+            lane = rec.declare_lane()
+        conn = self.conn
         t = clock()
+        waits, me = self._waits, get_ident()
+        waits[me] = ("send", t, lane, conn)
         try:
             _sendall(self, data, flags)  # type: ignore[arg-type]
         except OSError as exc:
             self._failed("send", t, exc)
             raise
+        except KeyboardInterrupt:
+            rec.emit((t - rec.t0, clock() - t, "send", lane, conn, -1, "shutdown"))
+            raise
+        finally:
+            waits.pop(me, None)
         t1 = clock()
-        try:
-            lane = self._lanes.lane
-        except AttributeError:
-            lane = rec.declare_lane()
         rec.emit((t - rec.t0, t1 - t, "send", lane, self.conn, len(data)))
 
 
@@ -424,6 +484,9 @@ class Net:
         self.executors: list[ThreadPoolExecutor] = []
         self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._conn_ids = itertools.count(first_conn_id)
+        # the blocking calls waiting now, per thread: (kind, start on the clock, lane, conn); the Python
+        # hot path's recv/send and a traced program's accept/connect/select (tracer/record/patching.py)
+        self.waits: dict[int, tuple[str, int, int, int]] = {}
         self._closing: list[Callable[[], None]] = []
         # Traced recv/send in C when the recorder queues in C (tracer/record/_hotpath.c).
         self._socket_class: type[ManagedSocket] = ManagedSocket

@@ -14,9 +14,9 @@ module's ``socket(...)``, and ``create_connection``, ``create_server``,
 ``socketpair``, ``fromfd``, ``socketserver``, ``http.server`` and asyncio's
 ``start_server``/``open_connection`` all go through it.
 
-The traced socket is :mod:`tracer.record.net`'s (the C hot path's recv, send
-and sendall; ``tracer/record/_hotpath.c``), given the standard constructor;
-``recv_into``, ``recvfrom(_into)`` and ``sendto`` are added here in Python,
+The traced socket is :mod:`tracer.record.net`'s (the C hot path's recv,
+recv_into, send and sendall; ``tracer/record/_hotpath.c``), given the standard
+constructor; ``recvfrom(_into)`` and ``sendto`` are added here in Python,
 a datagram's peer in the event's detail.  Internal plumbing is left out:
 asyncio's self-pipe (a ``socketpair`` it makes per loop), a selector wait with
 no socket of the program's registered, the recorder's own writer thread (also
@@ -24,9 +24,12 @@ hidden from ``threading.active_count()``).
 
 A thread gets its lane at its first event (its ``thread_start`` is noted and
 written then), so that a thread whose first call is ``connect`` is a client
-lane.  Blocking calls made in Python (accept, connect, select, recv_into,
-recvfrom) note the wait while inside it: :meth:`Program.draw_open_waits` ends
-the ones still open when the program stops, marked ``shutdown``.
+lane.  Blocking calls note the wait while inside it (accept, connect, select,
+recvfrom, and the Python hot path's recv/send in ``Net.waits``; the C hot
+path's recv/send in its list of calls in progress, ``Tap.open_calls``):
+:meth:`Program.draw_open_waits` ends the ones still open when the program
+stops, marked ``shutdown``.  A Ctrl-C raised inside the wait itself (the main
+thread's) ends it there, marked the same way.
 """
 
 from __future__ import annotations
@@ -55,7 +58,6 @@ _THREAD = threading.Thread
 _EXECUTOR = concurrent.futures.thread.ThreadPoolExecutor
 _SELECT = select.select
 _SELECTOR_NAMES = ("SelectSelector", "PollSelector", "EpollSelector", "DevpollSelector", "KqueueSelector")
-_recv_into = _SOCKET.recv_into
 _recvfrom = _SOCKET.recvfrom
 _recvfrom_into = _SOCKET.recvfrom_into
 _sendto = _SOCKET.sendto
@@ -95,7 +97,7 @@ class Program:
         self.address: tuple[str, int] | None = None
         self.rebound: list[dict[str, str]] = []
         self.bind_failed: tuple[str, int] | None = None
-        self.waits: dict[int, tuple[str, int, int, int]] = {}
+        self.waits = self.net.waits  # the Python hot path's recv/send note theirs here too
         self.internal_fds: set[int] = set()
         self.hidden: set[threading.Thread] = set()
         self.pid = os.getpid()
@@ -143,6 +145,14 @@ class Program:
     def wait_ends(self) -> None:
         self.waits.pop(threading.get_ident(), None)
 
+    def interrupted(self) -> None:
+        """The program's Ctrl-C came inside this thread's wait: draw it until now, marked ``shutdown``."""
+        rec = self.recorder
+        wait = self.waits.pop(threading.get_ident(), None)
+        if rec is not None and wait is not None:
+            kind, t, lane, conn = wait
+            rec.emit((t - rec.t0, rec.clock() - t, kind, lane, conn, -1, "shutdown"))
+
     def draw_open_waits(self) -> int:
         """End every wait still open (a daemon thread blocked in accept at exit), marked ``shutdown``.
 
@@ -155,6 +165,8 @@ class Program:
         now = rec.clock()
         open_waits = list(self.waits.values())
         self.waits.clear()
+        if rec.tap is not None:  # the C hot path's recv/send waiting now (tracer/record/_hotpath.c)
+            open_waits += rec.tap.open_calls()
         for kind, t, lane, conn in open_waits:
             rec.emit((t - rec.t0, now - t, kind, lane, conn, -1, "shutdown"))
         return len(open_waits)
@@ -261,6 +273,9 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             except OSError as exc:
                 self._failed("connect", t, exc)
                 raise
+            except KeyboardInterrupt:
+                program.interrupted()
+                raise
             finally:
                 program.wait_ends()
             self._connected(t, address)
@@ -276,27 +291,15 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
                 self.why = "client"
             super().close()
 
-        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-            t = program.wait_begins("recv", self.conn)
-            try:
-                n = _recv_into(self, buffer, nbytes, flags)
-            except OSError as exc:
-                self._failed("recv", t, exc)
-                raise
-            finally:
-                program.wait_ends()
-            t1 = rec.clock()
-            if not n and self.why is None and (nbytes or len(memoryview(buffer))):
-                self.why = "eof"
-            rec.emit((t - rec.t0, t1 - t, "recv", _lane(rec), self.conn, n))
-            return n  # type: ignore[no-any-return]
-
         def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
             t = program.wait_begins("recv", self.conn)
             try:
                 data, addr = _recvfrom(self, bufsize, flags)
             except OSError as exc:
                 self._failed("recv", t, exc)
+                raise
+            except KeyboardInterrupt:
+                program.interrupted()
                 raise
             finally:
                 program.wait_ends()
@@ -309,6 +312,9 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
                 n, addr = _recvfrom_into(self, buffer, nbytes, flags)
             except OSError as exc:
                 self._failed("recv", t, exc)
+                raise
+            except KeyboardInterrupt:
+                program.interrupted()
                 raise
             finally:
                 program.wait_ends()
