@@ -433,6 +433,40 @@ def test_sigterm_stops_and_completes(run: type[Running]) -> None:
     assert rec.trailer is not None and r.proc.returncode == 0
 
 
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(x) for x in f.read().split()]
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or a zombie nobody reaped yet (it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
+                    reason="Linux only: PR_SET_PDEATHSIG, and /proc to find the child")
+def test_the_program_ends_when_sockscope_run_is_killed(run: type[Running]) -> None:
+    """kill -9 of sockscope run: the program's process gets SIGTERM from the kernel, and completes its recording."""
+    r = run(str(LESSON / "thread_server.py"))
+    (program,) = _children(r.proc.pid)
+    r.proc.send_signal(signal.SIGKILL)
+    r.proc.wait(10)
+    wait_for(lambda: _gone(program), timeout=5, what="the program's process to end with its parent")
+    rec = load(r.path)
+    assert rec.trailer is not None and rec.trailer["program"]["how"] == "stopped"
+
+
+def test_die_with_parent_is_a_no_op_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracer.run import traced_program
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert traced_program.die_with_parent(os.getppid()) is False
+
+
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("program, pattern", [
     (("missing.py",), r"no such file: missing.py .*"),

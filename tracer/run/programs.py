@@ -100,7 +100,7 @@ def header(spec: ProgramSpec) -> dict[str, Any]:
 def child_argv(spec: ProgramSpec, record: str | None) -> list[str]:
     """The command line of the traced program's process."""
     cfg = {"record": record, "script": spec.script, "module": spec.module, "args": list(spec.args),
-           "host": spec.host, "port": spec.port, "header": header(spec)}
+           "host": spec.host, "port": spec.port, "header": header(spec), "parent": os.getpid()}
     return child.module_argv("tracer.run.traced_program", json.dumps(cfg))
 
 

@@ -17,6 +17,10 @@ How it ends
   program caught the interrupt) completes the recording right there.
 - Raising: the traceback as Python prints it (without our frames), status 1.
 - ``os._exit``, kill -9: no trailer; the reader takes the rest.
+- ``sockscope run`` itself killed (kill -9): on Linux the kernel sends this
+  process SIGTERM (``PR_SET_PDEATHSIG``), which stops it as above, so the
+  program does not live on without anyone to stop it.  Elsewhere it is not
+  watched (it lives on until stopped).
 """
 
 from __future__ import annotations
@@ -163,9 +167,34 @@ class Child:
         rec.close(**extra)
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int | None) -> bool:
+    """Linux: have the kernel send this process SIGTERM when ``sockscope run`` (its parent) dies; False elsewhere.
+
+    ctypes' prctl (the standard library has no prctl); a parent already gone
+    by the time it is set (it died in the moment after the fork) stops us too.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):  # no libc prctl (musl without it, a sandbox): not watched
+        return False
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cfg = json.loads(argv[0])
+    die_with_parent(cfg.get("parent"))
     child = Child(cfg)
     status = child.run()
     child.wait_for_threads()
