@@ -391,6 +391,31 @@ def test_record_a_script_with_a_scenario_both_ends_on_one_clock(tmp_path: Path) 
     assert check(out).returncode == 1 and len(load(out).client_lanes()) == 2
 
 
+def test_record_a_script_with_its_own_arguments_after_dashes(tmp_path: Path) -> None:
+    seen, out = tmp_path / "argv.json", tmp_path / "args.jsonl"
+    result = sockscope("record", str(PROGRAMS / "argv_server.py"), "--scenario", "burst", "--set", "clients=2",
+                       "--port", "0", "-o", str(out), "--", str(seen), "two words", "--scenario", "-m", "--")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(seen.read_text()) == ["two words", "--scenario", "-m", "--"]  # the program's, untouched
+    assert load(out).header["program"]["command"][1:] == [str(seen), "two words", "--scenario", "-m", "--"]
+    assert "'two words'" in result.stdout  # the summary shows the command as it would be typed
+    assert "2 connections accepted" in result.stdout
+    bad = sockscope("record", "pool", "--scenario", "burst", "-o", str(tmp_path / "p.jsonl"), "--", "x")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "a program's own arguments" in bad.stderr
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_only_record_live_and_serve_split_off_the_words_after_dashes() -> None:
+    from tracer.cli import split_program_args
+
+    assert split_program_args(["record", "x.py", "--scenario", "burst", "--", "a", "--"]) == (
+        ["record", "x.py", "--scenario", "burst"], ["a", "--"])
+    assert split_program_args(["--lang", "zh", "serve", "x.py", "--", "a"]) == (["--lang", "zh", "serve", "x.py"],
+                                                                                ["a"])
+    assert split_program_args(["live", "x.py"]) == (["live", "x.py"], None)
+    assert split_program_args(["run", "x.py", "--", "a"]) == (["run", "x.py", "--", "a"], None)  # run's own
+
+
 def test_record_a_program_that_never_listens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from servers import Settings
     from tracer.errors import ServerError
@@ -588,6 +613,11 @@ def test_header_says_what_ran(tmp_path: Path) -> None:
     head = json.loads(out.read_text().splitlines()[0])
     assert head["model"] == "no_socket.py"
     assert head["settings"]["port"] == 0 and head["program"]["command"][-1].endswith("no_socket.py")
+    from servers import Settings
+    from tracer.run.runner import header_for
+
+    assert head["counters"].keys() == header_for(Settings(model="pool"))["counters"].keys()  # as a built-in server's
+    assert head["counters"]["ctx_switches"] is (os.name == "posix")
 
 
 def test_serve_without_a_model_is_one_line() -> None:

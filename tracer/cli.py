@@ -77,6 +77,26 @@ def lang_asked(argv: list[str]) -> str | None:
     return None
 
 
+PROGRAM_ARGS = ("record", "live", "serve")  # MODEL may be a script of yours; its own arguments come after --
+
+
+def split_program_args(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``record SCRIPT.py --scenario burst -- ARGS``: sockscope's words, and the program's own (None: no ``--``).
+
+    Only for the commands whose MODEL may be a program; ``run`` takes the
+    program's arguments right after it, ``--`` included.
+    """
+    command = None
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            return (argv[:i], argv[i + 1:]) if command in PROGRAM_ARGS else (argv, None)
+        if command is None and not tok.startswith("-") and (i == 0 or argv[i - 1] != "--lang"):
+            command = tok
+            if command not in PROGRAM_ARGS:
+                return argv, None
+    return argv, None
+
+
 def use_language(argv: list[str]) -> str:
     """Speak what ``--lang``, ``SOCKSCOPE_LANG`` or the locale asks for; argparse too."""
     lang = locale.set_language(locale.choose(lang_asked(argv)))
@@ -90,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     use_language(argv)
     parser = build_parser()
+    argv, program_args = split_program_args(argv)
     args = parser.parse_args(argv)
+    args.program_args = program_args
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -55,7 +55,8 @@ def port_value(text: str) -> int:
 
 
 MODEL_HELP = "one of: " + ", ".join(f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + \
-    "; or a Python file of your own (SCRIPT.py), traced as 'sockscope run' traces it"
+    "; or a Python file of your own (SCRIPT.py), traced as 'sockscope run' traces it, its own arguments " \
+    "after -- at the end (sockscope record SCRIPT.py --scenario burst -- ARGS)"
 
 
 def add_model_argument(parser: argparse.ArgumentParser, nargs: str | None = None) -> None:
@@ -116,7 +117,8 @@ def program_settings(args: argparse.Namespace) -> Settings | None:
     """Settings for a program of the student's named in place of MODEL (SCRIPT.py or -m MODULE), else None.
 
     Only ``--host`` (given, not the default) and ``--port`` (given) apply to it:
-    they become ``sockscope run``'s options.
+    they become ``sockscope run``'s options.  Its own arguments are the words
+    after ``--`` (``args.program_args``, split off by ``cli.main``).
     """
     from tracer.run.programs import ProgramSpec, check_program, looks_like_program
 
@@ -128,7 +130,8 @@ def program_settings(args: argparse.Namespace) -> Settings | None:
     if getattr(args, "unix", None) is not None:
         raise UsageError("--unix is for the built-in servers; a program of yours binds where it binds")
     host = args.host
-    spec = ProgramSpec(script=None if module else args.model, module=module, host=host, port=args.port)
+    spec = ProgramSpec(script=None if module else args.model, module=module, host=host, port=args.port,
+                       args=tuple(getattr(args, "program_args", None) or ()))
     check_program(spec)
     options = [*(["--host", host] if host else []), *(["--port", str(args.port)] if args.port is not None else [])]
     return Settings(model=spec.name, host=host or "127.0.0.1", port=args.port or 0,
@@ -140,6 +143,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     program = program_settings(args)
     if program is not None:
         return program
+    if getattr(args, "program_args", None) is not None:
+        raise UsageError(f"the words after -- are a program's own arguments (SCRIPT.py or -m MODULE); "
+                         f"{args.model or 'no MODEL'} is not a program of yours")
     if args.model is None:
         raise UsageError("expected a MODEL (or -m MODULE)")
     if args.model not in servers.MODELS:

@@ -25,7 +25,9 @@ not traced: processes the program starts (os.fork, multiprocessing, subprocess: 
   C extensions that do their own IO (uvloop, database drivers); TLS (ssl) sockets' bytes;
   sendfile, sendmsg/recvmsg; asyncio's non-blocking tries that move no bytes; its self-pipe.
 stopping: Ctrl-C (or SIGTERM) stops the program and completes the recording; a second Ctrl-C
-  sends SIGTERM, a third kills it (the recording stays readable, without a trailer)."""
+  sends SIGTERM, a third kills it (the recording stays readable, without a trailer); threads still
+  waiting (accept, recv, send, select) have their waits drawn to the end, marked 'shutdown'. If
+  sockscope run is killed, the program gets SIGTERM (Linux) and completes the recording."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:

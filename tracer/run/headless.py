@@ -17,6 +17,7 @@ the server ended and what it last wrote on stderr.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -209,7 +210,7 @@ _KNOB_WORDS = {"work_ms": N_("work {ms:g} ms"), "cpu_ms": N_("cpu {ms:g} ms"),
 
 def _knobs(settings: Mapping[str, Any]) -> str:
     if settings.get("program"):  # a program of the student's (sockscope run)
-        return "sockscope run " + " ".join(map(str, settings["program"]))
+        return "sockscope run " + shlex.join(map(str, settings["program"]))  # as typed: 'b c' stays one word
     workers = settings.get("workers")
     shown = [ngettext("{n} worker", "{n} workers", workers or 0).format(n=workers)] \
         if settings.get("model") == "pool" else []

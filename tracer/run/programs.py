@@ -88,12 +88,14 @@ def check_program(spec: ProgramSpec) -> None:
 def header(spec: ProgramSpec) -> dict[str, Any]:
     """The recording's header fields for a program (the model is its name)."""
     from tracer.record.net import backlog_probe_available
+    from tracer.record.recorder import context_switches
 
     return {
         "model": spec.name,
         "settings": {"program": spec.command(), "host": spec.host, "port": spec.port},
         "program": {"command": spec.command(), "cwd": os.getcwd()},
-        "counters": {"backlog": backlog_probe_available(), "queue": True, "threads": True},
+        "counters": {"backlog": backlog_probe_available(), "queue": True, "threads": True,
+                     "ctx_switches": context_switches() is not None},  # the same keys as a built-in server's
     }
 
 
