@@ -186,10 +186,19 @@ def test_snapshot_ascii_glyphs_in_chinese(snap_compare: Callable[..., bool], chi
 
 
 # ---------------------------------------------------------------- the guided lessons in Chinese
+def on_screen(app: ReplayApp, said: str, size: tuple[int, int]) -> None:
+    """Every line the terminal's width, and all of ``said`` on screen (spaces aside: a wrap may drop them)."""
+    lines = screen_lines(app)
+    assert len(lines) == size[1] and all(cell_len(line) == size[0] for line in lines), lines
+    shown = "".join(line.strip() for line in lines).replace(" ", "")
+    assert said.replace(" ", "") in shown, (said, lines)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("number", range(1, 19))
 async def test_a_lessons_steps_read_in_chinese_and_fit(chinese: None, number: int, size: tuple[int, int]) -> None:
-    """Each step's sentence is Chinese and all of it is on screen (wrapped between characters, nothing cut off)."""
+    """Every step of the lesson, its question and answer, and "try it yourself": Chinese, and all of it on screen
+    (wrapped between characters, nothing cut off, no line past the terminal's width)."""
     from tracer.lessons import catalogue
     from tracer.tui.lesson_app import LessonApp
 
@@ -198,16 +207,26 @@ async def test_a_lessons_steps_read_in_chinese_and_fit(chinese: None, number: in
     app = LessonApp(lesson)
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: app.step_index == 0 and app._applied == 0 and app.loaded)  # noqa: SLF001
-        for k in range(min(2, app.steps)):
+        for k in range(app.steps):
             if k:
                 await pilot.press("n")
                 await until(pilot, lambda k=k: app.step_index == k and app._applied == k and app.loaded)  # noqa: SLF001
             await pilot.pause()
+            assert app.step_error is None, app.step_error
+            on_screen(app, f"第{number}课·第{k + 1}/{app.steps}步{locale._(lesson.title)}", size)
             step = app.step()
-            assert step is not None
-            said = app.say(step.text)
+            if step is None:  # try it yourself
+                assert locale._(lesson.try_text) != lesson.try_text, "untranslated try-it text"
+                on_screen(app, f"自己试试：{locale._(lesson.try_text)}", size)
+                assert "按t运行sockscope" in "".join(screen_lines(app)).replace(" ", "")
+                continue
             assert locale._(step.text) != step.text, "untranslated step"
-            lines = screen_lines(app)
-            assert len(lines) == size[1] and all(cell_len(line) == size[0] for line in lines)
-            shown = "".join(line.strip() for line in lines).replace(" ", "")
-            assert f"第{number}课" in shown and said.replace(" ", "") in shown, said
+            on_screen(app, app.say(step.text), size)
+            if step.question:
+                assert locale._(step.question) != step.question, "untranslated question"
+                on_screen(app, locale._(step.question), size)
+                await pilot.press("a")
+                await pilot.pause()
+                answer = app.answer_text()
+                assert answer is not None and locale._(step.answer) != step.answer, "untranslated answer"
+                on_screen(app, answer, size)

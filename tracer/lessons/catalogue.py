@@ -123,134 +123,134 @@ LESSONS: tuple[Lesson, ...] = (
                                 "selector; they cost no thread."), recording="selectors-idle-one-lane.jsonl",
                     question=N_("How many server lanes are there?"), answer=N_("{server_lanes}.")),
            ), try_text=N_("Fire idle connections and watch the lanes (and the threads counter).")),
-    Lesson(9, "CPU-bound handlers gain nothing from threads (the GIL)", "thread-cpu-gil.jsonl",
-           "8 threads compute 50 ms each: the work stretches, one runs at a time", (
-               Step("activity", "8 clients at once, each request computing 50 ms ({ink_cpu}, the handler holding the "
-                                "GIL). 8 threads run them \"at the same time\"."),
-               Step("longest work", "{lane}'s 50 ms of work took {dur}: the threads take turns on the GIL, so "
-                                    "each one's work stretches and none finishes sooner.",
-                    question="How long did the slowest connection take to serve?", answer="{service_max}."),
-           ), try_text="Change cpu_ms or clients: latency grows, throughput does not."),
-    Lesson(10, "IO multiplexing serves everyone from one thread", "selectors-one-thread-serves-all.jsonl",
-           "selectors: one lane doing select, accept, recv, send for every client", (
-               Step("activity", "20 clients on selectors. One lane does everything: select ({ink_select}), accept, recv, "
-                                "send and close, for every client.",
-                    question="How many threads does this server have?", answer="{server_lanes}."),
-               Step("last accept", "{lane} accepts connection {conn} at {t}: the same lane that waits in select, "
-                                   "receives and sends. It sleeps only when no socket is ready.", frame="burst",
-                    question="How many connections did this one lane serve?", answer="{connections}."),
-           ), try_text="Fire a bigger burst: still one lane."),
-    Lesson(11, "A blocking call inside an event loop freezes every client", "selectors-blocking-handler-freezes.jsonl",
-           "a handler that sleeps in selectors: the one lane stops, every client waits", (
-               Step("activity", "5 clients on selectors, and a handler that sleeps 200 ms ({ink_work}) inside the loop."),
-               Step("longest work", "While {lane} sleeps in work for {dur}, no select, no accept, no recv: "
-                                    "every other client waits its turn.", frame="activity",
-                    question="How long was the slowest connection in service?", answer="{service_max}."),
-           ), try_text="Try the same with --work-ms on thread: the others go on."),
-    Lesson(12, "The lesson's own bugs", "thread-as-taught-no-close.jsonl",
-           "as taught: one recv per connection, no close although the reply says keep-alive", (
-               Step("activity", "The lesson's handler, as typed: one recv, one send, then the thread ends ({mark_thread_exit}) "
-                                "without close. The reply says keep-alive, so each client sends a second "
-                                "request."),
-               Step("first thread_exit server recv-*", "{lane} ends at {t} without closing its socket. There is "
-                                                       "no close event on any server lane.",
-                    question="How many connections did the server close?",
-                    answer="{closed}: {never_closed} of {connections} were never closed.", frame="activity"),
-               Step("first close client", "Yet {lane} got end-of-file: when the handler's thread ended, "
-                                          "nothing referred to its socket any more, and Python's garbage "
-                                          "collection closed it. That close is not traced.", frame="conn",
-                    question="How many clients got end-of-file, and how many waited?",
-                    answer="{client_eofs} got end-of-file; {client_timeouts} timed out."),
-               Step("longest recv client", "{lane} waited {dur} and timed out: the accept loop's variable conn "
-                                           "still refers to the last socket it accepted, so that one is never "
-                                           "collected. sockscope check lists the connections never closed."),
-           ), try_text="Run it without --as-taught: every connection closes."),
-    Lesson(13, "How much faster is IO multiplexing?", "selectors-one-thread-serves-all.jsonl",
-           "sockscope bench measures requests per second per model; here, one lane's service times", (
-               Step("activity", "One event loop served {connections} connections. A thread costs a stack and a "
-                                "switch; here there is neither."),
-               Step("conn service", "Its slowest connection, {conn}, was served in {wait}.",
-                    question="How many requests were answered?", answer="{requests}."),
-           ), try_text="sockscope bench runs every model at rising concurrency and prints a table."),
-    Lesson(14, "Both ends of the conversation", "single-both-ends.jsonl",
-           "client lanes and server lanes on one axis: connect, accept, request, response, close", (
-               Step("activity", "Client lanes and the server's one lane share one time axis. The single-threaded "
-                                "server serves one client at a time (50 ms of work each)."),
-               Step("first connect client", "{lane} connects ({ink_connect}) at {t}; the server's accept returns with it, "
-                                            "its request goes out ({arrow_out}) and the reply comes back ({arrow_in}).",
+    Lesson(9, N_("CPU-bound handlers gain nothing from threads (the GIL)"), "thread-cpu-gil.jsonl",
+           N_("8 threads compute 50 ms each: the work stretches, one runs at a time"), (
+               Step("activity", N_("8 clients at once, each request computing 50 ms ({ink_cpu}, the handler holding the "
+                                   "GIL). 8 threads run them \"at the same time\".")),
+               Step("longest work", N_("{lane}'s 50 ms of work took {dur}: the threads take turns on the GIL, so "
+                                       "each one's work stretches and none finishes sooner."),
+                    question=N_("How long did the slowest connection take to serve?"), answer=N_("{service_max}.")),
+           ), try_text=N_("Change cpu_ms or clients: latency grows, throughput does not.")),
+    Lesson(10, N_("IO multiplexing serves everyone from one thread"), "selectors-one-thread-serves-all.jsonl",
+           N_("selectors: one lane doing select, accept, recv, send for every client"), (
+               Step("activity", N_("20 clients on selectors. One lane does everything: select ({ink_select}), accept, recv, "
+                                   "send and close, for every client."),
+                    question=N_("How many threads does this server have?"), answer=N_("{server_lanes}.")),
+               Step("last accept", N_("{lane} accepts connection {conn} at {t}: the same lane that waits in select, "
+                                      "receives and sends. It sleeps only when no socket is ready."), frame="burst",
+                    question=N_("How many connections did this one lane serve?"), answer=N_("{connections}.")),
+           ), try_text=N_("Fire a bigger burst: still one lane.")),
+    Lesson(11, N_("A blocking call inside an event loop freezes every client"), "selectors-blocking-handler-freezes.jsonl",
+           N_("a handler that sleeps in selectors: the one lane stops, every client waits"), (
+               Step("activity", N_("5 clients on selectors, and a handler that sleeps 200 ms ({ink_work}) inside the loop.")),
+               Step("longest work", N_("While {lane} sleeps in work for {dur}, no select, no accept, no recv: "
+                                       "every other client waits its turn."), frame="activity",
+                    question=N_("How long was the slowest connection in service?"), answer=N_("{service_max}.")),
+           ), try_text=N_("Try the same with --work-ms on thread: the others go on.")),
+    Lesson(12, N_("The lesson's own bugs"), "thread-as-taught-no-close.jsonl",
+           N_("as taught: one recv per connection, no close although the reply says keep-alive"), (
+               Step("activity", N_("The lesson's handler, as typed: one recv, one send, then the thread ends ({mark_thread_exit}) "
+                                   "without close. The reply says keep-alive, so each client sends a second "
+                                   "request.")),
+               Step("first thread_exit server recv-*", N_("{lane} ends at {t} without closing its socket. There is "
+                                                          "no close event on any server lane."),
+                    question=N_("How many connections did the server close?"),
+                    answer=N_("{closed}: {never_closed} of {connections} were never closed."), frame="activity"),
+               Step("first close client", N_("Yet {lane} got end-of-file: when the handler's thread ended, "
+                                             "nothing referred to its socket any more, and Python's garbage "
+                                             "collection closed it. That close is not traced."), frame="conn",
+                    question=N_("How many clients got end-of-file, and how many waited?"),
+                    answer=N_("{client_eofs} got end-of-file; {client_timeouts} timed out.")),
+               Step("longest recv client", N_("{lane} waited {dur} and timed out: the accept loop's variable conn "
+                                              "still refers to the last socket it accepted, so that one is never "
+                                              "collected. sockscope check lists the connections never closed.")),
+           ), try_text=N_("Run it without --as-taught: every connection closes.")),
+    Lesson(13, N_("How much faster is IO multiplexing?"), "selectors-one-thread-serves-all.jsonl",
+           N_("sockscope bench measures requests per second per model; here, one lane's service times"), (
+               Step("activity", N_("One event loop served {connections} connections. A thread costs a stack and a "
+                                   "switch; here there is neither.")),
+               Step("conn service", N_("Its slowest connection, {conn}, was served in {wait}."),
+                    question=N_("How many requests were answered?"), answer=N_("{requests}.")),
+           ), try_text=N_("sockscope bench runs every model at rising concurrency and prints a table.")),
+    Lesson(14, N_("Both ends of the conversation"), "single-both-ends.jsonl",
+           N_("client lanes and server lanes on one axis: connect, accept, request, response, close"), (
+               Step("activity", N_("Client lanes and the server's one lane share one time axis. The single-threaded "
+                                   "server serves one client at a time (50 ms of work each).")),
+               Step("first connect client", N_("{lane} connects ({ink_connect}) at {t}; the server's accept returns with it, "
+                                               "its request goes out ({arrow_out}) and the reply comes back ({arrow_in})."),
                     frame="conn"),
-               Step("conn backlog_wait", "Connection {conn} waited {wait} in the kernel's backlog ({ink_backlog}) while the "
-                                         "server was busy with the clients before it.", by_connection=True,
-                    question="Which client waited longest in the backlog?", answer="{client}, {wait}."),
-           ), try_text="Fire more clients and watch the backlog wait grow with each."),
-    Lesson(15, "Where each connection's time went", "pool-saturated-queue.jsonl",
-           "per connection: waiting in the backlog, in the pool queue, in service", (
-               Step("activity", "One row per connection: {ink_backlog} in the kernel's backlog, {ink_queue} in the pool's queue, then "
-                                "served on a worker.", by_connection=True),
-               Step("conn queue_wait", "Connection {conn}: {backlog_wait} in the backlog, {queue_wait} in the "
-                                       "pool's queue, {service} in service. The detail panel says the same in "
-                                       "words.", by_connection=True,
-                    question="What is the longest service time?", answer="{service_max}."),
-           ), try_text="sockscope export FILE --format md tabulates these waits for every connection."),
-    Lesson(16, "TCP is a byte stream, UDP keeps datagrams", "tcp-stream-udp-datagrams.jsonl",
-           "three small messages: one TCP recv runs them together, UDP recvfrom keeps each whole", (
-               Step("activity", "One program, both protocols. The client lane sends the same three 5-byte "
-                                "messages ({arrow_out}) to tcp-server over TCP and to udp-server over UDP, one send "
-                                "each. Both servers start reading only once all three are sent.",
+               Step("conn backlog_wait", N_("Connection {conn} waited {wait} in the kernel's backlog ({ink_backlog}) while the "
+                                            "server was busy with the clients before it."), by_connection=True,
+                    question=N_("Which client waited longest in the backlog?"), answer=N_("{client}, {wait}.")),
+           ), try_text=N_("Fire more clients and watch the backlog wait grow with each.")),
+    Lesson(15, N_("Where each connection's time went"), "pool-saturated-queue.jsonl",
+           N_("per connection: waiting in the backlog, in the pool queue, in service"), (
+               Step("activity", N_("One row per connection: {ink_backlog} in the kernel's backlog, {ink_queue} in the pool's queue, then "
+                                   "served on a worker."), by_connection=True),
+               Step("conn queue_wait", N_("Connection {conn}: {backlog_wait} in the backlog, {queue_wait} in the "
+                                          "pool's queue, {service} in service. The detail panel says the same in "
+                                          "words."), by_connection=True,
+                    question=N_("What is the longest service time?"), answer=N_("{service_max}.")),
+           ), try_text=N_("sockscope export FILE --format md tabulates these waits for every connection.")),
+    Lesson(16, N_("TCP is a byte stream, UDP keeps datagrams"), "tcp-stream-udp-datagrams.jsonl",
+           N_("three small messages: one TCP recv runs them together, UDP recvfrom keeps each whole"), (
+               Step("activity", N_("One program, both protocols. The client lane sends the same three 5-byte "
+                                   "messages ({arrow_out}) to tcp-server over TCP and to udp-server over UDP, one send "
+                                   "each. Both servers start reading only once all three are sent."),
                     lanes=_STREAM_LANES),
-               Step("first recv server tcp-* bytes", "{lane}'s recv at {t} returned {bytes} bytes: all three "
-                                                     "messages run together. TCP is a byte stream: it keeps "
-                                                     "the bytes in order, not where one send ended.",
+               Step("first recv server tcp-* bytes", N_("{lane}'s recv at {t} returned {bytes} bytes: all three "
+                                                        "messages run together. TCP is a byte stream: it keeps "
+                                                        "the bytes in order, not where one send ended."),
                     lanes=_STREAM_LANES,
-                    question="How many recv calls returned bytes on tcp-server, and how many bytes each?",
-                    answer="{count}: {sizes} bytes."),
-               Step("first recv server udp-* bytes", "{lane}'s first recvfrom returned {bytes} bytes: one "
-                                                     "datagram, exactly as it was sent. UDP keeps each "
-                                                     "message whole, so three sendto take three recvfrom.",
+                    question=N_("How many recv calls returned bytes on tcp-server, and how many bytes each?"),
+                    answer=N_("{count}: {sizes} bytes.")),
+               Step("first recv server udp-* bytes", N_("{lane}'s first recvfrom returned {bytes} bytes: one "
+                                                        "datagram, exactly as it was sent. UDP keeps each "
+                                                        "message whole, so three sendto take three recvfrom."),
                     frame="activity", lanes=_STREAM_LANES,
-                    question="How many recvfrom did udp-server need, and how many bytes each?",
-                    answer="{count}: {sizes} bytes."),
-           ), try_text="Remove sent.wait(5) from the servers, or send more, and run it again: TCP's recv "
-                       "may return the messages together, one by one or cut in two; UDP's never."),
-    Lesson(17, "Many threads cost context switches", "thread-context-switches.jsonl",
-           "thread-per-connection under a burst: the switch counters climb; the event loop barely moves", (
-               Step("activity", "50 clients at once on thread-per-connection. Under the workers, two counters: "
-                                "context switches where a thread waited (voluntary) and where the kernel took "
-                                "the CPU away (involuntary)."),
-               Step("counter ctx_voluntary", "By {at} the threads had switched {peak} times: every blocking "
-                                             "call, every hand-over of the GIL.",
-                    question="How many voluntary context switches?", answer="{peak_ctx_voluntary}."),
-               Step("counter ctx_voluntary", "The same burst on selectors: one thread, so fewer switches: no "
-                                             "thread to start, none to hand the GIL to.",
+                    question=N_("How many recvfrom did udp-server need, and how many bytes each?"),
+                    answer=N_("{count}: {sizes} bytes.")),
+           ), try_text=N_("Remove sent.wait(5) from the servers, or send more, and run it again: TCP's recv "
+                          "may return the messages together, one by one or cut in two; UDP's never.")),
+    Lesson(17, N_("Many threads cost context switches"), "thread-context-switches.jsonl",
+           N_("thread-per-connection under a burst: the switch counters climb; the event loop barely moves"), (
+               Step("activity", N_("50 clients at once on thread-per-connection. Under the workers, two counters: "
+                                   "context switches where a thread waited (voluntary) and where the kernel took "
+                                   "the CPU away (involuntary).")),
+               Step("counter ctx_voluntary", N_("By {at} the threads had switched {peak} times: every blocking "
+                                                "call, every hand-over of the GIL."),
+                    question=N_("How many voluntary context switches?"), answer=N_("{peak_ctx_voluntary}.")),
+               Step("counter ctx_voluntary", N_("The same burst on selectors: one thread, so fewer switches: no "
+                                                "thread to start, none to hand the GIL to."),
                     recording="selectors-context-switches.jsonl",
-                    question="How many voluntary context switches here?", answer="{peak_ctx_voluntary}."),
-           ), try_text="Fire bigger bursts at thread and at selectors and compare the counters."),
-    Lesson(18, "The lesson's own code, as a student typed it", "thread-server-as-typed.jsonl",
-           "the lesson's thread and pool servers, unmodified, under sockscope run", (
-               Step("activity", "The lesson's thread server, as typed, run by sockscope record. The lanes "
-                                "have the code's own names: accept, the accepting thread, and recv-N, one "
-                                "thread per connection. Three keep-alive clients send two requests each."),
-               Step("last accept server accept", "{lane} accepts connection {conn} at {t}: every accept is "
-                                                 "on the accepting thread, and each recv-N thread starts "
-                                                 "just after it.", frame="activity",
-                    question="How many connections did the accept lane accept?", answer="{count}."),
-               Step("first thread_exit server recv-*", "{lane} ends at {t} without closing its socket: the "
-                                                       "code has no close, and no server lane has a close "
-                                                       "event. sockscope check lists each connection as never "
-                                                       "closed.", frame="activity",
-                    question="How many connections did the server close?",
-                    answer="{closed}: {never_closed} of {connections} were never closed."),
-               Step("first accept server ThreadPoolExecutor-0_0", "The lesson's pool server, as typed: "
-                                                                  "executor.submit(accept, server) makes the "
-                                                                  "accept loop a pool task, so {lane}, the "
-                                                                  "pool's first worker, sits in accept for good "
-                                                                  "and never serves a client.",
+                    question=N_("How many voluntary context switches here?"), answer=N_("{peak_ctx_voluntary}.")),
+           ), try_text=N_("Fire bigger bursts at thread and at selectors and compare the counters.")),
+    Lesson(18, N_("The lesson's own code, as a student typed it"), "thread-server-as-typed.jsonl",
+           N_("the lesson's thread and pool servers, unmodified, under sockscope run"), (
+               Step("activity", N_("The lesson's thread server, as typed, run by sockscope record. The lanes "
+                                   "have the code's own names: accept, the accepting thread, and recv-N, one "
+                                   "thread per connection. Three keep-alive clients send two requests each.")),
+               Step("last accept server accept", N_("{lane} accepts connection {conn} at {t}: every accept is "
+                                                    "on the accepting thread, and each recv-N thread starts "
+                                                    "just after it."), frame="activity",
+                    question=N_("How many connections did the accept lane accept?"), answer=N_("{count}.")),
+               Step("first thread_exit server recv-*", N_("{lane} ends at {t} without closing its socket: the "
+                                                          "code has no close, and no server lane has a close "
+                                                          "event. sockscope check lists each connection as never "
+                                                          "closed."), frame="activity",
+                    question=N_("How many connections did the server close?"),
+                    answer=N_("{closed}: {never_closed} of {connections} were never closed.")),
+               Step("first accept server ThreadPoolExecutor-0_0", N_("The lesson's pool server, as typed: "
+                                                                     "executor.submit(accept, server) makes the "
+                                                                     "accept loop a pool task, so {lane}, the "
+                                                                     "pool's first worker, sits in accept for good "
+                                                                     "and never serves a client."),
                     recording="pool-server-as-typed.jsonl", frame="activity",
-                    question="How many workers served a client?",
-                    answer="{served_lanes}, none of them {lane}; {never_closed} of {connections} "
-                           "connections were never closed."),
-           ), try_text="Add conn.close() after conn.send(response), and start the accept loop in a "
-                       "threading.Thread of its own: run it again and every lane changes."),
+                    question=N_("How many workers served a client?"),
+                    answer=N_("{served_lanes}, none of them {lane}; {never_closed} of {connections} "
+                              "connections were never closed.")),
+           ), try_text=N_("Add conn.close() after conn.send(response), and start the accept loop in a "
+                          "threading.Thread of its own: run it again and every lane changes.")),
 )
 
 
