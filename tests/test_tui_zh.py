@@ -224,9 +224,9 @@ async def test_a_lessons_steps_read_in_chinese_and_fit(chinese: None, number: in
             on_screen(app, app.say(step.text), size)
             if step.question:
                 assert locale._(step.question) != step.question, "untranslated question"
-                on_screen(app, locale._(step.question), size)
+                on_screen(app, "问：" + locale._(step.question), size)
                 await pilot.press("a")
                 await pilot.pause()
                 answer = app.answer_text()
                 assert answer is not None and locale._(step.answer) != step.answer, "untranslated answer"
-                on_screen(app, answer, size)
+                on_screen(app, "答：" + answer, size)

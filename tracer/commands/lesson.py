@@ -9,6 +9,7 @@ import sys
 from tracer.errors import UsageError
 from tracer.lessons import catalogue
 from tracer.locale import _
+from tracer.run import shipped
 from tracer.run.shipped import Shipped
 
 
@@ -29,9 +30,12 @@ def listing() -> list[str]:
     for lesson in catalogue.LESSONS:
         item = lesson.item
         where = (" ".join([item.model, *item.options, "·", item.scenario or "sockscope run"])
-                 if item is not None else "pending")
+                 if item is not None else _("pending"))
         lines.append(f"{lesson.number:>3}  {_(lesson.title)}  [{where}]")
-        lines.append(f"     {_(lesson.summary)}" + (f" ({lesson.pending})" if lesson.pending else ""))
+        summary = _(lesson.summary)
+        if lesson.pending:
+            summary = _("{summary} ({pending})").format(summary=summary, pending=_(lesson.pending))
+        lines.append(f"     {summary}")
     return lines
 
 
@@ -47,24 +51,33 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(_("no lesson {number}; there are lessons {numbers} (sockscope lesson lists them)")
                          .format(number=args.number, numbers=numbers))
     if lesson.pending:
-        raise UsageError(f"lesson {lesson.number} ({lesson.title}) {lesson.pending}")
+        raise UsageError(_("lesson {number} ({title}) {pending}").format(number=lesson.number, title=_(lesson.title),
+                                                                       pending=_(lesson.pending)))
     from tracer.run.shipped import shipped_folder
 
     args.folder = args.folder or shipped_folder()
     path = os.path.join(args.folder, lesson.recording)
     if not os.path.exists(path):
-        raise UsageError(f"lesson {lesson.number}'s recording {path} is missing: run sockscope from the project's "
-                         f"folder, give --folder, or remake it with: {lesson.item.command() if lesson.item else '?'}")
+        raise UsageError(_("lesson {number}'s recording {path} is missing: run sockscope from the project's folder, "
+                           "give --folder, or remake it with: {command}").format(
+            number=lesson.number, path=path, command=lesson.item.command() if lesson.item else "?"))
     from tracer.commands.live import not_interactive
     from tracer.commands.replay import check_file
 
     check_file(path)
-    for step in lesson.steps:
-        if step.recording:
-            check_file(os.path.join(args.folder, step.recording))
+    for k, step in enumerate(lesson.steps, 1):
+        if step.recording:  # a comparison step shows another recording: it must be there too
+            other = os.path.join(args.folder, step.recording)
+            if not os.path.exists(other):
+                item = shipped.find(other)
+                raise UsageError(_("lesson {number}'s step {step} needs the recording {path}, which is missing: "
+                                   "remake it with: {command}").format(
+                    number=lesson.number, step=k, path=other, command=item.command() if item else "?"))
+            check_file(other)
     why = not_interactive()
     if why is not None:
-        raise UsageError(f"lesson needs a terminal to show its timeline ({why}); 'sockscope lesson' lists them")
+        raise UsageError(_("lesson needs a terminal to show its timeline ({why}); 'sockscope lesson' lists "
+                           "them").format(why=why))
     from tracer.tui.lesson_app import LessonApp
 
     app = LessonApp(lesson, args.folder)
@@ -89,7 +102,8 @@ def try_live(lesson: catalogue.Lesson) -> int:
     cfg, scenario, params = try_settings(lesson)
     print(f"sockscope: {lesson.try_command()}", flush=True)
     session = Session(cfg, default_path(cfg.model))
-    return run_live(session, hint=f"Lesson {lesson.number}, live: {lesson.try_text}", fire_at_start=(scenario, params))
+    hint = _("Lesson {number}, live: {text}").format(number=lesson.number, text=_(lesson.try_text))
+    return run_live(session, hint=hint, fire_at_start=(scenario, params))
 
 
 def try_program(lesson: catalogue.Lesson, item: Shipped) -> int:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from servers import Settings
 from tracer.analysis import stats
 from tracer.clients import scenarios
+from tracer.locale import _, ngettext
 from tracer.recording.events import KINDS, Event
 from tracer.recording.model import Connection, Lane, Recording
 from tracer.run import shipped
@@ -103,8 +104,12 @@ class Lesson:
             return ""
         if not item.scenario:
             return shlex.join(self.live_argv())
+        command = shlex.join(self.live_argv())
         sets = " ".join(f"--set {s}" for s in item.sets)
-        return f"{shlex.join(self.live_argv())}  (then {item.scenario} fires{': ' + sets if sets else ''})"
+        if sets:
+            return _("{command}  (then {scenario} fires: {sets})").format(command=command, scenario=item.scenario,
+                                                                        sets=sets)
+        return _("{command}  (then {scenario} fires)").format(command=command, scenario=item.scenario)
 
 
 @dataclass
@@ -129,7 +134,10 @@ class Moment:
 
 
 class LessonError(ValueError):
-    """A lesson's data does not fit its recording (a finder found nothing, a name unknown)."""
+    """A lesson's data does not fit its recording (a finder found nothing, a name unknown).
+
+    Its message is in the language in force (the lesson panel shows it to the student).
+    """
 
 
 # ---------------------------------------------------------------- facts of the whole recording
@@ -211,8 +219,12 @@ def _pick(rec: Recording, args: list[str], how: str) -> Moment:
     where = next((a for a in args[1:] if a not in ("server", "client", "bytes")), "")
     found = [e for e in _events(rec, kind, side, where) if not needs_bytes or e.nbytes > 0]
     found = [e for e in found if not (isinstance(e.detail, str) and e.detail.startswith(("shutdown", "error")))]
-    if not found:
-        raise LessonError(f"no {kind} on a {side} lane{f' named {where}' if where else ''}")
+    if not found:  # whole sentences: "server"/"client" are words of their own in Chinese
+        message = {("server", False): _("no {kind} on a server lane"),
+                   ("server", True): _("no {kind} on a server lane named {where}"),
+                   ("client", False): _("no {kind} on a client lane"),
+                   ("client", True): _("no {kind} on a client lane named {where}")}[side, bool(where)]
+        raise LessonError(message.format(kind=kind, where=where))
     key = {"longest": lambda e: (-e.dur, e.t), "first": lambda e: (e.t, e.lane), "last": lambda e: (-e.t, e.lane)}
     e = min(found, key=key[how])
     lane = rec.lanes[e.lane]
@@ -242,7 +254,7 @@ def _conn(rec: Recording, args: list[str]) -> Moment:
     attr = args[0]
     conns = [c for c in rec.connections.values() if c.id > 0 and getattr(c, attr) is not None]
     if not conns:
-        raise LessonError(f"no connection has a {attr}")
+        raise LessonError(_("no connection has a {attr}").format(attr=attr))
     c = max(conns, key=lambda c: (getattr(c, attr), -c.id))
     select = None
     lane_id = c.serve_lane if c.serve_lane is not None else c.accept_lane
@@ -271,7 +283,7 @@ def _burst(rec: Recording, args: list[str]) -> Moment:
     """``burst N`` (1 is the first), ``burst main`` (the busiest), ``burst last``."""
     found = activity.bursts(rec)
     if not found:
-        raise LessonError("the recording has no activity")
+        raise LessonError(_("the recording has no activity"))
     which = args[0] if args else "1"
     if which == "main":
         b = activity.main_burst(found)
@@ -279,7 +291,9 @@ def _burst(rec: Recording, args: list[str]) -> Moment:
         b = found[-1]
     else:
         if not which.isdigit() or not 1 <= int(which) <= len(found):
-            raise LessonError(f"burst {which}: the recording has {len(found)} bursts")
+            raise LessonError(ngettext("burst {which}: the recording has {n} burst",
+                                       "burst {which}: the recording has {n} bursts", len(found))
+                              .format(which=which, n=len(found)))
         b = found[int(which) - 1]
     assert b is not None
     return Moment(activity.frame(b), values={"bursts": str(len(found)), "span": fmt_time(b.span, significant=True),
@@ -289,7 +303,7 @@ def _burst(rec: Recording, args: list[str]) -> Moment:
 def _activity(rec: Recording, args: list[str]) -> Moment:
     found = activity.bursts(rec)
     if not found:
-        raise LessonError("the recording has no activity")
+        raise LessonError(_("the recording has no activity"))
     t0, t1 = found[0].t0, found[-1].t1
     margin = max(t1 - t0, 1_000_000) * 0.03
     return Moment((t0 - margin, t1 + margin), values={"bursts": str(len(found)),
@@ -300,7 +314,7 @@ def _counter(rec: Recording, args: list[str]) -> Moment:
     """``counter NAME``: the counter at its peak (the first time it reaches it)."""
     counter = rec.counters.get(args[0])
     if counter is None or not len(counter.v):
-        raise LessonError(f"the recording has no {args[0]} counter")
+        raise LessonError(_("the recording has no {name} counter").format(name=args[0]))
     peak = counter.peak()
     at = counter.t[list(counter.v).index(peak)]
     t0, t1 = _activity(rec, []).window
@@ -323,7 +337,8 @@ def moment(rec: Recording, step: Step) -> Moment:
     name, *args = step.view.split()
     finder = FINDERS.get(name)
     if finder is None:
-        raise LessonError(f"unknown view {step.view!r}; finders: {', '.join(FINDERS)}")
+        raise LessonError(_("unknown view {view!r}; finders: {finders}").format(view=step.view,
+                                                                              finders=", ".join(FINDERS)))
     m = finder(rec, args)
     if step.frame == "activity":
         m.window = _activity(rec, []).window
@@ -346,7 +361,8 @@ def fill(template: str, values: dict[str, str]) -> str:
     try:
         return template.format_map(values)
     except KeyError as exc:
-        raise LessonError(f"{{{exc.args[0]}}} is not known here; known: {', '.join(sorted(values))}") from None
+        raise LessonError(_("{{{name}}} is not known here; known: {known}").format(
+            name=exc.args[0], known=", ".join(sorted(values)))) from None
 
 
 def names_in(template: str) -> set[str]:
@@ -365,7 +381,7 @@ def try_settings(lesson: Lesson) -> tuple[Settings, str, dict[str, str]]:
 
     item = lesson.item
     if item is None:
-        raise LessonError(f"lesson {lesson.number} has no recording to take its settings from")
+        raise LessonError(_("lesson {number} has no recording to take its settings from").format(number=lesson.number))
     cfg, explicit = item.settings()
     if cfg.program:  # the lesson's script, found beside the package wherever the student stands
         from dataclasses import replace

@@ -24,13 +24,16 @@ from textual.widgets import Static
 
 from tracer.lessons import guide
 from tracer.lessons.guide import Lesson, Step
-from tracer.locale import _
+from tracer.locale import N_, _
 from tracer.locale.cells import break_offsets, cell_len
+from tracer.timeline import palette
 from tracer.timeline.rows import Filters
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded
 from tracer.tui.screens import HelpScreen
 from tracer.tui.widgets.look import clean
+
+GLYPH_VALUES = ("ink_", "mark_", "arrow_")  # the facts that are glyphs (guide.facts): drawn in the set in force
 
 
 class CellWrapped:
@@ -101,10 +104,10 @@ class LessonApp(ReplayApp):
     """One lesson: its recording in the timeline, and a panel that walks through it step by step."""
 
     BINDINGS = [
-        Binding("n,pagedown", "lesson_step(1)", "next step", key_display="n", priority=True),
-        Binding("p,pageup", "lesson_step(-1)", "prev step", key_display="p", priority=True),
-        Binding("a", "answer", "answer"),
-        Binding("t", "try_it", "try it", show=False),
+        Binding("n,pagedown", "lesson_step(1)", N_("next step"), key_display="n", priority=True),
+        Binding("p,pageup", "lesson_step(-1)", N_("prev step"), key_display="p", priority=True),
+        Binding("a", "answer", N_("answer")),
+        Binding("t", "try_it", N_("try it"), show=False),
     ]
 
     DETAIL_SHARE = 4  # the lesson panel takes room too: the detail panel grows to a quarter of the screen
@@ -166,7 +169,7 @@ class LessonApp(ReplayApp):
             self.loaded = False
             self._applied = -1
             self.lanes.set_timeline(None)
-            self._show_panel("loading…")
+            self._show_panel(_("loading…"))
             self._load()
             return
         self._apply()
@@ -183,7 +186,7 @@ class LessonApp(ReplayApp):
         except guide.LessonError as exc:
             self.step_error = str(exc)
             self._values = {}
-            self._show_panel(f"This step cannot be shown with this recording: {exc}")
+            self._show_panel(_("This step cannot be shown with this recording: {error}").format(error=exc))
             return
         self.step_error = None
         facts = self._facts.get(self.path)
@@ -229,15 +232,17 @@ class LessonApp(ReplayApp):
             text.append(note)
         elif step is None:
             text.append(_("Try it yourself: "), "bold")
-            text.append(_(lesson.try_text) + " " if lesson.try_text else "")
+            said = _(lesson.try_text) if lesson.try_text else ""
+            # a space after an English sentence; none after a Chinese one (its full stop is two cells already)
+            text.append(said + ("" if not said or cell_len(said[-1]) == 2 else " "))
             text.append(_("Press t to run {command}").format(command=lesson.try_command()))
         else:
             text.append(self.say(step.text))
             if step.question:
-                text.append("\nQ: ", "bold #ffaf00")
+                text.append("\n" + _("Q: "), "bold #ffaf00")
                 text.append(_(step.question))
                 if self.answered:
-                    text.append("\nA: ", "bold #5fd75f")
+                    text.append("\n" + _("A: "), "bold #5fd75f")
                     text.append(self.say(step.answer))
                 else:
                     text.append("   " + _("(a: the answer)"), "dim")
@@ -245,9 +250,26 @@ class LessonApp(ReplayApp):
         text.append(_("n/p (PgDn/PgUp) step · a answer · q quit"), "dim")
         self.query_one(LessonPanel).show(text)
 
+    def _redraw_words(self) -> None:
+        """The language or the glyph set changed (command palette): the panel says the step again in it."""
+        super()._redraw_words()
+        tl, step = self.timeline, self.step()
+        if tl is None or not self.loaded or self._applied != self.step_index:
+            return  # a recording is loading: its step is said once it is in
+        if self.step_error is not None:  # said again, in the language now in force
+            try:
+                guide.moment(tl.rec, step or Step("activity", ""))
+            except guide.LessonError as exc:
+                self.step_error = str(exc)
+            self._show_panel(_("This step cannot be shown with this recording: {error}").format(error=self.step_error))
+            return
+        self._show_panel()
+
     def say(self, template: str) -> str:
-        """A step's sentence with the recording's numbers (names come from recordings: cleaned)."""
-        values = {k: clean(v, 60) for k, v in self._values.items()}
+        """A step's sentence with the recording's numbers (names come from recordings: cleaned), its glyphs
+        (``{ink_recv}``) drawn as the timeline draws them (the ASCII set, when it is on)."""
+        values = {k: palette.glyphs(clean(v, 60)) if k.startswith(GLYPH_VALUES) else clean(v, 60)
+                  for k, v in self._values.items()}
         try:
             return guide.fill(_(template) if template else template, values)
         except guide.LessonError as exc:
