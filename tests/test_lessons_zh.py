@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Static
 
 from tests.test_lessons import on_step, until
@@ -197,3 +198,44 @@ async def test_the_lesson_panel_draws_its_glyphs_in_the_ascii_set(chinese: None)
         app.switch_ascii()  # back to the block glyphs, from the command palette: the panel follows
         await pilot.pause()
         assert f"长长的 {recv} 段就是 recv" in panel(app)
+
+
+# ---------------------------------------------------------------- a shipped recording's line, in replay
+@pytest.mark.parametrize("size", [(80, 24), (120, 35)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_shipped_recordings_line_in_chinese_in_replay(chinese: None, size: tuple[int, int]) -> None:
+    """``sockscope replay recordings/FILE`` says under the title what the recording shows (shipped.py's look):
+    in Chinese, cut at a character boundary, no line past the terminal's width."""
+    from tests.test_tui_zh import screen_lines
+    from tracer.tui.app import ReplayApp
+    from tracer.tui.widgets.panels import AboutLine
+
+    app = ReplayApp("recordings/thread-as-taught-no-close.jsonl")
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        about = app.query_one(AboutLine)
+        assert about.display
+        assert str(about.content).startswith("LESSONS.md 第 12 行：课上的处理函数：每个连接一次 recv、一次 send")
+        lines = screen_lines(app)
+        assert len(lines) == size[1] and all(cell_len(line) == size[0] for line in lines), lines
+        assert lines[1].startswith(" LESSONS.md 第 12 行：课上的处理函数") and lines[1].rstrip().endswith("…")
+
+
+async def test_a_shipped_recordings_line_follows_a_language_switch_and_stays_hidden_in_a_lesson() -> None:
+    from tracer.tui.app import ReplayApp
+    from tracer.tui.widgets.panels import AboutLine
+
+    app = ReplayApp("recordings/pool-saturated-queue.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        assert str(app.query_one(AboutLine).content).startswith("rows 4, 15: 16 clients, 4 workers")
+        app.switch_language("zh")
+        await pilot.pause()
+        assert str(app.query_one(AboutLine).content).startswith("LESSONS.md 第 4, 15 行：16 个客户端，4 个工作线程")
+    lesson_app = LessonApp(lesson(4))  # the lesson panel says what the recording shows: the line stays hidden
+    async with lesson_app.run_test(size=(120, 35)) as pilot:
+        await until(pilot, on_step(lesson_app, 0))
+        lesson_app.switch_language("zh")
+        await pilot.pause()
+        assert not lesson_app.query_one(AboutLine).display

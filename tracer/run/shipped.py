@@ -130,90 +130,90 @@ class Shipped:
 SHIPPED: tuple[Shipped, ...] = (
     Shipped("thread-keepalive-blocking-recv.jsonl", (1, 14), "thread", (), "keepalive",
             ("clients=2", "requests=4", "think_ms=300"),
-            "recv-1 sleeps inside recv for 300 ms between requests; client-1's send ends exactly where "
-            "that recv ends: the blocked thread wakes when the bytes arrive."),
+            N_("recv-1 sleeps inside recv for 300 ms between requests; client-1's send ends exactly where "
+               "that recv ends: the blocked thread wakes when the bytes arrive.")),
     Shipped("thread-ramp-grows-threads.jsonl", (2,), "thread", (), "ramp", ("clients=12", "every_ms=100"),
-            "one new recv-N lane per arriving client, each blocked in recv while its client stays; "
-            "the threads counter climbs by one every 100 ms."),
+            N_("one new recv-N lane per arriving client, each blocked in recv while its client stays; "
+               "the threads counter climbs by one every 100 ms.")),
     Shipped("thread-churn-thread-per-connection.jsonl", (3,), "thread", (), "churn",
             ("connections=20", "clients=2"),
-            "20 short connections, 20 recv-N lanes: each opens with thread_start and ends with thread_exit."),
+            N_("20 short connections, 20 recv-N lanes: each opens with thread_start and ends with thread_exit.")),
     Shipped("pool-churn-reuses-workers.jsonl", (3,), "pool", ("--workers", "4"), "churn",
             ("connections=20", "clients=2"),
-            "the same 20 connections on the pool: a start on the same few worker lanes again and again, "
-            "no thread created per connection."),
+            N_("the same 20 connections on the pool: a start on the same few worker lanes again and again, "
+               "no thread created per connection.")),
     Shipped("pool-saturated-queue.jsonl", (4, 15), "pool", ("--workers", "4", "--work-ms", "200"), "burst",
             ("clients=16",),
-            "16 clients, 4 workers busy 200 ms per request: the submit -> start gap grows by 200 ms per "
-            "rank in the queue; the queue counter climbs to 12 and drains."),
+            N_("16 clients, 4 workers busy 200 ms per request: the submit -> start gap grows by 200 ms per "
+               "rank in the queue; the queue counter climbs to 12 and drains.")),
     Shipped("pool-as-taught-accept-worker.jsonl", (5, 12), "pool", ("--as-taught", "--workers", "4"), "idle",
             ("idle=5", "busy=2", "requests=1", "timeout=2"),
-            "worker_0 runs the accept loop for good, so 4 workers serve only 3 connections at once: "
-            "3 idle clients pin the rest, the other connections wait in the queue and the busy clients "
-            "give up (timeout)."),
+            N_("worker_0 runs the accept loop for good, so 4 workers serve only 3 connections at once: "
+               "3 idle clients pin the rest, the other connections wait in the queue and the busy clients "
+               "give up (timeout).")),
     Shipped("pool-as-taught-one-worker-never-serves.jsonl", (5,), "pool", ("--as-taught", "--workers", "1"),
             "burst", ("clients=3", "timeout=2"),
-            "with 1 worker, the as-taught pool accepts (submit) and never serves: no start, every client "
-            "times out."),
+            N_("with 1 worker, the as-taught pool accepts (submit) and never serves: no start, every client "
+               "times out.")),
     Shipped("pool-slowloris-stalls.jsonl", (6,), "pool", ("--workers", "4"), "slowloris", (),
-            "4 slow clients dribbling 3 bytes every 100 ms pin all 4 workers in recv; the 4 quick clients "
-            "wait in the pool's queue for a second until a slow one finishes."),
+            N_("4 slow clients dribbling 3 bytes every 100 ms pin all 4 workers in recv; the 4 quick clients "
+               "wait in the pool's queue for a second until a slow one finishes.")),
     Shipped("thread-slowloris-grows.jsonl", (6,), "thread", (), "slowloris", (),
-            "the same clients on thread-per-connection: one more lane per slow client, and the quick "
-            "clients are served at once."),
+            N_("the same clients on thread-per-connection: one more lane per slow client, and the quick "
+               "clients are served at once.")),
     Shipped("thread-backlog-kernel-queue.jsonl", (7, 15), "thread", (), "backlog",
             ("clients=12", "backlog=3", "pause_ms=1500"),
-            "accept starts 1.5 s late: the first clients' connect returns at once, long before their "
-            "accept (the kernel's backlog counter holds 4 = backlog + 1); the rest have their SYN dropped "
-            "while the queue is full, and their connect takes seconds: the kernel's SYN retries."),
+            N_("accept starts 1.5 s late: the first clients' connect returns at once, long before their "
+               "accept (the kernel's backlog counter holds 4 = backlog + 1); the rest have their SYN dropped "
+               "while the queue is full, and their connect takes seconds: the kernel's SYN retries.")),
     Shipped("thread-idle-connections.jsonl", (8,), "thread", (), "idle", ("idle=100", "busy=5"),
-            "100 idle connections cost 100 lanes blocked in recv (and 100 threads); 5 busy clients are "
-            "served alongside."),
+            N_("100 idle connections cost 100 lanes blocked in recv (and 100 threads); 5 busy clients are "
+               "served alongside.")),
     Shipped("thread-cpu-gil.jsonl", (9,), "thread", (), "cpu", ("clients=8", "cpu_ms=50"),
-            "8 threads compute 50 ms each at the same time, but the work spans stretch to ~400 ms: the GIL "
-            "runs one at a time, so more threads bring no more throughput, only longer latency."),
+            N_("8 threads compute 50 ms each at the same time, but the work spans stretch to ~400 ms: the GIL "
+               "runs one at a time, so more threads bring no more throughput, only longer latency.")),
     Shipped("thread-as-taught-no-close.jsonl", (12,), "thread", ("--as-taught",), "keepalive",
             ("clients=3", "requests=2", "timeout=1"),
-            "the lesson's handler: one recv and one send per connection, no close although the reply says "
-            "keep-alive. When a handler's thread ends, Python's garbage collection closes its socket (not "
-            "traced), so two clients' second requests get end-of-file after ~50 ms; the accept loop's conn "
-            "variable still holds the last socket accepted, so that client waits 1 s and times out. "
-            "sockscope check lists the connections never closed."),
+            N_("the lesson's handler: one recv and one send per connection, no close although the reply says "
+               "keep-alive. When a handler's thread ends, Python's garbage collection closes its socket (not "
+               "traced), so two clients' second requests get end-of-file after ~50 ms; the accept loop's conn "
+               "variable still holds the last socket accepted, so that client waits 1 s and times out. "
+               "sockscope check lists the connections never closed.")),
     Shipped("selectors-slowloris-responsive.jsonl", (6,), "selectors", (), "slowloris", (),
-            "the same clients on IO multiplexing: one thread; each slow client's few bytes are one short "
-            "recv after a select, and the quick clients are answered at once, between them."),
+            N_("the same clients on IO multiplexing: one thread; each slow client's few bytes are one short "
+               "recv after a select, and the quick clients are answered at once, between them.")),
     Shipped("selectors-idle-one-lane.jsonl", (8,), "selectors", (), "idle", ("idle=100", "busy=5"),
-            "100 idle connections and 5 busy ones on selectors: one lane, no thread per connection; the idle "
-            "sockets only sit in the selector until their clients close them."),
+            N_("100 idle connections and 5 busy ones on selectors: one lane, no thread per connection; the idle "
+               "sockets only sit in the selector until their clients close them.")),
     Shipped("selectors-one-thread-serves-all.jsonl", (10,), "selectors", (), "burst", ("clients=20",),
-            "one lane does everything: select (count = sockets ready), accept, recv, send, close, for all "
-            "20 clients. How many threads does this server have? One."),
+            N_("one lane does everything: select (count = sockets ready), accept, recv, send, close, for all "
+               "20 clients. How many threads does this server have? One.")),
     Shipped("selectors-blocking-handler-freezes.jsonl", (11,), "selectors", ("--work-ms", "200"), "burst",
             ("clients=5",),
-            "a handler that sleeps 200 ms inside the event loop: the one lane stops in work, no select, no "
-            "accept, and every other client waits its turn: the last answer comes after ~1 s."),
+            N_("a handler that sleeps 200 ms inside the event loop: the one lane stops in work, no select, no "
+               "accept, and every other client waits its turn: the last answer comes after ~1 s.")),
     Shipped("tcp-stream-udp-datagrams.jsonl", (16,), "recordings/programs/stream_and_datagram.py", (), "", (),
-            "one program, both protocols: the client lane sends the same three 5-byte messages to a TCP "
-            "server and a UDP server; both read late, so tcp-server's one recv returns all 15 bytes run "
-            "together (TCP is a byte stream), while udp-server needs three recvfrom of 5 bytes each (a "
-            "datagram arrives whole)."),
+            N_("one program, both protocols: the client lane sends the same three 5-byte messages to a TCP "
+               "server and a UDP server; both read late, so tcp-server's one recv returns all 15 bytes run "
+               "together (TCP is a byte stream), while udp-server needs three recvfrom of 5 bytes each (a "
+               "datagram arrives whole).")),
     Shipped("thread-server-as-typed.jsonl", (18,), "servers/lesson/thread_server.py", ("--port", "0"), "keepalive",
             ("clients=3", "requests=2", "timeout=1"),
-            "the lesson's thread server, unmodified: the accept lane (its accept thread) accepts every "
-            "connection, each recv-N lane recvs once, sends once and ends without close; sockscope check "
-            "lists every connection as never closed."),
+            N_("the lesson's thread server, unmodified: the accept lane (its accept thread) accepts every "
+               "connection, each recv-N lane recvs once, sends once and ends without close; sockscope check "
+               "lists every connection as never closed.")),
     Shipped("pool-server-as-typed.jsonl", (18,), "servers/lesson/pool_server.py", ("--port", "0"), "idle",
             ("idle=5", "busy=2", "requests=1", "timeout=2"),
-            "the lesson's pool server, unmodified: ThreadPoolExecutor-0_0 runs the accept loop and sits in "
-            "accept for good; the other workers each take a connection, and idle clients pin them in recv."),
+            N_("the lesson's pool server, unmodified: ThreadPoolExecutor-0_0 runs the accept loop and sits in "
+               "accept for good; the other workers each take a connection, and idle clients pin them in recv.")),
     Shipped("thread-context-switches.jsonl", (17,), "thread", (), "burst", ("clients=50",),
-            "50 clients at once on thread-per-connection: the ctx sw counters (the process's voluntary and "
-            "involuntary context switches, from getrusage) climb with every thread and every blocking call."),
+            N_("50 clients at once on thread-per-connection: the ctx sw counters (the process's voluntary and "
+               "involuntary context switches, from getrusage) climb with every thread and every blocking call.")),
     Shipped("selectors-context-switches.jsonl", (17,), "selectors", (), "burst", ("clients=50",),
-            "the same burst on selectors: one thread, and a fraction of the context switches."),
+            N_("the same burst on selectors: one thread, and a fraction of the context switches.")),
     Shipped("single-both-ends.jsonl", (14, 15), "single", ("--work-ms", "50"), "burst", ("clients=5",),
-            "client lanes and the server's one lane on one axis: connect, accept, request, response, close "
-            "for each client in turn; the later clients wait in the backlog while the first is served."),
+            N_("client lanes and the server's one lane on one axis: connect, accept, request, response, close "
+               "for each client in turn; the later clients wait in the backlog while the first is served.")),
 )
 
 

@@ -158,6 +158,9 @@ class ReplayApp(App[None]):
 
     def _redraw_words(self) -> None:
         self._detail_key = ()
+        about = self.query_one(AboutLine)
+        if about.display:  # a shipped recording's line, in the language now in force
+            about.show(self.timeline, self.path)
         if self.timeline is not None:
             self.lanes.data_changed()  # the rows' labels (groups, counters) are made in the language in force
         self.lanes.refresh()

@@ -118,7 +118,8 @@ class AboutLine(Static):
         self.display = item is not None
         if item is not None:
             rows = ", ".join(map(str, item.rows))
-            self.update(Text.assemble((f"row{'s' * (len(item.rows) > 1)} {rows}: ", "bold"), item.look))
+            said = ngettext("row {rows}: ", "rows {rows}: ", len(item.rows)).format(rows=rows)
+            self.update(Text.assemble((said, "bold"), _(item.look)))
 
 
 class StatusStrip(Static):
