@@ -151,6 +151,26 @@ def test_try_it_command_in_english_is_unchanged() -> None:
 
 
 # ---------------------------------------------------------------- the lesson app
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 35)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("lang, keys, palette_key", [("zh", "p 上一步  n 下一步  a 答案", "▏^p 命令"),
+                                                     ("en", "p prev step  n next step  a answer", "▏^p palette")])
+async def test_the_lesson_keys_lead_the_footer_and_no_word_is_cut_under_the_palette_key(
+        lang: str, keys: str, palette_key: str, size: tuple[int, int]) -> None:
+    """Regression: the lesson's keys came after the replay's and fell off the footer's end at 80 and 120
+    columns; and a key running on under the docked ^p item blanked a Chinese character there (^p   令)."""
+    from tests.test_tui_zh import screen_lines
+
+    locale.set_language(lang)
+    app = LessonApp(lesson(17))
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, on_step(app, 0))
+        await pilot.pause()
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert footer.startswith(f" tab {'视图' if lang == 'zh' else 'view'}  {keys}  "), footer
+        assert footer.rstrip().endswith(palette_key) and cell_len(footer) == size[0], footer
+
+
 async def test_the_lesson_footer_and_panel_words_in_chinese(chinese: None) -> None:
     app = LessonApp(lesson(10))
     async with app.run_test(size=(120, 35)) as pilot:

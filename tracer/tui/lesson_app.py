@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from tracer.lessons import guide
 from tracer.lessons.guide import Lesson, Step
@@ -93,6 +93,36 @@ def lesson_help() -> Text:
     return text
 
 
+class LessonFooter(Footer):
+    """The footer, with no key left reaching under the ``^p`` item docked on its right.
+
+    Textual cuts every line at each widget's edge; a key that ran on under the docked item put a cut inside
+    its Chinese word, and the cut character came out as blanks (``^p   令``). The keys that do not fit are
+    hidden instead (the help screen lists them all).
+    """
+
+    async def recompose(self) -> None:  # (the footer recomposes whenever the bindings change)
+        await super().recompose()
+        self.call_after_refresh(self._trim)
+
+    def on_resize(self) -> None:
+        for child in self.children:
+            child.display = True
+        self.call_after_refresh(self._trim)
+
+    def _trim(self) -> None:
+        docked = [c for c in self.children if c.has_class("-command-palette")]
+        if not docked:
+            return
+        edge = docked[0].region.x
+        over = False
+        for child in self.children:
+            if child is docked[0]:
+                continue
+            over = over or child.region.right > edge
+            child.display = not over
+
+
 class LessonHelpScreen(HelpScreen):
     """The replay help, with the lesson keys on top."""
 
@@ -123,6 +153,11 @@ class LessonApp(ReplayApp):
         self._facts: dict[str, dict[str, str]] = {}
         self._values: dict[str, str] = {}
         self._applied = -1
+        # the lesson's keys first in the footer: after the replay's they fell off its end at 80 and 120 columns
+        table = self._bindings.key_to_bindings
+        ours = {key for b in LessonApp.BINDINGS if isinstance(b, Binding) for key in b.key.split(",")}
+        for key in [k for k in table if k not in ours]:
+            table[key] = table.pop(key)  # (dicts keep insertion order: the replay's keys go after ours)
 
     @property
     def steps(self) -> int:
@@ -137,7 +172,7 @@ class LessonApp(ReplayApp):
         for widget in super().compose():
             if widget.id == "status":
                 yield LessonPanel(id="lesson")
-            yield widget
+            yield LessonFooter() if type(widget) is Footer else widget
 
     def on_mount(self) -> None:
         self.query_one("#about").display = False  # the lesson panel says what the recording shows
