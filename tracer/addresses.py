@@ -31,6 +31,7 @@ import sys
 from typing import TypeAlias
 
 from tracer.errors import ServerError, UsageError
+from tracer.locale import _
 
 Address: TypeAlias = tuple[str, int] | str  # (host, port), or a Unix socket's path
 
@@ -59,7 +60,7 @@ def family(address: Address) -> int:
     """
     if isinstance(address, str):
         if not unix_supported():
-            raise UsageError(f"{show(address)}: this Python has no Unix sockets (AF_UNIX)")
+            raise UsageError(_("{address}: this Python has no Unix sockets (AF_UNIX)").format(address=show(address)))
         return socket.AF_UNIX  # type: ignore[no-any-return, attr-defined, unused-ignore]
     return socket.AF_INET6 if ":" in address[0] else socket.AF_INET
 
@@ -80,17 +81,17 @@ def parse(text: str) -> Address:
     """
     if text.startswith(UNIX):
         if not text[len(UNIX):]:
-            raise ValueError("expected a path after 'unix:'")
+            raise ValueError(_("expected a path after 'unix:'"))
         return text[len(UNIX):]
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"expected HOST:PORT, [IPV6]:PORT or unix:PATH, got {text!r}")
+        raise ValueError(_("expected HOST:PORT, [IPV6]:PORT or unix:PATH, got {text!r}").format(text=text))
     if host.startswith("["):
         if not host.endswith("]"):
-            raise ValueError(f"expected [IPV6]:PORT, got {text!r}")
+            raise ValueError(_("expected [IPV6]:PORT, got {text!r}").format(text=text))
         host = host[1:-1]
     elif ":" in host:
-        raise ValueError(f"an IPv6 address needs brackets: [{host}]:{port}")
+        raise ValueError(_("an IPv6 address needs brackets: [{host}]:{port}").format(host=host, port=port))
     return host, int(port)
 
 
@@ -121,7 +122,7 @@ def join_key(detail: object) -> str | None:
     if not isinstance(detail, str):
         return None
     if detail.startswith(UNIX):
-        _, sep, name = detail.rpartition(" from ")
+        _head, sep, name = detail.rpartition(" from ")
         return UNIX + name if sep and name else None
     return detail if ":" in detail else None
 
@@ -144,7 +145,8 @@ def listen_host(host: str) -> str:
     """
     if host.startswith("[") or host.endswith("]"):
         if not (host.startswith("[") and host.endswith("]")) or ":" not in host:
-            raise UsageError(f"--host: expected an address such as 127.0.0.1, ::1 or [::1], got {host!r}")
+            raise UsageError(_("--host: expected an address such as 127.0.0.1, ::1 or [::1], got {host!r}").format(
+                host=host))
         host = host[1:-1]
     if host == "" or _literal(host):
         return host
@@ -152,7 +154,7 @@ def listen_host(host: str) -> str:
         found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         why = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-        raise UsageError(f"--host: cannot find the address of {host!r} ({why})") from None
+        raise UsageError(_("--host: cannot find the address of {host!r} ({why})").format(host=host, why=why)) from None
     if any(f[0] == socket.AF_INET for f in found):
         return host  # binds as before: AF_INET resolves the name itself
     return str(next(f[4][0] for f in found if f[0] == socket.AF_INET6))
@@ -185,16 +187,17 @@ def check_unix_path(path: str) -> None:
             a missing folder, or a file there that is not a socket.
     """
     if not unix_supported():
-        raise UsageError("--unix: this Python has no Unix sockets (AF_UNIX); use --host and --port")
+        raise UsageError(_("--unix: this Python has no Unix sockets (AF_UNIX); use --host and --port"))
     if not path:
-        raise UsageError("--unix needs a path, such as /tmp/sockscope.sock")
+        raise UsageError(_("--unix needs a path, such as /tmp/sockscope.sock"))
     size = len(os.fsencode(path))
     if size > unix_path_limit():
-        raise UsageError(f"--unix: the path is {size} bytes, over the {unix_path_limit()} a socket path may have "
-                         "here; use a shorter one, such as /tmp/sockscope.sock")
+        raise UsageError(_("--unix: the path is {size} bytes, over the {limit} a socket path may have "
+                           "here; use a shorter one, such as /tmp/sockscope.sock").format(size=size,
+                                                                                         limit=unix_path_limit()))
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
-        raise UsageError(f"--unix: the folder {folder} does not exist")
+        raise UsageError(_("--unix: the folder {folder} does not exist").format(folder=folder))
     _not_another_file(path, UsageError)
 
 
@@ -204,9 +207,10 @@ def _not_another_file(path: str, error: type[UsageError] | type[ServerError]) ->
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise error(f"--unix: cannot look at {path}: {exc.strerror or exc}") from None
+        raise error(_("--unix: cannot look at {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     if not stat.S_ISSOCK(mode):
-        raise error(f"--unix: {path} exists and is not a socket; it is left alone: choose another path")
+        raise error(_("--unix: {path} exists and is not a socket; it is left alone: choose another path").format(
+            path=path))
 
 
 def prepare_unix_path(path: str) -> None:
@@ -227,9 +231,10 @@ def prepare_unix_path(path: str) -> None:
         probe.connect(path)
     except OSError as exc:
         if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
-            raise ServerError(f"--unix: cannot tell whether {path} is in use: {exc.strerror or exc}") from None
+            raise ServerError(_("--unix: cannot tell whether {path} is in use: {why}").format(
+                path=path, why=exc.strerror or exc)) from None
     else:
-        raise ServerError(f"--unix: another server is listening on {path}")
+        raise ServerError(_("--unix: another server is listening on {path}").format(path=path))
     finally:
         probe.close()
     try:
@@ -237,7 +242,8 @@ def prepare_unix_path(path: str) -> None:
     except FileNotFoundError:
         pass  # removed meanwhile: free all the same
     except OSError as exc:
-        raise ServerError(f"--unix: cannot remove the stale socket {path}: {exc.strerror or exc}") from None
+        raise ServerError(_("--unix: cannot remove the stale socket {path}: {why}").format(
+            path=path, why=exc.strerror or exc)) from None
 
 
 def socket_identity(path: str) -> tuple[int, int] | None:

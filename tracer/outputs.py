@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tracer.errors import TracerError
+from tracer.locale import _
 
 
 def kind_of(path: str) -> str:
@@ -62,11 +63,11 @@ def check_output_path(path: str) -> None:
     target = target_of(path)
     kind = kind_of(target)
     if kind == "folder":
-        raise TracerError(f"cannot write {path}: it is a folder")
+        raise TracerError(_("cannot write {path}: it is a folder").format(path=path))
     if kind == "missing":
         folder = os.path.dirname(os.path.abspath(target))
         if not os.path.isdir(folder):
-            raise TracerError(f"cannot write {path}: folder {folder} does not exist")
+            raise TracerError(_("cannot write {path}: folder {folder} does not exist").format(path=path, folder=folder))
 
 
 @contextlib.contextmanager
@@ -95,14 +96,14 @@ def output_file(path: str, *, encoding: str = "utf-8", newline: str | None = Non
             with _opened(path, target, encoding, newline, binary) as f:
                 yield f
             return
-        raise TracerError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise TracerError(_("cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     try:
         with (open(fd, "wb") if binary else open(fd, "w", encoding=encoding, newline=newline)) as f:
             yield f
         _set_mode(tmp, target)
         os.replace(tmp, target)
     except OSError as exc:
-        raise TracerError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise TracerError(_("cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
@@ -114,12 +115,12 @@ def _opened(path: str, target: str, encoding: str, newline: str | None, binary: 
     try:
         f = open(target, "wb") if binary else open(target, "w", encoding=encoding, newline=newline)
     except OSError as exc:
-        raise TracerError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise TracerError(_("cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     try:
         with f:
             yield f
     except OSError as exc:
-        raise TracerError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise TracerError(_("cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
 
 
 def _set_mode(tmp: str, target: str) -> None:

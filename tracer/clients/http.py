@@ -7,6 +7,8 @@ and the load generator (:mod:`tracer.clients.loadgen`) both use it.
 
 from __future__ import annotations
 
+from tracer.locale import N_
+
 REQUEST = b"GET / HTTP/1.1\r\nHost: sockscope\r\n\r\n"
 
 
@@ -32,16 +34,16 @@ REQUEST_CLOSE = b"GET / HTTP/1.1\r\nHost: sockscope\r\nConnection: close\r\n\r\n
 # The hostile requests of the request-parser tests (tests/test_protocol.py), each small and bounded: what a
 # server on the open internet meets in its first minute.  (label, bytes): the label names it in a report.
 HOSTILE: tuple[tuple[str, bytes], ...] = (
-    ("a TLS hello on a plain port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
-    ("a request line without a version", b"GET /\r\n\r\n"),
-    ("an unknown method", b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n"),
-    ("HTTP/2", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
-    ("a header line without a colon", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n"),
-    ("a negative Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
-    ("a chunked body", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-    ("a 16 KiB header", b"GET / HTTP/1.1\r\nX: " + b"a" * 16384 + b"\r\n\r\n"),
-    ("NUL bytes", b"\x00" * 64),
-    ("control bytes in the target", b"GET /\x7f\x01 HTTP/1.1\r\n\r\n"),
+    (N_("a TLS hello on a plain port"), b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+    (N_("a request line without a version"), b"GET /\r\n\r\n"),
+    (N_("an unknown method"), b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    (N_("HTTP/2"), b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
+    (N_("a header line without a colon"), b"GET / HTTP/1.1\r\nno colon here\r\n\r\n"),
+    (N_("a negative Content-Length"), b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
+    (N_("a chunked body"), b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+    (N_("a 16 KiB header"), b"GET / HTTP/1.1\r\nX: " + b"a" * 16384 + b"\r\n\r\n"),
+    (N_("NUL bytes"), b"\x00" * 64),
+    (N_("control bytes in the target"), b"GET /\x7f\x01 HTTP/1.1\r\n\r\n"),
 )
 
 

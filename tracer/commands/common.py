@@ -54,30 +54,35 @@ def port_value(text: str) -> int:
     return value
 
 
-MODEL_HELP = "one of: " + ", ".join(f"{name} ({servers.DESCRIPTIONS[name]})" for name in servers.MODELS) + \
-    "; or a Python file of your own (SCRIPT.py), traced as 'sockscope run' traces it, its own arguments " \
-    "after -- at the end (sockscope record SCRIPT.py --scenario burst -- ARGS)"
+def model_help() -> str:
+    """MODEL's help, in the language in force (built when the parser is, never at import)."""
+    return _("one of: {models}; or a Python file of your own (SCRIPT.py), traced as 'sockscope run' traces it, "
+             "its own arguments after -- at the end (sockscope record SCRIPT.py --scenario burst -- ARGS)").format(
+        models=_(", ").join(_("{name} ({description})").format(name=name, description=_(servers.DESCRIPTIONS[name]))
+                            for name in servers.MODELS))
 
 
 def add_model_argument(parser: argparse.ArgumentParser, nargs: str | None = None) -> None:
-    parser.add_argument("model", metavar="MODEL", nargs=nargs, help=MODEL_HELP)
+    parser.add_argument("model", metavar="MODEL", nargs=nargs, help=model_help())
     add_module_option(parser)
 
 
 def add_module_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--module", metavar="MODULE",
-                        help="a module of your own in place of MODEL (as python -m MODULE), traced as 'sockscope run'")
+                        help=_("a module of your own in place of MODEL (as python -m MODULE), traced as "
+                               "'sockscope run'"))
 
 
 def add_address_options(g: argparse._ArgumentGroup, port: bool = True) -> None:
     """--host (IPv4 or IPv6), --port and --unix: where a server listens."""
-    g.add_argument("--host", help="address to listen on: an IPv4 or IPv6 one (127.0.0.1, ::1) or a name "
-                                  "(default 127.0.0.1, this machine only)")
+    g.add_argument("--host", help=_("address to listen on: an IPv4 or IPv6 one (127.0.0.1, ::1) or a name "
+                                    "(default 127.0.0.1, this machine only)"))
     if port:
-        g.add_argument("--port", type=port_value, help="port (default 0: a free one, printed at start)")
-    g.add_argument("--unix", metavar="PATH", help="listen on a Unix socket at PATH instead of a port "
-                   f"(at most {addresses.unix_path_limit()} bytes; a stale socket file there is replaced, "
-                   "any other file is left alone; removed when the server stops)")
+        g.add_argument("--port", type=port_value, help=_("port (default 0: a free one, printed at start)"))
+    g.add_argument("--unix", metavar="PATH", help=_("listen on a Unix socket at PATH instead of a port "
+                   "(at most {limit} bytes; a stale socket file there is replaced, "
+                   "any other file is left alone; removed when the server stops)").format(
+                       limit=addresses.unix_path_limit()))
 
 
 def where_from(args: argparse.Namespace) -> tuple[str, int, str | None]:
@@ -85,14 +90,15 @@ def where_from(args: argparse.Namespace) -> tuple[str, int, str | None]:
     host, port = args.host, getattr(args, "port", None)
     if args.unix is not None:
         if host is not None or port is not None:
-            given = " and ".join(o for o, v in (("--host", host), ("--port", port)) if v is not None)
-            raise UsageError(f"--unix listens on a path, not a port: give {given} or --unix, not both")
+            given = _(" and ").join(o for o, v in (("--host", host), ("--port", port)) if v is not None)
+            raise UsageError(_("--unix listens on a path, not a port: give {given} or --unix, not both").format(
+                given=given))
         addresses.check_unix_path(args.unix)
         return "127.0.0.1", 0, args.unix
     host = addresses.listen_host("127.0.0.1" if host is None else host)
     if not addresses.is_loopback(host):
-        shown = f"[{host}]" if ":" in host else host or "every address"
-        print(f"warning: listening on {shown}: the server is reachable from the network",
+        shown = f"[{host}]" if ":" in host else host or _("every address")
+        print(_("warning: listening on {address}: the server is reachable from the network").format(address=shown),
               file=sys.stderr)
     return host, 0 if port is None else port, None
 
@@ -126,9 +132,10 @@ def program_settings(args: argparse.Namespace) -> Settings | None:
     if module is None and (args.model is None or not looks_like_program(args.model)):
         return None
     if module is not None and args.model is not None:
-        raise UsageError(f"give a MODEL or -m MODULE, not both (got {args.model!r} and -m {module})")
+        raise UsageError(_("give a MODEL or -m MODULE, not both (got {model!r} and -m {module})").format(
+            model=args.model, module=module))
     if getattr(args, "unix", None) is not None:
-        raise UsageError("--unix is for the built-in servers; a program of yours binds where it binds")
+        raise UsageError(_("--unix is for the built-in servers; a program of yours binds where it binds"))
     host = args.host
     spec = ProgramSpec(script=None if module else args.model, module=module, host=host, port=args.port,
                        args=tuple(getattr(args, "program_args", None) or ()))
@@ -144,10 +151,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if program is not None:
         return program
     if getattr(args, "program_args", None) is not None:
-        raise UsageError(f"the words after -- are a program's own arguments (SCRIPT.py or -m MODULE); "
-                         f"{args.model or 'no MODEL'} is not a program of yours")
+        raise UsageError(_("the words after -- are a program's own arguments (SCRIPT.py or -m MODULE); "
+                           "{model} is not a program of yours").format(model=args.model or _("no MODEL")))
     if args.model is None:
-        raise UsageError("expected a MODEL (or -m MODULE)")
+        raise UsageError(_("expected a MODEL (or -m MODULE)"))
     if args.model not in servers.MODELS:
         raise UsageError(_("unknown model {model!r}; choose one of {models}").format(
             model=args.model, models=", ".join(servers.MODELS)))

@@ -9,7 +9,7 @@ import sys
 from tracer import export, outputs
 from tracer.errors import UsageError
 from tracer.export.csvout import COLUMNS
-from tracer.locale import _
+from tracer.locale import _, ngettext
 from tracer.recording.reader import load
 
 
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", help=_("a recording (.jsonl)"))
     p.add_argument("--format", "-f", required=True, metavar="FORMAT",
-                   help="perfetto, chrome (or json), csv, svg or md (or markdown)")
+                   help=_("perfetto, chrome (or json), csv, svg or md (or markdown)"))
     p.add_argument("-o", "--output", metavar="OUT",
                    help=_("where to write (default: FILE with the format's suffix; '-' for standard output)"))
     p.add_argument("--from", dest="t_from", metavar="T", help=_("start of the time range (default: the start)"))
@@ -75,11 +75,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         n = _write_file(fmt, rec, out_path, sel, progress, args.width)
         progress.done()
-        print(f"sockscope: wrote {out_path} ({fmt}, {n:,} events)")
+        print(ngettext("sockscope: wrote {path} ({format}, {n:,} event)",
+                       "sockscope: wrote {path} ({format}, {n:,} events)", n).format(path=out_path, format=fmt, n=n))
         if fmt == "chrome" and os.path.getsize(out_path) > CHROME_LIMIT:
-            print(f"warning: {out_path} is {os.path.getsize(out_path) / 2**20:,.0f} MB: chrome://tracing will not "
-                  f"open a trace over 256 MB, and ui.perfetto.dev may run out of memory; "
-                  f"--format perfetto writes a far smaller one", file=sys.stderr)
+            print(_("warning: {message}").format(message=_(
+                "{path} is {size:,.0f} MB: chrome://tracing will not open a trace over 256 MB, and ui.perfetto.dev "
+                "may run out of memory; --format perfetto writes a far smaller one").format(
+                    path=out_path, size=os.path.getsize(out_path) / 2**20)), file=sys.stderr)
     progress.done()
     return 0
 

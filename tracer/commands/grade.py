@@ -11,36 +11,38 @@ import servers
 from servers import Settings
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
+from tracer.locale import _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "grade", help="check a server against a homework's requirements, with the recording as evidence",
-        description="Run each SUBMISSION (a built-in model, or a student's program.py), fire the homework's "
-                    "scenarios at it, record everything into one recording per submission, and report each "
-                    "requirement: pass or fail, the measured value beside the bound, and for a failure the "
-                    "connection or moment that shows it, with the replay command that opens it there.",
-        epilog="exit status: 0 every required item passes, 1 one fails, 2 a submission could not be run "
-               "(or bad input). Shipped homeworks: thread-server, pool-server, multiplexed-server; "
-               "'sockscope grade --list' shows them and the requirement types. A submission runs in its own "
-               "process on 127.0.0.1, in a fresh temporary folder, with a time limit: that is not a sandbox.")
+        "grade", help=_("check a server against a homework's requirements, with the recording as evidence"),
+        description=_("Run each SUBMISSION (a built-in model, or a student's program.py), fire the homework's "
+                      "scenarios at it, record everything into one recording per submission, and report each "
+                      "requirement: pass or fail, the measured value beside the bound, and for a failure the "
+                      "connection or moment that shows it, with the replay command that opens it there."),
+        epilog=_("exit status: 0 every required item passes, 1 one fails, 2 a submission could not be run "
+                 "(or bad input). Shipped homeworks: thread-server, pool-server, multiplexed-server; "
+                 "'sockscope grade --list' shows them and the requirement types. A submission runs in its own "
+                 "process on 127.0.0.1, in a fresh temporary folder, with a time limit: that is not a sandbox."))
     p.add_argument("targets", nargs="*", metavar="SUBMISSION",
-                   help="a model (" + ", ".join(servers.MODELS) + "), a program.py, or a folder of them")
-    p.add_argument("--homework", "-w", metavar="NAME|FILE", help="a shipped homework's name or a .toml file")
+                   help=_("a model ({models}), a program.py, or a folder of them").format(
+                       models=", ".join(servers.MODELS)))
+    p.add_argument("--homework", "-w", metavar="NAME|FILE", help=_("a shipped homework's name or a .toml file"))
     p.add_argument("-o", "--output", metavar="PATH",
-                   help="the recording (one submission; default grade.jsonl) or a folder of them, one per "
-                        "submission (several; default grades/)")
+                   help=_("the recording (one submission; default grade.jsonl) or a folder of them, one per "
+                          "submission (several; default grades/)"))
     p.add_argument("--format", choices=("text", "md", "csv", "json"), default="text",
-                   help="text (default): a report per submission; md, csv, json: for a gradebook")
-    p.add_argument("--explain", action="store_true", help="for each failure, the lesson that shows it")
+                   help=_("text (default): a report per submission; md, csv, json: for a gradebook"))
+    p.add_argument("--explain", action="store_true", help=_("for each failure, the lesson that shows it"))
     p.add_argument("--time-limit", type=non_negative, metavar="SECONDS",
-                   help="seconds one submission may take in all (default: the homework's)")
-    p.add_argument("--list", action="store_true", help="list the shipped homeworks and the requirement types")
-    g = p.add_argument_group("built-in models")
-    g.add_argument("--workers", type=positive_int, default=10, help="pool size for the pool model (default 10)")
-    g.add_argument("--as-taught", action="store_true", help="the lesson's code as written")
-    g.add_argument("--work-ms", type=non_negative, default=0, help="each request waits this long (blocks a loop)")
-    g.add_argument("--cpu-ms", type=non_negative, default=0, help="each request computes this long")
+                   help=_("seconds one submission may take in all (default: the homework's)"))
+    p.add_argument("--list", action="store_true", help=_("list the shipped homeworks and the requirement types"))
+    g = p.add_argument_group(_("built-in models"))
+    g.add_argument("--workers", type=positive_int, default=10, help=_("pool size for the pool model (default 10)"))
+    g.add_argument("--as-taught", action="store_true", help=_("the lesson's code as written"))
+    g.add_argument("--work-ms", type=non_negative, default=0, help=_("each request waits this long (blocks a loop)"))
+    g.add_argument("--cpu-ms", type=non_negative, default=0, help=_("each request computes this long"))
     p.set_defaults(func=run)
 
 
@@ -51,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
         print(listing())
         return 0
     if not args.homework:
-        raise UsageError("expected --homework NAME|FILE; the shipped ones are: " + ", ".join(hw.shipped_names()))
+        raise UsageError(_("expected --homework NAME|FILE; the shipped ones are: {names}").format(
+            names=", ".join(hw.shipped_names())))
     if not args.targets:
-        raise UsageError("expected a SUBMISSION to grade: a model (" + ", ".join(servers.MODELS)
-                         + "), a program.py or a folder of them")
+        raise UsageError(_("expected a SUBMISSION to grade: a model ({models}), a program.py or a folder of them")
+                         .format(models=", ".join(servers.MODELS)))
     work = hw.load(args.homework)
     if args.time_limit:
         from dataclasses import replace
@@ -76,10 +79,11 @@ def grade_all(targets: list, paths: list[str], work: object, args: argparse.Name
     grades = []
     for n, (target, path) in enumerate(zip(targets, paths, strict=True), 1):
         of = f" ({n}/{len(targets)})" if len(targets) > 1 else ""
-        print(f"sockscope: grading {target.label}{of} against {work.name} ...", file=sys.stderr,  # type: ignore[attr-defined]
-              flush=True)
+        print(_("sockscope: grading {submission}{of} against {homework} ...").format(
+            submission=target.label, of=of, homework=work.name), file=sys.stderr, flush=True)  # type: ignore[attr-defined]
         g = grade(target, work, path,  # type: ignore[arg-type]
-                  on_run=lambda i, w: print(f"sockscope:   run {i}: {w.name}", file=sys.stderr, flush=True))
+                  on_run=lambda i, w: print(_("sockscope:   run {n}: {name}").format(n=i, name=w.name),
+                                            file=sys.stderr, flush=True))
         grades.append(g)
         if args.format == "text":
             print(report.text(g, args.explain) + "\n", flush=True)
@@ -90,7 +94,8 @@ def grade_all(targets: list, paths: list[str], work: object, args: argparse.Name
         print({"md": lambda gs: report.as_markdown(gs, args.explain), "csv": report.as_csv,
                "json": report.as_json}[args.format](grades), end="")
     if any(t.program for t in targets):
-        print(f"note: {NOT_A_SANDBOX}", file=sys.stderr if args.format != "text" else sys.stdout)
+        print(_("note: {message}").format(message=_(NOT_A_SANDBOX)),
+              file=sys.stderr if args.format != "text" else sys.stdout)
     return max(g.exit_code for g in grades)
 
 
@@ -102,14 +107,15 @@ def expand(args: argparse.Namespace) -> list:
     for spec in args.targets:
         if spec in servers.MODELS:
             if args.as_taught and spec not in servers.AS_TAUGHT:
-                raise UsageError(f"--as-taught: the lesson has no {spec} server; it has {', '.join(servers.AS_TAUGHT)}")
+                raise UsageError(_("--as-taught: the lesson has no {model} server; it has {models}").format(
+                    model=spec, models=", ".join(servers.AS_TAUGHT)))
             cfg = Settings(model=spec, workers=args.workers, as_taught=args.as_taught, work_ms=args.work_ms,
                            cpu_ms=args.cpu_ms)
             out.append(Target(_model_label(cfg), cfg=cfg))
         elif os.path.isdir(spec):
             files = sorted(str(p) for p in Path(spec).glob("*.py"))
             if not files:
-                raise UsageError(f"{spec}: a folder without .py files")
+                raise UsageError(_("{path}: a folder without .py files").format(path=spec))
             out += [Target(f, program=f) for f in files]
         else:
             out.append(Target(spec, program=spec))
@@ -134,8 +140,8 @@ def recording_paths(targets: list, output: str | None) -> list[str]:
         return [output or "grade.jsonl"]
     folder = output or "grades"
     if os.path.exists(folder) and not os.path.isdir(folder):
-        raise UsageError(f"-o {folder}: grading several submissions writes a folder of recordings; "
-                         f"{folder} is a file")
+        raise UsageError(_("-o {folder}: grading several submissions writes a folder of recordings; "
+                           "{folder} is a file").format(folder=folder))
     os.makedirs(folder, exist_ok=True)
     seen: set[str] = set()
     paths = []
@@ -153,13 +159,13 @@ def listing() -> str:
     from tracer.grade import homework as hw
     from tracer.grade.requirements import TYPES
 
-    lines = ["homeworks (--homework NAME, or your own .toml):"]
+    lines = [_("homeworks (--homework NAME, or your own .toml):")]
     for name in hw.shipped_names():
         h = hw.load(name)
-        lines.append(f"  {name:<20} {h.title}: {', '.join(r.scenario for r in h.runs)}")
-    lines.append("requirement types ([[require]] type = ...):")
+        lines.append(f"  {name:<20} {_(h.title)}: {', '.join(r.scenario for r in h.runs)}")
+    lines.append(_("requirement types ([[require]] type = ...):"))
     for t in TYPES.values():
-        keys = ", ".join(f"{k} ({p.kind})" for k, p in t.params.items()) or "no keys"
-        lines.append(f"  {t.name:<13} passes when {t.passes}; keys: {keys}")
-    lines.append("scenarios ([[run]] scenario = ...): " + ", ".join(hw.GRADABLE))
+        keys = ", ".join(f"{k} ({p.kind})" for k, p in t.params.items()) or _("no keys")
+        lines.append(f"  {t.name:<13} " + _("passes when {passes}; keys: {keys}").format(passes=_(t.passes), keys=keys))
+    lines.append(_("scenarios ([[run]] scenario = ...): {names}").format(names=", ".join(hw.GRADABLE)))
     return "\n".join(lines)

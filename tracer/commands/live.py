@@ -9,10 +9,10 @@ import time
 from collections.abc import Mapping
 
 from tracer.commands.common import (
-    MODEL_HELP,
     add_ascii_option,
     add_module_option,
     add_server_options,
+    model_help,
     settings_from,
     use_ascii,
 )
@@ -26,13 +26,14 @@ from tracer.run.processes import yield_cpu_to_server
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("live", help=_("run a server and watch its timeline live; keys fire clients at it"),
-                       description="Start a lesson server in its own process, recording to a new file in "
-                                   "recordings/ (or -o FILE), and open the timeline on that recording as it "
-                                   "grows. Keys fire scenario clients at the server: "
-                                   + ", ".join(f"{k.key} {k.scenario}" for k in POKES)
-                                   + " (shift+key: set the counts first). With --attach FILE, follow a recording "
-                                   "another process writes (sockscope serve MODEL --record FILE).")
-    p.add_argument("model", metavar="MODEL", nargs="?", help=MODEL_HELP + "; left out with --attach")
+                       description=_("Start a lesson server in its own process, recording to a new file in "
+                                     "recordings/ (or -o FILE), and open the timeline on that recording as it "
+                                     "grows. Keys fire scenario clients at the server: {keys} (shift+key: set the "
+                                     "counts first). With --attach FILE, follow a recording another process "
+                                     "writes (sockscope serve MODEL --record FILE).").format(
+                                         keys=_(", ").join(f"{k.key} {k.scenario}" for k in POKES)))
+    p.add_argument("model", metavar="MODEL", nargs="?", help=_("{model_help}; left out with --attach").format(
+        model_help=model_help()))
     add_module_option(p)
     add_server_options(p)
     p.add_argument("-o", "--output", metavar="FILE",

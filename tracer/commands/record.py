@@ -55,14 +55,15 @@ def settings_with_defaults(args: argparse.Namespace) -> tuple[Settings, set[str]
 def run(args: argparse.Namespace) -> int:
     if args.regenerate_all:
         if args.model or args.module or args.scenario or args.output or args.set:
-            raise UsageError("--regenerate-all remakes the shipped recordings: give no MODEL, --scenario, -o or --set")
+            raise UsageError(_("--regenerate-all remakes the shipped recordings: give no MODEL, --scenario, -o or "
+                               "--set"))
         from tracer.run.shipped import regenerate
 
         regenerate(on_start=lambda item: print(f"sockscope: {item.command()}", flush=True),
                    on_done=lambda item, result: print(f"  {summary(result.recording, result.outcome)}", flush=True))
         return 0
     if args.model is None and args.module is None:
-        raise UsageError("expected a MODEL (or -m MODULE, or --regenerate-all)")
+        raise UsageError(_("expected a MODEL (or -m MODULE, or --regenerate-all)"))
     if not args.scenario:
         raise UsageError(_("expected --scenario NAME, one of: {names}").format(names=", ".join(scenarios.SCENARIOS)))
     scenario = scenarios.get(args.scenario)

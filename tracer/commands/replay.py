@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--follow", action="store_true",
                    help=_("keep reading the file as it grows (a recording still being written)"))
     p.add_argument("--at", type=_time, metavar="TIME",
-                   help="open with the playhead at TIME (12ms, 3.5s; a plain number is ms)")
-    p.add_argument("--conn", type=int, metavar="N", help="open with connection N's event at --at selected")
+                   help=_("open with the playhead at TIME (12ms, 3.5s; a plain number is ms)"))
+    p.add_argument("--conn", type=int, metavar="N", help=_("open with connection N's event at --at selected"))
     add_ascii_option(p)
     p.set_defaults(func=run)
 

@@ -8,11 +8,11 @@ import sys
 
 from tracer.commands.common import port_value
 from tracer.errors import UsageError
-from tracer.locale import _
+from tracer.locale import N_, _, ngettext
 from tracer.recording.format import check_recording_path
 from tracer.run.programs import ProgramSpec, check_program, exit_code, run_program
 
-TRACED = """\
+TRACED = N_("""\
 what is traced, in a program that never heard of sockscope:
   every socket it makes, however it makes it (socket.socket(), create_connection, create_server,
   socketserver, http.server, asyncio's start_server/open_connection), AF_INET, AF_INET6, AF_UNIX,
@@ -27,31 +27,31 @@ not traced: processes the program starts (os.fork, multiprocessing, subprocess: 
 stopping: Ctrl-C (or SIGTERM) stops the program and completes the recording; a second Ctrl-C
   sends SIGTERM, a third kills it (the recording stays readable, without a trailer); threads still
   waiting (accept, recv, send, select) have their waits drawn to the end, marked 'shutdown'. If
-  sockscope run is killed, the program gets SIGTERM (Linux) and completes the recording."""
+  sockscope run is killed, the program gets SIGTERM (Linux) and completes the recording.""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help=_("run any Python program, unmodified, traced into a recording"),
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        usage="sockscope run [-o FILE] [--host HOST] [--port N] (SCRIPT.py | -m MODULE) [ARGS ...]",
-                       description="Run a Python program as 'python SCRIPT.py ARGS' would, with its sockets, "
-                                   "threads, thread pools and selectors traced, into one recording. sockscope's "
-                                   "options come before the program, the program's own arguments after it. "
-                                   "A bind to every address (0.0.0.0, '', ::) is narrowed to this machine.",
-                       epilog=TRACED)
+                       description=_("Run a Python program as 'python SCRIPT.py ARGS' would, with its sockets, "
+                                     "threads, thread pools and selectors traced, into one recording. sockscope's "
+                                     "options come before the program, the program's own arguments after it. "
+                                     "A bind to every address (0.0.0.0, '', ::) is narrowed to this machine."),
+                       epilog=_(TRACED))
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="the recording to write (default: SCRIPT's name .jsonl, here); an earlier recording "
-                        "there is replaced, any other file is left alone")
+                   help=_("the recording to write (default: SCRIPT's name .jsonl, here); an earlier recording "
+                          "there is replaced, any other file is left alone"))
     p.add_argument("--host", metavar="HOST",
-                   help="where a bind to every address goes (default: loopback, 127.0.0.1 or ::1); "
-                        "--host 0.0.0.0 lets the program listen on the network as written")
+                   help=_("where a bind to every address goes (default: loopback, 127.0.0.1 or ::1); "
+                          "--host 0.0.0.0 lets the program listen on the network as written"))
     p.add_argument("--port", type=port_value, metavar="N",
-                   help="replace the port of the program's first bind that names one (0: a free one); "
-                        "the recording says what was changed")
+                   help=_("replace the port of the program's first bind that names one (0: a free one); "
+                          "the recording says what was changed"))
     p.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE [ARGS]",
-                   help="run a module, as python -m does")
+                   help=_("run a module, as python -m does"))
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT.py [ARGS]",
-                   help="the program and its arguments")
+                   help=_("the program and its arguments"))
     p.set_defaults(func=run)
 
 
@@ -59,15 +59,16 @@ def spec_from(args: argparse.Namespace) -> ProgramSpec:
     """The program named on the command line (options first, then the program and its arguments)."""
     if args.module is not None:
         if args.program:
-            raise UsageError("give a SCRIPT or -m MODULE, not both")
+            raise UsageError(_("give a SCRIPT or -m MODULE, not both"))
         if not args.module:
-            raise UsageError("-m expects a module name")
+            raise UsageError(_("-m expects a module name"))
         return ProgramSpec(module=args.module[0], args=tuple(args.module[1:]), host=args.host, port=args.port)
     if not args.program:
-        raise UsageError("expected a program to run: SCRIPT.py [ARGS] or -m MODULE [ARGS]")
+        raise UsageError(_("expected a program to run: SCRIPT.py [ARGS] or -m MODULE [ARGS]"))
     script, *rest = args.program
     if script.startswith("-"):
-        raise UsageError(f"unknown option {script!r} (sockscope's options come before the program)")
+        raise UsageError(_("unknown option {option!r} (sockscope's options come before the program)").format(
+            option=script))
     return ProgramSpec(script=script, args=tuple(rest), host=args.host, port=args.port)
 
 
@@ -81,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
     check_program(spec)  # a syntax error: Python's own message, then one line (cli.py)
     path = args.output or default_output(spec)
     if not path.strip():
-        raise UsageError("-o needs a file name")
+        raise UsageError(_("-o needs a file name"))
     check_recording_path(path)
-    print(f"sockscope: running {spec.name}, recording to {path}; Ctrl-C stops it", file=sys.stderr, flush=True)
+    print(_("sockscope: running {program}, recording to {path}; Ctrl-C stops it").format(program=spec.name, path=path),
+          file=sys.stderr, flush=True)
     ended = run_program(spec, path)
     return report(spec, path, ended)
 
@@ -97,17 +99,23 @@ def report(spec: ProgramSpec, path: str, ended: object) -> int:
         return 2
     t = ended.trailer
     if t is None:
-        how = f"killed by {ended.signals[-1]}" if ended.signals else (
-            f"killed by signal {-ended.status}" if ended.status < 0 else f"exit status {ended.status}")
-        print(f"sockscope: {spec.name} ended without completing the recording ({how}; os._exit or a kill); "
-              f"{path} is readable, without a trailer. Open it with: sockscope replay {path}", file=sys.stderr)
+        how = _("killed by {signal}").format(signal=ended.signals[-1]) if ended.signals else (
+            _("killed by signal {n}").format(n=-ended.status) if ended.status < 0
+            else _("exit status {n}").format(n=ended.status))
+        print(_("sockscope: {program} ended without completing the recording ({how}; os._exit or a kill); "
+                "{path} is readable, without a trailer. Open it with: sockscope replay {path}").format(
+                    program=spec.name, how=how, path=path), file=sys.stderr)
         return exit_code(ended.status) or 1
     program = t.get("program") or {}
-    how = "stopped" if program.get("how") == "stopped" else f"ended with exit status {program.get('exit_status', 0)}"
+    how = _("stopped") if program.get("how") == "stopped" else _("ended with exit status {n}").format(
+        n=program.get("exit_status", 0))
     drawn = program.get("open_waits", 0)
-    waits = f", {drawn} wait{'s' if drawn != 1 else ''} still open at the end drawn to it" if drawn else ""
-    print(f"sockscope: {spec.name} {how}; {path}: {t.get('events', 0)} events, {t.get('dropped', 0)} dropped"
-          f"{waits}. Open it with: sockscope replay {path}", file=sys.stderr)
+    waits = ngettext(", {n} wait still open at the end drawn to it", ", {n} waits still open at the end drawn to it",
+                     drawn).format(n=drawn) if drawn else ""
+    print(_("sockscope: {program} {how}; {path}: {events} events, {dropped} dropped{waits}. "
+            "Open it with: sockscope replay {path}").format(program=spec.name, how=how, path=path,
+                                                            events=t.get("events", 0), dropped=t.get("dropped", 0),
+                                                            waits=waits), file=sys.stderr)
     return exit_code(ended.status)
 
 

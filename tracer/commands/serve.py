@@ -14,8 +14,8 @@ from tracer.run.runner import run_server
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help=_("run one lesson server"),
-                       description="Run one lesson server until Ctrl-C. With --record, every accept, recv, send "
-                                   "and close is written to a recording; without it, nothing is traced.")
+                       description=_("Run one lesson server until Ctrl-C. With --record, every accept, recv, send "
+                                     "and close is written to a recording; without it, nothing is traced."))
     add_model_argument(p, nargs="?")
     add_server_options(p)
     p.add_argument("--record", metavar="FILE",
@@ -52,8 +52,11 @@ def serve_program(cfg: Settings, record: str | None) -> int:
 
     spec = spec_of(cfg.program)
     if record is None:
-        print(f"sockscope: running {spec.name} (tracing off); Ctrl-C stops it", file=sys.stderr, flush=True)
+        print(_("sockscope: running {program} (tracing off); Ctrl-C stops it").format(program=spec.name),
+              file=sys.stderr, flush=True)
         return run_program(spec, None).status
     check_recording_path(record)
-    print(f"sockscope: running {spec.name}, recording to {record}; Ctrl-C stops it", file=sys.stderr, flush=True)
+    print(_("sockscope: running {program}, recording to {path}; Ctrl-C stops it").format(program=spec.name,
+                                                                                       path=record),
+          file=sys.stderr, flush=True)
     return report(spec, record, run_program(spec, record))

@@ -19,6 +19,7 @@ from typing import BinaryIO, TextIO
 
 from tracer import units
 from tracer.errors import UsageError
+from tracer.locale import _
 from tracer.recording.model import Lane, Recording
 
 # format -> (module, file suffix)
@@ -108,9 +109,11 @@ def select(rec: Recording, t_from: int | None = None, t_to: int | None = None,
     """
     lo = t_from or 0
     if t_to is not None and t_to <= lo:
-        raise UsageError(f"--to ({t_to / 1e6:g} ms) must be after --from ({lo / 1e6:g} ms)")
+        raise UsageError(_("--to ({to:g} ms) must be after --from ({start:g} ms)").format(to=t_to / 1e6,
+                                                                                          start=lo / 1e6))
     if lo and lo >= rec.t_max:
-        raise UsageError(f"--from {lo / 1e6:g} ms is after the recording's end ({rec.t_max / 1e6:g} ms)")
+        raise UsageError(_("--from {start:g} ms is after the recording's end ({end:g} ms)").format(
+            start=lo / 1e6, end=rec.t_max / 1e6))
     lanes = None
     specs = [s.strip() for spec in (lane_specs or []) for s in spec.split(",") if s.strip()]
     if specs:
@@ -130,7 +133,8 @@ def _match_lanes(rec: Recording, specs: list[str]) -> list[int]:
         if not hits:
             names = ", ".join(f"{lane.id}={lane.name}" for lane in list(rec.lanes.values())[:12])
             more = " ..." if len(rec.lanes) > 12 else ""
-            raise UsageError(f"no lane matches {spec!r}; the lanes are {names}{more}")
+            raise UsageError(_("no lane matches {spec!r}; the lanes are {names}{more}").format(
+                spec=spec, names=names, more=more))
         chosen.extend(h for h in hits if h not in chosen)
     return chosen
 
@@ -145,7 +149,8 @@ def write(fmt: str, rec: Recording, out: TextIO | BinaryIO, sel: Selection | Non
     """Export ``rec`` to ``out`` in format ``fmt`` (a key of :data:`FORMATS`); ``out`` is binary if
     :func:`is_binary`."""
     if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise UsageError(_("unknown format {format!r}; choose one of {formats}").format(
+            format=fmt, formats=", ".join(FORMATS)))
     module = importlib.import_module(FORMATS[fmt][0])
     return int(module.write(rec, out, sel or Selection(), progress))
 

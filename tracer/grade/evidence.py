@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from tracer.analysis.check import Finding
 from tracer.clients.toolkit import LANES_PER_ROUND, Outcome
+from tracer.locale import N_, _, ngettext
 from tracer.recording.events import KINDS
 from tracer.recording.model import Connection, Recording
 from tracer.units import fmt_time
@@ -205,25 +206,33 @@ def story(ev: Evidence, cc: ClientConn) -> Story:
     gave_up = _gave_up(cc)
     if c is None or c.accept_t is None:
         if cc.reason == "refused":
-            return Story(f"connection {cc.conn} was refused: nothing accepted connections", cc.connect_t, (7,))
-        return Story(f"connection {cc.conn} was never accepted: it waited in the kernel's backlog from "
-                     f"{_t(c.connected_t if c else cc.connect_t)} until the client {gave_up}", cc.connect_t, (7, 5))
+            return Story(_("connection {conn} was refused: nothing accepted connections").format(conn=cc.conn),
+                         cc.connect_t, (7,))
+        return Story(_("connection {conn} was never accepted: it waited in the kernel's backlog from {time} until "
+                       "the client {gave_up}").format(conn=cc.conn, time=_t(c.connected_t if c else cc.connect_t),
+                                                      gave_up=gave_up), cc.connect_t, (7, 5))
     if c.submit_t is not None and c.start_t is None:
         busy = _in_service(ev, c.submit_t)
-        behind = f" behind {busy} connections in service" if busy else ""
-        return Story(f"connection {cc.conn} was never answered: it waited {_d(_end(cc, ev) - c.submit_t)} in the "
-                     f"pool's queue{behind}, and the client {gave_up}", c.submit_t, (4, 8))
+        behind = ngettext(" behind {n} connection in service", " behind {n} connections in service", busy).format(
+            n=busy) if busy else ""
+        return Story(_("connection {conn} was never answered: it waited {time} in the pool's queue{behind}, and the "
+                       "client {gave_up}").format(conn=cc.conn, time=_d(_end(cc, ev) - c.submit_t), behind=behind,
+                                                  gave_up=gave_up), c.submit_t, (4, 8))
     if c.requests and cc.sent:
-        collected = (": the server never called close(), Python closed the socket when it collected it"
+        collected = (_(": the server never called close(), Python closed the socket when it collected it")
                      if c.close_t is None and cc.reason == "eof" else "")
-        return Story(f"connection {cc.conn} was answered {c.requests} time{'s' if c.requests != 1 else ''}, then "
-                     f"its next request was never answered: after its last send the server did not read again, "
-                     f"and the client {gave_up}{collected}", _last_server_send(ev, cc.conn) or c.accepted_t, (12,))
+        return Story(ngettext(
+            "connection {conn} was answered {n} time, then its next request was never answered: after its last send "
+            "the server did not read again, and the client {gave_up}{collected}",
+            "connection {conn} was answered {n} times, then its next request was never answered: after its last send "
+            "the server did not read again, and the client {gave_up}{collected}", c.requests).format(
+                conn=cc.conn, n=c.requests, gave_up=gave_up, collected=collected),
+            _last_server_send(ev, cc.conn) or c.accepted_t, (12,))
     if c.bytes_in == 0:
-        return Story(f"connection {cc.conn} was accepted at {_t(c.accepted_t)} but no thread read its request; "
-                     f"the client {gave_up}", c.accepted_t, (11, 4))
-    return Story(f"connection {cc.conn}: the server read {c.bytes_in} bytes but sent no answer; the client "
-                 f"{gave_up}", c.accepted_t, (1, 11))
+        return Story(_("connection {conn} was accepted at {time} but no thread read its request; the client "
+                       "{gave_up}").format(conn=cc.conn, time=_t(c.accepted_t), gave_up=gave_up), c.accepted_t, (11, 4))
+    return Story(_("connection {conn}: the server read {n} bytes but sent no answer; the client {gave_up}").format(
+        conn=cc.conn, n=c.bytes_in, gave_up=gave_up), c.accepted_t, (1, 11))
 
 
 def waits(ev: Evidence, cc: ClientConn) -> str:
@@ -231,17 +240,17 @@ def waits(ev: Evidence, cc: ClientConn) -> str:
     c = ev.connection(cc.conn)
     if c is None:
         return ""
-    parts = [f"{_d(v)} {where}" for v, where in ((c.backlog_wait, "in the kernel's backlog"),
-                                                  (c.queue_wait, "in the pool's queue"),
-                                                  (c.service, "in service")) if v]
-    return ", ".join(parts)
+    parts = [_("{time} {where}").format(time=_d(v), where=_(where))
+             for v, where in ((c.backlog_wait, N_("in the kernel's backlog")),
+                              (c.queue_wait, N_("in the pool's queue")), (c.service, N_("in service"))) if v]
+    return _(", ").join(parts)
 
 
 def _gave_up(cc: ClientConn) -> str:
-    why = {"timeout": "gave up waiting", "eof": "saw the server hang up", "reset": "was reset",
-           "shutdown": "was stopped at the end of the run", "no reply": "got an incomplete reply"}
-    text = why.get(cc.reason or "", f"closed it ({cc.reason})")
-    return f"{text} at {_t(cc.close_t)}" if cc.close_t is not None else text
+    why = {"timeout": N_("gave up waiting"), "eof": N_("saw the server hang up"), "reset": N_("was reset"),
+           "shutdown": N_("was stopped at the end of the run"), "no reply": N_("got an incomplete reply")}
+    text = _(why[cc.reason]) if cc.reason in why else _("closed it ({reason})").format(reason=cc.reason)
+    return _("{what} at {time}").format(what=text, time=_t(cc.close_t)) if cc.close_t is not None else text
 
 
 def _end(cc: ClientConn, ev: Evidence) -> int:
@@ -266,7 +275,7 @@ def _last_server_send(ev: Evidence, conn: int) -> int | None:
 
 
 def _t(ns: int | None) -> str:
-    return fmt_time(ns, significant=True) if ns is not None else "the start"
+    return fmt_time(ns, significant=True) if ns is not None else _("the start")
 
 
 def _d(ns: int | None) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from tracer.clients import scenarios
 from tracer.errors import UsageError
 from tracer.grade.requirements import MISSING, TYPES
+from tracer.locale import N_, _
 from tracer.units import parse_time
 
 if sys.version_info >= (3, 11):
@@ -30,6 +31,18 @@ else:  # pragma: no cover - Python 3.10 has it as tomli (a dependency there)
     import tomli as tomllib
 
 SHIPPED = Path(__file__).with_name("homeworks")
+
+# The shipped homeworks' titles and abouts, word for word as in their .toml files (a test holds them equal), for
+# the catalog: a report shows _(title), which leaves a teacher's own title as written.
+SHIPPED_WORDS = (
+    N_("A web server with IO multiplexing"),
+    N_("One thread, many connections: idle ones cost no thread, slow ones stop no one."),
+    N_("A web server with a pool of threads"),
+    N_("At most 10 workers, reused; a burst larger than the pool queues and is still served; every connection "
+       "closed."),
+    N_("A web server with a thread per connection"),
+    N_("Serve every request on a kept-alive connection, close every connection, refuse garbage."),
+)
 
 # Scenarios whose parameters set the server's own knobs (--backlog, --cpu-ms): a submission takes none.
 _KNOBBED = {name for name, s in scenarios.SCENARIOS.items() if s.knobs}
@@ -105,14 +118,15 @@ def find(spec: str) -> str:
     """
     if spec.endswith(".toml") or os.sep in spec or (os.altsep and os.altsep in spec):
         if not os.path.isfile(spec):
-            raise UsageError(f"--homework {spec}: no such file")
+            raise UsageError(_("--homework {spec}: no such file").format(spec=spec))
         return spec
     shipped = SHIPPED / f"{spec}.toml"
     if shipped.is_file():
         return str(shipped)
     if os.path.isfile(spec):
         return spec
-    raise UsageError(f"unknown homework {spec!r}; give a .toml file or one of: {', '.join(shipped_names())}")
+    raise UsageError(_("unknown homework {spec!r}; give a .toml file or one of: {names}").format(
+        spec=spec, names=", ".join(shipped_names())))
 
 
 def load(spec: str) -> Homework:
@@ -127,11 +141,11 @@ def load(spec: str) -> Homework:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        raise UsageError(_("{path}: not valid TOML: {why}").format(path=path, why=exc)) from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(_("{path}: cannot read: {why}").format(path=path, why=exc.strerror or exc)) from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+        raise UsageError(_("{path}: not UTF-8 text").format(path=path)) from None
     return parse(data, path)
 
 
@@ -139,21 +153,24 @@ def parse(data: Mapping[str, Any], path: str = "<homework>") -> Homework:
     """A :class:`Homework` from a TOML document already read (see :func:`load`)."""
     unknown = set(data) - {"homework", "run", "require"}
     if unknown:
-        raise UsageError(f"{path}: unknown table {sorted(unknown)[0]!r}; a homework has [homework], [[run]] "
-                         "and [[require]]")
+        raise UsageError(_("{path}: unknown table {table!r}; a homework has [homework], [[run]] and [[require]]")
+                         .format(path=path, table=sorted(unknown)[0]))
     head = _table(data.get("homework", {}), f"{path}: [homework]")
     runs = _runs(data.get("run"), path)
     names = {r.name: r for r in runs}
     reqs = data.get("require")
     if not isinstance(reqs, list) or not reqs:
-        raise UsageError(f"{path}: expected at least one [[require]] table; the types are: {', '.join(TYPES)}")
+        raise UsageError(_("{path}: expected at least one [[require]] table; the types are: {types}").format(
+            path=path, types=", ".join(TYPES)))
     requirements = tuple(_requirement(item, f"{path}: [[require]] {i}", names) for i, item in enumerate(reqs, 1))
     limit = head.get("time_limit", TIME_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 1 <= limit <= 3600:
-        raise UsageError(f"{path}: [homework] time_limit: expected seconds from 1 to 3600, got {limit!r}")
+        raise UsageError(_("{path}: [homework] time_limit: expected seconds from 1 to 3600, got {value!r}").format(
+            path=path, value=limit))
     for key in ("title", "about"):
         if not isinstance(head.get(key, ""), str):
-            raise UsageError(f"{path}: [homework] {key}: expected a string, got {head[key]!r}")
+            raise UsageError(_("{path}: [homework] {key}: expected a string, got {value!r}").format(
+                path=path, key=key, value=head[key]))
     name = Path(path).stem
     return Homework(name, head.get("title", name), head.get("about", ""), path, runs, requirements, float(limit),
                     {k: v for k, v in head.items() if k not in ("title", "about", "time_limit")})
@@ -161,33 +178,38 @@ def parse(data: Mapping[str, Any], path: str = "<homework>") -> Homework:
 
 def _table(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise UsageError(f"{where}: expected a table, got {value!r}")
+        raise UsageError(_("{where}: expected a table, got {value!r}").format(where=where, value=value))
     return value
 
 
 def _runs(items: Any, path: str) -> tuple[Run, ...]:
     if not isinstance(items, list) or not items:
-        raise UsageError(f"{path}: expected at least one [[run]] table; the scenarios are: {', '.join(GRADABLE)}")
+        raise UsageError(_("{path}: expected at least one [[run]] table; the scenarios are: {names}").format(
+            path=path, names=", ".join(GRADABLE)))
     runs: list[Run] = []
     for i, item in enumerate(items, 1):
         where = f"{path}: [[run]] {i}"
         item = _table(item, where)
         name = item.get("scenario")
         if name not in scenarios.SCENARIOS:
-            raise UsageError(f"{where}: unknown scenario {name!r}; choose one of {', '.join(GRADABLE)}")
+            raise UsageError(_("{where}: unknown scenario {name!r}; choose one of {names}").format(
+                where=where, name=name, names=", ".join(GRADABLE)))
         if name in _KNOBBED:
             knobs = ", ".join(f"--{k.replace('_', '-')}" for k in scenarios.SCENARIOS[name].knobs)
-            raise UsageError(f"{where}: scenario {name!r} sets the server's own {knobs}, which a submission does "
-                             f"not take; choose one of {', '.join(GRADABLE)}")
+            raise UsageError(_("{where}: scenario {name!r} sets the server's own {knobs}, which a submission does "
+                               "not take; choose one of {names}").format(where=where, name=name, knobs=knobs,
+                                                                         names=", ".join(GRADABLE)))
         label = item.get("name", name)
         if not isinstance(label, str) or not label:
-            raise UsageError(f"{where}: name: expected a string, got {label!r}")
+            raise UsageError(_("{where}: name: expected a string, got {value!r}").format(where=where, value=label))
         if any(r.name == label for r in runs):
-            raise UsageError(f"{where}: a second run called {label!r}: give it another name = \"...\"")
+            raise UsageError(_("{where}: a second run called {name!r}: give it another name = \"...\"").format(
+                where=where, name=label))
         raw = {k: v for k, v in item.items() if k not in ("scenario", "name")}
         for key, value in raw.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise UsageError(f"{where} ({name}): {key}: expected a number, got {value!r}")
+                raise UsageError(_("{where} ({name}): {key}: expected a number, got {value!r}").format(
+                    where=where, name=name, key=key, value=value))
         try:
             params = scenarios.get(name).resolve({k: str(v) for k, v in raw.items()})
         except UsageError as exc:
@@ -201,56 +223,67 @@ def _requirement(item: Any, where: str, runs: Mapping[str, Run]) -> Requirement:
     kind = item.get("type")
     spec = TYPES.get(kind) if isinstance(kind, str) else None
     if spec is None:
-        raise UsageError(f"{where}: unknown requirement type {kind!r}; choose one of {', '.join(TYPES)}")
+        raise UsageError(_("{where}: unknown requirement type {kind!r}; choose one of {types}").format(
+            where=where, kind=kind, types=", ".join(TYPES)))
     where = f"{where} ({kind})"
     allowed = set(spec.params) | _COMMON_REQUIRE
     for key in item:
         if key not in allowed:
-            raise UsageError(f"{where}: unknown key {key!r}; it takes: {', '.join(sorted(allowed - {'type'}))}")
+            raise UsageError(_("{where}: unknown key {key!r}; it takes: {keys}").format(
+                where=where, key=key, keys=", ".join(sorted(allowed - {"type"}))))
     params: dict[str, Any] = {}
     for key, param in spec.params.items():
         if key not in item:
             if param.default is MISSING:
-                raise UsageError(f"{where}: expected {key} ({param.help})")
+                raise UsageError(_("{where}: expected {key} ({help})").format(
+                    where=where, key=key, help=_(param.help).format(scenario=param.scenario)))
             params[key] = param.default
             continue
         params[key] = _typed(item[key], param.kind, f"{where}: {key}", runs, param.scenario)
     title, required, points = item.get("title"), item.get("required", True), item.get("points", 1)
     if title is not None and not isinstance(title, str):
-        raise UsageError(f"{where}: title: expected a string, got {title!r}")
+        raise UsageError(_("{where}: title: expected a string, got {value!r}").format(where=where, value=title))
     if not isinstance(required, bool):
-        raise UsageError(f"{where}: required: expected true or false, got {required!r}")
+        raise UsageError(_("{where}: required: expected true or false, got {value!r}").format(where=where,
+                                                                                             value=required))
     if isinstance(points, bool) or not isinstance(points, int) or points < 0:
-        raise UsageError(f"{where}: points: expected a whole number >= 0, got {points!r}")
+        raise UsageError(_("{where}: points: expected a whole number >= 0, got {value!r}").format(where=where,
+                                                                                                 value=points))
     return Requirement(kind, params, title or spec.describe(params), required, points)
 
 
 def _typed(value: Any, kind: str, where: str, runs: Mapping[str, Run], scenario: str | None) -> Any:
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise UsageError(f"{where}: expected a whole number >= 0, got {value!r}")
+            raise UsageError(_("{where}: expected a whole number >= 0, got {value!r}").format(where=where,
+                                                                                            value=value))
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise UsageError(f"{where}: expected a number >= 0, got {value!r}")
+            raise UsageError(_("{where}: expected a number >= 0, got {value!r}").format(where=where, value=value))
         return float(value)
     if kind == "time":  # ns; a string with a unit, or a number of ms (the project's one rule)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise UsageError(f"{where}: expected a time such as '500ms' or '2s', got {value!r}")
+            raise UsageError(_("{where}: expected a time such as '500ms' or '2s', got {value!r}").format(
+                where=where, value=value))
         try:
             return parse_time(str(value))
         except ValueError:
-            raise UsageError(f"{where}: expected a time such as '500ms' or '2s', got {value!r}") from None
+            raise UsageError(_("{where}: expected a time such as '500ms' or '2s', got {value!r}").format(
+                where=where, value=value)) from None
     if kind == "runs":
         if not isinstance(value, list):
-            raise UsageError(f"{where}: expected a list of run names, got {value!r}")
+            raise UsageError(_("{where}: expected a list of run names, got {value!r}").format(where=where,
+                                                                                            value=value))
         return tuple(_run_name(v, where, runs, scenario) for v in value)
     return _run_name(value, where, runs, scenario)
 
 
 def _run_name(value: Any, where: str, runs: Mapping[str, Run], scenario: str | None) -> str:
     if not isinstance(value, str) or value not in runs:
-        raise UsageError(f"{where}: expected the name of a [[run]] ({', '.join(runs)}), got {value!r}")
+        raise UsageError(_("{where}: expected the name of a [[run]] ({names}), got {value!r}").format(
+            where=where, names=", ".join(runs), value=value))
     if scenario is not None and runs[value].scenario != scenario:
-        raise UsageError(f"{where}: run {value!r} is a {runs[value].scenario} run; this needs a {scenario} run")
+        raise UsageError(_("{where}: run {name!r} is a {scenario} run; this needs a {needed} run").format(
+            where=where, name=value, scenario=runs[value].scenario, needed=scenario))
     return value

@@ -17,21 +17,23 @@ from typing import Any
 
 from tracer.grade.requirements import TYPES
 from tracer.grade.session import Grade, Item
+from tracer.locale import N_, _
+from tracer.locale.cells import cell_len, ljust
 
 # The rows of recordings/LESSONS.md that the requirement types point to, in a few words.
 LESSON_ROWS = {
-    1: "a blocking call puts the thread to sleep",
-    2: "thread-per-connection grows threads with connections",
-    3: "threads created per connection; a pool reuses them",
-    4: "a saturated pool queues connections",
-    5: "the lesson's pool spends one worker on the accept loop",
-    6: "a slow client pins a worker",
-    7: "the listen backlog is a queue in the kernel",
-    8: "idle connections cost a thread each, or nothing",
-    10: "IO multiplexing serves everyone from one thread",
-    11: "a blocking call inside an event loop freezes every client",
-    12: "the lesson's own bugs: one recv per connection, no close",
-    15: "where each connection's time went",
+    1: N_("a blocking call puts the thread to sleep"),
+    2: N_("thread-per-connection grows threads with connections"),
+    3: N_("threads created per connection; a pool reuses them"),
+    4: N_("a saturated pool queues connections"),
+    5: N_("the lesson's pool spends one worker on the accept loop"),
+    6: N_("a slow client pins a worker"),
+    7: N_("the listen backlog is a queue in the kernel"),
+    8: N_("idle connections cost a thread each, or nothing"),
+    10: N_("IO multiplexing serves everyone from one thread"),
+    11: N_("a blocking call inside an event loop freezes every client"),
+    12: N_("the lesson's own bugs: one recv per connection, no close"),
+    15: N_("where each connection's time went"),
 }
 
 
@@ -56,7 +58,24 @@ def replay_command(path: str, at: int | None, conn: int | None) -> str:
 
 
 def result_word(g: Grade) -> str:
+    """``pass``, ``fail`` or ``error``: data in csv and json, whatever the language."""
     return {0: "pass", 1: "fail"}.get(g.exit_code, "error")
+
+
+_RESULT_WORDS = {"pass": N_("pass"), "fail": N_("fail"), "error": N_("error")}
+
+
+def result_shown(g: Grade) -> str:
+    """:func:`result_word` for a person (the text table, the Markdown one), in the language in force."""
+    return _(_RESULT_WORDS[result_word(g)])
+
+
+def lesson_row(row: int) -> str:
+    return _(LESSON_ROWS[row]) if row in LESSON_ROWS else ""
+
+
+def could_not_run(g: Grade) -> str:
+    return _("could not run: {why}").format(why=g.why)
 
 
 def score(g: Grade) -> str:
@@ -74,45 +93,51 @@ def _unique_type(g: Grade, item: Item) -> bool:
 # ---------------------------------------------------------------- text
 def text(g: Grade, explain: bool = False) -> str:
     """The report of one submission."""
-    lines = [f"{g.target.label}: homework {g.homework.name} ({g.homework.title})"]
+    lines = [_("{submission}: homework {name} ({title})").format(submission=g.target.label, name=g.homework.name,
+                                                                  title=_(g.homework.title))]
     if g.status != "graded":
-        lines.append(f"  could not run: {g.why}")
+        lines.append("  " + could_not_run(g))
         return "\n".join(lines)
     for item in g.items:
         lines += _item_lines(g, item, explain)
     for note in g.notes:
-        lines.append(f"  note: {note}")
-    verdict = {0: "passes", 1: "fails"}[g.exit_code]
-    lines.append(f"  score {g.points}/{g.total}: {verdict} ({g.seconds:.1f} s); recording: {g.path}")
+        lines.append("  " + _("note: {message}").format(message=note))
+    verdict = _("passes") if g.exit_code == 0 else _("fails")
+    lines.append("  " + _("score {points}/{total}: {verdict} ({seconds:.1f} s); recording: {path}").format(
+        points=g.points, total=g.total, verdict=verdict, seconds=g.seconds, path=g.path))
     return "\n".join(lines)
 
 
 def _item_lines(g: Grade, item: Item, explain: bool) -> list[str]:
     v, req = item.verdict, item.requirement
-    mark = "PASS" if v.passed else ("FAIL" if req.required else "miss")
-    lines = [f"  {mark}  {req.title}: {v.measured} (want {v.bound})"]
+    # each mark four cells wide in either language ("PASS", "通过"): the lines under it stay aligned
+    mark = _("PASS") if v.passed else (_("FAIL") if req.required else _("miss"))
+    lines = ["  " + _("{mark}  {title}: {measured} (want {bound})").format(mark=mark, title=req.title,
+                                                                          measured=v.measured, bound=v.bound)]
     if v.passed:
         return lines
-    lines.append(f"        why: {TYPES[req.type].why}")
+    pad = " " * 8
+    lines.append(pad + _("why: {why}").format(why=_(TYPES[req.type].why)))
     if v.evidence:
-        lines.append(f"        {v.evidence}")
+        lines.append(pad + v.evidence)
     if g.path and (v.at is not None or v.conn is not None):
-        lines.append(f"        open it: {replay_command(g.path, v.at, v.conn)}")
+        lines.append(pad + _("open it: {command}").format(command=replay_command(g.path, v.at, v.conn)))
     if explain:
         for row in lessons(item):
-            lines.append(f"        lesson: sockscope lesson {row} (recordings/LESSONS.md row {row}: "
-                         f"{LESSON_ROWS.get(row, '')})")
+            lines.append(pad + _("lesson: sockscope lesson {row} (recordings/LESSONS.md row {row}: {about})").format(
+                row=row, about=lesson_row(row)))
     return lines
 
 
 def table(grades: Sequence[Grade]) -> str:
     """One line per submission: file, score, result, what failed."""
-    rows = [("file", "score", "result", "failed")]
-    rows += [(g.target.label, score(g), result_word(g),
-              ", ".join(failed_names(g)) if g.status == "graded" else f"could not run: {g.why}")
+    rows = [(_("file"), _("score"), _("result"), _("failed"))]
+    rows += [(g.target.label, score(g), result_shown(g),
+              _(", ").join(failed_names(g)) if g.status == "graded" else could_not_run(g))
              for g in grades]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows)
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(3)]  # in cells: a Chinese word is two wide
+    return "\n".join(f"{ljust(r[0], widths[0])}  {ljust(r[1], widths[1])}  {ljust(r[2], widths[2])}  {r[3]}".rstrip()
+                     for r in rows)
 
 
 # ---------------------------------------------------------------- gradebook formats
@@ -147,26 +172,27 @@ def to_dict(g: Grade) -> dict[str, Any]:
 
 
 def as_markdown(grades: Sequence[Grade], explain: bool = False) -> str:
-    lines = ["| file | score | result | failed |", "|---|---|---|---|"]
+    lines = [_("| file | score | result | failed |"), "|---|---|---|---|"]
     for g in grades:
-        failed = ", ".join(failed_names(g)) if g.status == "graded" else f"could not run: {g.why}"
-        lines.append(f"| {_md(g.target.label)} | {score(g)} | {result_word(g)} | {_md(failed)} |")
+        failed = _(", ").join(failed_names(g)) if g.status == "graded" else could_not_run(g)
+        lines.append(f"| {_md(g.target.label)} | {score(g)} | {result_shown(g)} | {_md(failed)} |")
     for g in grades:
         if not g.failed and not g.notes:
             continue
         lines += ["", f"## {_md(g.target.label)}", ""]
         for item in g.failed:
             v = item.verdict
-            lines.append(f"- **{_md(item.requirement.title)}**: {_md(v.measured)} (want {_md(v.bound)}). "
-                         f"{_md(TYPES[item.requirement.type].why)}.")
+            lines.append(_("- **{title}**: {measured} (want {bound}). {why}.").format(
+                title=_md(item.requirement.title), measured=_md(v.measured), bound=_md(v.bound),
+                why=_md(_(TYPES[item.requirement.type].why))))
             if v.evidence:
                 lines.append(f"  {_md(v.evidence)}")
             if g.path and (v.at is not None or v.conn is not None):
                 lines.append(f"  `{replay_command(g.path, v.at, v.conn)}`")
             if explain:
-                lines += [f"  Lesson: `sockscope lesson {row}` ({LESSON_ROWS.get(row, '')})"
+                lines += ["  " + _("Lesson: `sockscope lesson {row}` ({about})").format(row=row, about=lesson_row(row))
                           for row in lessons(item)]
-        lines += [f"- note: {_md(note)}" for note in g.notes]
+        lines += ["- " + _("note: {message}").format(message=_md(note)) for note in g.notes]
     return "\n".join(lines) + "\n"
 
 

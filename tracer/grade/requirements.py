@@ -28,6 +28,7 @@ from typing import Any
 from tracer.analysis.stats import percentile
 from tracer.clients.http import HOSTILE
 from tracer.grade.evidence import ClientConn, Evidence, story, waits
+from tracer.locale import N_, _
 from tracer.units import fmt_time
 
 
@@ -94,7 +95,8 @@ def _not_run(ev: Evidence, names: tuple[str, ...], bound: str) -> Verdict | None
     for name in names:
         run = ev.runs[name]
         if run.status == "not run":
-            return Verdict(False, "not measured", bound, f"run {name} ({run.scenario}) did not run: {run.why}")
+            return Verdict(False, _("not measured"), bound, _("run {name} ({scenario}) did not run: {why}").format(
+                name=name, scenario=run.scenario, why=run.why))
     return None
 
 
@@ -105,23 +107,23 @@ def _default_runs(ev: Evidence, given: tuple[str, ...] | None, skip: str | None 
 
 
 def _ms(ns: int | None) -> str:
-    return fmt_time(ns, significant=True) if ns is not None else "never"
+    return fmt_time(ns, significant=True) if ns is not None else _("never")
 
 
 # ---------------------------------------------------------------- the checks
 def answered(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     names = _default_runs(ev, p["runs"], skip="hostile")
-    bound = "all"
+    bound = _("all")
     if (missing := _not_run(ev, names, bound)) is not None:
         return missing
     conns = [cc for name in names for cc in ev.clients(name) if cc.sent]
     bad = [cc for cc in conns if not cc.answered]
-    measured = f"{len(conns) - len(bad)} of {len(conns)} answered"
+    measured = _("{n} of {total} answered").format(n=len(conns) - len(bad), total=len(conns))
     if not bad:
-        return Verdict(bool(conns), measured, bound, None if conns else "no connection sent a request")
+        return Verdict(bool(conns), measured, bound, None if conns else _("no connection sent a request"))
     first = min(bad, key=lambda cc: cc.connect_t or 0)
     told = story(ev, first)
-    more = f" ({len(bad) - 1} more like it)" if len(bad) > 1 else ""
+    more = _(" ({n} more like it)").format(n=len(bad) - 1) if len(bad) > 1 else ""
     return Verdict(False, measured, bound, told.text + more, told.at, first.conn, told.lessons)
 
 
@@ -130,20 +132,21 @@ def closed(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     never = [f for f in findings if f.code == "never-closed"]
     if not findings:
         n = sum(1 for c in ev.rec.connections.values() if c.id > 0)
-        return Verdict(True, f"{n} connections closed, no check findings", "no findings")
-    measured = (f"{len(never)} connections never closed by the server" if len(never) == len(findings)
-                else f"{len(findings)} check findings ({len(never)} connections never closed)")
+        return Verdict(True, _("{n} connections closed, no check findings").format(n=n), _("no findings"))
+    measured = (_("{n} connections never closed by the server").format(n=len(never)) if len(never) == len(findings)
+                else _("{n} check findings ({never} connections never closed)").format(n=len(findings),
+                                                                                      never=len(never)))
     first = findings[0]
     c = ev.connection(first.conn) if first.conn else None
     at = None
     if c is not None:
         at = max((t for t in (c.accepted_t, c.start_t, c.client_close_t) if t is not None), default=None)
-    return Verdict(False, measured, "no findings", first.message, at, first.conn or None)
+    return Verdict(False, measured, _("no findings"), first.message, at, first.conn or None)
 
 
 def max_threads(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     names = _default_runs(ev, p["runs"])
-    bound = f"at most {p['threads']}"
+    bound = _("at most {n}").format(n=p["threads"])
     if (missing := _not_run(ev, names, bound)) is not None:
         return missing
     best, when = 0, 0
@@ -152,14 +155,15 @@ def max_threads(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
         n, t = ev.peak_alive(run.t0, run.t1)
         if n > best:
             best, when = n, t
+    measured = _("{n} alive at most").format(n=best)
     if best <= p["threads"]:
-        return Verdict(True, f"{best} alive at most", bound)
-    return Verdict(False, f"{best} alive at most", bound,
-                   f"{best} server threads were alive at once at {_ms(when)}", when)
+        return Verdict(True, measured, bound)
+    return Verdict(False, measured, bound,
+                   _("{n} server threads were alive at once at {time}").format(n=best, time=_ms(when)), when)
 
 
 def reuse(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
-    bound = f"at most {p['threads']} created"
+    bound = _("at most {n} created").format(n=p["threads"])
     if p["run"] is not None:
         if (missing := _not_run(ev, (p["run"],), bound)) is not None:
             return missing
@@ -169,29 +173,31 @@ def reuse(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     else:
         started = ev.threads_started()
         n = sum(1 for c in ev.rec.connections.values() if c.id > 0)
-    measured = f"{len(started)} threads created for {n} connections"
+    measured = _("{threads} threads created for {n} connections").format(threads=len(started), n=n)
     if len(started) <= p["threads"]:
         return Verdict(True, measured, bound)
     t, name = started[p["threads"]]
-    return Verdict(False, measured, bound, f"thread {name} was thread number {p['threads'] + 1} created, at "
-                   f"{_ms(t)}: a new thread per connection instead of reusing one", t)
+    return Verdict(False, measured, bound, _("thread {name} was thread number {number} created, at {time}: a new "
+                                             "thread per connection instead of reusing one").format(
+                                                 name=name, number=p["threads"] + 1, time=_ms(t)), t)
 
 
 def latency(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     q, limit = p["percentile"], p["under"]
-    bound = f"p{q:g} under {_ms(limit)}"
+    bound = _("p{q:g} under {limit}").format(q=q, limit=_ms(limit))
     if (missing := _not_run(ev, (p["run"],), bound)) is not None:
         return missing
     conns = [cc for cc in ev.clients(p["run"]) if cc.sent or cc.reason not in ("client", None)]
     if not conns:
-        return Verdict(False, "no connections", bound, f"run {p['run']} made no connection")
+        return Verdict(False, _("no connections"), bound, _("run {run} made no connection").format(run=p["run"]))
     inf = 1 << 62
     values = sorted(cc.latency if cc.latency is not None else inf for cc in conns)
     value = percentile(values, q)
     assert value is not None
     unanswered = sum(1 for cc in conns if cc.latency is None)
-    shown = _ms(value) if value < inf else f"never ({unanswered} of {len(conns)} not answered)"
-    measured = f"p{q:g} {shown} over {len(conns)} connections"
+    shown = _ms(value) if value < inf else _("never ({n} of {total} not answered)").format(n=unanswered,
+                                                                                           total=len(conns))
+    measured = _("p{q:g} {value} over {n} connections").format(q=q, value=shown, n=len(conns))
     if value <= limit:
         return Verdict(True, measured, bound)
     worst = max(conns, key=lambda cc: cc.latency if cc.latency is not None else inf)
@@ -202,50 +208,56 @@ def _slow_story(ev: Evidence, cc: ClientConn) -> str:
     if cc.latency is None:
         return story(ev, cc).text
     where = waits(ev, cc)
-    return f"connection {cc.conn} took {_ms(cc.latency)} to be answered" + (f": {where}" if where else "")
+    took = _("connection {conn} took {time} to be answered").format(conn=cc.conn, time=_ms(cc.latency))
+    return took + (_(": {waits}").format(waits=where) if where else "")
 
 
 def slow_client(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     run, limit = ev.runs[p["run"]], p["within"]
-    bound = f"every quick client within {_ms(limit)}"
+    bound = _("every quick client within {limit}").format(limit=_ms(limit))
     if (missing := _not_run(ev, (run.name,), bound)) is not None:
         return missing
     slow = int(run.params["slow"])
     quick = [cc for cc in ev.clients(run.name) if cc.index > slow]
     if not quick:
-        return Verdict(False, "no quick clients", bound, f"run {run.name} has fast = 0: nothing to measure")
+        return Verdict(False, _("no quick clients"), bound, _("run {run} has fast = 0: nothing to measure").format(
+            run=run.name))
     inf = 1 << 62
     worst = max(quick, key=lambda cc: cc.latency if cc.latency is not None else inf)
     late = [cc for cc in quick if cc.latency is None or cc.latency > limit]
-    measured = (f"slowest quick client {_ms(worst.latency)}" if worst.latency is not None
-                else f"{sum(1 for cc in quick if cc.latency is None)} of {len(quick)} quick clients not answered")
+    measured = (_("slowest quick client {time}").format(time=_ms(worst.latency)) if worst.latency is not None
+                else _("{n} of {total} quick clients not answered").format(
+                    n=sum(1 for cc in quick if cc.latency is None), total=len(quick)))
     if not late:
         return Verdict(True, measured, bound)
-    return Verdict(False, measured, bound, _slow_story(ev, worst) + f", while {slow} slow clients were sending "
-                   "their requests a few bytes at a time", worst.connect_t, worst.conn)
+    return Verdict(False, measured, bound, _slow_story(ev, worst) + _(
+        ", while {n} slow clients were sending their requests a few bytes at a time").format(n=slow),
+        worst.connect_t, worst.conn)
 
 
 def idle_threads(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     run = ev.runs[p["run"]]
-    bound = f"at most {p['per_connection']:g} per idle connection"
+    bound = _("at most {n:g} per idle connection").format(n=p["per_connection"])
     if (missing := _not_run(ev, (run.name,), bound)) is not None:
         return missing
     idle = sum(1 for cc in ev.clients(run.name) if cc.index <= int(run.params["idle"]) and cc.conn > 0)
     if not idle:
-        return Verdict(False, "no idle connection was accepted", bound, f"run {run.name}: none of its idle "
-                       "connections was accepted", run.t0)
+        return Verdict(False, _("no idle connection was accepted"), bound,
+                       _("run {run}: none of its idle connections was accepted").format(run=run.name), run.t0)
     peak, when = ev.peak_alive(run.t0, run.t1)
     ratio = peak / idle
-    measured = f"{peak} threads alive with {idle} idle connections open ({ratio:.2f} each)"
+    measured = _("{threads} threads alive with {n} idle connections open ({ratio:.2f} each)").format(
+        threads=peak, n=idle, ratio=ratio)
     if ratio <= p["per_connection"]:
         return Verdict(True, measured, bound)
-    return Verdict(False, measured, bound, f"{peak} server threads were alive at {_ms(when)} while {idle} "
-                   "connections sent nothing: a thread waits in recv for each", when)
+    return Verdict(False, measured, bound, _("{threads} server threads were alive at {time} while {n} "
+                                             "connections sent nothing: a thread waits in recv for each").format(
+                                                 threads=peak, time=_ms(when), n=idle), when)
 
 
 def hostile(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     run = ev.runs[p["run"]]
-    bound = "each refused or closed, and still serving"
+    bound = _("each refused or closed, and still serving")
     if (missing := _not_run(ev, (run.name,), bound)) is not None:
         return missing
     n = int(run.params["clients"])
@@ -254,23 +266,34 @@ def hostile(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     probes = [cc for cc in conns if cc.index > n]
     refused = [cc for cc in bad if _refused(cc.reason)]
     served = [cc for cc in probes if cc.answered]
-    measured = (f"{len(refused)} of {len(bad)} bad requests refused or closed; {len(served)} of {len(probes)} "
-                "ordinary requests answered after")
+    measured = _("{refused} of {bad} bad requests refused or closed; {served} of {probes} ordinary requests "
+                 "answered after").format(refused=len(refused), bad=len(bad), served=len(served), probes=len(probes))
     if run.status != "done":
-        return Verdict(False, measured, bound, f"the server did not survive: {run.why}", run.t1)
+        return Verdict(False, measured, bound, _("the server did not survive: {why}").format(why=run.why), run.t1)
     wrong = [cc for cc in bad if not _refused(cc.reason)]
     if wrong:
         cc = wrong[0]
         label = HOSTILE[(cc.index - 1) % len(HOSTILE)][0]
-        return Verdict(False, measured, bound, f"connection {cc.conn} sent {label}: the server {cc.reason}",
-                       cc.connect_t, cc.conn)
+        return Verdict(False, measured, bound, _("connection {conn} sent {what}: the server {reason}").format(
+            conn=cc.conn, what=_(label), reason=_reason_words(cc.reason)), cc.connect_t, cc.conn)
     if len(served) < len(probes) or len(bad) < n:
         probe = next((cc for cc in probes if not cc.answered), None)
         if probe is None:
-            return Verdict(False, measured, bound, f"only {len(bad)} of {n} bad requests were sent", run.t0)
-        return Verdict(False, measured, bound, "after the bad requests: " + story(ev, probe).text, probe.connect_t,
-                       probe.conn)
+            return Verdict(False, measured, bound, _("only {sent} of {n} bad requests were sent").format(
+                sent=len(bad), n=n), run.t0)
+        return Verdict(False, measured, bound, _("after the bad requests: {story}").format(story=story(ev, probe).text),
+                       probe.connect_t, probe.conn)
     return Verdict(True, measured, bound)
+
+
+def _reason_words(reason: str | None) -> str:
+    """A hostile client's verdict (data: ``answered 200 and kept open``) in the language in force."""
+    text = str(reason)  # (None as the report always said it)
+    head, kept, rest = text.partition(" and kept open")
+    status = head.removeprefix("answered ")
+    if head.startswith("answered ") and status.isdigit() and not rest:
+        return (_("answered {status} and kept open") if kept else _("answered {status}")).format(status=status)
+    return _("no answer and kept open") if text == "no answer and kept open" else text
 
 
 def _refused(reason: str | None) -> bool:
@@ -278,43 +301,46 @@ def _refused(reason: str | None) -> bool:
 
 
 def _runs(scenario: str | None = None, default: Any = MISSING) -> Param:
-    return Param("run", f"the name of a [[run]]{f' of scenario {scenario}' if scenario else ''}", default, scenario)
+    return Param("run", N_("the name of a [[run]] of scenario {scenario}") if scenario else N_("the name of a [[run]]"),
+                 default, scenario)
 
 
-_RUNS = Param("runs", "the [[run]] names it reads (default: all)", None)
+_RUNS = Param("runs", N_("the [[run]] names it reads (default: all)"), None)
 
 TYPES: dict[str, Type] = {t.name: t for t in (
-    Type("answered", {"runs": _RUNS}, answered, lambda p: "every connection answered",
-         "a connection was never answered (one recv per connection, a full pool, a blocked loop)", (12, 4),
-         passes="every connection that sent a request got every reply"),
-    Type("closed", {}, closed, lambda p: "every connection closed by the server",
-         "connections are left open: the server never calls close()", (12,),
-         passes="check finds nothing: the server closed every connection"),
-    Type("max-threads", {"threads": Param("int", "the most server threads alive at once"), "runs": _RUNS},
-         max_threads, lambda p: f"at most {p['threads']} threads alive",
-         "the server's threads grow with its connections", (2, 10),
-         passes="at most `threads` server threads are alive at once"),
-    Type("reuse", {"threads": Param("int", "the most threads created"), "run": _runs(default=None)}, reuse,
-         lambda p: f"at most {p['threads']} threads created" + (f" in {p['run']}" if p["run"] else ""),
-         "a thread is created (and destroyed) per connection instead of reused", (3,),
-         passes="at most `threads` threads are created for all the connections (or a run's)"),
-    Type("latency", {"run": _runs(), "under": Param("time", "the bound, e.g. '500ms'"),
-                     "percentile": Param("number", "which percentile (default 99)", 99.0)}, latency,
-         lambda p: f"p{p['percentile']:g} latency under {_ms(p['under'])} in {p['run']}",
-         "under a burst, connections wait too long (in the backlog, the pool's queue, a blocked loop)", (4, 11, 15),
-         passes="the `percentile` of connect -> last reply byte is under `under`"),
-    Type("slow-client", {"run": _runs("slowloris"), "within": Param("time", "the bound, e.g. '1s'")}, slow_client,
-         lambda p: "a slow client does not stop the others",
-         "slow clients pin the server's threads, and the quick ones wait behind them", (6,),
-         passes="in a slowloris run, every quick client is answered within `within`"),
+    Type("answered", {"runs": _RUNS}, answered, lambda p: _("every connection answered"),
+         N_("a connection was never answered (one recv per connection, a full pool, a blocked loop)"), (12, 4),
+         passes=N_("every connection that sent a request got every reply")),
+    Type("closed", {}, closed, lambda p: _("every connection closed by the server"),
+         N_("connections are left open: the server never calls close()"), (12,),
+         passes=N_("check finds nothing: the server closed every connection")),
+    Type("max-threads", {"threads": Param("int", N_("the most server threads alive at once")), "runs": _RUNS},
+         max_threads, lambda p: _("at most {n} threads alive").format(n=p["threads"]),
+         N_("the server's threads grow with its connections"), (2, 10),
+         passes=N_("at most `threads` server threads are alive at once")),
+    Type("reuse", {"threads": Param("int", N_("the most threads created")), "run": _runs(default=None)}, reuse,
+         lambda p: (_("at most {n} threads created in {run}") if p["run"] else _("at most {n} threads created"))
+         .format(n=p["threads"], run=p["run"]),
+         N_("a thread is created (and destroyed) per connection instead of reused"), (3,),
+         passes=N_("at most `threads` threads are created for all the connections (or a run's)")),
+    Type("latency", {"run": _runs(), "under": Param("time", N_("the bound, e.g. '500ms'")),
+                     "percentile": Param("number", N_("which percentile (default 99)"), 99.0)}, latency,
+         lambda p: _("p{q:g} latency under {limit} in {run}").format(q=p["percentile"], limit=_ms(p["under"]),
+                                                                     run=p["run"]),
+         N_("under a burst, connections wait too long (in the backlog, the pool's queue, a blocked loop)"), (4, 11, 15),
+         passes=N_("the `percentile` of connect -> last reply byte is under `under`")),
+    Type("slow-client", {"run": _runs("slowloris"), "within": Param("time", N_("the bound, e.g. '1s'"))}, slow_client,
+         lambda p: _("a slow client does not stop the others"),
+         N_("slow clients pin the server's threads, and the quick ones wait behind them"), (6,),
+         passes=N_("in a slowloris run, every quick client is answered within `within`")),
     Type("idle-threads", {"run": _runs("idle"),
-                          "per_connection": Param("number", "threads per idle connection, at most (default 0.1)",
+                          "per_connection": Param("number", N_("threads per idle connection, at most (default 0.1)"),
                                                   0.1)}, idle_threads,
-         lambda p: "idle connections do not cost a thread each",
-         "every idle connection holds a thread blocked in recv", (8,),
-         passes="the threads alive while idle connections are open are at most `per_connection` each"),
+         lambda p: _("idle connections do not cost a thread each"),
+         N_("every idle connection holds a thread blocked in recv"), (8,),
+         passes=N_("the threads alive while idle connections are open are at most `per_connection` each")),
     Type("hostile", {"run": _runs("hostile")}, hostile,
-         lambda p: "survives hostile requests",
-         "a malformed request is answered as if it were valid, or ties the connection up", (12,),
-         passes="each malformed request is answered 4xx/5xx or closed, and ordinary ones after it answered"),
+         lambda p: _("survives hostile requests"),
+         N_("a malformed request is answered as if it were valid, or ties the connection up"), (12,),
+         passes=N_("each malformed request is answered 4xx/5xx or closed, and ordinary ones after it answered")),
 )}

@@ -35,6 +35,7 @@ from tracer.errors import ServerError, TracerError
 from tracer.grade.evidence import Evidence, RunWindow
 from tracer.grade.homework import Homework, Requirement
 from tracer.grade.requirements import TYPES, Verdict
+from tracer.locale import N_, _
 from tracer.recording.format import check_recording_path
 from tracer.recording.reader import load
 from tracer.run.headless import STARTUP_GRACE, move_trailer_last
@@ -43,11 +44,11 @@ from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
 OUTPUT_LIMIT = 64 * 1024  # characters of a submission's stdout kept; the rest is counted, not held
 START_TIMEOUT = 10.0  # seconds a submission has to start listening
 
-NOT_A_SANDBOX = ("each submission ran in its own process, on 127.0.0.1, in a fresh temporary folder, with a time "
-                 "limit and its output cut off; this is not a sandbox: a submission can still read and write "
-                 "whatever your user can. For code you do not trust, run sockscope grade inside a container "
-                 "(e.g. docker run --rm --network none -v \"$PWD\":/work python:3.12 ...) or as a separate user "
-                 "who cannot read your files.")
+NOT_A_SANDBOX = N_("each submission ran in its own process, on 127.0.0.1, in a fresh temporary folder, with a time "
+                   "limit and its output cut off; this is not a sandbox: a submission can still read and write "
+                   "whatever your user can. For code you do not trust, run sockscope grade inside a container "
+                   "(e.g. docker run --rm --network none -v \"$PWD\":/work python:3.12 ...) or as a separate user "
+                   "who cannot read your files.")
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,11 @@ def program_settings(path: str) -> Settings:
 def program_problem(path: str | None) -> str | None:
     """Why the file ``path`` cannot be a submission (missing, a folder, not Python), or None."""
     if path is None or not os.path.exists(path):
-        return f"{path}: no such file"
+        return _("{path}: no such file").format(path=path)
     if os.path.isdir(path):
-        return f"{path}: a folder, not a program"
+        return _("{path}: a folder, not a program").format(path=path)
     if not path.endswith(".py"):
-        return f"{path}: not a Python program (.py)"
+        return _("{path}: not a Python program (.py)").format(path=path)
     return None
 
 
@@ -174,15 +175,15 @@ def _session(cfg: Settings, homework: Homework, path: str, folder: str, result: 
                   server, deadline)
             if window.status != "done":
                 _skip_rest(result.runs, window)
-                result.notes.append(f"{window.why} (run {window.name})")
+                result.notes.append(_("{why} (run {name})").format(why=window.why, name=window.name))
                 break
     finally:
         server.stop()
         if server.piped is not None:
             server.piped.close()
             if server.piped.cut:
-                result.notes.append(f"its output was cut off after {OUTPUT_LIMIT // 1024} KiB "
-                                    f"({server.piped.cut:,} more characters not kept)")
+                result.notes.append(_("its output was cut off after {kib} KiB ({n:,} more characters not kept)")
+                                    .format(kib=OUTPUT_LIMIT // 1024, n=server.piped.cut))
         move_trailer_last(path)
 
 
@@ -199,7 +200,7 @@ def _fire(window: RunWindow, argv: list[str], server: ServerProcess, deadline: f
             if time.monotonic() > limit:
                 over = time.monotonic() > deadline
                 window.status = "cut short"
-                window.why = "the time limit for one submission ran out" if over else "the run took too long"
+                window.why = _("the time limit for one submission ran out") if over else _("the run took too long")
                 break
             time.sleep(0.02)
     finally:
@@ -213,8 +214,8 @@ def _fire(window: RunWindow, argv: list[str], server: ServerProcess, deadline: f
             window.status, window.why = "cut short", _said(died, server)
         elif window.outcome is None:
             window.status = "cut short"
-            window.why = "the clients failed: " + ("; ".join(piped.last_errors(2)) or
-                                                   f"exit status {piped.proc.returncode}")
+            window.why = _("the clients failed: {errors}").format(
+                errors="; ".join(piped.last_errors(2)) or _("exit status {n}").format(n=piped.proc.returncode))
         else:
             window.status = "done"
 
@@ -222,18 +223,21 @@ def _fire(window: RunWindow, argv: list[str], server: ServerProcess, deadline: f
 def _said(what: str, server: ServerProcess) -> str:
     """How a submission ended, in one line: the first line of ``what``, and the program's own last error line
     (``RuntimeError: forgot to bind``) rather than sockscope's notes about it."""
-    head = what.splitlines()[0] if what else "it ended"
+    head = what.splitlines()[0] if what else _("it ended")
     lines = list(server.piped.stderr) if server.piped is not None else []
-    own = [line for line in lines if line.strip() and not line.startswith(("sockscope:", " ", "\t", "Traceback"))]
-    if head.startswith("sockscope:") and own:
-        head = f"{server.cfg.model} exited before it listened (exit status {server.piped.proc.returncode})" \
+    ours = ("sockscope:", "sockscope：")  # sockscope's notes, in English or Chinese (the child speaks ours)
+    own = [line for line in lines if line.strip() and not line.startswith((*ours, " ", "\t", "Traceback"))]
+    if head.startswith(ours) and own:
+        head = _("{model} exited before it listened (exit status {n})").format(
+            model=server.cfg.model, n=server.piped.proc.returncode) \
             if server.piped is not None and server.piped.proc.returncode is not None else head
     return f"{head}: {own[-1]}" if own and own[-1] not in head else head
 
 
 def _skip_rest(runs: list[RunWindow], failed: RunWindow) -> None:
     for later in runs[failed.round:]:
-        later.status, later.why = "not run", f"run {failed.name} before it was cut short: {failed.why}"
+        later.status, later.why = "not run", _("run {name} before it was cut short: {why}").format(
+            name=failed.name, why=failed.why)
 
 
 def _judge(result: Grade, path: str) -> None:
@@ -241,7 +245,7 @@ def _judge(result: Grade, path: str) -> None:
         rec = load(path)
         findings = check(rec, n_lines=count_lines(path))
     except (TracerError, OSError) as exc:
-        result.status, result.why = "could not run", f"its recording could not be read: {exc}"
+        result.status, result.why = "could not run", _("its recording could not be read: {why}").format(why=exc)
         return
     ev = Evidence(rec, {w.name: w for w in result.runs}, findings)
     result.items = [Item(req, TYPES[req.type].check(ev, req.params)) for req in result.homework.requirements]

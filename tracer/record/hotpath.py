@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Any
 
+from tracer.locale import _
+
 VERSION = 2  # of the contract with tracer/record/_hotpath.c (its HOTPATH_VERSION)
 
 
@@ -69,16 +71,16 @@ def warn_stale() -> None:
     global _warned
     if not _warned:
         _warned = True
-        print("sockscope: note: the C hot path is out of date (run pip install -e . to rebuild it); "
-              "recording through the Python one meanwhile", file=sys.stderr)
+        print(_("sockscope: note: the C hot path is out of date (run pip install -e . to rebuild it); "
+                "recording through the Python one meanwhile"), file=sys.stderr)
 
 
 def describe() -> str:
     """Which hot path records, in a few words (``--version``, benchmarks)."""
     if stale:
-        return "Python hot path: the C extension is out of date; run pip install -e . to rebuild it"
+        return _("Python hot path: the C extension is out of date; run pip install -e . to rebuild it")
     if native is None:
-        return ("Python hot path: the C extension was not built (no C compiler at install?); "
-                "with gcc and Python's headers, run pip install -e . again")
+        return _("Python hot path: the C extension was not built (no C compiler at install?); "
+                 "with gcc and Python's headers, run pip install -e . again")
     env = _pure_python_env()
-    return "C hot path" if env is None else f"Python hot path: SOCKSCOPE_PURE_PYTHON={env}"
+    return _("C hot path") if env is None else _("Python hot path: SOCKSCOPE_PURE_PYTHON={value}").format(value=env)

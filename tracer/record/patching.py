@@ -50,6 +50,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from tracer import addresses
+from tracer.locale import _
 from tracer.record import net
 from tracer.record.recorder import Recorder
 
@@ -348,9 +349,10 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
 
 def _bind_note(asked: str, got: str, narrowed: bool) -> str:
     if narrowed:
-        return (f"sockscope: note: the program binds {asked}; bound to {got} instead, this machine only "
-                f"(to allow the network: sockscope run --host 0.0.0.0 ...)")
-    return f"sockscope: note: the program binds {asked}; bound to {got} instead (sockscope run --port)"
+        return _("sockscope: note: the program binds {asked}; bound to {got} instead, this machine only "
+                 "(to allow the network: sockscope run --host 0.0.0.0 ...)").format(asked=asked, got=got)
+    return _("sockscope: note: the program binds {asked}; bound to {got} instead (sockscope run --port)").format(
+        asked=asked, got=got)
 
 
 # ---------------------------------------------------------------- threads and the pool
@@ -569,8 +571,8 @@ def _hide_own_threads(program: Program) -> None:
 def _note_processes(program: Program) -> None:
     """Processes the program starts are not traced: say so once (and never write from a forked child)."""
     def in_parent() -> None:
-        program.note_once("fork", "sockscope: note: the program started a process (os.fork or multiprocessing); "
-                                  "processes it starts are not traced")
+        program.note_once("fork", _("sockscope: note: the program started a process (os.fork or multiprocessing); "
+                                    "processes it starts are not traced"))
 
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=program.forked, after_in_parent=in_parent)

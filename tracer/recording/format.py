@@ -33,7 +33,8 @@ def read_t0(path: str) -> int:
     try:
         return int(json.loads(first)["t0_monotonic_ns"])
     except (ValueError, KeyError, TypeError):
-        raise RecordingError(path, 1, f"expected a header with t0_monotonic_ns, got {first[:60]!r}") from None
+        raise RecordingError(path, 1, _("expected a header with t0_monotonic_ns, got {line!r}").format(
+            line=first[:60])) from None
 
 
 def check_recording_path(path: str) -> None:
@@ -49,17 +50,19 @@ def check_recording_path(path: str) -> None:
     target = outputs.target_of(path)
     kind = outputs.kind_of(target)
     if kind == "folder":
-        raise TracerError(f"cannot write recording {path}: it is a folder")
+        raise TracerError(_("cannot write recording {path}: it is a folder").format(path=path))
     if kind == "missing":
         folder = os.path.dirname(os.path.abspath(target))
         if not os.path.isdir(folder):
-            raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+            raise TracerError(_("cannot write recording {path}: folder {folder} does not exist").format(
+                path=path, folder=folder))
         return
     if kind == "special":
-        raise TracerError(f"cannot write recording {path}: it is not a regular file (a device or a pipe?)")
+        raise TracerError(_("cannot write recording {path}: it is not a regular file (a device or a pipe?)").format(
+            path=path))
     if os.path.getsize(target) and not _holds_a_recording(target):
-        raise TracerError(f"not writing a recording over {path}: it holds something else (a mistyped name?); "
-                          f"choose another name")
+        raise TracerError(_("not writing a recording over {path}: it holds something else (a mistyped name?); "
+                            "choose another name").format(path=path))
 
 
 def _holds_a_recording(path: str) -> bool:

@@ -88,7 +88,7 @@ class Builder:
         self.line_no += 1
         if self.rec.trailer is not None:
             if line.strip():
-                raise self.error(f"expected nothing after the trailer, got {line[:60]!r}")
+                raise self.error(_("expected nothing after the trailer, got {line!r}").format(line=line[:60]))
             return
         if self.line_no == 1:
             self._header(line)
@@ -98,15 +98,17 @@ class Builder:
         try:
             value = json.loads(line)
         except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits (plain ValueError)
-            raise self.error(f"expected a JSON value, got {line[:60]!r} ({getattr(exc, 'msg', exc)})") from None
+            raise self.error(_("expected a JSON value, got {line!r} ({why})").format(
+                line=line[:60], why=getattr(exc, "msg", exc))) from None
         except RecursionError:  # thousands of nested brackets
-            raise self.error(f"expected a JSON value, got {line[:60]!r} (nested too deeply)") from None
+            raise self.error(_("expected a JSON value, got {line!r} (nested too deeply)").format(
+                line=line[:60])) from None
         if isinstance(value, list):
             self._event(value)
         elif isinstance(value, dict):
             self._object(value)
         else:
-            raise self.error(f"expected an event array or an object, got {value!r:.60}")
+            raise self.error(_("expected an event array or an object, got {value!r:.60}").format(value=value))
 
     def feed_lines(self, lines: list[str]) -> None:
         """Take many lines (each with its newline): the C fast path for event lines, :meth:`feed` for the rest."""
@@ -187,38 +189,40 @@ class Builder:
 
     def _event(self, v: list[Any]) -> None:
         if not 6 <= len(v) <= 7:
-            raise self.error(f"expected an event [t, dur, kind, lane, conn, count(, detail)], got {len(v)} fields")
+            raise self.error(_("expected an event [t, dur, kind, lane, conn, count(, detail)], got {n} fields").format(
+                n=len(v)))
         t, dur, kind, lane, conn, count = v[:6]
         for name, x in (("t", t), ("dur", dur), ("lane", lane), ("conn", conn), ("count", count)):
             if not isinstance(x, int) or isinstance(x, bool):
-                raise self.error(f"expected an integer {name}, got {x!r:.40}")
+                raise self.error(_("expected an integer {name}, got {value!r:.40}").format(name=name, value=x))
         detail = v[6] if len(v) == 7 else None
         if isinstance(detail, str):  # close reasons repeat, and both ends name one peer: share the strings
             detail = sys.intern(detail)
         if detail is not None and not isinstance(detail, (str, int)):
-            raise self.error(f"expected a string or integer detail, got {detail!r:.40}")
+            raise self.error(_("expected a string or integer detail, got {detail!r:.40}").format(detail=detail))
         self._add(t, dur, kind, lane, conn, count, detail)
 
     def _add(self, t: int, dur: int, kind: str, lane_id: int, conn: int, count: int, detail: Any) -> None:
         code = _KIND_CODE.get(kind)
         if code is None:
-            raise self.error(f"expected an event kind ({', '.join(KINDS)}), got {kind!r:.40}")
+            raise self.error(_("expected an event kind ({kinds}), got {kind!r:.40}").format(kinds=", ".join(KINDS),
+                                                                                 kind=kind))
         lane = self.rec.lanes.get(lane_id)
         if lane is None:
-            raise self.error(f"event on lane {lane_id}, which was not declared before it")
+            raise self.error(_("event on lane {lane}, which was not declared before it").format(lane=lane_id))
         if t < 0 or dur < 0 or t > _MAX_INT or dur > _MAX_INT:
-            raise self.error(f"expected a time and duration >= 0, got t={t} dur={dur}")
+            raise self.error(_("expected a time and duration >= 0, got t={t} dur={dur}").format(t=t, dur=dur))
         if not -(2**31) < conn < 2**31:
-            raise self.error(f"expected a connection id that fits in 32 bits, got {conn}")
+            raise self.error(_("expected a connection id that fits in 32 bits, got {conn}").format(conn=conn))
         if not -_MAX_INT < count < _MAX_INT:
-            raise self.error(f"expected a count that fits in 64 bits, got {count}")
+            raise self.error(_("expected a count that fits in 64 bits, got {count}").format(count=count))
         rec = self.rec
         rec.n_events += 1
         if t + dur > rec.t_max:
             rec.t_max = t + dur
         if lane.side == "client" and conn:
             if conn < 0:  # (negative ids are the reader's own, for clients never accepted)
-                raise self.error(f"expected a client connection id >= 0, got {conn}")
+                raise self.error(_("expected a client connection id >= 0, got {conn}").format(conn=conn))
             conn = self._client_conn(conn, kind, detail, t, dur)
         i = lane._append(t, dur, code, conn, count, self.line_no, detail)
         if lane.side == "client" and conn < 0:
@@ -231,34 +235,37 @@ class Builder:
         if "lane" in v:
             lane_id, name = v.get("lane"), v.get("name")
             if not isinstance(lane_id, int) or not isinstance(name, str):
-                raise self.error(f"expected a lane declaration {{\"lane\": int, \"name\": str}}, got {v!r:.60}")
+                raise self.error(_("expected a lane declaration {{\"lane\": int, \"name\": str}}, got {value!r:.60}")
+                                 .format(value=v))
             if lane_id in rec.lanes:
-                raise self.error(f"lane {lane_id} declared twice")
+                raise self.error(_("lane {lane} declared twice").format(lane=lane_id))
             side = v.get("side", "server")
             if side not in ("server", "client"):
-                raise self.error(f"expected side \"server\" or \"client\", got {side!r:.30}")
+                raise self.error(_("expected side \"server\" or \"client\", got {side!r:.30}").format(side=side))
             native = v.get("native_id", 0)
             rec.lanes[lane_id] = Lane(lane_id, name, native if isinstance(native, int) else 0, side, self.line_no)
         elif "c" in v:
             name, t, value = v.get("c"), v.get("t"), v.get("v")
             if not isinstance(name, str) or not isinstance(t, int) or not isinstance(value, int):
-                raise self.error(f"expected a counter {{\"c\": str, \"t\": int, \"v\": int}}, got {v!r:.60}")
+                raise self.error(_("expected a counter {{\"c\": str, \"t\": int, \"v\": int}}, got {value!r:.60}")
+                                 .format(value=v))
             if not 0 <= t < _MAX_INT:
-                raise self.error(f"expected a counter time >= 0, got {t}")
+                raise self.error(_("expected a counter time >= 0, got {t}").format(t=t))
             if not -_MAX_INT < value < _MAX_INT:
-                raise self.error(f"expected a counter value that fits in 64 bits, got {value}")
+                raise self.error(_("expected a counter value that fits in 64 bits, got {value}").format(value=value))
             counter = rec.counters.setdefault(name, Counter(name))
             counter.t.append(t)
             counter.v.append(value)
         elif "mark" in v:
             t = v.get("t")
             if not isinstance(t, int):
-                raise self.error(f"expected a mark {{\"mark\": str, \"t\": int}}, got {v!r:.60}")
+                raise self.error(_("expected a mark {{\"mark\": str, \"t\": int}}, got {value!r:.60}").format(value=v))
             rec.marks.append((t, str(v["mark"])))
         elif v.get("end") is True:
             rec.trailer = v
         else:
-            raise self.error(f"expected a lane, counter, mark or trailer object, got keys {sorted(v)[:5]}")
+            raise self.error(_("expected a lane, counter, mark or trailer object, got keys {keys}").format(
+                keys=sorted(v)[:5]))
 
     # ------------------------------------------------------------ connections
     def _client_conn(self, client_id: int, kind: str, detail: Any, t: int, dur: int) -> int:
@@ -350,7 +357,7 @@ def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | No
     except IsADirectoryError:
         raise RecordingError(name, 0, _("is a folder, not a recording")) from None
     except PermissionError:
-        raise RecordingError(name, 0, "permission denied") from None
+        raise RecordingError(name, 0, _("permission denied")) from None
     builder = Builder(name, fast)
     with f:
         try:
@@ -398,7 +405,7 @@ def _read_blocks(f: TextIO, builder: Builder, size: int, progress: Callable[[int
 
 def _too_long(builder: Builder) -> RecordingError:
     return RecordingError(builder.rec.path, builder.line_no + 1,
-                          f"a line longer than {LINE_LIMIT:,} characters: not a recording")
+                          _("a line longer than {limit:,} characters: not a recording").format(limit=LINE_LIMIT))
 
 
 def _not_utf8(builder: Builder, name: str) -> Recording:

@@ -99,11 +99,12 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
         move_trailer_last(path)
     outcome = program.parse_outcome(piped.stdout)
     if died is not None and status != 0:
-        raise ServerError(f"{died}\nthe recording so far is readable: {path}")
+        raise ServerError(_("{died}\nthe recording so far is readable: {path}").format(died=died, path=path))
     if piped.proc.returncode != 0 and outcome is None:
-        errors = "; ".join(piped.last_errors(3)) or f"exit status {piped.proc.returncode}"
-        raise TracerError(f"the scenario's clients failed: {errors}")
-    note = f"the {cfg.model} server ended by itself during the scenario (exit status 0)" if died else None
+        errors = "; ".join(piped.last_errors(3)) or _("exit status {n}").format(n=piped.proc.returncode)
+        raise TracerError(_("the scenario's clients failed: {errors}").format(errors=errors))
+    note = _("the {model} server ended by itself during the scenario (exit status 0)").format(
+        model=cfg.model) if died else None
     return Result(path, load(path), outcome, status, note)
 
 
@@ -169,12 +170,16 @@ def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
     if st.client_only:
         conns += _(" ({n} more seen only by their client)").format(n=st.client_only)
     if st.never_closed:
-        conns += f", {st.never_closed} never closed by the server"
+        conns += _(", {n} never closed by the server").format(n=st.never_closed)
     late = answered_after_client_left(rec)
-    answered = f"{st.requests} requests answered" + (f" ({late} of them after their client had given up)"
-                                                     if late else "")
-    parts = [f"{rec.model} server ({_knobs(rec.settings)}): {conns}; {answered}; "
-             f"{st.threads_created} threads created, at most {st.threads_max_alive} alive at once"]
+    answered = ngettext("{n} request answered", "{n} requests answered", st.requests).format(n=st.requests)
+    if late:
+        answered += _(" ({n} of them after their client had given up)").format(n=late)
+    threads = ngettext("{n} thread created", "{n} threads created", st.threads_created).format(
+        n=st.threads_created)
+    parts = [_("{model} server ({knobs}): {connections}; {answered}; {threads}, at most {alive} alive at once")
+             .format(model=rec.model, knobs=_knobs(rec.settings), connections=conns, answered=answered,
+                     threads=threads, alive=st.threads_max_alive)]
     if outcome is not None:
         parts.append(_("clients saw {what}").format(what=program.summarize(outcome)))
     waits = [_("{time} {where} (connection {conn})").format(time=_ns(w.worst[0][1]), where=_(_WHERE[name]),

@@ -112,11 +112,11 @@ class Session:
     def can_fire(self) -> str | None:
         """None if a scenario can be fired now, else why not (one line)."""
         if self.stopped is not None:
-            return "the session has stopped"
+            return _("the session has stopped")
         if self.address is None:
-            return "the server's address is not known yet"
+            return _("the server's address is not known yet")
         if self.server is not None and not self.server.running:
-            return "the server is not running"
+            return _("the server is not running")
         return None
 
     def fire(self, scenario: str, params: Mapping[str, Number | str] | None = None) -> Firing:
@@ -128,7 +128,7 @@ class Session:
         """
         why = self.can_fire()
         if why is not None:
-            raise ServerError(f"cannot fire {scenario}: {why}")
+            raise ServerError(_("cannot fire {scenario}: {why}").format(scenario=scenario, why=why))
         assert self.address is not None
         overrides = {k: _fmt(v) for k, v in (params or {}).items()}
         resolved = scenarios.get(scenario).resolve(overrides)  # a bad value is reported here, not by the child
@@ -152,8 +152,8 @@ class Session:
                 f.reported = True
                 f.piped.join(0.5)
                 last = f.piped.last_errors(1)
-                out.append(f"{describe_firing(f.scenario, f.params)}: client exited with status {code}"
-                           + (f": {last[0]}" if last else ""))
+                out.append(_("{firing}: client exited with status {code}").format(
+                    firing=describe_firing(f.scenario, f.params), code=code) + (f": {last[0]}" if last else ""))
         return out
 
     def wait_clients(self, timeout: float = 30.0) -> bool:
@@ -196,7 +196,8 @@ class Session:
         for f in running:
             code = stop_process(f.piped.proc, grace=1.0)
             if code not in (0, -signal.SIGINT, 130):
-                problems.append(f"{describe_firing(f.scenario, f.params)}: client stopped with status {code}")
+                problems.append(_("{firing}: client stopped with status {code}").format(
+                    firing=describe_firing(f.scenario, f.params), code=code))
         for f in self.firings:
             f.piped.close()
         died = self.death()
@@ -206,7 +207,7 @@ class Session:
             if died:
                 problems.append(died)
             elif status != 0:
-                problems.append(f"the server stopped with status {status}")
+                problems.append(_("the server stopped with status {status}").format(status=status))
         self.stopped = Stopped(status, len(running), problems)
         return self.stopped
 

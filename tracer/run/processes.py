@@ -82,7 +82,8 @@ def yield_cpu_to_server(step: int = UI_NICENESS) -> None:
     try:
         os.nice(step)
     except OSError as exc:  # a platform or sandbox that refuses: the UI runs at normal priority
-        print(f"sockscope: could not lower the UI's priority ({exc.strerror or exc})", file=sys.stderr)
+        print(_("sockscope: could not lower the UI's priority ({why})").format(why=exc.strerror or exc),
+              file=sys.stderr)
 
 
 def stop_process(proc: subprocess.Popen[str], grace: float = 5.0) -> int:
@@ -226,10 +227,11 @@ class ServerProcess:
             if time.monotonic() > deadline:
                 self.stop()
                 if self.cfg.program:
-                    raise ServerError(f"{self.cfg.model} did not listen within {timeout:g} s (no socket.listen() "
-                                      "call): scenarios and live mode need a server; record a client program "
-                                      "with sockscope run")
-                raise ServerError(f"the {self.cfg.model} server did not start listening within {timeout:g} s")
+                    raise ServerError(_("{model} did not listen within {seconds:g} s (no socket.listen() "
+                                        "call): scenarios and live mode need a server; record a client program "
+                                        "with sockscope run").format(model=self.cfg.model, seconds=timeout))
+                raise ServerError(_("the {model} server did not start listening within {seconds:g} s").format(
+                    model=self.cfg.model, seconds=timeout))
         assert self.address is not None
         return self.address
 
@@ -264,10 +266,11 @@ class ServerProcess:
             return None
         self.piped.join(0.5)
         code = self.piped.proc.returncode
-        status = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-        how = "ended by itself" if code == 0 else "died"
+        status = _("killed by signal {n}").format(n=-code) if code < 0 else _("exit status {n}").format(n=code)
         lines = self.piped.last_errors(3)
-        return f"the {self.cfg.model} server {how} ({status})" + "".join(f"\n{x}" for x in lines)
+        said = (_("the {model} server ended by itself ({status})") if code == 0
+                else _("the {model} server died ({status})")).format(model=self.cfg.model, status=status)
+        return said + "".join(f"\n{x}" for x in lines)
 
     def stop(self, grace: float = 5.0) -> int:
         """Stop it cleanly (SIGINT, SIGTERM, kill; bounded); return its exit status."""

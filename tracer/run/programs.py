@@ -20,6 +20,7 @@ from typing import Any
 
 from tracer import child
 from tracer.errors import UsageError
+from tracer.locale import _
 
 
 @dataclass(frozen=True)
@@ -52,37 +53,40 @@ class SyntaxProblem(UsageError):
 
     def __init__(self, script: str, shown: str, hint: str = "") -> None:
         self.shown = shown
-        super().__init__(f"{script} has a syntax error (above){hint}; nothing was run or recorded")
+        super().__init__(_("{script} has a syntax error (above){hint}; nothing was run or recorded").format(
+            script=script, hint=hint))
 
 
 def check_program(spec: ProgramSpec) -> None:
     """Raise UsageError (one line) unless ``spec`` can be run; SyntaxProblem with Python's message."""
     if spec.module is not None:
         if not spec.module or spec.module.startswith("-"):
-            raise UsageError(f"-m expects a module name, got {spec.module!r}")
+            raise UsageError(_("-m expects a module name, got {module!r}").format(module=spec.module))
         return
     script = spec.script or ""
     if not os.path.exists(script):
-        raise UsageError(f"no such file: {script} (expected a Python program, or -m MODULE)")
+        raise UsageError(_("no such file: {script} (expected a Python program, or -m MODULE)").format(script=script))
     if os.path.isdir(script):
         if os.path.isfile(os.path.join(script, "__main__.py")):
             return
-        raise UsageError(f"{script} is a folder without a __main__.py; give a Python file (or -m MODULE)")
+        raise UsageError(_("{script} is a folder without a __main__.py; give a Python file (or -m MODULE)").format(
+            script=script))
     try:
         with open(script, "rb") as f:
             source = f.read(4 << 20)
     except OSError as exc:
-        raise UsageError(f"cannot read {script}: {exc.strerror or exc}") from None
+        raise UsageError(_("cannot read {script}: {why}").format(script=script, why=exc.strerror or exc)) from None
     if b"\0" in source:
-        raise UsageError(f"{script} is not a Python program (a binary file)")
+        raise UsageError(_("{script} is not a Python program (a binary file)").format(script=script))
     try:
         compile(source, script, "exec", dont_inherit=True)
     except SyntaxError as exc:
         shown = "".join(traceback.format_exception_only(type(exc), exc))
-        hint = "" if script.endswith((".py", ".pyw")) else f"; is {os.path.basename(script)} a Python program?"
+        hint = "" if script.endswith((".py", ".pyw")) else _("; is {name} a Python program?").format(
+            name=os.path.basename(script))
         raise SyntaxProblem(script, shown, hint) from None
     except ValueError as exc:  # undecodable source
-        raise UsageError(f"{script} is not a Python program ({exc})") from None
+        raise UsageError(_("{script} is not a Python program ({why})").format(script=script, why=exc)) from None
 
 
 def header(spec: ProgramSpec) -> dict[str, Any]:
@@ -210,7 +214,7 @@ def listen_address(path: str, offset: int = 0) -> tuple[tuple[str, int] | None, 
             except ValueError:
                 continue
             if len(event) == 7 and event[2] == "listen" and isinstance(event[6], str) and ":" in event[6]:
-                host, _, port = event[6].rpartition(":")
+                host, _sep, port = event[6].rpartition(":")
                 if port.isdigit():
                     return (host.strip("[]"), int(port)), offset + end
     return None, offset + end

@@ -102,7 +102,8 @@ def run_server(
             # the server itself failed (out of file descriptors, ...): one line either way.
             # Unless a stop signal woke the accept loop (it shuts the listener down).
             if not net.stopping:
-                failure = ServerError(f"the {cfg.model} server stopped: {exc.strerror or exc}") if address \
+                failure = ServerError(_("the {model} server stopped: {why}").format(
+                    model=cfg.model, why=exc.strerror or exc)) if address \
                     else _bind_error(cfg, exc)
     except KeyboardInterrupt:  # raised once, outside traced code (tracer/record/interrupts.py)
         pass
@@ -151,10 +152,11 @@ def spare_core() -> bool:
 def _bind_error(cfg: Settings, exc: OSError) -> TracerError:
     if cfg.unix is not None:
         if exc.errno == errno.EADDRINUSE:
-            return ServerError(f"--unix: {cfg.unix} is already in use")
-        return ServerError(f"cannot listen on {addresses.show(cfg.unix)}: {exc.strerror or exc}")
+            return ServerError(_("--unix: {path} is already in use").format(path=cfg.unix))
+        return ServerError(_("cannot listen on {address}: {why}").format(address=addresses.show(cfg.unix),
+                                                                        why=exc.strerror or exc))
     if isinstance(exc, socket.gaierror):  # a name that stopped resolving, or one of the other family
-        return ServerError(f"cannot listen on {cfg.host}: {exc.strerror or exc}")
+        return ServerError(_("cannot listen on {address}: {why}").format(address=cfg.host, why=exc.strerror or exc))
     if exc.errno == errno.EADDRINUSE:
         return ServerError(_("port {port} on {host} is already in use; try --port 0 for a free one").format(
             port=cfg.port, host=cfg.host))

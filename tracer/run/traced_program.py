@@ -36,6 +36,8 @@ import threading
 import time
 from typing import Any
 
+from tracer import locale
+from tracer.locale import _
 from tracer.record import hotpath  # noqa: F401 - the C hot path captures the standard socket class on import
 from tracer.record.patching import Program, install
 from tracer.record.recorder import Recorder
@@ -127,12 +129,14 @@ class Child:
             tb = tb.tb_next
         if self.program.bind_failed is not None and isinstance(exc, OSError) and not self.program.address:
             host, port = self.program.bind_failed
-            note(f"error: port {port} on {host} is already in use (the program's bind); "
-                 "try sockscope run --port 0 for a free one")
+            note(_("error: {message}").format(message=_(
+                "port {port} on {host} is already in use (the program's bind); "
+                "try sockscope run --port 0 for a free one").format(port=port, host=host)))
             self.not_started = True
             return EXIT_BIND
         if isinstance(exc, ImportError) and self.cfg.get("module") and tb is None:
-            note(f"error: no module named {self.cfg['module']!r} (sockscope run -m MODULE)")
+            missing = _("no module named {module!r} (sockscope run -m MODULE)").format(module=self.cfg["module"])
+            note(_("error: {message}").format(message=missing))
             self.not_started = True
             return 2
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
@@ -195,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cfg = json.loads(argv[0])
     die_with_parent(cfg.get("parent"))
+    locale.set_language(locale.choose())  # the parent's language (SOCKSCOPE_LANG): its notes and errors
     child = Child(cfg)
     status = child.run()
     child.wait_for_threads()
