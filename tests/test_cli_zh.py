@@ -243,7 +243,7 @@ def test_grade_report_in_chinese_and_english(tmp_path):
     assert "之后的下一个请求从未得到响应" in out and "        打开它：sockscope replay " in out
     assert "课程：sockscope lesson 12（recordings/LESSONS.md 第 12 行：" in out
     assert "  得分 " in out and "：未通过（" in out
-    assert "发送了发到普通端口上的 TLS 握手：服务端响应了 200 并且让连接一直开着" in out  # the hostile client's words
+    assert "发送了发到普通端口上的 TLS 握手：服务端响应了 200" in out  # the hostile client's words (kept open: timing)
     assert "sockscope：正在按作业 thread-server 评分 thread --as-taught" in zh.stderr
     en = sockscope(*args, "-o", str(tmp_path / "en.jsonl"), lang="en", cwd=tmp_path, timeout=180)
     assert en.returncode == 1, en.stderr
@@ -328,3 +328,33 @@ def test_a_teachers_homework_errors_in_chinese(tmp_path, capsys):
     assert cli.main(["--lang", "en", "grade", "thread", "--homework", str(bad)]) == 2
     assert capsys.readouterr().err == (f"error: {bad}: [[require]] 1 (latency): under: expected a time such as '500ms' "
                                        "or '2s', got 'fast'\n")
+
+
+def test_recorder_errors_in_chinese(tmp_path):
+    """The recorder's own refusals: an append to a recording that is not there."""
+    from tracer import locale
+    from tracer.errors import TracerError
+    from tracer.record import recorder
+
+    locale.set_language("zh")
+    missing = str(tmp_path / "gone.jsonl")
+    with pytest.raises(TracerError) as raised:
+        recorder.open_for_writing(missing, truncate=False)
+    assert str(raised.value) == f"无法追加到录制文件 {missing}：没有这个文件"
+    locale.set_language("en")
+    with pytest.raises(TracerError) as raised:
+        recorder.open_for_writing(missing, truncate=False)
+    assert str(raised.value) == f"cannot append to recording {missing}: no such file"
+
+
+@pytest.mark.parametrize(("reason", "zh"), [
+    ("answered 200 and kept open", "响应了 200 并且让连接一直开着"), ("answered 200", "响应了 200"),
+    ("no answer and kept open", "没有响应，并且让连接一直开着"), ("closed by server", "closed by server"),
+])
+def test_a_hostile_clients_verdict_in_words(reason, zh):
+    from tracer import locale
+    from tracer.grade.requirements import _reason_words
+
+    assert _reason_words(reason) == reason  # English: the verdict as the client wrote it
+    locale.set_language("zh")
+    assert _reason_words(reason) == zh

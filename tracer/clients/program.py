@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from tracer import addresses, child
+from tracer import addresses, child, locale
 from tracer.addresses import Address
 from tracer.clients import scenarios
 from tracer.clients.toolkit import CONNS_PER_ROUND, Clients, Outcome, client_recorder, next_round, ranges
@@ -65,7 +65,7 @@ def run_scenario(address: Address, name: str, overrides: Mapping[str, Any] | Non
         if rec is not None:
             rec.close()
             if rec.dropped:
-                print(f"sockscope: the client recorder dropped {rec.dropped} events", file=sys.stderr)
+                print(_("sockscope: the client recorder dropped {n} events").format(n=rec.dropped), file=sys.stderr)
     return clients.outcome
 
 
@@ -89,7 +89,7 @@ def _address(text: str) -> Address:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if isinstance(address, str) and not addresses.unix_supported():
-        raise argparse.ArgumentTypeError("this Python has no Unix sockets (AF_UNIX)")
+        raise argparse.ArgumentTypeError(_("this Python has no Unix sockets (AF_UNIX)"))
     return address
 
 
@@ -105,6 +105,7 @@ def main(args: list[str] | None = None) -> int:
     p.add_argument("--record", metavar="FILE", help="the server's recording, to append client lanes to")
     p.add_argument("--round", type=int, dest="round_no", help="client range in FILE (default: the next unused)")
     ns = p.parse_args(args)
+    locale.set_language(locale.choose())  # the parent's language (SOCKSCOPE_LANG, from child.env): its errors
     running: list[Clients] = []
 
     def stop(signum: int, frame: Any) -> None:
@@ -125,11 +126,11 @@ def main(args: list[str] | None = None) -> int:
         outcome = run_scenario(ns.address, ns.scenario, scenarios.parse_sets(ns.set), ns.record,
                                round_no=ns.round_no, on_progress=progress, on_start=running.append)
     except TracerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return exc.exit_code
     print("outcome " + json.dumps(asdict(outcome)), flush=True)
     for error in outcome.errors:
-        print(f"error: {error}", file=sys.stderr)
+        print(_("error: {message}").format(message=error), file=sys.stderr)
     return 1 if outcome.errors else 0
 
 

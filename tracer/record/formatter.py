@@ -23,7 +23,8 @@ import subprocess
 import sys
 from typing import Any, TextIO
 
-from tracer import child
+from tracer import child, locale
+from tracer.locale import _
 
 # An event line; ``%`` over the event tuple is several times cheaper than json.dumps.
 _EVENT = '[%d,%d,"%s",%d,%d,%d]\n'
@@ -88,12 +89,12 @@ class Formatter:
             return end
         try:
             self.send(("end", json.dumps(end, ensure_ascii=False), write_trailer))
-            out, _ = self.proc.communicate(timeout=30)  # closes the pipe: the child writes the trailer, exits
+            out, _err = self.proc.communicate(timeout=30)  # closes the pipe: the child writes the trailer, exits
             return json.loads(out)  # type: ignore[no-any-return]
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             self._reap()
-            print(f"sockscope: recording to {path}: the formatter process failed ({exc}); "
-                  f"no trailer written", file=sys.stderr)
+            print(_("sockscope: recording to {path}: the formatter process failed ({why}); no trailer written").format(
+                path=path, why=exc), file=sys.stderr)
             return end
 
 
@@ -119,6 +120,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     path = sys.argv[1]
+    locale.set_language(locale.choose())  # the recorder's language (SOCKSCOPE_LANG, from child.env)
     stdin = sys.stdin.buffer
     written = dropped = 0
     broken: str | None = None
@@ -133,7 +135,7 @@ def main() -> int:
         message = marshal.loads(stdin.read(struct.unpack("<I", size)[0]))
         if message[0] == "end":
             break
-        _, head, batch = message
+        _kind, head, batch = message
         if broken is None:
             try:
                 f.write(format_lines(head, batch))  # type: ignore[union-attr]
@@ -142,7 +144,8 @@ def main() -> int:
                 continue
             except (OSError, ValueError) as exc:
                 broken = str(exc)
-                print(f"sockscope: recording to {path} stopped: {exc}; the server goes on", file=sys.stderr)
+                print(_("sockscope: recording to {path} stopped: {why}; the server goes on").format(path=path, why=exc),
+                      file=sys.stderr)
                 _close_quietly(f)  # its unwritable buffer would fail again, noisily, at exit (Python 3.13)
         dropped += len(batch)
     end = json.loads(message[1])
@@ -152,7 +155,8 @@ def main() -> int:
             f.write(json.dumps(end, ensure_ascii=False) + "\n")  # type: ignore[union-attr]
             f.close()  # type: ignore[union-attr]
         except OSError as exc:
-            print(f"sockscope: recording to {path}: the trailer could not be written: {exc}", file=sys.stderr)
+            print(_("sockscope: recording to {path}: the trailer could not be written: {why}").format(
+                path=path, why=exc), file=sys.stderr)
     sys.stdout.write(json.dumps(end))
     return 0
 

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from tracer.errors import TracerError
+from tracer.locale import _
 from tracer.record import hotpath
 from tracer.record.formatter import Formatter, event_line, format_lines
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION, check_recording_path
@@ -362,7 +363,7 @@ class Recorder:
         events = self._events
         pending = len(events)
         if pending > self.max_pending:
-            for _ in range(pending - self.max_pending):
+            for _dropped in range(pending - self.max_pending):
                 events.pop()
             self._dropped += pending - self.max_pending
             pending = self.max_pending
@@ -373,8 +374,8 @@ class Recorder:
         self._dropped += lost
         if not self._format_failed:
             self._format_failed = True
-            print(f"sockscope: recording to {self.path}: {lost} events could not be written ({exc}); "
-                  f"counted as dropped", file=sys.stderr)
+            print(_("sockscope: recording to {path}: {n} events could not be written ({why}); counted as dropped")
+                  .format(path=self.path, n=lost, why=exc), file=sys.stderr)
 
     def _take_head(self) -> list[str]:
         """The declarations, counters and marks queued so far (lines of JSON)."""
@@ -389,7 +390,9 @@ class Recorder:
             self._child.send(("batch", head, batch))  # type: ignore[union-attr]
         except (OSError, ValueError) as exc:
             self.broken = f"the formatter process stopped ({exc})"
-            print(f"sockscope: recording to {self.path} stopped: {self.broken}; the server goes on", file=sys.stderr)
+            print(_("sockscope: recording to {path} stopped: {why}; the server goes on").format(path=self.path,
+                                                                                             why=self.broken),
+                  file=sys.stderr)
             return False
         return True
 
@@ -402,7 +405,8 @@ class Recorder:
             self._file.flush()
         except (OSError, ValueError) as exc:
             self.broken = str(exc)
-            print(f"sockscope: recording to {self.path} stopped: {exc}; the server goes on", file=sys.stderr)
+            print(_("sockscope: recording to {path} stopped: {why}; the server goes on").format(
+                path=self.path, why=exc), file=sys.stderr)
             return False
         return True
 
@@ -436,7 +440,7 @@ class Recorder:
         try:
             self._file.close()
         except OSError as exc:
-            print(f"sockscope: closing {self.path} failed: {exc}", file=sys.stderr)
+            print(_("sockscope: closing {path} failed: {why}").format(path=self.path, why=exc), file=sys.stderr)
         return end
 
     @property
@@ -480,18 +484,20 @@ def open_for_writing(path: str, truncate: bool = True) -> TextIO:
     else:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise TracerError(f"cannot write recording {path}: folder {folder} does not exist")
+            raise TracerError(_("cannot write recording {path}: folder {folder} does not exist").format(
+                path=path, folder=folder))
     try:
         # Truncate, then append: other processes (scenario clients) append
         # their own lanes to the same file, each batch one write() with O_APPEND.
         if truncate:
             open(path, "w").close()
         elif not os.path.isfile(path):
-            raise TracerError(f"cannot append to recording {path}: no such file")
+            raise TracerError(_("cannot append to recording {path}: no such file").format(path=path))
         return open(path, "a", encoding="utf-8", newline="\n", buffering=1 << 16)
     except PermissionError:
-        raise TracerError(f"cannot write recording {path}: permission denied") from None
+        raise TracerError(_("cannot write recording {path}: permission denied").format(path=path)) from None
     except IsADirectoryError:
-        raise TracerError(f"cannot write recording {path}: it is a folder") from None
+        raise TracerError(_("cannot write recording {path}: it is a folder").format(path=path)) from None
     except OSError as exc:
-        raise TracerError(f"cannot write recording {path}: {exc.strerror or exc}") from None
+        raise TracerError(_("cannot write recording {path}: {why}").format(
+            path=path, why=exc.strerror or exc)) from None
