@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracer.errors import RecordingError
-from tracer.recording import reader
+from tracer.recording import fastpath, reader
 from tracer.recording.follow import Loader
 from tracer.recording.model import Recording
 
@@ -206,6 +206,6 @@ def test_blocks_cut_lines_as_readline_did(tmp_path, monkeypatch, limit, block):
 
 def test_without_the_c_path_the_python_one_reads(monkeypatch, tmp_path):
     monkeypatch.setenv("SOCKSCOPE_PURE_PYTHON", "1")
-    assert reader._load_native() is None
+    assert fastpath._load_native() is None
     rec = reader.load(os.path.join(HERE, "data", "pool.jsonl"), fast=False)
     assert rec.n_events and reader.Builder("x", fast=False).fast is None

@@ -165,15 +165,45 @@ def test_track_grows_with_its_arrays() -> None:
     tr.kind.append(code("send"))
     tr.conn.append(1)
     assert tr.extend() == 1 and len(tr) == 2
-    assert tr.cum[tk.WORKING][-1] == 5 and tr.max_end(1) == 25
+    assert tr.class_time(tk.WORKING, 2) == 5 and tr.max_end(1) == 25
     assert tr.maxend is None  # spans one after another: no array needed
 
 
 def test_overlapping_spans_build_the_running_maximum() -> None:
     tr = track((0, 1000, "accept"), (10, 5, "send"), (20, 0, "close"), (30, 5, "recv"))
-    assert tr.maxend is not None and list(tr.maxend) == [1000] * 4
+    assert tr.maxend is not None and [tr.max_end(j) for j in range(4)] == [1000] * 4
     assert tr.covering(500) == 0
     assert glyphs(tr, View(0, 100, 10)) == "×┅┅┅┅┅┅┅┅┅"  # the close is never covered by the accept
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 60), st.sampled_from(["recv", "send", "accept", "close",
+                                                                                       "work", "select"])),
+                min_size=1, max_size=70), st.lists(st.integers(1, 30), max_size=5))
+def test_prefix_blocks_give_what_a_sum_over_every_event_gives(events, pieces) -> None:
+    """The prefix sums and running maximum kept every 8 events answer as sums over each event would, grown in pieces."""
+    events = sorted(events)
+    tr = track(*events[:1])
+    done = 1
+    for size in [*pieces, len(events)]:
+        for t, d, k in events[done:done + size]:
+            tr.t.append(t)
+            tr.dur.append(d)
+            tr.kind.append(code(k))
+            tr.conn.append(0)
+        done = min(len(events), done + size)
+        tr.extend()
+        n = len(tr)
+        for c in tr.cum:
+            for i in range(n + 1):
+                assert tr.class_time(c, i) == sum(tr.dur[j] for j in range(i) if tr.cls[j] == c)
+        for j in range(n):
+            assert tr.max_end(j) == max(tr.t[x] + tr.dur[x] for x in range(j + 1))
+        for lo in range(0, n, 3):
+            for hi in range(lo, n + 1, 5):
+                want = {c: sum(tr.dur[j] for j in range(lo, hi) if tr.cls[j] == c) for c in tr.cum}
+                got = tr.time_by_class(lo, hi, 0, 10**9, -1)
+                assert got == want and list(got) == list(tr.cum)
 
 
 def test_event_at_prefers_a_span_covering_then_nearest() -> None:

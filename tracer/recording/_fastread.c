@@ -9,16 +9,21 @@
  * (no spaces, integers of at most 18 digits, DETAIL a printable ASCII string
  * without quotes or backslashes, or an integer), does exactly what
  * Builder._add does: the same checks, the same columns, the same joining of
- * the two ends of a connection, the same Connection fields.  At the first
+ * the two ends of a connection, the same connection columns.  At the first
  * line of any other shape, or one that fails a check, it stops and returns
  * its index: Builder.feed() then reads that line the careful way (and raises
  * the error with its line number, or takes it).  So every error message is
  * the Python one, and the Python path is the definition of what a line means;
  * tests/test_fastread.py holds the two to the same model.
  *
- * Columns are appended in C buffers per lane and handed to the lane's arrays
- * with one frombytes() each when the call returns (or before it stops), so a
- * Recording is consistent whenever Python code runs.
+ * Lane columns are appended in C buffers per lane and handed to the lane's
+ * arrays with one frombytes() each when the call returns (or before it
+ * stops), so a Recording is consistent whenever Python code runs.  The
+ * connection table's columns (tracer/recording/conntable.py) are written in
+ * place through their buffers: the table keeps room for new rows, and when
+ * it has none (or an id is far out) the buffers are let go and the table's
+ * own Python new() makes room.  compact() squeezes gone rows out, as
+ * ConnTable.compact does.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -31,7 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FASTREAD_VERSION 1
+#define FASTREAD_VERSION 2
 #define MAX_INT (((int64_t)1) << 62)
 
 /* kind names, in the codes of tracer/recording/events.py (checked at first use against KINDS) */
@@ -41,13 +46,24 @@ static const char *KIND_NAMES[] = {"listen", "accept", "submit", "start", "recv"
 enum { K_ACCEPT = 1, K_SUBMIT = 2, K_START = 3, K_RECV = 4, K_SEND = 5, K_CLOSE = 6, K_THREAD_START = 7,
        K_CONNECT = 10 };
 
+/* the connection table's columns: conntable.COLUMNS, in its order, then the two dense id maps */
+enum { C_ID, C_PEER, C_ACCEPT_T, C_ACCEPT_DUR, C_ACCEPT_LANE, C_SUBMIT_T, C_START_T, C_SERVE_LANE, C_CLOSE_T,
+       C_CLOSE_REASON, C_CONNECT_T, C_CONNECT_DUR, C_CLIENT_LANE, C_CLIENT_CLOSE_T, C_CLIENT_CLOSE_REASON,
+       C_REQUESTS, C_BYTES_IN, C_BYTES_OUT, C_CLIENT_ID, C_GONE, N_COLS, M_POS = N_COLS, M_NEG, N_BUFS };
+static const char *COL_NAMES[N_BUFS] = {"id", "peer", "accept_t", "accept_dur", "accept_lane", "submit_t", "start_t",
+    "serve_lane", "close_t", "close_reason", "connect_t", "connect_dur", "client_lane", "client_close_t",
+    "client_close_reason", "requests", "bytes_in", "bytes_out", "client_id", "gone", "pos", "neg"};
+static const char COL_CODES[N_BUFS + 1] = "iiqqiqqiqiqqiqiqqqibii";
+static const int64_t COL_DEFAULT[N_COLS] = {0, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, 0, 0, 0, 0, 0};
+static const int HALF_COLS[6] = {C_CONNECT_T, C_CONNECT_DUR, C_CLIENT_LANE, C_CLIENT_CLOSE_T, C_CLIENT_CLOSE_REASON,
+                                 C_CLIENT_ID};
+static PyObject *col_str[N_BUFS];
+
 static PyObject *kind_str[N_KINDS];
 static PyObject *s_feed, *s_rec, *s_line_no, *s_lanes, *s_trailer, *s_connections, *s_n_events, *s_t_max, *s_side,
     *s_client, *s_t, *s_dur, *s_kind, *s_conn, *s_count, *s_lines, *s_details, *s_sorted, *s_end, *s_frombytes,
-    *s_id, *s_pending, *s_unmatched, *s_client_map, *s_spots, *s_peer, *s_accept_t, *s_accepted_t,
-    *s_accept_lane, *s_submit_t, *s_start_t, *s_serve_lane, *s_close_t, *s_close_reason, *s_connect_t,
-    *s_connected_t, *s_client_lane, *s_client_close_t, *s_client_close_reason, *s_requests, *s_bytes_in,
-    *s_bytes_out, *s_client_id;
+    *s_id, *s_pending, *s_unmatched, *s_client_map, *s_spots, *s_index, *s_lane_index, *s_idx, *s_vid, *s_n,
+    *s_live, *s_dead, *s_epoch, *s_cap, *s_far, *s_values, *s_ids, *s_items, *s_new, *s_unix, *s_from;
 
 /* ------------------------------------------------------------------ per-lane staging */
 typedef struct {
@@ -77,29 +93,37 @@ buf_put(Buf *b, const void *p, Py_ssize_t n)
 
 typedef struct {
     PyObject *lane;     /* owned */
-    PyObject *lane_id;  /* owned: the lane's id (an int) */
     PyObject *details;  /* owned: lane.details */
     int client;
+    int32_t index;      /* lane.index: its number in the connection columns */
     Py_ssize_t base;    /* events in the lane's arrays when first touched */
     Py_ssize_t n;       /* events staged */
     int64_t last_t, end;
     int unsorted;       /* found out of order here */
-    Buf t, dur, kind, conn, count, lines;
+    Buf t, dur, kind, conn, count, lines, didx, dvid;
 } Stage;
 
 typedef struct {
     Stage *stages;
     int n, cap;
-    PyObject *builder, *rec, *lanes, *connections, *connection_cls;
-    PyObject *pending, *unmatched, *client_map, *spots;
+    PyObject *builder, *rec, *lanes, *table;
+    PyObject *pending, *unmatched, *client_map, *spots, *far, *value_ids, *value_items;
     int64_t n_events, t_max;
+    /* the connection table, while held */
+    int held;
+    Py_buffer buf[N_BUFS];
+    Py_ssize_t len[N_BUFS];
+    Py_ssize_t rows, live, dead, epoch, room;
 } Ctx;
+
+#define Q(c, k) ((int64_t *)(c)->buf[k].buf)
+#define I(c, k) ((int32_t *)(c)->buf[k].buf)
+#define B(c, k) ((int8_t *)(c)->buf[k].buf)
 
 static void
 stage_free(Stage *s)
 {
     Py_XDECREF(s->lane);
-    Py_XDECREF(s->lane_id);
     Py_XDECREF(s->details);
     PyMem_Free(s->t.data);
     PyMem_Free(s->dur.data);
@@ -107,6 +131,8 @@ stage_free(Stage *s)
     PyMem_Free(s->conn.data);
     PyMem_Free(s->count.data);
     PyMem_Free(s->lines.data);
+    PyMem_Free(s->didx.data);
+    PyMem_Free(s->dvid.data);
 }
 
 static int64_t
@@ -120,7 +146,308 @@ as_i64(PyObject *o, int *ok)
     return v;
 }
 
-/* The lane's staging, made on first touch (reads its length, last start, end, side). */
+static int64_t
+attr_i64(PyObject *o, PyObject *name, int *ok)
+{
+    PyObject *x = PyObject_GetAttr(o, name);
+    if (x == NULL) {
+        *ok = 0;
+        return 0;
+    }
+    int64_t v = as_i64(x, ok);
+    Py_DECREF(x);
+    return v;
+}
+
+static int
+set_attr_i64(PyObject *o, PyObject *name, int64_t v)
+{
+    PyObject *x = PyLong_FromLongLong(v);
+    if (x == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(o, name, x);
+    Py_DECREF(x);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the connection table */
+static void
+table_release(Ctx *c)
+{
+    if (!c->held)
+        return;
+    for (int k = 0; k < N_BUFS; k++)
+        PyBuffer_Release(&c->buf[k]);
+    c->held = 0;
+}
+
+/* Write the counts back and let the buffers go (before Python code may grow the arrays, and at the end). */
+static int
+table_put_back(Ctx *c)
+{
+    if (!c->held)
+        return 0;
+    table_release(c);
+    if (set_attr_i64(c->table, s_n, c->rows) < 0 || set_attr_i64(c->table, s_live, c->live) < 0 ||
+        set_attr_i64(c->table, s_dead, c->dead) < 0 || set_attr_i64(c->table, s_epoch, c->epoch) < 0)
+        return -1;
+    return 0;
+}
+
+/* Hold every column's buffer. 1: held; 0: a column is not an array of its type (a list after a 64-bit overflow):
+   the caller leaves this file to Python; -1: error. */
+static int
+table_hold(Ctx *c)
+{
+    int ok = 1;
+    for (int k = 0; k < N_BUFS; k++) {
+        PyObject *col = PyObject_GetAttr(c->table, col_str[k]);
+        if (col == NULL) {
+            for (int j = 0; j < k; j++)
+                PyBuffer_Release(&c->buf[j]);
+            return -1;
+        }
+        int r = PyObject_GetBuffer(col, &c->buf[k], PyBUF_WRITABLE | PyBUF_FORMAT);
+        Py_DECREF(col);
+        if (r == 0 && (c->buf[k].format == NULL || c->buf[k].format[0] != COL_CODES[k] || c->buf[k].format[1] != 0)) {
+            PyBuffer_Release(&c->buf[k]);
+            r = -1;
+        }
+        if (r < 0) {
+            PyErr_Clear();
+            for (int j = 0; j < k; j++)
+                PyBuffer_Release(&c->buf[j]);
+            return 0;
+        }
+        c->len[k] = c->buf[k].len / c->buf[k].itemsize;
+    }
+    c->held = 1;
+    c->rows = attr_i64(c->table, s_n, &ok);
+    c->live = attr_i64(c->table, s_live, &ok);
+    c->dead = attr_i64(c->table, s_dead, &ok);
+    c->epoch = attr_i64(c->table, s_epoch, &ok);
+    c->room = c->len[C_ID];
+    if (!ok) {
+        table_release(c);
+        return -1;
+    }
+    for (int k = 1; k < N_COLS; k++)
+        if (c->len[k] < c->room)
+            c->room = c->len[k];
+    return 1;
+}
+
+/* -1: none; -2: error */
+static Py_ssize_t
+row_of(Ctx *c, int64_t cid)
+{
+    if (cid > 0 && cid < c->len[M_POS])
+        return I(c, M_POS)[cid];
+    if (cid < 0 && -cid < c->len[M_NEG])
+        return I(c, M_NEG)[-cid];
+    if (cid == 0 || PyDict_GET_SIZE(c->far) == 0)
+        return -1;
+    PyObject *key = PyLong_FromLongLong(cid);
+    if (key == NULL)
+        return -2;
+    PyObject *r = PyDict_GetItemWithError(c->far, key);
+    Py_DECREF(key);
+    if (r == NULL)
+        return PyErr_Occurred() ? -2 : -1;
+    return PyLong_AsSsize_t(r);
+}
+
+/* point cid at row r (-1: nowhere); 1 done, 0 needs the Python table (a far id), -1 error */
+static int
+set_slot(Ctx *c, int64_t cid, Py_ssize_t r)
+{
+    if (cid > 0 && cid < c->len[M_POS]) {
+        I(c, M_POS)[cid] = (int32_t)r;
+        return 1;
+    }
+    if (cid < 0 && -cid < c->len[M_NEG]) {
+        I(c, M_NEG)[-cid] = (int32_t)r;
+        return 1;
+    }
+    PyObject *key = PyLong_FromLongLong(cid);
+    if (key == NULL)
+        return -1;
+    int rc;
+    if (r < 0) {
+        rc = PyDict_DelItem(c->far, key);
+        if (rc < 0 && PyErr_ExceptionMatches(PyExc_KeyError)) {
+            PyErr_Clear();
+            rc = 0;
+        }
+    }
+    else {
+        PyObject *v = PyLong_FromSsize_t(r);
+        rc = v ? PyDict_SetItem(c->far, key, v) : -1;
+        Py_XDECREF(v);
+    }
+    Py_DECREF(key);
+    return rc < 0 ? -1 : 1;
+}
+
+static void
+copy_row(Ctx *c, Py_ssize_t from, Py_ssize_t to, const int *cols, int ncols)
+{
+    for (int j = 0; j < ncols; j++) {
+        int k = cols ? cols[j] : j;
+        Py_ssize_t size = c->buf[k].itemsize;
+        memcpy((char *)c->buf[k].buf + to * size, (char *)c->buf[k].buf + from * size, size);
+    }
+}
+
+/* ConnTable.compact, in place (the arrays keep their length) */
+static int
+compact_rows(Ctx *c)
+{
+    Py_ssize_t w = 0;
+    for (Py_ssize_t r = 0; r < c->rows; r++) {
+        if (B(c, C_GONE)[r])
+            continue;
+        if (w != r)
+            copy_row(c, r, w, NULL, N_COLS);
+        w++;
+    }
+    c->rows = w;
+    c->dead = 0;
+    c->epoch++;
+    memset(c->buf[M_POS].buf, 0xff, c->buf[M_POS].len);
+    memset(c->buf[M_NEG].buf, 0xff, c->buf[M_NEG].len);
+    PyDict_Clear(c->far);
+    for (Py_ssize_t r = 0; r < w; r++)
+        if (set_slot(c, I(c, C_ID)[r], r) < 0)
+            return -1;
+    return 0;
+}
+
+/* ConnTable.new: the row of a new connection cid; -1 on error */
+static Py_ssize_t
+new_row(Ctx *c, int64_t cid)
+{
+    if (c->rows == c->room && c->dead && c->dead * 4 >= c->rows && compact_rows(c) < 0)
+        return -1;
+    int dense = (cid > 0 && cid < c->len[M_POS]) || (cid < 0 && -cid < c->len[M_NEG]);
+    if (c->rows < c->room && dense) {
+        Py_ssize_t r = c->rows++;
+        for (int k = 0; k < N_COLS; k++) {
+            Py_ssize_t size = c->buf[k].itemsize;
+            char *p = (char *)c->buf[k].buf + r * size;
+            if (size == 8)
+                *(int64_t *)p = COL_DEFAULT[k];
+            else if (size == 4)
+                *(int32_t *)p = (int32_t)COL_DEFAULT[k];
+            else
+                *(int8_t *)p = (int8_t)COL_DEFAULT[k];
+        }
+        I(c, C_ID)[r] = (int32_t)cid;
+        c->live++;
+        set_slot(c, cid, r);
+        return r;
+    }
+    /* no room, or an id beyond the dense maps: the table's own new() grows them */
+    if (table_put_back(c) < 0)
+        return -1;
+    PyObject *key = PyLong_FromLongLong(cid);
+    PyObject *got = key ? PyObject_CallMethodOneArg(c->table, s_new, key) : NULL;
+    Py_XDECREF(key);
+    if (got == NULL)
+        return -1;
+    Py_ssize_t r = PyLong_AsSsize_t(got);
+    Py_DECREF(got);
+    if (r < 0 && PyErr_Occurred())
+        return -1;
+    if (table_hold(c) != 1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the connection table changed type while read");
+        return -1;
+    }
+    return r;
+}
+
+/* ConnTable.drop: the row, -1 none, -2 error */
+static Py_ssize_t
+drop_row(Ctx *c, int64_t cid)
+{
+    Py_ssize_t r = row_of(c, cid);
+    if (r < 0)
+        return r;
+    if (set_slot(c, cid, -1) < 0)
+        return -2;
+    B(c, C_GONE)[r] = 1;
+    c->live--;
+    c->dead++;
+    return r;
+}
+
+/* Values.id_of, for a str or a (non-bool) int: -1 on error */
+static int32_t
+value_id(Ctx *c, PyObject *v)
+{
+    PyObject *got = PyDict_GetItemWithError(c->value_ids, v);
+    if (got != NULL)
+        return (int32_t)PyLong_AsLong(got);
+    if (PyErr_Occurred())
+        return -1;
+    Py_ssize_t id = PyList_GET_SIZE(c->value_items);
+    PyObject *idv = PyLong_FromSsize_t(id);
+    if (idv == NULL || PyList_Append(c->value_items, v) < 0 || PyDict_SetItem(c->value_ids, v, idv) < 0) {
+        Py_XDECREF(idv);
+        return -1;
+    }
+    Py_DECREF(idv);
+    return (int32_t)id;
+}
+
+/* str(detail)'s value id, -1 for None: -2 on error */
+static int32_t
+reason_id(Ctx *c, PyObject *detail)
+{
+    if (detail == Py_None)
+        return -1;
+    PyObject *s = PyObject_Str(detail);
+    if (s == NULL)
+        return -2;
+    int32_t id = value_id(c, s);
+    Py_DECREF(s);
+    return id < 0 ? -2 : id;
+}
+
+/* tracer.addresses.join_key: a new reference (None: nothing to join by), NULL on error */
+static PyObject *
+join_key(PyObject *detail)
+{
+    if (!PyUnicode_Check(detail))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(detail);
+    Py_ssize_t is_unix = PyUnicode_Tailmatch(detail, s_unix, 0, n, -1);
+    if (is_unix < 0)
+        return NULL;
+    if (is_unix) {
+        Py_ssize_t at = PyUnicode_Find(detail, s_from, 0, n, -1);
+        if (at == -2)
+            return NULL;
+        if (at < 0 || at + 6 >= n)
+            Py_RETURN_NONE;
+        PyObject *name = PyUnicode_Substring(detail, at + 6, n);
+        if (name == NULL)
+            return NULL;
+        PyObject *key = PyUnicode_Concat(s_unix, name);
+        Py_DECREF(name);
+        return key;
+    }
+    Py_ssize_t colon = PyUnicode_FindChar(detail, ':', 0, n, 1);
+    if (colon == -2)
+        return NULL;
+    if (colon < 0)
+        Py_RETURN_NONE;
+    Py_INCREF(detail);
+    return detail;
+}
+
+/* The lane's staging, made on first touch (reads its length, last start, end, side, number). */
 static Stage *
 stage_for(Ctx *c, PyObject *lane)
 {
@@ -139,10 +466,9 @@ stage_for(Ctx *c, PyObject *lane)
     }
     Stage *s = &c->stages[c->n];
     memset(s, 0, sizeof(Stage));
-    PyObject *t = NULL, *side = NULL, *end = NULL, *sorted = NULL;
+    PyObject *t = NULL, *side = NULL;
     int ok = 1;
-    if ((t = PyObject_GetAttr(lane, s_t)) == NULL || (side = PyObject_GetAttr(lane, s_side)) == NULL ||
-        (end = PyObject_GetAttr(lane, s_end)) == NULL || (sorted = PyObject_GetAttr(lane, s_sorted)) == NULL)
+    if ((t = PyObject_GetAttr(lane, s_t)) == NULL || (side = PyObject_GetAttr(lane, s_side)) == NULL)
         goto fail;
     s->base = PySequence_Size(t);
     if (s->base < 0)
@@ -154,38 +480,43 @@ stage_for(Ctx *c, PyObject *lane)
         s->last_t = as_i64(last, &ok);
         Py_DECREF(last);
     }
-    s->end = as_i64(end, &ok);
+    s->end = attr_i64(lane, s_end, &ok);
+    int64_t index = attr_i64(lane, s_index, &ok);
     if (!ok)
         goto fail;
+    if (index < 0) { /* a lane put in rec.lanes by hand: the builder numbers it */
+        PyObject *r = PyObject_CallMethodOneArg(c->builder, s_lane_index, lane);
+        if (r == NULL)
+            goto fail;
+        index = as_i64(r, &ok);
+        Py_DECREF(r);
+        if (!ok)
+            goto fail;
+    }
+    s->index = (int32_t)index;
     s->client = PyObject_RichCompareBool(side, s_client, Py_EQ);
     if (s->client < 0)
         goto fail;
-    if ((s->lane_id = PyObject_GetAttr(lane, s_id)) == NULL || (s->details = PyObject_GetAttr(lane, s_details)) == NULL)
+    if ((s->details = PyObject_GetAttr(lane, s_details)) == NULL)
         goto fail;
     Py_INCREF(lane);
     s->lane = lane;
     c->n++;
     Py_DECREF(t);
     Py_DECREF(side);
-    Py_DECREF(end);
-    Py_DECREF(sorted);
     return s;
 fail:
-    Py_XDECREF(s->lane_id);
-    Py_XDECREF(s->details);
     Py_XDECREF(t);
     Py_XDECREF(side);
-    Py_XDECREF(end);
-    Py_XDECREF(sorted);
     return NULL;
 }
 
 static int
-append_bytes(PyObject *lane, PyObject *name, Buf *b)
+append_bytes(PyObject *obj, PyObject *name, Buf *b)
 {
     if (!b->len)
         return 0;
-    PyObject *arr = PyObject_GetAttr(lane, name);
+    PyObject *arr = PyObject_GetAttr(obj, name);
     if (arr == NULL)
         return -1;
     PyObject *view = PyMemoryView_FromMemory(b->data, b->len, PyBUF_READ);
@@ -203,7 +534,7 @@ append_bytes(PyObject *lane, PyObject *name, Buf *b)
     return 0;
 }
 
-/* Hand every staged column to its lane's arrays, and the counters to the recording. */
+/* Hand every staged column to its lane's arrays, the counts to the recording, and the table back. */
 static int
 flush(Ctx *c, Py_ssize_t line_no)
 {
@@ -213,38 +544,21 @@ flush(Ctx *c, Py_ssize_t line_no)
         if (rc == 0 && (append_bytes(s->lane, s_t, &s->t) < 0 || append_bytes(s->lane, s_dur, &s->dur) < 0 ||
                         append_bytes(s->lane, s_kind, &s->kind) < 0 || append_bytes(s->lane, s_conn, &s->conn) < 0 ||
                         append_bytes(s->lane, s_count, &s->count) < 0 ||
-                        append_bytes(s->lane, s_lines, &s->lines) < 0))
+                        append_bytes(s->lane, s_lines, &s->lines) < 0 ||
+                        append_bytes(s->details, s_idx, &s->didx) < 0 || append_bytes(s->details, s_vid, &s->dvid) < 0))
             rc = -1;
-        if (rc == 0) {
-            PyObject *end = PyLong_FromLongLong(s->end);
-            if (end == NULL || PyObject_SetAttr(s->lane, s_end, end) < 0)
-                rc = -1;
-            Py_XDECREF(end);
-        }
+        if (rc == 0 && set_attr_i64(s->lane, s_end, s->end) < 0)
+            rc = -1;
         if (rc == 0 && s->unsorted && PyObject_SetAttr(s->lane, s_sorted, Py_False) < 0)
             rc = -1;
         stage_free(s);
     }
     c->n = 0;
-    PyObject *v;
-    if (rc == 0) {
-        v = PyLong_FromLongLong(c->n_events);
-        if (v == NULL || PyObject_SetAttr(c->rec, s_n_events, v) < 0)
-            rc = -1;
-        Py_XDECREF(v);
-    }
-    if (rc == 0) {
-        v = PyLong_FromLongLong(c->t_max);
-        if (v == NULL || PyObject_SetAttr(c->rec, s_t_max, v) < 0)
-            rc = -1;
-        Py_XDECREF(v);
-    }
-    if (rc == 0) {
-        v = PyLong_FromSsize_t(line_no);
-        if (v == NULL || PyObject_SetAttr(c->builder, s_line_no, v) < 0)
-            rc = -1;
-        Py_XDECREF(v);
-    }
+    if (table_put_back(c) < 0)
+        rc = -1;
+    if (rc == 0 && (set_attr_i64(c->rec, s_n_events, c->n_events) < 0 || set_attr_i64(c->rec, s_t_max, c->t_max) < 0 ||
+                    set_attr_i64(c->builder, s_line_no, line_no) < 0))
+        rc = -1;
     return rc;
 }
 
@@ -348,65 +662,17 @@ parse_line(const char *p, Py_ssize_t size, Line *ln)
     return 1;
 }
 
+
 /* ------------------------------------------------------------------ connections (Builder's, in C) */
-static int
-set_int(PyObject *o, PyObject *name, int64_t v)
-{
-    PyObject *x = PyLong_FromLongLong(v);
-    if (x == NULL)
-        return -1;
-    int rc = PyObject_SetAttr(o, name, x);
-    Py_DECREF(x);
-    return rc;
-}
 
-static int
-is_none_attr(PyObject *o, PyObject *name)
-{
-    PyObject *x = PyObject_GetAttr(o, name);
-    if (x == NULL)
-        return -1;
-    int r = x == Py_None;
-    Py_DECREF(x);
-    return r;
-}
-
-static int
-add_int(PyObject *o, PyObject *name, int64_t v)
-{
-    PyObject *x = PyObject_GetAttr(o, name);
-    if (x == NULL)
-        return -1;
-    PyObject *d = PyLong_FromLongLong(v);
-    PyObject *sum = d ? PyNumber_Add(x, d) : NULL;
-    Py_DECREF(x);
-    Py_XDECREF(d);
-    if (sum == NULL)
-        return -1;
-    int rc = PyObject_SetAttr(o, name, sum);
-    Py_DECREF(sum);
-    return rc;
-}
-
-/* str(detail) if detail is not None else None: a new reference */
-static PyObject *
-reason(PyObject *detail)
-{
-    if (detail == Py_None) {
-        Py_INCREF(Py_None);
-        return Py_None;
-    }
-    return PyObject_Str(detail);
-}
-
-/* Builder._client_conn: the id a client-side event is stored under. -1 on error (ids are never -1 on success? they can
-   be: so the result goes to *out). */
+/* Builder._client_conn: the id a client-side event is stored under (into *out); -1 on error */
 static int
 client_conn(Ctx *c, int64_t client_id, int kind, PyObject *detail, int64_t *out)
 {
     PyObject *key = PyLong_FromLongLong(client_id);
     if (key == NULL)
         return -1;
+    PyObject *jk = NULL;
     PyObject *known = PyDict_GetItemWithError(c->client_map, key);
     if (known != NULL) {
         int ok = 1;
@@ -416,33 +682,35 @@ client_conn(Ctx *c, int64_t client_id, int kind, PyObject *detail, int64_t *out)
     }
     if (PyErr_Occurred())
         goto fail;
-    if (kind == K_CONNECT && PyUnicode_Check(detail)) {
-        Py_ssize_t has = PyUnicode_FindChar(detail, ':', 0, PyUnicode_GET_LENGTH(detail), 1);
-        if (has == -2)
+    if (kind == K_CONNECT) {
+        if ((jk = join_key(detail)) == NULL)
             goto fail;
-        if (has >= 0) {
-            PyObject *server_id = PyDict_GetItemWithError(c->unmatched, detail);
+        if (jk != Py_None) {
+            PyObject *server_id = PyDict_GetItemWithError(c->unmatched, jk);
             if (server_id != NULL) {
                 Py_INCREF(server_id);
                 int ok = 1;
-                if (PyDict_DelItem(c->unmatched, detail) < 0 || PyDict_SetItem(c->client_map, key, server_id) < 0) {
+                if (PyDict_DelItem(c->unmatched, jk) < 0 || PyDict_SetItem(c->client_map, key, server_id) < 0) {
                     Py_DECREF(server_id);
                     goto fail;
                 }
                 *out = as_i64(server_id, &ok);
                 Py_DECREF(server_id);
                 Py_DECREF(key);
+                Py_DECREF(jk);
                 return ok ? 0 : -1;
             }
-            if (PyErr_Occurred() || PyDict_SetItem(c->pending, detail, key) < 0)
+            if (PyErr_Occurred() || PyDict_SetItem(c->pending, jk, key) < 0)
                 goto fail;
         }
     }
     Py_DECREF(key);
+    Py_XDECREF(jk);
     *out = -client_id;
     return 0;
 fail:
     Py_DECREF(key);
+    Py_XDECREF(jk);
     return -1;
 }
 
@@ -468,24 +736,29 @@ rewrite_conn(Ctx *c, PyObject *lane, Py_ssize_t i, int64_t server_id)
     return rc;
 }
 
-static PyObject *HALF_FIELDS[6];
-
 /* Builder._match_accept */
 static int
-match_accept(Ctx *c, PyObject *server_key, int64_t server_id, PyObject *peer)
+match_accept(Ctx *c, int64_t server_id, PyObject *peer)
 {
-    if (!PyUnicode_Check(peer))
+    PyObject *jk = join_key(peer);
+    if (jk == NULL)
+        return -1;
+    if (jk == Py_None) {
+        Py_DECREF(jk);
         return 0;
-    PyObject *client_key = PyDict_GetItemWithError(c->pending, peer);
+    }
+    int rc = -1, ok = 1;
+    PyObject *spots = NULL, *server_key = PyLong_FromLongLong(server_id);
+    PyObject *client_key = server_key ? PyDict_GetItemWithError(c->pending, jk) : NULL;
     if (client_key == NULL) {
-        if (PyErr_Occurred())
-            return -1;
-        return PyDict_SetItem(c->unmatched, peer, server_key);
+        if (server_key != NULL && !PyErr_Occurred())
+            rc = PyDict_SetItem(c->unmatched, jk, server_key);
+        Py_DECREF(jk);
+        Py_XDECREF(server_key);
+        return rc;
     }
     Py_INCREF(client_key);
-    int rc = -1, ok = 1;
-    PyObject *spots = NULL, *neg = NULL, *half = NULL;
-    if (PyDict_DelItem(c->pending, peer) < 0 || PyDict_SetItem(c->client_map, client_key, server_key) < 0)
+    if (PyDict_DelItem(c->pending, jk) < 0 || PyDict_SetItem(c->client_map, client_key, server_key) < 0)
         goto done;
     spots = PyDict_GetItemWithError(c->spots, client_key);
     if (spots != NULL) {
@@ -502,38 +775,23 @@ match_accept(Ctx *c, PyObject *server_key, int64_t server_id, PyObject *peer)
     else if (PyErr_Occurred())
         goto done;
     int64_t client_id = as_i64(client_key, &ok);
-    if (!ok || (neg = PyLong_FromLongLong(-client_id)) == NULL)
+    if (!ok)
         goto done;
-    half = PyDict_GetItemWithError(c->connections, neg);
-    if (half != NULL) {
-        Py_INCREF(half);
-        if (PyDict_DelItem(c->connections, neg) < 0)
-            goto done;
-    }
-    else if (PyErr_Occurred())
+    Py_ssize_t half = drop_row(c, -client_id);
+    if (half == -2)
         goto done;
-    PyObject *conn = PyDict_GetItemWithError(c->connections, server_key); /* borrowed */
-    if (conn == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetObject(PyExc_KeyError, server_key);
+    Py_ssize_t r = row_of(c, server_id);
+    if (r == -2)
         goto done;
-    }
-    if (half != NULL)
-        for (int f = 0; f < 6; f++) {
-            PyObject *x = PyObject_GetAttr(half, HALF_FIELDS[f]);
-            if (x == NULL)
-                goto done;
-            int r = PyObject_SetAttr(conn, HALF_FIELDS[f], x);
-            Py_DECREF(x);
-            if (r < 0)
-                goto done;
-        }
+    if (half >= 0 && r >= 0)
+        for (int f = 0; f < 6; f++)
+            copy_row(c, half, r, &HALF_COLS[f], 1);
     rc = 0;
 done:
+    Py_DECREF(jk);
+    Py_DECREF(server_key);
     Py_DECREF(client_key);
     Py_XDECREF(spots);
-    Py_XDECREF(neg);
-    Py_XDECREF(half);
     return rc;
 }
 
@@ -541,86 +799,75 @@ done:
 static int
 connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail)
 {
-    PyObject *key = PyLong_FromLongLong(cid);
-    if (key == NULL)
+    Py_ssize_t r = row_of(c, cid);
+    if (r == -2)
         return -1;
-    int rc = -1, r;
-    PyObject *conn = PyDict_GetItemWithError(c->connections, key);
-    if (conn != NULL)
-        Py_INCREF(conn);
-    else {
-        if (PyErr_Occurred() || (conn = PyObject_CallOneArg(c->connection_cls, key)) == NULL ||
-            PyDict_SetItem(c->connections, key, conn) < 0)
-            goto done;
-    }
+    if (r < 0 && (r = new_row(c, cid)) < 0)
+        return -1;
     int64_t t = ln->t, dur = ln->dur;
+    int32_t li = s->index, why;
     if (s->client) {
         if (ln->kind == K_CONNECT) {
-            if (set_int(conn, s_connect_t, t) < 0 || set_int(conn, s_connected_t, t + dur) < 0 ||
-                PyObject_SetAttr(conn, s_client_lane, s->lane_id) < 0)
-                goto done;
-            if (cid < 0 && set_int(conn, s_client_id, -cid) < 0)
-                goto done;
+            Q(c, C_CONNECT_T)[r] = t;
+            Q(c, C_CONNECT_DUR)[r] = dur;
+            I(c, C_CLIENT_LANE)[r] = li;
+            if (cid < 0)
+                I(c, C_CLIENT_ID)[r] = (int32_t)-cid;
         }
         else if (ln->kind == K_CLOSE) {
-            PyObject *why = reason(detail);
-            if (why == NULL)
-                goto done;
-            r = set_int(conn, s_client_close_t, t) < 0 || PyObject_SetAttr(conn, s_client_close_reason, why) < 0;
-            Py_DECREF(why);
-            if (r || (r = is_none_attr(conn, s_client_lane)) < 0 ||
-                (r && PyObject_SetAttr(conn, s_client_lane, s->lane_id) < 0))
-                goto done;
+            if ((why = reason_id(c, detail)) == -2)
+                return -1;
+            Q(c, C_CLIENT_CLOSE_T)[r] = t;
+            I(c, C_CLIENT_CLOSE_REASON)[r] = why;
+            if (I(c, C_CLIENT_LANE)[r] < 0)
+                I(c, C_CLIENT_LANE)[r] = li;
         }
-        rc = 0;
-        goto done;
+        return 0;
     }
     switch (ln->kind) {
     case K_ACCEPT:
-        if (set_int(conn, s_accept_t, t) < 0 || set_int(conn, s_accepted_t, t + dur) < 0 ||
-            PyObject_SetAttr(conn, s_accept_lane, s->lane_id) < 0 ||
-            PyObject_SetAttr(conn, s_peer, PyUnicode_Check(detail) ? detail : Py_None) < 0 ||
-            match_accept(c, key, cid, detail) < 0)
-            goto done;
-        break;
+        Q(c, C_ACCEPT_T)[r] = t;
+        Q(c, C_ACCEPT_DUR)[r] = dur;
+        I(c, C_ACCEPT_LANE)[r] = li;
+        if (PyUnicode_Check(detail)) {
+            if ((why = value_id(c, detail)) < 0)
+                return -1;
+        }
+        else
+            why = -1;
+        I(c, C_PEER)[r] = why;
+        return match_accept(c, cid, detail);
     case K_SUBMIT:
-        if (set_int(conn, s_submit_t, t) < 0)
-            goto done;
+        Q(c, C_SUBMIT_T)[r] = t;
         break;
     case K_START:
     case K_THREAD_START:
-        if (set_int(conn, s_start_t, t) < 0 || PyObject_SetAttr(conn, s_serve_lane, s->lane_id) < 0)
-            goto done;
+        Q(c, C_START_T)[r] = t;
+        I(c, C_SERVE_LANE)[r] = li;
         break;
     case K_RECV:
         if (ln->count > 0) {
-            if (add_int(conn, s_bytes_in, ln->count) < 0 || (r = is_none_attr(conn, s_serve_lane)) < 0 ||
-                (r && PyObject_SetAttr(conn, s_serve_lane, s->lane_id) < 0))
-                goto done;
+            Q(c, C_BYTES_IN)[r] += ln->count; /* add_event checked it fits */
+            if (I(c, C_SERVE_LANE)[r] < 0)
+                I(c, C_SERVE_LANE)[r] = li;
         }
         break;
     case K_SEND:
-        if (ln->count > 0 && (add_int(conn, s_bytes_out, ln->count) < 0 || add_int(conn, s_requests, 1) < 0))
-            goto done;
+        if (ln->count > 0) {
+            Q(c, C_BYTES_OUT)[r] += ln->count;
+            Q(c, C_REQUESTS)[r] += 1;
+        }
         break;
-    case K_CLOSE: {
-        PyObject *why = reason(detail);
-        if (why == NULL)
-            goto done;
-        r = set_int(conn, s_close_t, t) < 0 || PyObject_SetAttr(conn, s_close_reason, why) < 0;
-        Py_DECREF(why);
-        if (r)
-            goto done;
+    case K_CLOSE:
+        if ((why = reason_id(c, detail)) == -2)
+            return -1;
+        Q(c, C_CLOSE_T)[r] = t;
+        I(c, C_CLOSE_REASON)[r] = why;
         break;
-    }
     default:
         break;
     }
-    rc = 0;
-done:
-    Py_DECREF(key);
-    Py_XDECREF(conn);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ one event: Builder._add */
@@ -647,6 +894,14 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
     int64_t conn = ln->conn;
     if (s->client && conn < 0)
         return 0; /* the careful path says why */
+    if (!s->client && conn && ln->count > 0 && (ln->kind == K_RECV || ln->kind == K_SEND)) {
+        Py_ssize_t r = row_of(c, conn);
+        if (r == -2)
+            return -1;
+        int64_t sum;
+        if (r >= 0 && __builtin_add_overflow(Q(c, ln->kind == K_RECV ? C_BYTES_IN : C_BYTES_OUT)[r], ln->count, &sum))
+            return 0; /* a byte sum past 64 bits: the Python table turns the column into ints */
+    }
     PyObject *detail = Py_None;
     Py_INCREF(detail);
     if (ln->has_detail) {
@@ -656,7 +911,7 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
         else {
             detail = PyUnicode_FromStringAndSize(ln->detail, ln->detail_len);
             if (detail != NULL)
-                PyUnicode_InternInPlace(&detail); /* sys.intern, as the Python path: close reasons repeat */
+                PyUnicode_InternInPlace(&detail);
         }
         if (detail == NULL)
             return -1;
@@ -680,10 +935,8 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
         goto done;
     s->n++;
     if (detail != Py_None) {
-        PyObject *idx = PyLong_FromSsize_t(i);
-        int r = idx ? PyDict_SetItem(s->details, idx, detail) : -1;
-        Py_XDECREF(idx);
-        if (r < 0)
+        int32_t i32 = (int32_t)i, vid = value_id(c, detail);
+        if (vid < 0 || buf_put(&s->didx, &i32, 4) < 0 || buf_put(&s->dvid, &vid, 4) < 0)
             goto done;
     }
     if (s->client && conn < 0) { /* Builder._client_spots.setdefault(-conn, []).append((lane, i)) */
@@ -716,36 +969,37 @@ done:
 
 /* ------------------------------------------------------------------ feed_events */
 
+#define GET(dst, obj, name) (((dst) = PyObject_GetAttr((obj), (name))) == NULL)
+
+/* 1 ready, 0 the table cannot be read here (leave the lines to Python), -1 error */
 static int
-ctx_open(Ctx *c, PyObject *builder, PyObject *connection_cls)
+ctx_open(Ctx *c, PyObject *builder)
 {
     memset(c, 0, sizeof(Ctx));
     c->builder = builder;
-    c->connection_cls = connection_cls;
     int ok = 1;
-    PyObject *n = NULL, *tm = NULL;
-    if ((c->rec = PyObject_GetAttr(builder, s_rec)) == NULL || (c->lanes = PyObject_GetAttr(c->rec, s_lanes)) == NULL ||
-        (c->connections = PyObject_GetAttr(c->rec, s_connections)) == NULL ||
-        (c->pending = PyObject_GetAttr(builder, s_pending)) == NULL ||
-        (c->unmatched = PyObject_GetAttr(builder, s_unmatched)) == NULL ||
-        (c->client_map = PyObject_GetAttr(builder, s_client_map)) == NULL ||
-        (c->spots = PyObject_GetAttr(builder, s_spots)) == NULL || (n = PyObject_GetAttr(c->rec, s_n_events)) == NULL ||
-        (tm = PyObject_GetAttr(c->rec, s_t_max)) == NULL)
+    PyObject *values = NULL;
+    if (GET(c->rec, builder, s_rec) || GET(c->lanes, c->rec, s_lanes) || GET(c->table, c->rec, s_connections) ||
+        GET(c->pending, builder, s_pending) || GET(c->unmatched, builder, s_unmatched) ||
+        GET(c->client_map, builder, s_client_map) || GET(c->spots, builder, s_spots) ||
+        GET(c->far, c->table, s_far) || GET(values, c->table, s_values) || GET(c->value_ids, values, s_ids) ||
+        GET(c->value_items, values, s_items))
         ok = 0;
-    if (ok && (!PyDict_CheckExact(c->lanes) || !PyDict_CheckExact(c->connections) || !PyDict_CheckExact(c->pending) ||
-               !PyDict_CheckExact(c->unmatched) || !PyDict_CheckExact(c->client_map) ||
-               !PyDict_CheckExact(c->spots))) {
+    Py_XDECREF(values);
+    if (ok && (!PyDict_CheckExact(c->lanes) || !PyDict_CheckExact(c->pending) || !PyDict_CheckExact(c->unmatched) ||
+               !PyDict_CheckExact(c->client_map) || !PyDict_CheckExact(c->spots) || !PyDict_CheckExact(c->far) ||
+               !PyDict_CheckExact(c->value_ids) || !PyList_CheckExact(c->value_items))) {
         PyErr_SetString(PyExc_TypeError, "feed_events: the builder's tables are not plain dicts");
         ok = 0;
     }
     if (ok) {
-        c->n_events = as_i64(n, &ok);
+        c->n_events = attr_i64(c->rec, s_n_events, &ok);
         if (ok)
-            c->t_max = as_i64(tm, &ok);
+            c->t_max = attr_i64(c->rec, s_t_max, &ok);
     }
-    Py_XDECREF(n);
-    Py_XDECREF(tm);
-    return ok ? 0 : -1;
+    if (!ok)
+        return -1;
+    return table_hold(c);
 }
 
 static void
@@ -754,25 +1008,29 @@ ctx_close(Ctx *c)
     for (int i = 0; i < c->n; i++)
         stage_free(&c->stages[i]);
     PyMem_Free(c->stages);
+    table_release(c);
     Py_XDECREF(c->rec);
     Py_XDECREF(c->lanes);
-    Py_XDECREF(c->connections);
+    Py_XDECREF(c->table);
     Py_XDECREF(c->pending);
     Py_XDECREF(c->unmatched);
     Py_XDECREF(c->client_map);
     Py_XDECREF(c->spots);
+    Py_XDECREF(c->far);
+    Py_XDECREF(c->value_ids);
+    Py_XDECREF(c->value_items);
 }
 
 /* Builder.feed(line) for an object line, with the builder's line count in step: 1 go on, 0 a trailer came, -1 error */
 static int
 feed_object(Ctx *c, PyObject *line, Py_ssize_t *line_no)
 {
-    PyObject *v = PyLong_FromSsize_t(*line_no);
-    if (v == NULL || PyObject_SetAttr(c->builder, s_line_no, v) < 0) {
-        Py_XDECREF(v);
+    if (set_attr_i64(c->builder, s_line_no, *line_no) < 0)
         return -1;
-    }
-    Py_DECREF(v);
+    /* the table's counts in step too (another thread may read the recording while Python runs) */
+    if (c->held && (set_attr_i64(c->table, s_n, c->rows) < 0 || set_attr_i64(c->table, s_live, c->live) < 0 ||
+                    set_attr_i64(c->table, s_dead, c->dead) < 0 || set_attr_i64(c->table, s_epoch, c->epoch) < 0))
+        return -1;
     PyObject *r = PyObject_CallMethodOneArg(c->builder, s_feed, line);
     (*line_no)++; /* feed counts the line first, also one it then rejects */
     if (r == NULL)
@@ -787,15 +1045,15 @@ feed_object(Ctx *c, PyObject *line, Py_ssize_t *line_no)
 }
 
 PyDoc_STRVAR(feed_events_doc,
-"feed_events(builder, lines, start, Connection) -> int\n\n"
+"feed_events(builder, lines, start) -> int\n\n"
 "Take lines[start:] of the recorder's event shape into the builder (as Builder._add would) and return the index\n"
 "of the first line it did not take (len(lines) if it took them all): the careful path reads that one.");
 
 static PyObject *
 feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4 || !PyList_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "feed_events(builder, lines: list, start: int, Connection)");
+    if (nargs != 3 || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "feed_events(builder, lines: list, start: int)");
         return NULL;
     }
     PyObject *builder = args[0], *lines = args[1];
@@ -811,9 +1069,10 @@ feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (line_no == -1 && PyErr_Occurred())
         return NULL;
     Ctx c;
-    if (ctx_open(&c, builder, args[3]) < 0) {
+    int opened = ctx_open(&c, builder);
+    if (opened <= 0) {
         ctx_close(&c);
-        return NULL;
+        return opened < 0 ? NULL : PyLong_FromSsize_t(start);
     }
     PyObject *trailer = PyObject_GetAttr(c.rec, s_trailer);
     int go = trailer == Py_None && line_no >= 1; /* the header is the careful path's, and nothing follows a trailer */
@@ -872,8 +1131,33 @@ feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(i);
 }
 
+PyDoc_STRVAR(compact_doc, "compact(table)\n\nConnTable.compact in C: squeeze the gone rows out, in place.");
+
+static PyObject *
+compact(PyObject *module, PyObject *table)
+{
+    Ctx c;
+    memset(&c, 0, sizeof(Ctx));
+    c.table = table;
+    if ((c.far = PyObject_GetAttr(table, s_far)) == NULL)
+        return NULL;
+    int r = PyDict_CheckExact(c.far) ? table_hold(&c) : 0;
+    if (r == 1 && compact_rows(&c) < 0)
+        r = -1;
+    if (r == 1 && table_put_back(&c) < 0)
+        r = -1;
+    table_release(&c);
+    Py_DECREF(c.far);
+    if (r == 0 && !PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "compact: a column is not an array of its type");
+    if (r != 1)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"feed_events", (PyCFunction)(void (*)(void))feed_events, METH_FASTCALL, feed_events_doc},
+    {"compact", (PyCFunction)compact, METH_O, compact_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -886,27 +1170,20 @@ PyMODINIT_FUNC
 PyInit__fastread(void)
 {
 #define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
-    INTERN(s_feed, "feed"); INTERN(s_rec, "rec"); INTERN(s_line_no, "line_no"); INTERN(s_lanes, "lanes"); INTERN(s_trailer, "trailer");
-    INTERN(s_connections, "connections"); INTERN(s_n_events, "n_events"); INTERN(s_t_max, "t_max");
-    INTERN(s_side, "side"); INTERN(s_client, "client"); INTERN(s_t, "t"); INTERN(s_dur, "dur");
-    INTERN(s_kind, "kind"); INTERN(s_conn, "conn"); INTERN(s_count, "count"); INTERN(s_lines, "lines");
-    INTERN(s_details, "details"); INTERN(s_sorted, "_sorted"); INTERN(s_end, "end"); INTERN(s_frombytes, "frombytes");
-    INTERN(s_id, "id"); INTERN(s_pending, "_pending_connect"); INTERN(s_unmatched, "_unmatched_accept");
-    INTERN(s_client_map, "_client_map"); INTERN(s_spots, "_client_spots"); INTERN(s_peer, "peer");
-    INTERN(s_accept_t, "accept_t"); INTERN(s_accepted_t, "accepted_t"); INTERN(s_accept_lane, "accept_lane");
-    INTERN(s_submit_t, "submit_t"); INTERN(s_start_t, "start_t"); INTERN(s_serve_lane, "serve_lane");
-    INTERN(s_close_t, "close_t"); INTERN(s_close_reason, "close_reason"); INTERN(s_connect_t, "connect_t");
-    INTERN(s_connected_t, "connected_t"); INTERN(s_client_lane, "client_lane");
-    INTERN(s_client_close_t, "client_close_t"); INTERN(s_client_close_reason, "client_close_reason");
-    INTERN(s_requests, "requests"); INTERN(s_bytes_in, "bytes_in"); INTERN(s_bytes_out, "bytes_out");
-    INTERN(s_client_id, "client_id");
+    INTERN(s_feed, "feed"); INTERN(s_rec, "rec"); INTERN(s_line_no, "line_no"); INTERN(s_lanes, "lanes");
+    INTERN(s_trailer, "trailer"); INTERN(s_connections, "connections"); INTERN(s_n_events, "n_events");
+    INTERN(s_t_max, "t_max"); INTERN(s_side, "side"); INTERN(s_client, "client"); INTERN(s_t, "t");
+    INTERN(s_dur, "dur"); INTERN(s_kind, "kind"); INTERN(s_conn, "conn"); INTERN(s_count, "count");
+    INTERN(s_lines, "lines"); INTERN(s_details, "details"); INTERN(s_sorted, "_sorted"); INTERN(s_end, "end");
+    INTERN(s_frombytes, "frombytes"); INTERN(s_id, "id"); INTERN(s_pending, "_pending_connect");
+    INTERN(s_unmatched, "_unmatched_accept"); INTERN(s_client_map, "_client_map"); INTERN(s_spots, "_client_spots");
+    INTERN(s_index, "index"); INTERN(s_lane_index, "_lane_index"); INTERN(s_idx, "idx"); INTERN(s_vid, "vid");
+    INTERN(s_n, "n"); INTERN(s_live, "live"); INTERN(s_dead, "dead"); INTERN(s_epoch, "epoch"); INTERN(s_cap, "cap");
+    INTERN(s_far, "far"); INTERN(s_values, "value_table"); INTERN(s_ids, "ids"); INTERN(s_items, "items");
+    INTERN(s_new, "new"); INTERN(s_unix, "unix:"); INTERN(s_from, " from ");
+    for (int k = 0; k < N_BUFS; k++)
+        INTERN(col_str[k], COL_NAMES[k]);
 #undef INTERN
-    HALF_FIELDS[0] = s_connect_t;
-    HALF_FIELDS[1] = s_connected_t;
-    HALF_FIELDS[2] = s_client_lane;
-    HALF_FIELDS[3] = s_client_close_t;
-    HALF_FIELDS[4] = s_client_close_reason;
-    HALF_FIELDS[5] = s_client_id;
     for (int k = 0; k < N_KINDS; k++)
         if ((kind_str[k] = PyUnicode_InternFromString(KIND_NAMES[k])) == NULL)
             return NULL;
@@ -922,8 +1199,22 @@ PyInit__fastread(void)
         Py_INCREF(kind_str[k]);
         PyTuple_SET_ITEM(kinds, k, kind_str[k]);
     }
-    if (PyModule_AddObject(m, "KINDS", kinds) < 0) { /* reader.py checks them against events.py's codes */
+    if (PyModule_AddObject(m, "KINDS", kinds) < 0) { /* fastpath.py checks them against events.py's codes */
         Py_DECREF(kinds);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *cols = PyTuple_New(N_COLS);
+    if (cols == NULL) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    for (int k = 0; k < N_COLS; k++) {
+        Py_INCREF(col_str[k]);
+        PyTuple_SET_ITEM(cols, k, col_str[k]);
+    }
+    if (PyModule_AddObject(m, "COLUMNS", cols) < 0) { /* fastpath.py checks them against conntable.COLUMNS */
+        Py_DECREF(cols);
         Py_DECREF(m);
         return NULL;
     }

@@ -6,7 +6,10 @@ How this works
 file) and keeps, per lane, columnar ``array`` s — start, duration, kind code,
 connection, count, line number — sorted by start time, so that the timeline
 finds what is visible with ``bisect``.  Details (close reasons, peer
-addresses) are rare and live in a dict per lane.
+addresses) are rare: a lane keeps them as two arrays (event index, value
+number) over one table of the recording's distinct values (:class:`Values`),
+read like a dict (:class:`Details`).  Connections are columns too
+(:mod:`tracer.recording.conntable`).
 
 Connections are joined across both ends as events arrive: the server's
 ``accept`` carries the peer's address, the client's ``connect`` its own local
@@ -24,20 +27,91 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.recording.conntable import Connection, ConnTable, Values
 from tracer.recording.events import BY_CODE, Event
+
+__all__ = ["Connection", "ConnTable", "Counter", "Details", "Lane", "Recording", "Values", "natural_key"]
+
+
+class Details(Mapping[int, "str | int"]):
+    """A lane's details (event index -> close reason, peer, ...): two arrays, read like a dict.
+
+    ``idx`` holds the event indices in increasing order, ``vid`` each one's number in ``table``.
+    """
+
+    __slots__ = ("idx", "vid", "table")
+
+    def __init__(self, table: Values | None = None) -> None:
+        self.idx = array("i")
+        self.vid = array("i")
+        self.table = table if table is not None else Values()
+
+    def get(self, i: int, default: Any = None) -> Any:
+        idx = self.idx
+        k = bisect_left(idx, i)
+        if k < len(idx) and idx[k] == i:
+            return self.table.items[self.vid[k]]
+        return default
+
+    def __getitem__(self, i: int) -> str | int:
+        idx = self.idx
+        k = bisect_left(idx, i)
+        if k < len(idx) and idx[k] == i:
+            return self.table.items[self.vid[k]]
+        raise KeyError(i)
+
+    def __contains__(self, i: object) -> bool:
+        if not isinstance(i, int):
+            return False
+        k = bisect_left(self.idx, i)
+        return k < len(self.idx) and self.idx[k] == i
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.idx)
+
+    def items(self) -> ItemsView[int, str | int]:
+        return _DetailItems(self)
+
+    def values(self) -> ValuesView[str | int]:
+        return _DetailValues(self)
+
+    def __repr__(self) -> str:
+        return f"Details({dict(self.items())!r})"
+
+    def put(self, i: int, value: str | int) -> None:
+        """Add the detail of event ``i`` (after every one there is)."""
+        self.idx.append(i)
+        self.vid.append(self.table.id_of(value))
+
+
+class _DetailItems(ItemsView[int, "str | int"]):
+    def __iter__(self) -> Iterator[tuple[int, str | int]]:
+        d: Details = self._mapping  # type: ignore[attr-defined]
+        items = d.table.items
+        return ((i, items[v]) for i, v in zip(d.idx, d.vid, strict=True))
+
+
+class _DetailValues(ValuesView["str | int"]):
+    def __iter__(self) -> Iterator[str | int]:
+        d: Details = self._mapping  # type: ignore[attr-defined]
+        return map(d.table.items.__getitem__, d.vid)
 
 
 class Lane:
     """One thread's events, as parallel arrays sorted by start time."""
 
     __slots__ = ("id", "name", "native_id", "side", "line", "t", "dur", "kind", "conn", "count", "lines", "details",
-                 "_sorted", "end")
+                 "_sorted", "end", "index")
 
-    def __init__(self, lane_id: int, name: str, native_id: int, side: str, line: int = 0) -> None:
+    def __init__(self, lane_id: int, name: str, native_id: int, side: str, line: int = 0,
+                 values: Values | None = None) -> None:
         self.id = lane_id
         self.name = name
         self.native_id = native_id
@@ -49,9 +123,10 @@ class Lane:
         self.conn = array("i")
         self.count = array("q")
         self.lines = array("i")
-        self.details: dict[int, str | int] = {}
+        self.details = Details(values)
         self._sorted = True
         self.end = 0  # when the lane's last-ending event ends
+        self.index = -1  # its number in the recording's lane_ids (connections store lanes so), once it has one
 
     def __len__(self) -> int:
         return len(self.t)
@@ -91,7 +166,7 @@ class Lane:
         self.count.append(count)
         self.lines.append(line)
         if detail is not None:
-            self.details[i] = detail
+            self.details.put(i, detail)
         return i
 
     def _sort(self) -> None:
@@ -101,9 +176,15 @@ class Lane:
         order = sorted(range(len(self.t)), key=self.t.__getitem__)
         for name in ("t", "dur", "kind", "conn", "count", "lines"):
             old = getattr(self, name)
-            setattr(self, name, array(old.typecode, (old[i] for i in order)))
-        where = {old: new for new, old in enumerate(order)}
-        self.details = {where[i]: d for i, d in self.details.items()}
+            setattr(self, name, array(old.typecode, map(old.__getitem__, order)))
+        d = self.details
+        if d:
+            where = sorted(range(len(order)), key=order.__getitem__)  # old index -> new
+            pairs = sorted(zip(map(where.__getitem__, d.idx), d.vid, strict=True))
+            details = Details(d.table)
+            details.idx = array("i", (p[0] for p in pairs))
+            details.vid = array("i", (p[1] for p in pairs))
+            self.details = details
         self._sorted = True
 
 
@@ -124,65 +205,6 @@ class Counter:
         return max(self.v, default=0)
 
 
-@dataclass(slots=True)
-class Connection:
-    """One TCP connection, both ends, with the times that tell where it waited.
-
-    Slotted: a recording holds one per ~11 events, and without a ``__dict__``
-    each costs ~110 bytes less (10 bytes an event on a million-event recording).
-
-    ``id`` > 0 for a connection the server accepted; < 0 for one seen only on
-    the client's side (refused, or still in the backlog when recording ended).
-    Times are ns since the recording's start; None where not seen.
-    """
-
-    id: int
-    peer: str | None = None
-    accept_t: int | None = None
-    accepted_t: int | None = None  # when accept() returned it
-    accept_lane: int | None = None
-    submit_t: int | None = None
-    start_t: int | None = None
-    serve_lane: int | None = None
-    close_t: int | None = None
-    close_reason: str | None = None
-    connect_t: int | None = None
-    connected_t: int | None = None  # when the client's connect() returned
-    client_lane: int | None = None
-    client_close_t: int | None = None
-    client_close_reason: str | None = None
-    requests: int = 0
-    bytes_in: int = 0
-    bytes_out: int = 0
-    client_id: int | None = None
-
-    @property
-    def backlog_wait(self) -> int | None:
-        """From the handshake's end (client's connect returned) to accept() returning it."""
-        if self.connected_t is None or self.accepted_t is None:
-            return None
-        return max(0, self.accepted_t - self.connected_t)
-
-    @property
-    def queue_wait(self) -> int | None:
-        """From the hand-off to the pool to a worker picking it up."""
-        if self.submit_t is None or self.start_t is None:
-            return None
-        return max(0, self.start_t - self.submit_t)
-
-    @property
-    def service(self) -> int | None:
-        """From being picked up (or accepted) to the server's close."""
-        begin = self.start_t if self.start_t is not None else self.accepted_t
-        if begin is None or self.close_t is None:
-            return None
-        return max(0, self.close_t - begin)
-
-    @property
-    def closed(self) -> bool:
-        return self.close_t is not None
-
-
 class Recording:
     """A whole recording: header, lanes, counters, marks, connections, trailer."""
 
@@ -192,7 +214,9 @@ class Recording:
         self.lanes: dict[int, Lane] = {}
         self.counters: dict[str, Counter] = {}
         self.marks: list[tuple[int, str]] = []
-        self.connections: dict[int, Connection] = {}
+        self.values = Values()  # every detail value, once
+        self.lane_ids: list[int] = []  # lanes in the order they were numbered (connections store the number)
+        self.connections = ConnTable(self.lane_ids, self.values)
         self.trailer: dict[str, Any] | None = None
         self.warnings: list[str] = []  # in words, in the language in force
         self.cut_off = False  # the last line was cut off (the warnings say so in words)

@@ -20,8 +20,9 @@ parses straight into the lanes' arrays.  ``tests/test_fastread.py`` holds
 both paths to the same model, errors and line numbers included.
 
 Measured (``bench/bench_timeline.py``, 1M events): 4.0 s -> ~1.1 s, about 4-6x
-the orjson floor; ~60% of what is left is the ``Connection`` objects'
-attribute traffic, the next thing to make columnar (issue 14's note).
+the orjson floor.  Connections are columns now
+(:mod:`tracer.recording.conntable`), which the C path writes in place: the
+model went from ~117 to ~54 bytes an event.
 """
 
 from __future__ import annotations
@@ -37,27 +38,15 @@ from typing import Any, TextIO
 from tracer.addresses import join_key
 from tracer.errors import RecordingError
 from tracer.locale import _
-from tracer.recording.events import BY_CODE, KINDS
+from tracer.recording.conntable import HALF, NONE
+from tracer.recording.events import KINDS
+from tracer.recording.fastpath import native
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION
-from tracer.recording.model import Connection, Counter, Lane, Recording
+from tracer.recording.model import Counter, Lane, Recording
 
 _KIND_CODE = {name: k.code for name, k in KINDS.items()}
 
 
-def _load_native() -> Any:
-    """The C fast path, if built, current, and not turned off by ``SOCKSCOPE_PURE_PYTHON``."""
-    if os.environ.get("SOCKSCOPE_PURE_PYTHON", "").strip().lower() not in ("", "0", "no", "false", "off"):
-        return None
-    try:
-        from tracer.recording import _fastread  # type: ignore[attr-defined]
-    except ImportError:  # built without a C compiler
-        return None
-    if getattr(_fastread, "VERSION", None) != 1 or tuple(_fastread.KINDS) != tuple(k.name for k in BY_CODE):
-        return None  # left behind by an older build (pip install -e . builds it again)
-    return _fastread
-
-
-native = _load_native()
 
 
 _MAX_INT = 2**62
@@ -119,7 +108,7 @@ class Builder:
             return
         i, n = 0, len(lines)
         while i < n:
-            i = fast.feed_events(self, lines, i, Connection)
+            i = fast.feed_events(self, lines, i)
             if i < n:
                 self.feed(lines[i])
                 i += 1
@@ -137,6 +126,8 @@ class Builder:
                 counter.t = array("q", (p[0] for p in pairs))
                 counter.v = array("q", (p[1] for p in pairs))
         rec.marks.sort()
+        rec.connections.trim()
+        rec.values.ids.clear()  # only the builder looks values up (~100 bytes a distinct peer); reading uses items
         if cut_off:
             rec.cut_off = True
             rec.warnings.append(_("{path}:{line}: the last line is cut off (recording interrupted?); ignored").format(
@@ -242,8 +233,11 @@ class Builder:
             side = v.get("side", "server")
             if side not in ("server", "client"):
                 raise self.error(_("expected side \"server\" or \"client\", got {side!r:.30}").format(side=side))
-            native = v.get("native_id", 0)
-            rec.lanes[lane_id] = Lane(lane_id, name, native if isinstance(native, int) else 0, side, self.line_no)
+            native_id = v.get("native_id", 0)
+            lane = rec.lanes[lane_id] = Lane(lane_id, name, native_id if isinstance(native_id, int) else 0, side,
+                                             self.line_no, rec.values)
+            lane.index = len(rec.lane_ids)
+            rec.lane_ids.append(lane_id)
         elif "c" in v:
             name, t, value = v.get("c"), v.get("t"), v.get("v")
             if not isinstance(name, str) or not isinstance(t, int) or not isinstance(value, int):
@@ -293,42 +287,57 @@ class Builder:
         self._client_map[client_id] = server_id
         for lane, i in self._client_spots.pop(client_id, []):
             lane.conn[i] = server_id
-        half = self.rec.connections.pop(-client_id, None)
-        conn = self.rec.connections[server_id]
-        if half is not None:
-            for name in ("connect_t", "connected_t", "client_lane", "client_close_t", "client_close_reason",
-                         "client_id"):
-                setattr(conn, name, getattr(half, name))
+        table = self.rec.connections
+        half = table.drop(-client_id)
+        r = table.row_of(server_id)
+        if half >= 0 and r >= 0:  # (r < 0: the server end was stored under the half's own id)
+            for name in HALF:
+                col = getattr(table, name)
+                col[r] = col[half]
+
+    def _lane_index(self, lane: Lane) -> int:
+        """The lane's number for the connection table (a lane put in ``rec.lanes`` by hand gets one now)."""
+        if lane.index < 0:
+            lane.index = len(self.rec.lane_ids)
+            self.rec.lane_ids.append(lane.id)
+        return lane.index
 
     def _connection(self, lane: Lane, cid: int, kind: str, t: int, dur: int, count: int, detail: Any) -> None:
-        conns = self.rec.connections
-        conn = conns.get(cid)
-        if conn is None:
-            conn = conns[cid] = Connection(cid)
+        table = self.rec.connections
+        r = table.row_of(cid)
+        if r < 0:
+            r = table.new(cid)
+        li = self._lane_index(lane)
+        values = self.rec.values
         if lane.side == "client":
             if kind == "connect":
-                conn.connect_t, conn.connected_t, conn.client_lane = t, t + dur, lane.id
-                conn.client_id = abs(cid) if cid < 0 else conn.client_id
+                table.connect_t[r], table.connect_dur[r], table.client_lane[r] = t, dur, li
+                if cid < 0:
+                    table.client_id[r] = -cid
             elif kind == "close":
-                conn.client_close_t, conn.client_close_reason = t, str(detail) if detail is not None else None
-                conn.client_lane = lane.id if conn.client_lane is None else conn.client_lane
+                table.client_close_t[r] = t
+                table.client_close_reason[r] = values.id_of(str(detail)) if detail is not None else NONE
+                if table.client_lane[r] == NONE:
+                    table.client_lane[r] = li
             return
         if kind == "accept":
-            conn.accept_t, conn.accepted_t, conn.accept_lane = t, t + dur, lane.id
-            conn.peer = detail if isinstance(detail, str) else None
+            table.accept_t[r], table.accept_dur[r], table.accept_lane[r] = t, dur, li
+            table.peer[r] = values.id_of(detail) if isinstance(detail, str) else NONE
             self._match_accept(cid, detail)
         elif kind == "submit":
-            conn.submit_t = t
+            table.submit_t[r] = t
         elif kind in ("start", "thread_start"):
-            conn.start_t, conn.serve_lane = t, lane.id
+            table.start_t[r], table.serve_lane[r] = t, li
         elif kind == "recv" and count > 0:
-            conn.bytes_in += count
-            conn.serve_lane = lane.id if conn.serve_lane is None else conn.serve_lane
+            table.add("bytes_in", r, count)
+            if table.serve_lane[r] == NONE:
+                table.serve_lane[r] = li
         elif kind == "send" and count > 0:
-            conn.bytes_out += count
-            conn.requests += 1
+            table.add("bytes_out", r, count)
+            table.requests[r] += 1
         elif kind == "close":
-            conn.close_t, conn.close_reason = t, str(detail) if detail is not None else None
+            table.close_t[r] = t
+            table.close_reason[r] = values.id_of(str(detail)) if detail is not None else NONE
 
 
 # The longest line a recording can hold is its header (a few KB of settings);

@@ -13,14 +13,18 @@ the recording grows:
   (waiting to accept, for bytes, in select, ..., sending, work, cpu; see
   :mod:`tracer.timeline.palette`) or an instant;
 * ``cum[class]`` — running sum of durations of that class's spans, for the
-  classes the row has only, so the time a class covers between two indices
-  is one subtraction, and a cell shows the class that took most of it;
+  classes the row has only, kept every ``STRIDE`` (8) events: the time a class
+  covers between two indices is one subtraction plus at most 2 x 8 reads of
+  ``cls``/``dur`` at the ends, and a cell shows the class that took most of it.
+  (Kept for every event it cost ~20 bytes an event; every 8th, ~2.5: issue 14's
+  bar is 48 bytes an event for the recording and this index together.)
 * ``inst[kind]`` — the indices of each kind of instant (they are few), so
   "is there a close in this cell" is two bisects, and no zoom drops one;
-* ``maxend`` — running maximum of ``t + dur``, so whether an event that began
-  earlier still runs at time ``a`` is one lookup.  On one thread spans follow
-  each other and the maximum is the event's own end, so this array is only
-  built for a row whose spans overlap (bytes per event are a bar too).
+* ``maxend`` — running maximum of ``t + dur``, every ``STRIDE`` events too, so
+  whether an event that began earlier still runs at time ``a`` is one lookup
+  and at most 8 reads.  On one thread spans follow each other and the maximum
+  is the event's own end, so this array is only built for a row whose spans
+  overlap.
 
 A cell's summary therefore costs a bisect and a few array reads, however many
 events lie under it: a frame costs O(visible cells x log n), never O(events).
@@ -71,6 +75,8 @@ LIFE_GLYPH = palette.LIFE_GLYPH  # the thread is alive but in no traced call
 _MARK_RANK = {"close": 6, "thread_exit": 5, "thread_start": 4, "start": 3, "submit": 2, "listen": 1}
 
 MIN_SCALE = 1.0  # ns per cell, zoomed in all the way
+SHIFT = 3
+STRIDE = 1 << SHIFT  # the prefix arrays keep one entry every STRIDE events (entry b: events 0..b*STRIDE-1)
 _BLANK = (" ", IDLE, -1)
 _LIFE = (LIFE_GLYPH, IDLE, -1)
 _SPAN_CELL = {code: (glyph, code, -1) for code, glyph in SPAN_GLYPH.items()}
@@ -228,6 +234,11 @@ class Track:
         pairs = list(cum.items())
         top, me = self._top, self.maxend
         for i in range(start, stop):
+            if not i & (STRIDE - 1):  # a block starts: the sums of the events before it
+                for k, arr in pairs:
+                    arr.append(sums[k])
+                if me is not None:
+                    me.append(top)
             ti, d, code = t[i], dur[i], kind[i]
             c = _CLS_OF[code] if 0 <= code < 128 else IDLE
             if c == WORK:
@@ -236,26 +247,25 @@ class Track:
             if c == MARK:
                 idx = inst.get(code)
                 if idx is None:
-                    idx = inst[code] = array("q")
+                    idx = inst[code] = array("i")
                 idx.append(i)
             elif c != IDLE:
-                if c not in cum:  # the row's first span of this class: its prefix is all zeros so far
-                    cum[c] = array("q", [0]) * (i + 1)
+                if c not in cum:  # the row's first span of this class: its blocks are all zeros so far
+                    cum[c] = array("q", [0]) * ((i >> SHIFT) + 1)
                     sums[c] = 0
                     pairs = list(cum.items())
                 sums[c] += d
-            for k, arr in pairs:
-                arr.append(sums[k])
             if me is None and ti < top:  # the first overlap: keep the running maximum from now on
-                me = self.maxend = array("q", (t[j] + dur[j] for j in range(i)))
-                for j in range(1, i):
-                    if me[j] < me[j - 1]:
-                        me[j] = me[j - 1]
+                me = self.maxend = array("q")
+                run = -1
+                for j in range((i >> SHIFT) << SHIFT):
+                    if not j & (STRIDE - 1):
+                        me.append(run)
+                    run = max(run, t[j] + dur[j])
+                me.append(run)
             end = ti + d
             if end > top:
                 top = end
-            if me is not None:
-                me.append(top)
         self._top = top
         self.n = stop
         self.life = (t[0], top)
@@ -264,9 +274,32 @@ class Track:
     def __len__(self) -> int:
         return self.n
 
+    def class_time(self, c: int, i: int) -> int:
+        """Time of class ``c`` in events 0..i-1."""
+        arr = self.cum.get(c)
+        if arr is None:
+            return 0
+        b = min(i >> SHIFT, len(arr) - 1)
+        total = arr[b]
+        cls, dur = self.cls, self.dur
+        for j in range(b << SHIFT, i):
+            if cls[j] == c:
+                total += dur[j]
+        return total
+
     def max_end(self, j: int) -> int:
         """The latest end among events 0..j."""
-        return self.maxend[j] if self.maxend is not None else self.t[j] + self.dur[j]
+        t, dur = self.t, self.dur
+        me = self.maxend
+        if me is None:
+            return t[j] + dur[j]
+        b = min(j >> SHIFT, len(me) - 1)
+        top = me[b]
+        for k in range(b << SHIFT, j + 1):
+            end = t[k] + dur[k]
+            if end > top:
+                top = end
+        return top
 
     def covering(self, a: float) -> int:
         """Index of an event that started before ``a`` and is still running at ``a`` (-1 if none)."""
@@ -293,7 +326,27 @@ class Track:
 
     def time_by_class(self, lo: int, hi: int, a: float, b: float, carry: int) -> dict[int, float]:
         """Time of each class inside ``[a, b)``: events lo..hi-1 start there, ``carry`` runs in from before."""
-        times: dict[int, float] = {c: arr[hi] - arr[lo] for c, arr in self.cum.items()}
+        cum = self.cum
+        times: dict[int, float]
+        cls, dur = self.cls, self.dur
+        if hi - lo <= STRIDE or not cum:
+            times = dict.fromkeys(cum, 0)
+            for j in range(lo, hi):
+                c = cls[j]
+                if c in times:
+                    times[c] += dur[j]
+        else:
+            last = len(next(iter(cum.values()))) - 1  # every class's blocks: as many
+            blo, bhi = min(lo >> SHIFT, last), min(hi >> SHIFT, last)
+            times = {c: arr[bhi] - arr[blo] for c, arr in cum.items()}
+            for j in range(bhi << SHIFT, hi):
+                c = cls[j]
+                if c in times:
+                    times[c] += dur[j]
+            for j in range(blo << SHIFT, lo):
+                c = cls[j]
+                if c in times:
+                    times[c] -= dur[j]
         if hi > lo:
             last = hi - 1  # the last span that starts here may run on past the cell: clip it
             over = self.t[last] + self.dur[last] - b
@@ -356,7 +409,7 @@ class Track:
             last_end = t[last] + dur[last]
             if last_end > b and last_end >= carry_end:
                 carry, carry_end = last, last_end
-            elif self.maxend is not None and self.maxend[last] > max(b, carry_end):
+            elif self.maxend is not None and self.max_end(last) > max(b, carry_end):
                 carry = self.covering(b)  # an earlier span of this cell outlasts the last one (overlap)
                 carry_end = t[carry] + dur[carry] if carry >= 0 else -1
             lo = hi
