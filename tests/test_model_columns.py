@@ -175,3 +175,27 @@ def test_the_table_squeezes_joined_halves_out_and_views_find_their_rows():
     assert table.dead == 0 and table.n == table.live == 199 and len(table.id) == 199
     assert view.id == 150 and table.id[view._find()] == 150 and list(table) == list(range(1, 200))
     assert -5 not in table and table.get(-5) is None and Connection(3).accept_t is None
+
+
+@pytest.mark.parametrize("path", FILES + ["big"], ids=lambda p: os.path.basename(p))
+def test_the_column_helpers_say_what_the_views_say(path, tmp_path):
+    if path == "big":
+        path = str(tmp_path / "big.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(big(1500, 4))
+    try:
+        conns = reader.load(path).connections
+    except RecordingError:
+        return
+    views = conns.values()
+    assert conns.any_wait("submit_t", "start_t") == any(c.queue_wait for c in views)
+    assert conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur") == any(c.backlog_wait for c in views)
+    opens, closes = [], []
+    for c in views:
+        begin = c.accepted_t if c.accepted_t is not None else c.connected_t
+        if begin is not None:
+            opens.append(begin)
+            end = c.close_t if c.id > 0 else c.client_close_t
+            if end is not None:
+                closes.append(max(end, begin))
+    assert conns.open_intervals() == (opens, closes)

@@ -602,3 +602,41 @@ def test_a_ruler_past_a_second_says_seconds() -> None:
     labels = [label for _, label in tk.ruler_ticks(View(25.2e9, 1e6, 80))]
     assert labels and all(label.endswith(" s") for label in labels)  # 25.22 s, not 25220 ms
     assert labels[1] == "25.22 s"
+
+
+def _index(tr: Track) -> tuple:  # type: ignore[type-arg]
+    return (tr.n, list(tr.cls), {c: list(a) for c, a in tr.cum.items()}, list(tr.cum),
+            {k: list(a) for k, a in tr.inst.items()}, None if tr.maxend is None else list(tr.maxend),
+            dict(tr._sums), tr._top, tr.life)
+
+
+@pytest.mark.skipif(tk._native is None, reason="the C extension is not built here")
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 300), st.integers(0, 50),
+                          st.sampled_from(["recv", "send", "accept", "close", "work", "select", "start", "submit",
+                                           "thread_exit", "connect"]),
+                          st.sampled_from([None, "cpu", "wait", "eof"])), min_size=1, max_size=60),
+       st.lists(st.integers(1, 20), max_size=4), st.sampled_from([tk.WORK, tk.CPU]))
+def test_the_c_extend_indexes_as_the_python_one(events, pieces, work) -> None:
+    """Track.extend in C (tracer/recording/_fastread.c) against _extend_py, grown in the same pieces."""
+    events = sorted(events)
+    made = []
+    for _ in range(2):
+        t, dur, kind, conn = array("q"), array("q"), array("b"), array("i")
+        details: dict[int, object] = {}
+        tr = Track(t, dur, kind, conn, details=details, work=work)
+        made.append((tr, t, dur, kind, conn, details))
+    done = 0
+    for size in [*pieces, len(events)]:
+        for _tr, t, dur, kind, conn, details in made:
+            for i, (a, d, k, x) in enumerate(events[done:done + size], done):
+                t.append(a)
+                dur.append(d)
+                kind.append(code(k))
+                conn.append(0)
+                if x is not None:
+                    details[i] = x
+        done = min(len(events), done + size)
+        c_tr, py_tr = made[0][0], made[1][0]
+        assert c_tr.extend() == py_tr._extend_py()
+        assert _index(c_tr) == _index(py_tr)

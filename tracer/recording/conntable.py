@@ -147,6 +147,43 @@ class ConnTable:
     def __repr__(self) -> str:
         return f"ConnTable({self.live} connections)"
 
+    def _snapshot(self, *names: str) -> tuple[Any, ...]:
+        """The live rows' values of some columns (a tuple of lists), read while no other thread moves them."""
+        while True:
+            epoch, n = self.epoch, self.n
+            cols = [getattr(self, name)[:n] for name in ("gone", *names)]
+            if epoch == self.epoch:
+                break
+        keep = [not g for g in cols[0]]
+        return tuple(list(compress(col, keep)) for col in cols[1:])
+
+    def any_wait(self, first: str, then: str, first_dur: str | None = None, then_dur: str | None = None) -> bool:
+        """Whether a connection waited between two of its times (e.g. ``submit_t`` and ``start_t``): what
+        ``any(c.queue_wait for c in values())`` says, without a view a connection.  The ``_dur`` columns are
+        added to the times (``accepted_t`` is ``accept_t + accept_dur``)."""
+        a, b, *durs = self._snapshot(first, then, *(d for d in (first_dur, then_dur) if d))
+        da = durs[0] if first_dur else None
+        db = durs[-1] if then_dur else None
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x >= 0 and y >= 0 and y + (db[k] if db else 0) > x + (da[k] if da else 0):
+                return True
+        return False
+
+    def open_intervals(self) -> tuple[list[int], list[int]]:
+        """When each connection opened (accepted, else connected) and, where seen, closed (its own side)."""
+        ids, at, adur, ct, cdur, close, cclose = self._snapshot(
+            "id", "accept_t", "accept_dur", "connect_t", "connect_dur", "close_t", "client_close_t")
+        opens, closes = [], []
+        for k, cid in enumerate(ids):
+            begin = at[k] + adur[k] if at[k] >= 0 else ct[k] + cdur[k] if ct[k] >= 0 else -1
+            if begin < 0:
+                continue
+            opens.append(begin)
+            end = close[k] if cid > 0 else cclose[k]
+            if end >= 0:
+                closes.append(max(end, begin))
+        return opens, closes
+
     # ------------------------------------------------------------ building (the reader's)
     def new(self, cid: int) -> int:
         """Add connection ``cid`` (not there yet) as the last row; return its row."""

@@ -136,10 +136,10 @@ class Timeline:
     def inks(self) -> list[str]:
         """The kinds of time this recording has (ink names), for a legend of only what is on screen."""
         used = {INK_OF_CODE[c].name for tr in list(self._tracks.values()) for c in tr.cum}
-        conns = list(self.rec.connections.values())
-        if any(c.queue_wait for c in conns):
+        conns = self.rec.connections
+        if conns.any_wait("submit_t", "start_t"):  # (read from the columns: no view a connection)
             used.add("queue")
-        if any(c.backlog_wait for c in conns):
+        if conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur"):
             used.add("backlog")
         return sorted(used)
 
@@ -356,15 +356,7 @@ class Timeline:
         # while a big recording loads, recount at most twice a second (it sorts every connection)
         if key != self._open_key and (time.monotonic() - self._open_at > 0.5 or len(self._opens) < 10_000):
             self._open_at = time.monotonic()
-            opens, closes = [], []
-            for c in list(self.rec.connections.values()):
-                begin = c.accepted_t if c.accepted_t is not None else c.connected_t
-                if begin is None:
-                    continue
-                opens.append(begin)
-                end = c.close_t if c.id > 0 else c.client_close_t
-                if end is not None:
-                    closes.append(max(end, begin))
+            opens, closes = self.rec.connections.open_intervals()
             self._opens, self._closes = array("q", sorted(opens)), array("q", sorted(closes))
             self._open_key = key
         return self._opens, self._closes

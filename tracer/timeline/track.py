@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tracer.recording.events import BY_CODE, KINDS, Look
+from tracer.recording.fastpath import native as _native
 from tracer.timeline import palette
 from tracer.units import fmt_time, nice_step
 
@@ -61,6 +62,7 @@ for _k in BY_CODE:
     elif _k.look is Look.MARK:
         _CLS_OF[_k.code] = MARK
 _CLS_OF[QUEUED_KIND], _CLS_OF[BACKLOG_KIND] = INK_CODE["queue"], INK_CODE["backlog"]
+_CLS_BYTES = bytes(_CLS_OF)  # the same table, for the C extend
 _WORK_KIND = KINDS["work"].code
 _LIFECYCLE = frozenset(KINDS[name].code for name in palette.LIFECYCLE)
 _MARK_GLYPH = {KINDS[name].code: ink.glyph for name, ink in palette.MARKS.items()}
@@ -81,6 +83,10 @@ _BLANK = (" ", IDLE, -1)
 _LIFE = (LIFE_GLYPH, IDLE, -1)
 _SPAN_CELL = {code: (glyph, code, -1) for code, glyph in SPAN_GLYPH.items()}
 _SHORT_CELL = {code: (SHORT_GLYPH, code, -1) for code in SPAN_GLYPH}
+
+
+def _typed(column: object, code: str) -> bool:
+    return isinstance(column, array) and column.typecode == code
 
 
 def class_of(kind_code: int, detail: object = None, work: int = WORK) -> int:
@@ -224,7 +230,16 @@ class Track:
         self.extend()
 
     def extend(self) -> int:
-        """Take in events appended since the last call; return how many."""
+        """Take in events appended since the last call; return how many.
+
+        In C (``tracer/recording/_fastread.c``'s ``track_extend``) when it is built and the columns are arrays;
+        :meth:`_extend_py` is the definition, and the path without it (``SOCKSCOPE_PURE_PYTHON=1``).
+        """
+        if _native is not None and _typed(self.t, "q") and _typed(self.dur, "q") and _typed(self.kind, "b"):
+            return int(_native.track_extend(self, _CLS_BYTES, WORK, MARK, IDLE, class_of))
+        return self._extend_py()
+
+    def _extend_py(self) -> int:
         t, dur, kind = self.t, self.dur, self.kind
         start, stop = self.n, min(len(t), len(dur), len(kind), len(self.conn))
         if stop <= start:
