@@ -199,3 +199,31 @@ def test_the_column_helpers_say_what_the_views_say(path, tmp_path):
             if end is not None:
                 closes.append(max(end, begin))
     assert conns.open_intervals() == (opens, closes)
+
+
+def test_details_read_and_set_like_the_dict_they_were():
+    rec = reader.load(os.path.join(HERE, "data", "pool.jsonl"))
+    lane = next(lane for lane in rec.lanes.values() if len(lane.details) > 2)
+    want = dict(lane.details.items())
+    first, *_ = want
+    lane.details[first] = "x" * 50
+    lane.details[len(lane) + 5] = 7
+    want[first], want[len(lane) + 5] = "x" * 50, 7
+    assert lane.details == want and list(lane.details) == sorted(want) and lane.details.get(-1, "none") == "none"
+
+
+def test_a_hand_made_connection_reads_and_goes_in_like_the_dataclass_it_was():
+    from tests.legacy.legacy_model import Connection as Old
+
+    fields = dict(peer="127.0.0.1:9", accept_t=5, accepted_t=9, accept_lane=3, submit_t=10, start_t=12, serve_lane=4,
+                  close_t=30, close_reason="eof", connect_t=1, connected_t=4, client_lane=100, client_close_t=31,
+                  client_close_reason="client", requests=2, bytes_in=79, bytes_out=330, client_id=7)
+    old_c, new_c = Old(7, **fields), Connection(7, **fields)
+    assert tuple(getattr(old_c, f) for f in Connection.FIELDS) == new_c.fields()
+    waits = ("backlog_wait", "queue_wait", "service", "closed")
+    assert [getattr(new_c, w) for w in waits] == [getattr(old_c, w) for w in waits]
+    rec = reader.load(os.path.join(HERE, "data", "pool.jsonl"))
+    rec.connections[10**6] = new_c
+    assert rec.connections[10**6].fields()[1:] == new_c.fields()[1:] and 10**6 in list(rec.connections)
+    with pytest.raises(TypeError):
+        Connection(1, nosuch=1)

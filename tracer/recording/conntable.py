@@ -198,6 +198,42 @@ class ConnTable:
         self._slot(cid, r)
         return r
 
+    def __setitem__(self, cid: int, conn: Connection) -> None:
+        """``table[cid] = conn``: a row with ``conn``'s fields (a test's or a tool's hand-made connection)."""
+        r = self.row_of(cid)
+        if r < 0:
+            r = self.new(cid)
+        self.put(r, **{name: getattr(conn, name) for name in Connection.FIELDS if name != "id"})
+
+    def put(self, r: int, **fields: Any) -> None:
+        """Set row ``r``'s fields from their values as a :class:`Connection` reads them (None: not seen)."""
+        def lane(x: int | None) -> int:
+            if x is None:
+                return NONE
+            if x not in self.lane_ids:
+                self.lane_ids.append(x)
+            return self.lane_ids.index(x)
+
+        for name, value in fields.items():
+            if name in ("peer", "close_reason", "client_close_reason"):
+                getattr(self, name)[r] = NONE if value is None else self.value_table.id_of(value)
+            elif name in ("accept_lane", "serve_lane", "client_lane"):
+                getattr(self, name)[r] = lane(value)
+            elif name in ("accepted_t", "connected_t"):
+                begin = "accept_t" if name == "accepted_t" else "connect_t"
+                t = fields.get(begin, getattr(self, begin)[r])
+                if value is not None and (t is None or t < 0):
+                    raise ValueError(f"{name} needs {begin}")
+                getattr(self, begin.replace("_t", "_dur"))[r] = 0 if value is None else value - t
+            elif name == "client_id":
+                self.client_id[r] = value or 0
+            elif name in ("requests", "bytes_in", "bytes_out"):
+                getattr(self, name)[r] = value
+            elif name in Connection.FIELDS and name != "id":
+                getattr(self, name)[r] = NONE if value is None else value
+            else:
+                raise TypeError(f"Connection has no field {name!r}")
+
     def drop(self, cid: int) -> int:
         """Take connection ``cid`` out (its row stays, marked gone, until compacted); return the row, -1 if none."""
         r = self.row_of(cid)
@@ -351,7 +387,8 @@ class Connection:
     ``id`` > 0 for a connection the server accepted; < 0 for one seen only on
     the client's side (refused, or still in the backlog when recording ended).
     Times are ns since the recording's start; None where not seen.
-    ``Connection(id)`` makes one of its own with nothing seen.
+    ``Connection(id, accept_t=..., ...)`` makes one of its own (a one-row table), ``rec.connections[id] = c``
+    puts one in a recording: both as the dataclass it was.
     """
 
     __slots__ = ("_table", "_row", "_epoch", "id")
@@ -359,9 +396,10 @@ class Connection:
               "close_reason", "connect_t", "connected_t", "client_lane", "client_close_t", "client_close_reason",
               "requests", "bytes_in", "bytes_out", "client_id")
 
-    def __init__(self, id: int) -> None:  # noqa: A002 (the field's name)
+    def __init__(self, id: int, **fields: Any) -> None:  # noqa: A002 (the field's name)
         table = ConnTable()
         self._table, self._row, self._epoch, self.id = table, table.new(id), table.epoch, id
+        table.put(self._row, **fields)
 
     @classmethod
     def _view(cls, table: ConnTable, row: int, cid: int, epoch: int | None = None) -> Connection:

@@ -85,6 +85,17 @@ class Details(Mapping[int, "str | int"]):
     def __repr__(self) -> str:
         return f"Details({dict(self.items())!r})"
 
+    def __setitem__(self, i: int, value: str | int) -> None:
+        """Set (or add) the detail of event ``i``, as a dict would (the reader appends with :meth:`put`)."""
+        idx = self.idx
+        k = bisect_left(idx, i)
+        vid = self.table.id_of(value)
+        if k < len(idx) and idx[k] == i:
+            self.vid[k] = vid
+        else:
+            idx.insert(k, i)
+            self.vid.insert(k, vid)
+
     def put(self, i: int, value: str | int) -> None:
         """Add the detail of event ``i`` (after every one there is)."""
         self.idx.append(i)
