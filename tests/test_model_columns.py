@@ -227,3 +227,16 @@ def test_a_hand_made_connection_reads_and_goes_in_like_the_dataclass_it_was():
     assert rec.connections[10**6].fields()[1:] == new_c.fields()[1:] and 10**6 in list(rec.connections)
     with pytest.raises(TypeError):
         Connection(1, nosuch=1)
+
+
+def test_a_server_end_stored_under_its_client_halfs_own_id_reads(tmp_path):
+    """The old reader crashed here (KeyError): the server's accept names the client's half id (-5) as its own."""
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "side": side}) for i, n, side in LANES]
+    lines += ['[10,5,"connect",7,5,-1,"127.0.0.1:9"]', '[12,3,"accept",0,-5,-1,"127.0.0.1:9"]',
+              '[20,1,"close",7,5,-1,"client"]']
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(KeyError):
+        legacy_reader.load(str(path), fast=False)
+    got = [new(str(path), fast) for fast in PATHS]
+    assert all(g == got[0] for g in got) and isinstance(got[0], dict)

@@ -36,12 +36,12 @@ from array import array
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from tests.legacy.legacy_model import Connection, Counter, Lane, Recording
 from tracer.addresses import join_key
 from tracer.errors import RecordingError
 from tracer.locale import _
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION
-from tests.legacy.legacy_model import Connection, Counter, Lane, Recording
 
 _KIND_CODE = {name: k.code for name, k in KINDS.items()}
 
