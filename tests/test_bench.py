@@ -447,3 +447,31 @@ def test_bench_program_on_the_command_line(capsys, tmp_path):
     assert "note: no_such_module_here:" in out and "Traceback" not in cap.out + cap.err
     data = json.loads(out_json.read_text())
     assert {s["contender"] for s in data["samples"]} == {"selectors", "bench_keepalive.py"}
+
+
+# ----------------------------------------------------------------- figures that must not be made up
+def test_no_server_cpu_per_request_when_nothing_was_answered_in_the_window():
+    """Regression: a row of 0 requests/s showed 333 µs/request (its warm-up answers over the whole run's CPU)."""
+    quiet = [Sample("thread_server.py", "keep-alive", 6, r, "builtin", 0, 0.2, 0.0, 0.0, errors=6,
+                    server_cpu_s=0.002, requests_all=6) for r in range(2)]
+    fig = figures(quiet)[0]
+    assert fig.rps == 0 and fig.server_us_per_request is None
+    assert bench_report.us(fig) == "—"
+    from tracer.commands.bench import _cell
+
+    assert "µs/req" not in _cell(fig, "rps")
+    # a round with answers still counts, and only it: 0.004 s over its 10 answers (warm-up too)
+    mixed = quiet[:1] + [Sample("thread_server.py", "keep-alive", 6, 1, "builtin", 4, 0.2, 1.0, 2.0,
+                                server_cpu_s=0.004, requests_all=10)]
+    assert figures(mixed)[0].server_us_per_request == pytest.approx(400)
+
+
+def test_the_lessons_thread_server_under_keep_alive_answers_nothing_measured_and_says_no_cpu_figure():
+    lesson = os.path.join(os.path.dirname(__file__), os.pardir, "servers", "lesson", "thread_server.py")
+    plan = Plan((Contender("thread_server.py", program=(os.path.normpath(lesson),)),), connections=(3,),
+                modes=("keep-alive",), rounds=1, duration=0.15, capacity=(), wrk=None, headline=3)
+    result = run_bench(plan)
+    assert not result.partial and not result.notes, result.notes
+    fig = figures(result.samples)[0]
+    assert result.samples[0].requests_all == 3  # one answer per connection, in the warm-up, then it closed
+    assert fig.rps == 0 and fig.server_us_per_request is None

@@ -168,7 +168,14 @@ def figure(samples: list[Sample]) -> Figure:
 
 
 def _cpu_per_request(samples: list[Sample]) -> float | None:
-    paid = [s for s in samples if s.server_cpu_s is not None and s.requests_all]
+    """The server's CPU time over the answers it paid for (warm-up too), in µs; None when none were measured.
+
+    Only rounds with answers in the measured window count: a server that answers
+    each connection once and closes it (the lesson's ``thread_server.py`` under
+    keep-alive) serves 0 requests/s, and its few warm-up answers over the whole
+    run's CPU would be a figure for nothing the table shows.
+    """
+    paid = [s for s in samples if s.server_cpu_s is not None and s.requests and s.requests_all]
     if not paid:
         return None
     return sum(s.server_cpu_s or 0.0 for s in paid) / sum(s.requests_all for s in paid) * 1e6
