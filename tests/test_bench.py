@@ -475,3 +475,91 @@ def test_the_lessons_thread_server_under_keep_alive_answers_nothing_measured_and
     fig = figures(result.samples)[0]
     assert result.samples[0].requests_all == 3  # one answer per connection, in the warm-up, then it closed
     assert fig.rps == 0 and fig.server_us_per_request is None
+
+
+# ----------------------------------------------------------------- every family: IPv6 and Unix sockets
+def _no_ipv6() -> str | None:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as exc:
+        return f"::1 cannot be bound here ({exc.strerror or exc})"
+    return None
+
+
+def _recorded_settings(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.loads(f.readline())["settings"]
+
+
+TINY_ARGV = ["--connections", "2", "--modes", "keep-alive", "--rounds", "1", "--duration", "0.15",
+             "--capacity", "none", "--wrk", "off", "--headline", "2"]
+
+
+@pytest.mark.skipif(_no_ipv6() is not None, reason=str(_no_ipv6()))
+def test_bench_over_ipv6(capsys, tmp_path):
+    """Regression: `bench --host ::1` was lost in a merge (the load generator takes every family)."""
+    out_json = tmp_path / "b.json"
+    assert main(["bench", "--models", "selectors", *TINY_ARGV, "--host", "::1", "--json", str(out_json),
+                 "--record", str(tmp_path / "rec")]) == 0
+    data = json.loads(out_json.read_text())
+    assert data["samples"][0]["requests"] > 0 and data["samples"][0]["starved"] == 0
+    assert "listening: [::1] over TCP" in data["header"]
+    assert _recorded_settings(str(tmp_path / "rec" / "selectors.jsonl"))["host"] == "::1"  # it listened there
+    assert main(["check", str(tmp_path / "rec" / "selectors.jsonl")]) == 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "AF_UNIX"), reason="this Python has no AF_UNIX")
+def test_bench_over_unix_sockets_in_a_folder(capsys, tmp_path):
+    """Regression: `bench --unix` was lost in a merge; every server (throughput, capacity, --record) on its own."""
+    socks = tmp_path / "s"
+    socks.mkdir()
+    out_json = tmp_path / "b.json"
+    argv = [*TINY_ARGV[:-6], "--capacity", "4", "--busy", "1", "--wrk", "off", "--headline", "2"]
+    assert main(["bench", "--models", "pool,selectors", "--workers", "2", *argv, "--unix", str(socks),
+                 "--json", str(out_json), "--record", str(tmp_path / "rec")]) == 0
+    data = json.loads(out_json.read_text())
+    assert {s["contender"] for s in data["samples"]} == {"pool(2)", "selectors"}
+    assert all(s["requests"] > 0 for s in data["samples"])
+    assert f"listening: Unix sockets in {socks}" in data["header"]
+    cap = {c["contender"]: c for c in data["capacity"]}
+    assert cap["selectors"]["held"] == cap["pool(2)"]["held"] == 4
+    assert cap["selectors"]["busy_served"] == 1 and cap["pool(2)"]["busy_served"] == 0  # its 2 workers are held
+    unix = _recorded_settings(str(tmp_path / "rec" / "selectors.jsonl"))["unix"]
+    assert unix.startswith(str(socks)) and unix.endswith(".sock")
+    assert main(["check", str(tmp_path / "rec" / "selectors.jsonl")]) == 0
+    assert list(socks.iterdir()) == []  # each server removed its own socket
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "AF_UNIX"), reason="this Python has no AF_UNIX")
+def test_bench_over_unix_sockets_in_a_temporary_folder_removes_it():
+    plan = Plan((Contender("selectors", "selectors"),), connections=(2,), modes=("keep-alive",), rounds=1,
+                duration=0.15, capacity=(), wrk=None, headline=2, unix="")
+    result = run_bench(plan)
+    assert not result.partial and result.samples[0].requests > 0
+    folder = result.machine["listen"].removeprefix("Unix sockets in ")
+    assert folder.startswith(os.sep) and not os.path.exists(folder)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--host", "192.0.2.1"], "--host 192.0.2.1: not this machine"),
+    (["--host", "nosuch.invalid"], "--host: cannot find the address of 'nosuch.invalid'"),
+    (["--unix", "--host", "::1"], "give --host or --unix, not both"),
+    (["--unix", "no/such/folder"], "expected an existing folder"),
+    (["--unix", "/tmp/" + "x" * 120], "expected an existing folder"),
+    (["--unix", "--wrk", "on"], "wrk cannot reach a Unix socket"),
+])
+def test_bench_address_bad_input_is_one_line(capsys, argv, message):
+    assert main(["bench", "--models", "selectors", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_bench_unix_folder_too_deep_for_a_socket_path_is_one_line(capsys, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    assert main(["bench", "--models", "selectors", "--unix", str(deep)]) == 2
+    err = capsys.readouterr().err
+    assert "bytes, over the" in err and err.count("\n") == 1

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import servers
+from tracer import addresses
 from tracer.analysis.bench_figures import BenchResult, Figure, figures, fmt_ratio, ratio
 from tracer.analysis.bench_verdict import headline_figures, verdict
 from tracer.clients.loadgen import MODES
@@ -23,7 +24,7 @@ from tracer.export import bench_report
 from tracer.locale import _
 from tracer.outputs import check_output_path, write_text
 from tracer.run import loaddrivers
-from tracer.run.benchmark import Contender, Plan, run_bench
+from tracer.run.benchmark import Contender, Plan, run_bench, socket_path
 from tracer.run.programs import ProgramSpec, check_program
 
 MAX_CONNECTIONS = 5000
@@ -65,7 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cross-check the headline load with wrk: auto (when installed), on, off (default auto)")
     p.add_argument("--target", metavar="HOST:PORT", action="append", default=[],
                    help="also measure a server already listening there (loopback only, unless --allow-remote)")
-    p.add_argument("--allow-remote", action="store_true", help="let --target aim beyond this machine")
+    p.add_argument("--allow-remote", action="store_true", help="let --target and --host aim beyond this machine")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="where the models listen and the load goes: 127.0.0.1 (default), ::1 (IPv6) or another "
+                        "loopback address; any other only with --allow-remote")
+    p.add_argument("--unix", metavar="FOLDER", nargs="?", const="",
+                   help="the models listen on Unix sockets instead of TCP, one per server, in FOLDER (default: a "
+                        "new temporary folder, removed at the end); wrk cannot reach them, so no cross-check")
     p.add_argument("--program", metavar="FILE.py", action="append", default=[],
                    help="also measure your own server program, started as the models are (untraced, on "
                         "127.0.0.1, a free port whatever it binds); repeatable")
@@ -155,7 +162,10 @@ def parse_plan(args: argparse.Namespace) -> Plan:
         _numbers(args.capacity, "--capacity", 1, 50000)
     if args.pin and (why := loaddrivers.pinning_problem()):
         raise UsageError(why)
-    wrk = None if args.wrk == "off" else loaddrivers.wrk_path()
+    host, unix = _where(args)
+    if unix is not None and args.wrk == "on":
+        raise UsageError("--wrk on: wrk cannot reach a Unix socket; leave out --unix or --wrk on")
+    wrk = None if args.wrk == "off" or unix is not None else loaddrivers.wrk_path()
     if args.wrk == "on" and wrk is None:
         raise UsageError("--wrk on: wrk is not installed (apt-get install wrk, brew install wrk)")
     for out in args.output:
@@ -166,7 +176,27 @@ def parse_plan(args: argparse.Namespace) -> Plan:
     if args.headline not in conns:
         wrk = None  # the cross-check runs at the headline load only
     return Plan(_contenders(args), conns, modes, args.rounds, args.duration, args.workers, args.work_ms, args.cpu_ms,
-                capacity, args.busy, args.pin, wrk, args.headline, args.record)
+                capacity, args.busy, args.pin, wrk, args.headline, args.record, host, unix)
+
+
+def _where(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(host, unix folder) from --host and --unix, checked before anything starts."""
+    if args.unix is not None:
+        if args.host != "127.0.0.1":
+            raise UsageError("--unix listens on paths, not on a host: give --host or --unix, not both")
+        if args.unix:
+            if not os.path.isdir(args.unix):
+                raise UsageError(f"--unix {args.unix}: expected an existing folder for the servers' sockets")
+            longest = max(servers.MODELS, key=len)
+            addresses.check_unix_path(socket_path(args.unix, longest, 99999))  # the longest path it will bind
+        elif not addresses.unix_supported():
+            raise UsageError("--unix: this Python has no Unix sockets (AF_UNIX); leave out --unix")
+        return "127.0.0.1", args.unix
+    host = addresses.listen_host(args.host)
+    if not args.allow_remote and not addresses.is_loopback(host):
+        raise UsageError(f"--host {args.host}: not this machine; the bench sends load only to loopback "
+                         "(127.0.0.1, ::1) unless you add --allow-remote")
+    return host, None
 
 
 def _record_dir(path: str) -> None:

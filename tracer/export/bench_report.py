@@ -48,6 +48,8 @@ def header(result: BenchResult) -> list[str]:
              f"{'pinned (server on one core, load on another)' if s['pin'] else 'not pinned'}",
              f"limits: open files {lim.get('open_files', '?')}, threads {lim.get('threads', '?')}, "
              f"somaxconn {lim.get('somaxconn', '?')}"]
+    if m.get("listen"):
+        lines.append(f"listening: {m['listen']}")
     if m.get("programs"):
         lines.append(f"programs: {m['programs']}")
     before, after = m.get("load_average_before"), m.get("load_average_after")

@@ -40,6 +40,7 @@ from typing import Any
 
 from servers import Settings
 from tracer.analysis.bench_figures import BenchResult, Capacity, Sample
+from tracer.clients import loadgen
 from tracer.errors import ServerError, TracerError
 from tracer.run import loaddrivers as drivers
 from tracer.run import programs
@@ -89,6 +90,8 @@ class Plan:
     wrk: str | None = None  # wrk's path: cross-check at the headline load
     headline: int = 50
     record_dir: str | None = None
+    host: str = "127.0.0.1"  # where the models listen (IPv4 or IPv6; loopback unless asked otherwise)
+    unix: str | None = None  # listen on Unix sockets instead, one per server in this folder ("": a temporary one)
 
     @property
     def load_runs(self) -> int:
@@ -143,6 +146,9 @@ class _Run:
     dead: set[str] = field(default_factory=set)
     never_started: set[str] = field(default_factory=set)  # programs that crashed or never listened
     scratch: str | None = None  # where traced contenders' recordings go (--tracing on|both), removed at the end
+    sockets: str | None = None  # the folder of the servers' Unix sockets (--unix), while they run
+    own_sockets: bool = False  # ... made by the bench (removed at the end)
+    started: int = 0  # servers started so far: each gets a socket path of its own
 
     def step(self, what: str) -> None:
         self.done += 1
@@ -171,6 +177,7 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
     most = max([*plan.connections, *(n + plan.busy for n in plan.capacity)])
     drivers.raise_open_files(most + 256)  # the servers and the worker inherit it
     try:
+        result.machine["listen"] = _listen_line(run)
         run.worker = drivers.LoadWorker(load_cpus)
         _throughput(run, server_cpus, load_cpus)
         _stop_servers(run)
@@ -184,8 +191,29 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
             run.worker.close()
         if run.scratch is not None:
             shutil.rmtree(run.scratch, ignore_errors=True)  # traced runs' recordings: measured, not kept
+        if run.own_sockets and run.sockets is not None:
+            shutil.rmtree(run.sockets, ignore_errors=True)  # each server removed its own socket; then the folder
     result.machine["load_average_after"] = drivers.load_average()
     return result
+
+
+def _listen_line(run: _Run) -> str:
+    """Where the models listen, said in every header; makes the folder of Unix sockets when the bench owns it."""
+    plan = run.plan
+    others = " (programs and --target stay on TCP)" if any(not c.model for c in plan.contenders) else ""
+    if plan.unix is None:
+        return f"{'[' + plan.host + ']' if ':' in plan.host else plan.host} over TCP{others}"
+    if plan.unix:
+        run.sockets = plan.unix
+    else:  # short, so that a socket path stays under the 104/108 bytes a path may have
+        run.sockets = tempfile.mkdtemp(prefix="ssb-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        run.own_sockets = True
+    return f"Unix sockets in {run.sockets}{others}"
+
+
+def socket_path(folder: str, model: str, n: int) -> str:
+    """The Unix socket of the ``n``-th server the bench starts (a fresh one each: a server removes its own)."""
+    return os.path.join(folder, f"{model}-{n}.sock")
 
 
 def _start(run: _Run, c: Contender, cpus: set[int] | None, record: str | None = None,
@@ -201,8 +229,12 @@ def _start(run: _Run, c: Contender, cpus: set[int] | None, record: str | None = 
         argv = programs.child_argv(programs.spec_of(cfg.program), record)  # no wrapper: its pid is the program's
     else:
         assert c.model is not None
+        unix = None
+        if run.sockets is not None:
+            run.started += 1
+            unix = socket_path(run.sockets, c.model, run.started)
         cfg = Settings(model=c.model, workers=plan.workers, work_ms=plan.work_ms, cpu_ms=plan.cpu_ms, timeout=None,
-                       backlog=backlog or max(128, *plan.connections))
+                       backlog=backlog or max(128, *plan.connections), host=plan.host, unix=unix)
     server = ServerProcess(cfg, record, argv=argv)
     with drivers.affinity(cpus):
         server.start()
@@ -237,7 +269,7 @@ def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] 
         run.dead.add(c.name)
         run.result.notes.append(f"{c.name}: {why.splitlines()[0]}; its remaining runs were skipped")
         return None
-    return _tcp(server.address)
+    return _where(server.address)
 
 
 def _throughput(run: _Run, server_cpus: set[int] | None, load_cpus: set[int] | None) -> None:
@@ -344,7 +376,7 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
         _not_started(run, c, exc, "its capacity was not measured")
         return Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, "did not start")
     try:
-        host, port = _tcp(server.address) if server is not None else c.address  # type: ignore[misc]
+        host, port = _where(server.address) if server is not None else c.address  # type: ignore[misc]
         pid = server.piped.proc.pid if server is not None and server.piped is not None else None
         base = drivers.process_status(pid) if pid else None
         held = run.worker.job("hold", 60, host=host, port=port, n=idle, timeout=2.0)
@@ -362,10 +394,12 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
             server.stop()
 
 
-def _tcp(address: object) -> tuple[str, int]:
-    """The bench's servers listen on TCP (``bench`` has no ``--unix``): their (host, port)."""
+def _where(address: object) -> tuple[str, int]:
+    """A server's address as the load worker takes it: (host, port), or ("unix:PATH", 0) for a Unix socket."""
+    if isinstance(address, str):
+        return loadgen.UNIX_PREFIX + address, 0
     if not isinstance(address, tuple):
-        raise TracerError(f"expected a TCP server address, got {address!r}")
+        raise TracerError(f"expected a server address, got {address!r}")
     return str(address[0]), int(address[1])
 
 
@@ -390,10 +424,15 @@ def _record(run: _Run) -> None:
             _not_started(run, c, exc, "it was not recorded")
             continue
         try:
-            host, port = _tcp(server.address)
+            host, port = _where(server.address)
+            pid = server.piped.proc.pid if server.piped is not None else None
+            listening = drivers.open_sockets(pid) if pid and port == 0 else None
             run.worker.job("run", plan.duration + 30, host=host, port=port,
                            connections=conns, duration=plan.duration, mode="keep-alive")
-            drivers.wait_closed(port)  # every close in the recording before the trailer
+            if port:
+                drivers.wait_closed(port)  # every close in the recording before the trailer
+            elif pid and listening is not None:  # a Unix socket: not in /proc/net/tcp; the server's own sockets
+                drivers.wait_sockets(pid, listening)
         finally:
             status = server.stop()
         if status != 0 and not c.program:

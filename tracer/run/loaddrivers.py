@@ -203,6 +203,30 @@ def wait_closed(port: int, timeout: float = 3.0) -> bool:
     return left == 0
 
 
+def open_sockets(pid: int) -> int | None:
+    """Sockets ``pid`` has open, from /proc/PID/fd (None where there is no /proc): a Unix socket server's
+    connections, which /proc/net/tcp does not list."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    count = 0
+    for name in names:
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:")
+        except OSError:
+            continue  # closed while we looked
+    return count
+
+
+def wait_sockets(pid: int, most: int, timeout: float = 3.0) -> bool:
+    """Wait (bounded) until ``pid`` has at most ``most`` sockets open; False if it has not, or cannot say."""
+    deadline = time.monotonic() + timeout
+    while (left := open_sockets(pid)) is not None and left > most and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling a condition (the server's closes), not a fixed wait
+    return left is not None and left <= most
+
+
 def load_average() -> float | None:
     try:
         return os.getloadavg()[0]
