@@ -563,3 +563,64 @@ def test_bench_unix_folder_too_deep_for_a_socket_path_is_one_line(capsys, tmp_pa
     assert main(["bench", "--models", "selectors", "--unix", str(deep)]) == 2
     err = capsys.readouterr().err
     assert "bytes, over the" in err and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------- --tracing on|both
+def test_the_verdict_says_what_tracing_costs_and_compares_like_with_like():
+    samples = (rounds("selectors", [30000, 31000, 29000]) + rounds("selectors traced", [15000, 15600, 14400])
+               + rounds("thread", [10000, 10200, 9800]) + rounds("thread traced", [9000, 9300, 8700]))
+    result = BenchResult({"headline": 50}, {}, samples)
+    lines = verdict(result)
+    assert "selectors served " in lines[0] and "the requests of thread (" in lines[0]  # untraced with untraced
+    cost = next(x for x in lines if x.startswith("What tracing costs"))
+    r = ratio(samples, "selectors traced", "selectors", "keep-alive", 50)
+    assert r is not None and f"selectors traced served {r.value:.2f}× (95%: {r.low:.2f}–{r.high:.2f}×)" in cost
+    assert "thread traced served 0.90×" in cost
+    only_traced = BenchResult({"headline": 50}, {}, [s for s in samples if s.contender.endswith(" traced")])
+    first = verdict(only_traced)[0]
+    assert "selectors traced served " in first and "the requests of thread traced" in first
+    assert not any(x.startswith("What tracing costs") for x in verdict(only_traced))  # nothing to compare with
+
+
+def test_tracing_both_records_through_the_recorder_and_says_so(capsys, monkeypatch, tmp_path):
+    """--tracing both: the traced rows say 'traced', really record every call, and the verdict says the cost."""
+    events: dict[str, int] = {}
+    real_stop = ServerProcess.stop
+
+    def stop(self, *args, **kwargs):
+        status = real_stop(self, *args, **kwargs)
+        if self.path and os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                events[self.path] = sum(1 for line in f if line.startswith("[") and '"recv"' in line)
+        return status
+
+    monkeypatch.setattr(ServerProcess, "stop", stop)
+    out_json = tmp_path / "b.json"
+    assert main(["bench", "--models", "selectors", "--tracing", "both", "--connections", "2", "--modes",
+                 "keep-alive", "--rounds", "2", "--duration", "0.15", "--capacity", "none", "--wrk", "off",
+                 "--headline", "2", "--record", str(tmp_path / "rec"), "--json", str(out_json)]) == 0
+    data = json.loads(out_json.read_text())
+    assert {s["contender"] for s in data["samples"]} == {"selectors", "selectors traced"}
+    assert any(line.startswith("tracing: the rows marked 'traced'") for line in data["header"])
+    assert any(line.startswith("What tracing costs, at 2 keep-alive connections: selectors traced served")
+               for line in data["verdict"])
+    scratch = [p for p in events if not p.startswith(str(tmp_path))]
+    assert len(scratch) == 1 and events[scratch[0]] > 10  # the traced server's recv calls, recorded ...
+    assert not os.path.exists(scratch[0])  # ... then removed with the scratch folder
+    assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == ["selectors.jsonl"]  # recorded once, not twice
+    out = capsys.readouterr().out
+    assert "selectors traced" in out
+
+
+def test_tracing_on_names_every_row_traced():
+    import argparse
+
+    from tracer.commands.bench import _contenders, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "--models", "selectors,thread", "--tracing", "on"])
+    got = _contenders(args)
+    assert [(c.name, c.tracing) for c in got] == [("selectors traced", True), ("thread traced", True)]
+    plan = Plan(got, wrk="/usr/bin/wrk")
+    assert plan.wrk_contenders == got  # wrk cross-checks the traced pair

@@ -22,6 +22,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 DRAWS = 2000
+TRACED = " traced"  # a contender measured with tracing on is named after its model, then this
+
+
+def untraced_name(contender: str) -> str:
+    """``selectors traced`` -> ``selectors``: the model a traced contender is, untraced."""
+    return contender.removesuffix(TRACED)
+
+
+def is_traced(contender: str) -> bool:
+    return contender.endswith(TRACED)
 LIMITED_CPU = 0.9  # a one-thread load generator at 90% of a core is the bottleneck, not the server
 
 

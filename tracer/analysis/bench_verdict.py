@@ -9,7 +9,16 @@ timeline shows.
 
 from __future__ import annotations
 
-from tracer.analysis.bench_figures import BenchResult, Figure, figures, fmt_ratio, ranking, ratio
+from tracer.analysis.bench_figures import (
+    BenchResult,
+    Figure,
+    figures,
+    fmt_ratio,
+    is_traced,
+    ranking,
+    ratio,
+    untraced_name,
+)
 
 MULTIPLEXED = ("selectors", "asyncio")
 
@@ -38,12 +47,18 @@ def headline_figures(result: BenchResult, mode: str = "keep-alive") -> list[Figu
 
 
 def _pair(figs: list[Figure]) -> tuple[Figure, Figure] | None:
-    """(multiplexed, thread-per-connection) if both were measured, else the top two of the ranking."""
-    by = {f.contender: f for f in figs}
-    best = next((by[m] for m in MULTIPLEXED if m in by and not by[m].starved), None)
-    if best is not None and "thread" in by:
-        return best, by["thread"]
-    served = sorted((f for f in figs if not f.starved), key=lambda f: -f.rps)
+    """(multiplexed, thread-per-connection) if both were measured, else the top two of the ranking.
+
+    Untraced rows are compared with untraced ones (traced with traced when only those ran): what tracing
+    costs is said apart (:func:`tracing_cost`).
+    """
+    untraced = [f for f in figs if not is_traced(f.contender)]
+    for group in (untraced, [f for f in figs if is_traced(f.contender)]):
+        by = {untraced_name(f.contender): f for f in group}
+        best = next((by[m] for m in MULTIPLEXED if m in by and not by[m].starved), None)
+        if best is not None and "thread" in by:
+            return best, by["thread"]
+    served = sorted((f for f in (untraced if len(untraced) >= 2 else figs) if not f.starved), key=lambda f: -f.rps)
     return (served[0], served[1]) if len(served) >= 2 else None
 
 
@@ -101,6 +116,28 @@ def capacity(result: BenchResult) -> str | None:
     return f"holding {most:,} idle connections: " + "; ".join(parts)
 
 
+def tracing_cost(result: BenchResult) -> str | None:
+    """What recording every call cost each model measured both ways (--tracing both), at the headline load."""
+    figs = headline_figures(result)
+    by = {f.contender: f for f in figs}
+    parts = []
+    for traced in (f for f in figs if is_traced(f.contender) and untraced_name(f.contender) in by):
+        plain = by[untraced_name(traced.contender)]
+        r = ratio(result.samples, traced.contender, plain.contender, traced.mode, traced.connections)
+        if r is None:
+            continue
+        said = f"{plain.contender} traced served {fmt_ratio(r)} of its untraced requests/s" + \
+            (" (within each other's noise)" if r.tied else "")
+        if traced.server_us_per_request is not None and plain.server_us_per_request is not None:
+            said += (f", {traced.server_us_per_request:.0f} µs of server CPU per request against "
+                     f"{plain.server_us_per_request:.0f} µs")
+        parts.append(said)
+    if not parts:
+        return None
+    return (f"what tracing costs, at {figs[0].connections} keep-alive connections: " + "; ".join(parts)
+            + " (the recorder writes an event for every socket call, in the server's own process)")
+
+
 def leader(result: BenchResult) -> str | None:
     """The ranking at the headline load, ties said as ties."""
     figs = headline_figures(result)
@@ -123,7 +160,7 @@ def verdict(result: BenchResult) -> list[str]:
     second = compare(result, "close")
     if second:
         lines.append(f"{second[0].upper()}{second[1:]}.")
-    for part in (starving(result), leader(result), capacity(result)):
+    for part in (starving(result), leader(result), tracing_cost(result), capacity(result)):
         if part:
             lines.append(f"{part[0].upper()}{part[1:]}.")
     cpu_ms = float(result.settings.get("cpu_ms", 0) or 0)  # type: ignore[arg-type]

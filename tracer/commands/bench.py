@@ -15,7 +15,7 @@ from rich.table import Table
 
 import servers
 from tracer import addresses
-from tracer.analysis.bench_figures import BenchResult, Figure, figures, fmt_ratio, ratio
+from tracer.analysis.bench_figures import TRACED, BenchResult, Figure, figures, fmt_ratio, ratio
 from tracer.analysis.bench_verdict import headline_figures, verdict
 from tracer.clients.loadgen import MODES
 from tracer.commands.common import non_negative, positive_int
@@ -125,7 +125,7 @@ def _contenders(args: argparse.Namespace) -> tuple[Contender, ...]:
     if unknown or not (models or args.target or args.program or args.module):
         raise UsageError(f"unknown model {', '.join(unknown) or '(none)'}; choose from {', '.join(servers.MODELS)}")
     tracing = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
-    out = [Contender(_label(m, args.workers) + (" traced" if t and len(tracing) > 1 else ""), m, t)
+    out = [Contender(_label(m, args.workers) + (TRACED if t else ""), m, t)  # a traced row says so
            for m in models for t in tracing]
     out += [Contender(f"target {t}", address=parse_target(t, args.allow_remote)) for t in args.target]
     out += _programs(args, {c.name for c in out})
@@ -372,14 +372,18 @@ def wrk_check(result: BenchResult) -> str | None:
     """selectors/thread by the built-in generator and by wrk, side by side from the same rounds."""
     figs = headline_figures(result)
     names = {f.contender for f in figs}
-    if not {"selectors", "thread"} <= names or not any(s.generator == "wrk" for s in result.samples):
+    if not any(s.generator == "wrk" for s in result.samples):
         return None
+    traced = next((t for t in ("", TRACED) if {"selectors" + t, "thread" + t} <= names), None)
+    if traced is None:
+        return None
+    a, b = "selectors" + traced, "thread" + traced
     conns = figs[0].connections
-    ours = ratio(result.samples, "selectors", "thread", "keep-alive", conns)
-    theirs = ratio(result.samples, "selectors", "thread", "keep-alive", conns, "wrk")
+    ours = ratio(result.samples, a, b, "keep-alive", conns)
+    theirs = ratio(result.samples, a, b, "keep-alive", conns, "wrk")
     if ours is None or theirs is None:
         return None
-    return (f"selectors/thread at {conns} keep-alive connections: built-in {fmt_ratio(ours)}, wrk {fmt_ratio(theirs)}"
+    return (f"{a}/{b} at {conns} keep-alive connections: built-in {fmt_ratio(ours)}, wrk {fmt_ratio(theirs)}"
             f" (built-in/wrk {ours.value / theirs.value:.2f})")
 
 

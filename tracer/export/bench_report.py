@@ -50,6 +50,8 @@ def header(result: BenchResult) -> list[str]:
              f"somaxconn {lim.get('somaxconn', '?')}"]
     if m.get("listen"):
         lines.append(f"listening: {m['listen']}")
+    if m.get("tracing"):
+        lines.append(f"tracing: {m['tracing']}")
     if m.get("programs"):
         lines.append(f"programs: {m['programs']}")
     before, after = m.get("load_average_before"), m.get("load_average_after")

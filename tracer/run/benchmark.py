@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from servers import Settings
-from tracer.analysis.bench_figures import BenchResult, Capacity, Sample
+from tracer.analysis.bench_figures import BenchResult, Capacity, Sample, untraced_name
 from tracer.clients import loadgen
 from tracer.errors import ServerError, TracerError
 from tracer.run import loaddrivers as drivers
@@ -103,9 +103,22 @@ class Plan:
 
     @property
     def wrk_contenders(self) -> tuple[Contender, ...]:
-        """Who wrk cross-checks: selectors and thread (the verdict's ratio) when both run, else everyone."""
-        pair = tuple(c for c in self.contenders if c.name in ("selectors", "thread"))
-        return pair if len(pair) == 2 else self.contenders
+        """Who wrk cross-checks: selectors and thread (the verdict's ratio) when both run (untraced, else
+        traced), else everyone."""
+        for traced in (False, True):
+            pair = tuple(c for c in self.contenders if c.model in ("selectors", "thread") and c.tracing == traced)
+            if len(pair) == 2:
+                return pair
+        return self.contenders
+
+    @property
+    def recorded(self) -> tuple[Contender, ...]:
+        """Who --record records: each model or program once (a recording is traced whichever way it was measured)."""
+        seen: dict[str, Contender] = {}
+        for c in self.contenders:
+            if c.started:
+                seen.setdefault(untraced_name(c.name), c)
+        return tuple(seen.values())
 
     @property
     def capacity_runs(self) -> int:
@@ -113,7 +126,7 @@ class Plan:
 
     @property
     def total_runs(self) -> int:
-        recording = len([c for c in self.contenders if c.started]) if self.record_dir else 0
+        recording = len(self.recorded) if self.record_dir else 0
         return self.load_runs + self.wrk_runs + self.capacity_runs + recording
 
     @property
@@ -122,7 +135,7 @@ class Plan:
         server start, ~1 s a capacity step at 1,000 idle (the default run: about 100 s, took 92-95)."""
         starts = len([c for c in self.contenders if c.started])
         capacity = sum(0.5 + n / 2000 for n in self.capacity) * len(self.contenders)
-        recording = starts * (self.duration + 1.0) if self.record_dir else 0
+        recording = len(self.recorded) * (self.duration + 1.0) if self.record_dir else 0
         warmups = sum(map(warmup_s, self.connections)) * self.rounds * len(self.modes) * len(self.contenders)
         return (self.load_runs * (self.duration + 0.05) + warmups + self.wrk_runs * (WRK_SECONDS + 0.2)
                 + starts * 0.5 + capacity + recording)
@@ -167,6 +180,10 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
     if plan.wrk:
         generator += f"; cross-check: wrk -t1 at {plan.headline} keep-alive connections"
     result = BenchResult(plan.settings(), machine() | {"load_generator": generator}, planned_runs=plan.total_runs)
+    if any(c.tracing for c in plan.contenders):
+        result.machine["tracing"] = ("the rows marked 'traced' ran with sockscope's recorder on (every socket call "
+                                     "recorded, as sockscope record does), into a temporary folder removed at the "
+                                     "end; the others untraced")
     names = [c.name for c in plan.contenders if c.program]
     if names:
         result.machine["programs"] = (f"{', '.join(names)}: run untraced, as the models are (sockscope run without "
@@ -411,11 +428,11 @@ def _record(run: _Run) -> None:
         return
     assert run.worker is not None
     conns = min(plan.headline if plan.headline in plan.connections else plan.connections[-1], 200)
-    for c in plan.contenders:
-        if not c.started or c.name in run.never_started:
+    for c in plan.recorded:
+        if c.name in run.never_started:
             continue
         run.step(f"recording {c.name}")
-        path = os.path.join(plan.record_dir, f"{c.name.replace('/', '-')}.jsonl")
+        path = os.path.join(plan.record_dir, f"{untraced_name(c.name).replace('/', '-')}.jsonl")
         try:
             server = _start(run, c, None, record=path)
         except ServerError as exc:
