@@ -624,3 +624,30 @@ def test_tracing_on_names_every_row_traced():
     assert [(c.name, c.tracing) for c in got] == [("selectors traced", True), ("thread traced", True)]
     plan = Plan(got, wrk="/usr/bin/wrk")
     assert plan.wrk_contenders == got  # wrk cross-checks the traced pair
+
+
+# ----------------------------------------------------------------- the lesson's selectors server at 1,000 connections
+def test_selectors_starving_at_many_connections_is_explained_as_the_lessons_code(capsys):
+    """servers/multiplexed.py accepts one connection per wake (the lesson's code, kept): the bench says so."""
+    import types
+
+    from tracer.commands.bench import _print
+
+    result = made_up()
+    result.samples += (rounds("selectors", [5000, 5200, 4800], conns=1000, starved=843)
+                       + rounds("thread", [3000, 3100, 2900], conns=1000, starved=641))
+    lines = verdict(result)
+    note = next(x for x in lines if x.startswith("The lesson's selectors server starved keep-alive connections"))
+    assert "(843 of 1000 at 1000 connections)" in note and "not because of IO multiplexing" in note
+    assert "accepts one connection each time select() wakes it" in note
+    assert lines.index(note) < len(lines) - 2  # before the general why
+    result.machine = {"cores": 2, "python": "3.11", "implementation": "CPython", "platform": "x",
+                      "load_generator": "built-in"}
+    result.settings.update(rounds=3, duration=0.25, connections=[50, 1000], modes=["keep-alive"], workers=10,
+                           work_ms=0, cpu_ms=0)
+    _print(types.SimpleNamespace(format="text"), types.SimpleNamespace(modes=("keep-alive",)), result)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "✗ 843/1000 starved" in out
+    assert "✗ on selectors: the lesson's selectors server accepts one connection per wake of select()" in out
+    served = made_up()  # selectors serving everyone: no such note
+    assert not any("lesson's selectors server" in x for x in verdict(served))

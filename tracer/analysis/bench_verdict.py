@@ -99,6 +99,30 @@ def starving(result: BenchResult) -> str | None:
             "that served all its clients, whatever its requests/s, which are the lucky few's)")
 
 
+def one_accept_per_wake(result: BenchResult) -> list[Figure]:
+    """The keep-alive rows where the lesson's selectors server starved connections (at any load)."""
+    return [f for f in figures(result.samples) if f.mode == "keep-alive" and f.starved
+            and untraced_name(f.contender) == "selectors"]
+
+
+def accept_note(result: BenchResult) -> str | None:
+    """Why selectors starved: the lesson's code, said so that a student does not read it as multiplexing's limit.
+
+    ``servers/multiplexed.py`` calls ``accept()`` once each time ``select()`` says the listening socket is
+    ready, and serves every ready client of that wake too: the more clients it serves, the slower it takes new
+    ones.  It is the lesson's code and stays as written (STYLE.md §1); the bench says why instead.
+    """
+    figs = one_accept_per_wake(result)
+    if not figs:
+        return None
+    where = ", ".join(f"{f.starved} of {f.connections} at {f.connections} connections" for f in figs)
+    return (f"the lesson's selectors server starved keep-alive connections ({where}) because of how it is "
+            "written, not because of IO multiplexing: it accepts one connection each time select() wakes it, and "
+            "each wake first serves every client it has that is ready, so while it serves the first ones the "
+            "rest wait in the kernel's queue, past the end of a short run; a loop that called accept() until it "
+            "had nothing left would take them all in one wake")
+
+
 def capacity(result: BenchResult) -> str | None:
     """What the most idle connections held cost each model, and whether the busy ones were served."""
     rows = [c for c in result.capacity if c.rss_kb is not None and c.held]
@@ -160,7 +184,7 @@ def verdict(result: BenchResult) -> list[str]:
     second = compare(result, "close")
     if second:
         lines.append(f"{second[0].upper()}{second[1:]}.")
-    for part in (starving(result), leader(result), tracing_cost(result), capacity(result)):
+    for part in (starving(result), accept_note(result), leader(result), tracing_cost(result), capacity(result)):
         if part:
             lines.append(f"{part[0].upper()}{part[1:]}.")
     cpu_ms = float(result.settings.get("cpu_ms", 0) or 0)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from rich.table import Table
 import servers
 from tracer import addresses
 from tracer.analysis.bench_figures import TRACED, BenchResult, Figure, figures, fmt_ratio, ratio
-from tracer.analysis.bench_verdict import headline_figures, verdict
+from tracer.analysis.bench_verdict import headline_figures, one_accept_per_wake, verdict
 from tracer.clients.loadgen import MODES
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
@@ -257,6 +257,9 @@ def _print(args: argparse.Namespace, plan: Plan, result: BenchResult) -> None:
             out.print(chart(figs, mode, "p99_ms"))
     out.print("✗ starved: connections never answered in the whole run (warm-up and measured window); "
               "load-bound: the load generator ran at ≥90% of a core there.")
+    if one_accept_per_wake(result):
+        out.print("✗ on selectors: the lesson's selectors server accepts one connection per wake of select(); "
+                  "see the verdict.")
     if result.capacity:
         out.print(capacity_table(result))
     for line in warnings(result):
