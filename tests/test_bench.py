@@ -651,3 +651,39 @@ def test_selectors_starving_at_many_connections_is_explained_as_the_lessons_code
     assert "✗ on selectors: the lesson's selectors server accepts one connection per wake of select()" in out
     served = made_up()  # selectors serving everyone: no such note
     assert not any("lesson's selectors server" in x for x in verdict(served))
+
+
+# ----------------------------------------------------------------- in Chinese (issue 13)
+HAN = re.compile("[\u4e00-\u9fff]")
+
+
+def test_a_tiny_bench_in_chinese_from_sockscope_lang_and_english_unchanged(tmp_path, tiny):
+    out_md, out_svg = tmp_path / "b.md", tmp_path / "b.svg"
+    argv = child.module_argv("tracer", "bench", "--models", "pool,selectors", "--workers", "2", "--connections", "2,6",
+                             "--modes", "keep-alive", "--rounds", "2", "--duration", "0.15", "--capacity", "none",
+                             "--wrk", "off", "--headline", "6", "-o", str(out_md), "-o", str(out_svg))
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
+                          env=child.env() | {"SOCKSCOPE_LANG": "zh", "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("sockscope bench：共 ")
+    out = "".join(line.strip() for line in done.stdout.splitlines())  # Chinese is wrapped between characters
+    assert "结论" in out and "在 6 个长连接下，pool(2) 让 6 个连接中的 4 个饥饿（从未得到响应" in out
+    assert "按所有客户端得到的服务排名：1. selectors，2. pool(2)（有连接饥饿）。" in out
+    assert "每秒请求数（95% 置信区间）" in out and "✗ 4/6 饥饿" in out and "Verdict" not in out
+    assert all(cell_width(line) <= 80 for line in done.stdout.splitlines())  # not one line past the terminal
+    md = out_md.read_text(encoding="utf-8")
+    assert md.startswith("# sockscope bench\n\n- 机器：") and "## 结论" in md and "| 模型 | 模式 | 连接数 |" in md
+    svg = out_svg.read_text(encoding="utf-8")
+    assert "每秒请求数" in svg and "Noto Sans CJK SC" in svg
+    ET.fromstring(svg)
+    # this process speaks English: the same kind of run's verdict is word for word as before
+    english = " ".join(verdict(tiny))
+    assert "At 6 keep-alive connections, pool(2) starved 4 of 6 connections (never answered" in english
+    assert "Ranked by what all clients got: 1. selectors, 2. pool(2) (starved some)." in english
+    assert not HAN.search(english) and not HAN.search(bench_report.render(tiny, "md"))
+
+
+def cell_width(line: str) -> int:
+    from tracer.locale.cells import cell_len
+
+    return cell_len(line)

@@ -21,6 +21,8 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tracer.locale import _
+
 DRAWS = 2000
 TRACED = " traced"  # a contender measured with tracing on is named after its model, then this
 
@@ -242,6 +244,7 @@ def ranking(figs: list[Figure], samples: list[Sample]) -> list[tuple[int, Figure
 
 def fmt_ratio(r: Ratio) -> str:
     if r.rounds < 2:
-        return f"{r.value:.2f}× (one round: no interval, so no tie or rank can be told from noise)"
-    return f"{r.value:.1f}× (95%: {r.low:.1f}–{r.high:.1f}×)" if r.value >= 1.95 else \
-        f"{r.value:.2f}× (95%: {r.low:.2f}–{r.high:.2f}×)"
+        return _("{value:.2f}× (one round: no interval, so no tie or rank can be told from noise)").format(
+            value=r.value)
+    return (_("{value:.1f}× (95%: {low:.1f}–{high:.1f}×)") if r.value >= 1.95 else
+            _("{value:.2f}× (95%: {low:.2f}–{high:.2f}×)")).format(value=r.value, low=r.low, high=r.high)

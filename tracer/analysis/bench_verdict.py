@@ -19,21 +19,23 @@ from tracer.analysis.bench_figures import (
     ratio,
     untraced_name,
 )
+from tracer.locale import N_, _, ngettext
 
 MULTIPLEXED = ("selectors", "asyncio")
 
-WHY = ("Why: on the timeline, selectors is one lane going from one ready socket to the next (select, recv, send), "
-       "with no context switch, no GIL hand-off and no stack per connection, while thread-per-connection is a lane "
-       "per connection, each asleep in recv until the kernel wakes it and the GIL passes to it, once per request. "
-       "Idle connections cost it a thread each (a stack and a lane that waits), which multiplexing pays as one "
-       "registered socket.")
-CPU = ("Each request computed {ms:g} ms: multiplexing does not help CPU-bound work, and threads do not either, "
-       "since the GIL runs one computation at a time.")
+WHY = N_("Why: on the timeline, selectors is one lane going from one ready socket to the next (select, recv, send), "
+         "with no context switch, no GIL hand-off and no stack per connection, while thread-per-connection is a "
+         "lane per connection, each asleep in recv until the kernel wakes it and the GIL passes to it, once per "
+         "request. Idle connections cost it a thread each (a stack and a lane that waits), which multiplexing pays "
+         "as one registered socket.")
+CPU = N_("Each request computed {ms:g} ms: multiplexing does not help CPU-bound work, and threads do not either, "
+         "since the GIL runs one computation at a time.")
 
-PIN = ("Pinned (--pin), the server's threads share one core, so a thread that gives up the GIL hands it to a thread "
-       "on the same core instead of waking one on the other core; what is left of the gap is the switching itself.")
-UNPINNED = ("Unpinned, a threaded server's GIL bounces between the two cores (a thread woken on the other core "
-            "waits for the GIL to come over); --pin shows how much of its loss that is.")
+PIN = N_("Pinned (--pin), the server's threads share one core, so a thread that gives up the GIL hands it to a "
+         "thread on the same core instead of waking one on the other core; what is left of the gap is the "
+         "switching itself.")
+UNPINNED = N_("Unpinned, a threaded server's GIL bounces between the two cores (a thread woken on the other core "
+              "waits for the GIL to come over); --pin shows how much of its loss that is.")
 
 
 def headline_figures(result: BenchResult, mode: str = "keep-alive") -> list[Figure]:
@@ -72,21 +74,25 @@ def compare(result: BenchResult, mode: str) -> str | None:
     r = ratio(result.samples, a.contender, b.contender, mode, a.connections)
     if r is None:
         return None
-    kind = "keep-alive connections" if mode == "keep-alive" else "connections, one request each"
-    load = f"with {a.connections} {kind}"
+    load = (_("with {n} keep-alive connections") if mode == "keep-alive" else
+            _("with {n} connections, one request each")).format(n=a.connections)
     if r.tied:
-        return (f"{load}, {a.contender} and {b.contender} were tied: {a.rps:,.0f} against {b.rps:,.0f} requests/s, "
-                f"a ratio of {fmt_ratio(r)}, within each other's noise{_cpu(a, b)}")
-    p99 = f"{a.p99_ms:.1f} ms p99 against {b.p99_ms:.1f} ms" if a.p99_ms and b.p99_ms else "p99 not measured"
-    return (f"{load}, {a.contender} served {fmt_ratio(r)} the requests of {b.contender} "
-            f"({a.rps:,.0f} against {b.rps:,.0f} requests/s; {p99}{_cpu(a, b)})")
+        return _("{load}, {a} and {b} were tied: {a_rps:,.0f} against {b_rps:,.0f} requests/s, a ratio of "
+                 "{ratio}, within each other's noise{cpu}").format(
+            load=load, a=a.contender, b=b.contender, a_rps=a.rps, b_rps=b.rps, ratio=fmt_ratio(r), cpu=_cpu(a, b))
+    p99 = _("{a:.1f} ms p99 against {b:.1f} ms").format(a=a.p99_ms, b=b.p99_ms) if a.p99_ms and b.p99_ms else \
+        _("p99 not measured")
+    return _("{load}, {a} served {ratio} the requests of {b} ({a_rps:,.0f} against {b_rps:,.0f} requests/s; "
+             "{p99}{cpu})").format(load=load, a=a.contender, b=b.contender, ratio=fmt_ratio(r), a_rps=a.rps,
+                                   b_rps=b.rps, p99=p99, cpu=_cpu(a, b))
 
 
 def _cpu(a: Figure, b: Figure) -> str:
     """'; 14 µs of server CPU per request against 41 µs': steadier than requests/s when the machine is busy."""
     if a.server_us_per_request is None or b.server_us_per_request is None:
         return ""
-    return f"; {a.server_us_per_request:.0f} µs of server CPU per request against {b.server_us_per_request:.0f} µs"
+    return _("; {a:.0f} µs of server CPU per request against {b:.0f} µs").format(
+        a=a.server_us_per_request, b=b.server_us_per_request)
 
 
 def starving(result: BenchResult) -> str | None:
@@ -94,9 +100,11 @@ def starving(result: BenchResult) -> str | None:
     figs = [f for f in headline_figures(result) if f.starved]
     if not figs:
         return None
-    said = "; ".join(f"{f.contender} starved {f.starved} of {f.connections} connections" for f in figs)
-    return (f"at {figs[0].connections} keep-alive connections, {said} (never answered: ranked after every model "
-            "that served all its clients, whatever its requests/s, which are the lucky few's)")
+    said = _("; ").join(ngettext("{model} starved {n} of {total} connection", "{model} starved {n} of {total} "
+                                 "connections", f.connections).format(model=f.contender, n=f.starved,
+                                                                      total=f.connections) for f in figs)
+    return _("at {n} keep-alive connections, {said} (never answered: ranked after every model that served all its "
+             "clients, whatever its requests/s, which are the lucky few's)").format(n=figs[0].connections, said=said)
 
 
 def one_accept_per_wake(result: BenchResult) -> list[Figure]:
@@ -115,12 +123,13 @@ def accept_note(result: BenchResult) -> str | None:
     figs = one_accept_per_wake(result)
     if not figs:
         return None
-    where = ", ".join(f"{f.starved} of {f.connections} at {f.connections} connections" for f in figs)
-    return (f"the lesson's selectors server starved keep-alive connections ({where}) because of how it is "
-            "written, not because of IO multiplexing: it accepts one connection each time select() wakes it, and "
-            "each wake first serves every client it has that is ready, so while it serves the first ones the "
-            "rest wait in the kernel's queue, past the end of a short run; a loop that called accept() until it "
-            "had nothing left would take them all in one wake")
+    where = _(", ").join(_("{n} of {total} at {total} connections").format(n=f.starved, total=f.connections)
+                         for f in figs)
+    return _("the lesson's selectors server starved keep-alive connections ({where}) because of how it is "
+             "written, not because of IO multiplexing: it accepts one connection each time select() wakes it, and "
+             "each wake first serves every client it has that is ready, so while it serves the first ones the "
+             "rest wait in the kernel's queue, past the end of a short run; a loop that called accept() until it "
+             "had nothing left would take them all in one wake").format(where=where)
 
 
 def capacity(result: BenchResult) -> str | None:
@@ -131,13 +140,15 @@ def capacity(result: BenchResult) -> str | None:
     most = max(c.idle for c in rows)
     parts = []
     for c in (c for c in rows if c.idle == most):
-        served = "its busy clients served" if c.busy_served == c.busy else \
-            f"{c.busy - c.busy_served} of {c.busy} busy clients never answered"
+        served = _("its busy clients served") if c.busy_served == c.busy else ngettext(
+            "{n} of {busy} busy client never answered", "{n} of {busy} busy clients never answered", c.busy
+        ).format(n=c.busy - c.busy_served, busy=c.busy)
         grew = (c.rss_kb - c.base_rss_kb) / 1024 if c.base_rss_kb is not None else None  # type: ignore[operator]
-        threads = f"{c.threads:,} thread{'s' if c.threads != 1 else ''}"
+        threads = ngettext("{n:,} thread", "{n:,} threads", c.threads or 0).format(n=c.threads or 0)
         cost = f"+{grew:,.1f} MB" if grew is not None else f"{c.rss_kb / 1024:,.0f} MB"  # type: ignore[operator]
-        parts.append(f"{c.contender} {cost} and {threads}, {served}")
-    return f"holding {most:,} idle connections: " + "; ".join(parts)
+        parts.append(_("{model} {cost} and {threads}, {served}").format(model=c.contender, cost=cost,
+                                                                       threads=threads, served=served))
+    return _("holding {n:,} idle connections: {parts}").format(n=most, parts=_("; ").join(parts))
 
 
 def tracing_cost(result: BenchResult) -> str | None:
@@ -150,16 +161,17 @@ def tracing_cost(result: BenchResult) -> str | None:
         r = ratio(result.samples, traced.contender, plain.contender, traced.mode, traced.connections)
         if r is None:
             continue
-        said = f"{plain.contender} traced served {fmt_ratio(r)} of its untraced requests/s" + \
-            (" (within each other's noise)" if r.tied else "")
+        said = (_("{model} traced served {ratio} of its untraced requests/s (within each other's noise)") if r.tied
+                else _("{model} traced served {ratio} of its untraced requests/s")).format(
+            model=plain.contender, ratio=fmt_ratio(r))
         if traced.server_us_per_request is not None and plain.server_us_per_request is not None:
-            said += (f", {traced.server_us_per_request:.0f} µs of server CPU per request against "
-                     f"{plain.server_us_per_request:.0f} µs")
+            said += _(", {a:.0f} µs of server CPU per request against {b:.0f} µs").format(
+                a=traced.server_us_per_request, b=plain.server_us_per_request)
         parts.append(said)
     if not parts:
         return None
-    return (f"what tracing costs, at {figs[0].connections} keep-alive connections: " + "; ".join(parts)
-            + " (the recorder writes an event for every socket call, in the server's own process)")
+    return _("what tracing costs, at {n} keep-alive connections: {parts} (the recorder writes an event for every "
+             "socket call, in the server's own process)").format(n=figs[0].connections, parts=_("; ").join(parts))
 
 
 def leader(result: BenchResult) -> str | None:
@@ -170,9 +182,14 @@ def leader(result: BenchResult) -> str | None:
     places = ranking(figs, result.samples)
     words = []
     for place, f, tied in places:
-        mark = " (starved some)" if f.starved else ""
-        words.append(f"{'=' if tied else ''}{place}. {f.contender}{mark}")
-    return "ranked by what all clients got: " + ", ".join(words)
+        words.append((_("{tie}{place}. {model} (starved some)") if f.starved else _("{tie}{place}. {model}")).format(
+            tie="=" if tied else "", place=place, model=f.contender))
+    return _("ranked by what all clients got: {places}").format(places=_(", ").join(words))
+
+
+def _sentence(part: str) -> str:
+    """A part as a sentence: its first letter up, its full stop (Chinese: 。)."""
+    return _("{sentence}.").format(sentence=f"{part[0].upper()}{part[1:]}")
 
 
 def verdict(result: BenchResult) -> list[str]:
@@ -180,16 +197,16 @@ def verdict(result: BenchResult) -> list[str]:
     lines = []
     first = compare(result, "keep-alive")
     if first:
-        lines.append(f"On this machine, {first}.")
+        lines.append(_("On this machine, {sentence}.").format(sentence=first))
     second = compare(result, "close")
     if second:
-        lines.append(f"{second[0].upper()}{second[1:]}.")
+        lines.append(_sentence(second))
     for part in (starving(result), accept_note(result), leader(result), tracing_cost(result), capacity(result)):
         if part:
-            lines.append(f"{part[0].upper()}{part[1:]}.")
+            lines.append(_sentence(part))
     cpu_ms = float(result.settings.get("cpu_ms", 0) or 0)  # type: ignore[arg-type]
     if cpu_ms:
-        lines.append(CPU.format(ms=cpu_ms))
-    lines.append(PIN if result.settings.get("pin") else UNPINNED)
-    lines.append(WHY)
+        lines.append(_(CPU).format(ms=cpu_ms))
+    lines.append(_(PIN) if result.settings.get("pin") else _(UNPINNED))
+    lines.append(_(WHY))
     return lines

@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape
 
 from tracer.analysis.bench_figures import BenchResult, Capacity, Figure, figures
 from tracer.analysis.bench_verdict import verdict
+from tracer.export.svg import FONT as FONT_STACK
+from tracer.locale import _, ngettext
 from tracer.recording.events import Look
 from tracer.timeline import palette
 
@@ -40,28 +42,34 @@ def header(result: BenchResult) -> list[str]:
     """The lines every output starts with."""
     m, s = result.machine, result.settings
     lim = m.get("limits", {})
-    lines = [f"machine: {m['cores']} cores, {m['implementation']} {m['python']}, {m['platform']}",
-             f"load generator: {m['load_generator']}",
-             f"settings: {s['rounds']} rounds x {s['duration']:g} s per load, interleaved; connections "
-             f"{', '.join(str(c) for c in s['connections'])}; modes {', '.join(s['modes'])}; pool workers "
-             f"{s['workers']}; work {s['work_ms']:g} ms, cpu {s['cpu_ms']:g} ms per request; "
-             f"{'pinned (server on one core, load on another)' if s['pin'] else 'not pinned'}",
-             f"limits: open files {lim.get('open_files', '?')}, threads {lim.get('threads', '?')}, "
-             f"somaxconn {lim.get('somaxconn', '?')}"]
+    pinned = _("pinned (server on one core, load on another)") if s["pin"] else _("not pinned")
+    lines = [_("machine: {cores} cores, {implementation} {python}, {platform}").format(
+                 cores=m["cores"], implementation=m["implementation"], python=m["python"], platform=m["platform"]),
+             _("load generator: {generator}").format(generator=m["load_generator"]),
+             _("settings: {rounds} rounds x {duration:g} s per load, interleaved; connections {connections}; modes "
+               "{modes}; pool workers {workers}; work {work_ms:g} ms, cpu {cpu_ms:g} ms per request; {pinned}").format(
+                 rounds=s["rounds"], duration=s["duration"], connections=", ".join(str(c) for c in s["connections"]),
+                 modes=", ".join(s["modes"]), workers=s["workers"], work_ms=s["work_ms"], cpu_ms=s["cpu_ms"],
+                 pinned=pinned),
+             _("limits: open files {files}, threads {threads}, somaxconn {somaxconn}").format(
+                 files=lim.get("open_files", "?"), threads=lim.get("threads", "?"),
+                 somaxconn=lim.get("somaxconn", "?"))]
     if m.get("listen"):
-        lines.append(f"listening: {m['listen']}")
+        lines.append(_("listening: {where}").format(where=m["listen"]))
     if m.get("tracing"):
-        lines.append(f"tracing: {m['tracing']}")
+        lines.append(_("tracing: {what}").format(what=m["tracing"]))
     if m.get("programs"):
-        lines.append(f"programs: {m['programs']}")
+        lines.append(_("programs: {what}").format(what=m["programs"]))
     before, after = m.get("load_average_before"), m.get("load_average_after")
     if before is not None:
-        lines.append(f"machine load: load average {before:.1f} before, "
-                     f"{'?' if after is None else f'{after:.1f}'} after, on {m['cores']} cores"
-                     + (" — busy: figures are noisier, and server CPU per request is steadier than requests/s"
-                        if busy(result) else ""))
+        line = _("machine load: load average {before:.1f} before, {after} after, on {cores} cores").format(
+            before=before, after="?" if after is None else f"{after:.1f}", cores=m["cores"])
+        if busy(result):
+            line += _(" — busy: figures are noisier, and server CPU per request is steadier than requests/s")
+        lines.append(line)
     if result.partial:
-        lines.insert(0, f"PARTIAL: {result.partial}; the figures below are the rounds finished so far")
+        lines.insert(0, _("PARTIAL: {why}; the figures below are the rounds finished so far").format(
+            why=result.partial))
     return lines
 
 
@@ -77,35 +85,37 @@ def spread(f: Figure) -> str:
 
 
 def starved_mark(f: Figure) -> str:
-    return f"starved {f.starved}/{f.connections}" if f.starved else ""
+    return _("starved {n}/{total}").format(n=f.starved, total=f.connections) if f.starved else ""
 
 
 def markdown(result: BenchResult) -> str:
     out = ["# sockscope bench", ""] + [f"- {line}" for line in header(result)] + [""]
-    out += ["## Verdict", ""] + verdict(result) + [""]
-    out += ["## Throughput and latency", "",
-            "| model | mode | connections | requests/s | 95% | p50 ms | p99 ms | p99 min–max | server µs/request "
-            "| outcome |",
+    out += [_("## Verdict"), ""] + verdict(result) + [""]
+    out += [_("## Throughput and latency"), "",
+            _("| model | mode | connections | requests/s | {pct} | p50 ms | p99 ms | p99 min–max | server µs/request "
+              "| outcome |").format(pct="95%"),
             "|---|---|---:|---:|---|---:|---:|---|---:|---|"]
     for f in figures(result.samples):
-        outcome = "; ".join(x for x in (starved_mark(f), f"{f.errors} errors" if f.errors else "",
-                                        f"{f.timeouts} timeouts" if f.timeouts else "",
-                                        "load-generator bound" if f.limited else "") if x) or "all answered"
+        outcome = _("; ").join(x for x in (
+            starved_mark(f), ngettext("{n} error", "{n} errors", f.errors).format(n=f.errors) if f.errors else "",
+            ngettext("{n} timeout", "{n} timeouts", f.timeouts).format(n=f.timeouts) if f.timeouts else "",
+            _("load-generator bound") if f.limited else "") if x) or _("all answered")
         out.append(f"| {f.contender} | {f.mode} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p50_ms:.2f} | "
                    f"{f.p99_ms:.2f} | {f.p99_ms_low:.2f}–{f.p99_ms_high:.2f} | {us(f)} | {outcome} |")
     wrk = figures(result.samples, "wrk")
     if wrk:
-        out += ["", "## Cross-check with wrk", "", "| model | connections | requests/s | 95% | p99 ms |",
+        out += ["", _("## Cross-check with wrk"), "",
+                _("| model | connections | requests/s | {pct} | p99 ms |").format(pct="95%"),
                 "|---|---:|---:|---|---:|"]
         out += [f"| {f.contender} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p99_ms:.2f} |" for f in wrk]
     if result.capacity:
-        out += ["", "## Capacity: idle connections held open", "",
-                "| model | idle | held | RSS (+since start) | threads | busy served | note |",
+        out += ["", _("## Capacity: idle connections held open"), "",
+                _("| model | idle | held | RSS (+since start) | threads | busy served | note |"),
                 "|---|---:|---:|---:|---:|---|---|"]
         out += [f"| {c.contender} | {c.idle:,} | {c.held:,} | {rss(c)} | {c.threads if c.threads is not None else '—'}"
                 f" | {c.busy_served}/{c.busy} | {c.note} |" for c in result.capacity]
     if result.notes:
-        out += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
+        out += ["", _("## Notes"), ""] + [f"- {n}" for n in result.notes]
     return "\n".join(out) + "\n"
 
 
@@ -143,7 +153,7 @@ def to_json(result: BenchResult) -> str:
 
 # ----------------------------------------------------------------- the SVG chart
 W, PAD_L, PAD_R, PAD_T, PANEL_H, GAP = 960, 70, 150, 80, 220, 70
-FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif;font-size:12px"
+FONT = f"{FONT_STACK};font-size:12px"  # the timeline SVG's stack: Latin first, then fonts with Chinese glyphs
 
 
 def _x(conns: int, all_conns: list[int], width: int) -> float:
@@ -177,7 +187,7 @@ def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) 
         out.append(f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="{palette.TEXT_COLOUR}" '
                    f'style="{FONT}">{_tick(v)}</text>')
     out.append(f'<text x="{PAD_L + width / 2:.0f}" y="{top + PANEL_H + 32}" text-anchor="middle" '
-               f'fill="{palette.LOOK_COLOURS[Look.MARK]}" style="{FONT}">connections (log scale)</text>')
+               f'fill="{palette.LOOK_COLOURS[Look.MARK]}" style="{FONT}">{escape(_("connections (log scale)"))}</text>')
     names = list(dict.fromkeys(f.contender for f in figs))
     for i, name in enumerate(names):
         mine = sorted((f for f in figs if f.contender == name), key=lambda f: f.connections)
@@ -193,7 +203,7 @@ def _panel(figs: list[Figure], top: float, title: str, value: str, log_y: bool) 
             out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{fill}" stroke="{col}" stroke-width="2">'
                        f"<title>{escape(name)} {f.connections}: {getattr(f, value):,.2f}"
                        f"{' — ' + starved_mark(f) if f.starved else ''}</title></circle>")
-        starved = " ✗ starved" if any(f.starved for f in mine) else ""
+        starved = _(" ✗ starved") if any(f.starved for f in mine) else ""
         out.append(f'<text x="{W - PAD_R + 12}" y="{top + 16 + i * 18}" fill="{col}" style="{FONT}">'
                    f"{escape(name)}{starved}</text>")
     return out
@@ -212,15 +222,15 @@ def svg(result: BenchResult) -> str:
     body = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}">',
             '<rect width="100%" height="100%" fill="#1c1c1c"/>',
             f'<text x="{PAD_L}" y="28" fill="{palette.TEXT_COLOUR}" style="{FONT};font-size:16px">'
-            "sockscope bench: requests/s and p99 latency against connections</text>"]
+            f"{escape(_('sockscope bench: requests/s and p99 latency against connections'))}</text>"]
     for i, line in enumerate(header(result)):
         body.append(f'<text x="{PAD_L}" y="{46 + i * 14}" fill="{palette.LOOK_COLOURS[Look.MARK]}" '
                     f'style="{FONT};font-size:10px">{escape(line)}</text>')
     top = PAD_T + 50
     for mode, what in panels:
         mine = [f for f in figs if f.mode == mode]
-        title = (f"requests/s, {mode}" if what == "rps" else f"p99 latency (ms, log scale), {mode}") + \
-            " — band: 95% interval / min–max; hollow: starved"
+        title = (_("requests/s, {mode}") if what == "rps" else _("p99 latency (ms, log scale), {mode}")).format(
+            mode=mode) + _(" — band: {pct} interval / min–max; hollow: starved").format(pct="95%")
         body += _panel(mine, top, title, what, log_y=what == "p99_ms")
         top += PANEL_H + GAP
     body.append("</svg>")

@@ -42,6 +42,7 @@ from servers import Settings
 from tracer.analysis.bench_figures import BenchResult, Capacity, Sample, untraced_name
 from tracer.clients import loadgen
 from tracer.errors import ServerError, TracerError
+from tracer.locale import _, ngettext
 from tracer.run import loaddrivers as drivers
 from tracer.run import programs
 from tracer.run.processes import ServerProcess
@@ -176,18 +177,18 @@ def machine() -> dict[str, object]:
 
 def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
     """Measure ``plan``; on Ctrl-C, what was measured so far (``partial`` says where it stopped)."""
-    generator = "built-in (one thread, selectors, its own process)"
+    generator = _("built-in (one thread, selectors, its own process)")
     if plan.wrk:
-        generator += f"; cross-check: wrk -t1 at {plan.headline} keep-alive connections"
+        generator += _("; cross-check: wrk -t1 at {n} keep-alive connections").format(n=plan.headline)
     result = BenchResult(plan.settings(), machine() | {"load_generator": generator}, planned_runs=plan.total_runs)
     if any(c.tracing for c in plan.contenders):
-        result.machine["tracing"] = ("the rows marked 'traced' ran with sockscope's recorder on (every socket call "
-                                     "recorded, as sockscope record does), into a temporary folder removed at the "
-                                     "end; the others untraced")
+        result.machine["tracing"] = _("the rows marked 'traced' ran with sockscope's recorder on (every socket call "
+                                      "recorded, as sockscope record does), into a temporary folder removed at the "
+                                      "end; the others untraced")
     names = [c.name for c in plan.contenders if c.program]
     if names:
-        result.machine["programs"] = (f"{', '.join(names)}: run untraced, as the models are (sockscope run without "
-                                      "-o: only its bind is moved to 127.0.0.1 and a free port)")
+        result.machine["programs"] = _("{names}: run untraced, as the models are (sockscope run without -o: only its "
+                                       "bind is moved to 127.0.0.1 and a free port)").format(names=", ".join(names))
     run = _Run(plan, progress or (lambda n, total, what: None), result)
     result.machine["load_average_before"] = drivers.load_average()
     server_cpus, load_cpus = drivers.pin_cores() if plan.pin else (None, None)
@@ -201,7 +202,7 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
         _capacity(run, server_cpus)
         _record(run)
     except KeyboardInterrupt:
-        result.partial = f"interrupted after {run.done} of {plan.total_runs} runs"
+        result.partial = _("interrupted after {done} of {total} runs").format(done=run.done, total=plan.total_runs)
     finally:
         _stop_servers(run)
         if run.worker is not None:
@@ -217,15 +218,16 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
 def _listen_line(run: _Run) -> str:
     """Where the models listen, said in every header; makes the folder of Unix sockets when the bench owns it."""
     plan = run.plan
-    others = " (programs and --target stay on TCP)" if any(not c.model for c in plan.contenders) else ""
+    others = _(" (programs and --target stay on TCP)") if any(not c.model for c in plan.contenders) else ""
     if plan.unix is None:
-        return f"{'[' + plan.host + ']' if ':' in plan.host else plan.host} over TCP{others}"
+        return _("{host} over TCP{others}").format(host=f"[{plan.host}]" if ":" in plan.host else plan.host,
+                                                   others=others)
     if plan.unix:
         run.sockets = plan.unix
     else:  # short, so that a socket path stays under the 104/108 bytes a path may have
         run.sockets = tempfile.mkdtemp(prefix="ssb-", dir="/tmp" if os.path.isdir("/tmp") else None)
         run.own_sockets = True
-    return f"Unix sockets in {run.sockets}{others}"
+    return _("Unix sockets in {folder}{others}").format(folder=run.sockets, others=others)
 
 
 def socket_path(folder: str, model: str, n: int) -> str:
@@ -263,7 +265,7 @@ def _not_started(run: _Run, c: Contender, exc: ServerError, what: str) -> None:
     why = str(exc).partition(": scenarios and live mode")[0]  # ServerProcess's hint is for live mode
     run.dead.add(c.name)
     run.never_started.add(c.name)
-    run.result.notes.append(f"{c.name}: {why}; {what}")
+    run.result.notes.append(_("{name}: {why}; {what}").format(name=c.name, why=why, what=what))
 
 
 def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] | None:
@@ -279,12 +281,13 @@ def _address(run: _Run, c: Contender, cpus: set[int] | None) -> tuple[str, int] 
         except ServerError as exc:
             if not c.program:
                 raise
-            _not_started(run, c, exc, "it was not measured")
+            _not_started(run, c, exc, _("it was not measured"))
             return None
     why = server.death()
     if why is not None:
         run.dead.add(c.name)
-        run.result.notes.append(f"{c.name}: {why.splitlines()[0]}; its remaining runs were skipped")
+        run.result.notes.append(_("{name}: {why}; its remaining runs were skipped").format(
+            name=c.name, why=why.splitlines()[0]))
         return None
     return _where(server.address)
 
@@ -298,14 +301,16 @@ def _throughput(run: _Run, server_cpus: set[int] | None, load_cpus: set[int] | N
         for mode in plan.modes:
             for conns in plan.connections:
                 for c in turn:
-                    run.step(f"round {r + 1}/{plan.rounds}: {c.name}, {conns} {mode} connection"
-                             f"{'s' if conns != 1 else ''}")
+                    run.step(ngettext("round {r}/{rounds}: {name}, {n} {mode} connection",
+                                      "round {r}/{rounds}: {name}, {n} {mode} connections", conns).format(
+                        r=r + 1, rounds=plan.rounds, name=c.name, n=conns, mode=mode))
                     address = _address(run, c, server_cpus)
                     if address is not None:
                         run.result.samples.append(_load(run, c.name, address, mode, conns, r))
         if plan.wrk_runs:
             for c in (c for c in turn if c in plan.wrk_contenders):
-                run.step(f"round {r + 1}/{plan.rounds}: {c.name}, {plan.headline} keep-alive connections, wrk")
+                run.step(_("round {r}/{rounds}: {name}, {n} keep-alive connections, wrk").format(
+                    r=r + 1, rounds=plan.rounds, name=c.name, n=plan.headline))
                 address = _address(run, c, server_cpus)
                 if address is not None:
                     run.result.samples.append(_wrk(run, c.name, address, r, load_cpus))
@@ -347,10 +352,11 @@ def capacity_problem(model: str | None, idle: int, busy: int, found: dict[str, o
     """Why this machine cannot hold ``idle`` + ``busy`` connections on ``model`` (None: it can)."""
     files = found.get("open_files")
     if isinstance(files, int) and idle + busy + 64 > files:
-        return f"needs {idle + busy + 64:,} open files; the limit here is {files:,} (ulimit -n)"
+        return _("needs {n:,} open files; the limit here is {limit:,} (ulimit -n)").format(n=idle + busy + 64,
+                                                                                           limit=files)
     threads = found.get("threads")
     if model == "thread" and isinstance(threads, int) and idle + busy + 8 > threads:
-        return f"needs {idle + busy + 8:,} threads; the limit here is {threads:,}"
+        return _("needs {n:,} threads; the limit here is {limit:,}").format(n=idle + busy + 8, limit=threads)
     return None
 
 
@@ -372,10 +378,11 @@ def _capacity(run: _Run, cpus: set[int] | None) -> None:
     run.result.machine["limits"] = found
     for idle in plan.capacity:
         for c in plan.contenders:
-            run.step(f"capacity: {c.name}, {idle:,} idle + {plan.busy} busy connections")
+            run.step(_("capacity: {name}, {idle:,} idle + {busy} busy connections").format(
+                name=c.name, idle=idle, busy=plan.busy))
             why = capacity_problem(c.model, idle, plan.busy, found)
             if c.name in run.never_started:
-                why = "did not start"
+                why = _("did not start")
             if why is not None:
                 run.result.capacity.append(Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, why))
                 continue
@@ -390,8 +397,8 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
     except ServerError as exc:
         if not c.program:
             raise
-        _not_started(run, c, exc, "its capacity was not measured")
-        return Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, "did not start")
+        _not_started(run, c, exc, _("its capacity was not measured"))
+        return Capacity(c.name, idle, 0, plan.busy, 0, 0.0, None, None, None, _("did not start"))
     try:
         host, port = _where(server.address) if server is not None else c.address  # type: ignore[misc]
         pid = server.piped.proc.pid if server is not None and server.piped is not None else None
@@ -401,9 +408,9 @@ def _hold(run: _Run, c: Contender, idle: int, cpus: set[int] | None) -> Capacity
         busy = run.worker.job("run", plan.duration + 30, host=host, port=port, connections=plan.busy,
                               duration=max(plan.duration, 0.5), mode="keep-alive")
         run.worker.job("release", 30)
-        note = "" if after is not None or not pid else "memory and threads need /proc (Linux)"
+        note = "" if after is not None or not pid else _("memory and threads need /proc (Linux)")
         if held["held"] < idle:
-            note = f"{idle - held['held']:,} could not connect (backlog full)"
+            note = _("{n:,} could not connect (backlog full)").format(n=idle - held["held"])
         return Capacity(c.name, idle, held["held"], plan.busy, plan.busy - busy["starved"], busy["rps"],
                         after[0] if after else None, base[0] if base else None, after[1] if after else None, note)
     finally:
@@ -431,14 +438,14 @@ def _record(run: _Run) -> None:
     for c in plan.recorded:
         if c.name in run.never_started:
             continue
-        run.step(f"recording {c.name}")
+        run.step(_("recording {name}").format(name=c.name))
         path = os.path.join(plan.record_dir, f"{untraced_name(c.name).replace('/', '-')}.jsonl")
         try:
             server = _start(run, c, None, record=path)
         except ServerError as exc:
             if not c.program:
                 raise
-            _not_started(run, c, exc, "it was not recorded")
+            _not_started(run, c, exc, _("it was not recorded"))
             continue
         try:
             host, port = _where(server.address)
@@ -455,7 +462,8 @@ def _record(run: _Run) -> None:
         if status != 0 and not c.program:
             raise TracerError(f"the {c.name} server recording {path} did not stop cleanly")
         if status != 0:
-            run.result.notes.append(f"{c.name}: its recorded run ended with status {status}; see {path}")
+            run.result.notes.append(_("{name}: its recorded run ended with status {status}; see {path}").format(
+                name=c.name, status=status, path=path))
         run.result.recorded.append(path)
 
 
