@@ -687,3 +687,12 @@ def cell_width(line: str) -> int:
     from tracer.locale.cells import cell_len
 
     return cell_len(line)
+
+
+@pytest.mark.parametrize("lang, words", [("en", "with their 95% intervals"), ("zh", "附 95% 置信区间")])
+def test_bench_help_says_95_percent_once(capsys, lang, words):
+    """Regression: argparse does not %-format a description, so '95%%' was shown as typed."""
+    with pytest.raises(SystemExit):
+        main(["--lang", lang, "bench", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert words in out and "%%" not in out

@@ -37,9 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "bench", help=_("how much faster is IO multiplexing? the models side by side under the same load"),
         description=_("Start each model in its own process and drive them all, in interleaved rounds, from one "
                       "load generator process: requests/s and p50/p99 latency at rising concurrency (keep-alive and "
-                      "one request per connection) with their 95%% intervals, every connection's outcome (starved, "
+                      "one request per connection) with their {pct} intervals, every connection's outcome (starved, "
                       "errors, timeouts), what idle connections cost (memory, threads), and a verdict in words. The "
-                      "default run takes about a minute and a half and says how long before it starts."))
+                      "default run takes about a minute and a half and says how long before it starts.").format(
+            pct="95%"))  # argparse does not %-format a description: "95%%" was shown as typed
     p.add_argument("--models", default=",".join(servers.MODELS),
                    help=_("comma-separated models (default: {models})").format(models=",".join(servers.MODELS)))
     p.add_argument("--connections", default="1,10,50,200,1000",
