@@ -409,6 +409,7 @@ def test_a_program_is_measured_beside_a_model_in_the_same_rounds(tmp_path):
     assert got[("bench_keepalive.py", 6)].rps > 0
     assert "bench_keepalive.py" in result.machine["programs"] and "untraced" in result.machine["programs"]
     assert any("programs: bench_keepalive.py" in line for line in bench_report.header(result))
+    assert result.machine["listen"] == "127.0.0.1 over TCP (programs on 127.0.0.1, --target where it is, over TCP)"
     if LINUX_PROC:  # measured in the program's own process, not a wrapper's: its CPU and its threads
         assert got[("bench_keepalive.py", 6)].server_us_per_request > 0
         cap = {c.contender: c for c in result.capacity}["bench_keepalive.py"]

@@ -218,7 +218,8 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
 def _listen_line(run: _Run) -> str:
     """Where the models listen, said in every header; makes the folder of Unix sockets when the bench owns it."""
     plan = run.plan
-    others = _(" (programs and --target stay on TCP)") if any(not c.model for c in plan.contenders) else ""
+    others = _(" (programs on 127.0.0.1, --target where it is, over TCP)") \
+        if any(not c.model for c in plan.contenders) else ""
     if plan.unix is None:
         return _("{host} over TCP{others}").format(host=f"[{plan.host}]" if ":" in plan.host else plan.host,
                                                    others=others)
