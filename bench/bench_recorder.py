@@ -405,7 +405,8 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
             r = rate[k] / rate["run-off"]
             said[k] = f"{1 - r:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
             print(f"run-on/run-off: {r:.3f} of run-off's {rate['run-off']:.0f} req/s (the lesson's pool code, "
-                  f"sockscope run vs untraced), 95% interval {lo:.3f}..{hi:.3f}: cost {1 - r:+.1%}; bar 3%")
+                  f"sockscope run vs untraced), 95% interval {lo:.3f}..{hi:.3f}: cost {1 - r:+.1%}; "
+                  f"bar {'5' if pinned else '3'}% (serve pool's, as issue 11 asks)")
             continue
         lo, hi = interval(req, ran, k)
         said[k] = f"{1 - rate[k] / rate['off']:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
@@ -490,74 +491,107 @@ def bytes_per_event(records: list[str]) -> None:
               f"(event lines alone {event_bytes / max(events, 1):.1f}); bar 64")
 
 
-def _callgrind_threads(out: str) -> list[int]:
-    """Instructions per thread, in the order the threads started (one file each)."""
-    totals = []
-    files = sorted(Path(out).parent.glob(Path(out).name + "-*"), key=lambda f: int(f.name.rsplit("-", 1)[1]))
-    for name in files:
-        for line in name.read_text(errors="replace").splitlines():
-            if line.startswith(("summary:", "totals:")):
-                totals.append(int(line.split()[1]))
-                break
-    return totals
+def _callgrind_threads(out: str, cmd_has: str = "") -> list[tuple[int, bool]]:
+    """(instructions, is the recorder's writer) per thread of the process whose command line holds ``cmd_has``.
+
+    One file a thread (``--separate-threads``), ``OUT.PID-NN`` with ``%p`` in the name; a thread is the
+    writer when its profile names ``Tap_take`` or the Python formatter (the writer is the only caller).
+    Threads are told apart by what they ran, not by their number: the untraced server has grown threads
+    before (the counters' sampler), and a count-based split then failed.
+    """
+    found = []
+    for name in sorted(Path(out).parent.glob(Path(out).name + "*-*")):
+        text = name.read_text(errors="replace")
+        cmd = next((line for line in text.splitlines()[:8] if line.startswith("cmd:")), "")
+        if cmd_has not in cmd:
+            continue
+        total = next((int(line.split()[1]) for line in text.splitlines() if line.startswith(("summary:", "totals:"))),
+                     0)
+        found.append((total, "Tap_take" in text or "format_lines" in text))
+    return found
 
 
-def _callgrind_run(traced: bool, requests: int, folder: str, workers: int) -> list[int]:
-    out = os.path.join(folder, f"callgrind.{'on' if traced else 'off'}.{requests}")
-    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--separate-threads=yes",
-            sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--timeout", "none",
-            "--workers", str(workers)]
-    if traced:
-        argv += ["--record", os.path.join(folder, f"callgrind-{requests}.jsonl")]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONHASHSEED="0"))  # same dicts each run
+def _serve_requests(proc: subprocess.Popen, pattern: re.Pattern[str], requests: int) -> None:
+    """Read the server's address from its first matching line, then send ``requests`` keep-alive requests."""
+    stream = proc.stdout if pattern is LISTENING else proc.stderr
+    assert stream is not None
+    lines = []
+    for _ in range(2000):  # valgrind's own lines come first on stderr (bounded: the line is among the first)
+        lines.append(stream.readline())
+        if (m := pattern.search(lines[-1])) is not None:
+            break
+        if not lines[-1]:
+            raise RuntimeError(f"the server under valgrind did not start: {''.join(lines)[-500:]}")
+    else:
+        raise RuntimeError("the server under valgrind did not start")
+    with socket.create_connection((m[1], int(m[2])), timeout=60) as sock:
+        for _ in range(requests):
+            sock.sendall(REQUEST)
+            data = b""
+            while b"</html>" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the server closed the connection")
+                data += chunk
+
+
+def _callgrind_run(traced: bool, requests: int, folder: str, workers: int,
+                   lesson: bool = False) -> tuple[int, int]:
+    """(serving threads', writer's) instructions of one server run under callgrind."""
+    tag = f"{'lesson' if lesson else 'pool'}.{'on' if traced else 'off'}.{requests}"
+    out = os.path.join(folder, f"callgrind.{tag}")
+    record = os.path.join(folder, f"callgrind-{tag}.jsonl")
+    argv = ["valgrind", "-q", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--separate-threads=yes"]
+    if lesson:  # the program's own process (python -m tracer.run.traced_program ...) is the one counted
+        argv += ["--trace-children=yes", sys.executable, "-m", "tracer",
+                 *(["run", "-o", record] if traced else ["serve"]), "--port", "0",
+                 str(ROOT / "bench" / "lesson_pool.py")]
+    else:
+        argv += [sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--timeout", "none",
+                 "--workers", str(workers), *(["--record", record] if traced else [])]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", LESSON_POOL_WORKERS=str(workers))
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if lesson else subprocess.DEVNULL,
+                            text=True, env=env, start_new_session=True)  # same dicts each run
     try:
-        assert proc.stdout is not None
-        m = LISTENING.search(proc.stdout.readline())
-        if m is None:
-            raise RuntimeError("the server under valgrind did not start")
-        with socket.create_connection((m[1], int(m[2])), timeout=60) as sock:
-            for _ in range(requests):
-                sock.sendall(REQUEST)
-                data = b""
-                while b"</html>" not in data:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        raise RuntimeError("the server closed the connection")
-                    data += chunk
+        _serve_requests(proc, PROGRAM_LISTENS if lesson else LISTENING, requests)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(300)
-        if proc.stdout is not None:
-            proc.stdout.close()
-    return _callgrind_threads(out)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=300)
+    threads = _callgrind_threads(out + ".", "traced_program" if lesson else "")
+    if not threads:
+        raise RuntimeError(f"no callgrind profile of the server in {folder}")
+    return sum(n for n, writer in threads if not writer), sum(n for n, writer in threads if writer)
 
 
-def instructions(folder: str, workers: int, low: int = 200, high: int = 1200) -> float | None:
+def _instructions_of(name: str, folder: str, workers: int, low: int, high: int, lesson: bool) -> float:
+    per = {}
+    for traced in (False, True):
+        a = _callgrind_run(traced, low, folder, workers, lesson)
+        b = _callgrind_run(traced, high, folder, workers, lesson)
+        per[traced] = [(y - x) / (high - low) for x, y in zip(a, b, strict=True)]
+    (off, _), (on, writer) = per[False], per[True]
+    ratio = on / off
+    print(f"{name}: tracing off {off:,.0f} instructions/request in the serving threads; on {on:,.0f} "
+          f"({ratio - 1:+.1%}), and {writer:,.0f} in the recorder's writer thread; with the writer: "
+          f"{(on + writer) / off:.3f} ({(on + writer) / off - 1:+.1%})")
+    return ratio
+
+
+def instructions(folder: str, workers: int, low: int = 200, high: int = 1200, lesson: bool = False) -> float | None:
     """Instructions per request, off and on, under callgrind; the on/off ratio of the serving threads."""
     if not shutil.which("valgrind"):
         print("\n## instructions per request: skipped (valgrind is not installed)")
         return None
     print(f"\n## instructions per request (callgrind, deterministic): {low} and {high} sequential keep-alive "
-          "requests on one connection")
-    per_thread = {}
-    for traced in (False, True):
-        a = _callgrind_run(traced, low, folder, workers)
-        b = _callgrind_run(traced, high, folder, workers)
-        # Threads start in a fixed order: main, [the recorder's writer,] the worker.
-        per_thread[traced] = [(y - x) / (high - low) for x, y in zip(a, b, strict=True)]
-    off_main, off_worker = per_thread[False]
-    on_main, writer, on_worker = per_thread[True]
-    print(f"tracing off: {off_worker:,.0f} instructions/request in the worker, {off_main:,.0f} in the main thread")
-    print(f"tracing on : {on_worker:,.0f} instructions/request in the worker, {on_main:,.0f} in the main thread, "
-          f"{writer:,.0f} in the recorder's writer thread")
-    ratio = (on_worker + on_main) / (off_worker + off_main)
-    print(f"on/off, the worker: {on_worker / off_worker:.3f} ({on_worker / off_worker - 1:+.1%}); serving threads "
-          f"(worker and main): {ratio:.3f}; with the writer thread: "
-          f"{(on_worker + on_main + writer) / (off_worker + off_main):.3f}.  The main thread only accepts (once "
-          "here), so its share is start-up and shutdown noise.  The writer's share is partly time-driven (it "
-          "samples the counters every few ms) and valgrind runs the server ~50x slower, so that share is "
-          "overstated here.")
+          "requests on one connection; (count at high - count at low) / (high - low)")
+    ratio = _instructions_of("serve pool", folder, workers, low, high, lesson=False)
+    if lesson:
+        _instructions_of("the lesson's pool code (sockscope run vs untraced)", folder, workers, low, high, lesson=True)
+    print("The serving threads are every thread but the writer (the main thread accepts once here). The writer runs "
+          "beside them, on the other core when there is one; its share is partly time-driven (it samples the "
+          "counters every few ms, and valgrind runs the server ~50x slower), so it is overstated here. "
+          "Instruction counts leave out system calls and GIL hand-offs, the kernel's part of a request.")
     return ratio
 
 
@@ -616,7 +650,7 @@ def main() -> int:
         if records:
             bytes_per_event(records)
         if args.only in (None, "instructions"):
-            instructions(folder, args.workers)
+            instructions(folder, args.workers, lesson=args.lesson)
         if args.only is None:
             print("\nsummary (cost = requests/s lost with tracing on; the noise floor is the same figure for two "
                   "untraced servers: a cost inside it is not told apart from nothing)")
