@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -220,6 +221,51 @@ def test_a_busy_machine_is_said_in_the_header_and_the_warnings():
     assert any("this machine was busy" in w for w in warnings(result))
     result.machine["load_average_after"] = 1.5
     assert not any("busy" in line for line in bench_report.header(result)) and not warnings(result)
+
+
+def test_the_bench_own_load_is_not_other_work():
+    """The load average after a run counts the bench's own threads; other work is measured apart from them."""
+    from tracer.commands.bench import warnings
+
+    result = made_up()
+    result.machine = {"cores": 2, "python": "3.11", "implementation": "CPython", "platform": "x",
+                      "load_generator": "built-in", "load_average_before": 0.5, "load_average_after": 100.9,
+                      "other_work_cores": 0.03}
+    result.settings.update(rounds=3, duration=0.25, connections=[50], modes=["keep-alive"], workers=10, work_ms=0,
+                           cpu_ms=0, pin=False)
+    header = bench_report.header(result)
+    assert any("other work used 0.03 of 2 cores" in line and "busy" not in line for line in header)
+    assert not warnings(result)
+    result.machine["other_work_cores"] = 0.9
+    assert any("other work used 0.90 of 2 cores" in line and "— busy" in line for line in bench_report.header(result))
+    assert any("it used 0.90 of 2 cores" in w for w in warnings(result))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="needs Linux's /proc/stat")
+def test_other_work_sees_a_busy_process_but_not_the_bench_itself():
+    import subprocess
+    import sys
+
+    from tracer.run import loaddrivers
+
+    def spin(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    mine = loaddrivers.OtherWork()
+    spin(0.6)  # the bench's own CPU: not other work
+    own = mine.cores()
+    theirs = loaddrivers.OtherWork()
+    other = subprocess.Popen([sys.executable, "-c", "import time\nend = time.monotonic() + 1.0\n"
+                              "while time.monotonic() < end: pass"], start_new_session=True)
+    try:
+        time.sleep(0.8)  # measured while it runs and before it is waited for: someone else's process
+        seen = theirs.cores()
+    finally:
+        other.wait(5)
+    assert own is not None and seen is not None
+    assert seen > own + 0.3, (own, seen)
 
 
 def test_every_output_format_parses(tiny, tmp_path):

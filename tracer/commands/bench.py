@@ -391,10 +391,17 @@ def warnings(result: BenchResult) -> list[str]:
     out = []
     if bench_report.busy(result):
         m = result.machine
-        out.append(_("this machine was busy with other work (load average {before:.1f} before, {after:.1f} after, on "
-                     "{cores} cores): requests/s and their ratios then reflect the scheduler as much as the servers; "
-                     "server CPU per request (µs/req) is steadier; run it again when the machine is quiet").format(
-            before=m.get("load_average_before") or 0, after=m.get("load_average_after") or 0, cores=m["cores"]))
+        if m.get("other_work_cores") is not None:
+            out.append(_("this machine was busy with other work (it used {other:.2f} of {cores} cores during the "
+                         "run): requests/s and their ratios then reflect the scheduler as much as the servers; "
+                         "server CPU per request (µs/req) is steadier; run it again when the machine is "
+                         "quiet").format(other=m["other_work_cores"], cores=m["cores"]))
+        else:
+            out.append(_("this machine was busy with other work (load average {before:.1f} before, {after:.1f} "
+                         "after, on {cores} cores): requests/s and their ratios then reflect the scheduler as much "
+                         "as the servers; server CPU per request (µs/req) is steadier; run it again when the machine "
+                         "is quiet").format(before=m.get("load_average_before") or 0,
+                                            after=m.get("load_average_after") or 0, cores=m["cores"]))
     bound = [f for f in figures(result.samples) if f.limited]
     if bound:
         which = ", ".join(f"{f.contender}@{f.connections} {f.mode}" for f in bound[:6])

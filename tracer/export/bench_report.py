@@ -61,7 +61,16 @@ def header(result: BenchResult) -> list[str]:
     if m.get("programs"):
         lines.append(_("programs: {what}").format(what=m["programs"]))
     before, after = m.get("load_average_before"), m.get("load_average_after")
-    if before is not None:
+    other = m.get("other_work_cores")
+    if other is not None:
+        line = _("machine load: other work used {other:.2f} of {cores} cores during the run (load average {before} "
+                 "before, {after} after: it counts the bench's own threads too)").format(
+            other=other, cores=m["cores"], before="?" if before is None else f"{before:.1f}",
+            after="?" if after is None else f"{after:.1f}")
+        if busy(result):
+            line += _(" — busy: figures are noisier, and server CPU per request is steadier than requests/s")
+        lines.append(line)
+    elif before is not None:
         line = _("machine load: load average {before:.1f} before, {after} after, on {cores} cores").format(
             before=before, after="?" if after is None else f"{after:.1f}", cores=m["cores"])
         if busy(result):
@@ -73,9 +82,14 @@ def header(result: BenchResult) -> list[str]:
     return lines
 
 
+BUSY_OTHER_CORES = 0.25  # cores' worth of other work during the run that makes the figures noisy
+
+
 def busy(result: BenchResult) -> bool:
     """Other work wanted more cores than the machine has, during the run."""
     m = result.machine
+    if m.get("other_work_cores") is not None:  # measured (Linux): more than a quarter of a core is felt here
+        return bool(m["other_work_cores"] > BUSY_OTHER_CORES)
     loads = [x for x in (m.get("load_average_before"), m.get("load_average_after")) if x is not None]
     return bool(loads) and max(loads) > m.get("cores", 1)
 

@@ -191,6 +191,7 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
                                        "bind is moved to 127.0.0.1 and a free port)").format(names=", ".join(names))
     run = _Run(plan, progress or (lambda n, total, what: None), result)
     result.machine["load_average_before"] = drivers.load_average()
+    other_work = drivers.OtherWork()
     server_cpus, load_cpus = drivers.pin_cores() if plan.pin else (None, None)
     most = max([*plan.connections, *(n + plan.busy for n in plan.capacity)])
     drivers.raise_open_files(most + 256)  # the servers and the worker inherit it
@@ -212,6 +213,7 @@ def run_bench(plan: Plan, progress: Progress | None = None) -> BenchResult:
         if run.own_sockets and run.sockets is not None:
             shutil.rmtree(run.sockets, ignore_errors=True)  # each server removed its own socket; then the folder
     result.machine["load_average_after"] = drivers.load_average()
+    result.machine["other_work_cores"] = other_work.cores()  # after every child has been waited for
     return result
 
 

@@ -227,6 +227,51 @@ def wait_sockets(pid: int, most: int, timeout: float = 3.0) -> bool:
     return left is not None and left <= most
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU time every process on the machine has used since boot (Linux: /proc/stat); None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait
+    busy = [int(x) for i, x in enumerate(fields[1:9]) if i not in (3, 4)]
+    return sum(busy) / ticks
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (servers, load worker, wrk)."""
+    import resource  # not on Windows; machine_cpu_seconds() is None there first
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class OtherWork:
+    """How many cores other work used while the bench ran: the machine's CPU time less the bench's own.
+
+    The load average cannot say this: the bench's own threads raise it (a thread-per-connection server
+    at 1,000 connections has 1,000 of them runnable), so a quiet machine read as 'busy' after a run.
+    """
+
+    def __init__(self) -> None:
+        self.machine0 = machine_cpu_seconds()
+        self.own0 = own_cpu_seconds() if self.machine0 is not None else 0.0
+        self.t0 = time.monotonic()
+
+    def cores(self) -> float | None:
+        """Cores' worth of CPU the rest of the machine used, on average; None where it cannot be told."""
+        machine1 = machine_cpu_seconds()
+        if self.machine0 is None or machine1 is None:
+            return None
+        elapsed = time.monotonic() - self.t0
+        other = (machine1 - self.machine0) - (own_cpu_seconds() - self.own0)
+        return max(other, 0.0) / elapsed if elapsed > 0 else None
+
+
 def load_average() -> float | None:
     try:
         return os.getloadavg()[0]
