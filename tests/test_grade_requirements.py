@@ -85,7 +85,7 @@ def test_a_server_that_never_closes_fails_closed_and_only_closed(tmp_path):
     ev = evidence(tmp_path, r)
     assert verdict(ev, "answered").passed
     bad = verdict(ev, "closed")
-    assert not bad.passed and bad.measured == "1 connections never closed by the server"
+    assert not bad.passed and bad.measured == "1 connection never closed by the server"
     assert bad.conn == 3 and "connection 3 (127.0.0.1:40003) never closed by the server" in bad.evidence
     assert bad.at is not None and 30 * MS <= bad.at <= 40 * MS
     assert verdict(ev, "latency", run="run", under=10 * MS).passed

@@ -112,10 +112,13 @@ def report(spec: ProgramSpec, path: str, ended: object) -> int:
     drawn = program.get("open_waits", 0)
     waits = ngettext(", {n} wait still open at the end drawn to it", ", {n} waits still open at the end drawn to it",
                      drawn).format(n=drawn) if drawn else ""
-    print(_("sockscope: {program} {how}; {path}: {events} events, {dropped} dropped{waits}. "
-            "Open it with: sockscope replay {path}").format(program=spec.name, how=how, path=path,
-                                                            events=t.get("events", 0), dropped=t.get("dropped", 0),
-                                                            waits=waits), file=sys.stderr)
+    events = t.get("events", 0)
+    print(ngettext("sockscope: {program} {how}; {path}: {events} event, {dropped} dropped{waits}. "
+                   "Open it with: sockscope replay {path}",
+                   "sockscope: {program} {how}; {path}: {events} events, {dropped} dropped{waits}. "
+                   "Open it with: sockscope replay {path}", events if isinstance(events, int) else 2).format(
+        program=spec.name, how=how, path=path, events=events, dropped=t.get("dropped", 0), waits=waits),
+        file=sys.stderr)
     return exit_code(ended.status)
 
 

@@ -8,7 +8,7 @@ import sys
 from servers import Settings
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
-from tracer.locale import _
+from tracer.locale import _, ngettext
 from tracer.run.runner import run_server
 
 
@@ -33,9 +33,12 @@ def run(args: argparse.Namespace) -> int:
     outcome = run_server(cfg, args.record)
     if args.record:
         t = outcome.trailer
-        print(_("sockscope: stopped; {file}: {events} events, {dropped} dropped. "
-                "Open it with: sockscope replay {file}").format(file=args.record, events=t.get("events", 0),
-                                                                dropped=t.get("dropped", 0)))
+        events = t.get("events", 0)
+        print(ngettext("sockscope: stopped; {file}: {events} event, {dropped} dropped. "
+                       "Open it with: sockscope replay {file}",
+                       "sockscope: stopped; {file}: {events} events, {dropped} dropped. "
+                       "Open it with: sockscope replay {file}", events if isinstance(events, int) else 2).format(
+            file=args.record, events=events, dropped=t.get("dropped", 0)))
     else:
         print(_("sockscope: stopped"))
     if outcome.stuck_threads:

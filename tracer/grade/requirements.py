@@ -28,7 +28,7 @@ from typing import Any
 from tracer.analysis.stats import percentile
 from tracer.clients.http import HOSTILE
 from tracer.grade.evidence import ClientConn, Evidence, story, waits
-from tracer.locale import N_, _
+from tracer.locale import N_, _, ngettext
 from tracer.units import fmt_time
 
 
@@ -132,10 +132,13 @@ def closed(ev: Evidence, p: Mapping[str, Any]) -> Verdict:
     never = [f for f in findings if f.code == "never-closed"]
     if not findings:
         n = sum(1 for c in ev.rec.connections.values() if c.id > 0)
-        return Verdict(True, _("{n} connections closed, no check findings").format(n=n), _("no findings"))
-    measured = (_("{n} connections never closed by the server").format(n=len(never)) if len(never) == len(findings)
-                else _("{n} check findings ({never} connections never closed)").format(n=len(findings),
-                                                                                      never=len(never)))
+        return Verdict(True, ngettext("{n} connection closed, no check findings",
+                                      "{n} connections closed, no check findings", n).format(n=n), _("no findings"))
+    measured = (ngettext("{n} connection never closed by the server", "{n} connections never closed by the server",
+                         len(never)).format(n=len(never)) if len(never) == len(findings)
+                else ngettext("{n} check findings ({never} connection never closed)",
+                              "{n} check findings ({never} connections never closed)", len(never)).format(
+                    n=len(findings), never=len(never)))
     first = findings[0]
     c = ev.connection(first.conn) if first.conn else None
     at = None

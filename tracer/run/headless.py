@@ -189,7 +189,8 @@ def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
         parts.append(_("longest waits: {waits}").format(waits=_(", ").join(waits)))
     if st.peaks.get("backlog"):
         parts.append(_("the kernel's accept queue held up to {n}").format(n=st.peaks["backlog"]))
-    parts.append(_("{events:,} events, {dropped} dropped").format(events=st.events, dropped=st.dropped))
+    parts.append(ngettext("{events:,} event, {dropped} dropped", "{events:,} events, {dropped} dropped",
+                          st.events).format(events=st.events, dropped=st.dropped))
     return _("; ").join(parts) + _(".")
 
 
