@@ -1,7 +1,8 @@
 """SIGINT at random instants into a lesson server under loopback load; every recording checked.
 
 Run by tests/test_interrupts.py in a process of its own (signals go to this process's main thread):
-``python -m tests.sigstorm DIR --models pool,single --seconds 2``. The main thread runs the server
+``python -m tests.sigstorm DIR --models pool,single --seconds 2 [--signals N]`` (each model until it
+has had N signals, or for the seconds given, whichever comes first). The main thread runs the server
 (``run_server``, as ``sockscope serve --record`` does) again and again; a killer thread waits for it to
 listen, lets load threads hammer it, and sends one to twelve SIGINTs at random instants (the first after
 0-8 ms, the rest 0-1 ms apart, so some land while it stops). Each recording must then have:
@@ -108,13 +109,14 @@ def verify(path: Path) -> list[str]:
     return problems
 
 
-def run_model(model: str, folder: Path, seconds: float, rng: random.Random, load: Load) -> dict[str, Any]:
+def run_model(model: str, folder: Path, seconds: float, rng: random.Random, load: Load,
+              enough: float = float("inf")) -> dict[str, Any]:
     main = threading.main_thread().ident
     assert main is not None
     runs = signals = closed_at_stop = 0
     failures: list[str] = []
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and len(failures) < 5:
+    while time.monotonic() < deadline and len(failures) < 5 and signals < enough:
         path = folder / f"{model}-{runs}.jsonl"
         listening, finished, sent = threading.Event(), threading.Event(), [0]
 
@@ -124,16 +126,19 @@ def run_model(model: str, folder: Path, seconds: float, rng: random.Random, load
 
         killer = threading.Thread(target=storm, args=(main, listening, finished, rng, sent), daemon=True)
         killer.start()
+        raised: list[str] = []
         try:
             runner.run_server(Settings(model=model, workers=4, timeout=5), str(path), on_listen=on_listen,
                               quiet=True)
+        except Exception as exc:  # a stop that ends in an error is a finding, and the storm goes on
+            raised.append(f"the server raised {exc!r}")
         finally:
             finished.set()
             load.point_at(None)
             killer.join(10)
         runs += 1
         signals += sent[0]
-        problems = verify(path)
+        problems = raised + verify(path)
         if problems:
             failures.append(f"{path.name}: {'; '.join(problems)}")
         else:
@@ -151,13 +156,15 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
     ap.add_argument("--models", default="single,thread,pool,selectors,asyncio")
-    ap.add_argument("--seconds", type=float, default=2.0, help="per model")
+    ap.add_argument("--seconds", type=float, default=2.0, help="per model, at most")
+    ap.add_argument("--signals", type=int, default=0, help="per model: stop once this many were sent (0: no limit)")
     ap.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "big"))
     args = ap.parse_args()
     signal.signal(signal.SIGINT, lambda signum, frame: None)  # a signal sent as a server returned: ignored
     rng = random.Random(args.seed)
     load = Load(4)
-    results = [run_model(m, args.folder, args.seconds, rng, load) for m in args.models.split(",")]
+    enough = args.signals or float("inf")
+    results = [run_model(m, args.folder, args.seconds, rng, load, enough) for m in args.models.split(",")]
     load.stop()
     print(json.dumps({"seed": args.seed, "requests": load.requests, "models": results}))
     return 0

@@ -27,7 +27,12 @@ In an asyncio event loop (the ``asyncio`` model) the handler never raises in
 a task's code (a ``KeyboardInterrupt`` a task keeps comes out again while the
 tasks are cancelled and cuts the cleanup short): waiting in ``select()`` it
 raises there (the selector records the wait), else the loop's next ``select()``
-raises it, between two rounds of callbacks (:mod:`tracer.record.multiplex`).
+raises it, between two rounds of callbacks (:mod:`tracer.record.multiplex`),
+and the bare thread asks again until then.  It never wakes the sockets there:
+a listener shut down ends the server's main coroutine by itself, and the loop
+then stops its cleanup run before the connections are closed (the main task's
+``loop.stop`` callback stays queued, or the ``KeyboardInterrupt`` lands in the
+cleanup run instead).
 
 A connection accepted while the stop was pending, or dropped unserved by a
 server interrupted between ``accept()`` and handing it on, is closed and
@@ -83,7 +88,13 @@ def _innermost(frame: FrameType | None) -> FrameType | None:
 
 
 def _waiting_in_select(frame: FrameType | None) -> bool:
-    """Whether the thread waits in a traced selector's select() (which records the wait if interrupted)."""
+    """Whether the thread waits in a traced selector's select() (which records the wait if interrupted).
+
+    That is: in the standard library's selector, called from inside ``TracedSelector.select``'s ``try``.
+    In ``TracedSelector.select``'s own frame (before the wait, or after it and before its record), no.
+    """
+    if frame is None or frame.f_code is _SELECT_CODE:
+        return False
     inner = _innermost(frame)
     return inner is not None and inner.f_code is _SELECT_CODE
 
@@ -130,20 +141,28 @@ class StopSignals:
         net = self.net
         if net.interrupt == "raised":
             return
-        if _in_event_loop() and net.interrupt != "off" and not _waiting_in_select(frame):
-            net.interrupt = "pending"  # raised by the loop's next select(), between two rounds of callbacks:
-            return  # a task's code is never cut (multiplex.TracedSelector)
-        if inside_traced_code(frame):
+        if _in_event_loop() and net.interrupt != "off":
+            if not _waiting_in_select(frame):
+                net.interrupt = "pending"  # raised by the loop's next select(), between two rounds of callbacks:
+                self._ask_from_outside(signum)  # a task's code is never cut (multiplex.TracedSelector); asked
+                return  # again, for a select() entered just after its check of "pending" waits with no timeout
+            # Blocked in select(): raised here, inside the selector's try, which records the wait. Never
+            # net.wake() in an event loop: the listener shut down ends the main coroutine by itself, its
+            # done-callback (loop.stop) stays queued, and the server's cleanup run stops before it is done.
+        elif inside_traced_code(frame):
             if not net.stopping:
                 net.wake()
-            if not self._asking:  # the main thread is asked again from outside: a handler that asked
-                self._asking = True  # itself (interrupt_main) would run again inside itself, for ever
-                _thread.start_new_thread(self._ask_again, (signum,))
+            self._ask_from_outside(signum)
             return
         self.done = True
         net.stopping = True
         net.interrupt = "raised"
         raise KeyboardInterrupt
+
+    def _ask_from_outside(self, signum: int) -> None:
+        if not self._asking:  # the main thread is asked again from outside: a handler that asked
+            self._asking = True  # itself (interrupt_main) would run again inside itself, for ever
+            _thread.start_new_thread(self._ask_again, (signum,))
 
     def _ask_again(self, signum: int) -> None:
         """In a bare thread of its own (no lock of ``threading`` taken): the signal again, every millisecond.
@@ -154,8 +173,10 @@ class StopSignals:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         main = threading.main_thread().ident
         give_up = time.monotonic() + ASK_FOR_S
-        while not self.done and time.monotonic() < give_up:
+        while True:
             time.sleep(ASK_AGAIN_S)
+            if self.done or time.monotonic() >= give_up:  # looked at after the sleep: none sent once done
+                return
             if hasattr(signal, "pthread_kill") and main is not None:
                 signal.pthread_kill(main, signum)  # a real signal: it also wakes a main thread asleep (sleep(60))
             else:
