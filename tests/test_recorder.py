@@ -146,6 +146,36 @@ def test_lanes_are_declared_before_their_events_under_concurrency(tmp_path: Path
         assert lane.kinds() == {"recv", "send", "thread_exit"}
 
 
+def test_an_ended_thread_leaves_nothing_behind_in_the_recorder(tmp_path: Path) -> None:
+    """The thread model starts a thread per connection: the recorder kept an entry for each one it had
+    seen (lane -> thread), for as long as the server ran (~150 B a connection, found by tracemalloc
+    under bench/soak.py). The lanes of threads still running are still named alive in the trailer."""
+    rec = Recorder(str(tmp_path / "r.jsonl"), {"model": "thread"}, flush_interval=0.001)
+    rec.declare_lane("main")
+    stay, done = threading.Event(), threading.Event()
+
+    def serve_one() -> None:
+        rec.instant("recv")
+
+    def stays() -> None:
+        rec.instant("recv")
+        done.set()
+        stay.wait(10)
+
+    staying = threading.Thread(target=stays, name="stays")
+    staying.start()
+    done.wait(5)
+    for _ in range(200):
+        t = threading.Thread(target=serve_one)
+        t.start()
+        t.join()
+    assert len(rec._lane_threads) == 2  # main and the one still running: none of the 200 that ended
+    trailer = rec.close()
+    stay.set()
+    staying.join()
+    assert trailer["alive_lanes"] == [0, 1]
+
+
 def test_probes_are_written_when_they_change_and_skipped_when_they_fail(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     clock = FakeClock(0)
