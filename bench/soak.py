@@ -8,9 +8,9 @@ Each model's server runs in its own process (``sockscope serve MODEL --record FI
 churn, slowloris, cpu) and, where installed, 2 s of ``wrk`` and of ``ab -k``. After every round the
 server's /proc (Linux; elsewhere said once and skipped) gives its open descriptors, threads and RSS.
 At the end: no descriptor or thread left over since the first round, the RSS slope after warm-up
-(KiB per minute, least squares over the rounds after the first third), the recording passes
-``check`` with accepts == closes and 0 dropped, and no traceback on any stderr. One line per model;
-exit status 1 if any model failed.
+judged (:func:`judge_rss`: over 1 MiB a minute fails; it needs about 2 minutes a model, the default's
+share: a shorter run says "not judged"), the recording passes ``check`` with accepts == closes and 0
+dropped, and no traceback on any stderr. One line per model; exit status 1 if any model failed.
 """
 
 from __future__ import annotations
@@ -39,6 +39,18 @@ SCENARIOS = [("burst", ["clients=30"]), ("ramp", []), ("keepalive", []), ("churn
              ("slowloris", []), ("cpu", ["clients=5"])]
 PROC = Path("/proc")
 
+# RSS growth after warm-up above this is a leak (judge_rss).  Measured here after warm-up (the servers
+# healthy, 2 cores at load ~9): up to ~600 KiB/min (thread, 3 min), the other models under 300.  At this
+# soak's load (~120,000 requests and ~600 connections a minute) 1 MiB/min is ~9 bytes a request or
+# ~1.8 KiB a connection: any leak of a buffer or an object per request crosses it.  One per connection
+# smaller than that is tracemalloc's to find (the thread model's lane entries, 150 B each, were).
+LEAK_KIB_PER_MIN = 1024
+# Warm-up: half the rounds, and at least three whole rotations of the loads. The thread model's RSS still
+# rose ~600 KiB in its third rotation (3 MiB/min for 12 s), then ~0-400 KiB a rotation, less and less,
+# all of it in the wrk and ab rounds (the most requests at once); tracemalloc saw Python's heap flat.
+WARM_UP_ROTATIONS = 3
+JUDGED_ROTATIONS = 2  # a slope over fewer rounds than this many rotations is not judged
+
 
 @dataclass
 class Sample:
@@ -46,6 +58,7 @@ class Sample:
     fds: int
     threads: int
     rss_kib: int
+    load: str = ""  # the round's load that came before this sample
 
 
 @dataclass
@@ -77,11 +90,14 @@ def start_server(model: str, path: Path, err: Path) -> tuple[subprocess.Popen[st
     return proc, (m.group(1), int(m.group(2)))
 
 
-def load_round(n: int, address: tuple[str, int], path: Path, err: Path) -> None:
-    """One round of load: the next scenario of the rotation, or wrk/ab where installed."""
-    tools = [t for t in ("wrk", "ab") if shutil.which(t)]
-    choices = SCENARIOS + [(t, []) for t in tools]
-    name, sets = choices[n % len(choices)]
+def rotation() -> list[tuple[str, list[str]]]:
+    """The rounds' loads, in turn: the scenarios, then wrk and ab where installed."""
+    return SCENARIOS + [(t, []) for t in ("wrk", "ab") if shutil.which(t)]
+
+
+def load_round(n: int, address: tuple[str, int], path: Path, err: Path) -> str:
+    """One round of load: the next scenario of the rotation, or wrk/ab where installed.  Returns its name."""
+    name, sets = rotation()[n % len(rotation())]
     url = f"http://{address[0]}:{address[1]}/"
     if name == "wrk":
         cmd = ["wrk", "-t2", "-c20", "-d2s", url]
@@ -91,17 +107,50 @@ def load_round(n: int, address: tuple[str, int], path: Path, err: Path) -> None:
         cmd = program.argv(address, name, dict(s.split("=") for s in sets), str(path))
     with err.open("a") as e:
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=e, timeout=120, check=False)
+    return name
 
 
-def slope_kib_per_min(samples: list[Sample]) -> float:
-    """Least-squares RSS slope over the samples after the first third (warm-up)."""
-    xs = samples[len(samples) // 3:]
+def slope_kib_per_min(xs: list[Sample]) -> float:
+    """Least-squares RSS slope of ``xs``, KiB a minute."""
     if len(xs) < 2:
         return 0.0
     mt = sum(s.t for s in xs) / len(xs)
     mr = sum(s.rss_kib for s in xs) / len(xs)
     den = sum((s.t - mt) ** 2 for s in xs)
     return 60 * sum((s.t - mt) * (s.rss_kib - mr) for s in xs) / den if den else 0.0
+
+
+@dataclass
+class RssVerdict:
+    words: str  # for the model's line
+    problem: str | None = None  # a leak
+    slope: float | None = None  # KiB/min after warm-up; None: not judged
+
+
+def judge_rss(samples: list[Sample], per_rotation: int) -> RssVerdict:
+    """The RSS slope after warm-up, and whether it is a leak.
+
+    A healthy server's memory grows until each kind of load has come at its peak: the most threads at
+    once (their stacks), the largest batch of events (the allocator keeps what it once needed).  So the
+    first half of the rounds, and at least ``WARM_UP_ROTATIONS`` whole rotations of the loads, are
+    warm-up.  A leak grows with every request or connection: it goes on after.  The rest is judged by
+    its least-squares slope, if it spans ``JUDGED_ROTATIONS`` whole rotations (most requests come in a
+    rotation's wrk and ab rounds); else it is not judged, and the line says so.
+    """
+    skip = max(len(samples) // 2, WARM_UP_ROTATIONS * per_rotation)
+    judged = samples[skip:]
+    need = max(JUDGED_ROTATIONS * per_rotation, 2)
+    if len(judged) < need:
+        return RssVerdict(f"slope not judged: {len(judged)} rounds after {skip} of warm-up, "
+                          f"{need} needed (a longer --minutes)")
+    slope = slope_kib_per_min(judged)
+    rounds = f"rounds {skip + 1}-{len(samples)}"
+    if slope > LEAK_KIB_PER_MIN:
+        return RssVerdict(f"slope {slope:+.0f} KiB/min after warm-up ({rounds}) > {LEAK_KIB_PER_MIN}",
+                          f"RSS grows {slope:+.0f} KiB/min after warm-up ({rounds}): over "
+                          f"{LEAK_KIB_PER_MIN} KiB/min, a leak", slope)
+    return RssVerdict(f"slope {slope:+.0f} KiB/min after warm-up ({rounds}) <= {LEAK_KIB_PER_MIN}",
+                      None, slope)
 
 
 def soak(model: str, seconds: float, folder: Path) -> Soak:
@@ -111,10 +160,11 @@ def soak(model: str, seconds: float, folder: Path) -> Soak:
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            load_round(out.rounds, address, path, cerr)
+            name = load_round(out.rounds, address, path, cerr)
             out.rounds += 1
             s = sample(proc.pid)
             if s is not None:
+                s.load = name
                 out.samples.append(s)
     finally:
         status = stop_process(proc, grace=10)
@@ -141,10 +191,12 @@ def soak(model: str, seconds: float, folder: Path) -> Soak:
         if f.exists() and "Traceback" in f.read_text(errors="replace"):
             out.problems.append(f"a traceback in {f.name}")
     out.problems += [] if out.samples or not sys.platform.startswith("linux") else ["no /proc samples"]
+    rss = judge_rss(out.samples, len(rotation()))
+    if rss.problem:
+        out.problems.append(rss.problem)
     print(f"{model:<10} {out.rounds:>3} rounds  {accepts:>7,} connections  "
           f"fds {_ends(out, 'fds')}  threads {_ends(out, 'threads')}  "
-          f"RSS {out.samples[-1].rss_kib if out.samples else 0:,} KiB, "
-          f"slope {slope_kib_per_min(out.samples):+.0f} KiB/min  "
+          f"RSS {out.samples[-1].rss_kib if out.samples else 0:,} KiB, {rss.words}  "
           f"{'ok' if not out.problems else 'FAIL: ' + '; '.join(out.problems)}", flush=True)
     return out
 
@@ -172,6 +224,13 @@ def main() -> int:
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sockscope-soak-"))
     folder.mkdir(parents=True, exist_ok=True)
     results = [soak(m, args.minutes * 60 / len(models), folder) for m in models]
+    if args.keep:  # every sample, to look at the curves
+        with (folder / "samples.csv").open("w") as f:
+            f.write("model,round,load,t_s,fds,threads,rss_kib\n")
+            for r in results:
+                t0 = r.samples[0].t if r.samples else 0
+                for i, x in enumerate(r.samples):
+                    f.write(f"{r.model},{i + 1},{x.load},{x.t - t0:.1f},{x.fds},{x.threads},{x.rss_kib}\n")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return 1 if any(r.problems for r in results) else 0
