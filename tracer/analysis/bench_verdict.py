@@ -125,11 +125,11 @@ def accept_note(result: BenchResult) -> str | None:
         return None
     where = _(", ").join(_("{n} of {total} at {total} connections").format(n=f.starved, total=f.connections)
                          for f in figs)
-    return _("the lesson's selectors server starved keep-alive connections ({where}) because of how it is "
-             "written, not because of IO multiplexing: it accepts one connection each time select() wakes it, and "
-             "each wake first serves every client it has that is ready, so while it serves the first ones the "
-             "rest wait in the kernel's queue, past the end of a short run; a loop that called accept() until it "
-             "had nothing left would take them all in one wake").format(where=where)
+    return _("the lesson's selectors server starved keep-alive connections ({where}), most likely because of "
+             "how it is written, not because of IO multiplexing: it accepts one connection each time select() "
+             "wakes it, and each wake first serves every client it has that is ready, so while it serves the first "
+             "ones the rest wait in the kernel's queue, past the end of a short run; a loop that called accept() "
+             "until it had nothing left would take them all in one wake").format(where=where)
 
 
 def capacity(result: BenchResult) -> str | None:
