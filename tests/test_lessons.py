@@ -346,3 +346,21 @@ def test_kinds_used_by_lessons_exist() -> None:
             name, *args = step.view.split()
             if name in ("longest", "first", "last"):
                 assert args[0] in KINDS
+
+
+def test_no_step_gives_away_the_answer_to_its_own_question() -> None:
+    """A step's answer must name something its text does not (lesson 3 said "21 threads created", then asked how
+    many threads; lesson 7 said how long the connect took, then asked how long)."""
+    import string
+
+    fields = string.Formatter()
+    leaks = []
+    for lesson in catalogue.LESSONS:
+        for i, step in enumerate(lesson.steps, 1):
+            if not step.answer:
+                continue
+            answer = {name for _, name, _, _ in fields.parse(step.answer) if name}
+            text = {name for _, name, _, _ in fields.parse(step.text) if name}
+            if answer and answer <= text:
+                leaks.append(f"lesson {lesson.number} step {i}: {sorted(answer)} already in its text")
+    assert not leaks

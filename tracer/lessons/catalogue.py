@@ -45,8 +45,8 @@ LESSONS: tuple[Lesson, ...] = (
            ), try_text=N_("Raise clients and watch a lane, and a thread, appear for each.")),
     Lesson(3, N_("Threads are created per connection; a pool reuses them"), "thread-churn-thread-per-connection.jsonl",
            N_("many short connections: a thread_start/thread_exit pair each, against the same few pool workers"), (
-               Step("activity", N_("{connections} short connections on thread-per-connection: {threads_created} "
-                                "threads created. Each lane opens with {mark_thread_start} (thread start) and ends with {mark_thread_exit} (exit); "
+               Step("activity", N_("{connections} short connections on thread-per-connection, each on a thread of "
+                                "its own. Each lane opens with {mark_thread_start} (thread start) and ends with {mark_thread_exit} (exit); "
                                 "{mark_close_exit} is a close and an exit in one cell."),
                     question=N_("How many threads did the server create?"), answer=N_("{threads_created} threads.")),
                Step("first thread_start server recv-*", N_("{lane} starts at {t} for connection {conn} and ends as "
@@ -58,7 +58,7 @@ LESSONS: tuple[Lesson, ...] = (
                                 "per connection."), recording="pool-churn-reuses-workers.jsonl",
                     question=N_("How many connections did the busiest worker serve?"),
                     answer=N_("{most_served} connections, on {served_lanes} worker lanes.")),
-           ), try_text=N_("Fire churn again with more connections: the pool's lanes stay few.")),
+           ), try_text=N_("Fire churn again with more connections: one more lane for each, each thread made and ended.")),
     Lesson(4, N_("A saturated pool queues connections"), "pool-saturated-queue.jsonl",
            N_("more slow clients than workers: submit → start gaps grow, the queue counter climbs"), (
                Step("activity", N_("16 clients, {workers} workers, and each request takes 200 ms of work ({ink_work}, the "
@@ -110,7 +110,7 @@ LESSONS: tuple[Lesson, ...] = (
                                          "client's connect returned long before the server's accept took it."),
                     by_connection=True, question=N_("How many connections did the kernel hold at most?"),
                     answer=N_("{peak_backlog} (backlog {backlog}, plus one).")),
-               Step("longest connect client", N_("{lane}'s connect ({ink_connect}) took {dur}: the queue was full, its SYN was "
+               Step("longest connect client", N_("{lane}'s connect ({ink_connect}) is the longest: the queue was full, its SYN was "
                                               "dropped, and the kernel retried later."),
                     question=N_("How long was the longest connect?"), answer=N_("{dur}, on {lane}.")),
            ), try_text=N_("Change backlog and pause_ms and watch who waits where.")),
