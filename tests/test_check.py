@@ -95,6 +95,17 @@ def test_missing_trailer_and_cut_off_line(tmp_path):
     assert [f.code for f in found] == ["cut-off", "no-trailer"]
 
 
+def test_a_cut_recording_says_so_before_the_connections_it_left_open(tmp_path, capsys):
+    """The list is in line order, so the cut came last; the note comes first, a student not blaming the server."""
+    cut = one_connection(close=False).write(tmp_path / "cut.jsonl", cut=True)
+    assert main(["check", str(cut)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "did not end cleanly" in out[0] and "never closed" in out[1] and "cut off" in out[-3]
+    ended = one_connection(close=False).end(alive=[1]).write(tmp_path / "ended.jsonl")
+    assert main(["check", str(ended)]) == 1
+    assert "did not end cleanly" not in capsys.readouterr().out
+
+
 def test_dropped_events(tmp_path):
     r = one_connection().end(dropped=7, alive=[1])
     (f,) = check_file(r.write(tmp_path / "r.jsonl"))

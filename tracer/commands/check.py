@@ -36,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
                        "{file}: clean: {events:,} events, {n:,} connections follow the lifecycle", server)
               .format(file=args.file, events=rec.n_events, n=server))
         return 0
+    if any(f.code in ("cut-off", "no-trailer") for f in findings) and any(f.code == "never-closed" for f in findings):
+        # Said first: the list is in line order, so the cut came last, after the connections it left open.
+        print(_("{file}: note: the recording did not end cleanly (see its last lines below): connections still "
+                "open where it ends may be open only because it stops there").format(file=args.file))
     shown = findings if args.all else findings[:SHOWN]
     for f in shown:
         print(f"{args.file}:{f.line}: {f.message}")
