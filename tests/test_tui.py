@@ -553,3 +553,15 @@ async def test_ctrl_c_quits_as_q_does() -> None:
         await loaded(pilot)
         await pilot.press("ctrl+c")
         await until(pilot, lambda: not app.is_running, what="the app to quit")
+
+
+def test_long_thread_names_keep_the_end_that_tells_them_apart() -> None:
+    """A student's pool lanes (ThreadPoolExecutor-0_0 accepts, -0_1 serves) were both 'ThreadPoolExecu…'."""
+    from tracer.tui.widgets.look import fit, fit_name
+
+    cut = [fit_name(f"ThreadPoolExecutor-0_{i}", 14) for i in (0, 1, 12)]
+    assert cut == ["ThreadPoo…-0_0", "ThreadPoo…-0_1", "ThreadPo…-0_12"]
+    assert all(len(c) == 14 for c in cut)
+    assert fit_name("worker_3", 14) == fit("worker_3", 14)  # short names: padded as before
+    assert fit_name("esc\\x1b[31mred\\x07", 14) == fit("esc\\x1b[31mred\\x07", 14)  # no numbered end: the start
+    assert fit_name("完成连接队列长度啊", 9) == fit("完成连接队列长度啊", 9)  # wide text: cut at a character

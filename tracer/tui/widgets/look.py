@@ -78,3 +78,28 @@ def fit(text: str, width: int) -> str:
     while k and cell_len(text[:k]) > width - 1:  # set_cell_size pads a half character with a space
         k -= 1
     return set_cell_size(text[:k] + "…", width)
+
+
+def fit_name(text: str, width: int) -> str:
+    """Like :func:`fit`, but a long name keeps its end, which tells threads apart.
+
+    ``ThreadPoolExecutor-0_0`` and ``ThreadPoolExecutor-0_1`` would both be cut to
+    ``ThreadPoolExecu…``; here they are ``ThreadPoo…-0_0`` and ``ThreadPoo…-0_1``.
+    The kept end is the part after the last ``-``, ``_`` or space (with it), when
+    that is at most a third of the width; without one, the start is kept as by
+    :func:`fit`.  Only plain (ASCII) names are cut this way.
+    """
+    if width <= 0 or cell_len(text) <= width or not text.isascii() or width < 8:
+        return fit(text, width)
+    room = max(2, (width - 1) // 3)
+    cut = max(text.rfind(sep) for sep in "-_ ")
+    if not 0 < cut or len(text) - cut > room:  # no short numbered end to keep: the start says more
+        return fit(text, width)
+    tail = text[cut:]
+    if len(tail) > 1 and tail[0] in "_" and text[cut - 1:cut].isdigit():  # "-0_1": keep the whole "-0_1"
+        wider = max(text.rfind("-", 0, cut), text.rfind(" ", 0, cut))
+        if 0 < wider and len(text) - wider <= room + 2:
+            tail = text[wider:]
+    head = width - 1 - len(tail)
+    return text[:head] + "…" + tail
+

@@ -141,10 +141,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segs, width).crop_extend(0, width, None)
 
     def _label(self, row: Row, index: int, lw: int) -> Segment:
-        short = lw < 18 and row.kind == "counter" and row.ref in SHORT_LABELS
+        # The short form where the full label would be cut: at 80 columns, and a Chinese label at any width
+        short = (row.kind == "counter" and row.ref in SHORT_LABELS
+                 and (lw < 18 or cell_len(f" {row.label}") > lw - 1))
         name = _(SHORT_LABELS[str(row.ref)]) if short else row.label
         style = look.LABEL_CURSOR if index == self.cursor else (look.COUNTER if row.kind == "counter" else look.LABEL)
-        return Segment(fit(f" {clean(name)}", lw - 1) + "│", style)
+        return Segment(" " + look.fit_name(clean(name), lw - 2) + "│", style)
 
     def _row_cells(self, row: Row, index: int) -> list[tuple[str, int, int]]:
         """The row's cells, from a cache keyed by absolute cell (time / scale): a pan computes only new cells."""
