@@ -229,6 +229,15 @@ def test_markdown_report_in_chinese(tmp_path, capsys):
     assert "## Counts" not in text
 
 
+def test_markdown_counters_in_chinese_are_named_in_words(capsys):
+    """The report listed 'ctx_involuntary最高': the context-switch counters by their recorded names."""
+    path = str(Path(__file__).parent.parent / "recordings" / "thread-context-switches.jsonl")
+    assert cli.main(["--lang", "zh", "export", path, "--format", "md", "-o", "-"]) == 0
+    text = capsys.readouterr().out
+    assert "上下文切换（等待）最高" in text and "上下文切换（抢占）最高" in text
+    assert "ctx_voluntary" not in text and "ctx_involuntary" not in text
+
+
 def test_svg_labels_in_chinese_with_a_cjk_font_stack(tmp_path, capsys):
     path = str(pool_known().write(tmp_path / "k.jsonl"))
     assert cli.main(["--lang", "zh", "export", path, "--format", "svg", "-o", "-"]) == 0

@@ -261,7 +261,8 @@ def key_numbers(s: Stats) -> list[tuple[str, float | None, str]]:
 
 
 # The sampled counters' names, as the UI, the SVG and the report show them.
-COUNTER_NAMES = {"threads": N_("threads alive"), "queue": N_("pool queue"), "backlog": N_("kernel backlog")}
+COUNTER_NAMES = {"threads": N_("threads alive"), "queue": N_("pool queue"), "backlog": N_("kernel backlog"),
+                 "ctx_voluntary": N_("ctx sw (waited)"), "ctx_involuntary": N_("ctx sw (preempt)")}  # as the timeline
 
 
 # Why connections closed (a recording's ``close`` detail), in words; the recorded value stays English.
