@@ -81,25 +81,17 @@ def fit(text: str, width: int) -> str:
 
 
 def fit_name(text: str, width: int) -> str:
-    """Like :func:`fit`, but a long name keeps its end, which tells threads apart.
+    """Like :func:`fit`, but a long name keeps its numbered end, which tells threads apart.
 
     ``ThreadPoolExecutor-0_0`` and ``ThreadPoolExecutor-0_1`` would both be cut to
     ``ThreadPoolExecu…``; here they are ``ThreadPoo…-0_0`` and ``ThreadPoo…-0_1``.
-    The kept end is the part after the last ``-``, ``_`` or space (with it), when
-    that is at most a third of the width; without one, the start is kept as by
-    :func:`fit`.  Only plain (ASCII) names are cut this way.
+    The numbered end is the trailing run of digits, ``-``, ``_`` and spaces that
+    starts with a separator, kept when it is at most a third of the width and two; any other
+    name (and a Chinese one) keeps its start, as :func:`fit` cuts it.
     """
-    if width <= 0 or cell_len(text) <= width or not text.isascii() or width < 8:
+    if width < 8 or cell_len(text) <= width or not text.isascii():
         return fit(text, width)
-    room = max(2, (width - 1) // 3)
-    cut = max(text.rfind(sep) for sep in "-_ ")
-    if not 0 < cut or len(text) - cut > room:  # no short numbered end to keep: the start says more
+    tail = text[len(text.rstrip("0123456789-_ ")):]
+    if not tail or tail[0] not in "-_ " or len(tail) > (width - 1) // 3 + 2:
         return fit(text, width)
-    tail = text[cut:]
-    if len(tail) > 1 and tail[0] in "_" and text[cut - 1:cut].isdigit():  # "-0_1": keep the whole "-0_1"
-        wider = max(text.rfind("-", 0, cut), text.rfind(" ", 0, cut))
-        if 0 < wider and len(text) - wider <= room + 2:
-            tail = text[wider:]
-    head = width - 1 - len(tail)
-    return text[:head] + "…" + tail
-
+    return text[:width - 1 - len(tail)] + "…" + tail
