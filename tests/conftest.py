@@ -39,6 +39,29 @@ def _english_and_unicode_glyphs() -> Iterator[None]:
     palette.set_ascii(False)
 
 
+def _why_no_ipv6() -> str | None:
+    """Why this machine cannot listen on ``::1`` (None when it can)."""
+    if not socket.has_ipv6:
+        return "this Python was built without IPv6 (socket.has_ipv6 is false)"
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as exc:
+        return f"::1 cannot be bound here ({exc.strerror or exc}): no IPv6 loopback"
+    return None
+
+
+NO_IPV6 = _why_no_ipv6()
+needs_ipv6 = pytest.mark.skipif(NO_IPV6 is not None, reason=NO_IPV6 or "")
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """The test runs in Chinese (the autouse fixture above puts English back after it)."""
+    locale.set_language("zh")
+    yield
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
     """Wait until ``condition()`` is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from servers import Settings
+from tests.conftest import needs_ipv6
 from tracer import child
 from tracer.analysis.bench_figures import BenchResult, Capacity, Sample, figures, ranking, ratio
 from tracer.analysis.bench_verdict import verdict
@@ -525,17 +526,6 @@ def test_the_lessons_thread_server_under_keep_alive_answers_nothing_measured_and
 
 
 # ----------------------------------------------------------------- every family: IPv6 and Unix sockets
-def _no_ipv6() -> str | None:
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError as exc:
-        return f"::1 cannot be bound here ({exc.strerror or exc})"
-    return None
-
-
 def _recorded_settings(path: str) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.loads(f.readline())["settings"]
@@ -545,7 +535,7 @@ TINY_ARGV = ["--connections", "2", "--modes", "keep-alive", "--rounds", "1", "--
              "--capacity", "none", "--wrk", "off", "--headline", "2"]
 
 
-@pytest.mark.skipif(_no_ipv6() is not None, reason=str(_no_ipv6()))
+@needs_ipv6
 def test_bench_over_ipv6(capsys, tmp_path):
     """Regression: `bench --host ::1` was lost in a merge (the load generator takes every family)."""
     out_json = tmp_path / "b.json"

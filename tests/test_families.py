@@ -25,7 +25,7 @@ import pytest
 
 import servers
 from servers import Settings
-from tests.conftest import http_get
+from tests.conftest import http_get, needs_ipv6
 from tests.handmade import Lines
 from tracer import addresses
 from tracer.analysis.check import check_file
@@ -40,19 +40,6 @@ from tracer.run.processes import ServerProcess
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _why_no_ipv6() -> str | None:
-    if not socket.has_ipv6:
-        return "this Python was built without IPv6 (socket.has_ipv6 is false)"
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError as exc:
-        return f"::1 cannot be bound here ({exc.strerror or exc}): no IPv6 loopback"
-    return None
-
-
-NO_IPV6 = _why_no_ipv6()
-needs_ipv6 = pytest.mark.skipif(NO_IPV6 is not None, reason=NO_IPV6 or "")
 needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="this Python has no AF_UNIX (Windows)")
 
 

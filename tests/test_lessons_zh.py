@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,11 +28,6 @@ ROOT = Path(__file__).parent.parent
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
-
-@pytest.fixture
-def chinese() -> Iterator[None]:
-    locale.set_language("zh")  # conftest puts English back after each test
-    yield
 
 
 def panel(app: LessonApp) -> str:

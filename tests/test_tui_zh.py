@@ -3,7 +3,7 @@ line fits its width with its columns in place (a Chinese character is two cells 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,6 @@ SIZES = [(80, 24), (120, 35)]
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
-
-@pytest.fixture
-def chinese() -> Iterator[None]:
-    locale.set_language("zh")  # conftest puts English back after each test
-    yield
 
 
 async def select_a_connection(pilot: Pilot) -> None:
