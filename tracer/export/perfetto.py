@@ -59,11 +59,12 @@ from __future__ import annotations
 
 import heapq
 import zlib
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from tracer.export import Progress, Selection, span_of
+from tracer.export import Progress, Selection, encode, span_of
 from tracer.export.chrome import EVENT_LOOP_MODELS, _flows, pids, tids
 from tracer.recording.events import BY_CODE, Look
 from tracer.recording.model import Counter, Lane, Recording
@@ -94,6 +95,7 @@ _D_TRACK_EVENT = 11
 
 ANNOTATIONS = ("conn", "count", "detail")  # iids 1, 2, 3
 _MARK = [k.look is Look.MARK for k in BY_CODE]
+_MARK_BYTES = bytes(_MARK)
 PROCESS_UUID = {"server": 1, "client": 2}
 _COUNTER_UUID0 = 1 << 40  # counter tracks after every lane's (lane uuids are 1000 + position)
 _ASYNC_UUID0 = 1 << 41  # the "connections" tracks
@@ -331,6 +333,15 @@ def _lane(sink: _Sink, lane: Lane, seq: int, uuid: int, lo: int, hi: int, flows:
     for i, f in flows.items():
         if a <= i < b:
             extras[i] = extras.get(i, b"") + f
+    first = _first_packet(seq, uuid, set(lane.kind[a:b]), strings)
+    if encode.native is not None:
+        idx = sorted(extras)
+        try:
+            return int(encode.native.perfetto_lane(lane.t, lane.dur, lane.kind, lane.conn, lane.count, a, b, lo, hi,
+                                                   seq, _MARK_BYTES, array("q", idx), [extras[i] for i in idx],
+                                                   first, sink.write, 4096))
+        except encode.Unsupported:
+            pass  # columns the C encoder does not read: the loop below writes the same
     small = _small()
     # every event packet: the sequence, and "uses the sequence's interned names and default track"
     tail = f_int(_SEQ_ID, seq) + f_int(_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE)
@@ -344,7 +355,7 @@ def _lane(sink: _Sink, lane: Lane, seq: int, uuid: int, lo: int, hi: int, flows:
     conn_head = tag(_ANNOTATIONS, 2)
     conn_ann: dict[int, bytes] = {}
     count_ann: dict[int, bytes] = {}
-    parts: list[bytes] = [_first_packet(seq, uuid, set(lane.kind[a:b]), strings)]
+    parts: list[bytes] = [first]
     append = parts.append
     stack: list[int] = []  # ends of the open slices, innermost last
     marks = _MARK
