@@ -171,3 +171,78 @@ def test_sockscope_pure_python_turns_the_encoder_off():
         env = dict(os.environ, SOCKSCOPE_PURE_PYTHON=value)
         got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert got.stdout.strip() == off
+
+
+# ---------------------------------------------------------------- what the loops are handed
+@given(value=st.text() | st.from_regex(r"[A-Za-z0-9 .:_/@\[\]-]*", fullmatch=True) | st.integers())
+def test_details_are_quoted_as_json_and_csv_quote_them(value):
+    """The shortcuts for plain strings give what json.dumps, csv and f_str give."""
+    from tracer.export import chrome, csvout, perfetto
+
+    assert chrome._json(value) == json.dumps(value, ensure_ascii=False)
+    buf = io.StringIO()
+    import csv
+
+    csv.writer(buf, lineterminator="").writerow([value, ""])
+    assert csvout._Quoter()(value) == buf.getvalue()[:-1]
+    if isinstance(value, str):
+        lane = Builder("<x>")
+        lane.feed(json.dumps({"format": "sockscope", "version": 1, "model": "thread"}))
+        lane.feed(json.dumps({"lane": 0, "name": "t"}))
+        lane.feed(json.dumps([5, 1, "close", 0, 1, -1, value]))
+        got, strings = perfetto._details(lane.finish().lanes[0], 0, 1)
+        assert strings == []
+        assert got == {0: perfetto.f_bytes(perfetto._ANNOTATIONS, perfetto.f_int(perfetto._DA_NAME_IID, 3)
+                                           + perfetto.f_str(perfetto._DA_STRING, value))}
+
+
+def flows_by_scan(rec: Recording, lanes, lo: int, hi: int):  # type: ignore[no-untyped-def]
+    """The flows' ends as found before the index: a scan from the accept per connection."""
+    from tracer.export.chrome import _find, _overlaps
+
+    chosen = {lane.id for lane in lanes}
+    outs, ins = {}, {}
+    for c in rec.connections.values():
+        if c.id <= 0 or c.accept_lane is None or c.serve_lane is None or c.accept_lane == c.serve_lane:
+            continue
+        if c.accept_lane not in chosen or c.serve_lane not in chosen or c.accept_t is None:
+            continue
+        a = _find(rec.lanes[c.accept_lane], c.accept_t, c.id, want_accept=True)
+        s = _find(rec.lanes[c.serve_lane], c.accept_t, c.id, want_accept=False)
+        if a is None or s is None:
+            continue
+        la, ls = rec.lanes[c.accept_lane], rec.lanes[c.serve_lane]
+        if _overlaps(la, a, lo, hi) and _overlaps(ls, s, lo, hi):
+            outs[(la.id, a)] = c.id
+            ins[(ls.id, s)] = c.id
+    return outs, ins
+
+
+@pytest.mark.parametrize("path", FILES, ids=os.path.basename)
+def test_the_flows_index_finds_what_the_scan_found(path):
+    from tracer.export.chrome import _flows
+
+    rec = loadable(path)
+    if rec is None:
+        pytest.skip("not a readable recording (the reader's tests cover it)")
+    lanes = list(rec.lanes.values())
+    for lo, hi in ((0, rec.t_max), (rec.t_max // 3, 2 * rec.t_max // 3)):
+        assert _flows(rec, lanes, lo, hi) == flows_by_scan(rec, lanes, lo, hi)
+        assert _flows(rec, lanes[1:], lo, hi) == flows_by_scan(rec, lanes[1:], lo, hi)
+    if os.path.basename(path) in ("pool.jsonl", "pool-as-taught-accept-worker.jsonl"):
+        assert _flows(rec, lanes, 0, rec.t_max)[0]  # the index can find something
+
+
+def test_the_flows_index_when_the_serving_lane_saw_the_connection_before_its_accept(tmp_path):
+    """A lane that had the connection before the accept's time: the index defers to the scan."""
+    from tests.handmade import US, Lines
+    from tracer.export.chrome import _flows
+
+    r = Lines("pool").lane(0, "MainThread").lane(1, "worker_0")
+    r.ev(1 * US, 1 * US, "recv", 1, 1, 5)  # worker_0 has connection 1 before it is accepted
+    r.ev(10 * US, 5 * US, "accept", 0, 1, -1, "127.0.0.1:4001")
+    r.ev(20 * US, 0, "start", 1, 1, -1)
+    rec = load(r.end(alive=[0, 1]).write(tmp_path / "r.jsonl"))
+    lanes = list(rec.lanes.values())
+    assert _flows(rec, lanes, 0, rec.t_max) == flows_by_scan(rec, lanes, 0, rec.t_max)
+    assert _flows(rec, lanes, 0, rec.t_max)[1] == {(1, 1): 1}

@@ -30,6 +30,7 @@ thread.  So:
 from __future__ import annotations
 
 import json
+import re
 from array import array
 from bisect import bisect_left
 from typing import Any, TextIO
@@ -45,6 +46,17 @@ _KIND_NAMES = [k.name for k in BY_CODE]
 _MARK = [k.look is Look.MARK for k in BY_CODE]
 _NAMES_UTF8 = [name.encode() for name in _KIND_NAMES]
 _MARK_BYTES = bytes(_MARK)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9 .:_/@\[\]-]*")  # a string JSON writes as itself, quoted
+
+
+def _json(value: str | int) -> str:
+    """``json.dumps(value, ensure_ascii=False)``; a plain string (a peer address, a close reason: most
+    details, and mostly distinct) without calling it."""
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
+        return '"' + value + '"'
+    return json.dumps(value, ensure_ascii=False)
 
 
 def us(ns: int) -> str:
@@ -167,7 +179,7 @@ def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows: d
         if a <= i < b:
             q = quoted.get(detail)
             if q is None:
-                q = quoted[detail] = ',"detail":' + json.dumps(detail, ensure_ascii=False)
+                q = quoted[detail] = ',"detail":' + _json(detail)
             details[i] = q
     if encode.native is not None:
         try:
@@ -230,24 +242,62 @@ def _lane_native(w: _Writer, lane: Lane, head: str, a: int, b: int, lo: int, hi:
 
 def _flows(rec: Recording, lanes: list[Lane], lo: int, hi: int) -> tuple[dict[tuple[int, int], int],
                                                                          dict[tuple[int, int], int]]:
-    """(lane, index) of each flow's two ends: the accept slice and the first event on the serving thread."""
+    """(lane, index) of each flow's two ends: the accept slice and the first event on the serving thread.
+
+    Read from the connection table's columns (no view per connection), with each lane's first index of
+    every connection found once (:class:`_FirstSeen`) instead of a scan from the accept per connection.
+    """
     chosen = {lane.id for lane in lanes}
     outs: dict[tuple[int, int], int] = {}
     ins: dict[tuple[int, int], int] = {}
-    for c in rec.connections.values():
-        if c.id <= 0 or c.accept_lane is None or c.serve_lane is None or c.accept_lane == c.serve_lane:
+    lane_ids = rec.lane_ids
+    seen = _FirstSeen()
+    for cid, at, al, sl in zip(*_columns(rec, "id", "accept_t", "accept_lane", "serve_lane"), strict=True):
+        if cid <= 0 or al < 0 or sl < 0 or al == sl or at < 0:
             continue
-        if c.accept_lane not in chosen or c.serve_lane not in chosen or c.accept_t is None:
+        la, ls = rec.lanes[lane_ids[al]], rec.lanes[lane_ids[sl]]
+        if la.id not in chosen or ls.id not in chosen:
             continue
-        a = _find(rec.lanes[c.accept_lane], c.accept_t, c.id, want_accept=True)
-        s = _find(rec.lanes[c.serve_lane], c.accept_t, c.id, want_accept=False)
+        a = seen.find(la, at, cid, want_accept=True)
+        s = seen.find(ls, at, cid, want_accept=False)
         if a is None or s is None:
             continue
-        la, ls = rec.lanes[c.accept_lane], rec.lanes[c.serve_lane]
         if _overlaps(la, a, lo, hi) and _overlaps(ls, s, lo, hi):
-            outs[(la.id, a)] = c.id
-            ins[(ls.id, s)] = c.id
+            outs[(la.id, a)] = cid
+            ins[(ls.id, s)] = cid
     return outs, ins
+
+
+def _columns(rec: Recording, *names: str) -> tuple[list[int], ...]:
+    """The live connections' values of some columns of ``rec.connections``, -1 for "not seen" (lanes as
+    their number in ``rec.lane_ids``), in the table's order."""
+    return tuple(rec.connections._snapshot(*names))
+
+
+class _FirstSeen:
+    """Each lane's first event index of every connection on it, made once per lane when first asked."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, dict[int, int]] = {}
+
+    def find(self, lane: Lane, t: int, conn: int, want_accept: bool, limit: int = 10_000) -> int | None:
+        """What :func:`_find` says, from the index: the first event of ``conn`` at or after the first event
+        starting at ``t`` is the connection's first on the lane, unless the lane had it earlier too (then
+        the scan)."""
+        first = self.first.get(lane.id)
+        if first is None:  # last write wins: reversed, each connection keeps its first index
+            first = self.first[lane.id] = dict(zip(reversed(lane.conn), range(len(lane) - 1, -1, -1), strict=True))
+        j = first.get(conn)
+        if j is None:
+            return None
+        i = bisect_left(lane.t, t)
+        if j < i:
+            return _find(lane, t, conn, want_accept, limit)
+        if j >= i + limit:
+            return None
+        if want_accept:
+            return j if lane.kind[j] == _ACCEPT else None
+        return j
 
 
 def _find(lane: Lane, t: int, conn: int, want_accept: bool, limit: int = 10_000) -> int | None:

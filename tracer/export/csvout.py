@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from array import array
 from bisect import bisect_left
 from typing import TextIO
@@ -111,6 +112,9 @@ def _span(lane: Lane, lo: int, hi: int) -> tuple[int, int, set[int]]:
     return a, b, {i for i in range(a, min(first, b)) if t[i] + dur[i] < lo}  # rare: short ones among the earlier
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9.:_/@\[\]-]+")  # not empty (csv writes "" alone), no , " \r \n or space
+
+
 class _Quoter:
     """A field as :mod:`csv` writes it (quoted where it must be), each distinct value quoted once."""
 
@@ -121,6 +125,8 @@ class _Quoter:
 
     def __call__(self, value: str | int) -> str:
         got = self.done.get(value)
+        if got is None and isinstance(value, str) and _PLAIN.fullmatch(value):
+            got = self.done[value] = value  # nothing csv quotes: most details (peers), and mostly distinct
         if got is None:
             self.buf.seek(0)
             self.buf.truncate()

@@ -304,6 +304,7 @@ def _details(lane: Lane, a: int, b: int) -> tuple[dict[int, bytes], list[str]]:
     strings = [d for d, k in seen.items() if k > 1 and isinstance(d, str)]
     iid = {s: i for i, s in enumerate(strings, 1)}
     head = f_int(_DA_NAME_IID, 3)
+    small = _small()
     cache: dict[str | int, bytes] = {}
     out = {}
     for i, d in got.items():
@@ -313,9 +314,11 @@ def _details(lane: Lane, a: int, b: int) -> tuple[dict[int, bytes], list[str]]:
                 value = f_int(_DA_INT, d)
             elif d in iid:
                 value = f_int(_DA_STRING_IID, iid[d])
-            else:
-                value = f_str(_DA_STRING, d)
-            a_ = cache[d] = f_bytes(_ANNOTATIONS, head + value)
+            else:  # f_str(_DA_STRING, d), without its calls: a peer address, seen once
+                utf8 = d.encode("utf-8")
+                value = b"\x32" + (small[len(utf8)] if len(utf8) < 16384 else varint(len(utf8))) + utf8
+            size = len(head) + len(value)
+            a_ = cache[d] = b"\x22" + (small[size] if size < 16384 else varint(size)) + head + value
         out[i] = a_
     return out, strings
 
