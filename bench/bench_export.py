@@ -9,14 +9,19 @@ once, then times ``check`` and each export format on the loaded recording and
 prints seconds, events per second and output size; then each format end to end
 (``sockscope export``, load included: issue 14's bar is < 3 s for 1M events),
 and the floor (json/orjson.loads of every line) with the load's ratio to it.
+Chrome, CSV and Perfetto are timed twice, with the C encoder (tracer/export/_encode.c)
+and with the Python loops (``SOCKSCOPE_PURE_PYTHON=1`` end to end), side by side:
+the ratio is what to read on a busy machine (CPU seconds are printed beside wall ones).
 Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,11 +34,13 @@ from floor import report  # noqa: E402
 
 from tracer import export  # noqa: E402
 from tracer.analysis.check import check  # noqa: E402
+from tracer.export import encode  # noqa: E402
 from tracer.recording.reader import load  # noqa: E402
 
 WORKERS = 8
 CLIENTS = 50
 PER_CONN = 11
+FAST = ("chrome", "csv", "perfetto")  # the formats with a C encoder
 
 
 def synthesize(path: str, n_events: int) -> int:
@@ -130,13 +137,23 @@ def main() -> None:
         sizes = {}
         for fmt, (_, suffix) in export.FORMATS.items():
             out = os.path.join(folder, "big" + suffix)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             with open(out, "wb") if export.is_binary(fmt) else open(out, "w", encoding="utf-8", newline="") as f:
                 export.write(fmt, rec, f)
-            s = time.perf_counter() - t
+            s, cpu = time.perf_counter() - t, time.process_time() - c
             sizes[fmt] = os.path.getsize(out)
-            print(f"{fmt:<8}{s:7.2f} s  {n / s:12,.0f} events/s  {sizes[fmt] / 1e6:8.1f} MB"
-                  f"  {sizes[fmt] / n:6.1f} bytes/event  ({s / load_s:.2f}x load)")
+            line = (f"{fmt:<8}{s:7.2f} s  {n / s:12,.0f} events/s  {sizes[fmt] / 1e6:8.1f} MB"
+                    f"  {sizes[fmt] / n:6.1f} bytes/event  ({s / load_s:.2f}x load; CPU {cpu:.2f} s)")
+            if fmt in FAST and encode.native is not None:
+                native, encode.native = encode.native, None
+                try:
+                    c = time.process_time()
+                    export.write(fmt, rec, io.BytesIO() if export.is_binary(fmt) else io.StringIO())
+                    py = time.process_time() - c
+                finally:
+                    encode.native = native
+                line += f"  python loops: CPU {py:.2f} s, C/python {cpu / py:.2f}"
+            print(line)
         with open(os.path.join(folder, "big" + export.FORMATS["perfetto"][1]), "rb") as f:
             raw = packets_size(f.read())
         print(f"perfetto is {sizes['chrome'] / sizes['perfetto']:.1f}x smaller than chrome (bar 4x); its packets "
@@ -145,12 +162,22 @@ def main() -> None:
         root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
         for fmt, (_, suffix) in export.FORMATS.items():
             out = os.path.join(folder, "cli" + suffix)
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "tracer", "export", path, "-f", fmt, "-o", out], cwd=root,
-                           check=True, capture_output=True)
-            s = time.perf_counter() - t
-            print(f"end to end: sockscope export -f {fmt:<8}{s:6.2f} s  (load included; bar 3 s for 1M)"
-                  f"  load average {os.getloadavg()[0]:.1f}")
+            runs = [("C", {})] if fmt not in FAST else [("C", {}), ("python", {"SOCKSCOPE_PURE_PYTHON": "1"})]
+            got = []
+            for name, env in runs:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "tracer", "export", path, "-f", fmt, "-o", out], cwd=root,
+                               check=True, capture_output=True, env={**os.environ, **env})
+                s = time.perf_counter() - t
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                got.append((name, s, cpu))
+            text = "; ".join(f"{name} {s:.2f} s wall, {cpu:.2f} s CPU" for name, s, cpu in got)
+            if len(got) == 2:
+                text += f"; C/python CPU {got[0][2] / got[1][2]:.2f}"
+            print(f"end to end: sockscope export -f {fmt:<9}{text}  (load included; bar 3 s for 1M; "
+                  f"load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
