@@ -159,3 +159,27 @@ def test_progress_only_on_a_terminal():
         p.done()
         assert ("export svg:  50%" in term.text) is tty
         assert term.text == "" or term.text.endswith("\r")
+
+
+def test_the_help_says_how_much_smaller_perfetto_is_as_the_shipped_recordings_show():
+    """Regression: --help said "about 3x smaller than chrome" long after the packets were deflated."""
+    import io
+    import os
+    import re
+
+    from tracer import export
+    from tracer.commands.export import epilog
+    from tracer.recording.reader import load
+    from tracer.run import shipped
+
+    found = re.search(r"compressed: (\d+)-(\d+)x smaller than chrome", epilog())
+    assert found, epilog()
+    low, high = int(found[1]), int(found[2])
+    ratios = []
+    for item in shipped.SHIPPED:
+        rec = load(os.path.join(os.path.dirname(__file__), "..", "recordings", item.file))
+        text, data = io.StringIO(), io.BytesIO()
+        export.write("chrome", rec, text)
+        export.write("perfetto", rec, data)
+        ratios.append(len(text.getvalue().encode("utf-8")) / len(data.getvalue()))
+    assert low <= min(ratios) and max(ratios) <= high, sorted(ratios)

@@ -17,7 +17,7 @@ def epilog() -> str:
     """The formats, the CSV's columns (their names stay English: they are the file's), times and lanes."""
     return _("""formats:
   perfetto  Perfetto's own protobuf trace: open it in https://ui.perfetto.dev or trace_processor
-            (compressed, 10-30x smaller than chrome: the one for big recordings)
+            (compressed: 5-10x smaller than chrome, about 30x at 1M events: for big recordings)
   chrome    Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing (up to 256 MB)
   csv       one row per event (RFC 4180, header row), for a spreadsheet or pandas
   svg       the timeline as a picture (one row per thread, time axis, legend)
