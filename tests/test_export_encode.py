@@ -84,7 +84,7 @@ def test_every_recording_exports_the_same_bytes_both_ways(monkeypatch, path):
 
 
 KINDS = ["recv", "send", "accept", "close", "submit", "start", "connect", "thread_start", "work", "select"]
-DETAILS = [None, None, None, "eof", "client", "", 'a,"b"\nc', "127.0.0.1:5000", "é中", 7, -3]
+DETAILS = [None, None, None, "eof", "client", "", 'a,"b"\nc', "127.0.0.1:5000", "é中", 7, -3, 1, True]
 
 
 @st.composite
@@ -146,23 +146,27 @@ def test_columns_it_cannot_read_are_refused_and_the_python_loop_writes_them():
     lane = max(rec.lanes.values(), key=len)
     with pytest.raises(encode.Unsupported, match="dur: format d"):
         encode.native.perfetto_lane(lane.t, array("d", lane.dur), lane.kind, lane.conn, lane.count, 0, len(lane), 0,
-                                    1 << 60, 1, bytes(20), array("q"), [], b"", print, 10)
+                                    1 << 60, 1, bytes(20), array("q"), array("q"), [], array("q"), [], b"", print, 10)
     lane.dur = list(lane.dur)  # a list: no buffer to read, but the Python loop reads it
     with pytest.raises(encode.Unsupported, match="dur: not a contiguous buffer"):
         encode.native.chrome_lane(lane.t, lane.dur, lane.kind, lane.conn, lane.count, lane.lines, 0, len(lane), 0,
-                                  1 << 60, b"", b"", b"", [b"x"] * 20, bytes(20), array("q"), [], [], print, 10)
+                                  1 << 60, b"", b"", b"", [b"x"] * 20, bytes(20), array("q"), array("q"), [],
+                                  array("q"), [], print, 10)
     for fmt in FORMATS:
         assert written(rec, fmt) == expected[fmt], fmt
 
 
 @needs_c
-def test_a_kind_code_out_of_range_is_refused():
+def test_a_kind_code_or_a_detail_number_out_of_range_is_refused():
     rec = _pool()
     lane = max(rec.lanes.values(), key=len)
+    with pytest.raises(encode.Unsupported, match="value number out of range"):
+        encode.native.perfetto_lane(lane.t, lane.dur, lane.kind, lane.conn, lane.count, 0, len(lane), 0, 1 << 60, 1,
+                                    bytes(20), array("q", [0]), array("q", [1]), [b""], array("q"), [], b"", print, 10)
     lane.kind[0] = 120
     with pytest.raises(encode.Unsupported, match="kind code 120"):
         encode.native.perfetto_lane(lane.t, lane.dur, lane.kind, lane.conn, lane.count, 0, len(lane), 0, 1 << 60, 1,
-                                    bytes(20), array("q"), [], b"", print, 10)
+                                    bytes(20), array("q"), array("q"), [], array("q"), [], b"", print, 10)
 
 
 def test_sockscope_pure_python_turns_the_encoder_off():
@@ -246,3 +250,20 @@ def test_the_flows_index_when_the_serving_lane_saw_the_connection_before_its_acc
     lanes = list(rec.lanes.values())
     assert _flows(rec, lanes, 0, rec.t_max) == flows_by_scan(rec, lanes, 0, rec.t_max)
     assert _flows(rec, lanes, 0, rec.t_max)[1] == {(1, 1): 1}
+
+
+@pytest.mark.parametrize("c_encoder", [True, False])
+def test_a_true_detail_is_not_taken_for_a_1_on_the_same_lane(monkeypatch, c_encoder):
+    """Regression: the per-lane quote caches were keyed by value, and True == 1 as a dict key."""
+    if not c_encoder:
+        monkeypatch.setattr(encode, "native", None)
+    b = Builder("<x>")
+    b.feed(json.dumps({"format": "sockscope", "version": 1, "model": "thread"}))
+    b.feed(json.dumps({"lane": 0, "name": "t"}))
+    b.feed(json.dumps([5, 1, "recv", 0, 1, 3, 1]))
+    b.feed(json.dumps([9, 1, "recv", 0, 1, 3, True]))
+    rec = b.finish()
+    doc = json.loads(written(rec, "chrome"))
+    assert [e["args"]["detail"] for e in doc["traceEvents"] if e.get("name") == "recv"] == [1, True]
+    rows = written(rec, "csv").decode().splitlines()
+    assert [row.split(",")[8] for row in rows[1:]] == ["1", "True"]

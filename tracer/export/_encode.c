@@ -5,14 +5,15 @@
  * every shipped recording and on Hypothesis-made ones).  The columns are read through the buffer
  * protocol, whatever their integer typecode; anything else (a non-integer or strided buffer, a kind
  * code out of range) raises encode.Unsupported before a byte is written, and the caller falls back to
- * Python.  The rare extras (details, flows) are made in Python and passed in at their indices.
+ * Python.  The rare extras are made in Python: a lane's details as its own (index, value number) columns
+ * over a table of the encoded values, flows as bytes at their indices.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
-#define ENCODE_VERSION 1
+#define ENCODE_VERSION 2
 
 static PyObject *Unsupported;
 
@@ -196,6 +197,40 @@ static inline Py_ssize_t extras_at(Extras *e, Py_ssize_t i) {
     return -1;
 }
 
+/* A lane's details: its index and value-number columns (model.Details.idx/vid, renumbered per lane) and
+ * the encoded values (bytes), one per number. */
+typedef struct {
+    Col idx, vid;
+    PyObject *table;
+    Py_ssize_t k;
+} Dets;
+
+static int dets_open(Dets *d, PyObject *idx, PyObject *vid, PyObject *table) {
+    d->table = table;
+    d->k = 0;
+    if (col_open(idx, &d->idx, "detail indices") < 0 || col_open(vid, &d->vid, "detail values") < 0) return -1;
+    if (!PyList_Check(table) || d->vid.n != d->idx.n) {
+        PyErr_SetString(Unsupported, "details: a list, and as many values as indices, wanted");
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(table);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyBytes_Check(PyList_GET_ITEM(table, i))) { PyErr_SetString(Unsupported, "details: bytes wanted"); return -1; }
+    for (Py_ssize_t k = 0; k < d->vid.n; k++) {
+        int64_t v = col_at(&d->vid, k);
+        if (v < 0 || v >= n) { PyErr_SetString(Unsupported, "details: a value number out of range"); return -1; }
+    }
+    return 0;
+}
+
+/* The detail of event i (bytes), or NULL (calls come with i increasing). */
+static inline PyObject *dets_at(Dets *d, Py_ssize_t i) {
+    if (!d->idx.n) return NULL;
+    while (d->k < d->idx.n && col_at(&d->idx, d->k) < i) d->k++;
+    if (d->k < d->idx.n && col_at(&d->idx, d->k) == i) return PyList_GET_ITEM(d->table, col_at(&d->vid, d->k));
+    return NULL;
+}
+
 typedef struct {
     int64_t *v;
     Py_ssize_t n, cap;
@@ -244,25 +279,28 @@ static int kinds_ok(const Col *kind, Py_ssize_t a, Py_ssize_t b, Py_ssize_t n_ki
 /* ------------------------------------------------------------------ Chrome JSON */
 PyDoc_STRVAR(chrome_lane_doc,
 "chrome_lane(t, dur, kind, conn, count, lines, a, b, lo, hi, x_head, i_head, cat, names, marks,\n"
-"            extra_idx, details, flows, write, batch) -> (events, clipped)\n\n"
+"            detail_idx, detail_vid, details, flow_idx, flows, write, batch) -> (events, clipped)\n\n"
 "tracer/export/chrome.py's _lane loop: events [a, b) as X/i trace events joined by ',\\n', handed to\n"
 "write() (a str) every ``batch`` events.  x_head/i_head: the UTF-8 start of an X/i event up to its ts;\n"
 "cat: '\",\"cat\":\"SIDE\",\"args\":{'; names: each kind's name (bytes); marks: a byte per kind (1: a\n"
-"mark); extra_idx (sorted), details and flows (bytes, b'' for none): the extras at those indices.");
+"mark); detail_idx (sorted) and detail_vid: the lane's details as numbers in details (each\n"
+"',\"detail\":VALUE', bytes); flow_idx (sorted), flows (bytes): the flows' fields at those indices.");
 
 static PyObject *chrome_lane(PyObject *self, PyObject *args) {
-    PyObject *objs[N_COLS], *names, *idx_o, *det_o, *flow_o, *write;
+    PyObject *objs[N_COLS], *names, *didx_o, *dvid_o, *det_o, *fidx_o, *flow_o, *write;
     Py_ssize_t a, b, batch;
     long long lo, hi;
     const char *x_head, *i_head, *cat, *marks;
     Py_ssize_t x_len, i_len, cat_len, n_marks;
-    if (!PyArg_ParseTuple(args, "OOOOOOnnLLy#y#y#O!y#OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+    if (!PyArg_ParseTuple(args, "OOOOOOnnLLy#y#y#O!y#OOOOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
                           &objs[5], &a, &b, &lo, &hi, &x_head, &x_len, &i_head, &i_len, &cat, &cat_len,
-                          &PyList_Type, &names, &marks, &n_marks, &idx_o, &det_o, &flow_o, &write, &batch))
+                          &PyList_Type, &names, &marks, &n_marks, &didx_o, &dvid_o, &det_o, &fidx_o, &flow_o, &write,
+                          &batch))
         return NULL;
     Col cols[N_COLS];
     Extras ex;
-    ex.idx.held = 0;
+    Dets dt;
+    ex.idx.held = dt.idx.held = dt.vid.held = 0;
     Buf out = {0};
     Stack st = {0};
     PyObject *result = NULL;
@@ -273,7 +311,7 @@ static PyObject *chrome_lane(PyObject *self, PyObject *args) {
     if (a < 0 || b < a) { PyErr_SetString(Unsupported, "a bad range"); return NULL; }
     if (cols_open(objs, cols, N_COLS, a, b) < 0) goto done;
     if (kinds_ok(&cols[2], a, b, n_kinds) < 0) goto done;
-    if (extras_open(&ex, idx_o, det_o, flow_o) < 0) goto done;
+    if (dets_open(&dt, didx_o, dvid_o, det_o) < 0 || extras_open(&ex, fidx_o, flow_o, NULL) < 0) goto done;
     if (batch < 1) batch = 1;
     Py_ssize_t n = 0, clipped = 0, pending = 0;
     for (Py_ssize_t i = a; i < b; i++) {
@@ -288,7 +326,7 @@ static PyObject *chrome_lane(PyObject *self, PyObject *args) {
         int code = (int)col_at(&cols[2], i);
         int64_t c = col_at(&cols[3], i), k = col_at(&cols[4], i), line = col_at(&cols[5], i);
         Py_ssize_t e = ex.idx.n ? extras_at(&ex, i) : -1;
-        PyObject *det = e >= 0 ? PyList_GET_ITEM(ex.a, e) : NULL, *flow = e >= 0 ? PyList_GET_ITEM(ex.b, e) : NULL;
+        PyObject *det = dets_at(&dt, i), *flow = e >= 0 ? PyList_GET_ITEM(ex.a, e) : NULL;
         Py_ssize_t det_len = det ? PyBytes_GET_SIZE(det) : 0, flow_len = flow ? PyBytes_GET_SIZE(flow) : 0;
         PyObject *name = PyList_GET_ITEM(names, code);
         Py_ssize_t name_len = PyBytes_GET_SIZE(name);
@@ -330,6 +368,8 @@ static PyObject *chrome_lane(PyObject *self, PyObject *args) {
 done:
     for (int j = 0; j < N_COLS; j++) col_close(&cols[j]);
     col_close(&ex.idx);
+    col_close(&dt.idx);
+    col_close(&dt.vid);
     PyMem_Free(out.p);
     PyMem_Free(st.v);
     return result;
@@ -340,14 +380,15 @@ PyDoc_STRVAR(csv_rows_doc,
 "csv_rows(lanes, names, moved, write, batch) -> rows\n\n"
 "tracer/export/csvout.py's rows, every lane's merged in start order (ties: lane order, then index), as\n"
 "its 64 windows and stable sort give them; handed to write() (a str) every ``batch`` rows.  lanes: per\n"
-"lane (t, dur, kind, conn, count, lines, a, b, skip, detail_idx, details, tail, side), skip and\n"
-"detail_idx sorted index columns, details the quoted fields (bytes), tail ',ID,NAME,' and side\n"
+"lane (t, dur, kind, conn, count, lines, a, b, skip, detail_idx, detail_vid, details, tail, side), skip\n"
+"and detail_idx sorted index columns, detail_vid each detail's number in details (the quoted fields,\n"
+"bytes), tail ',ID,NAME,' and side\n"
 "',SIDE,' (bytes); names: each kind's quoted name (bytes); moved: a byte per kind (1: count is bytes).");
 
 typedef struct {
     Col cols[N_COLS];
     Col skip;
-    Extras det;
+    Dets det;
     Py_ssize_t i, b, order;
     const char *tail, *side;
     Py_ssize_t tail_len, side_len;
@@ -387,21 +428,21 @@ static PyObject *csv_rows(PyObject *self, PyObject *args) {
     if (!ls || !heap) { PyErr_NoMemory(); goto done; }
     Py_ssize_t nh = 0;
     for (Py_ssize_t j = 0; j < nl; j++) {
-        PyObject *tup = PyList_GET_ITEM(lanes, j), *objs[N_COLS], *skip, *didx, *dets;
+        PyObject *tup = PyList_GET_ITEM(lanes, j), *objs[N_COLS], *skip, *didx, *dvid, *dets;
         CsvLane *L = &ls[j];
-        if (!PyArg_ParseTuple(tup, "OOOOOOnnOOO!y#y#", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
-                              &L->i, &L->b, &skip, &didx, &PyList_Type, &dets, &L->tail, &L->tail_len, &L->side,
+        L->skip.held = L->det.idx.held = L->det.vid.held = 0;
+        for (int c = 0; c < N_COLS; c++) L->cols[c].held = 0;
+        opened = j + 1;
+        if (!PyArg_ParseTuple(tup, "OOOOOOnnOOOOy#y#", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                              &L->i, &L->b, &skip, &didx, &dvid, &dets, &L->tail, &L->tail_len, &L->side,
                               &L->side_len))
             goto done;
-        opened = j + 1;
-        L->skip.held = 0;
-        L->det.idx.held = 0;
         L->order = j;
         if (L->i < 0 || L->b < L->i) { PyErr_SetString(Unsupported, "a bad range"); goto done; }
         if (cols_open(objs, L->cols, N_COLS, L->i, L->b) < 0) goto done;
         if (kinds_ok(&L->cols[2], L->i, L->b, n_kinds) < 0) goto done;
         if (col_open(skip, &L->skip, "skip") < 0) goto done;
-        if (extras_open(&L->det, didx, dets, NULL) < 0) goto done;
+        if (dets_open(&L->det, didx, dvid, dets) < 0) goto done;
         if (L->i < L->b) heap[nh++] = L;
     }
     for (Py_ssize_t k = nh / 2 - 1; k >= 0; k--) heap_down(heap, nh, k);
@@ -420,8 +461,7 @@ static PyObject *csv_rows(PyObject *self, PyObject *args) {
             int code = (int)col_at(&L->cols[2], i);
             int64_t c = col_at(&L->cols[3], i), k = col_at(&L->cols[4], i), line = col_at(&L->cols[5], i);
             PyObject *name = PyList_GET_ITEM(names, code);
-            Py_ssize_t e = L->det.idx.n ? extras_at(&L->det, i) : -1;
-            PyObject *det = e >= 0 ? PyList_GET_ITEM(L->det.a, e) : NULL;
+            PyObject *det = dets_at(&L->det, i);
             Py_ssize_t det_len = det ? PyBytes_GET_SIZE(det) : 0;
             if (buf_grow(&out, 6 * 24 + 8 + PyBytes_GET_SIZE(name) + L->tail_len + L->side_len + det_len) < 0) goto done;
             put_us(&out, t);
@@ -458,6 +498,7 @@ done:
             for (int c = 0; c < N_COLS; c++) col_close(&ls[j].cols[c]);
             col_close(&ls[j].skip);
             col_close(&ls[j].det.idx);
+            col_close(&ls[j].det.vid);
         }
     }
     PyMem_Free(ls);
@@ -468,13 +509,15 @@ done:
 
 /* ------------------------------------------------------------------ Perfetto TrackEvent packets */
 PyDoc_STRVAR(perfetto_lane_doc,
-"perfetto_lane(t, dur, kind, conn, count, a, b, lo, hi, seq, marks, extra_idx, extras, first, write, batch)\n"
+"perfetto_lane(t, dur, kind, conn, count, a, b, lo, hi, seq, marks, detail_idx, detail_vid, details,\n"
+"              flow_idx, flows, first, write, batch)\n"
 "    -> events\n\n"
 "tracer/export/perfetto.py's _lane loop: events [a, b) as slice begin/end and instant packets on\n"
 "sequence ``seq``, after the packet ``first``; handed to write() (a list of one bytes) each time the\n"
 "batch holds ``batch`` packets or more after an event's, and once at the end (as the Python loop\n"
 "does: the compressed chunks are cut at the same places).  marks: a byte per kind (1: a mark);\n"
-"extra_idx (sorted), extras (bytes): the detail and flow fields at those indices.");
+"detail_idx (sorted), detail_vid: the details as numbers in details (annotations, bytes); flow_idx\n"
+"(sorted), flows (bytes): the flow fields at those indices.");
 
 static inline void put_end(Buf *out, int64_t delta, uint64_t seq) {
     /* packet(0x40 varint(delta) + 0x50 varint(seq) 0x68 0x02 + 0x5a 0x02 0x48 0x02) */
@@ -490,25 +533,27 @@ static inline void put_end(Buf *out, int64_t delta, uint64_t seq) {
 }
 
 static PyObject *perfetto_lane(PyObject *self, PyObject *args) {
-    PyObject *objs[N_COLS], *idx_o, *ext_o, *write;
+    PyObject *objs[N_COLS], *didx_o, *dvid_o, *det_o, *idx_o, *ext_o, *write;
     Py_ssize_t a, b, batch;
     long long lo, hi;
     unsigned long long seq;
     const char *marks, *first;
     Py_ssize_t n_kinds, first_len;
-    if (!PyArg_ParseTuple(args, "OOOOOnnLLKy#OOy#On", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &a, &b,
-                          &lo, &hi, &seq, &marks, &n_kinds, &idx_o, &ext_o, &first, &first_len, &write, &batch))
+    if (!PyArg_ParseTuple(args, "OOOOOnnLLKy#OOOOOy#On", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &a, &b,
+                          &lo, &hi, &seq, &marks, &n_kinds, &didx_o, &dvid_o, &det_o, &idx_o, &ext_o, &first,
+                          &first_len, &write, &batch))
         return NULL;
     Col cols[N_COLS];
     Extras ex;
-    ex.idx.held = 0;
+    Dets dt;
+    ex.idx.held = dt.idx.held = dt.vid.held = 0;
     Buf out = {0};
     Stack st = {0};
     PyObject *result = NULL;
     if (a < 0 || b < a) { PyErr_SetString(Unsupported, "a bad range"); return NULL; }
     if (cols_open(objs, cols, N_COLS - 1, a, b) < 0) goto done;
     if (kinds_ok(&cols[2], a, b, n_kinds) < 0) goto done;
-    if (extras_open(&ex, idx_o, ext_o, NULL) < 0) goto done;
+    if (dets_open(&dt, didx_o, dvid_o, det_o) < 0 || extras_open(&ex, idx_o, ext_o, NULL) < 0) goto done;
     if (batch < 1) batch = 1;
     size_t seq_len = varint_len(seq);
     if (buf_grow(&out, (size_t)first_len) < 0) goto done;
@@ -531,13 +576,13 @@ static PyObject *perfetto_lane(PyObject *self, PyObject *args) {
         int code = (int)col_at(&cols[2], i);
         int64_t c = col_at(&cols[3], i), k = col_at(&cols[4], i);
         Py_ssize_t e = ex.idx.n ? extras_at(&ex, i) : -1;
-        PyObject *extra = e >= 0 ? PyList_GET_ITEM(ex.a, e) : NULL;
-        Py_ssize_t extra_len = extra ? PyBytes_GET_SIZE(extra) : 0;
+        PyObject *extra = e >= 0 ? PyList_GET_ITEM(ex.a, e) : NULL, *det = dets_at(&dt, i);
+        Py_ssize_t extra_len = extra ? PyBytes_GET_SIZE(extra) : 0, det_len = det ? PyBytes_GET_SIZE(det) : 0;
         /* body: name iid, conn and count annotations, the extras, the type */
         size_t body = 1 + varint_len((uint64_t)code + 1);
         if (c) body += 5 + varint_len((uint64_t)c);
         if (k >= 0) body += 5 + varint_len((uint64_t)k);
-        body += (size_t)extra_len + 2;
+        body += (size_t)det_len + (size_t)extra_len + 2;
         int64_t delta = start - last;
         size_t inner = 1 + varint_len((uint64_t)delta) + 1 + seq_len + 2 + 1 + varint_len(body) + body;
         if (buf_grow(&out, 12 + inner) < 0) goto done;
@@ -564,6 +609,7 @@ static PyObject *perfetto_lane(PyObject *self, PyObject *args) {
             PUTC(&out, 0x08); PUTC(&out, 0x02); PUTC(&out, 0x20);
             put_varint(&out, (uint64_t)k);
         }
+        if (det_len) PUT(&out, PyBytes_AS_STRING(det), (size_t)det_len);
         if (extra_len) PUT(&out, PyBytes_AS_STRING(extra), (size_t)extra_len);
         int instant = stop == start && marks[code];
         PUTC(&out, 0x48);
@@ -587,6 +633,8 @@ static PyObject *perfetto_lane(PyObject *self, PyObject *args) {
 done:
     for (int j = 0; j < N_COLS - 1; j++) col_close(&cols[j]);
     col_close(&ex.idx);
+    col_close(&dt.idx);
+    col_close(&dt.vid);
     PyMem_Free(out.p);
     PyMem_Free(st.v);
     return result;

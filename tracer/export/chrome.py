@@ -173,19 +173,20 @@ def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows: d
     i_fmt = head + '"ph":"i","s":"t","ts":%d.%03d5,"name":"%s","cat":"' + lane.side + '","args":{%s}}'
     t_, dur_ = lane.t, lane.dur
     a, b = span_of(lane, lo, hi)
-    quoted: dict[str | int, str] = {}  # details repeat (eof, eof, ...): quote each once
+    if encode.native is not None:
+        try:
+            return _lane_native(w, lane, head, a, b, lo, hi, flows)
+        except encode.Unsupported:
+            pass  # columns the C encoder does not read: the loop below writes the same
+    quoted: dict[tuple[type, str | int], str] = {}  # details repeat (eof, eof, ...): quote each once
     details: dict[int, str] = {}
     for i, detail in lane.details.items():
         if a <= i < b:
-            q = quoted.get(detail)
+            key = (type(detail), detail)  # True is not 1
+            q = quoted.get(key)
             if q is None:
-                q = quoted[detail] = ',"detail":' + _json(detail)
+                q = quoted[key] = ',"detail":' + _json(detail)
             details[i] = q
-    if encode.native is not None:
-        try:
-            return _lane_native(w, lane, head, a, b, lo, hi, details, flows)
-        except encode.Unsupported:
-            pass  # columns the C encoder does not read: the loop below writes the same
     parts: list[str] = []
     append = parts.append
     stack: list[int] = []  # ends of the open slices, innermost last
@@ -226,17 +227,18 @@ def _lane(w: _Writer, lane: Lane, pid: int, tid: int, lo: int, hi: int, flows: d
     return n + len(parts), clipped
 
 
-def _lane_native(w: _Writer, lane: Lane, head: str, a: int, b: int, lo: int, hi: int, details: dict[int, str],
+def _lane_native(w: _Writer, lane: Lane, head: str, a: int, b: int, lo: int, hi: int,
                  flows: dict[int, str]) -> tuple[int, int]:
-    """:func:`_lane`'s loop in C (tracer/export/_encode.c), the extras made here at their indices."""
-    flows = {i: f for i, f in flows.items() if a <= i < b}
-    idx = sorted(details.keys() | flows.keys())
+    """:func:`_lane`'s loop in C (tracer/export/_encode.c): the details as the lane's columns over its
+    distinct values (each quoted once), the flows' fields at their indices."""
+    didx, dvid, values, _ = encode.lane_details(lane, a, b)
+    table = [(',"detail":' + _json(v)).encode() for v in values]
+    fidx = sorted(i for i in flows if a <= i < b)
     cat = '","cat":"%s","args":{' % lane.side
     n, clipped = encode.native.chrome_lane(
         lane.t, lane.dur, lane.kind, lane.conn, lane.count, lane.lines, a, b, lo, hi,
         (head + '"ph":"X","ts":').encode(), (head + '"ph":"i","s":"t","ts":').encode(), cat.encode(), _NAMES_UTF8,
-        _MARK_BYTES, array("q", idx), [details.get(i, "").encode() for i in idx],
-        [flows.get(i, "").encode() for i in idx], w.raw, 10_000)
+        _MARK_BYTES, didx, dvid, table, array("q", fidx), [flows[i].encode() for i in fidx], w.raw, 10_000)
     return int(n), int(clipped)
 
 

@@ -53,20 +53,20 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
     quote = _Quoter()
     names = [quote(k.name) for k in BY_CODE]
     spans = [_span(lane, lo, hi) for lane in lanes]
-    details = [{i: quote(d) for i, d in lane.details.items() if a <= i < b} for lane, (a, b, _) in
-               zip(lanes, spans, strict=True)]  # quoted once: a lane's are looked at in every slice
     firsts = [lane.t[a] for lane, (a, b, _) in zip(lanes, spans, strict=True) if a < b]
     if not firsts:
         return 0
     if encode.native is not None:
         try:
-            n = _rows_native(lanes, spans, details, names, quote, out)
+            n = _rows_native(lanes, spans, names, quote, out)
         except encode.Unsupported:
             pass  # columns the C encoder does not read: the windows below write the same
         else:
             if progress is not None:
                 progress(n, n)
             return n
+    details = [{i: quote(d) for i, d in lane.details.items() if a <= i < b} for lane, (a, b, _) in
+               zip(lanes, spans, strict=True)]  # quoted once: a lane's are looked at in every slice
     t0, t1 = min(firsts), max(lane.t[b - 1] for lane, (a, b, _) in zip(lanes, spans, strict=True) if a < b) + 1
     edges = [t0 + (t1 - t0) * k // WINDOWS for k in range(WINDOWS)] + [t1]
     total = sum(b - a for a, b, _ in spans) or 1
@@ -89,15 +89,15 @@ def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None
 _MOVED = bytes(k.code in _BYTES for k in BY_CODE)
 
 
-def _rows_native(lanes: list[Lane], spans: list[tuple[int, int, set[int]]], details: list[dict[int, str]],
-                 names: list[str], quote: _Quoter, out: TextIO) -> int:
+def _rows_native(lanes: list[Lane], spans: list[tuple[int, int, set[int]]], names: list[str], quote: _Quoter,
+                 out: TextIO) -> int:
     """Every row, in :func:`write`'s order, by the C encoder (tracer/export/_encode.c): it merges the
     lanes by (start, lane order, index), which is what the windows' stable sorts give."""
     jobs = []
-    for lane, (a, b, skip), quoted in zip(lanes, spans, details, strict=True):
-        idx = sorted(quoted)
+    for lane, (a, b, skip) in zip(lanes, spans, strict=True):
+        didx, dvid, values, _ = encode.lane_details(lane, a, b)
         jobs.append((lane.t, lane.dur, lane.kind, lane.conn, lane.count, lane.lines, a, b, array("q", sorted(skip)),
-                     array("q", idx), [quoted[i].encode() for i in idx],
+                     didx, dvid, [quote(v).encode() for v in values],
                      (",%s,%s," % (lane.id, quote(lane.name))).encode(), ("," + quote(lane.side) + ",").encode()))
     return int(encode.native.csv_rows(jobs, [name.encode() for name in names], _MOVED, out.write, 20_000))
 
@@ -121,17 +121,18 @@ class _Quoter:
     def __init__(self) -> None:
         self.buf = io.StringIO()
         self.writer = csv.writer(self.buf, lineterminator="")
-        self.done: dict[str | int, str] = {}
+        self.done: dict[tuple[type, str | int], str] = {}
 
     def __call__(self, value: str | int) -> str:
-        got = self.done.get(value)
+        key = (type(value), value)  # True is not 1
+        got = self.done.get(key)
         if got is None and isinstance(value, str) and _PLAIN.fullmatch(value):
-            got = self.done[value] = value  # nothing csv quotes: most details (peers), and mostly distinct
+            got = self.done[key] = value  # nothing csv quotes: most details (peers), and mostly distinct
         if got is None:
             self.buf.seek(0)
             self.buf.truncate()
             self.writer.writerow([value, ""])  # two fields: an empty one alone would be written as ""
-            got = self.done[value] = self.buf.getvalue()[:-1]
+            got = self.done[key] = self.buf.getvalue()[:-1]
         return got
 
 

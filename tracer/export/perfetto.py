@@ -303,24 +303,45 @@ def _details(lane: Lane, a: int, b: int) -> tuple[dict[int, bytes], list[str]]:
         seen[d] = seen.get(d, 0) + 1
     strings = [d for d, k in seen.items() if k > 1 and isinstance(d, str)]
     iid = {s: i for i, s in enumerate(strings, 1)}
-    head = f_int(_DA_NAME_IID, 3)
-    small = _small()
     cache: dict[str | int, bytes] = {}
     out = {}
     for i, d in got.items():
         a_ = cache.get(d)
         if a_ is None:
-            if isinstance(d, int):
-                value = f_int(_DA_INT, d)
-            elif d in iid:
-                value = f_int(_DA_STRING_IID, iid[d])
-            else:  # f_str(_DA_STRING, d), without its calls: a peer address, seen once
-                utf8 = d.encode("utf-8")
-                value = b"\x32" + (small[len(utf8)] if len(utf8) < 16384 else varint(len(utf8))) + utf8
-            size = len(head) + len(value)
-            a_ = cache[d] = b"\x22" + (small[size] if size < 16384 else varint(size)) + head + value
+            a_ = cache[d] = _annotation(d, iid)
         out[i] = a_
     return out, strings
+
+
+_DETAIL_HEAD = f_int(_DA_NAME_IID, 3)
+
+
+def _annotation(d: str | int, iid: dict[str, int]) -> bytes:
+    """The ``detail`` debug annotation of value ``d`` (an interned string's by its iid in ``iid``)."""
+    if isinstance(d, int):
+        value = f_int(_DA_INT, d)
+    elif d in iid:
+        value = f_int(_DA_STRING_IID, iid[d])
+    else:  # f_str(_DA_STRING, d), without its calls: a peer address, seen once
+        small = _small()
+        utf8 = d.encode("utf-8")
+        value = b"\x32" + (small[len(utf8)] if len(utf8) < 16384 else varint(len(utf8))) + utf8
+    size = len(_DETAIL_HEAD) + len(value)
+    return b"\x22" + (varint(size) if size >= 128 else bytes((size,))) + _DETAIL_HEAD + value
+
+
+def _lane_native(sink: _Sink, lane: Lane, seq: int, uuid: int, a: int, b: int, lo: int, hi: int,
+                 flows: dict[int, bytes]) -> int:
+    """:func:`_lane`'s loop in C (tracer/export/_encode.c): the details as the lane's columns over its
+    distinct values (each encoded once), the flows' fields at their indices."""
+    didx, dvid, values, counts = encode.lane_details(lane, a, b)
+    strings = [v for v, k in zip(values, counts, strict=True) if k > 1 and isinstance(v, str)]
+    iid = {s: i for i, s in enumerate(strings, 1)}
+    fidx = sorted(i for i in flows if a <= i < b)
+    first = _first_packet(seq, uuid, set(lane.kind[a:b]), strings)
+    return int(encode.native.perfetto_lane(lane.t, lane.dur, lane.kind, lane.conn, lane.count, a, b, lo, hi, seq,
+                                           _MARK_BYTES, didx, dvid, [_annotation(v, iid) for v in values],
+                                           array("q", fidx), [flows[i] for i in fidx], first, sink.write, 4096))
 
 
 def _lane(sink: _Sink, lane: Lane, seq: int, uuid: int, lo: int, hi: int, flows: dict[int, bytes]) -> int:
@@ -331,20 +352,16 @@ def _lane(sink: _Sink, lane: Lane, seq: int, uuid: int, lo: int, hi: int, flows:
     extras (a detail, a flow's end) are looked up only at the indices that have them.
     """
     a, b = span_of(lane, lo, hi)
+    if encode.native is not None:
+        try:
+            return _lane_native(sink, lane, seq, uuid, a, b, lo, hi, flows)
+        except encode.Unsupported:
+            pass  # columns the C encoder does not read: the loop below writes the same
     details, strings = _details(lane, a, b)
     extras = dict(details)
     for i, f in flows.items():
         if a <= i < b:
             extras[i] = extras.get(i, b"") + f
-    first = _first_packet(seq, uuid, set(lane.kind[a:b]), strings)
-    if encode.native is not None:
-        idx = sorted(extras)
-        try:
-            return int(encode.native.perfetto_lane(lane.t, lane.dur, lane.kind, lane.conn, lane.count, a, b, lo, hi,
-                                                   seq, _MARK_BYTES, array("q", idx), [extras[i] for i in idx],
-                                                   first, sink.write, 4096))
-        except encode.Unsupported:
-            pass  # columns the C encoder does not read: the loop below writes the same
     small = _small()
     # every event packet: the sequence, and "uses the sequence's interned names and default track"
     tail = f_int(_SEQ_ID, seq) + f_int(_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE)
@@ -358,7 +375,7 @@ def _lane(sink: _Sink, lane: Lane, seq: int, uuid: int, lo: int, hi: int, flows:
     conn_head = tag(_ANNOTATIONS, 2)
     conn_ann: dict[int, bytes] = {}
     count_ann: dict[int, bytes] = {}
-    parts: list[bytes] = [first]
+    parts: list[bytes] = [_first_packet(seq, uuid, set(lane.kind[a:b]), strings)]
     append = parts.append
     stack: list[int] = []  # ends of the open slices, innermost last
     marks = _MARK
