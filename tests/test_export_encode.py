@@ -267,3 +267,16 @@ def test_a_true_detail_is_not_taken_for_a_1_on_the_same_lane(monkeypatch, c_enco
     assert [e["args"]["detail"] for e in doc["traceEvents"] if e.get("name") == "recv"] == [1, True]
     rows = written(rec, "csv").decode().splitlines()
     assert [row.split(",")[8] for row in rows[1:]] == ["1", "True"]
+
+
+@needs_c
+def test_details_kept_another_way_go_to_the_python_loops():
+    """If the model's details lose their columns (a dict, say), the exports still write the same bytes."""
+    rec = _pool()
+    expected = {fmt: written(rec, fmt) for fmt in FORMATS}
+    for lane in rec.lanes.values():
+        lane.details = dict(lane.details.items())  # type: ignore[assignment]
+    with pytest.raises(encode.Unsupported, match="details"):
+        encode.lane_details(next(iter(rec.lanes.values())), 0, 1)
+    for fmt in FORMATS:
+        assert written(rec, fmt) == expected[fmt], fmt

@@ -47,10 +47,13 @@ def lane_details(lane: Any, a: int, b: int) -> tuple[array, array, list[Any], li
 
     Read from ``lane.details``' columns (``idx``, ``vid`` over ``table``) without a Python step per detail.
     """
-    d = lane.details
-    k0, k1 = bisect_left(d.idx, a), bisect_left(d.idx, b)
-    idx, vid = d.idx[k0:k1], d.vid[k0:k1]
+    try:
+        d = lane.details
+        all_idx, all_vid, items = d.idx, d.vid, d.table.items
+    except AttributeError as exc:  # the model keeps its details otherwise: the Python loops read them
+        raise Unsupported(f"details: {exc}") from None
+    k0, k1 = bisect_left(all_idx, a), bisect_left(all_idx, b)
+    idx, vid = all_idx[k0:k1], all_vid[k0:k1]
     seen = Counter(vid)  # insertion order: the order first seen
     local = {v: k for k, v in enumerate(seen)}
-    items = d.table.items
     return (idx, array("i", map(local.__getitem__, vid)), [items[v] for v in seen], list(seen.values()))
