@@ -132,6 +132,24 @@ def test_lang_is_read_before_the_command_line_is_parsed(argv, want):
     assert cli.lang_asked(argv) == want
 
 
+@pytest.mark.parametrize(("argv", "want"), [
+    (["export", "f", "-f", "csv"], "export"), (["--lang", "zh", "check", "f"], "check"), (["--lang", "check"], None),
+    (["nosuch"], None), (["--help"], None), ([], None), (["--", "export"], None),
+])
+def test_only_the_command_asked_is_imported(argv, want):
+    assert cli.command_asked(argv) == want
+
+
+def test_a_command_builds_its_parser_alone_and_help_lists_them_all():
+    # 'sockscope export' imported every command's module (the bench's Rich and servers, run's runner): ~0.5 s
+    code = ("import sys; from tracer import cli; cli.main(['scenarios']); "
+            "print(sorted(m for m in sys.modules if m.startswith('tracer.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "['tracer.commands.scenarios']"
+    parser = cli.build_parser()
+    assert len(parser._subparsers._group_actions[0].choices) == 13  # type: ignore[union-attr]
+
+
 def test_switching_language_at_run_time():
     assert locale.set_language("zh") == "zh" and locale._("connections") == "连接"
     assert locale.set_language("en") == "en" and locale._("connections") == "connections"

@@ -38,8 +38,15 @@ def _lang_option(parser: argparse.ArgumentParser) -> None:
                         help=_("language: zh (简体中文) or en (default: SOCKSCOPE_LANG, else the locale, LANG)"))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command, its help in the language in force (set it first: help is text made now)."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, its help in the language in force (set it first: help is text made now).
+
+    ``only``: build just that command's parser.  Each command's module imports
+    what it runs (the bench imports Rich and the servers, ``run`` the program
+    runner), and importing all thirteen cost ``sockscope export`` ~0.5 s before
+    it read a byte; the full parser is still built for ``--help`` and for a
+    word that is not a command (argparse's error lists them all).
+    """
     parser = Parser(
         prog="sockscope",
         description=_("Record, replay and export what a socket server's threads do."),
@@ -48,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=Version, nargs=0, help=_("show the version and which hot path records"))
     _lang_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else [f"tracer.commands.{only}"]:
         importlib.import_module(name).register(sub)
     for command in sub.choices.values():
         _lang_option(command)
@@ -97,6 +104,16 @@ def split_program_args(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+def command_asked(argv: list[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not an option or ``--lang``'s value), if it is one."""
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            return None
+        if not tok.startswith("-") and (i == 0 or argv[i - 1] != "--lang"):
+            return tok if f"tracer.commands.{tok}" in COMMANDS else None
+    return None
+
+
 def use_language(argv: list[str]) -> str:
     """Speak what ``--lang``, ``SOCKSCOPE_LANG`` or the locale asks for; argparse too."""
     lang = locale.set_language(locale.choose(lang_asked(argv)))
@@ -109,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     use_language(argv)
-    parser = build_parser()
+    parser = build_parser(only=command_asked(argv))
     argv, program_args = split_program_args(argv)
     args = parser.parse_args(argv)
     args.program_args = program_args
