@@ -17,7 +17,7 @@ import pytest
 from servers import Settings
 from tests.conftest import needs_ipv6
 from tracer import child
-from tracer.analysis.bench_figures import BenchResult, Capacity, Sample, figures, ranking, ratio
+from tracer.analysis.bench_figures import BenchResult, Capacity, Sample, comparisons, figures, order, ranking, ratio
 from tracer.analysis.bench_verdict import verdict
 from tracer.cli import main
 from tracer.clients import loadgen
@@ -135,6 +135,54 @@ def test_models_within_each_others_noise_are_reported_as_tied():
     samples = rounds("selectors", [100, 130, 90]) + rounds("thread", [110, 95, 120])
     line = verdict(BenchResult({"headline": 50}, {}, samples))[0]
     assert "selectors and thread were tied" in line and "within each other's noise" in line
+
+
+def test_a_ratio_is_taken_round_by_round_so_a_drift_over_the_run_cancels():
+    """Both models 2.5× faster by the last round (the machine drifting): each round's ratio is 3, so the
+    ratio is 3 with no spread; resampling each model's rounds apart would have spread it over 1.5–5×."""
+    samples = rounds("selectors", [30000, 45000, 60000, 75000]) + rounds("thread", [10000, 15000, 20000, 25000])
+    r = ratio(samples, "selectors", "thread", "keep-alive", 50)
+    assert r is not None and r.rounds == 4
+    assert r.value == pytest.approx(3) and r.low == pytest.approx(3) and r.high == pytest.approx(3)
+
+
+def test_a_ratio_interval_is_a_t_interval_over_the_per_round_ratios():
+    """Three rounds of 1.05, 1.2 and 1.35: a bootstrap of three rounds spans about 1.05–1.35 and calls it a
+    difference; Student's t over the logarithms (2 degrees of freedom) says they are within each other's noise."""
+    import math
+    import statistics
+
+    samples = rounds("asyncio", [10500, 12000, 13500]) + rounds("thread", [10000] * 3)
+    r = ratio(samples, "asyncio", "thread", "keep-alive", 50)
+    logs = [math.log(x) for x in (1.05, 1.2, 1.35)]
+    half = 4.303 * statistics.stdev(logs) / math.sqrt(3)
+    assert r.value == pytest.approx(math.exp(statistics.mean(logs)))
+    assert r.low == pytest.approx(math.exp(statistics.mean(logs) - half))
+    assert r.high == pytest.approx(math.exp(statistics.mean(logs) + half))
+    assert r.tied
+
+
+def test_models_that_starve_are_told_apart_by_what_all_their_clients_got():
+    """At 1,000 connections single and pool(10) starve 995–999 and 990–996 over the rounds: tied, although
+    pool's lucky ten got 3× single's requests/s; thread, which starved none, is ahead of both."""
+    samples = (rounds("single", [5000, 5100, 4900], 1000) + rounds("pool(10)", [15000, 15300, 14700], 1000)
+               + rounds("thread", [8000, 8100, 7900], 1000))
+    starved = {"single": [995, 999, 996], "pool(10)": [990, 996, 991], "thread": [0, 0, 0]}
+    samples = [Sample(s.contender, s.mode, s.connections, s.round, s.generator, s.requests, s.seconds, s.p50_us,
+                      s.p99_us, starved[s.contender][s.round]) for s in samples]
+    figs = {f.contender: f for f in figures(samples)}
+    assert (figs["pool(10)"].starved_low, figs["pool(10)"].starved) == (990, 996)
+    assert order(figs["pool(10)"], figs["single"], samples) == 0
+    assert order(figs["thread"], figs["single"], samples) == 1 and order(figs["single"], figs["thread"], samples) == -1
+    places = [(place, f.contender, tied) for place, f, tied in ranking(list(figs.values()), samples)]
+    assert places == [(1, "thread", False), (2, "pool(10)", False), (2, "single", True)]
+    pairs = {(c["a"], c["b"]): c for c in comparisons(samples)}
+    assert pairs[("single", "pool(10)")]["order"] == 0 and pairs[("single", "thread")]["order"] == -1
+    # starving apart in every round: pool's 990-996 against single's 997-999
+    apart = [Sample(s.contender, s.mode, s.connections, s.round, s.generator, s.requests, s.seconds, s.p50_us,
+                    s.p99_us, s.starved + (3 if s.contender == "single" else 0) if s.starved else 0) for s in samples]
+    figs = {f.contender: f for f in figures(apart)}
+    assert order(figs["pool(10)"], figs["single"], apart) == 1
 
 
 def test_the_verdict_says_what_idle_connections_cost():
@@ -352,11 +400,32 @@ def test_capacity_counts_threads_and_sees_busy_clients_starve():
 
 
 @pytest.mark.skipif(loaddrivers.wrk_path() is None, reason="wrk is not installed (apt-get install wrk)")
-def test_wrk_cross_check_runs_beside_the_builtin_generator(capsys):
+def test_wrk_cross_check_runs_beside_the_builtin_generator(capsys, tmp_path):
+    """The cross-check measures what the headline does: the same pair, the same connections, as long, and right
+    after the built-in runs of each round (paired in time); both ratios and their agreement, with intervals."""
+    out_json = tmp_path / "b.json"
     assert main(["bench", "--models", "thread,selectors", "--connections", "4", "--modes", "keep-alive",
-                 "--rounds", "2", "--duration", "0.15", "--capacity", "none", "--headline", "4", "--wrk", "on"]) == 0
+                 "--rounds", "3", "--duration", "0.15", "--capacity", "none", "--headline", "4", "--wrk", "on",
+                 "--json", str(out_json)]) == 0
     out = " ".join(capsys.readouterr().out.split())  # the console wraps at 80 columns
-    assert re.search(r"selectors/thread at 4 keep-alive connections: built-in [\d.]+× .*, wrk [\d.]+×", out)
+    assert re.search(r"selectors/thread at 4 keep-alive connections, paired round by round: built-in [\d.]+× "
+                     r"\(95%: [\d.]+–[\d.]+×\), wrk [\d.]+× \(95%: [\d.]+–[\d.]+×\); built-in/wrk [\d.]+× "
+                     r"\(95%: [\d.]+–[\d.]+×\) \((within 30%|more than 30% apart)\)", out)
+    data = json.loads(out_json.read_text())
+    samples = data["samples"]
+    for r in range(3):  # each round: the built-in pair at 4 connections, then wrk against the same pair
+        kinds = [(s["generator"], s["contender"]) for s in samples if s["round"] == r]
+        assert sorted(kinds) == sorted([("builtin", "thread"), ("builtin", "selectors"), ("wrk", "thread"),
+                                        ("wrk", "selectors")])
+        assert [g for g, _ in kinds] == ["builtin", "builtin", "wrk", "wrk"]
+    wrk = [s for s in samples if s["generator"] == "wrk"]
+    assert all(s["connections"] == 4 and s["mode"] == "keep-alive" for s in wrk)
+    assert all(0.15 <= s["seconds"] < 0.6 for s in wrk)  # as long as the built-in run, not wrk's whole second
+    check = data["cross_check"]
+    assert (check["a"], check["b"], check["agreement"]["rounds"]) == ("selectors", "thread", 3)
+    b, w = check["builtin"]["value"], check["wrk"]["value"]
+    assert check["agreement"]["low"] <= check["agreement"]["value"] <= check["agreement"]["high"]
+    assert 0.5 < check["agreement"]["value"] / (b / w) < 2  # the per-round agreement is about the ratio of ratios
 
 
 @pytest.mark.skipif(loaddrivers.pinning_problem() is not None, reason=str(loaddrivers.pinning_problem()))
@@ -514,15 +583,55 @@ def test_no_server_cpu_per_request_when_nothing_was_answered_in_the_window():
     assert figures(mixed)[0].server_us_per_request == pytest.approx(400)
 
 
-def test_the_lessons_thread_server_under_keep_alive_answers_nothing_measured_and_says_no_cpu_figure():
+def test_the_lessons_thread_server_under_keep_alive_is_reconnected_to_and_said_to_close_after_each_request():
+    """Regression: the load generator did not reconnect after a keep-alive connection was closed by the server,
+    so the lesson's thread_server.py (one answer, then close) showed 0 requests/s and N errors."""
+    from tracer.commands.bench import _cell
+
     lesson = os.path.join(os.path.dirname(__file__), os.pardir, "servers", "lesson", "thread_server.py")
     plan = Plan((Contender("thread_server.py", program=(os.path.normpath(lesson),)),), connections=(3,),
                 modes=("keep-alive",), rounds=1, duration=0.15, capacity=(), wrk=None, headline=3)
     result = run_bench(plan)
     assert not result.partial and not result.notes, result.notes
-    fig = figures(result.samples)[0]
-    assert result.samples[0].requests_all == 3  # one answer per connection, in the warm-up, then it closed
-    assert fig.rps == 0 and fig.server_us_per_request is None
+    sample, fig = result.samples[0], figures(result.samples)[0]
+    assert sample.requests > 3 and sample.errors == 0  # it answered, connection after connection
+    assert sample.closes >= sample.requests_all - 3  # every answer but the last of each slot was followed by a close
+    assert fig.rps > 0 and fig.closes_each
+    assert "closes after each request" in _cell(fig, "rps")
+    if LINUX_PROC:
+        assert fig.server_us_per_request is not None
+
+
+def test_loadgen_keep_alive_counts_a_server_that_closes_after_each_answer(tmp_path):
+    """A server of ours that answers one request per connection, then closes: the slots reconnect."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        got = loadgen.run(*listener.getsockname()[:2], connections=2, duration=0.3)
+    finally:
+        stop.set()
+        t.join(2)
+        listener.close()
+    assert got.requests > 2 and got.starved == 0 and got.errors == 0
+    assert got.closes >= sum(got.answered) - 2
+    assert got.summary()["closes"] == got.closes
 
 
 # ----------------------------------------------------------------- every family: IPv6 and Unix sockets
@@ -568,6 +677,26 @@ def test_bench_over_unix_sockets_in_a_folder(capsys, tmp_path):
     assert unix.startswith(str(socks)) and unix.endswith(".sock")
     assert main(["check", str(tmp_path / "rec" / "selectors.jsonl")]) == 0
     assert list(socks.iterdir()) == []  # each server removed its own socket
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "AF_UNIX"), reason="this Python has no AF_UNIX")
+def test_bench_target_a_unix_socket(capsys, tmp_path, process):
+    """--target unix:PATH: a server already listening on a Unix socket, measured and held open like any other."""
+    path = str(tmp_path / "mine.sock")
+    process("selectors", unix=path)
+    out_json = tmp_path / "b.json"
+    argv = [*TINY_ARGV[:-6], "--capacity", "3", "--busy", "1", "--wrk", "auto", "--headline", "2"]
+    assert main(["bench", "--models", "", "--target", f"unix:{path}", *argv, "--json", str(out_json)]) == 0
+    data = json.loads(out_json.read_text())
+    assert {s["contender"] for s in data["samples"]} == {f"target unix:{path}"}
+    assert {s["generator"] for s in data["samples"]} == {"builtin"}  # wrk cannot reach it: not cross-checked
+    assert all(s["requests"] > 0 and s["starved"] == 0 for s in data["samples"])
+    assert data["capacity"][0]["held"] == 3 and data["capacity"][0]["busy_served"] == 1
+    assert main(["bench", "--models", "", "--target", "unix:", *argv]) == 2
+    assert "expected unix:PATH" in capsys.readouterr().err
+    assert main(["bench", "--models", "", "--target", f"unix:{tmp_path / 'none.sock'}", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --target unix:") and "nothing answers there" in err and err.count("\n") == 1
 
 
 @pytest.mark.skipif(not hasattr(__import__("socket"), "AF_UNIX"), reason="this Python has no AF_UNIX")

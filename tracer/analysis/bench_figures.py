@@ -7,16 +7,29 @@ sentences, and the table, the charts and every output format read the same
 figures, so a number in the verdict is a number in the table.
 
 The spread: rounds are interleaved across models (each model takes its turn,
-round after round), so whatever else the machine did in a round fell on all of
-them alike; a rate is whole responses over the time the load ran, summed over
-rounds, and its 95% interval comes from resampling whole rounds (bootstrap,
-2,000 draws, a fixed seed so the same rounds give the same interval).  A ratio
-between two models resamples the same rounds for both (they ran side by side).
+round after round, the rounds spread over the whole run), so whatever else the
+machine did in a round fell on all of them alike; a rate is whole responses
+over the time the load ran, summed over rounds, and its 95% interval comes from
+resampling whole rounds (bootstrap, 2,000 draws, a fixed seed so the same rounds
+give the same interval).
+
+A ratio between two models is taken round by round: a's rate over b's *in the
+same round* (they ran seconds apart), then a Student t interval over the
+logarithms of those per-round ratios (the value is their geometric mean).  A
+drift of the whole machine over the run (the second of two runs 5-30% faster
+across the board, measured) moves both rates of a round alike and cancels in
+their ratio; a bootstrap of three or five rounds cannot see it and is too sure
+of itself, which is why the interval is a t interval and not a resampling.
 Two models whose ratio's interval holds 1 are *tied*: within each other's noise.
+
+A model that starved connections is compared by what all its clients got (how
+many connections it never answered, over the rounds), not by its requests/s,
+which are the lucky few's: see :func:`order`.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -58,6 +71,7 @@ class Sample:
     cpu_share: float = 0.0  # the load generator's CPU time over the run's length
     server_cpu_s: float | None = None  # the server process's CPU time over the run (None: not measurable)
     requests_all: int = 0  # answers over the whole run, warm-up too (what server_cpu_s paid for)
+    closes: int = 0  # keep-alive connections the server closed after answering (the client reconnected)
 
     @property
     def rps(self) -> float:
@@ -101,6 +115,8 @@ class Figure:
     cpu_share: float  # the load generator's, the highest of the rounds
     generator: str
     server_us_per_request: float | None = None  # server CPU per answer: steadier than req/s on a busy machine
+    starved_low: int = 0  # the fewest starved in any round (``starved`` is the most)
+    closes_each: bool = False  # keep-alive, yet the server closed the connection after (nearly) every answer
 
     @property
     def limited(self) -> bool:
@@ -142,6 +158,9 @@ class BenchResult:
         return {"settings": self.settings, "machine": self.machine, "partial": self.partial,
                 "planned_runs": self.planned_runs,
                 "figures": [asdict(f) for f in figures(self.samples)],
+                "comparisons": comparisons(self.samples),
+                "cross_check": (lambda c: c.to_json() if c else None)(
+                    cross_check(self.samples, int(self.settings.get("headline", 50)))),
                 "samples": [asdict(s) for s in self.samples], "capacity": [asdict(c) for c in self.capacity],
                 "recorded": self.recorded, "notes": self.notes}
 
@@ -176,7 +195,14 @@ def figure(samples: list[Sample]) -> Figure:
     return Figure(first.contender, first.mode, first.connections, len(rounds), _rate(by_round, rounds), low, high,
                   p50, p99s[len(p99s) // 2], p99s[0], p99s[-1], max(s.starved for s in samples),
                   sum(s.errors + s.refused for s in samples), sum(s.timeouts for s in samples),
-                  max(s.cpu_share for s in samples), first.generator, _cpu_per_request(samples))
+                  max(s.cpu_share for s in samples), first.generator, _cpu_per_request(samples),
+                  min(s.starved for s in samples), _closes_each(samples))
+
+
+def _closes_each(samples: list[Sample]) -> bool:
+    """Keep-alive connections the server closed after nearly every answer: it closes after each request."""
+    answers = sum(s.requests_all or s.requests for s in samples)
+    return samples[0].mode == "keep-alive" and answers > 0 and sum(s.closes for s in samples) >= 0.9 * answers
 
 
 def _cpu_per_request(samples: list[Sample]) -> float | None:
@@ -202,18 +228,53 @@ def figures(samples: list[Sample], generator: str = "builtin") -> list[Figure]:
     return [figure(g) for g in groups.values()]
 
 
+# Student's t at 97.5% for 1..30 degrees of freedom (no scipy here for one table): a two-sided 95% interval.
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    return T975[df - 1] if df <= len(T975) else 1.96
+
+
+def paired_interval(ratios: list[float]) -> tuple[float, float, float]:
+    """(geometric mean, low, high) of per-round ratios: a 95% t interval over their logarithms."""
+    logs = [math.log(r) for r in ratios]
+    n = len(logs)
+    mean = sum(logs) / n
+    if n < 2:
+        return math.exp(mean), math.exp(mean), math.exp(mean)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1))
+    half = t975(n - 1) * sd / math.sqrt(n)
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
+def per_round(samples: list[Sample], name: str, mode: str, connections: int,
+              generator: str = "builtin") -> dict[int, Sample]:
+    return _rounds([s for s in samples if s.contender == name and s.mode == mode and s.connections == connections
+                    and s.generator == generator])
+
+
 def ratio(samples: list[Sample], a: str, b: str, mode: str, connections: int,
           generator: str = "builtin") -> Ratio | None:
-    """a's rate over b's at one load, over the rounds both ran (None when either is missing or b served nothing)."""
-    pick = {name: _rounds([s for s in samples if s.contender == name and s.mode == mode
-                           and s.connections == connections and s.generator == generator]) for name in (a, b)}
-    rounds = sorted(set(pick[a]) & set(pick[b]))
+    """a's rate over b's at one load, round by round (paired in time), over the rounds both ran.
+
+    None when either is missing or b served nothing.  A round where one of them
+    served nothing has no finite ratio to take the logarithm of: then the
+    interval falls back to resampling the same rounds for both (still paired).
+    """
+    pa, pb = per_round(samples, a, mode, connections, generator), per_round(samples, b, mode, connections, generator)
+    rounds = sorted(set(pa) & set(pb))
     if not rounds:
         return None
+    ratios = [pa[r].rps / pb[r].rps if pb[r].rps else 0.0 for r in rounds]
+    if all(x > 0 for x in ratios):
+        value, low, high = paired_interval(ratios)
+        return Ratio(a, b, value, low, high, len(rounds))
 
     def stat(picked: list[int]) -> float:
-        below = _rate(pick[b], picked)
-        return _rate(pick[a], picked) / below if below else float("inf")
+        below = _rate(pb, picked)
+        return _rate(pa, picked) / below if below else float("inf")
 
     if stat(rounds) == float("inf"):
         return None
@@ -221,8 +282,92 @@ def ratio(samples: list[Sample], a: str, b: str, mode: str, connections: int,
     return Ratio(a, b, stat(rounds), low, high, len(rounds))
 
 
+def order(fa: Figure, fb: Figure, samples: list[Sample]) -> int:
+    """1 when ``fa`` did better than ``fb`` beyond noise, -1 when worse, 0 when tied.
+
+    Models that served every client: by the ratio of their requests/s, paired in
+    time (tied when its interval holds 1).  When either starved connections, by
+    what all its clients got: the one that left fewer connections unanswered in
+    *every* round is ahead; when their starved counts overlap over the rounds,
+    they are tied, whatever their requests/s (those are the lucky few's).  Only
+    when both starved the same number in every round are their requests/s
+    compared (the same number of clients got them).
+    """
+    if fa.starved or fb.starved:
+        same = fa.starved_low == fa.starved == fb.starved_low == fb.starved
+        if not same:
+            if fa.starved < fb.starved_low:
+                return 1
+            if fb.starved < fa.starved_low:
+                return -1
+            return 0
+    r = ratio(samples, fa.contender, fb.contender, fa.mode, fa.connections, fa.generator)
+    if r is None:
+        return 0 if fb.rps == 0 and fa.rps == 0 else (1 if fb.rps == 0 else -1)
+    return 0 if r.rounds < 2 or r.tied else (1 if r.value > 1 else -1)
+
+
+def comparisons(samples: list[Sample], generator: str = "builtin") -> list[dict[str, Any]]:
+    """Every pair of models at every load: their ratio (paired in time, 95% interval) and the bench's order
+    (1: a ahead beyond noise, -1: b ahead, 0: tied), as the JSON output carries them for ``bench_twice.py``."""
+    figs = figures(samples, generator)
+    out = []
+    for i, fa in enumerate(figs):
+        for fb in figs[i + 1:]:
+            if (fa.mode, fa.connections) != (fb.mode, fb.connections):
+                continue
+            r = ratio(samples, fa.contender, fb.contender, fa.mode, fa.connections, generator)
+            out.append({"mode": fa.mode, "connections": fa.connections, "a": fa.contender, "b": fb.contender,
+                        "ratio": None if r is None else r.value, "low": None if r is None else r.low,
+                        "high": None if r is None else r.high, "rounds": 0 if r is None else r.rounds,
+                        "starved": [fa.starved, fb.starved], "order": order(fa, fb, samples)})
+    return out
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """selectors/thread at the headline load by the built-in generator and by wrk, from the same rounds (each
+    round: both generators against both servers, back to back), and built-in/wrk round by round."""
+
+    a: str
+    b: str
+    connections: int
+    builtin: Ratio
+    wrk: Ratio
+    agreement: Ratio  # (built-in a/b) / (wrk a/b), per round; the bar: within 30% of 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "connections": self.connections, "builtin": asdict(self.builtin),
+                "wrk": asdict(self.wrk), "agreement": asdict(self.agreement)}
+
+
+def cross_check(samples: list[Sample], connections: int) -> CrossCheck | None:
+    """The wrk cross-check of selectors/thread (untraced, else traced) at ``connections`` keep-alive."""
+    names = {s.contender for s in samples if s.generator == "wrk"}
+    traced = next((t for t in ("", TRACED) if {"selectors" + t, "thread" + t} <= names), None)
+    if traced is None:
+        return None
+    a, b = "selectors" + traced, "thread" + traced
+    ours = ratio(samples, a, b, "keep-alive", connections)
+    theirs = ratio(samples, a, b, "keep-alive", connections, "wrk")
+    if ours is None or theirs is None:
+        return None
+    got = {g: [per_round(samples, n, "keep-alive", connections, g) for n in (a, b)] for g in ("builtin", "wrk")}
+    rounds = sorted(set.intersection(*(set(x) for pair in got.values() for x in pair)))
+    shares = []
+    for r in rounds:
+        (ba, bb), (wa, wb) = ((x[r].rps for x in got[g]) for g in ("builtin", "wrk"))
+        if bb and wa and wb and ba:
+            shares.append((ba / bb) / (wa / wb))
+    if not shares:
+        return None
+    value, low, high = paired_interval(shares)
+    return CrossCheck(a, b, connections, ours, theirs, Ratio("builtin", "wrk", value, low, high, len(shares)))
+
+
 def rank_key(f: Figure) -> tuple[float, float]:
-    """What all clients got: a figure that starved connections ranks after every one that served them all."""
+    """What all clients got: a figure that starved connections ranks after every one that served them all,
+    and among those that starved, the fewer starved first."""
     return (f.starved / f.connections, -f.rps)
 
 
@@ -231,13 +376,7 @@ def ranking(figs: list[Figure], samples: list[Sample]) -> list[tuple[int, Figure
     ordered = sorted(figs, key=rank_key)
     out: list[tuple[int, Figure, bool]] = []
     for i, f in enumerate(ordered):
-        tied = False
-        if i and not f.starved and not ordered[i - 1].starved:
-            r = ratio(samples, ordered[i - 1].contender, f.contender, f.mode, f.connections, f.generator)
-            tied = r is not None and r.tied
-        elif i and f.starved and ordered[i - 1].starved == f.starved:
-            r = ratio(samples, ordered[i - 1].contender, f.contender, f.mode, f.connections, f.generator)
-            tied = r is not None and r.tied
+        tied = bool(i) and order(ordered[i - 1], f, samples) == 0
         out.append((out[-1][0] if tied else i + 1, f, tied))
     return out
 

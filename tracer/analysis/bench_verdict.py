@@ -12,6 +12,7 @@ from __future__ import annotations
 from tracer.analysis.bench_figures import (
     BenchResult,
     Figure,
+    cross_check,
     figures,
     fmt_ratio,
     is_traced,
@@ -46,6 +47,22 @@ def headline_figures(result: BenchResult, mode: str = "keep-alive") -> list[Figu
     want = int(result.settings.get("headline", 50))  # type: ignore[call-overload]
     conns = min({f.connections for f in figs}, key=lambda c: (abs(c - want), c))
     return [f for f in figs if f.connections == conns]
+
+
+def cross_check_line(result: BenchResult) -> str | None:
+    """selectors/thread by the built-in generator and by wrk, side by side from the same rounds (paired in time),
+    and their agreement, built-in/wrk round by round, with its interval."""
+    figs = headline_figures(result)
+    if not figs or not any(s.generator == "wrk" for s in result.samples):
+        return None
+    c = cross_check(result.samples, figs[0].connections)
+    if c is None:
+        return None
+    within = abs(c.agreement.value - 1) <= 0.3
+    return _("{a}/{b} at {n} keep-alive connections, paired round by round: built-in {ours}, wrk {theirs}; "
+             "built-in/wrk {share} ({verdict})").format(
+        a=c.a, b=c.b, n=c.connections, ours=fmt_ratio(c.builtin), theirs=fmt_ratio(c.wrk),
+        share=fmt_ratio(c.agreement), verdict=_("within 30%") if within else _("more than 30% apart"))
 
 
 def _pair(figs: list[Figure]) -> tuple[Figure, Figure] | None:

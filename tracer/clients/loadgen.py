@@ -4,7 +4,10 @@ Runs in its own process (``python -m tracer.clients.loadgen``) so it never share
 server's GIL.  N client slots each run one of two ways until the duration is over:
 
 - ``keep-alive``: one connection per slot; send a GET, wait for the whole
-  response (by Content-Length), send the next (``wrk``'s way);
+  response (by Content-Length), send the next (``wrk``'s way); a server that
+  closes the connection after answering (the lesson's ``thread_server.py``
+  answers once and closes) is counted in ``closes`` and the slot connects
+  again, as ``wrk`` does;
 - ``close``: one request per connection (``ab``'s way); connect, GET with
   ``Connection: close``, read the response, close, connect again.
 
@@ -52,6 +55,7 @@ class LoadResult:
     errors: int = 0  # closed or reset by the server before answering
     refused: int = 0  # connect refused
     timeouts: int = 0  # a connect or a request that waited past the timeout
+    closes: int = 0  # keep-alive connections the server closed after answering (the slot reconnected)
     answered: list[int] = field(default_factory=list)  # answers per slot
     latencies_us: list[int] = field(default_factory=list)
     cpu_s: float = 0.0  # this process's CPU time during the run
@@ -77,7 +81,7 @@ class LoadResult:
     def summary(self) -> dict[str, Any]:
         return {"connections": self.connections, "mode": self.mode, "duration": self.duration,
                 "requests": self.requests, "rps": round(self.rps, 1), "errors": self.errors,
-                "refused": self.refused, "timeouts": self.timeouts, "starved": self.starved,
+                "refused": self.refused, "timeouts": self.timeouts, "closes": self.closes, "starved": self.starved,
                 "min_answered": min(self.answered, default=0), "answered": self.answered,
                 "p50_us": self.percentile(50), "p90_us": self.percentile(90), "p99_us": self.percentile(99),
                 "cpu_s": round(self.cpu_s, 4), "wall_s": round(self.wall_s, 4)}
@@ -86,7 +90,7 @@ class LoadResult:
 class _Slot:
     """One client: its current socket, what it has read, when it sent."""
 
-    __slots__ = ("index", "sock", "buf", "sent_at", "late")
+    __slots__ = ("index", "sock", "buf", "sent_at", "late", "served")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -94,6 +98,7 @@ class _Slot:
         self.buf = b""
         self.sent_at = 0.0
         self.late = False  # its current request has been counted as a timeout
+        self.served = 0  # answers on its current connection
 
 
 def _complete(buf: bytes) -> int:
@@ -136,7 +141,7 @@ class _Run:
 
     def start(self, slot: _Slot) -> None:
         """Open the slot's connection; its request goes when the connect completes."""
-        slot.buf, slot.late = b"", False
+        slot.buf, slot.late, slot.served = b"", False, 0
         try:
             slot.sock = _connect(self.host, self.port)
         except OSError:
@@ -161,7 +166,7 @@ class _Run:
         self.sel.modify(slot.sock, selectors.EVENT_READ, slot)
         self.send(slot, first=True)
 
-    def send(self, slot: _Slot, first: bool = False) -> None:
+    def send(self, slot: _Slot, first: bool = False, deadline: float = 0.0) -> None:
         assert slot.sock is not None
         if not (self.close_mode and first):
             slot.sent_at = time.perf_counter()
@@ -169,8 +174,23 @@ class _Run:
         try:
             slot.sock.send(REQUEST_CLOSE if self.close_mode else REQUEST)  # < 60 bytes: fits any buffer
         except OSError:
+            self.lost(slot, deadline)
+
+    def lost(self, slot: _Slot, deadline: float) -> None:
+        """The server closed (or reset) the slot's connection: after answering on it, in keep-alive mode, a
+        server that closes after each request (counted, and the slot connects again); else an error.
+
+        Bytes left after the last whole answer that do not start a response are
+        that answer's tail: the lesson's servers count Content-Length in
+        characters, and their Chinese page is longer in bytes.  A response begun
+        and cut off is an error."""
+        if self.close_mode or not slot.served or slot.buf.startswith(b"HTTP/"):
             self.result.errors += 1
-            self.drop(slot)
+            return self.drop(slot)
+        self.result.closes += 1
+        self.drop(slot)
+        if time.perf_counter() < deadline:
+            self.start(slot)
 
     def readable(self, slot: _Slot, deadline: float) -> None:
         assert slot.sock is not None
@@ -179,14 +199,14 @@ class _Run:
         except OSError:
             data = b""
         if not data:
-            self.result.errors += 1
-            return self.drop(slot)
+            return self.lost(slot, deadline)
         slot.buf += data
         size = _complete(slot.buf)
         if not size:
             return
         now = time.perf_counter()
         slot.buf = slot.buf[size:]
+        slot.served += 1
         self.result.answered[slot.index] += 1
         if now >= self.counting_from:
             self.result.requests += 1
@@ -196,7 +216,7 @@ class _Run:
             if now < deadline:
                 self.start(slot)
         elif now < deadline:
-            self.send(slot)
+            self.send(slot, deadline=deadline)
 
     def check_late(self, now: float) -> None:
         """Count each request (or connect) still waiting after ``timeout`` once."""

@@ -16,9 +16,9 @@ from rich.table import Table
 
 import servers
 from tracer import addresses
-from tracer.analysis.bench_figures import TRACED, BenchResult, Figure, figures, fmt_ratio, ratio
-from tracer.analysis.bench_verdict import headline_figures, one_accept_per_wake, verdict
-from tracer.clients.loadgen import MODES
+from tracer.analysis.bench_figures import TRACED, BenchResult, Figure, figures
+from tracer.analysis.bench_verdict import cross_check_line, one_accept_per_wake, verdict
+from tracer.clients.loadgen import MODES, UNIX_PREFIX
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
 from tracer.export import bench_report
@@ -48,9 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--modes", default=",".join(MODES),
                    help=_("keep-alive (a connection sends request after request) and/or close (one request per "
                         "connection, as ab does) (default both)"))
-    p.add_argument("--rounds", type=positive_int, default=3, help=_("interleaved rounds (default 3)"))
-    p.add_argument("--duration", type=non_negative, default=0.25,
-                   help=_("seconds of load per run, after a warm-up (default 0.25)"))
+    p.add_argument("--rounds", type=positive_int, default=5,
+                   help=_("interleaved rounds, spread over the run (default 5)"))
+    p.add_argument("--duration", type=non_negative, default=0.12,
+                   help=_("seconds of load per run, after a warm-up (default 0.12)"))
     p.add_argument("--capacity", default="100,1000,5000",
                    help=_("idle connections to hold open, comma-separated, or 'none' (default 100,1000,5000; "
                         "bounded by this machine's limits, which the bench checks)"))
@@ -68,7 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wrk", choices=["auto", "on", "off"], default="auto",
                    help=_("cross-check the headline load with wrk: auto (when installed), on, off (default auto)"))
     p.add_argument("--target", metavar="HOST:PORT", action="append", default=[],
-                   help=_("also measure a server already listening there (loopback only, unless --allow-remote)"))
+                   help=_("also measure a server already listening there (loopback only, unless --allow-remote), "
+                          "or at unix:PATH (a Unix socket)"))
     p.add_argument("--allow-remote", action="store_true", help=_("let --target and --host aim beyond this machine"))
     p.add_argument("--host", default="127.0.0.1",
                    help=_("where the models listen and the load goes: 127.0.0.1 (default), ::1 (IPv6) or another "
@@ -104,11 +106,15 @@ def _numbers(text: str, what: str, low: int, high: int) -> tuple[int, ...]:
 
 
 def parse_target(text: str, allow_remote: bool) -> tuple[str, int]:
-    """HOST:PORT (or [v6]:PORT), resolved; a loopback address unless ``allow_remote``."""
+    """HOST:PORT (or [v6]:PORT), resolved, a loopback address unless ``allow_remote``; or unix:PATH, a Unix
+    socket (on this machine by nature), as ("unix:PATH", 0), the load worker's way of naming one."""
+    if text.startswith(UNIX_PREFIX):
+        return _unix_target(text)
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(_("--target: expected HOST:PORT like 127.0.0.1:8000, got {text!r}").format(text=text))
+        raise UsageError(_("--target: expected HOST:PORT like 127.0.0.1:8000, or unix:PATH, got {text!r}").format(
+            text=text))
     try:
         infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -124,6 +130,23 @@ def parse_target(text: str, allow_remote: bool) -> tuple[str, int]:
         why = exc.strerror or exc
         raise UsageError(_("--target {text}: nothing answers there ({why})").format(text=text, why=why)) from None
     return addresses[0], int(port)
+
+
+def _unix_target(text: str) -> tuple[str, int]:
+    path = text[len(UNIX_PREFIX):]
+    if not path:
+        raise UsageError(_("--target: expected unix:PATH with the path of a Unix socket, got {text!r}").format(
+            text=text))
+    if not addresses.unix_supported():
+        raise UsageError(_("--target {text}: this Python has no Unix sockets (AF_UNIX)").format(text=text))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(3)
+            sock.connect(path)
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise UsageError(_("--target {text}: nothing answers there ({why})").format(text=text, why=why)) from None
+    return UNIX_PREFIX + path, 0
 
 
 def _contenders(args: argparse.Namespace) -> tuple[Contender, ...]:
@@ -232,7 +255,9 @@ def run(args: argparse.Namespace) -> int:
     result = run_bench(plan, _progress(err))
     if err.is_terminal:
         err.print(" " * 70, end="\r")
-    took = _("took {seconds:.0f} s").format(seconds=time.monotonic() - started)
+    result.machine["took_s"] = round(time.monotonic() - started, 1)  # the length bar, read by bench_twice.py
+    result.machine["estimate_s"] = round(plan.estimate_s, 1)
+    took = _("took {seconds:.0f} s").format(seconds=result.machine["took_s"])
     err.print(took + (_("; {why}").format(why=result.partial) if result.partial else ""))
     _print(args, plan, result)
     _write(args, result)
@@ -346,6 +371,8 @@ def _cell(f: Figure, value: str) -> str:
         lines = [f"{f.p99_ms:.1f}", f"{f.p99_ms_low:.1f}–{f.p99_ms_high:.1f}"]
     if f.starved:
         lines.append("[red]" + _("✗ {n}/{total} starved").format(n=f.starved, total=f.connections) + "[/red]")
+    if f.closes_each:
+        lines.append("[yellow]" + _("closes after each request") + "[/yellow]")
     if f.errors or f.timeouts:
         lines.append("[yellow]" + _("{errors} err {timeouts} t/o").format(errors=f.errors, timeouts=f.timeouts)
                      + "[/yellow]")
@@ -414,22 +441,8 @@ def warnings(result: BenchResult) -> list[str]:
 
 
 def wrk_check(result: BenchResult) -> str | None:
-    """selectors/thread by the built-in generator and by wrk, side by side from the same rounds."""
-    figs = headline_figures(result)
-    names = {f.contender for f in figs}
-    if not any(s.generator == "wrk" for s in result.samples):
-        return None
-    traced = next((t for t in ("", TRACED) if {"selectors" + t, "thread" + t} <= names), None)
-    if traced is None:
-        return None
-    a, b = "selectors" + traced, "thread" + traced
-    conns = figs[0].connections
-    ours = ratio(result.samples, a, b, "keep-alive", conns)
-    theirs = ratio(result.samples, a, b, "keep-alive", conns, "wrk")
-    if ours is None or theirs is None:
-        return None
-    return _("{a}/{b} at {n} keep-alive connections: built-in {ours}, wrk {theirs} (built-in/wrk {share:.2f})").format(
-        a=a, b=b, n=conns, ours=fmt_ratio(ours), theirs=fmt_ratio(theirs), share=ours.value / theirs.value)
+    """selectors/thread by the built-in generator and by wrk, paired in time (see :func:`cross_check_line`)."""
+    return cross_check_line(result)
 
 
 def _write(args: argparse.Namespace, result: BenchResult) -> None:

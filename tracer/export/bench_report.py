@@ -15,7 +15,7 @@ import math
 from xml.sax.saxutils import escape
 
 from tracer.analysis.bench_figures import BenchResult, Capacity, Figure, figures
-from tracer.analysis.bench_verdict import verdict
+from tracer.analysis.bench_verdict import cross_check_line, verdict
 from tracer.export.svg import FONT as FONT_STACK
 from tracer.locale import _, ngettext
 from tracer.recording.events import Look
@@ -113,6 +113,7 @@ def markdown(result: BenchResult) -> str:
         outcome = _("; ").join(x for x in (
             starved_mark(f), ngettext("{n} error", "{n} errors", f.errors).format(n=f.errors) if f.errors else "",
             ngettext("{n} timeout", "{n} timeouts", f.timeouts).format(n=f.timeouts) if f.timeouts else "",
+            _("closes after each request") if f.closes_each else "",
             _("load-generator bound") if f.limited else "") if x) or _("all answered")
         out.append(f"| {f.contender} | {f.mode} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p50_ms:.2f} | "
                    f"{f.p99_ms:.2f} | {f.p99_ms_low:.2f}–{f.p99_ms_high:.2f} | {us(f)} | {outcome} |")
@@ -122,6 +123,9 @@ def markdown(result: BenchResult) -> str:
                 _("| model | connections | requests/s | {pct} | p99 ms |").format(pct="95%"),
                 "|---|---:|---:|---|---:|"]
         out += [f"| {f.contender} | {f.connections} | {f.rps:,.0f} | {spread(f)} | {f.p99_ms:.2f} |" for f in wrk]
+        line = cross_check_line(result)
+        if line:
+            out += ["", line]
     if result.capacity:
         out += ["", _("## Capacity: idle connections held open"), "",
                 _("| model | idle | held | RSS (+since start) | threads | busy served | note |"),

@@ -14,9 +14,14 @@ them, so neither shares the other's GIL.  Rounds are interleaved: within a
 round every load (mode × connections) is run against every contender in turn,
 the contenders' order rotating from round to round, so a burst of other work on
 a shared machine falls on all of them alike; :mod:`tracer.analysis.bench_figures`
-turns the rounds into rates with 95% intervals.  With ``wrk`` installed, each
-round also runs ``wrk`` at the headline load (50 keep-alive connections) against
-each contender: a cross-check of the built-in generator.
+turns the rounds into rates with 95% intervals, and ratios from rates paired in
+time (the same round).  The default run has more, shorter rounds (5 x 0.12 s)
+rather than few long ones (3 x 0.25 s): a drift of the whole machine over a
+minute then shows in each model's spread and cancels in each round's ratios.
+With ``wrk`` installed, at the headline load (50 keep-alive connections) of each
+round, right after the built-in generator's runs, ``wrk`` runs as long against
+the same pair (selectors and thread), so the cross-check's ratios are paired in
+time too.
 
 Capacity is measured once per (contender, idle count) on a fresh server, as the
 memory a server keeps does not shrink back: idle connections are opened and held,
@@ -48,13 +53,13 @@ from tracer.run import programs
 from tracer.run.processes import ServerProcess
 
 Progress = Callable[[int, int, str], None]
-WRK_SECONDS = 1  # wrk counts whole seconds
+WRK_OVERHEAD_S = 0.15  # starting wrk and reading its report, measured here
 
 
 def warmup_s(connections: int) -> float:
     """Seconds of load before counting: the connections made and accepted (a thread-per-connection server
-    starting its threads, a selectors loop accepting one connection a turn): 0.1 s, +0.2 s per 1,000."""
-    return 0.1 + connections / 5000
+    starting its threads, a selectors loop accepting one connection a turn): 0.05 s, +0.2 s per 1,000."""
+    return 0.05 + connections / 5000
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,8 @@ class Plan:
     contenders: tuple[Contender, ...]
     connections: tuple[int, ...] = (1, 10, 50, 200, 1000)
     modes: tuple[str, ...] = ("keep-alive", "close")
-    rounds: int = 3
-    duration: float = 0.25
+    rounds: int = 5
+    duration: float = 0.12
     workers: int = 10
     work_ms: float = 0
     cpu_ms: float = 0
@@ -105,12 +110,12 @@ class Plan:
     @property
     def wrk_contenders(self) -> tuple[Contender, ...]:
         """Who wrk cross-checks: selectors and thread (the verdict's ratio) when both run (untraced, else
-        traced), else everyone."""
+        traced), else everyone wrk can reach (not a Unix socket)."""
         for traced in (False, True):
             pair = tuple(c for c in self.contenders if c.model in ("selectors", "thread") and c.tracing == traced)
             if len(pair) == 2:
                 return pair
-        return self.contenders
+        return tuple(c for c in self.contenders if not (c.address and c.address[0].startswith(loadgen.UNIX_PREFIX)))
 
     @property
     def recorded(self) -> tuple[Contender, ...]:
@@ -133,12 +138,14 @@ class Plan:
     @property
     def estimate_s(self) -> float:
         """Measured here: ~0.05 s a load run beyond its warm-up and length, ~0.5 s a
-        server start, ~1 s a capacity step at 1,000 idle (the default run: about 100 s, took 92-95)."""
+        server start, ~1 s a capacity step at 1,000 idle (the default run of 3 x 0.25 s rounds: about 100 s,
+        took 92-95, then 109-113)."""
         starts = len([c for c in self.contenders if c.started])
         capacity = sum(0.5 + n / 2000 for n in self.capacity) * len(self.contenders)
         recording = len(self.recorded) * (self.duration + 1.0) if self.record_dir else 0
         warmups = sum(map(warmup_s, self.connections)) * self.rounds * len(self.modes) * len(self.contenders)
-        return (self.load_runs * (self.duration + 0.05) + warmups + self.wrk_runs * (WRK_SECONDS + 0.2)
+        wrk = self.wrk_runs * (self.duration + warmup_s(self.headline) + WRK_OVERHEAD_S)
+        return (self.load_runs * (self.duration + 0.05) + warmups + wrk
                 + starts * 0.5 + capacity + recording)
 
     def settings(self) -> dict[str, object]:
@@ -310,13 +317,20 @@ def _throughput(run: _Run, server_cpus: set[int] | None, load_cpus: set[int] | N
                     address = _address(run, c, server_cpus)
                     if address is not None:
                         run.result.samples.append(_load(run, c.name, address, mode, conns, r))
-        if plan.wrk_runs:
-            for c in (c for c in turn if c in plan.wrk_contenders):
-                run.step(_("round {r}/{rounds}: {name}, {n} keep-alive connections, wrk").format(
-                    r=r + 1, rounds=plan.rounds, name=c.name, n=plan.headline))
-                address = _address(run, c, server_cpus)
-                if address is not None:
-                    run.result.samples.append(_wrk(run, c.name, address, r, load_cpus))
+                if plan.wrk_runs and mode == "keep-alive" and conns == plan.headline:
+                    _wrk_round(run, turn, r, server_cpus, load_cpus)  # right after: paired in time
+
+
+def _wrk_round(run: _Run, turn: tuple[Contender, ...], r: int, server_cpus: set[int] | None,
+               load_cpus: set[int] | None) -> None:
+    """wrk against the cross-checked pair, as long as the built-in runs just before it (warm-up and window)."""
+    plan = run.plan
+    for c in (c for c in turn if c in plan.wrk_contenders):
+        run.step(_("round {r}/{rounds}: {name}, {n} keep-alive connections, wrk").format(
+            r=r + 1, rounds=plan.rounds, name=c.name, n=plan.headline))
+        address = _address(run, c, server_cpus)
+        if address is not None:
+            run.result.samples.append(_wrk(run, c.name, address, r, load_cpus))
 
 
 def _load(run: _Run, name: str, address: tuple[str, int], mode: str, conns: int, r: int) -> Sample:
@@ -328,7 +342,8 @@ def _load(run: _Run, name: str, address: tuple[str, int], mode: str, conns: int,
                          connections=conns, duration=run.plan.duration, mode=mode, warmup=warmup_s(conns))
     return Sample(name, mode, conns, r, "builtin", got["requests"], got["duration"], got["p50_us"], got["p99_us"],
                   got["starved"], got["min_answered"], got["errors"], got["refused"], got["timeouts"],
-                  got["cpu_s"] / got["wall_s"] if got["wall_s"] else 0.0, _since(pid, cpu0), sum(got["answered"]))
+                  got["cpu_s"] / got["wall_s"] if got["wall_s"] else 0.0, _since(pid, cpu0), sum(got["answered"]),
+                  got.get("closes", 0))
 
 
 def _since(pid: int | None, before: float | None) -> float | None:
@@ -338,7 +353,8 @@ def _since(pid: int | None, before: float | None) -> float | None:
 
 def _wrk(run: _Run, name: str, address: tuple[str, int], r: int, cpus: set[int] | None) -> Sample:
     assert run.plan.wrk is not None
-    got = drivers.run_wrk(run.plan.wrk, address[0], address[1], run.plan.headline, WRK_SECONDS, cpus)
+    seconds = run.plan.duration + warmup_s(run.plan.headline)  # wrk has no warm-up: it counts its ramp too
+    got = drivers.run_wrk(run.plan.wrk, address[0], address[1], run.plan.headline, seconds, cpus)
     return Sample(name, "keep-alive", run.plan.headline, r, "wrk", got["requests"], got["seconds"], got["p50_us"],
                   got["p99_us"], errors=got["errors"], timeouts=got["timeouts"],
                   cpu_share=got["cpu_s"] / got["seconds"] if got["seconds"] else 0.0)

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -79,20 +81,31 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
-def run_wrk(path: str, host: str, port: int, connections: int, seconds: int,
+def run_wrk(path: str, host: str, port: int, connections: int, seconds: float,
             cpus: set[int] | None = None) -> dict[str, Any]:
-    """One ``wrk`` run (one thread, like the built-in generator); its counts, latencies and CPU share."""
+    """One ``wrk`` run (one thread, like the built-in generator) of ``seconds``; its counts, latencies, CPU share.
+
+    wrk's -d counts whole seconds; a shorter run is a longer -d stopped by SIGINT,
+    on which wrk stops its threads (within its 100 ms tick) and prints its
+    report as usual, over the time it really ran.
+    """
     url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
     before = _children_cpu()
+    argv = [path, "-t1", f"-c{connections}", f"-d{math.ceil(seconds) + 1}s", "--latency", url]
     with affinity(cpus):
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
         try:
-            done = subprocess.run([path, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                                  capture_output=True, text=True, timeout=seconds + 30, check=False)
+            out, err = proc.communicate(timeout=seconds)
         except subprocess.TimeoutExpired:
-            raise TracerError(f"wrk did not finish within {seconds + 30} s") from None
-    if done.returncode:
-        raise TracerError(f"wrk failed: {(done.stderr or done.stdout).strip()[-200:]}")
-    return parse_wrk(done.stdout) | {"cpu_s": _children_cpu() - before}
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop_process(proc, grace=1.0)
+        raise TracerError(f"wrk did not finish within {seconds + 30:g} s") from None
+    if proc.returncode:
+        raise TracerError(f"wrk failed: {(err or out).strip()[-200:]}")
+    return parse_wrk(out) | {"cpu_s": _children_cpu() - before}
 
 
 _UNITS = {"us": 1.0, "ms": 1000.0, "s": 1e6, "m": 60e6}
