@@ -194,6 +194,17 @@ def test_the_verdict_says_what_idle_connections_cost():
     assert "pool(10) +1.0 MB and 11 threads, 4 of 4 busy clients never answered" in line
 
 
+def test_the_default_bench_is_planned_to_last_under_two_minutes_with_more_shorter_rounds():
+    """The bar: the default run (five models, both modes, five loads, capacity, wrk) under 2 minutes; its
+    estimate uses the per-run cost measured on a quiet machine (0.13 s a run beyond warm-up and window)."""
+    import servers
+
+    plan = Plan(tuple(Contender(m, m) for m in servers.MODELS), wrk="/usr/bin/wrk")
+    assert plan.rounds >= 5 and plan.duration <= 0.1  # more, shorter rounds than 3 x 0.25 s
+    assert plan.wrk_runs == 2 * plan.rounds  # the pair, once a round
+    assert 90 < plan.estimate_s < 110
+
+
 def test_capacity_is_bounded_by_the_machines_limits():
     assert "open files" in capacity_problem("selectors", 5000, 4, {"open_files": 1024})
     assert "threads" in capacity_problem("thread", 5000, 4, {"open_files": 100000, "threads": 4096})

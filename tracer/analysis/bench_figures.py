@@ -29,6 +29,7 @@ which are the lucky few's: see :func:`order`.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import asdict, dataclass, field
@@ -221,11 +222,18 @@ def _cpu_per_request(samples: list[Sample]) -> float | None:
 
 def figures(samples: list[Sample], generator: str = "builtin") -> list[Figure]:
     """One figure per (contender, mode, connections), in the order first measured."""
+    return list(_figures(tuple(samples), generator))
+
+
+@functools.lru_cache(maxsize=16)
+def _figures(samples: tuple[Sample, ...], generator: str) -> tuple[Figure, ...]:
+    """Cached: the table, the charts, the verdict and every format ask for the same figures, and each
+    figure's bootstrap is 2,000 draws (a default run's verdict took 5 s of them, under load, uncached)."""
     groups: dict[tuple[str, str, int], list[Sample]] = {}
     for s in samples:
         if s.generator == generator:
             groups.setdefault((s.contender, s.mode, s.connections), []).append(s)
-    return [figure(g) for g in groups.values()]
+    return tuple(figure(g) for g in groups.values())
 
 
 # Student's t at 97.5% for 1..30 degrees of freedom (no scipy here for one table): a two-sided 95% interval.

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "load generator process: requests/s and p50/p99 latency at rising concurrency (keep-alive and "
                       "one request per connection) with their {pct} intervals, every connection's outcome (starved, "
                       "errors, timeouts), what idle connections cost (memory, threads), and a verdict in words. The "
-                      "default run takes about a minute and a half and says how long before it starts.").format(
+                      "default run takes under two minutes and says how long before it starts.").format(
             pct="95%"))  # argparse does not %-format a description: "95%%" was shown as typed
     p.add_argument("--models", default=",".join(servers.MODELS),
                    help=_("comma-separated models (default: {models})").format(models=",".join(servers.MODELS)))
@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "connection, as ab does) (default both)"))
     p.add_argument("--rounds", type=positive_int, default=5,
                    help=_("interleaved rounds, spread over the run (default 5)"))
-    p.add_argument("--duration", type=non_negative, default=0.12,
-                   help=_("seconds of load per run, after a warm-up (default 0.12)"))
+    p.add_argument("--duration", type=non_negative, default=0.1,
+                   help=_("seconds of load per run, after a warm-up (default 0.1)"))
     p.add_argument("--capacity", default="100,1000,5000",
                    help=_("idle connections to hold open, comma-separated, or 'none' (default 100,1000,5000; "
                         "bounded by this machine's limits, which the bench checks)"))

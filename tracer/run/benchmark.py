@@ -15,7 +15,7 @@ round every load (mode × connections) is run against every contender in turn,
 the contenders' order rotating from round to round, so a burst of other work on
 a shared machine falls on all of them alike; :mod:`tracer.analysis.bench_figures`
 turns the rounds into rates with 95% intervals, and ratios from rates paired in
-time (the same round).  The default run has more, shorter rounds (5 x 0.12 s)
+time (the same round).  The default run has more, shorter rounds (5 x 0.1 s)
 rather than few long ones (3 x 0.25 s): a drift of the whole machine over a
 minute then shows in each model's spread and cancels in each round's ratios.
 With ``wrk`` installed, at the headline load (50 keep-alive connections) of each
@@ -54,12 +54,13 @@ from tracer.run.processes import ServerProcess
 
 Progress = Callable[[int, int, str], None]
 WRK_OVERHEAD_S = 0.15  # starting wrk and reading its report, measured here
+RUN_OVERHEAD_S = 0.13  # a built-in load run beyond its warm-up and window: its job, its connects and closes
 
 
 def warmup_s(connections: int) -> float:
     """Seconds of load before counting: the connections made and accepted (a thread-per-connection server
-    starting its threads, a selectors loop accepting one connection a turn): 0.05 s, +0.2 s per 1,000."""
-    return 0.05 + connections / 5000
+    starting its threads, a selectors loop accepting one connection a turn): 0.03 s, +0.2 s per 1,000."""
+    return 0.03 + connections / 5000
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Plan:
     connections: tuple[int, ...] = (1, 10, 50, 200, 1000)
     modes: tuple[str, ...] = ("keep-alive", "close")
     rounds: int = 5
-    duration: float = 0.12
+    duration: float = 0.1
     workers: int = 10
     work_ms: float = 0
     cpu_ms: float = 0
@@ -137,15 +138,16 @@ class Plan:
 
     @property
     def estimate_s(self) -> float:
-        """Measured here: ~0.05 s a load run beyond its warm-up and length, ~0.5 s a
-        server start, ~1 s a capacity step at 1,000 idle (the default run of 3 x 0.25 s rounds: about 100 s,
-        took 92-95, then 109-113)."""
+        """Measured here: ~0.13 s a load run beyond its warm-up and length, ~0.5 s a server start, ~1 s a
+        capacity step at 1,000 idle.  (The default run of 3 x 0.25 s rounds was estimated at 100 s with 0.05 s
+        a run, and took 109-113 s on a quiet machine: the 12 s over, spread on its 156 runs, is the 0.08 s
+        added.)"""
         starts = len([c for c in self.contenders if c.started])
         capacity = sum(0.5 + n / 2000 for n in self.capacity) * len(self.contenders)
         recording = len(self.recorded) * (self.duration + 1.0) if self.record_dir else 0
         warmups = sum(map(warmup_s, self.connections)) * self.rounds * len(self.modes) * len(self.contenders)
         wrk = self.wrk_runs * (self.duration + warmup_s(self.headline) + WRK_OVERHEAD_S)
-        return (self.load_runs * (self.duration + 0.05) + warmups + wrk
+        return (self.load_runs * (self.duration + RUN_OVERHEAD_S) + warmups + wrk
                 + starts * 0.5 + capacity + recording)
 
     def settings(self) -> dict[str, object]:
