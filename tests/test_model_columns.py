@@ -240,3 +240,69 @@ def test_a_server_end_stored_under_its_client_halfs_own_id_reads(tmp_path):
         legacy_reader.load(str(path), fast=False)
     got = [new(str(path), fast) for fast in PATHS]
     assert all(g == got[0] for g in got) and isinstance(got[0], dict)
+
+
+def big_client_ids(n_conns: int, seed: int) -> str:
+    """Client ids far apart and reused out of order (the client map's array and its dict beyond it)."""
+    rnd = random.Random(seed)
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "side": side}) for i, n, side in LANES]
+    t = 0
+    for k in range(1, n_conns + 1):
+        client_id = rnd.choice([k, k * 1000, rnd.randrange(1, 2**31 - 1), 70_000 + k])
+        peer = f"127.0.0.1:{k}"
+        t += rnd.randint(1, 50)
+        client = rnd.choice([7, 8])
+        lines.append(f'[{t},{rnd.randint(0, 9)},"connect",{client},{client_id},-1,"{peer}"]')
+        if rnd.random() < 0.8:
+            lines.append(f'[{t + 3},{rnd.randint(0, 9)},"accept",0,{k},-1,"{peer}"]')
+        if rnd.random() < 0.7:
+            lines.append(f'[{t + 12},1,"close",{client},{client_id},-1,"client"]')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_client_ids_far_apart_read_as_the_old_model_did(tmp_path, seed):
+    compare(tmp_path, big_client_ids(1500, seed))
+
+
+def test_the_client_map_reads_as_the_dict_it_was():
+    rnd = random.Random(5)
+    got, want = reader.IdMap(), {}
+    for _ in range(3000):
+        k = rnd.choice([rnd.randrange(1, 5000), rnd.randrange(1, 2**31 - 1), rnd.randrange(60_000, 200_000)])
+        v = rnd.choice([-1, 1]) * rnd.randrange(1, 2**31 - 1)
+        got[k] = v
+        want[k] = v
+    assert len(got.far) > 0 and len(got.dense) > 5000  # both halves used
+    for k in list(want) + [rnd.randrange(1, 2**31 - 1) for _ in range(500)] + [0, 1, 2, 4999, 5000]:
+        assert got.get(k) == want.get(k), k
+
+
+@pytest.mark.skipif(reader.native is None, reason="the C extension is not built")
+@pytest.mark.parametrize("seed", range(6))
+def test_a_lane_sorts_the_same_in_c_and_in_python(monkeypatch, seed):
+    from tracer.recording import fastpath
+    from tracer.recording.model import Lane
+
+    def lane() -> Lane:
+        r = random.Random(seed)
+        out = Lane(1, "w", 0, "server")
+        out._append(10**6, 1, 4, 1, 1, 1, "first")  # out of order whatever follows
+        n = r.choice([2, 3, 50, 4000])
+        for i in range(n):
+            out._append(r.randrange(0, 30 if n < 100 else 3000), r.randrange(0, 2**40), r.randrange(0, 12),
+                        r.randrange(-5, 5), r.randrange(-2**62 + 1, 2**62), i + 2,
+                        r.choice([None, None, "eof", "peer", 7]))
+        return out
+
+    fast = lane()
+    fast._sort()
+    monkeypatch.setattr(fastpath, "native", None)
+    slow = lane()
+    slow._sort()
+    assert not lane()._sorted and fast._sorted and slow._sorted
+    for name in ("t", "dur", "kind", "conn", "count", "lines"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert a.typecode == b.typecode and a == b, name
+    assert list(fast.t) == sorted(fast.t)
+    assert fast.details.idx == slow.details.idx and fast.details.vid == slow.details.vid

@@ -11,7 +11,7 @@ from typing import Any
 
 from tracer.recording.events import BY_CODE
 
-VERSION = 2  # of the contract with tracer/recording/_fastread.c (its FASTREAD_VERSION)
+VERSION = 3  # of the contract with tracer/recording/_fastread.c (its FASTREAD_VERSION)
 
 
 def _load_native() -> Any:

@@ -31,6 +31,7 @@ from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.recording import fastpath
 from tracer.recording.conntable import Connection, ConnTable, Values
 from tracer.recording.events import BY_CODE, Event
 
@@ -184,6 +185,11 @@ class Lane:
         """Put events in start order (stable), if writers interleaved them."""
         if self._sorted:
             return
+        fast = fastpath.native
+        names = ("t", "dur", "kind", "conn", "count", "lines")
+        if fast is not None and all(isinstance(getattr(self, name), array) for name in names):
+            self._sort_native(fast, names)
+            return
         order = sorted(range(len(self.t)), key=self.t.__getitem__)
         for name in ("t", "dur", "kind", "conn", "count", "lines"):
             old = getattr(self, name)
@@ -200,6 +206,25 @@ class Lane:
             details = Details(d.table)
             details.idx = array("i", map(moved.__getitem__, by))
             details.vid = array("i", map(d.vid.__getitem__, by))
+            self.details = details
+        self._sorted = True
+
+    def _sort_native(self, fast: Any, names: tuple[str, ...]) -> None:
+        """:meth:`_sort` with the C extension's argsort and take: 8 bytes an event of the lane at the peak (the
+        lists of Python ints above cost ~70, and a 10M-event recording's accept lane holds ~2M events)."""
+        order = fast.argsort(self.t)
+        for name in names:
+            setattr(self, name, fast.take(getattr(self, name), order))
+        d = self.details
+        if d:
+            where = fast.argsort(order)  # old index -> new (the inverse of a permutation is its argsort)
+            del order
+            moved = fast.take(where, d.idx)
+            del where
+            by = fast.argsort(moved)
+            details = Details(d.table)
+            details.idx = fast.take(moved, by)
+            details.vid = fast.take(d.vid, by)
             self.details = details
         self._sorted = True
 
