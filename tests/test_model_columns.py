@@ -306,3 +306,47 @@ def test_a_lane_sorts_the_same_in_c_and_in_python(monkeypatch, seed):
         assert a.typecode == b.typecode and a == b, name
     assert list(fast.t) == sorted(fast.t)
     assert fast.details.idx == slow.details.idx and fast.details.vid == slow.details.vid
+
+
+def widening(n: int) -> str:
+    """Durations and counts that fit in 32 bits for a while, then one that does not (on lane 1 only)."""
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "side": side}) for i, n, side in LANES]
+    for k in range(n):
+        lines.append(f'[{10 * k},{k % 7},"recv",0,0,{k % 5}]')
+        dur, count = (2**31 + k, 2**40) if k == n // 2 else (3, -1)
+        lines.append(f'[{10 * k + 1},{dur},"work",1,0,{count}]')
+        lines.append(f'[{10 * k + 2},{2**31 - 1},"recv",7,0,{-(2**31)}]')  # the ends of int32: still narrow
+    return "\n".join(lines) + "\n"
+
+
+def test_durations_and_counts_are_narrow_until_a_value_does_not_fit(tmp_path):
+    text = widening(3000)
+    compare(tmp_path, text)
+    path = tmp_path / "r.jsonl"
+    path.write_text(text, encoding="utf-8", newline="")
+    for fast in PATHS:
+        rec = reader.load(str(path), fast=fast)
+        codes = {lane.id: (lane.dur.typecode, lane.count.typecode) for lane in rec.lanes.values()}
+        assert codes == {0: ("i", "i"), 1: ("q", "q"), 7: ("i", "i"), 8: ("i", "i")}, fast
+        assert rec.lanes[1].dur[1500] == 2**31 + 1500 and rec.lanes[1].count[1500] == 2**40
+
+
+def test_a_timeline_follows_a_lane_whose_durations_widen(tmp_path):
+    from tracer.timeline.rows import Timeline
+
+    lines = widening(400).splitlines(keepends=True)
+    cut = len(lines) // 3  # before the wide value
+    for fast in PATHS:
+        b = reader.Builder(str(tmp_path / "r.jsonl"), fast)
+        b.feed_lines(lines[:cut])
+        tl = Timeline(b.rec)
+        narrow = tl._tracks[1].dur
+        assert narrow.typecode == "i"
+        b.feed_lines(lines[cut:])
+        tl.update()
+        track = tl._tracks[1]
+        assert track.dur is b.rec.lanes[1].dur and track.dur.typecode == "q", fast
+        fresh = Timeline(b.rec)._tracks[1]
+        assert track.n == fresh.n == 400
+        assert {c: list(x) for c, x in track.cum.items()} == {c: list(x) for c, x in fresh.cum.items()}
+        assert track.cum[next(iter(track.cum))][-1] > 2**31  # the wide duration is summed

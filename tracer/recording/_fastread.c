@@ -516,6 +516,48 @@ fail:
     return NULL;
 }
 
+static int append_bytes(PyObject *obj, PyObject *name, Buf *b);
+
+/* Append a staged int64 column to a lane column that is int32 while its values fit ('i'), int64 once one does
+   not ('q'): narrowed in place here, or the lane's column widened first (Lane._widen's rule). */
+static int
+append_narrow(PyObject *lane, PyObject *name, Buf *b)
+{
+    if (!b->len)
+        return 0;
+    PyObject *arr = PyObject_GetAttr(lane, name);
+    if (arr == NULL)
+        return -1;
+    PyObject *code = PyObject_GetAttrString(arr, "typecode");
+    Py_DECREF(arr);
+    if (code == NULL)
+        return -1;
+    int narrow = PyUnicode_CompareWithASCIIString(code, "i") == 0;
+    Py_DECREF(code);
+    if (narrow) {
+        int64_t *v = (int64_t *)b->data;
+        Py_ssize_t n = b->len / 8;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (v[i] < INT32_MIN || v[i] > INT32_MAX) {
+                narrow = 0;
+                break;
+            }
+        if (narrow) {
+            int32_t *w = (int32_t *)b->data; /* forward: item i's 4 bytes go at 4i, read from 8i >= 4i */
+            for (Py_ssize_t i = 0; i < n; i++)
+                w[i] = (int32_t)v[i];
+            b->len = n * 4;
+        }
+        else {
+            PyObject *r = PyObject_CallMethod(lane, "_widen", "O", name);
+            if (r == NULL)
+                return -1;
+            Py_DECREF(r);
+        }
+    }
+    return append_bytes(lane, name, b);
+}
+
 static int
 append_bytes(PyObject *obj, PyObject *name, Buf *b)
 {
@@ -546,9 +588,9 @@ flush(Ctx *c, Py_ssize_t line_no)
     int rc = 0;
     for (int i = 0; i < c->n; i++) {
         Stage *s = &c->stages[i];
-        if (rc == 0 && (append_bytes(s->lane, s_t, &s->t) < 0 || append_bytes(s->lane, s_dur, &s->dur) < 0 ||
+        if (rc == 0 && (append_bytes(s->lane, s_t, &s->t) < 0 || append_narrow(s->lane, s_dur, &s->dur) < 0 ||
                         append_bytes(s->lane, s_kind, &s->kind) < 0 || append_bytes(s->lane, s_conn, &s->conn) < 0 ||
-                        append_bytes(s->lane, s_count, &s->count) < 0 ||
+                        append_narrow(s->lane, s_count, &s->count) < 0 ||
                         append_bytes(s->lane, s_lines, &s->lines) < 0 ||
                         append_bytes(s->details, s_idx, &s->didx) < 0 || append_bytes(s->details, s_vid, &s->dvid) < 0))
             rc = -1;
@@ -1249,8 +1291,9 @@ new_array(PyObject *code)
     return PyObject_CallOneArg(array_type, code);
 }
 
+/* hold o.name's buffer if it is an array of typecode ``code`` (or of ``code2``, if not 0) */
 static int
-hold_ro(PyObject *o, PyObject *name, Py_buffer *b, char code, Py_ssize_t *n)
+hold_ro2(PyObject *o, PyObject *name, Py_buffer *b, char code, char code2, Py_ssize_t *n)
 {
     PyObject *arr = PyObject_GetAttr(o, name);
     if (arr == NULL)
@@ -1259,13 +1302,19 @@ hold_ro(PyObject *o, PyObject *name, Py_buffer *b, char code, Py_ssize_t *n)
     Py_DECREF(arr);
     if (r < 0)
         return -1;
-    if (b->format == NULL || b->format[0] != code || b->format[1] != 0) {
+    if (b->format == NULL || (b->format[0] != code && (!code2 || b->format[0] != code2)) || b->format[1] != 0) {
         PyBuffer_Release(b);
         PyErr_SetString(PyExc_TypeError, "track_extend: an array of another type");
         return -1;
     }
     *n = b->len / b->itemsize;
     return 0;
+}
+
+static int
+hold_ro(PyObject *o, PyObject *name, Py_buffer *b, char code, Py_ssize_t *n)
+{
+    return hold_ro2(o, name, b, code, 0, n);
 }
 
 PyDoc_STRVAR(track_extend_doc,
@@ -1295,7 +1344,7 @@ track_extend(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (hold_ro(tr, s_t, &bt, 'q', &nt) < 0)
         return NULL;
-    if (hold_ro(tr, s_dur, &bd, 'q', &nd) < 0) {
+    if (hold_ro2(tr, s_dur, &bd, 'q', 'i', &nd) < 0) { /* a lane's durations: int32 until one does not fit */
         PyBuffer_Release(&bt);
         return NULL;
     }
@@ -1304,7 +1353,10 @@ track_extend(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyBuffer_Release(&bd);
         return NULL;
     }
-    const int64_t *t = bt.buf, *dur = bd.buf;
+    const int64_t *t = bt.buf;
+    const void *dur_p = bd.buf;
+    const int dur_wide = bd.itemsize == 8;
+#define DUR(j) (dur_wide ? ((const int64_t *)dur_p)[j] : (int64_t)((const int32_t *)dur_p)[j])
     const int8_t *kind = bk.buf;
     Py_ssize_t stop = nt;
     if (nd < stop) stop = nd;
@@ -1366,7 +1418,7 @@ track_extend(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 if (buf_put(&me_buf, &top, 8) < 0)
                     goto done;
         }
-        int64_t ti = t[i], d = dur[i];
+        int64_t ti = t[i], d = DUR(i);
         int code = kind[i];
         long c = (code >= 0 && code < N_CLS) ? cls_of[code] : IDLE;
         if (c == WORK) {
@@ -1432,8 +1484,8 @@ track_extend(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             for (Py_ssize_t j = 0; j < ((i >> SHIFT) << SHIFT); j++) {
                 if (!(j & (STRIDE - 1)) && buf_put(&me_buf, &run, 8) < 0)
                     goto done;
-                if (t[j] + dur[j] > run)
-                    run = t[j] + dur[j];
+                if (t[j] + DUR(j) > run)
+                    run = t[j] + DUR(j);
             }
             if (buf_put(&me_buf, &run, 8) < 0)
                 goto done;

@@ -38,6 +38,9 @@ from tracer.recording.events import BY_CODE, Event
 __all__ = ["Connection", "ConnTable", "Counter", "Details", "Lane", "Recording", "Values", "natural_key"]
 
 
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+
+
 class Details(Mapping[int, "str | int"]):
     """A lane's details (event index -> close reason, peer, ...): two arrays, read like a dict.
 
@@ -130,10 +133,10 @@ class Lane:
         self.side = side
         self.line = line
         self.t = array("q")
-        self.dur = array("q")
+        self.dur = array("i")  # int32 while every value fits, then int64 (_widen): 8 bytes an event saved
         self.kind = array("b")
         self.conn = array("i")
-        self.count = array("q")
+        self.count = array("i")
         self.lines = array("i")
         self.details = Details(values)
         self._sorted = True
@@ -171,6 +174,10 @@ class Lane:
             self._sorted = False
         if t + dur > self.end:
             self.end = t + dur
+        if not _I32_MIN <= dur <= _I32_MAX and self.dur.typecode == "i":
+            self._widen("dur")
+        if not _I32_MIN <= count <= _I32_MAX and self.count.typecode == "i":
+            self._widen("count")
         self.t.append(t)
         self.dur.append(dur)
         self.kind.append(code)
@@ -180,6 +187,12 @@ class Lane:
         if detail is not None:
             self.details.put(i, detail)
         return i
+
+    def _widen(self, name: str) -> None:
+        """Make column ``name`` (``dur`` or ``count``, int32 while its values fit) int64: a value does not fit.
+
+        A new array: a timeline holding the old one sees it is not the lane's any more (as after a re-sort)."""
+        setattr(self, name, array("q", getattr(self, name)))
 
     def _sort(self) -> None:
         """Put events in start order (stable), if writers interleaved them."""

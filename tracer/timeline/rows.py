@@ -154,7 +154,7 @@ class Timeline:
         new = 0
         for lane in list(self.rec.lanes.values()):
             tr = self._tracks.get(lane.id)
-            if tr is None or tr.t is not lane.t:  # new lane, or the builder re-sorted it
+            if tr is None or tr.t is not lane.t or tr.dur is not lane.dur:  # new, re-sorted, or durations widened
                 tr = self._tracks[lane.id] = Track(lane.t, lane.dur, lane.kind, lane.conn, lane.side == "client",
                                                    lane.details, self.work_class())
                 new += tr.n

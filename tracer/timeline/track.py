@@ -235,7 +235,8 @@ class Track:
         In C (``tracer/recording/_fastread.c``'s ``track_extend``) when it is built and the columns are arrays;
         :meth:`_extend_py` is the definition, and the path without it (``SOCKSCOPE_PURE_PYTHON=1``).
         """
-        if _native is not None and _typed(self.t, "q") and _typed(self.dur, "q") and _typed(self.kind, "b"):
+        if _native is not None and _typed(self.t, "q") and (_typed(self.dur, "q") or _typed(self.dur, "i")) \
+                and _typed(self.kind, "b"):
             return int(_native.track_extend(self, _CLS_BYTES, WORK, MARK, IDLE, class_of))
         return self._extend_py()
 
