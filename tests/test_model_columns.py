@@ -309,7 +309,7 @@ def test_a_lane_sorts_the_same_in_c_and_in_python(monkeypatch, seed):
 
 
 def widening(n: int) -> str:
-    """Durations and counts that fit in 32 bits for a while, then one that does not (on lane 1 only)."""
+    """Durations and counts that fit for a while, then one that does not (on lane 1: int64; lane 7: int32)."""
     lines = [HEAD] + [json.dumps({"lane": i, "name": n, "side": side}) for i, n, side in LANES]
     for k in range(n):
         lines.append(f'[{10 * k},{k % 7},"recv",0,0,{k % 5}]')
@@ -327,7 +327,7 @@ def test_durations_and_counts_are_narrow_until_a_value_does_not_fit(tmp_path):
     for fast in PATHS:
         rec = reader.load(str(path), fast=fast)
         codes = {lane.id: (lane.dur.typecode, lane.count.typecode) for lane in rec.lanes.values()}
-        assert codes == {0: ("i", "i"), 1: ("q", "q"), 7: ("i", "i"), 8: ("i", "i")}, fast
+        assert codes == {0: ("i", "h"), 1: ("q", "q"), 7: ("i", "i"), 8: ("i", "h")}, fast
         assert rec.lanes[1].dur[1500] == 2**31 + 1500 and rec.lanes[1].count[1500] == 2**40
 
 
@@ -350,3 +350,31 @@ def test_a_timeline_follows_a_lane_whose_durations_widen(tmp_path):
         assert track.n == fresh.n == 400
         assert {c: list(x) for c, x in track.cum.items()} == {c: list(x) for c, x in fresh.cum.items()}
         assert track.cum[next(iter(track.cum))][-1] > 2**31  # the wide duration is summed
+
+
+def test_packed_values_read_as_the_list_they_were():
+    from tracer.recording.conntable import Packed, Values
+
+    items: list = ["127.0.0.1:5000", "", "eof", "日本", "\ud800 lone", 7, True, False, 0, -3, "x" * 300]
+    packed = Packed(items)
+    assert list(packed) == items and len(packed) == len(items)
+    assert [type(v) for v in packed] == [type(v) for v in items]  # True stays a bool, 7 an int
+    assert packed[-1] == items[-1] and packed[2:5] == items[2:5]
+    with pytest.raises(IndexError):
+        packed[len(items)]
+    with pytest.raises(IndexError):
+        packed[-len(items) - 1]
+    values = Values()
+    for v in items:
+        values.id_of(v)
+    values.pack()
+    assert values.id_of("later") == len(items) and values.items[len(items)] == "later"  # added after packing
+
+
+def test_a_loaded_recording_keeps_its_strings_packed(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(big(300, 4), encoding="utf-8", newline="")
+    for fast in PATHS:
+        rec = reader.load(str(path), fast=fast)
+        assert not isinstance(rec.values.items, list) and len(rec.values.items) > 300
+        assert all(c.peer == f"127.0.0.1:{k}" for k, c in enumerate(rec.connections.values(), 1) if c.peer), fast

@@ -518,8 +518,8 @@ fail:
 
 static int append_bytes(PyObject *obj, PyObject *name, Buf *b);
 
-/* Append a staged int64 column to a lane column that is int32 while its values fit ('i'), int64 once one does
-   not ('q'): narrowed in place here, or the lane's column widened first (Lane._widen's rule). */
+/* Append a staged int64 column to a lane column as narrow as its values allow ('h', 'i', then 'q': Lane._widen):
+   the lane's column widened first if a staged value does not fit, the staged values narrowed in place to it. */
 static int
 append_narrow(PyObject *lane, PyObject *name, Buf *b)
 {
@@ -532,29 +532,42 @@ append_narrow(PyObject *lane, PyObject *name, Buf *b)
     Py_DECREF(arr);
     if (code == NULL)
         return -1;
-    int narrow = PyUnicode_CompareWithASCIIString(code, "i") == 0;
+    int size = PyUnicode_CompareWithASCIIString(code, "h") == 0 ? 2
+               : PyUnicode_CompareWithASCIIString(code, "i") == 0 ? 4 : 8;
     Py_DECREF(code);
-    if (narrow) {
-        int64_t *v = (int64_t *)b->data;
-        Py_ssize_t n = b->len / 8;
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (v[i] < INT32_MIN || v[i] > INT32_MAX) {
-                narrow = 0;
-                break;
-            }
-        if (narrow) {
-            int32_t *w = (int32_t *)b->data; /* forward: item i's 4 bytes go at 4i, read from 8i >= 4i */
-            for (Py_ssize_t i = 0; i < n; i++)
-                w[i] = (int32_t)v[i];
-            b->len = n * 4;
+    if (size == 8)
+        return append_bytes(lane, name, b);
+    const int64_t *v = (const int64_t *)b->data;
+    int64_t lo = 0, hi = 0;
+    Py_ssize_t n = b->len / 8;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (v[i] < lo)
+            lo = v[i];
+        if (v[i] > hi)
+            hi = v[i];
+    }
+    int need = lo >= INT16_MIN && hi <= INT16_MAX ? 2 : lo >= INT32_MIN && hi <= INT32_MAX ? 4 : 8;
+    if (need > size) {
+        PyObject *r = PyObject_CallMethod(lane, "_widen", "Os", name, need == 4 ? "i" : "q");
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+        size = need;
+    }
+    /* narrowed forward in place: item i's bytes go at size*i, read from 8i >= size*i */
+    for (Py_ssize_t i = 0; size < 8 && i < n; i++) { /* (through memcpy: the same bytes as two types) */
+        int64_t x;
+        memcpy(&x, b->data + 8 * i, 8);
+        if (size == 4) {
+            int32_t y = (int32_t)x;
+            memcpy(b->data + 4 * i, &y, 4);
         }
         else {
-            PyObject *r = PyObject_CallMethod(lane, "_widen", "O", name);
-            if (r == NULL)
-                return -1;
-            Py_DECREF(r);
+            int16_t y = (int16_t)x;
+            memcpy(b->data + 2 * i, &y, 2);
         }
     }
+    b->len = n * size;
     return append_bytes(lane, name, b);
 }
 

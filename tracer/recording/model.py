@@ -38,7 +38,13 @@ from tracer.recording.events import BY_CODE, Event
 __all__ = ["Connection", "ConnTable", "Counter", "Details", "Lane", "Recording", "Values", "natural_key"]
 
 
-_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+# a lane's dur and count columns start narrow and widen, through these typecodes, when a value does not fit
+_WIDTHS = {"h": (-(2**15), 2**15 - 1), "i": (-(2**31), 2**31 - 1), "q": (-(2**63), 2**63 - 1)}
+
+
+def _fits(value: int, code: str) -> bool:
+    lo, hi = _WIDTHS[code]
+    return lo <= value <= hi
 
 
 class Details(Mapping[int, "str | int"]):
@@ -133,10 +139,11 @@ class Lane:
         self.side = side
         self.line = line
         self.t = array("q")
-        self.dur = array("i")  # int32 while every value fits, then int64 (_widen): 8 bytes an event saved
+        # int32 while every value fits, then int64 (_widen); counts int16 first (bytes, -1): 6-8 bytes an event saved
+        self.dur = array("i")
         self.kind = array("b")
         self.conn = array("i")
-        self.count = array("i")
+        self.count = array("h")
         self.lines = array("i")
         self.details = Details(values)
         self._sorted = True
@@ -174,10 +181,10 @@ class Lane:
             self._sorted = False
         if t + dur > self.end:
             self.end = t + dur
-        if not _I32_MIN <= dur <= _I32_MAX and self.dur.typecode == "i":
-            self._widen("dur")
-        if not _I32_MIN <= count <= _I32_MAX and self.count.typecode == "i":
-            self._widen("count")
+        if not _fits(dur, self.dur.typecode):
+            self._widen("dur", "q")
+        if not _fits(count, self.count.typecode):
+            self._widen("count", "i" if _fits(count, "i") else "q")
         self.t.append(t)
         self.dur.append(dur)
         self.kind.append(code)
@@ -188,11 +195,11 @@ class Lane:
             self.details.put(i, detail)
         return i
 
-    def _widen(self, name: str) -> None:
-        """Make column ``name`` (``dur`` or ``count``, int32 while its values fit) int64: a value does not fit.
+    def _widen(self, name: str, code: str) -> None:
+        """Make column ``name`` (``dur`` or ``count``, as narrow as its values allow) of typecode ``code``, wider.
 
         A new array: a timeline holding the old one sees it is not the lane's any more (as after a re-sort)."""
-        setattr(self, name, array("q", getattr(self, name)))
+        setattr(self, name, array(code, getattr(self, name)))
 
     def _sort(self) -> None:
         """Put events in start order (stable), if writers interleaved them."""

@@ -164,6 +164,7 @@ class Builder:
         rec.marks.sort()
         rec.connections.trim()
         rec.values.ids.clear()  # only the builder looks values up (~100 bytes a distinct peer); reading uses items
+        rec.values.pack()
         if cut_off:
             rec.cut_off = True
             rec.warnings.append(_("{path}:{line}: the last line is cut off (recording interrupted?); ignored").format(
