@@ -196,7 +196,17 @@ def test_blocks_cut_lines_as_readline_did(tmp_path, monkeypatch, limit, block):
              head + b"\n" + lane + b"\n" + ev + b"\r\n" + ev,
              head + b"\n" + lane + b"\n" + b"x" * 400,
              head + b"\n" + lane + b"\n" + ev + b"\n" + b"\xff" + ev + b"\n",
-             head + b"\n" + lane + b"\n" + ev + b"\n" + ev[:5] + b"\xc3"]
+             head + b"\n" + lane + b"\n" + ev + b"\n" + ev[:5] + b"\xc3",
+             # the C path reads blocks in place: what readlines would cut where it does not look
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + ev + b"\r\r\n" + (ev + b"\n") * 3,
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + ev[:4] + b"\r" + ev[4:] + b"\n" + ev + b"\n",
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + b'{"c": "q", "t": 1, "v": 2' + b" " * 200 + b"}\n",
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + b'{"end": true}\n' + ev + b"\n",
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + b'{"end": true}\n\n\n',
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + b"\n" + (ev + b"\n") * 3,
+             head + b"\n" + lane + b"\n" + (ev + b"\n") * 30 + '[1,2,"close",1,0,3,"é"]\n'.encode() + ev + b"\n",
+             head + b"\r\n" + lane + b"\r\n" + (ev + b"\r\n") * 30,
+             head + b"\r" + lane + b"\n" + (ev + b"\n") * 3]
     for k, data in enumerate(cases):
         path = tmp_path / f"c{k}.jsonl"
         path.write_bytes(data)
@@ -209,3 +219,24 @@ def test_without_the_c_path_the_python_one_reads(monkeypatch, tmp_path):
     assert fastpath._load_native() is None
     rec = reader.load(os.path.join(HERE, "data", "pool.jsonl"), fast=False)
     assert rec.n_events and reader.Builder("x", fast=False).fast is None
+
+
+@needs_c
+def test_the_c_path_reads_whole_blocks_in_place(tmp_path, monkeypatch):
+    """load() hands the C path each block as one string (not a str a line), and takes the same model."""
+    lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"})]
+    lines += [f"[{i * 10},5,\"recv\",1,0,3]" for i in range(5000)]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    taken = []
+    real = reader.native.feed_block
+
+    def spy(builder, text, start, stop, limit):  # type: ignore[no-untyped-def]
+        at = real(builder, text, start, stop, limit)
+        taken.append(at - start)
+        return at
+
+    monkeypatch.setattr(reader.native, "feed_block", spy)
+    monkeypatch.setattr(reader, "BLOCK", 4096)
+    assert outcome(str(path), True) == outcome(str(path), False)
+    assert sum(taken) > 0.95 * path.stat().st_size  # nearly all of the file went through it

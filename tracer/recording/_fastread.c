@@ -1260,6 +1260,110 @@ feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(i);
 }
 
+PyDoc_STRVAR(feed_block_doc,
+"feed_block(builder, text, start, stop, limit) -> int\n\n"
+"feed_events over the lines of text[start:stop] (each ended by '\\n', stop just after one) without a str a line:\n"
+"stops at the first line it does not take, one holding a CR other than one just before its '\\n' (a line\n"
+"end to readlines), or one of more than limit characters, and returns where that line starts (stop if none).");
+
+static PyObject *
+feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "feed_block(builder, text: str, start, stop, limit)");
+        return NULL;
+    }
+    PyObject *builder = args[0], *text_obj = args[1];
+    Py_ssize_t start = PyLong_AsSsize_t(args[2]), stop = PyLong_AsSsize_t(args[3]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text_obj);
+    if (start < 0 || stop > size || start > stop) {
+        PyErr_SetString(PyExc_ValueError, "feed_block: start and stop out of range");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(text_obj) || start == stop) /* (not ASCII: the lines' way) */
+        return PyLong_FromSsize_t(start);
+    const char *text = (const char *)PyUnicode_DATA(text_obj);
+    PyObject *v = PyObject_GetAttr(builder, s_line_no);
+    if (v == NULL)
+        return NULL;
+    Py_ssize_t line_no = PyLong_AsSsize_t(v);
+    Py_DECREF(v);
+    if (line_no == -1 && PyErr_Occurred())
+        return NULL;
+    Ctx c;
+    int opened = ctx_open(&c, builder);
+    if (opened <= 0) {
+        ctx_close(&c);
+        return opened < 0 ? NULL : PyLong_FromSsize_t(start);
+    }
+    PyObject *trailer = PyObject_GetAttr(c.rec, s_trailer);
+    int go = trailer == Py_None && line_no >= 1;
+    Py_XDECREF(trailer);
+    if (trailer == NULL) {
+        ctx_close(&c);
+        return NULL;
+    }
+    int err = 0;
+    Py_ssize_t at = start;
+    while (go && at < stop) {
+        const char *p = text + at;
+        const char *nl = memchr(p, '\n', stop - at);
+        if (nl == NULL)
+            break;
+        Py_ssize_t len = nl - p + 1; /* with its '\n', as len(line) */
+        Py_ssize_t body = nl - p;
+        if (body && p[body - 1] == '\r')
+            body--;
+        if (len > limit || memchr(p, '\r', body) != NULL)
+            break;
+        if (body && p[0] == '{') {
+            PyObject *item = PyUnicode_Substring(text_obj, at, at + len);
+            if (item == NULL) {
+                err = 1;
+                break;
+            }
+            int r = feed_object(&c, item, &line_no);
+            Py_DECREF(item);
+            if (r < 0) {
+                err = 1;
+                break;
+            }
+            at += len;
+            if (r == 0)
+                break;
+            continue;
+        }
+        Line ln;
+        if (!parse_line(p, body, &ln))
+            break;
+        int r = add_event(&c, &ln, line_no + 1);
+        if (r < 0) {
+            err = 1;
+            break;
+        }
+        if (r == 0)
+            break;
+        line_no++;
+        at += len;
+    }
+    if (err) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (flush(&c, line_no) < 0)
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
+    else if (flush(&c, line_no) < 0)
+        err = 1;
+    ctx_close(&c);
+    if (err)
+        return NULL;
+    return PyLong_FromSsize_t(at);
+}
+
 PyDoc_STRVAR(compact_doc, "compact(table)\n\nConnTable.compact in C: squeeze the gone rows out, in place.");
 
 static PyObject *
@@ -1758,6 +1862,7 @@ take(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"feed_events", (PyCFunction)(void (*)(void))feed_events, METH_FASTCALL, feed_events_doc},
     {"compact", (PyCFunction)compact, METH_O, compact_doc},
+    {"feed_block", (PyCFunction)(void (*)(void))feed_block, METH_FASTCALL, feed_block_doc},
     {"track_extend", (PyCFunction)(void (*)(void))track_extend, METH_FASTCALL, track_extend_doc},
     {"argsort", (PyCFunction)argsort, METH_O, argsort_doc},
     {"take", (PyCFunction)(void (*)(void))take, METH_FASTCALL, take_doc},
