@@ -1036,9 +1036,9 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
         if (ln->detail_is_int)
             detail = PyLong_FromLongLong(ln->idetail);
         else {
+            /* not interned (Builder._event does): the value table keeps one copy of each, and interning
+               was a second dict lookup a detail */
             detail = PyUnicode_FromStringAndSize(ln->detail, ln->detail_len);
-            if (detail != NULL)
-                PyUnicode_InternInPlace(&detail);
         }
         if (detail == NULL)
             return -1;
