@@ -8,7 +8,9 @@
 1. **Tracing cost.**  ``sockscope serve pool`` processes, tracing off and
    on (and a second one off, the noise floor), each under its own keep-alive load (``wrk`` if installed, else our own
    bounded client in a separate process), taking turns of 100 ms: the one not
-   on turn is stopped (SIGSTOP), so it takes no core and its load waits.  On a
+   on turn is stopped (SIGSTOP), so it takes no core and its load waits.  The
+   turns come in a random order, new each round (seeded, printed), balanced
+   so that each server follows every other equally often.  On a
    shared machine, whatever else runs then falls on both alike; back-to-back
    runs of seconds each cannot promise that.  Requests/s = whole responses
    over the time the server ran; printed per round, with the cost from the
@@ -38,6 +40,7 @@ import argparse
 import json
 import math
 import os
+import random
 import re
 import selectors
 import shutil
@@ -227,13 +230,16 @@ class ProgramServer(Server):
     Two processes (sockscope and the program's); SIGSTOP/SIGCONT go to both (its process group).
     """
 
-    def __init__(self, record: str | None, workers: int, cpu: int | None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, record: str | None, workers: int, cpu: int | None, env: dict[str, str] | None = None,
+                 root: Path = ROOT) -> None:
         self.record = record
         program = [str(ROOT / "bench" / "lesson_pool.py")]
         env = {"LESSON_POOL_WORKERS": str(workers), **(env or {})}
         cmd = [sys.executable, "-m", "tracer", *(["run", "-o", record] if record else ["serve"]), "--port", "0",
                *program]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # -m runs the tracer package found in cwd first (this checkout's, or a baseline's); it runs the program
+        # with that copy first on PYTHONPATH
+        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      preexec_fn=_pin(cpu), start_new_session=True, env=dict(os.environ, **env))
         lines: list[str] = []
         while not (m := PROGRAM_LISTENS.search(lines[-1] if lines else "")):
@@ -269,32 +275,72 @@ class ProgramServer(Server):
         return err
 
 
-def interleave(servers: dict[str, Server], seconds: float, slice_s: float, rotate: int) -> dict[str, float]:
-    """Let the servers run by turns, ``slice_s`` each, for ``seconds`` in all.
+def balanced_circuit(names: list[str], rng: random.Random) -> list[str]:
+    """A random closed walk through ``names`` in which each one follows every other exactly once.
+
+    An Eulerian circuit of the complete directed graph on ``names`` (Hierholzer's algorithm, the edges
+    taken in a shuffled order): ``n * (n - 1)`` turns, each name ``n - 1`` times, never twice in a row;
+    the walk returns to its first name, so circuits laid end to end keep the balance at the joins.
+    """
+    if len(names) < 2:
+        return list(names)
+    out_edges = {a: [b for b in names if b != a] for a in names}
+    for targets in out_edges.values():
+        rng.shuffle(targets)
+    stack, walk = [rng.choice(names)], []
+    while stack:
+        here = stack[-1]
+        if out_edges[here]:
+            stack.append(out_edges[here].pop())
+        else:
+            walk.append(stack.pop())
+    walk.reverse()
+    return walk[:-1]  # the last is the first again: the closing edge is the join to the next circuit
+
+
+def turn_order(names: list[str], turns: int, rng: random.Random) -> list[str]:
+    """``turns`` turns of the servers ``names``, balanced: each follows every other equally often.
+
+    A rotated fixed order (what this bench did before) has each server always follow the same one, so
+    whatever a predecessor leaves behind (caches, a load generator's backlog, the scheduler's
+    placement) falls on one server only: two untraced servers then differed by 1-2% in every run.
+    Here circuits of :func:`balanced_circuit`, a new random one each, all start from the same server,
+    so every join repeats the closing edge of the circuit before it.  With ``turns`` a multiple of
+    ``n * (n - 1)`` every ordered pair occurs equally often (the very last closing edge excepted).
+    """
+    if not names or turns <= 0:
+        return []
+    first = rng.choice(names)
+    order: list[str] = []
+    while len(order) < turns:
+        circuit = balanced_circuit(names, rng)
+        at = circuit.index(first)
+        order += circuit[at:] + circuit[:at]
+    return order[:turns]
+
+
+def interleave(servers: dict[str, Server], order: list[str], slice_s: float, deadline: float) -> dict[str, float]:
+    """Let the servers run by turns in ``order``, ``slice_s`` each (none past ``deadline``, time.monotonic()).
 
     Returns:
         How long each one ran (s).
     """
-    names = list(servers)
-    names = names[rotate % len(names):] + names[:rotate % len(names)]
-    ran = dict.fromkeys(names, 0.0)
-    end = time.monotonic() + seconds
-    turn = 0
-    while (now := time.monotonic()) < end:
-        server = servers[names[turn % len(names)]]
+    ran = dict.fromkeys(servers, 0.0)
+    for name in order:
+        now = time.monotonic()
+        if now + slice_s > deadline:  # the loads stop then: a turn past it would count nothing
+            break
+        server = servers[name]
         server.cont()
-        time.sleep(min(slice_s, end - now))
+        time.sleep(slice_s)
         server.halt()
-        ran[names[turn % len(names)]] += time.monotonic() - now
-        turn += 1
+        ran[name] += time.monotonic() - now
     return ran
 
 
 def interval(requests: dict[str, list[int]], ran: dict[str, list[float]], k: str,
              draws: int = 2000, base: str = "off") -> tuple[float, float]:
     """A 95% bootstrap interval of k's requests/s over ``base``'s, resampling whole rounds."""
-    import random
-
     rng = random.Random(1)  # the same interval for the same rounds
     n = len(requests[k])
     ratios = []
@@ -329,6 +375,8 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> 
     label = "pinned (servers on core 0, load on core 1)" if pinned else "unpinned"
     print(f"\n## tracing cost, pool server, {label}: {args.rounds} rounds x {args.seconds:g} s of each, "
           f"turns of {args.slice * 1000:g} ms, {args.connections} keep-alive connections, load: {tool}")
+    print(f"turn order: balanced at random each round (seed {args.seed + pinned}; --seed {args.seed} repeats it): "
+          "every server follows every other equally often, so no server always follows the same one")
     record = os.path.join(folder, f"pool-{'pinned' if pinned else 'unpinned'}.jsonl")
     cpu_server, cpu_load = (0, 1) if pinned else (None, None)
     servers: dict[str, Server] = {}
@@ -370,14 +418,17 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
     req: dict[str, list[int]] = {k: [] for k in servers}
     ran: dict[str, list[float]] = {k: [] for k in servers}
     cpu = dict.fromkeys(servers, 0)
+    rng = random.Random(args.seed + pinned)  # printed by overhead(): the same orders again with --seed
     try:
         for i in range(-1, args.rounds):  # round -1 warms up: connections made, worker threads started
             secs = args.warmup if i < 0 else args.seconds
+            order = turn_order(list(servers), round(len(servers) * secs / args.slice), rng)
             loads = {k: start_load(tool, s.host, s.port, args.connections, len(servers) * secs + 1.0, cpu_load)
                      for k, s in servers.items()}
+            started = time.monotonic()
             time.sleep(0.5)  # the load generators start and connect (the servers' kernels accept)
             cpu_before = {k: s.cpu_ns() for k, s in servers.items()}
-            took = interleave(servers, len(servers) * secs, args.slice, rotate=i)
+            took = interleave(servers, order, args.slice, deadline=started + len(servers) * secs + 0.9)
             got = {k: load_result(tool, p) for k, p in loads.items()}  # all servers stopped: nothing more counts
             if i < 0:
                 continue
@@ -603,6 +654,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, help="rounds per setting (default 12; 4 with --quick)")
     p.add_argument("--seconds", type=float, help="seconds each server runs per round (default 2; 1 with --quick)")
     p.add_argument("--slice", type=float, default=0.1, help="seconds per turn (default 0.1)")
+    p.add_argument("--seed", type=int, help="seed of the turn order (default: a new one, printed)")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds each server runs before measuring")
     p.add_argument("--connections", type=int, default=10, help="keep-alive connections (default 10)")
     p.add_argument("--workers", type=int, default=10, help="the pool's size (default 10)")
@@ -625,6 +677,8 @@ def main() -> int:
         host, port, conns, secs = args.client
         print(json.dumps(python_client(host, int(port), int(conns), float(secs))))
         return 0
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1_000_000)
     args.rounds = args.rounds or (4 if args.quick else 12)
     args.seconds = args.seconds or (1.0 if args.quick else 2.0)
     args.rate_seconds = args.rate_seconds or (5.0 if args.quick else 60.0)
