@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -365,3 +369,40 @@ def test_a_clients_recorder_counts_no_context_switches(tmp_path: Path) -> None:
     client.close()
     names = [json.loads(line).get("c") for line in path.read_text().splitlines()]
     assert names.count("ctx_voluntary") == server  # the switches are the server's: a client adds none
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own switches (RUSAGE_THREAD): Linux only")
+def test_the_writers_own_wakes_are_not_the_servers_switches(tmp_path: Path) -> None:
+    """An idle server's recording wrote two context-switch lines every flush (the writer's own wake is a
+    switch): with 10 ms flushes, ~25 in 0.25 s. The server (this test's main thread) switches once."""
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "thread"}, flush_interval=0.01, sample_interval=0.01)
+    time.sleep(0.25)
+    rec.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()[1:-1]]
+    values = [line["v"] for line in lines if line.get("c") == "ctx_voluntary"]
+    assert 1 <= len(values) <= 4, values
+    assert values == sorted(values)  # a count since the start: never down
+
+
+def test_the_writer_waits_without_running_threadings_python_code(tmp_path: Path) -> None:
+    """Each wake of the writer ran threading.Event.wait's Condition (a new lock, a deque, ~10 Python
+    calls), 20 times a second or more under a server; its wait is one C call now."""
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_code.co_name}")
+
+    threading.setprofile(profile)  # the threads started from here on: the writer only
+    try:
+        rec = Recorder(str(tmp_path / "r.jsonl"), {"model": "thread"}, flush_interval=0.01, sample_interval=0.01)
+    finally:
+        threading.setprofile(None)  # type: ignore[arg-type]
+    time.sleep(0.2)
+    rec.close()
+    waits = calls.count("recorder.py:wait")
+    assert waits >= 5  # it woke, and was profiled
+    lifecycle = {"run", "_bootstrap", "_bootstrap_inner", "_delete", "_stop", "_set_ident", "_set_native_id",
+                 "_set_tstate_lock", "_started"}  # the thread's start and end, once
+    assert sorted({c for c in calls if c.startswith("threading.py:") and c.split(":")[1] not in lifecycle}) == []
