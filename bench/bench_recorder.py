@@ -353,8 +353,27 @@ def interval(requests: dict[str, list[int]], ran: dict[str, list[float]], k: str
     return ratios[int(0.025 * draws)], ratios[int(0.975 * draws) - 1]
 
 
-def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str) -> tuple[str, list[str]]:
-    """Tracing off vs on, run by turns; returns the cost in words for the summary, and the recording made.
+def bar_verdict(cost: float, low: float, high: float, bar: float, noise: float) -> str:
+    """Whether a cost (requests/s lost, a fraction; its 95% interval low..high) meets ``bar``, in words.
+
+    The estimate decides, the interval says how sure; but a noise floor (two untraced servers' same
+    figure) of half the bar or more means this machine could not tell: NOT TOLD, whatever the estimate.
+    """
+    span = f"{cost:+.1%} (95% {low:+.1%}..{high:+.1%})"
+    if abs(noise) >= bar / 2:
+        return (f"NOT TOLD: the noise floor is {noise:+.1%}, half the bar ({bar:.0%}) or more; the estimate {span} "
+                "says nothing here: measure on a quiet machine")
+    if cost <= bar:
+        return f"MET: {span} <= {bar:.0%}" + (" (the whole interval is under the bar)" if high <= bar
+                                             else "; not sure: the interval reaches past the bar")
+    return f"NOT MET: {span} > {bar:.0%}" + (" (the whole interval is over the bar)" if low > bar
+                                            else "; the interval reaches down under the bar")
+
+
+def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str
+             ) -> tuple[str, list[str], list[tuple[str, str]]]:
+    """Tracing off vs on, run by turns; returns the cost in words for the summary, the recording made, and
+    each bar's verdict (what, words).
 
     The servers start once, each with its own load generator running all the
     time.  They take turns of ``--slice`` seconds; the others are stopped
@@ -412,7 +431,7 @@ def _start_servers(servers: dict[str, Server], args: argparse.Namespace, record:
 
 
 def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pinned: bool,
-             cpu_load: int | None) -> tuple[str, list[str]]:
+             cpu_load: int | None) -> tuple[str, list[str], list[tuple[str, str]]]:
     """Run the rounds by turns; print each and the costs; return the summary and the recording made."""
     record = str(servers["on"].record)
     req: dict[str, list[int]] = {k: [] for k in servers}
@@ -448,6 +467,9 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
     rate = {k: sum(req[k]) / sum(ran[k]) for k in servers}
     cpu_per_req = {k: cpu[k] / max(sum(req[k]), 1) for k in servers}
     said = {}
+    bar_at = 0.05 if pinned else 0.03  # (not `bar`: the lines below print a `bar` of their own)
+    noise = 1 - rate["off2"] / rate["off"]
+    bars: list[tuple[str, str]] = []
     for k in servers:
         if k in ("off", "run-off"):
             continue
@@ -458,8 +480,13 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
             print(f"run-on/run-off: {r:.3f} of run-off's {rate['run-off']:.0f} req/s (the lesson's pool code, "
                   f"sockscope run vs untraced), 95% interval {lo:.3f}..{hi:.3f}: cost {1 - r:+.1%}; "
                   f"bar {'5' if pinned else '3'}% (serve pool's, as issue 11 asks)")
+            bars.append(("the lesson's pool code under sockscope run",
+                         bar_verdict(1 - r, 1 - hi, 1 - lo, bar_at, noise)))
             continue
         lo, hi = interval(req, ran, k)
+        if k == "on":
+            bars.append(("serve pool --record", bar_verdict(1 - rate[k] / rate["off"], 1 - hi, 1 - lo, bar_at,
+                                                                noise)))
         said[k] = f"{1 - rate[k] / rate['off']:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
         bar = f"; bar {'5' if pinned else '3'}%" if k == "on" else "  (both untraced: the noise floor)" \
             if k == "off2" else ""
@@ -475,7 +502,9 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
         summary += f"; Python hot path {said['on-py']}"
     if "run-on" in said:
         summary += f"; the lesson's pool under sockscope run {said['run-on']}"
-    return summary, [record]
+    for what, words in bars:
+        print(f"bar, {what}: {words}")
+    return summary, [record], bars
 
 
 # --------------------------------------------------------------------- part 2
@@ -646,6 +675,14 @@ def instructions(folder: str, workers: int, low: int = 200, high: int = 1200, le
     return ratio
 
 
+def _load_average() -> str:
+    """The 1-minute load average, or a word where the OS has none (Windows)."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
@@ -690,9 +727,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
         records: list[str] = []
         if args.only in (None, "cost"):
-            cost_free, rec1 = overhead(tool, args, False, folder)
-            cost_pinned, rec2 = overhead(tool, args, True, folder)
+            load_before = _load_average()
+            cost_free, rec1, bars_free = overhead(tool, args, False, folder)
+            cost_pinned, rec2, bars_pinned = overhead(tool, args, True, folder)
             records = rec1 + rec2
+            print(f"\n## the bars (requests/s lost with tracing on; load average {load_before} before, "
+                  f"{_load_average()} after: other work on this machine)")
+            for label, bars in (("unpinned", bars_free), ("pinned", bars_pinned)):
+                for what, words in bars:
+                    print(f"  {label}, {what}: {words}")
         if args.only in (None, "rate"):
             print(f"\n## sustained rate: {args.rate:,} events/s for {args.rate_seconds:g} s "
                   f"from {args.threads} threads")

@@ -57,3 +57,20 @@ def test_a_short_order_and_one_server():
     assert bench_recorder.turn_order(["off"], 3, random.Random(0)) == ["off"] * 3
     assert bench_recorder.turn_order(NAMES, 0, random.Random(0)) == []
     assert len(bench_recorder.turn_order(NAMES, 7, random.Random(0))) == 7
+
+
+def test_the_bar_verdict_says_met_or_not_and_how_sure():
+    verdict = bench_recorder.bar_verdict
+    assert verdict(0.01, -0.01, 0.025, 0.03, 0.004) == "MET: +1.0% (95% -1.0%..+2.5%) <= 3% (the whole interval is " \
+                                                        "under the bar)"
+    assert verdict(0.02, 0.0, 0.04, 0.03, 0.0).endswith("; not sure: the interval reaches past the bar")
+    assert verdict(0.043, 0.025, 0.06, 0.03, 0.008) == ("NOT MET: +4.3% (95% +2.5%..+6.0%) > 3%; the interval "
+                                                         "reaches down under the bar")
+    assert verdict(0.063, 0.052, 0.078, 0.05, -0.008).startswith("NOT MET: +6.3% (95% +5.2%..+7.8%) > 5% (the whole")
+
+
+def test_a_noise_floor_of_half_the_bar_tells_nothing_whatever_the_estimate():
+    for cost in (-0.07, 0.01, 0.09):
+        words = bench_recorder.bar_verdict(cost, cost - 0.02, cost + 0.02, 0.03, -0.016)
+        assert words.startswith("NOT TOLD: the noise floor is -1.6%, half the bar (3%) or more"), words
+    assert bench_recorder.bar_verdict(0.01, 0.0, 0.02, 0.03, 0.014).startswith("MET")
