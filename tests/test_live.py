@@ -336,3 +336,24 @@ async def test_burst_counts_start_with_the_cursor_at_the_end_and_ctrl_c_quits(tm
         assert isinstance(other, Input) and other.cursor_position == len(other.value)
         await pilot.press("ctrl+c")  # from inside the dialog's field
         await until(pilot, lambda: not app.is_running, "the app to quit")
+
+
+@pytest.mark.parametrize("size", [(120, 35), (80, 24)])
+async def test_following_keeps_the_server_lanes_on_screen(tmp_path, size):
+    """Regression (newcomer's check): with a burst of clients, following scrolled to the newest (client) lanes,
+    so MainThread and the workers that `demo`'s header says to watch were off the top."""
+    from tests.handmade import pool_known
+
+    burst = pool_known(40)
+    burst.lines.pop()  # no trailer: the server still runs
+    path = burst.write(tmp_path / "burst.jsonl")
+    app = LiveApp(path, session=None, hint="Watch: MainThread accepts each client")
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.timeline is not None and len(app.timeline.rec.lanes) == 43, "the lanes")
+        await pilot.pause(0.3)
+        lanes = app.lanes
+        top, height = int(lanes.scroll_offset.y), lanes.scrollable_content_region.height
+        shown = [row.label for row in lanes.rows[top:top + height]]
+        assert "MainThread" in shown and "worker_0" in shown and "worker_1" in shown, shown
+        assert any(label.startswith("client-") for label in shown), shown  # and some clients below them
+        await pilot.press("q")

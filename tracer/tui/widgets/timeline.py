@@ -365,17 +365,23 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def show_active_rows(self, since: float) -> bool:
-        """Scroll so that the rows active since ``since`` are on screen, the newest first (live mode).
+        """Scroll so that the rows active since ``since`` are on screen (live mode).
 
-        Returns whether it scrolled.
+        When they do not all fit, the server's active lanes come first (what ``demo`` tells the student to
+        watch: MainThread, the workers), with as many client lanes under them as fit; when the server's lanes
+        alone do not fit either (a thread per connection), the newest rows.  Returns whether it scrolled.
         """
         if self.timeline is None:
             return False
-        active = []
+        rec = self.timeline.rec
+        active, server = [], []
         for k, row in enumerate(self.rows):
             track = self.timeline.track(row)
             if track is not None and track.n and track.life is not None and track.life[1] >= since:
                 active.append(k)
+                lane = rec.lanes.get(row.ref) if row.kind == "lane" and isinstance(row.ref, int) else None
+                if lane is not None and lane.side != "client":
+                    server.append(k)
         if not active:
             return False
         height = self.scrollable_content_region.height
@@ -383,8 +389,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         first, last = active[0], active[-1]
         if first >= top and last < top + height:
             return False
-        self.scroll_to(y=max(0, max(first, last - height + 1) if last - first >= height else first - 1),
-                       animate=False)
+        if last - first < height:
+            y = first - 1  # all of them, with the heading above the first
+        elif server and server[-1] - server[0] < height:
+            y = server[0] - 1 if server[-1] - server[0] < height - 1 else server[0]
+            if server[0] >= top and server[-1] < top + height:
+                return False  # the server's lanes are on screen already: leave the rest where the user put it
+        else:
+            y = max(first, last - height + 1)
+        self.scroll_to(y=max(0, y), animate=False)
         return True
 
     def cursor_row(self) -> Row | None:
