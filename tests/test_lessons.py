@@ -364,3 +364,37 @@ def test_no_step_gives_away_the_answer_to_its_own_question() -> None:
             if answer and answer <= text:
                 leaks.append(f"lesson {lesson.number} step {i}: {sorted(answer)} already in its text")
     assert not leaks
+
+
+async def test_back_from_the_live_view_the_lesson_opens_on_try_it_yourself() -> None:
+    lesson = catalogue.get(9)
+    assert lesson is not None
+    app = LessonApp(lesson, back_from_live=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, on_step(app, app.steps - 1))
+        assert "Try it yourself" in panel(app)
+        assert any("Back from the live view" in str(n.message) for n in app._notifications)  # noqa: SLF001
+        await pilot.press("t")  # and t tries it again
+        await pilot.pause()
+    assert app.try_it
+
+
+def test_q_in_the_live_view_goes_back_to_the_lesson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (newcomer's check): t then q in the live view quit sockscope instead of going back."""
+    from tracer.commands import lesson as command
+    from tracer.commands import live
+
+    opened: list[int] = []
+
+    def run(self: LessonApp) -> None:  # the student: t on the first opening, q on the second
+        opened.append(self.step_index)
+        self.try_it = len(opened) == 1
+
+    tried: list[int] = []
+    monkeypatch.setattr(live, "not_interactive", lambda: None)
+    monkeypatch.setattr(LessonApp, "run", run)
+    monkeypatch.setattr(command, "try_live", lambda lesson: tried.append(lesson.number) or 1)
+    assert main(["lesson", "9"]) == 1  # the live run's exit status is kept
+    lesson = catalogue.get(9)
+    assert lesson is not None
+    assert tried == [9] and opened == [0, len(lesson.steps)]  # back, on the try-it step

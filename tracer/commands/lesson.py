@@ -80,14 +80,17 @@ def run(args: argparse.Namespace) -> int:
                            "them").format(why=why))
     from tracer.tui.lesson_app import LessonApp
 
-    app = LessonApp(lesson, args.folder)
-    app.run()
-    if app.error is not None:
-        print(f"error: {app.error}", file=sys.stderr)
-        return 2
-    if app.try_it:
-        return try_live(lesson)
-    return 0
+    code, back = 0, False
+    while True:  # try it yourself (t), then q in the live view: back to the lesson, on its try-it step
+        app = LessonApp(lesson, args.folder, back_from_live=back)
+        app.run()
+        if app.error is not None:
+            print(f"error: {app.error}", file=sys.stderr)
+            return 2
+        if not app.try_it:
+            return code
+        code = max(code, try_live(lesson))
+        back = True
 
 
 def try_live(lesson: catalogue.Lesson) -> int:
@@ -102,7 +105,8 @@ def try_live(lesson: catalogue.Lesson) -> int:
     cfg, scenario, params = try_settings(lesson)
     print(f"sockscope: {lesson.try_command()}", flush=True)
     session = Session(cfg, default_path(cfg.model))
-    hint = _("Lesson {number}, live: {text}").format(number=lesson.number, text=_(lesson.try_text))
+    hint = _("Lesson {number}, live (q: back to the lesson): {text}").format(number=lesson.number,
+                                                                            text=_(lesson.try_text))
     return run_live(session, hint=hint, fire_at_start=(scenario, params))
 
 

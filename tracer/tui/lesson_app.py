@@ -142,11 +142,12 @@ class LessonApp(ReplayApp):
 
     DETAIL_SHARE = 4  # the lesson panel takes room too: the detail panel grows to a quarter of the screen
 
-    def __init__(self, lesson: Lesson, folder: str = "recordings") -> None:
+    def __init__(self, lesson: Lesson, folder: str = "recordings", *, back_from_live: bool = False) -> None:
         super().__init__(os.path.join(folder, lesson.recording))
         self.lesson = lesson
         self.folder = folder
-        self.step_index = 0
+        self.back_from_live = back_from_live
+        self.step_index = len(lesson.steps) if back_from_live else 0  # back: on try it yourself, where t was
         self.answered = False
         self.try_it = False  # set when the student asks to try it live (the command runs it after the app)
         self.step_error: str | None = None
@@ -176,6 +177,9 @@ class LessonApp(ReplayApp):
 
     def on_mount(self) -> None:
         self.query_one("#about").display = False  # the lesson panel says what the recording shows
+        if self.back_from_live:
+            self.notify(_("Back from the live view: t runs it again, p goes back through the steps, q quits."),
+                        timeout=6)
 
     # -------------------------------------------------- loading a step's recording
     def _wanted_path(self) -> str:
