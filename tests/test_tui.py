@@ -565,3 +565,48 @@ def test_long_thread_names_keep_the_end_that_tells_them_apart() -> None:
     assert fit_name("worker_3", 14) == fit("worker_3", 14)  # short names: padded as before
     assert fit_name("esc\\x1b[31mred\\x07", 14) == fit("esc\\x1b[31mred\\x07", 14)  # no numbered end: the start
     assert fit_name("完成连接队列长度啊", 9) == fit("完成连接队列长度啊", 9)  # wide text: cut at a character
+
+
+def students_pool(path: Path) -> Path:
+    """The README's pool server under `sockscope run`, as recorded: start-up at 0.1 s (the accept loop submitted
+    to the pool, its thread started), the accept waiting until curl's first request at 2.5 s, five requests,
+    then the accept waiting until Ctrl-C at 6.6 s (drawn to the stop)."""
+    from tests.handmade import Lines
+
+    r = Lines("myserver.py").lane(0, "MainThread").lane(1, "ThreadPoo…-0_0").lane(2, "ThreadPoo…-0_1")
+    r.ev(103 * MS, 0, "listen", 0, 0, 1024, "127.0.0.1:9999").ev(103 * MS, 0, "submit", 0, 0, 0)
+    r.ev(110 * MS, 0, "thread_start", 1).ev(111 * MS, 0, "start", 1)
+    t = 111 * MS
+    for i in range(1, 6):
+        came = 2500 * MS + i * 20 * MS
+        r.ev(t, came - t, "accept", 1, i, -1, f"127.0.0.1:{55000 + i}").ev(came, 0, "submit", 1, i, 1)
+        if i == 1:
+            r.ev(came + 100 * US, 0, "thread_start", 2)
+        r.ev(came + 200 * US, 0, "start", 2, i).ev(came + 300 * US, 150 * US, "recv", 2, i, 78)
+        r.ev(came + 500 * US, 20 * US, "send", 2, i, 60)
+        t = came + 10 * US
+    r.ev(t, 6600 * MS - t, "accept", 1, 0, -1, "shutdown")
+    return r.end(t=6600 * MS, alive=[0, 1, 2]).write(path)
+
+
+async def test_fit_frames_the_requests_not_the_start_up_before_them(tmp_path: Path) -> None:
+    """Regression (newcomer's check): on a student's recording whose accept waits the whole run, 0 framed all
+    of it (0.1 s to 2.6 s: the requests in a few columns; they needed `}`)."""
+    app = ReplayApp(students_pool(tmp_path / "myserver.jsonl"))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        await pilot.press("plus", "plus", "l", "0")
+        first, last = 2520 * MS, 2600 * MS + 520 * US  # the first request's accept, the last send's end
+        assert view.view.start > 2400 * MS and view.view.cell_of(first) >= 0, view.view
+        assert view.view.cell_of(last) < view.view.width
+        assert view.view.cell_of(last) - view.view.cell_of(first) > view.view.width * 0.8  # they fill it
+        assert any("left out" in str(n.message) for n in app._notifications)  # noqa: SLF001  (says so)
+
+
+async def test_fit_without_start_up_says_nothing(tmp_path: Path) -> None:
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("0")
+        assert not any("left out" in str(n.message) for n in app._notifications)  # noqa: SLF001

@@ -36,6 +36,8 @@ class Burst:
     t0: int
     t1: int
     points: int
+    conns: int = 0  # of the points, those of a connection (accepted, read, written, closed): not start-up
+
 
     @property
     def span(self) -> int:
@@ -44,10 +46,15 @@ class Burst:
 
 def spans(rec: Recording) -> list[tuple[int, int]]:
     """Every stretch of activity, sorted: an instant or a wait's end is a point, a send or work its whole span."""
-    out: list[tuple[int, int]] = []
+    return [(a, b) for a, b, _conn in conn_spans(rec)]
+
+
+def conn_spans(rec: Recording) -> list[tuple[int, int, bool]]:
+    """:func:`spans`, each with whether it is a connection's (an event with a connection id)."""
+    out: list[tuple[int, int, bool]] = []
     for lane in list(rec.lanes.values()):
         n = len(lane)
-        t, dur, kind, details = lane.t, lane.dur, lane.kind, lane.details
+        t, dur, kind, details, conn = lane.t, lane.dur, lane.kind, lane.details, lane.conn
         for i in range(n):
             code = kind[i]
             if code in _QUIET:
@@ -56,7 +63,7 @@ def spans(rec: Recording) -> list[tuple[int, int]]:
             if isinstance(detail, str) and detail.startswith(_ENDED_BY_STOP):
                 continue  # the accept loop woken at shutdown: not something the student did
             end = t[i] + dur[i]
-            out.append((end, end) if code in _SPANS_END_ONLY else (t[i], end))
+            out.append((end, end, conn[i] != 0) if code in _SPANS_END_ONLY else (t[i], end, conn[i] != 0))
     out.sort()
     return out
 
@@ -66,23 +73,39 @@ def points(rec: Recording) -> list[int]:
     return sorted(x for a, b in spans(rec) for x in (a, b))
 
 
-def bursts(rec: Recording, found: list[tuple[int, int]] | None = None) -> list[Burst]:
-    """The recording's bursts of activity, in time order: stretches closer than the gap, merged."""
-    found = spans(rec) if found is None else found
+def bursts(rec: Recording, found: list[tuple[int, int]] | list[tuple[int, int, bool]] | None = None) -> list[Burst]:
+    """The recording's bursts of activity, in time order: stretches closer than the gap, merged.
+
+    ``found``: spans, each optionally with whether it is a connection's (see :func:`conn_spans`).
+    """
+    found = conn_spans(rec) if found is None else found
     if not found:
         return []
-    whole = max(b for _, b in found) - found[0][0]
+    whole = max(s[1] for s in found) - found[0][0]
     gap = max(MIN_GAP, whole * GAP_SHARE)
     out: list[Burst] = []
-    start, end, count = found[0][0], found[0][1], 0
-    for a, b in found:
+    start, end, count, conns = found[0][0], found[0][1], 0, 0
+    for span in found:
+        a, b = span[0], span[1]
         if a - end > gap:
-            out.append(Burst(start, end, count))
-            start, end, count = a, b, 0
+            out.append(Burst(start, end, count, conns))
+            start, end, count, conns = a, b, 0, 0
         end = max(end, b)
         count += 1
-    out.append(Burst(start, end, count))
+        conns += len(span) > 2 and bool(span[2])  # type: ignore[misc]
+    out.append(Burst(start, end, count, conns))
     return out
+
+
+def interesting(found: list[Burst]) -> list[Burst]:
+    """The bursts a fit frames: from the first that serves a connection to the last that does.
+
+    A student's program starts its threads and its accept loop long before the first request comes (and its
+    waits are drawn to the stop): framing that start-up too squeezed the requests into a few columns.  With no
+    connection at all, every burst.
+    """
+    talk = [k for k, b in enumerate(found) if b.conns]
+    return found[talk[0]:talk[-1] + 1] if talk else found
 
 
 def active_window(rec: Recording) -> tuple[int, int] | None:

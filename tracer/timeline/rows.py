@@ -127,11 +127,17 @@ class Timeline:
         return self._bursts[1]
 
     def active_window(self) -> tuple[int, int]:
-        """From the first burst's start to the last one's end (the whole recording if nothing happened)."""
-        found = self.bursts()
+        """From the first burst that serves a connection to the last (see :func:`activity.interesting`); with
+        no connection, from the first burst to the last; the whole recording if nothing happened."""
+        found = activity.interesting(self.bursts())
         if not found:
             return self.t_min, max(self.t_max, self.t_min + 1000)
         return found[0].t0, max(found[-1].t1, found[0].t0 + 1000)
+
+    def fit_leaves_out(self) -> bool:
+        """Whether the fit (:meth:`active_window`) leaves out bursts before or after the connections'."""
+        found = self.bursts()
+        return len(activity.interesting(found)) < len(found)
 
     def inks(self) -> list[str]:
         """The kinds of time this recording has (ink names), for a legend of only what is on screen."""

@@ -428,11 +428,14 @@ class ReplayApp(App[None]):
     def action_fit(self) -> None:
         self._user()
         self.lanes.fit()
+        if self.timeline is not None and self.timeline.fit_leaves_out():
+            self.notify(_("Fitted to the connections' activity; the start-up or shutdown around it is left out "
+                          "({ and } frame each burst, - zooms out)."), timeout=4)
 
     def action_burst(self, forward: bool) -> None:
         self._user()
         if not self.lanes.burst(forward):
-            self.notify("No more bursts of activity that way.", timeout=2)
+            self.notify(_("No more bursts of activity that way."), timeout=2)
         self._reanchor()
 
     def action_pan(self, direction: int) -> None:
