@@ -403,3 +403,57 @@ def test_ctrl_c_handed_to_another_thread_still_stops_accept() -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("accept() slept on after a Ctrl-C taken by another thread")
     assert done.stdout.startswith("stopped after"), done.stderr
+
+
+def typed_ctrl_c(argv: list[str], ready: str) -> str:
+    """Run sockscope in a terminal of its own (a pty), wait for ``ready``, type Ctrl-C; what the terminal showed."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: sockscope, the terminal's foreground process
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "tracer", *argv])
+    seen = b""
+    typed = False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready_now, _w, _x = select.select([fd], [], [], 0.1)
+            if ready_now:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child has closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if not typed and ready.encode() in seen:
+                os.write(fd, b"\x03")  # Ctrl-C, typed: the terminal echoes ^C and signals its foreground
+                typed = True
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert typed, seen
+    return seen.decode(errors="replace")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty's Ctrl-C (Linux-only here)")
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_the_summary_after_ctrl_c_starts_on_its_own_line(tmp_path: Path, command: str) -> None:
+    """Regression (newcomer's check): the summary after Ctrl-C was printed on the ^C line ("^Csockscope: ...")."""
+    record = str(tmp_path / "r.jsonl")
+    if command == "serve":
+        argv, ready = ["serve", "thread", "--port", "0", "--record", record], "Ctrl-C stops it"
+    else:
+        script = tmp_path / "sleeper.py"
+        script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
+        argv, ready = ["run", "-o", record, str(script)], "ready"
+    shown = typed_ctrl_c(argv, ready)
+    assert "stopped" in shown, shown
+    assert "^C" in shown, repr(shown)  # a pty echoes it (ECHOCTL), as a terminal does
+    assert re.search(r"\^C\r?\nsockscope: (\S+ )?stopped", shown), repr(shown)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 import servers
 from servers import Settings
@@ -179,3 +180,17 @@ def use_ascii(args: argparse.Namespace) -> None:
     from tracer.timeline import palette
 
     palette.set_ascii(bool(getattr(args, "ascii", False)) or palette.ascii_asked())
+
+
+def own_line(stream: TextIO) -> None:
+    """Start what follows a Ctrl-C on a line of its own.
+
+    The terminal echoes ``^C`` where the cursor is and no newline, so the summary printed after it ran on
+    from ``^C``.  A terminal only: a pipe or a file got no ``^C`` (after a stop by SIGTERM a terminal gets an
+    empty line, which is harmless).
+    """
+    try:
+        if stream.isatty():
+            stream.write("\n")
+    except (OSError, ValueError):
+        pass  # the terminal is gone: the summary's own print says so, or nobody is left to tell

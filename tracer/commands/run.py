@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from tracer.commands.common import port_value
+from tracer.commands.common import own_line, port_value
 from tracer.errors import UsageError
 from tracer.locale import N_, _, ngettext
 from tracer.recording.format import check_recording_path
@@ -98,6 +98,8 @@ def report(spec: ProgramSpec, path: str, ended: object) -> int:
         _remove_quietly(path)  # it could not start (port in use, no such module): its one line said why
         return 2
     t = ended.trailer
+    if ended.signals or (t is not None and (t.get("program") or {}).get("how") == "stopped"):
+        own_line(sys.stderr)  # stopped by Ctrl-C: not on the ^C the terminal echoed
     if t is None:
         how = _("killed by {signal}").format(signal=ended.signals[-1]) if ended.signals else (
             _("killed by signal {n}").format(n=-ended.status) if ended.status < 0

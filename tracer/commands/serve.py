@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from servers import Settings
-from tracer.commands.common import add_model_argument, add_server_options, settings_from
+from tracer.commands.common import add_model_argument, add_server_options, own_line, settings_from
 from tracer.errors import UsageError
 from tracer.locale import _, ngettext
 from tracer.run.runner import run_server
@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = settings_from(args)
     if cfg.program:
         return serve_program(cfg, args.record)
-    outcome = run_server(cfg, args.record)
+    outcome = run_server(cfg, args.record)  # returns when Ctrl-C (or SIGTERM) stopped the server
+    own_line(sys.stdout)  # not on the ^C the terminal echoed
     if args.record:
         t = outcome.trailer
         events = t.get("events", 0)
