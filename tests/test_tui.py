@@ -610,3 +610,29 @@ async def test_fit_without_start_up_says_nothing(tmp_path: Path) -> None:
         await loaded(pilot)
         await pilot.press("0")
         assert not any("left out" in str(n.message) for n in app._notifications)  # noqa: SLF001
+
+
+async def test_the_playhead_time_keeps_its_decimals_while_the_zoom_drifts() -> None:
+    """Regression (newcomer's check): following a live recording, the view's scale drifts to and fro across a
+    power of ten and the title's `t =` showed 4 decimals and 3 by turns."""
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(120, 35)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        view.seek(1_234_567)  # 1.234567 ms: the unit is ms; one µs a cell is the change from 3 to 4 decimals
+        shown_t: list[str] = []
+        for scale in (980.0, 1020.0, 990.0, 1040.0, 970.0, 1010.0):  # ns a cell, to and fro across 1 µs
+            view.view.scale = scale
+            app._update_panels()  # noqa: SLF001
+            await pilot.pause()
+            title = shown(app, "TitleBar")
+            shown_t.append(title.split("t = ")[1].split()[0])
+        assert len(set(shown_t)) == 1, shown_t
+        view.view.scale = 10.0  # a real zoom (a hundred times) still shows more
+        app._update_panels()  # noqa: SLF001
+        await pilot.pause()
+        assert shown(app, "TitleBar").split("t = ")[1].split()[0] == "1.23457"
+        view.view.scale = 1e5  # and fewer, down to 3
+        app._update_panels()  # noqa: SLF001
+        await pilot.pause()
+        assert shown(app, "TitleBar").split("t = ")[1].split()[0] == "1.235"

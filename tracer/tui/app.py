@@ -112,6 +112,7 @@ class ReplayApp(App[None]):
         self._loader: Loader | None = None
         self._timer: Timer | None = None
         self._pending_panels = False
+        self._t_digits: tuple[float, int] | None = None  # the playhead time's unit and decimals, kept (see _digits)
         self._redrawn = 0.0
         self._frozen = False  # gc.freeze()d a big recording (see on_loaded)
         self._detail_key: tuple[object, ...] = ()
@@ -315,8 +316,9 @@ class ReplayApp(App[None]):
             note = _("following") if self.tracking else _("f follows the end")
         else:
             note = "" if self.loaded else _("loading…")
+        self._t_digits = _digits(lanes.playhead, lanes.view.scale, self._t_digits)
         self.query_one(TitleBar).show(tl, self.path, self.playing, f"{fmt_speed(speed)} ({_ratio(speed)})",
-                                      fmt_time(lanes.playhead, _digits(lanes.playhead, lanes.view.scale)), note)
+                                      fmt_time(lanes.playhead, self._t_digits[1]), note)
         heading = ((_("connection") if lanes.label_width >= 18 else _("conn")) if tl and tl.by_connection
                    else _("thread"))
         self.query_one(Ruler).show(lanes.view, lanes.label_width, lanes.playhead, heading)
@@ -570,10 +572,24 @@ TEXTUAL_COMMANDS = {
 }
 
 
-def _digits(t: float, scale: float) -> int:
-    """Decimals that show the playhead's time to about one cell's precision at this zoom."""
+STICKY = 0.2  # decades (a factor 1.6; a zoom step is 2): the decimals change once the zoom is this far past
+
+
+def _digits(t: float, scale: float, before: tuple[float, int] | None = None) -> tuple[float, int]:
+    """Decimals that show the playhead's time to about one cell's precision at this zoom: (unit, decimals).
+
+    ``before``: the last answer.  The same decimals stay while the zoom is within :data:`STICKY` of them:
+    following a live recording, the view's scale drifts to and fro across a power of ten with each tick, and
+    ``t =`` showed 4 decimals and 3 by turns.
+    """
     unit = 1e9 if abs(t) >= 1e9 else 1e6 if abs(t) >= 1e6 else 1e3
-    return max(3, min(9, math.ceil(math.log10(unit / max(scale, 1.0)))))
+    exact = math.log10(unit / max(scale, 1.0))
+    digits = max(3, min(9, math.ceil(exact)))
+    if before is not None and before[0] == unit and before[1] != digits:
+        kept = before[1]
+        if kept - 1 - STICKY < exact <= kept + STICKY:  # (ceil(exact) == kept, with the margin)
+            digits = max(3, min(9, kept))
+    return unit, digits
 
 
 def _ratio(ns_per_s: float) -> str:
