@@ -225,3 +225,47 @@ async def test_a_lessons_steps_read_in_chinese_and_fit(chinese: None, number: in
                 answer = app.answer_text()
                 assert answer is not None and locale._(step.answer) != step.answer, "untranslated answer"
                 on_screen(app, "答：" + answer, size)
+
+
+async def test_the_help_in_chinese_wraps_between_characters_at_80x24(chinese: None) -> None:
+    """Regression (newcomer's check): the help's Chinese wrapped only at spaces (Rich's rule), so a row broke
+    after "放大 /" with half its line empty, and a line began with "；"."""
+    from rich.console import Console
+    from textual.widgets import Static
+
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        lines: list[str] = []
+        for static in app.screen.query("#help Static").results(Static):
+            width = static.content_region.width
+            assert width > 40
+            console = Console(width=width, record=True, legacy_windows=False)
+            console.print(static.content)  # (what it was given: a Rich renderable)
+            lines += [line.rstrip() for line in console.export_text().splitlines()]
+    assert any("以播放头为中心放大 / 缩小" in line for line in lines), "\n".join(lines)
+    assert not [line for line in lines if line.strip()[:1] in set("，。、：；）！？")], "\n".join(lines)
+    full = [line for line in lines if cell_len(line) >= width - 3]  # (some lines run to the edge: it wraps)
+    assert full
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 35)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("live", [False, True], ids=["replay", "live"])
+async def test_no_footer_word_is_cut_under_the_palette_key(chinese: None, size: tuple[int, int], live: bool) -> None:
+    """Regression (newcomer's check): the replay's footer at 100 columns showed `^p   令`: a key running on under
+    the docked ^p item had a Chinese character blanked there (the lesson's footer had the fix: now all three)."""
+    from tracer.tui.live_app import LiveApp
+
+    app = LiveApp(f"{DATA}/pool.jsonl", session=None) if live else ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.trailer is not None)
+        await until(pilot, lambda: "^p" in screen_lines(app)[-1])  # the footer drawn
+        await pilot.pause(0.2)
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert footer.startswith(" tab 视图  "), footer
+        assert footer.rstrip().endswith("▏^p 命令") and cell_len(footer) == size[0], footer
+        await pilot.press("q")

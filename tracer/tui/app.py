@@ -30,7 +30,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, ProgressBar
+from textual.widgets import ProgressBar
 
 from tracer import locale
 from tracer.errors import TracerError
@@ -42,6 +42,7 @@ from tracer.timeline.rows import Filters, Timeline
 from tracer.timeline.track import SPEEDS, fmt_speed
 from tracer.tui.messages import JumpTo, Loaded, LoadFailed, Seek, TimelineChanged, UserMoved, ZoomAt
 from tracer.tui.screens import ErrorScreen, FilterScreen, GotoScreen, HelpScreen
+from tracer.tui.widgets.fitting import KeysFooter
 from tracer.tui.widgets.panels import AboutLine, DetailPanel, Ruler, StatusStrip, TitleBar, describe_event
 from tracer.tui.widgets.timeline import TimelineView
 from tracer.units import fmt_time
@@ -130,7 +131,7 @@ class ReplayApp(App[None]):
         yield TimelineView(id="timeline")
         yield StatusStrip(id="status")
         yield DetailPanel(id="detail")
-        yield Footer()
+        yield KeysFooter()  # no key cut under ^p (a cut Chinese word came out as blanks: '^p   令')
 
     @property
     def lanes(self) -> TimelineView:

@@ -15,53 +15,25 @@ from __future__ import annotations
 
 import os
 
-from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tracer.lessons import guide
 from tracer.lessons.guide import Lesson, Step
 from tracer.locale import N_, _
-from tracer.locale.cells import break_offsets, cell_len
+from tracer.locale.cells import cell_len
 from tracer.timeline import palette
 from tracer.timeline.rows import Filters
 from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded
 from tracer.tui.screens import HelpScreen
+from tracer.tui.widgets.fitting import CellWrapped, KeysFooter
 from tracer.tui.widgets.look import clean
 
 GLYPH_VALUES = ("ink_", "mark_", "arrow_")  # the facts that are glyphs (guide.facts): drawn in the set in force
-
-
-class CellWrapped:
-    """``text`` wrapped at the width it is given, between Chinese characters too (Rich breaks only at spaces).
-
-    English text is left to Rich, so it reads exactly as before.
-    """
-
-    def __init__(self, text: Text) -> None:
-        self.text = text
-
-    @staticmethod
-    def wide(text: Text) -> bool:
-        """Whether ``text`` holds a two-cell character (Chinese): only then is it wrapped here."""
-        return cell_len(text.plain) != len(text.plain)
-
-    def __str__(self) -> str:
-        return self.text.plain
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if not self.wide(self.text):
-            yield self.text
-            return
-        for line in self.text.split("\n", allow_blank=True):
-            for piece in line.divide(break_offsets(line.plain, options.max_width)):
-                piece.rstrip()
-                piece.end = "\n"
-                yield piece
 
 
 class LessonPanel(VerticalScroll):
@@ -93,41 +65,14 @@ def lesson_help() -> Text:
     return text
 
 
-class LessonFooter(Footer):
-    """The footer, with no key left reaching under the ``^p`` item docked on its right.
-
-    Textual cuts every line at each widget's edge; a key that ran on under the docked item put a cut inside
-    its Chinese word, and the cut character came out as blanks (``^p   令``). The keys that do not fit are
-    hidden instead (the help screen lists them all).
-    """
-
-    async def recompose(self) -> None:  # (the footer recomposes whenever the bindings change)
-        await super().recompose()
-        self.call_after_refresh(self._trim)
-
-    def on_resize(self) -> None:
-        for child in self.children:
-            child.display = True
-        self.call_after_refresh(self._trim)
-
-    def _trim(self) -> None:
-        docked = [c for c in self.children if c.has_class("-command-palette")]
-        if not docked:
-            return
-        edge = docked[0].region.x
-        over = False
-        for child in self.children:
-            if child is docked[0]:
-                continue
-            over = over or child.region.right > edge
-            child.display = not over
+LessonFooter = KeysFooter  # (the replay's and live's footer too now)
 
 
 class LessonHelpScreen(HelpScreen):
     """The replay help, with the lesson keys on top."""
 
     def on_mount(self) -> None:
-        self.query_one("#help").mount(Static(lesson_help()), before=0)
+        self.query_one("#help").mount(Static(CellWrapped.of(lesson_help())), before=0)
 
 
 class LessonApp(ReplayApp):
@@ -173,7 +118,7 @@ class LessonApp(ReplayApp):
         for widget in super().compose():
             if widget.id == "status":
                 yield LessonPanel(id="lesson")
-            yield LessonFooter() if type(widget) is Footer else widget
+            yield widget
 
     def on_mount(self) -> None:
         self.query_one("#about").display = False  # the lesson panel says what the recording shows

@@ -50,6 +50,7 @@ from tracer.tui.app import ReplayApp
 from tracer.tui.messages import Loaded, LoadFailed, TimelineChanged
 from tracer.tui.screens import ErrorScreen, HelpScreen
 from tracer.tui.widgets import look
+from tracer.tui.widgets.fitting import CellWrapped
 from tracer.tui.widgets.look import clean
 
 WATCH_EVERY = 0.25  # seconds between looks at the server and client processes
@@ -159,13 +160,16 @@ def live_help() -> Group:
     keys.add_column(no_wrap=True, style="bold")
     keys.add_column(overflow="fold")
     for p in POKES:
-        keys.add_row(f"{p.key} {p.key.upper():<14}", f"{p.scenario}: {_(scenarios.get(p.scenario).description)}")
-    keys.add_row(f"{'f':<16}", _("follow now again (after panning, zooming, pausing or selecting)"))
-    keys.add_row(f"{'p':<16}", _("pin the lanes where they are (again: follow the newest active lanes)"))
+        keys.add_row(f"{p.key} {p.key.upper():<14}",
+                     CellWrapped.of(f"{p.scenario}: {_(scenarios.get(p.scenario).description)}"))
+    keys.add_row(f"{'f':<16}",
+                 CellWrapped.of(_("follow now again (after panning, zooming, pausing or selecting)")))
+    keys.add_row(f"{'p':<16}",
+                 CellWrapped.of(_("pin the lanes where they are (again: follow the newest active lanes)")))
     return Group(Text(_("Live: keys that fire clients at the server (shift+key: set the counts first)"),
                       "bold underline"), keys,
-                 Text(_("The \"fired\" row under the ruler marks when each was fired; each firing is a client "
-                        "process whose lanes join the recording.") + "\n"))
+                 CellWrapped.of(_("The \"fired\" row under the ruler marks when each was fired; each firing is a "
+                                  "client process whose lanes join the recording.") + "\n"))
 
 
 class LiveHelpScreen(HelpScreen):

@@ -16,6 +16,7 @@ from tracer.locale import N_, _
 from tracer.recording.events import KINDS
 from tracer.timeline import palette
 from tracer.timeline.rows import Filters, Timeline
+from tracer.tui.widgets.fitting import CellWrapped
 from tracer.tui.widgets.look import clean
 from tracer.tui.widgets.panels import legend
 from tracer.units import parse_time
@@ -53,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
         keys.add_column(no_wrap=True, style="bold")
         keys.add_column(overflow="fold")
         for key, words in KEYS:
-            keys.add_row(set_cell_size(palette.glyphs(key), 16), _(words))
+            keys.add_row(set_cell_size(palette.glyphs(key), 16), CellWrapped.of(_(words)))
         notes = Text(_("A zoomed-out cell summarises every event under it: the kind of time that covers most of "
                        "the cell wins; a thread's start (●), a close (×) and a thread's end (○) always show, "
                        "whatever else the cell holds. Other instants show when nothing covers the cell.") + "\n")
@@ -64,11 +65,11 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static(Text(_("What you see"), "bold underline"))
             yield Static(legend())
-            yield Static(notes)
+            yield Static(CellWrapped.of(notes))
             yield Static(Text(_("Keys"), "bold underline"))
             yield Static(keys)
             yield Static(Text("\n" + _("Glyphs"), "bold underline"))
-            yield Static(glyphs)
+            yield Static(CellWrapped.of(glyphs))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -24,6 +24,7 @@ from tracer.timeline.rows import AtPlayhead, Timeline
 from tracer.timeline.track import View, ruler_ticks
 from tracer.tui.messages import JumpTo, Seek, ZoomAt
 from tracer.tui.widgets import look
+from tracer.tui.widgets.fitting import CellWrapped
 from tracer.tui.widgets.look import clean, fit
 from tracer.units import fmt_time
 
@@ -339,7 +340,8 @@ def legend() -> Table:
     table.add_column(no_wrap=True)  # every cell padded to the same 7 cells: the words' column starts in one place
     table.add_column(overflow="fold")
     for glyph, style, words in legend_rows():
-        table.add_row(Text.assemble("  ", (set_cell_size(palette.glyphs(glyph), 5), style)), Text(words))
+        table.add_row(Text.assemble("  ", (set_cell_size(palette.glyphs(glyph), 5), style)),
+                      CellWrapped.of(words))  # Chinese wraps between characters, not only at the spaces
     return table
 
 
