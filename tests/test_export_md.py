@@ -28,7 +28,7 @@ def row(text: str, first: str) -> list[str]:
 def test_model_settings_and_counts(tmp_path):
     text = report(pool_known().write(tmp_path / "k.jsonl"))
     assert text.startswith("# sockscope report: pool")
-    assert "workers = 2" in text and "backlog = 128" in text
+    assert "- Settings: 2 workers · backlog 128\n" in text  # in words, as the timeline's title says them
     assert row(text, "connections accepted")[1] == "10"
     assert row(text, "requests answered")[1] == "10"
     assert row(text, "server threads created")[1] == "2"
@@ -84,3 +84,14 @@ def test_a_window_and_lanes_report_what_they_hold(tmp_path):
     export.write("md", rec, every_lane, export.select(rec, int(2.5 * MS), int(5.5 * MS)))
     assert row(every_lane.getvalue(), "backlog") == ["backlog", "3", "4 µs", "5 µs", "5 µs", "5 µs", "4 µs"]
     assert "Window" not in report(tmp_path / "k.jsonl")
+
+
+def test_the_settings_line_in_words_in_chinese(tmp_path, chinese):
+    """Regression (newcomer's check): the settings line was printed raw ("as_taught = False, work_ms = 200.0")."""
+    r = pool_known()
+    r.lines[0] = r.lines[0].replace('"backlog": 128', '"backlog": 128, "as_taught": false, "work_ms": 200.0')
+    text = report(r.write(tmp_path / "k.jsonl"))
+    assert "- 设置：2 个工作线程 · 工作 200 ms（等待） · backlog 128\n" in text, text
+    assert "- 模型：**pool**：" in text  # the Chinese colon after the model too
+    assert "as_taught" not in text and "= " not in text
+

@@ -18,6 +18,7 @@ from tracer.locale import _, language
 from tracer.record.formatter import event_line
 from tracer.recording.model import Recording
 from tracer.recording.reader import Builder
+from tracer.run.shipped import setting_words
 from tracer.units import fmt_time, sparkline
 
 
@@ -110,14 +111,14 @@ def _table(head: list[str], rows: list[list[str]], align: str = "") -> str:
 
 
 def _header(s: Stats, window: str | None = None) -> str:
-    skip = {"model", "host", "port"} | ({"workers"} if s.model != "pool" else set())  # a pool's knob only
-    settings = ", ".join(f"{k} = {v}" for k, v in s.settings.items() if k not in skip)
+    # in words, as the timeline's title says them ("4 workers · backlog 128"; it printed "as_taught = False, ...")
+    settings = " · ".join(setting_words(s.model, s.settings)[1:])
     what = servers.DESCRIPTIONS.get(s.model)
     lines = [_("# sockscope report: {model}").format(model=s.model), "",
              _("- Recording: `{path}`").format(path=s.path),
              _("- Model: **{model}**").format(model=s.model)
              + (_(" (as taught)") if s.settings.get("as_taught") else "")
-             + (f": {_(what)}" if what else ""),
+             + (_(": {what}").format(what=_(what)) if what else ""),  # (Chinese has its own colon)
              _("- Settings: {settings}").format(settings=settings or "–"),
              _("- Length: {length}, {events:,} events, {dropped:,} dropped").format(
                  length=_ns(s.duration), events=s.events, dropped=s.dropped)
