@@ -358,3 +358,23 @@ def test_a_hostile_clients_verdict_in_words(reason, zh):
     assert _reason_words(reason) == reason  # English: the verdict as the client wrote it
     locale.set_language("zh")
     assert _reason_words(reason) == zh
+
+
+@pytest.mark.parametrize("how", ["--lang", "SOCKSCOPE_LANG"])
+def test_the_client_process_help_in_chinese(how: str, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (newcomer's check): `python -m tracer.clients --help` was English only."""
+    from tracer.clients import program
+
+    argv = ["--help"]
+    if how == "--lang":
+        argv += ["--lang", "zh"]
+    else:
+        monkeypatch.setenv("SOCKSCOPE_LANG", "zh")
+    with pytest.raises(SystemExit) as done:
+        program.main(argv)
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：python -m tracer.clients")
+    assert "向服务端发起一个场景的客户端" in out and "一个场景参数" in out and "显示这条帮助信息并退出" in out
+    assert "Fire one scenario" not in out and "a scenario parameter" not in out

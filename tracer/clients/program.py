@@ -94,18 +94,27 @@ def _address(text: str) -> Address:
 
 
 def main(args: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tracer.clients", description="Fire one scenario's clients at a "
-                                "server, appending their lanes to its recording. This is the client process "
-                                "sockscope record, live and demo start; FILE must be the recording a running "
-                                "server writes (sockscope serve MODEL --record FILE).")
+    argv = sys.argv[1:] if args is None else list(args)
+    asked = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--lang"), None)
+    # --lang, else the parent's language (SOCKSCOPE_LANG, from child.env): the help and the errors
+    locale.set_language(asked if asked in locale.LANGUAGES else locale.choose())
+    setattr(argparse, "_", locale._)  # noqa: B010 (argparse's own words too: see tracer/locale/outside.py)
+    setattr(argparse, "ngettext", locale.ngettext)  # noqa: B010
+    p = argparse.ArgumentParser(prog="python -m tracer.clients", description=_(
+        "Fire one scenario's clients at a server, appending their lanes to its recording. This is the client "
+        "process sockscope record, live and demo start; FILE must be the recording a running server writes "
+        "(sockscope serve MODEL --record FILE)."))
     p.add_argument("address", type=_address, metavar="ADDRESS",
-                   help="where the server listens: HOST:PORT, [IPV6]:PORT or unix:PATH")
-    p.add_argument("--scenario", required=True, help="one of: " + ", ".join(scenarios.SCENARIOS))
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a scenario parameter")
-    p.add_argument("--record", metavar="FILE", help="the server's recording, to append client lanes to")
-    p.add_argument("--round", type=int, dest="round_no", help="client range in FILE (default: the next unused)")
-    ns = p.parse_args(args)
-    locale.set_language(locale.choose())  # the parent's language (SOCKSCOPE_LANG, from child.env): its errors
+                   help=_("where the server listens: HOST:PORT, [IPV6]:PORT or unix:PATH"))
+    p.add_argument("--scenario", required=True,
+                   help=_("one of: {names}").format(names=", ".join(scenarios.SCENARIOS)))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_("a scenario parameter"))
+    p.add_argument("--record", metavar="FILE", help=_("the server's recording, to append client lanes to"))
+    p.add_argument("--round", type=int, dest="round_no",
+                   help=_("client range in FILE (default: the next unused)"))
+    p.add_argument("--lang", choices=locale.LANGUAGES, help=_("language: zh (简体中文) or en (default: "
+                                                               "SOCKSCOPE_LANG, else the locale, LANG)"))
+    ns = p.parse_args(argv)
     running: list[Clients] = []
 
     def stop(signum: int, frame: Any) -> None:
