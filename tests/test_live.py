@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from servers import Settings
 from tracer.cli import main
@@ -356,4 +356,18 @@ async def test_following_keeps_the_server_lanes_on_screen(tmp_path, size):
         shown = [row.label for row in lanes.rows[top:top + height]]
         assert "MainThread" in shown and "worker_0" in shown and "worker_1" in shown, shown
         assert any(label.startswith("client-") for label in shown), shown  # and some clients below them
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("size, note", [((80, 24), False), ((120, 35), True)])
+async def test_the_fire_keys_line_leaves_out_its_note_rather_than_cut_it(tmp_path, size, note):
+    """Regression (newcomer's check): at 80 columns the line of fire keys ended cut, `shift+…`."""
+    from tests.handmade import pool_known
+
+    app = LiveApp(pool_known(3).write(tmp_path / "p.jsonl"), session=None)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.trailer is not None, "the events")
+        await pilot.pause(0.2)
+        line = str(app.query_one("#pokes", Static).render()).rstrip()
+        assert "r ramp" in line and "…" not in line and ("shift+key: set counts first" in line) == note, line
         await pilot.press("q")

@@ -232,7 +232,7 @@ class LiveApp(ReplayApp):
             if widget.id == "ruler":
                 yield MarksBar(id="marks")
             if widget.id == "detail":
-                yield Static(poke_keys(), id="pokes")
+                yield PokeKeys(poke_keys(), id="pokes")
 
     def on_mount(self) -> None:  # runs before ReplayApp.on_mount (Textual calls both)
         self.set_interval(WATCH_EVERY, self._watch)
@@ -430,14 +430,27 @@ class LiveApp(ReplayApp):
                                 lambda name=p.scenario: self.action_counts(name))
 
 
-def poke_keys() -> Text:
-    """The line of keys that fire clients: ``fire: b burst  s slow clients ...``."""
+def poke_keys(width: int | None = None) -> Text:
+    """The line of keys that fire clients: ``fire: b burst  s slow clients ...``.
+
+    ``width``: the cells there are; the shift+key note is left out when it would not fit (it was cut to
+    ``shift+…`` at 80 columns; the help screen says it too).
+    """
     text = Text(_("fire") + " ", "bold")
     for p in POKES:
         text.append(f" {p.key}", "bold #ffd75f")
         text.append(f" {_(p.label)} ")
-    text.append("  " + _("shift+key: set counts first"), "dim")
+    note = "  " + _("shift+key: set counts first")
+    if width is None or text.cell_len + Text(note).cell_len <= width:
+        text.append(note, "dim")
     return text
+
+
+class PokeKeys(Static):
+    """:func:`poke_keys`, as wide as it is given."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.update(poke_keys(max(0, event.size.width - 2)))  # (its padding: a cell each side)
 
 
 def listen_address(lanes: Iterable[object]) -> Address | None:
