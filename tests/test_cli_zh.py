@@ -378,3 +378,26 @@ def test_the_client_process_help_in_chinese(how: str, monkeypatch: pytest.Monkey
     assert out.startswith("用法：python -m tracer.clients")
     assert "向服务端发起一个场景的客户端" in out and "一个场景参数" in out and "显示这条帮助信息并退出" in out
     assert "Fire one scenario" not in out and "a scenario parameter" not in out
+
+
+def test_help_headings_end_in_the_chinese_colon(capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (newcomer's check): argparse appends an ASCII ':' to each heading ('选项:', '服务端:')."""
+    with pytest.raises(SystemExit):
+        cli.main(["--lang", "zh", "demo", "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "选项：" in lines and "服务端：" in lines, lines
+    assert not [line for line in lines if line.endswith(":") and not line.isascii()], lines
+    with pytest.raises(SystemExit):
+        cli.main(["--lang", "en", "demo", "--help"])
+    assert "options:" in capsys.readouterr().out.splitlines()  # English as it was
+
+
+def test_the_live_help_says_each_scenario_with_the_chinese_colon(chinese: None) -> None:
+    from rich.console import Console
+
+    from tracer.tui.live_app import live_help
+
+    console = Console(width=100, record=True)
+    console.print(live_help())
+    text = console.export_text()
+    assert "burst：" in text and "burst: " not in text, text

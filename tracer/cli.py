@@ -20,6 +20,9 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, _("error: {message} (see '{prog} --help')").format(message=message, prog=self.prog) + "\n")
 
+    def format_help(self) -> str:
+        return locale.full_width_headings(super().format_help())
+
 
 RECORDING_COMMANDS = ("serve", "record", "live", "demo", "run")
 

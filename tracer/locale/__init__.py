@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -116,3 +117,11 @@ def choose(cli: str | None = None, environ: Mapping[str, str] | None = None) -> 
         if value:  # POSIX: the first one set decides, even when it says English
             return from_locale(value)
     return "en"
+
+
+_HEADING = re.compile(r"^(\S[^\n]*[\u4e00-\u9fff）]):$", re.M)  # a heading line ending in Chinese, then ":"
+
+
+def full_width_headings(text: str) -> str:
+    """argparse's section headings with the Chinese colon (``选项：``): it appends an ASCII ``:`` itself."""
+    return _HEADING.sub(r"\1：", text)

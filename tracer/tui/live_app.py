@@ -109,7 +109,8 @@ class CountsScreen(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         sc = self.scenario
         with Vertical(id="counts"):
-            yield Label(Text(f"{sc.name}: {_(sc.description)}", "bold"))
+            yield Label(Text(_("{name}: {description}").format(name=sc.name, description=_(sc.description)),
+                             "bold"))
             for p in sc.all_params():
                 with Horizontal(classes="count-row"):
                     yield Label(Text(p.name), classes="count-name")
@@ -161,7 +162,8 @@ def live_help() -> Group:
     keys.add_column(overflow="fold")
     for p in POKES:
         keys.add_row(f"{p.key} {p.key.upper():<14}",
-                     CellWrapped.of(f"{p.scenario}: {_(scenarios.get(p.scenario).description)}"))
+                     CellWrapped.of(_("{name}: {description}").format(
+                         name=p.scenario, description=_(scenarios.get(p.scenario).description))))
     keys.add_row(f"{'f':<16}",
                  CellWrapped.of(_("follow now again (after panning, zooming, pausing or selecting)")))
     keys.add_row(f"{'p':<16}",
