@@ -601,7 +601,7 @@ async def test_fit_frames_the_requests_not_the_start_up_before_them(tmp_path: Pa
         assert view.view.start > 2400 * MS and view.view.cell_of(first) >= 0, view.view
         assert view.view.cell_of(last) < view.view.width
         assert view.view.cell_of(last) - view.view.cell_of(first) > view.view.width * 0.8  # they fill it
-        assert any("left out" in str(n.message) for n in app._notifications)  # noqa: SLF001  (says so)
+        assert any("left out ({ and } frame" in str(n.message) for n in app._notifications)  # noqa: SLF001 (says so)
 
 
 async def test_fit_without_start_up_says_nothing(tmp_path: Path) -> None:

@@ -432,8 +432,9 @@ class ReplayApp(App[None]):
         self._user()
         self.lanes.fit()
         if self.timeline is not None and self.timeline.fit_leaves_out():
+            # ({{ }}: the keys { and }, escaped for the catalog check, which reads braces as fields)
             self.notify(_("Fitted to the connections' activity; the start-up or shutdown around it is left out "
-                          "({ and } frame each burst, - zooms out)."), timeout=4)
+                          "({{ and }} frame each burst, - zooms out).").format(), timeout=4)
 
     def action_burst(self, forward: bool) -> None:
         self._user()
