@@ -240,3 +240,79 @@ def test_the_c_path_reads_whole_blocks_in_place(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "BLOCK", 4096)
     assert outcome(str(path), True) == outcome(str(path), False)
     assert sum(taken) > 0.95 * path.stat().st_size  # nearly all of the file went through it
+
+
+# ---------------------------------------------------------------- the UI's loader (replay, live) on the block path
+def grown(path: str, cuts: list[int], chunk: int, tmp: str) -> object:
+    """``path`` written to ``tmp`` a piece at a time (cut at ``cuts``), a Loader polling after each piece."""
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(tmp, "wb"):
+        pass
+    loader = Loader(tmp, lambda b: None, follow=True, chunk=chunk)
+    done = 0
+    try:
+        with loader.follower:
+            for cut in [*sorted(set(cuts)), len(data)]:
+                with open(tmp, "ab") as out:
+                    out.write(data[done:cut])
+                done = max(done, cut)
+                while loader.step():
+                    pass
+                whole = data[: data[:done].rfind(b"\n") + 1]
+                # a half-written last line waits for its newline: never parsed, only kept
+                assert loader.follower.partial == data[len(whole):done]
+                assert loader.builder.line_no == len(whole.decode("utf-8").splitlines())
+            return model(loader._finish())
+    except RecordingError as exc:
+        return ("error", str(exc))
+
+
+@needs_c
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.floats(0, 1), max_size=12), chunk=st.sampled_from([64, 100, 4096, 1 << 18]))
+@pytest.mark.parametrize("path", FILES, ids=os.path.basename)
+def test_a_growing_file_cut_anywhere_follows_to_the_model_load_reads(tmp_path, path, cuts, chunk):
+    """Live and replay's loader, fed a file in pieces cut at random bytes, ends with load()'s model (or error)."""
+    size, tmp = os.path.getsize(path), str(tmp_path / "g.jsonl")
+    got = grown(path, [int(c * size) for c in cuts], chunk, tmp)
+    assert repr(got).replace(tmp, path) == repr(outcome(path, True))  # (messages and warnings name the file)
+
+
+@needs_c
+def test_the_loader_reads_through_the_block_path(tmp_path, monkeypatch):
+    """Replay/live's Loader hands the C path its chunks in place; hardly a line goes through feed_lines."""
+    lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"})]
+    lines += [f"[{i * 10},5,\"recv\",1,0,3]" for i in range(5000)]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = outcome(str(path), False)
+    taken, careful = [], []
+    real_block, real_lines = reader.native.feed_block, reader.Builder.feed_lines
+
+    def spy(builder, text, start, stop, limit):  # type: ignore[no-untyped-def]
+        at = real_block(builder, text, start, stop, limit)
+        taken.append(at - start)
+        return at
+
+    def lines_spy(builder, some):  # type: ignore[no-untyped-def]
+        careful.extend(some)
+        return real_lines(builder, some)
+
+    monkeypatch.setattr(reader.native, "feed_block", spy)
+    monkeypatch.setattr(reader.Builder, "feed_lines", lines_spy)
+    batches: list = []  # type: ignore[type-arg]
+    rec = Loader(str(path), batches.append, chunk=4096).run()
+    assert model(rec) == expected
+    assert sum(taken) > 0.95 * path.stat().st_size
+    assert len(careful) <= 2  # the header (and nothing else)
+    assert len(batches) > 3 and batches[-1].finished  # progress while it loads
+    assert sum(b.new_lines for b in batches) == len(lines)
+
+
+def test_a_line_longer_than_the_first_read_is_read_on_not_cut_off():
+    """A header longer than the loader's first read: it reads on (it used to finish there: "cut-off line")."""
+    path = os.path.join(HERE, "data", "pool.jsonl")
+    with open(path, "rb") as f:
+        assert len(f.readline()) > 64
+    assert loaded(path, True, 64) == outcome(path, False) == loaded(path, False, 64)
