@@ -316,3 +316,14 @@ def test_a_line_longer_than_the_first_read_is_read_on_not_cut_off():
     with open(path, "rb") as f:
         assert len(f.readline()) > 64
     assert loaded(path, True, 64) == outcome(path, False) == loaded(path, False, 64)
+
+
+@pytest.mark.parametrize("chunk", [64, 4096, 1 << 18])
+def test_the_loader_numbers_a_bad_byte_as_load_does(tmp_path, chunk):
+    """The line of a UTF-8 error counts the lines the block path took (it does not hand the follower lines)."""
+    lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"})]
+    lines += [f"[{i},5,\"recv\",1,0,3]" for i in range(3000)]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(("\n".join(lines) + "\n").encode().replace(b"[1500,", b"[1500\xff,"))
+    assert loaded(str(path), True, chunk) == outcome(str(path), True) == ("error", f"{path}:1503: expected UTF-8 "
+                                                                          "text, got byte 0xff")
