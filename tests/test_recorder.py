@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -375,10 +376,13 @@ def test_a_clients_recorder_counts_no_context_switches(tmp_path: Path) -> None:
 def test_the_writers_own_wakes_are_not_the_servers_switches(tmp_path: Path) -> None:
     """An idle server's recording wrote two context-switch lines every flush (the writer's own wake is a
     switch): with 10 ms flushes, ~25 in 0.25 s. The server (this test's main thread) switches once."""
+    # In a process of its own: the counters are the whole process's, and a test worker's process has threads
+    # of its own (pytest-xdist's execnet IO thread wakes as it pleases); the hot path chosen is inherited.
     path = tmp_path / "r.jsonl"
-    rec = Recorder(str(path), {"model": "thread"}, flush_interval=0.01, sample_interval=0.01)
-    time.sleep(0.25)
-    rec.close()
+    code = ("import time; from tracer.record.recorder import Recorder; "
+            f"rec = Recorder({str(path)!r}, {{'model': 'thread'}}, flush_interval=0.01, sample_interval=0.01); "
+            "time.sleep(0.25); rec.close()")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     lines = [json.loads(line) for line in path.read_text().splitlines()[1:-1]]
     values = [line["v"] for line in lines if line.get("c") == "ctx_voluntary"]
     assert 1 <= len(values) <= 4, values
