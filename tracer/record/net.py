@@ -573,6 +573,10 @@ class Net:
         was (:mod:`tracer.record.interrupts`).
         """
         self.stopping = True
+        # Before the first shutdown: an accept loop it wakes ends in an OSError that must not print a
+        # traceback (the Ctrl-C handler calls wake() before stop(): serve thread showed one on ^C).
+        _stopping.add(self)
+        install_quiet_stop_hook()
         for sock in self.listeners:
             _quietly_shutdown(sock)
         for sock in list(self.connections):
