@@ -121,6 +121,19 @@ def test_port_in_use_with_record_leaves_no_recording(tmp_path: Path) -> None:
     assert not (tmp_path / "r.jsonl").exists()
 
 
+def test_port_in_use_with_record_keeps_an_earlier_recording(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    earlier = (Path(__file__).resolve().parent.parent / "recordings" / "single-both-ends.jsonl").read_bytes()
+    out.write_bytes(earlier)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sockscope("serve", "thread", "--port", str(port), "--record", str(out))
+    assert_one_error_line(result, f"port {port} on 127.0.0.1 is already in use.*")
+    assert out.read_bytes() == earlier and [p.name for p in tmp_path.iterdir()] == ["r.jsonl"]
+
+
 def test_record_into_a_missing_folder(tmp_path: Path) -> None:
     path = tmp_path / "no" / "such" / "r.jsonl"
     result = sockscope("serve", "pool", "--record", str(path))

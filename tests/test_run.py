@@ -24,6 +24,7 @@ from tracer.recording.reader import load
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "servers" / "lesson"
 PROGRAMS = Path(__file__).resolve().parent / "programs"
+RECORDINGS = ROOT / "recordings"
 LISTENS = re.compile(r"the program listens on http://\[?([^\]/]+?)\]?:(\d+)/")
 
 
@@ -547,6 +548,26 @@ def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"error: port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_port_in_use_keeps_the_earlier_recording(tmp_path: Path) -> None:
+    """A failed start (port in use) must not take the student's earlier recording with it."""
+    out = tmp_path / "p.jsonl"
+    earlier = (RECORDINGS / "single-both-ends.jsonl").read_bytes()
+    out.write_bytes(earlier)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sockscope("run", "-o", str(out), "--port", str(port), str(LESSON / "pool_server.py"), timeout=30)
+        served = sockscope("serve", str(LESSON / "pool_server.py"), "--record", str(out), "--port", str(port),
+                           timeout=30)
+        recorded = sockscope("record", "thread", "--scenario", "burst", "--port", str(port), "-o", str(out),
+                             timeout=60)
+    for failed in (result, served, recorded):
+        assert failed.returncode == 2 and "already in use" in failed.stderr and "Traceback" not in failed.stderr
+    assert out.read_bytes() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]  # no hidden copy left beside it
 
 
 def test_a_program_without_sockets_leaves_an_empty_valid_recording(tmp_path: Path) -> None:

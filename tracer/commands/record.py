@@ -72,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
     cfg, explicit = settings_with_defaults(args)
     path = args.output or f"{os.path.splitext(cfg.model)[0]}-{scenario.name}.jsonl"
     from tracer.commands.record import Progress, report
-    from tracer.recording.format import check_recording_path
+    from tracer.recording.format import check_recording_path, earlier_kept_on_failure
     from tracer.run.headless import record
 
     check_recording_path(path)  # before any process starts, or anything is printed
-    with Progress(_("{model} under {scenario}").format(model=cfg.model, scenario=scenario.name),
-                  total=scenario.connections(params)) as progress:
+    title = _("{model} under {scenario}").format(model=cfg.model, scenario=scenario.name)
+    with earlier_kept_on_failure(path), Progress(title, total=scenario.connections(params)) as progress:
         result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
     report(result)
     return 0

@@ -9,7 +9,7 @@ import sys
 from tracer.commands.common import own_line, port_value
 from tracer.errors import UsageError
 from tracer.locale import N_, _, ngettext
-from tracer.recording.format import check_recording_path
+from tracer.recording.format import check_recording_path, earlier_kept_on_failure
 from tracer.run.programs import ProgramSpec, check_program, exit_code, run_program
 
 TRACED = N_("""\
@@ -86,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     check_recording_path(path)
     print(_("sockscope: running {program}, recording to {path}; Ctrl-C stops it").format(program=spec.name, path=path),
           file=sys.stderr, flush=True)
-    ended = run_program(spec, path)
-    return report(spec, path, ended)
+    with earlier_kept_on_failure(path):  # a program that cannot start (port in use) keeps the earlier one
+        ended = run_program(spec, path)
+        return report(spec, path, ended)
 
 
 def report(spec: ProgramSpec, path: str, ended: object) -> int:

@@ -30,7 +30,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = settings_from(args)
     if cfg.program:
         return serve_program(cfg, args.record)
-    outcome = run_server(cfg, args.record)  # returns when Ctrl-C (or SIGTERM) stopped the server
+    if args.record:
+        from tracer.recording.format import earlier_kept_on_failure
+
+        with earlier_kept_on_failure(args.record):  # a server that cannot listen keeps the earlier recording
+            outcome = run_server(cfg, args.record)  # returns when Ctrl-C (or SIGTERM) stopped the server
+    else:
+        outcome = run_server(cfg, args.record)
     own_line(sys.stdout)  # not on the ^C the terminal echoed
     if args.record:
         t = outcome.trailer
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def serve_program(cfg: Settings, record: str | None) -> int:
     """A program of the student's as the server: ``sockscope run`` (untraced without ``--record``)."""
     from tracer.commands.run import report
-    from tracer.recording.format import check_recording_path
+    from tracer.recording.format import check_recording_path, earlier_kept_on_failure
     from tracer.run.programs import run_program, spec_of
 
     spec = spec_of(cfg.program)
@@ -63,4 +69,5 @@ def serve_program(cfg: Settings, record: str | None) -> int:
     print(_("sockscope: running {program}, recording to {path}; Ctrl-C stops it").format(program=spec.name,
                                                                                        path=record),
           file=sys.stderr, flush=True)
-    return report(spec, record, run_program(spec, record))
+    with earlier_kept_on_failure(record):  # a program that cannot start (port in use) keeps the earlier one
+        return report(spec, record, run_program(spec, record))

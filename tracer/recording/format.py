@@ -8,8 +8,11 @@ whole files, this module only looks at a first line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 
 from tracer import outputs
 from tracer.errors import RecordingError, TracerError
@@ -63,6 +66,43 @@ def check_recording_path(path: str) -> None:
     if os.path.getsize(target) and not _holds_a_recording(target):
         raise TracerError(_("not writing a recording over {path}: it holds something else (a mistyped name?); "
                             "choose another name").format(path=path))
+
+
+@contextlib.contextmanager
+def earlier_kept_on_failure(path: str) -> Iterator[None]:
+    """Keep an earlier recording at ``path`` until a new one is really there.
+
+    The writers open ``path`` when the server starts and remove it when the server
+    never listened (port in use, a missing module): without this, that failed start
+    would take the student's earlier recording with it. The earlier file waits beside
+    it under a hidden name, comes back if no new recording stands at ``path`` when the
+    block ends (however it ends), and is dropped otherwise. If sockscope itself is
+    killed in between, the hidden ``.sockscope-earlier-*`` file is left, not lost. Only a
+    recording is moved: anything else at ``path`` stays for the writers' own check to refuse.
+    """
+    target = outputs.target_of(path)
+    aside: str | None = None
+    if outputs.kind_of(target) == "file" and os.path.getsize(target) and _holds_a_recording(target):
+        folder = os.path.dirname(os.path.abspath(target))
+        try:
+            fd, aside = tempfile.mkstemp(prefix=".sockscope-earlier-", dir=folder)
+            os.close(fd)
+            os.replace(target, aside)
+        except OSError:  # a folder we cannot write: the recording is written in place, as before
+            if aside is not None and os.path.lexists(aside):
+                os.unlink(aside)
+            aside = None
+    try:
+        yield
+    finally:
+        if aside is not None:
+            try:
+                if os.path.lexists(target):
+                    os.unlink(aside)
+                else:
+                    os.replace(aside, target)
+            except OSError:
+                pass  # the earlier file stays under its hidden name: nothing is lost
 
 
 def _holds_a_recording(path: str) -> bool:
