@@ -77,6 +77,22 @@ def test_loadgen_warmup_counts_for_starvation_only(serve):
     assert 0.19 < result.duration < 0.3 and result.wall_s > 0.39
 
 
+def test_loadgen_grace_waits_for_every_first_answer_then_counts(serve):
+    # Every slot answered once: counting starts then, not after the whole grace (5 s here).
+    s = serve("thread")
+    result = loadgen.run(*s.address, connections=3, duration=0.2, grace=5.0)
+    assert result.starved == 0 and result.requests > 0
+    assert 0.19 < result.duration < 0.5 and result.wall_s < 2.5
+
+
+def test_loadgen_grace_is_spent_whole_on_a_server_that_starves_for_good(serve):
+    # A pool of 2 never answers four of six keep-alive connections: the grace runs out, they are starved.
+    s = serve("pool", workers=2, timeout=None)
+    result = loadgen.run(*s.address, connections=6, duration=0.1, grace=0.3)
+    assert result.starved == 4
+    assert 0.09 < result.duration < 0.3 and result.wall_s > 0.39
+
+
 def test_loadgen_worker_holds_idle_connections(serve):
     s = serve("selectors")
     replies = io.StringIO()

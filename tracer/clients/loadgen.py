@@ -138,6 +138,7 @@ class _Run:
         self.slots = [_Slot(i) for i in range(result.connections)]
         self.result.answered = [0] * result.connections
         self.counting_from = 0.0  # answers before this (the warm-up) count for starvation only
+        self.first_answers = 0  # slots answered at least once
 
     def start(self, slot: _Slot) -> None:
         """Open the slot's connection; its request goes when the connect completes."""
@@ -208,6 +209,8 @@ class _Run:
         slot.buf = slot.buf[size:]
         slot.served += 1
         self.result.answered[slot.index] += 1
+        if self.result.answered[slot.index] == 1:
+            self.first_answers += 1
         if now >= self.counting_from:
             self.result.requests += 1
             self.result.latencies_us.append(int((now - slot.sent_at) * 1e6))
@@ -225,10 +228,16 @@ class _Run:
                 slot.late = True
                 self.result.timeouts += 1
 
-    def loop(self, duration: float, warmup: float = 0.0) -> None:
-        start = self.counting_from = time.perf_counter() + warmup
+    def loop(self, duration: float, warmup: float = 0.0, grace: float = 0.0) -> None:
+        """The warm-up, then ``duration`` seconds counted.  With ``grace``, the warm-up goes on past ``warmup``
+        until every slot has had an answer, for at most ``grace`` seconds more: a thread-per-connection server
+        starting 50 threads answers each once within ~0.1 s, and a short run counted from a fixed instant
+        called the slowest of them starved; a server that really starves them uses the whole grace."""
+        earliest = time.perf_counter() + warmup
+        start = self.counting_from = earliest + grace  # at the latest
         deadline = start + duration
-        next_check = start + 0.05
+        next_check = earliest + 0.05
+        waiting = grace > 0
         while (now := time.perf_counter()) < deadline:  # the warm-up, then the measured window
             for key, events in self.sel.select(timeout=max(0.0, min(0.05, deadline - now))):
                 slot = key.data
@@ -236,6 +245,10 @@ class _Run:
                     self.connected(slot)
                 else:
                     self.readable(slot, deadline)
+            if waiting and now >= earliest and self.first_answers == len(self.slots):
+                waiting = False
+                start = self.counting_from = time.perf_counter()
+                deadline = start + duration
             if now >= next_check:
                 self.check_late(now)
                 next_check = now + 0.05
@@ -248,7 +261,7 @@ class _Run:
 
 
 def run(host: str, port: int, connections: int, duration: float, mode: str = "keep-alive",
-        timeout: float = 2.0, warmup: float = 0.0) -> LoadResult:
+        timeout: float = 2.0, warmup: float = 0.0, grace: float = 0.0) -> LoadResult:
     """Drive ``connections`` client slots at host:port for ``warmup`` + ``duration`` seconds (bounded by them).
 
     Requests/s and latencies count the last ``duration`` seconds only (a server
@@ -261,7 +274,7 @@ def run(host: str, port: int, connections: int, duration: float, mode: str = "ke
     try:
         for slot in state.slots:
             state.start(slot)
-        state.loop(duration, warmup)
+        state.loop(duration, warmup, grace)
     finally:
         state.close()
     result.cpu_s = _cpu() - cpu0
