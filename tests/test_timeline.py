@@ -587,6 +587,33 @@ def test_bursts_skip_the_dead_time_between_them(tmp_path: Path) -> None:
     assert t0 == found[0].t0 and t1 == found[-1].t1 and t0 > tl.t_min  # fit leaves out the wait before
 
 
+def _spans_one_by_one(rec):  # the definition, an event at a time (what conn_spans did)
+    from tracer.timeline import activity
+
+    out = []
+    for lane in rec.lanes.values():
+        for i in range(len(lane)):
+            code, detail = lane.kind[i], lane.details.get(i)
+            if code in activity._QUIET or (isinstance(detail, str) and detail.startswith(("shutdown", "error"))):
+                continue
+            end = lane.t[i] + lane.dur[i]
+            out.append((end, end, lane.conn[i] != 0) if code in activity._SPANS_END_ONLY
+                       else (lane.t[i], end, lane.conn[i] != 0))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in Path("recordings").glob("*.jsonl")))
+def test_bursts_read_the_columns_and_each_distinct_detail_once(name: str, monkeypatch) -> None:
+    # A details.get an event froze the UI for ~7 s at the end of loading 1M events; same spans as the definition.
+    from tracer.recording.model import Details
+    from tracer.timeline import activity
+
+    rec = load(f"recordings/{name}")
+    want = _spans_one_by_one(rec)
+    monkeypatch.setattr(Details, "get", lambda *a: pytest.fail("details looked up an event at a time"))
+    assert activity.conn_spans(rec) == want
+
+
 def test_counters_of_one_unit_share_a_scale() -> None:
     tl = Timeline(load("recordings/thread-backlog-kernel-queue.jsonl"))
     assert tl.counter_top("backlog") == tl.rec.counters["backlog"].peak()
