@@ -612,6 +612,28 @@ def test_bursts_read_the_columns_and_each_distinct_detail_once(name: str, monkey
     want = _spans_one_by_one(rec)
     monkeypatch.setattr(Details, "get", lambda *a: pytest.fail("details looked up an event at a time"))
     assert activity.conn_spans(rec) == want
+    # the C path (when built) merges the same spans into the same bursts
+    assert activity.bursts(rec) == activity.bursts(rec, want)
+
+
+def test_bursts_in_c_are_taken_when_built_and_refuse_bad_columns() -> None:
+    from array import array
+
+    from tracer.recording.fastpath import native
+    from tracer.timeline import activity
+
+    if not hasattr(native, "bursts"):
+        pytest.skip("the C reader is not built (SOCKSCOPE_PURE_PYTHON or no compiler)")
+    t, dur, conn = array("q", [0, 10, 5_000_000]), array("i", [5, 5, 1]), array("i", [1, 0, 0])
+    kind = array("b", [5, 5, 4])  # send, send, recv
+    got = native.bursts([(t, dur, kind, conn, 3, array("i"))], activity._HOW, 1_000_000, 0.1)
+    assert got == [(0, 15, 2, 1), (5_000_001, 5_000_001, 1, 0)]  # a recv is a point at its end
+    got = native.bursts([(t, dur, kind, conn, 3, array("i", [0]))], activity._HOW, 1_000_000, 0.1)
+    assert got == [(10, 15, 1, 0), (5_000_001, 5_000_001, 1, 0)]  # a stopped event is left out
+    with pytest.raises(ValueError):
+        native.bursts([(t, dur, kind, conn, 4, array("i"))], activity._HOW, 1, 0.1)  # n past the columns
+    with pytest.raises(TypeError):
+        native.bursts([(t, [5], kind, conn, 3, array("i"))], activity._HOW, 1, 0.1)
 
 
 def test_counters_of_one_unit_share_a_scale() -> None:
