@@ -11,11 +11,12 @@ and that lane is written by the Python loop.
 
 from __future__ import annotations
 
-import os
 from array import array
 from bisect import bisect_left
 from collections import Counter
 from typing import Any
+
+from tracer.recording.fastpath import pure_python_asked
 
 VERSION = 2  # of the contract with tracer/export/_encode.c (its ENCODE_VERSION)
 
@@ -26,7 +27,7 @@ class _Never(Exception):
 
 def _load_native() -> Any:
     """The C encoder, if built, current, and not turned off by ``SOCKSCOPE_PURE_PYTHON``."""
-    if os.environ.get("SOCKSCOPE_PURE_PYTHON", "").strip().lower() not in ("", "0", "no", "false", "off"):
+    if pure_python_asked():
         return None
     try:
         from tracer.export import _encode  # type: ignore[attr-defined]

@@ -14,9 +14,14 @@ from tracer.recording.events import BY_CODE
 VERSION = 3  # of the contract with tracer/recording/_fastread.c (its FASTREAD_VERSION)
 
 
+def pure_python_asked() -> bool:
+    """``SOCKSCOPE_PURE_PYTHON`` set to a true value: the reader's and the exports' C paths are off."""
+    return os.environ.get("SOCKSCOPE_PURE_PYTHON", "").strip().lower() not in ("", "0", "no", "false", "off")
+
+
 def _load_native() -> Any:
     """The C fast path, if built, current, and not turned off by ``SOCKSCOPE_PURE_PYTHON``."""
-    if os.environ.get("SOCKSCOPE_PURE_PYTHON", "").strip().lower() not in ("", "0", "no", "false", "off"):
+    if pure_python_asked():
         return None
     try:
         from tracer.recording import _fastread  # type: ignore[attr-defined]
