@@ -636,6 +636,32 @@ def test_bursts_in_c_are_taken_when_built_and_refuse_bad_columns() -> None:
         native.bursts([(t, [5], kind, conn, 3, array("i"))], activity._HOW, 1, 0.1)
 
 
+def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch) -> None:
+    # At 10M events a recount takes ~2.5 s; done every 0.5 s while loading, it held the UI thread most of the load.
+    from tracer.timeline import rows
+
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    clock, calls = [100.0], []
+
+    def slow(self):  # a recount that takes 2 s, of 20,000 connections
+        calls.append(clock[0])
+        clock[0] += 2.0
+        return [0] * 20_000, []
+
+    monkeypatch.setattr(rows.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(type(tl.rec.connections), "open_intervals", slow)
+    tl._open_key = (-1, -1)
+    tl.stats_at(0)
+    for step in (1.0, 5.0):  # 1 s and 6 s after it: the recording grew, but not 10 s (5x its cost) yet
+        clock[0] += step
+        tl.rec.n_events += 1
+        tl.stats_at(0)
+    assert len(calls) == 1
+    clock[0] += 4.5
+    tl.rec.n_events += 1
+    assert tl.stats_at(0).open_connections == 20_000 and len(calls) == 2
+
+
 def test_counters_of_one_unit_share_a_scale() -> None:
     tl = Timeline(load("recordings/thread-backlog-kernel-queue.jsonl"))
     assert tl.counter_top("backlog") == tl.rec.counters["backlog"].peak()

@@ -109,6 +109,7 @@ class Timeline:
         self._spots: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self._open_key: tuple[int, int] = (-1, -1)
         self._open_at = 0.0
+        self._open_cost = 0.0  # seconds the last recount took
         self._groups: dict[int, tuple[int, str]] = {}
         self._opens = array("q")
         self._closes = array("q")
@@ -359,12 +360,17 @@ class Timeline:
 
     def _open_intervals(self) -> tuple[array, array]:
         key = (len(self.rec.connections), self.rec.n_events)
-        # while a big recording loads, recount at most twice a second (it sorts every connection)
-        if key != self._open_key and (time.monotonic() - self._open_at > 0.5 or len(self._opens) < 10_000):
-            self._open_at = time.monotonic()
+        # While a big recording loads, recount at most twice a second, and spend at most a sixth of the time on
+        # it (it reads and sorts every connection: ~2.5 s at 10M events, which recounted every 0.5 s held the UI
+        # thread, and the loader waiting on the GIL, for most of the load).
+        wait = max(0.5, 5 * self._open_cost)
+        if key != self._open_key and (time.monotonic() - self._open_at > wait or len(self._opens) < 10_000):
+            begin = time.monotonic()
             opens, closes = self.rec.connections.open_intervals()
             self._opens, self._closes = array("q", sorted(opens)), array("q", sorted(closes))
             self._open_key = key
+            self._open_at = time.monotonic()
+            self._open_cost = self._open_at - begin
         return self._opens, self._closes
 
     def step(self, t: int, forward: bool, lanes: Iterable[int] | None = None,
