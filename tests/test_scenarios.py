@@ -356,6 +356,23 @@ def test_record_command_prints_where_a_summary_and_how_to_open(tmp_path, capsys)
     assert "connections done" in printed.err  # plain progress lines: stderr is not a terminal here
 
 
+def test_ctrl_c_during_record_says_where_the_recording_is(tmp_path, capsys, monkeypatch):
+    # It printed only "interrupted": the recording was complete, but nothing said where or how to open it.
+    from tracer.run import headless
+
+    out = tmp_path / "r.jsonl"
+
+    def stopped(cfg, scenario, overrides, path, **kw):  # the server stopped and wrote its trailer, then Ctrl-C
+        Path(path).write_bytes(Path("recordings/pool-saturated-queue.jsonl").read_bytes())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(headless, "record", stopped)
+    assert main(["record", "pool", "--scenario", "burst", "-o", str(out)]) == 130
+    printed = capsys.readouterr()
+    assert "interrupted" in printed.err
+    assert f"recorded {out}" in printed.out and f"Open it with: sockscope replay {out}" in printed.out
+
+
 def test_plain_progress_lines_are_rate_limited():
     stream = io.StringIO()
     with record.Progress("pool under burst", stream) as progress:

@@ -77,10 +77,31 @@ def run(args: argparse.Namespace) -> int:
 
     check_recording_path(path)  # before any process starts, or anything is printed
     title = _("{model} under {scenario}").format(model=cfg.model, scenario=scenario.name)
-    with earlier_kept_on_failure(path), Progress(title, total=scenario.connections(params)) as progress:
-        result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
+    try:
+        with earlier_kept_on_failure(path), Progress(title, total=scenario.connections(params)) as progress:
+            result = record(cfg, scenario.name, overrides, path, explicit=explicit, progress=progress)
+    except KeyboardInterrupt:
+        return interrupted(path)
     report(result)
     return 0
+
+
+def interrupted(path: str, out: TextIO | None = None) -> int:
+    """Ctrl-C: say so, and where the recording made so far is and how to open it (if it holds events); 130."""
+    from tracer.errors import RecordingError
+    from tracer.recording.reader import load
+
+    print(_("interrupted"), file=sys.stderr)
+    out = out or sys.stdout
+    try:
+        rec = load(path)
+    except (RecordingError, OSError):
+        return 130
+    if rec.n_events:
+        size = os.path.getsize(path)
+        print(_("sockscope: recorded {path} ({size:,.0f} KiB)").format(path=path, size=size / 1024), file=out)
+        print(_("Open it with: {command}").format(command=f"sockscope replay {path}"), file=out)
+    return 130
 
 
 class Progress:
