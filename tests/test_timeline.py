@@ -662,6 +662,30 @@ def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch)
     assert tl.stats_at(0).open_connections == 20_000 and len(calls) == 2
 
 
+def test_the_legend_looks_for_connection_waits_at_most_a_sixth_of_the_time(monkeypatch) -> None:
+    # Each look copies every connection's columns: at 10M events, on every redraw, ~14 s of a 32 s load.
+    from tracer.timeline import rows
+
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    clock, calls = [100.0], []
+
+    def slow(self, *names):  # a look that takes 1 s
+        calls.append(names)
+        clock[0] += 1.0
+        return names[0] == "submit_t"
+
+    monkeypatch.setattr(rows.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(type(tl.rec.connections), "any_wait", slow)
+    monkeypatch.setattr(type(tl.rec.connections), "__len__", lambda self: 20_000)
+    assert "queue" in tl.inks() and len(calls) == 2
+    clock[0] += 3.0
+    tl.rec.n_events += 1
+    assert "queue" in tl.inks() and len(calls) == 2  # 3 s after two 1 s looks: not yet (10 s)
+    clock[0] += 7.5
+    tl.rec.n_events += 1
+    assert "queue" in tl.inks() and len(calls) == 4
+
+
 def test_counters_of_one_unit_share_a_scale() -> None:
     tl = Timeline(load("recordings/thread-backlog-kernel-queue.jsonl"))
     assert tl.counter_top("backlog") == tl.rec.counters["backlog"].peak()

@@ -110,6 +110,9 @@ class Timeline:
         self._open_key: tuple[int, int] = (-1, -1)
         self._open_at = 0.0
         self._open_cost = 0.0  # seconds the last recount took
+        self._waits_found: set[str] = set()
+        self._waits_key: tuple[int, int] = (-1, -1)
+        self._waits_at = self._waits_cost = 0.0
         self._groups: dict[int, tuple[int, str]] = {}
         self._opens = array("q")
         self._closes = array("q")
@@ -143,12 +146,29 @@ class Timeline:
     def inks(self) -> list[str]:
         """The kinds of time this recording has (ink names), for a legend of only what is on screen."""
         used = {INK_OF_CODE[c].name for tr in list(self._tracks.values()) for c in tr.cum}
+        return sorted(used | self._waits())
+
+    def _waits(self) -> set[str]:
+        """The waits of connections this recording has ("queue", "backlog"), for :meth:`inks`.
+
+        Read from the columns (no view a connection), but each look copies every connection's columns: at 10M
+        events, looked at on every redraw while loading, it held the UI thread ~14 s of a 32 s load.  So while
+        a big recording loads, at most a sixth of the time, as :meth:`_open_intervals`.
+        """
         conns = self.rec.connections
-        if conns.any_wait("submit_t", "start_t"):  # (read from the columns: no view a connection)
-            used.add("queue")
-        if conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur"):
-            used.add("backlog")
-        return sorted(used)
+        key = (len(conns), self.rec.n_events)
+        wait = max(0.5, 5 * self._waits_cost)
+        if key != self._waits_key and (time.monotonic() - self._waits_at > wait or len(conns) < 10_000):
+            begin = time.monotonic()
+            found = set()
+            if conns.any_wait("submit_t", "start_t"):
+                found.add("queue")
+            if conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur"):
+                found.add("backlog")
+            self._waits_found, self._waits_key = found, key
+            self._waits_at = time.monotonic()
+            self._waits_cost = self._waits_at - begin
+        return self._waits_found
 
     def work_class(self) -> int:
         """How a ``work`` event that does not say draws: computing if the server only computed (--cpu-ms)."""
