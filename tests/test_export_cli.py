@@ -111,6 +111,14 @@ def test_compare_side_by_side_with_ratios(tmp_path, capsys):
     assert lines["connections never closed"][-1] == "="  # 0 and 0
 
 
+@pytest.mark.parametrize(("rate", "shown"), [(0.26, "0.26"), (9.5, "9.5"), (0.0, "0"), (12.4, "12"), (5400.0, "5,400")])
+def test_compare_shows_a_slow_rate_with_its_decimals(rate, shown):
+    # One request in 3.8 s showed as "0" requests/s beside a B/A of 219x.
+    from tracer.commands import compare
+
+    assert compare._value(rate, "/s") == shown
+
+
 def test_compare_warns_about_a_cut_off_recording(tmp_path, capsys):
     """Regression: compare read a truncated recording as if it were whole, without a word."""
     a = pool_known(n=5).write(tmp_path / "a.jsonl")

@@ -56,8 +56,8 @@ def _value(v: float | None, unit: str) -> str:
         return "–"
     if unit == "ns":
         return _ns(v)
-    if unit == "/s":
-        return f"{v:,.0f}"
+    if unit == "/s":  # under 10 a second with its decimals: "0" beside a ratio of 219x read as a bug
+        return f"{v:,.0f}" if v >= 10 or v == 0 else f"{v:.2g}"
     return f"{int(v):,}"
 
 
