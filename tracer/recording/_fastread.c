@@ -1173,6 +1173,57 @@ feed_object(Ctx *c, PyObject *line, Py_ssize_t *line_no)
     return go;
 }
 
+/*
+ * A run of event lines (feed_events, feed_block) starts and ends alike.  run_open reads the builder's line_no
+ * and opens the context: RUN_ERROR (an exception set), RUN_NOT_OPENED (nothing for C to do: the context is
+ * closed again and the caller hands back where it started), else whether to go on (0: the header is the careful
+ * path's, and nothing follows a trailer), the context open.  run_close hands the staged events over all the
+ * same when err is set, keeping the error that stopped the run, closes the context and returns whether it failed.
+ */
+#define RUN_ERROR (-1)
+#define RUN_NOT_OPENED (-2)
+
+static int
+run_open(Ctx *c, PyObject *builder, Py_ssize_t *line_no)
+{
+    PyObject *v = PyObject_GetAttr(builder, s_line_no);
+    if (v == NULL)
+        return RUN_ERROR;
+    *line_no = PyLong_AsSsize_t(v);
+    Py_DECREF(v);
+    if (*line_no == -1 && PyErr_Occurred())
+        return RUN_ERROR;
+    int opened = ctx_open(c, builder);
+    if (opened <= 0) {
+        ctx_close(c);
+        return opened < 0 ? RUN_ERROR : RUN_NOT_OPENED;
+    }
+    PyObject *trailer = PyObject_GetAttr(c->rec, s_trailer);
+    if (trailer == NULL) {
+        ctx_close(c);
+        return RUN_ERROR;
+    }
+    int go = trailer == Py_None && *line_no >= 1;
+    Py_DECREF(trailer);
+    return go;
+}
+
+static int
+run_close(Ctx *c, Py_ssize_t line_no, int err)
+{
+    if (err) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (flush(c, line_no) < 0)
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
+    else if (flush(c, line_no) < 0)
+        err = 1;
+    ctx_close(c);
+    return err;
+}
+
 PyDoc_STRVAR(feed_events_doc,
 "feed_events(builder, lines, start) -> int\n\n"
 "Take lines[start:] of the recorder's event shape into the builder (as Builder._add would) and return the index\n"
@@ -1190,26 +1241,13 @@ feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (start == -1 && PyErr_Occurred())
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(lines), i = start;
-    PyObject *v = PyObject_GetAttr(builder, s_line_no);
-    if (v == NULL)
-        return NULL;
-    Py_ssize_t line_no = PyLong_AsSsize_t(v);
-    Py_DECREF(v);
-    if (line_no == -1 && PyErr_Occurred())
-        return NULL;
+    Py_ssize_t line_no;
     Ctx c;
-    int opened = ctx_open(&c, builder);
-    if (opened <= 0) {
-        ctx_close(&c);
-        return opened < 0 ? NULL : PyLong_FromSsize_t(start);
-    }
-    PyObject *trailer = PyObject_GetAttr(c.rec, s_trailer);
-    int go = trailer == Py_None && line_no >= 1; /* the header is the careful path's, and nothing follows a trailer */
-    Py_XDECREF(trailer);
-    if (trailer == NULL) {
-        ctx_close(&c);
+    int go = run_open(&c, builder, &line_no);
+    if (go == RUN_ERROR)
         return NULL;
-    }
+    if (go == RUN_NOT_OPENED)
+        return PyLong_FromSsize_t(start);
     int err = 0;
     for (; go && i < n; i++) {
         PyObject *item = PyList_GET_ITEM(lines, i);
@@ -1245,17 +1283,7 @@ feed_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             break;
         line_no++;
     }
-    if (err) { /* hand the staged events over all the same, keeping the error that stopped us */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        if (flush(&c, line_no) < 0)
-            PyErr_Clear();
-        PyErr_Restore(type, value, tb);
-    }
-    else if (flush(&c, line_no) < 0)
-        err = 1;
-    ctx_close(&c);
-    if (err)
+    if (run_close(&c, line_no, err))
         return NULL;
     return PyLong_FromSsize_t(i);
 }
@@ -1286,26 +1314,13 @@ feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!PyUnicode_IS_ASCII(text_obj) || start == stop) /* (not ASCII: the lines' way) */
         return PyLong_FromSsize_t(start);
     const char *text = (const char *)PyUnicode_DATA(text_obj);
-    PyObject *v = PyObject_GetAttr(builder, s_line_no);
-    if (v == NULL)
-        return NULL;
-    Py_ssize_t line_no = PyLong_AsSsize_t(v);
-    Py_DECREF(v);
-    if (line_no == -1 && PyErr_Occurred())
-        return NULL;
+    Py_ssize_t line_no;
     Ctx c;
-    int opened = ctx_open(&c, builder);
-    if (opened <= 0) {
-        ctx_close(&c);
-        return opened < 0 ? NULL : PyLong_FromSsize_t(start);
-    }
-    PyObject *trailer = PyObject_GetAttr(c.rec, s_trailer);
-    int go = trailer == Py_None && line_no >= 1;
-    Py_XDECREF(trailer);
-    if (trailer == NULL) {
-        ctx_close(&c);
+    int go = run_open(&c, builder, &line_no);
+    if (go == RUN_ERROR)
         return NULL;
-    }
+    if (go == RUN_NOT_OPENED)
+        return PyLong_FromSsize_t(start);
     int err = 0;
     Py_ssize_t at = start;
     while (go && at < stop) {
@@ -1349,17 +1364,7 @@ feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         line_no++;
         at += len;
     }
-    if (err) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        if (flush(&c, line_no) < 0)
-            PyErr_Clear();
-        PyErr_Restore(type, value, tb);
-    }
-    else if (flush(&c, line_no) < 0)
-        err = 1;
-    ctx_close(&c);
-    if (err)
+    if (run_close(&c, line_no, err))
         return NULL;
     return PyLong_FromSsize_t(at);
 }
