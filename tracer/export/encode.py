@@ -16,7 +16,7 @@ from bisect import bisect_left
 from collections import Counter
 from typing import Any
 
-from tracer.recording.fastpath import pure_python_asked
+from tracer.recording.fastpath import load_extension
 
 VERSION = 2  # of the contract with tracer/export/_encode.c (its ENCODE_VERSION)
 
@@ -27,15 +27,7 @@ class _Never(Exception):
 
 def _load_native() -> Any:
     """The C encoder, if built, current, and not turned off by ``SOCKSCOPE_PURE_PYTHON``."""
-    if pure_python_asked():
-        return None
-    try:
-        from tracer.export import _encode  # type: ignore[attr-defined]
-    except ImportError:  # built without a C compiler
-        return None
-    if getattr(_encode, "VERSION", None) != VERSION:
-        return None  # left behind by an older build (pip install -e . builds it again)
-    return _encode
+    return load_extension("tracer.export._encode", VERSION)
 
 
 native = _load_native()

@@ -6,6 +6,7 @@ install without a C compiler has none, and the Python code reads the same model.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -19,17 +20,26 @@ def pure_python_asked() -> bool:
     return os.environ.get("SOCKSCOPE_PURE_PYTHON", "").strip().lower() not in ("", "0", "no", "false", "off")
 
 
-def _load_native() -> Any:
-    """The C fast path, if built, current, and not turned off by ``SOCKSCOPE_PURE_PYTHON``."""
+def load_extension(name: str, version: int) -> Any:
+    """The C extension ``name`` (the reader's, the exports'), if built, of contract ``version``, and not turned
+    off by ``SOCKSCOPE_PURE_PYTHON``; else None (the Python code does the same)."""
     if pure_python_asked():
         return None
     try:
-        from tracer.recording import _fastread  # type: ignore[attr-defined]
+        module = importlib.import_module(name)
     except ImportError:  # built without a C compiler
         return None
-    if getattr(_fastread, "VERSION", None) != VERSION or tuple(_fastread.KINDS) != tuple(k.name for k in BY_CODE):
+    if getattr(module, "VERSION", None) != version:
         return None  # left behind by an older build (pip install -e . builds it again)
-    return _fastread
+    return module
+
+
+def _load_native() -> Any:
+    """The reader's C fast path, if built, current (its kinds too), and not turned off."""
+    fastread = load_extension("tracer.recording._fastread", VERSION)
+    if fastread is None or tuple(fastread.KINDS) != tuple(k.name for k in BY_CODE):
+        return None  # (kinds: left behind by an older build)
+    return fastread
 
 
 native = _load_native()
