@@ -650,7 +650,7 @@ def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch)
 
     monkeypatch.setattr(rows.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(type(tl.rec.connections), "open_intervals", slow)
-    tl._open_key = (-1, -1)
+    tl._opens_recount.key = (-1, -1)
     tl.stats_at(0)
     for step in (1.0, 5.0):  # 1 s and 6 s after it: the recording grew, but not 10 s (5x its cost) yet
         clock[0] += step

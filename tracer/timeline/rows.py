@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress
+from typing import Generic, TypeVar
 
 from tracer.locale import N_, _, ngettext
 from tracer.recording.events import KINDS, Event
@@ -22,6 +23,8 @@ from tracer.recording.model import Connection, Lane, Recording, natural_key
 from tracer.timeline import activity
 from tracer.timeline.track import BACKLOG_KIND, CPU, INK_OF_CODE, QUEUED_KIND, WORK, Track, View
 from tracer.units import spark
+
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- rows, filters, statistics
@@ -91,6 +94,26 @@ def lane_group(lane: Lane, start: int = 0) -> str:
     return "accepting" if any(code in kinds for code in _ACCEPTING) else "workers"
 
 
+class _Recount(Generic[T]):
+    """A value that reads every connection (open intervals, the legend's waits), made again when the recording
+    has grown; while a big recording loads, at most twice a second and a sixth of the time (a look at every
+    connection is ~2.5 s at 10M events, and redone on every redraw it held the UI thread most of the load)."""
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+        self.key: tuple[int, int] = (-1, -1)
+        self.at = self.cost = 0.0  # when the last was made, and the seconds it took
+
+    def get(self, key: tuple[int, int], small: bool, make: Callable[[], T]) -> T:
+        """The value for ``key`` (made again if it changed; a ``small`` recording every time)."""
+        if key != self.key and (small or time.monotonic() - self.at > max(0.5, 5 * self.cost)):
+            begin = time.monotonic()
+            self.value, self.key = make(), key
+            self.at = time.monotonic()
+            self.cost = self.at - begin
+        return self.value
+
+
 class Timeline:
     """Everything the timeline widget asks of a recording, kept up to date as it grows.
 
@@ -107,15 +130,9 @@ class Timeline:
         self._filtered: dict[int, Track] = {}
         self._conn_tracks: dict[int, tuple[int, Track]] = {}
         self._spots: dict[int, tuple[int, list[tuple[int, int]]]] = {}
-        self._open_key: tuple[int, int] = (-1, -1)
-        self._open_at = 0.0
-        self._open_cost = 0.0  # seconds the last recount took
-        self._waits_found: set[str] = set()
-        self._waits_key: tuple[int, int] = (-1, -1)
-        self._waits_at = self._waits_cost = 0.0
+        self._opens_recount: _Recount[tuple[array, array]] = _Recount((array("q"), array("q")))
+        self._waits_recount: _Recount[set[str]] = _Recount(set())
         self._groups: dict[int, tuple[int, str]] = {}
-        self._opens = array("q")
-        self._closes = array("q")
         self._bursts: tuple[int, list[activity.Burst]] = (-1, [])
         self.update()
 
@@ -153,22 +170,19 @@ class Timeline:
 
         Read from the columns (no view a connection), but each look copies every connection's columns: at 10M
         events, looked at on every redraw while loading, it held the UI thread ~14 s of a 32 s load.  So while
-        a big recording loads, at most a sixth of the time, as :meth:`_open_intervals`.
+        a big recording loads, at most a sixth of the time (:class:`_Recount`).
         """
         conns = self.rec.connections
-        key = (len(conns), self.rec.n_events)
-        wait = max(0.5, 5 * self._waits_cost)
-        if key != self._waits_key and (time.monotonic() - self._waits_at > wait or len(conns) < 10_000):
-            begin = time.monotonic()
+
+        def look() -> set[str]:
             found = set()
             if conns.any_wait("submit_t", "start_t"):
                 found.add("queue")
             if conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur"):
                 found.add("backlog")
-            self._waits_found, self._waits_key = found, key
-            self._waits_at = time.monotonic()
-            self._waits_cost = self._waits_at - begin
-        return self._waits_found
+            return found
+
+        return self._waits_recount.get((len(conns), self.rec.n_events), len(conns) < 10_000, look)
 
     def work_class(self) -> int:
         """How a ``work`` event that does not say draws: computing if the server only computed (--cpu-ms)."""
@@ -379,19 +393,12 @@ class Timeline:
                      counters["backlog"].at(t) if "backlog" in counters else None, self.rec.dropped)
 
     def _open_intervals(self) -> tuple[array, array]:
-        key = (len(self.rec.connections), self.rec.n_events)
-        # While a big recording loads, recount at most twice a second, and spend at most a sixth of the time on
-        # it (it reads and sorts every connection: ~2.5 s at 10M events, which recounted every 0.5 s held the UI
-        # thread, and the loader waiting on the GIL, for most of the load).
-        wait = max(0.5, 5 * self._open_cost)
-        if key != self._open_key and (time.monotonic() - self._open_at > wait or len(self._opens) < 10_000):
-            begin = time.monotonic()
+        def count() -> tuple[array, array]:
             opens, closes = self.rec.connections.open_intervals()
-            self._opens, self._closes = array("q", sorted(opens)), array("q", sorted(closes))
-            self._open_key = key
-            self._open_at = time.monotonic()
-            self._open_cost = self._open_at - begin
-        return self._opens, self._closes
+            return array("q", sorted(opens)), array("q", sorted(closes))
+
+        recount = self._opens_recount
+        return recount.get((len(self.rec.connections), self.rec.n_events), len(recount.value[0]) < 10_000, count)
 
     def step(self, t: int, forward: bool, lanes: Iterable[int] | None = None,
              current: tuple[int, int] | None = None) -> tuple[int, int] | None:
