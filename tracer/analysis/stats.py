@@ -15,7 +15,7 @@ import math
 from array import array
 from bisect import bisect_left
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -191,9 +191,9 @@ class _Columns:
         return list(compress(column, self.is_server))
 
 
-def _kind_counts(kind: array) -> list[tuple[int, int]]:
+def _kind_counts(kind: Sequence[int]) -> list[tuple[int, int]]:
     """(kind code, how many) of a lane's kind column, in the order each code is first seen (as ``Tally(kind)``)."""
-    raw = kind.tobytes() if kind.typecode == "b" else None
+    raw = kind.tobytes() if isinstance(kind, array) and kind.typecode == "b" else None
     if raw is None:  # (the reader's column is int8; a hand-made one may be another)
         return list(Tally(kind).items())
     present = [(raw.find(b), code) for code in range(256) if (b := bytes([code])) in raw]
@@ -292,7 +292,7 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int], c: _Columns) ->
     requests, closed = [0] * n, [0] * n
     for lane in rec.server_lanes():
         t_, conn_, count_ = lane.t, lane.conn, lane.count
-        for i in _where(lane.kind, _SEND):
+        for i in where(lane.kind, _SEND):
             if conn_[i] and count_[i] > 0:
                 k = (t_[i] - lo) * n // span
                 requests[k if 0 <= k <= last else 0 if k < 0 else last] += 1
@@ -303,10 +303,10 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int], c: _Columns) ->
     return [Bucket(lo + span * i // n, lo + span * (i + 1) // n, requests[i], closed[i]) for i in range(n)]
 
 
-def _where(kind: array, code: int) -> Iterator[int]:
+def where(kind: Sequence[int], code: int) -> Iterator[int]:
     """The indices of a kind column that hold ``code``: found in its bytes (a server lane's sends are a sixth of
     its events; testing each event in Python cost ~0.4 s at 1M events)."""
-    if kind.typecode != "b" or not 0 <= code < 128:
+    if not isinstance(kind, array) or kind.typecode != "b" or not 0 <= code < 128:
         yield from (i for i, k in enumerate(kind) if k == code)
         return
     raw, b = kind.tobytes(), bytes([code])

@@ -1995,6 +1995,270 @@ bursts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* ------------------------------------------------------------------ the lifecycle walk (analysis/check.py) */
+/*
+ * check's _connections over every event that names a connection: in Python a tuple an event, a dict of
+ * groups and a step of the table each cost ~0.6 s at 1M events.  Here: each (connection, side) a group, in
+ * the order first seen (lanes in order, events in lane order), its events sorted by (t, line, kind, lane id),
+ * walked through the table; what the walk finds comes back as tuples that check.py turns into findings.
+ * An event is a (lane, index) pair, 8 bytes, plus 4 for its group: the columns are read where they are.
+ */
+typedef struct { Py_buffer b[4]; int64_t id; int side; Py_ssize_t n; } WalkLane;  /* t, kind, conn, lines */
+typedef struct { int32_t lane, i; } WalkRef;
+
+static WalkLane *walk_lanes;  /* for walk_cmp (qsort has no context argument; the GIL is held throughout) */
+
+static inline int
+walk_less(WalkRef x, WalkRef y)
+{
+    const WalkLane *p = &walk_lanes[x.lane], *q = &walk_lanes[y.lane];
+    int64_t a = item_at(p->b[0].buf, p->b[0].itemsize, x.i), b = item_at(q->b[0].buf, q->b[0].itemsize, y.i);
+    if (a != b) return a < b ? -1 : 1;
+    a = item_at(p->b[3].buf, p->b[3].itemsize, x.i), b = item_at(q->b[3].buf, q->b[3].itemsize, y.i);
+    if (a != b) return a < b ? -1 : 1;
+    a = item_at(p->b[1].buf, p->b[1].itemsize, x.i), b = item_at(q->b[1].buf, q->b[1].itemsize, y.i);
+    if (a != b) return a < b ? -1 : 1;
+    return (p->id > q->id) - (p->id < q->id);
+}
+
+static int
+walk_cmp(const void *x, const void *y)
+{
+    return walk_less(*(const WalkRef *)x, *(const WalkRef *)y);
+}
+
+PyDoc_STRVAR(lifecycle_walk_doc,
+"lifecycle_walk(lanes, table: bytes, n_states, open_states: int, closed: int) -> [tuple]\n\n"
+"lanes: [(lane id, side (0 server, 1 client), t, kind, conn, lines)], arrays of signed integers.\n"
+"table[(side * n_states + state) * 256 + code]: the next state + 1, 0 where the table does not allow it\n"
+"(state 0: not seen yet).  open_states: a bit a state; closed: the closed state.  Returns, in check.py's\n"
+"order, (0, line, conn, side, state, code, lane id, closed line) for an event not allowed and\n"
+"(1, line, conn, side, state, code) for a side left open (its last event's line and kind).");
+
+static PyObject *
+lifecycle_walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "lifecycle_walk(lanes: list, table: bytes, n_states, open_states, closed)");
+        return NULL;
+    }
+    Py_ssize_t n_states = PyLong_AsSsize_t(args[2]);
+    long long open_mask = PyLong_AsLongLong(args[3]);
+    Py_ssize_t closed = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (n_states < 1 || n_states > 62 || PyBytes_GET_SIZE(args[1]) != 2 * n_states * 256) {
+        PyErr_SetString(PyExc_ValueError, "lifecycle_walk: the table is not 2 * n_states * 256 bytes");
+        return NULL;
+    }
+    const unsigned char *table = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    PyObject *lanes_o = args[0], *out = NULL;
+    Py_ssize_t nl = PyList_GET_SIZE(lanes_o), held = 0, total = 0;
+    WalkLane *lanes = PyMem_Calloc(nl ? (size_t)nl : 1, sizeof(WalkLane));
+    WalkRef *refs = NULL;
+    int32_t *gid_of = NULL, *count = NULL, *off = NULL;
+    int64_t *keys = NULL;
+    int32_t *slots = NULL;
+    Py_ssize_t n_groups = 0, cap_groups = 0, n_slots = 0;
+    if (lanes == NULL)
+        return PyErr_NoMemory();
+    for (; held < nl; held++) {
+        PyObject *item = PyList_GET_ITEM(lanes_o, held);
+        WalkLane *L = &lanes[held];
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 6) {
+            PyErr_SetString(PyExc_TypeError, "lifecycle_walk: a lane is (id, side, t, kind, conn, lines)");
+            goto done;
+        }
+        L->id = PyLong_AsLongLong(PyTuple_GET_ITEM(item, 0));
+        L->side = PyObject_IsTrue(PyTuple_GET_ITEM(item, 1)) == 1;
+        if (PyErr_Occurred())
+            goto done;
+        int k = 0;
+        for (; k < 4; k++)
+            if (hold_array(PyTuple_GET_ITEM(item, 2 + k), &L->b[k], 0) < 0)
+                break;
+        if (k < 4) {
+            while (k--)
+                PyBuffer_Release(&L->b[k]);
+            goto done;
+        }
+        L->n = L->b[0].len / L->b[0].itemsize;
+        for (k = 1; k < 4; k++)
+            if (L->b[k].len / L->b[k].itemsize < L->n) {
+                for (k = 0; k < 4; k++)
+                    PyBuffer_Release(&L->b[k]);
+                PyErr_SetString(PyExc_ValueError, "lifecycle_walk: a column shorter than the lane's times");
+                goto done;
+            }
+        if (L->n > INT32_MAX) {
+            for (k = 0; k < 4; k++)
+                PyBuffer_Release(&L->b[k]);
+            PyErr_SetString(PyExc_ValueError, "lifecycle_walk: a lane of over 2**31 events");
+            goto done;
+        }
+        total += L->n;
+    }
+    /* groups in the order first seen: (conn, side) -> number, open addressing on the packed key */
+    gid_of = PyMem_Malloc((total ? (size_t)total : 1) * sizeof(int32_t));
+    n_slots = 1024;
+    keys = PyMem_Malloc((size_t)n_slots * sizeof(int64_t));
+    slots = PyMem_Malloc((size_t)n_slots * sizeof(int32_t));
+    if (gid_of == NULL || keys == NULL || slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_slots; k++) slots[k] = -1;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t l = 0; l < nl; l++) {
+        WalkLane *L = &lanes[l];
+        for (Py_ssize_t i = 0; i < L->n; i++) {
+            int64_t conn = item_at(L->b[2].buf, L->b[2].itemsize, i);
+            if (!conn)
+                continue;
+            int64_t key = conn * 2 + L->side;
+            uint64_t h = ((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 20;
+            Py_ssize_t k = (Py_ssize_t)(h & (uint64_t)(n_slots - 1));
+            while (slots[k] >= 0 && keys[k] != key)
+                k = (k + 1) & (n_slots - 1);
+            if (slots[k] < 0) {
+                if (n_groups == cap_groups) {
+                    cap_groups = cap_groups ? cap_groups * 2 : 1024;
+                    int32_t *grown = PyMem_Realloc(count, (size_t)cap_groups * sizeof(int32_t));
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    count = grown;
+                }
+                count[n_groups] = 0;
+                keys[k] = key;
+                slots[k] = (int32_t)n_groups++;
+                if (n_groups * 2 > n_slots) {  /* rehash into twice the room */
+                    Py_ssize_t bigger = n_slots * 2;
+                    int64_t *nk = PyMem_Malloc((size_t)bigger * sizeof(int64_t));
+                    int32_t *ns = PyMem_Malloc((size_t)bigger * sizeof(int32_t));
+                    if (nk == NULL || ns == NULL) {
+                        PyMem_Free(nk);
+                        PyMem_Free(ns);
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    for (Py_ssize_t j = 0; j < bigger; j++) ns[j] = -1;
+                    for (Py_ssize_t j = 0; j < n_slots; j++) {
+                        if (slots[j] < 0) continue;
+                        uint64_t hj = ((uint64_t)keys[j] * 0x9E3779B97F4A7C15ull) >> 20;
+                        Py_ssize_t q = (Py_ssize_t)(hj & (uint64_t)(bigger - 1));
+                        while (ns[q] >= 0) q = (q + 1) & (bigger - 1);
+                        nk[q] = keys[j];
+                        ns[q] = slots[j];
+                    }
+                    PyMem_Free(keys);
+                    PyMem_Free(slots);
+                    keys = nk, slots = ns, n_slots = bigger;
+                    k = -1;
+                }
+            }
+            int32_t g;
+            if (k >= 0) {
+                g = slots[k];
+            } else {  /* (just rehashed: the new group is the last one) */
+                g = (int32_t)(n_groups - 1);
+            }
+            gid_of[m++] = g;
+            count[g]++;
+        }
+    }
+    off = PyMem_Malloc(((size_t)n_groups + 1) * sizeof(int32_t));
+    refs = PyMem_Malloc((m ? (size_t)m : 1) * sizeof(WalkRef));
+    if (off == NULL || refs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    off[0] = 0;
+    for (Py_ssize_t g = 0; g < n_groups; g++) off[g + 1] = off[g] + count[g];
+    for (Py_ssize_t g = 0; g < n_groups; g++) count[g] = off[g];  /* now: where the group's next event goes */
+    Py_ssize_t e = 0;
+    for (Py_ssize_t l = 0; l < nl; l++) {
+        WalkLane *L = &lanes[l];
+        for (Py_ssize_t i = 0; i < L->n; i++)
+            if (item_at(L->b[2].buf, L->b[2].itemsize, i)) {
+                WalkRef r = {(int32_t)l, (int32_t)i};
+                refs[count[gid_of[e++]]++] = r;
+            }
+    }
+    walk_lanes = lanes;
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t g = 0; g < n_groups; g++) {
+        WalkRef *r = refs + off[g];
+        Py_ssize_t n = off[g + 1] - off[g];
+        if (n <= 16) {
+            for (Py_ssize_t a = 1; a < n; a++) {
+                WalkRef x = r[a];
+                Py_ssize_t b = a;
+                while (b > 0 && walk_less(x, r[b - 1]) < 0) {
+                    r[b] = r[b - 1];
+                    b--;
+                }
+                r[b] = x;
+            }
+        } else {
+            qsort(r, (size_t)n, sizeof(WalkRef), walk_cmp);
+        }
+        WalkLane *L0 = &lanes[r[0].lane];
+        int side = L0->side;
+        int64_t conn = item_at(L0->b[2].buf, L0->b[2].itemsize, r[0].i);
+        Py_ssize_t state = 0;
+        int64_t closed_line = 0;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            WalkLane *L = &lanes[r[k].lane];
+            unsigned char code = (unsigned char)item_at(L->b[1].buf, L->b[1].itemsize, r[k].i);
+            int64_t line = item_at(L->b[3].buf, L->b[3].itemsize, r[k].i);
+            unsigned char next = table[((Py_ssize_t)side * n_states + state) * 256 + code];
+            if (!next) {
+                PyObject *one = Py_BuildValue("(iLLinbLL)", 0, (long long)line, (long long)conn, side, state,
+                                              (signed char)code, (long long)L->id, (long long)closed_line);
+                if (one == NULL || PyList_Append(out, one) < 0) {
+                    Py_XDECREF(one);
+                    Py_CLEAR(out);
+                    goto done;
+                }
+                Py_DECREF(one);
+                continue;
+            }
+            if ((Py_ssize_t)(next - 1) == closed && !closed_line)
+                closed_line = line;
+            state = next - 1;
+        }
+        if (state < 63 && (open_mask >> state) & 1) {
+            WalkLane *L = &lanes[r[n - 1].lane];
+            int64_t line = item_at(L->b[3].buf, L->b[3].itemsize, r[n - 1].i);
+            long long code = item_at(L->b[1].buf, L->b[1].itemsize, r[n - 1].i);
+            PyObject *one = Py_BuildValue("(iLLinL)", 1, (long long)line, (long long)conn, side, state, code);
+            if (one == NULL || PyList_Append(out, one) < 0) {
+                Py_XDECREF(one);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(one);
+        }
+    }
+done:
+    walk_lanes = NULL;
+    for (Py_ssize_t l = 0; l < held; l++)
+        for (int k = 0; k < 4; k++)
+            PyBuffer_Release(&lanes[l].b[k]);
+    PyMem_Free(lanes);
+    PyMem_Free(refs);
+    PyMem_Free(gid_of);
+    PyMem_Free(count);
+    PyMem_Free(off);
+    PyMem_Free(keys);
+    PyMem_Free(slots);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"feed_events", (PyCFunction)(void (*)(void))feed_events, METH_FASTCALL, feed_events_doc},
     {"compact", (PyCFunction)compact, METH_O, compact_doc},
@@ -2003,6 +2267,7 @@ static PyMethodDef methods[] = {
     {"argsort", (PyCFunction)argsort, METH_O, argsort_doc},
     {"take", (PyCFunction)(void (*)(void))take, METH_FASTCALL, take_doc},
     {"bursts", (PyCFunction)(void (*)(void))bursts, METH_FASTCALL, bursts_doc},
+    {"lifecycle_walk", (PyCFunction)(void (*)(void))lifecycle_walk, METH_FASTCALL, lifecycle_walk_doc},
     {NULL, NULL, 0, NULL},
 };
 
