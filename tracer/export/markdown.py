@@ -7,6 +7,7 @@ the worst five; throughput over time; what ``sockscope check`` finds.
 
 from __future__ import annotations
 
+import heapq
 import json
 from typing import TextIO
 
@@ -170,13 +171,14 @@ def _per_connection(rec: Recording | None) -> str:
     """One row per connection (the first MAX_CONNECTIONS), so a homework can quote any of them."""
     if rec is None:
         return ""
-    conns = sorted((c for c in rec.connections.values() if c.id > 0), key=lambda c: c.id)
-    if not conns:
+    ids = [cid for cid in rec.connections.keys() if cid > 0]  # (a view only for the rows shown)
+    if not ids:
         return ""
+    conns = [rec.connections[cid] for cid in heapq.nsmallest(MAX_CONNECTIONS, ids)]
     rows = [[str(c.id), c.peer or "–", _ns(c.backlog_wait), _ns(c.queue_wait), _ns(c.service),
-             str(c.requests), close_words(c.close_reason)] for c in conns[:MAX_CONNECTIONS]]
+             str(c.requests), close_words(c.close_reason)] for c in conns]
     more = ("\n" + _("The first {shown} of {n:,}; `sockscope export --format csv` has every event.").format(
-        shown=MAX_CONNECTIONS, n=len(conns)) + "\n" if len(conns) > MAX_CONNECTIONS else "")
+        shown=MAX_CONNECTIONS, n=len(ids)) + "\n" if len(ids) > MAX_CONNECTIONS else "")
     return (_("### Connection by connection") + "\n\n"
             + _table([_("connection"), _("peer"), _(WAIT_NAMES["backlog"]), _(WAIT_NAMES["queue"]),
                       _(WAIT_NAMES["service"]), _("requests"), _("closed")], rows, align="llrrrrl") + more)
