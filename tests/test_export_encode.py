@@ -311,3 +311,19 @@ def test_svg_columns_it_cannot_read_are_refused():
         encode.native.svg_columns(lane.t, array("d", lane.dur), lane.kind, 0, len(lane), 0, 10, 1.0, 10, b"\0" * 20)
     with pytest.raises(encode.Unsupported):
         encode.native.svg_columns(array("q", [-5]), array("q", [1]), array("b", [0]), 0, 1, 0, 10, 1.0, 10, b"\0")
+
+
+@settings(max_examples=400, deadline=None)
+@given(times=st.lists(st.integers(0, 12), max_size=16), conns=st.data(), t=st.integers(-1, 13),
+       conn=st.integers(0, 1), want=st.booleans(), limit=st.integers(1, 4))
+def test_the_flows_index_finds_what_the_scan_finds_at_every_limit(times, conns, t, conn, want, limit):
+    """_FirstSeen.find without a bisect (the sorted times say where the scan would start): as _find."""
+    from tracer.export import chrome
+    from tracer.recording.model import Lane
+
+    lane = Lane(1, "w", 1, "server")
+    for k, at in enumerate(sorted(times)):
+        lane._append(at, 0, conns.draw(st.sampled_from([chrome._ACCEPT, 1])), conns.draw(st.integers(0, 1)), 0,
+                     k, None)
+    got = chrome._FirstSeen().find(lane, t, conn, want, limit)
+    assert got == chrome._find(lane, t, conn, want, limit)
