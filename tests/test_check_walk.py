@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.test_fastread import recording
+from tests.test_stats_columns import made_up
 from tracer.analysis import check
 from tracer.errors import RecordingError
 from tracer.recording import fastpath
@@ -49,13 +50,9 @@ def test_every_recording_walks_the_same_both_ways(path, monkeypatch):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=recording())
 def test_made_up_recordings_walk_the_same_both_ways(tmp_path, monkeypatch, text):
-    path = tmp_path / "r.jsonl"
-    path.write_text(text, encoding="utf-8", newline="")
-    try:
-        rec = load(str(path))
-    except RecordingError:
-        return
-    both_ways(rec, monkeypatch)
+    rec = made_up(tmp_path, text)
+    if rec is not None:
+        both_ways(rec, monkeypatch)
 
 
 @needs_c
