@@ -33,6 +33,7 @@
 /* Borrowed references from the builder's dicts are safe only under the GIL; a free-threaded build reads in Python. */
 #error "tracer.recording._fastread needs the GIL: not built for a free-threaded Python"
 #endif
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -2259,6 +2260,489 @@ done:
     return out;
 }
 
+/* ------------------------------------------------------------------ a row's cells (Track.cells) */
+/*
+ * Track._cells_py is the definition (and the path without this extension); this is the same summary of each
+ * cell in C.  A zoom summarises every cell of every row again: in Python that was ~10 ms of a ~20 ms frame at
+ * 10M events.  The arithmetic is the Python's, in the same order: times in doubles (exact for integers under
+ * 2**53, and the track is left to Python past LIMIT), a cell's class times summed in the dict's order, ties
+ * to the first.  The columns are read with no Python object made (the loader thread appends to the same
+ * arrays, and an exported buffer would stop it: nothing here may run Python code), then the cells are built.
+ */
+#define LIMIT ((double)(1LL << 49))  /* times and class totals past this: Python (9 classes summed stay exact) */
+
+typedef struct {
+    const int64_t *t;
+    const void *dur;
+    int dur_wide;
+    const int8_t *kind, *cls;
+    Py_ssize_t n;
+    int ncum, slot[N_CLS], cum_cls[N_CLS];  /* slot[class]: its place among the row's classes (dict order), or -1 */
+    const int64_t *cum[N_CLS];
+    Py_ssize_t cum_len;
+    int ninst, inst_code[N_CLS];
+    const int32_t *inst[N_CLS];
+    Py_ssize_t inst_len[N_CLS];
+    const int64_t *me;  /* NULL: no overlap, the running maximum is each event's own end */
+    Py_ssize_t me_len;
+} Cells;
+
+typedef struct {
+    PyObject *glyph;  /* borrowed from the tables */
+    int cls, code;
+} Cell;
+
+static inline double
+c_end(const Cells *r, Py_ssize_t j)
+{
+    int64_t d = r->dur_wide ? ((const int64_t *)r->dur)[j] : (int64_t)((const int32_t *)r->dur)[j];
+    return (double)(r->t[j] + d);
+}
+
+static inline double
+c_dur(const Cells *r, Py_ssize_t j)
+{
+    return r->dur_wide ? (double)((const int64_t *)r->dur)[j] : (double)((const int32_t *)r->dur)[j];
+}
+
+static Py_ssize_t
+bisect_t(const int64_t *t, double x, Py_ssize_t lo, Py_ssize_t hi)
+{
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if ((double)t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static Py_ssize_t
+bisect_i32(const int32_t *a, Py_ssize_t n, Py_ssize_t x)
+{
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static double  /* Track.max_end */
+c_max_end(const Cells *r, Py_ssize_t j)
+{
+    if (r->me == NULL)
+        return c_end(r, j);
+    Py_ssize_t b = j >> SHIFT;
+    if (b > r->me_len - 1)
+        b = r->me_len - 1;
+    double top = (double)r->me[b];
+    for (Py_ssize_t k = b << SHIFT; k <= j; k++) {
+        double e = c_end(r, k);
+        if (e > top)
+            top = e;
+    }
+    return top;
+}
+
+static Py_ssize_t  /* Track.covering */
+c_covering(const Cells *r, double a)
+{
+    Py_ssize_t j = bisect_t(r->t, a, 0, r->n) - 1;
+    if (j < 0 || c_max_end(r, j) <= a)
+        return -1;
+    Py_ssize_t stop = j - 64 > -1 ? j - 64 : -1;
+    for (Py_ssize_t i = j; i > stop; i--)
+        if (c_end(r, i) > a)
+            return i;
+    return -1;
+}
+
+static void  /* Track.time_by_class, into times[slot] */
+c_time_by_class(const Cells *r, Py_ssize_t lo, Py_ssize_t hi, double a, double b, Py_ssize_t carry, double *times)
+{
+    if (hi - lo <= STRIDE || !r->ncum) {
+        for (int k = 0; k < r->ncum; k++)
+            times[k] = 0;
+        for (Py_ssize_t j = lo; j < hi; j++) {
+            int c = r->cls[j];
+            if (c >= 0 && r->slot[c] >= 0)
+                times[r->slot[c]] += c_dur(r, j);
+        }
+    } else {
+        Py_ssize_t last = r->cum_len - 1, blo = lo >> SHIFT, bhi = hi >> SHIFT;
+        if (blo > last)
+            blo = last;
+        if (bhi > last)
+            bhi = last;
+        for (int k = 0; k < r->ncum; k++)
+            times[k] = (double)(r->cum[k][bhi] - r->cum[k][blo]);
+        for (Py_ssize_t j = bhi << SHIFT; j < hi; j++) {
+            int c = r->cls[j];
+            if (c >= 0 && r->slot[c] >= 0)
+                times[r->slot[c]] += c_dur(r, j);
+        }
+        for (Py_ssize_t j = blo << SHIFT; j < lo; j++) {
+            int c = r->cls[j];
+            if (c >= 0 && r->slot[c] >= 0)
+                times[r->slot[c]] -= c_dur(r, j);
+        }
+    }
+    if (hi > lo) {
+        Py_ssize_t last = hi - 1;  /* the last span that starts here may run on past the cell: clip it */
+        double over = c_end(r, last) - b;
+        int c = r->cls[last];
+        if (over > 0 && c >= 0 && r->slot[c] >= 0)
+            times[r->slot[c]] -= over;
+    }
+    if (carry >= 0) {
+        double e = c_end(r, carry), part = (b < e ? b : e) - a;
+        int c = r->cls[carry];
+        if (part > 0 && c >= 0 && r->slot[c] >= 0)
+            times[r->slot[c]] += part;
+    }
+}
+
+typedef struct {  /* the glyphs and codes Track.cells draws with (track.py's _CELL_TABLES) */
+    PyObject *span[N_CLS], *mark[N_CLS], *client[N_CLS];  /* by class; by kind code (mark: "•" if none) */
+    const unsigned char *rank, *life;  /* by kind code: which mark wins a cell; a lifecycle instant */
+    PyObject *short_g, *life_g, *blank_g, *close_exit_g, *several_g;
+    long MARK, IDLE, SEVERAL, CLOSE, EXIT, RECV;
+} Tables;
+
+static int
+read_tables(PyObject *o, Tables *tb)
+{
+    if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) != 16)
+        goto bad;
+    for (int k = 0; k < 3; k++) {
+        PyObject *col = PyTuple_GET_ITEM(o, k);
+        if (!PyTuple_Check(col) || PyTuple_GET_SIZE(col) != N_CLS)
+            goto bad;
+        PyObject **into = k == 0 ? tb->span : k == 1 ? tb->mark : tb->client;
+        for (int c = 0; c < N_CLS; c++)
+            into[c] = PyTuple_GET_ITEM(col, c) == Py_None ? NULL : PyTuple_GET_ITEM(col, c);
+    }
+    for (int k = 3; k < 5; k++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(o, k)) || PyBytes_GET_SIZE(PyTuple_GET_ITEM(o, k)) != N_CLS)
+            goto bad;
+    tb->rank = (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(o, 3));
+    tb->life = (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(o, 4));
+    tb->short_g = PyTuple_GET_ITEM(o, 5);
+    tb->life_g = PyTuple_GET_ITEM(o, 6);
+    tb->blank_g = PyTuple_GET_ITEM(o, 7);
+    tb->close_exit_g = PyTuple_GET_ITEM(o, 8);
+    tb->several_g = PyTuple_GET_ITEM(o, 9);
+    long *ints[] = {&tb->MARK, &tb->IDLE, &tb->SEVERAL, &tb->CLOSE, &tb->EXIT, &tb->RECV};
+    for (int k = 0; k < 6; k++) {
+        *ints[k] = PyLong_AsLong(PyTuple_GET_ITEM(o, 10 + k));
+        if (*ints[k] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    for (int c = 0; c < N_CLS; c++)
+        if (tb->mark[c] == NULL)
+            goto bad;
+    return 0;
+bad:
+    PyErr_SetString(PyExc_TypeError, "track_cells: tables are track.py's _CELL_TABLES");
+    return -1;
+}
+
+static inline Cell
+mk(PyObject *g, long cls, long code)
+{
+    Cell c = {g, (int)cls, (int)code};
+    return c;
+}
+
+/* the cells of [start + c*scale, start + (c+1)*scale) for c < width: Track._cells_py's loop, into out */
+static void
+c_cells(const Cells *r, const Tables *tb, int client, int64_t life0, int64_t life1, double start, double scale,
+        Py_ssize_t width, Cell *out)
+{
+    const int64_t *t = r->t;
+    const Py_ssize_t n = r->n;
+    const double half = scale / 2;
+    Py_ssize_t lo = bisect_t(t, start, 0, n), carry = c_covering(r, start);
+    double carry_end = carry >= 0 ? c_end(r, carry) : -1;
+    double times[N_CLS];
+    int marks[N_CLS];
+    for (Py_ssize_t c = 0; c < width; c++) {
+        double a = start + (double)c * scale, b = a + scale;
+        Py_ssize_t hi = bisect_t(t, b, lo, n);
+        if (hi == lo) {
+            Cell cell = {NULL, 0, 0};
+            if (carry_end > a && carry >= 0 && c_end(r, carry) > a) {  /* Track._carry_cell */
+                double end = c_end(r, carry);
+                int cls = r->cls[carry];
+                if (cls >= 0 && tb->span[cls] != NULL) {
+                    if ((end < b ? end : b) - a >= half)
+                        cell = mk(tb->span[cls], cls, -1);
+                    else if (client && r->kind[carry] == tb->RECV && tb->client[tb->RECV] != NULL)
+                        cell = mk(tb->client[tb->RECV], cls, r->kind[carry]);
+                }
+            }
+            if (cell.glyph == NULL)
+                cell = (double)life0 <= a && b <= (double)life1 ? mk(tb->life_g, tb->IDLE, -1)
+                                                                : mk(tb->blank_g, tb->IDLE, -1);
+            out[c] = cell;
+            continue;
+        }
+        c_time_by_class(r, lo, hi, a, b, carry_end > a ? carry : -1, times);
+        double busy = 0;
+        int top = (int)tb->IDLE;
+        double best_time = 0;
+        for (int k = 0; k < r->ncum; k++) {
+            busy += times[k];
+            if (k == 0 || times[k] > best_time) {
+                best_time = times[k];
+                top = -1 - k;  /* a slot, for now */
+            }
+        }
+        if (top < 0)  /* the slot's class */
+            top = r->cum_cls[-1 - top];
+        int nmarks = 0, nlife = 0, has_close = 0, has_exit = 0, one_life = -1;
+        for (int k = 0; k < r->ninst; k++)
+            if (bisect_i32(r->inst[k], r->inst_len[k], hi) > bisect_i32(r->inst[k], r->inst_len[k], lo)) {
+                int code = r->inst_code[k];
+                marks[nmarks++] = code;
+                if (code >= 0 && code < N_CLS && tb->life[code]) {
+                    nlife++;
+                    one_life = one_life < 0 ? code : one_life;
+                    has_close |= code == tb->CLOSE;
+                    has_exit |= code == tb->EXIT;
+                }
+            }
+        int top_span = top >= 0 && top < N_CLS && tb->span[top] != NULL;
+        Cell cell;
+        if (nlife) {  /* _life_cell */
+            if (nlife == 1)
+                cell = mk(tb->mark[one_life], tb->MARK, one_life);
+            else if (nlife == 2 && has_close && has_exit)
+                cell = mk(tb->close_exit_g, tb->MARK, tb->CLOSE);
+            else
+                cell = mk(tb->several_g, tb->MARK, tb->SEVERAL);
+        } else if (hi - lo == 1 && (nmarks || c_dur(r, lo) < half)) {  /* Track._single */
+            int code = r->kind[lo], own = r->cls[lo];
+            if (own == tb->MARK)
+                cell = mk(tb->mark[code], tb->MARK, code);  /* (a MARK class: 0 <= code < 128) */
+            else if (client && code >= 0 && tb->client[code] != NULL)
+                cell = mk(tb->client[code], own, code);
+            else if (busy >= half && top_span)
+                cell = mk(tb->span[top], top, -1);
+            else
+                cell = mk(tb->short_g, own, code);
+        } else if (nmarks && busy < half) {
+            int best = marks[0];
+            for (int k = 1; k < nmarks; k++)
+                if (tb->rank[marks[k]] > tb->rank[best])
+                    best = marks[k];
+            cell = mk(tb->mark[best], tb->MARK, best);
+        } else if (busy >= half && top_span) {
+            cell = mk(tb->span[top], top, -1);
+        } else {
+            cell = top_span ? mk(tb->short_g, top, -1) : mk(tb->short_g, tb->MARK, -1);
+        }
+        out[c] = cell;
+        Py_ssize_t last = hi - 1;  /* the event that runs on past this cell (if any) carries into the next */
+        double last_end = c_end(r, last);
+        if (last_end > b && last_end >= carry_end) {
+            carry = last;
+            carry_end = last_end;
+        } else if (r->me != NULL && c_max_end(r, last) > (b > carry_end ? b : carry_end)) {
+            carry = c_covering(r, b);  /* an earlier span of this cell outlasts the last one (overlap) */
+            carry_end = carry >= 0 ? c_end(r, carry) : -1;
+        }
+        lo = hi;
+    }
+}
+
+/* hold the buffer of ``arr``, an array of typecode ``code`` (or ``code2``) of at least ``n`` items; 1: it is not */
+static int
+hold_col(PyObject *arr, Py_buffer *b, char code, char code2, Py_ssize_t n, Py_ssize_t *len)
+{
+    if (!PyObject_TypeCheck(arr, (PyTypeObject *)array_type))
+        return 1;
+    if (PyObject_GetBuffer(arr, b, PyBUF_FORMAT) < 0)
+        return -1;
+    *len = b->len / b->itemsize;
+    if (b->format == NULL || b->format[1] != 0 || (b->format[0] != code && b->format[0] != code2) || *len < n) {
+        PyBuffer_Release(b);
+        return 1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(track_cells_doc,
+"track_cells(track, start: float, scale: float, width: int, tables) -> [(glyph, class, kind code)] | None\n\n"
+"Track.cells in C (Track._cells_py is the definition): the cells of [start + c*scale, start + (c+1)*scale) for\n"
+"c < width.  None: a column is not an array of the usual type, or times too large to be exact in a double\n"
+"(the Python path then).  tables: track.py's _CELL_TABLES.");
+
+static PyObject *
+track_cells(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "track_cells(track, start, scale, width, tables)");
+        return NULL;
+    }
+    PyObject *tr = args[0];
+    double start = PyFloat_AsDouble(args[1]), scale = PyFloat_AsDouble(args[2]);
+    Py_ssize_t width = PyLong_AsSsize_t(args[3]);
+    Tables tb;
+    if (PyErr_Occurred() || read_tables(args[4], &tb) < 0)
+        return NULL;
+    if (width < 0)
+        width = 0;
+    Cells r;
+    memset(&r, 0, sizeof(r));
+    for (int c = 0; c < N_CLS; c++)
+        r.slot[c] = -1;
+    Py_buffer bufs[5 + 2 * N_CLS];
+    int held = 0, ok = 1, status = -1;  /* status: -1 an error, 1 use Python, 0 done */
+    int64_t life0 = 0, life1 = 0;
+    int client = 0;
+    Cell *out = NULL;
+    PyObject *attrs[8] = {NULL};  /* t, dur, kind, cls, cum, inst, maxend, life */
+    PyObject *names[8] = {s_t, s_dur, s_kind, s_cls, s_cum, s_inst, s_maxend, s_life};
+    r.n = (Py_ssize_t)attr_i64(tr, s_n, &ok);
+    if (!ok)
+        goto done;
+    for (int k = 0; k < 8; k++)
+        if ((attrs[k] = PyObject_GetAttr(tr, names[k])) == NULL)
+            goto done;
+    PyObject *cl = PyObject_GetAttr(tr, s_client);
+    if (cl == NULL || (client = PyObject_IsTrue(cl)) < 0) {
+        Py_XDECREF(cl);
+        goto done;
+    }
+    Py_DECREF(cl);
+    if (r.n <= 0 || !PyDict_CheckExact(attrs[4]) || !PyDict_CheckExact(attrs[5])) {
+        status = 1;
+        goto done;
+    }
+    if (attrs[7] != Py_None) {  /* life: (first start, last end) */
+        if (!PyTuple_Check(attrs[7]) || PyTuple_GET_SIZE(attrs[7]) != 2) {
+            status = 1;
+            goto done;
+        }
+        life0 = as_i64(PyTuple_GET_ITEM(attrs[7], 0), &ok);
+        life1 = as_i64(PyTuple_GET_ITEM(attrs[7], 1), &ok);
+        if (!ok)
+            goto done;
+    }
+    {
+        Py_ssize_t len;
+        const char codes[4][2] = {{'q', 'q'}, {'q', 'i'}, {'b', 'b'}, {'b', 'b'}};
+        for (int k = 0; k < 4; k++) {
+            int h = hold_col(attrs[k], &bufs[held], codes[k][0], codes[k][1], r.n, &len);
+            if (h) {
+                status = h;
+                goto done;
+            }
+            held++;
+        }
+        r.t = bufs[0].buf;
+        r.dur = bufs[1].buf;
+        r.dur_wide = bufs[1].itemsize == 8;
+        r.kind = bufs[2].buf;
+        r.cls = bufs[3].buf;
+        PyObject *key, *arr;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(attrs[4], &pos, &key, &arr)) {  /* cum: class -> running sums, every STRIDE events */
+            long c = PyLong_AsLong(key);
+            if (c < 0 || c >= N_CLS || r.slot[c] >= 0 || r.ncum >= N_CLS) {
+                status = PyErr_Occurred() ? -1 : 1;
+                goto done;
+            }
+            int h = hold_col(arr, &bufs[held], 'q', 'q', r.ncum ? r.cum_len : 1, &len);
+            if (h) {
+                status = h;
+                goto done;
+            }
+            held++;
+            if (!r.ncum)
+                r.cum_len = len;  /* every class's blocks: as many (the first's, as Track.time_by_class) */
+            r.cum[r.ncum] = bufs[held - 1].buf;
+            if ((double)r.cum[r.ncum][r.cum_len - 1] >= LIMIT || r.cum[r.ncum][0] < 0) {
+                status = 1;
+                goto done;
+            }
+            r.slot[c] = r.ncum;
+            r.cum_cls[r.ncum++] = (int)c;
+        }
+        pos = 0;
+        while (PyDict_Next(attrs[5], &pos, &key, &arr)) {  /* inst: kind code -> indices of its instants */
+            long code = PyLong_AsLong(key);
+            if (code < 0 || code >= N_CLS || r.ninst >= N_CLS) {
+                status = PyErr_Occurred() ? -1 : 1;
+                goto done;
+            }
+            int h = hold_col(arr, &bufs[held], 'i', 'i', 0, &r.inst_len[r.ninst]);
+            if (h || bufs[held].itemsize != 4) {
+                if (!h)
+                    PyBuffer_Release(&bufs[held]);
+                status = h ? h : 1;
+                goto done;
+            }
+            r.inst[r.ninst] = bufs[held++].buf;
+            r.inst_code[r.ninst++] = (int)code;
+        }
+        if (attrs[6] != Py_None) {
+            int h = hold_col(attrs[6], &bufs[held], 'q', 'q', 1, &r.me_len);
+            if (h) {
+                status = h;
+                goto done;
+            }
+            r.me = bufs[held++].buf;
+        }
+    }
+    {   /* times exact in doubles: the first start, the last end, and the runs of class time (checked above) */
+        double lim = LIMIT;
+        if ((double)r.t[0] <= -lim || (double)r.t[r.n - 1] >= lim || (double)life1 >= lim || (double)life0 <= -lim ||
+            !(fabs(start) < lim) || !(fabs(scale) < lim) || !(fabs(start + (double)width * scale) < lim)) {
+            status = 1;
+            goto done;
+        }
+    }
+    out = PyMem_RawMalloc((width ? width : 1) * sizeof(Cell));
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    c_cells(&r, &tb, client, life0, life1, start, scale, width, out);
+    status = 0;
+done:
+    for (int k = 0; k < held; k++)
+        PyBuffer_Release(&bufs[k]);
+    for (int k = 0; k < 8; k++)
+        Py_XDECREF(attrs[k]);
+    if (status) {
+        PyMem_RawFree(out);
+        if (status == 1)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *list = PyList_New(width);  /* the columns are let go: now Python objects may be made */
+    for (Py_ssize_t c = 0; list != NULL && c < width; c++) {
+        PyObject *cls = PyLong_FromLong(out[c].cls), *code = PyLong_FromLong(out[c].code);
+        PyObject *one = cls && code ? PyTuple_Pack(3, out[c].glyph, cls, code) : NULL;
+        Py_XDECREF(cls);
+        Py_XDECREF(code);
+        if (one == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, c, one);
+    }
+    PyMem_RawFree(out);
+    return list;
+}
+
+
 static PyMethodDef methods[] = {
     {"feed_events", (PyCFunction)(void (*)(void))feed_events, METH_FASTCALL, feed_events_doc},
     {"compact", (PyCFunction)compact, METH_O, compact_doc},
@@ -2268,6 +2752,7 @@ static PyMethodDef methods[] = {
     {"take", (PyCFunction)(void (*)(void))take, METH_FASTCALL, take_doc},
     {"bursts", (PyCFunction)(void (*)(void))bursts, METH_FASTCALL, bursts_doc},
     {"lifecycle_walk", (PyCFunction)(void (*)(void))lifecycle_walk, METH_FASTCALL, lifecycle_walk_doc},
+    {"track_cells", (PyCFunction)(void (*)(void))track_cells, METH_FASTCALL, track_cells_doc},
     {NULL, NULL, 0, NULL},
 };
 
