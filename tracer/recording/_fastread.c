@@ -2577,6 +2577,27 @@ hold_col(PyObject *arr, Py_buffer *b, char code, char code2, Py_ssize_t n, Py_ss
     return 0;
 }
 
+/* the window a row or a counter is drawn in: start, scale (ns a cell), width; -1 with an error set */
+static int
+read_window(PyObject *const *args, double *start, double *scale, Py_ssize_t *width)
+{
+    *start = PyFloat_AsDouble(args[0]);
+    *scale = PyFloat_AsDouble(args[1]);
+    *width = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return -1;
+    if (*width < 0)
+        *width = 0;
+    return 0;
+}
+
+/* whether every cell edge of the window is below LIMIT, where doubles hold the times exactly */
+static int
+window_exact(double start, double scale, Py_ssize_t width)
+{
+    return fabs(start) < LIMIT && fabs(scale) < LIMIT && fabs(start + (double)width * scale) < LIMIT;
+}
+
 PyDoc_STRVAR(track_cells_doc,
 "track_cells(track, start: float, scale: float, width: int, tables) -> [(glyph, class, kind code)] | None\n\n"
 "Track.cells in C (Track._cells_py is the definition): the cells of [start + c*scale, start + (c+1)*scale) for\n"
@@ -2591,13 +2612,11 @@ track_cells(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *tr = args[0];
-    double start = PyFloat_AsDouble(args[1]), scale = PyFloat_AsDouble(args[2]);
-    Py_ssize_t width = PyLong_AsSsize_t(args[3]);
+    double start, scale;
+    Py_ssize_t width;
     Tables tb;
-    if (PyErr_Occurred() || read_tables(args[4], &tb) < 0)
+    if (read_window(args + 1, &start, &scale, &width) < 0 || read_tables(args[4], &tb) < 0)
         return NULL;
-    if (width < 0)
-        width = 0;
     Cells r;
     memset(&r, 0, sizeof(r));
     for (int c = 0; c < N_CLS; c++)
@@ -2704,7 +2723,7 @@ track_cells(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     {   /* times exact in doubles: the first start, the last end, and the runs of class time (checked above) */
         double lim = LIMIT;
         if ((double)r.t[0] <= -lim || (double)r.t[r.n - 1] >= lim || (double)life1 >= lim || (double)life0 <= -lim ||
-            !(fabs(start) < lim) || !(fabs(scale) < lim) || !(fabs(start + (double)width * scale) < lim)) {
+            !window_exact(start, scale, width)) {
             status = 1;
             goto done;
         }
@@ -2756,12 +2775,10 @@ counter_peaks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "counter_peaks(t, v, start, scale, width)");
         return NULL;
     }
-    double start = PyFloat_AsDouble(args[2]), scale = PyFloat_AsDouble(args[3]);
-    Py_ssize_t width = PyLong_AsSsize_t(args[4]);
-    if (PyErr_Occurred())
+    double start, scale;
+    Py_ssize_t width;
+    if (read_window(args + 2, &start, &scale, &width) < 0)
         return NULL;
-    if (width < 0)
-        width = 0;
     Py_buffer bt, bv;
     Py_ssize_t nt, nv;
     int h = hold_col(args[0], &bt, 'q', 'q', 0, &nt);
@@ -2776,8 +2793,7 @@ counter_peaks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     const int64_t *t = bt.buf, *v = bv.buf;
     int64_t *peaks = NULL;
     double lim = LIMIT;
-    int exact = (n == 0 || ((double)t[0] > -lim && (double)t[n - 1] < lim)) && fabs(start) < lim &&
-                fabs(scale) < lim && fabs(start + (double)width * scale) < lim;
+    int exact = (n == 0 || ((double)t[0] > -lim && (double)t[n - 1] < lim)) && window_exact(start, scale, width);
     if (exact && (peaks = PyMem_RawMalloc((width ? width : 1) * sizeof(int64_t))) != NULL) {
         for (Py_ssize_t c = 0; c < width; c++) {
             double a = start + (double)c * scale, b = a + scale;
