@@ -365,6 +365,37 @@ def test_the_c_formatter_writes_every_digit_count_and_sign_as_python_does() -> N
     assert tap.take(len(events), event_line) == format_lines([], events)
 
 
+def test_batches_of_every_size_through_one_tap_keep_order_and_lines() -> None:
+    """take() keeps the last batch's arrays for the next (the queue and the text): small and big batches,
+    bursts past what is kept (65,536 events), some left queued each time, all written once and in order."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0,
+                             max_pending=1_000_000)
+    emitted: list[tuple[Any, ...]] = []
+    written = []
+    serial = itertools.count()
+    for size, take in [(5, 5), (3000, 1000), (10, 2000), (70_000, 70_000), (1, 0), (200_000, 150_000),
+                       (0, 60_000), (2048, -1), (100, 7)]:
+        for _ in range(size):
+            i = next(serial)
+            emitted.append((i, i % 977, "recv" if i % 2 else "send", i % 7, i % 11, i % 4096)
+                           if i % 1000 else (i, 0, "close", 1, 2, -1, f"detail {i}"))
+            tap.emit(emitted[-1])
+        before = tap.pending
+        text = tap.take(take, event_line)
+        n = before if take < 0 else min(take, before)
+        assert tap.pending == before - n
+        written.append(text)
+    written.append(tap.take(-1, event_line))
+    assert tap.pending == 0
+    assert "".join(written) == format_lines([], emitted)
+
+
+def test_the_socket_methods_are_called_directly() -> None:
+    """The traced calls reach _socket.socket's C functions without their descriptors (every test through
+    recv/send/sendall/recv_into above then tests that path; keywords still go through the descriptor)."""
+    assert hotpath.native.DIRECT_CALLS == 4
+
+
 def test_a_full_queue_drops_the_newest_and_counts_them() -> None:
     tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=3)
     for i in range(5):
