@@ -292,6 +292,38 @@ def test_sockets_release_the_tap_and_are_collected(tmp_path: Path) -> None:
     rec.close()
 
 
+class _Buffer(bytearray):
+    """A buffer that can be watched with a weak reference (bytes and bytearray cannot)."""
+
+
+def test_a_calls_arguments_are_let_go_after_it(tmp_path: Path) -> None:
+    """The argument tuples are reused from call to call (_hotpath.c args_pool): what was passed, the data
+    sent and the buffer filled, is not kept by the tuple once the call returns, or when it raised."""
+    rec, server, peer, conn = _connected(tmp_path / "r.jsonl", True)
+    watched = []
+    for i in range(40):  # past the pool's 16 of each size
+        data = _Buffer(b"x" * (i + 1))
+        watched.append(weakref.ref(data))
+        assert (conn.send(data) if i % 2 else conn.sendall(data, 0)) in (i + 1, None)
+        assert peer.recv(64) == b"x" * (i + 1)
+        peer.sendall(b"y")
+        into = _Buffer(4)
+        watched.append(weakref.ref(into))
+        assert conn.recv_into(into) == 1 and into[:1] == b"y"
+        del data, into
+    assert all(ref() is None for ref in watched)
+    bad = _Buffer(b"ro")
+    watched = [weakref.ref(bad)]
+    with pytest.raises(TypeError):
+        conn.recv(bad)  # a wrong argument, raised by _socket itself
+    del bad
+    assert watched[0]() is None
+    peer.close()
+    conn.close()
+    server.close()
+    rec.close()
+
+
 def test_lanes_follow_the_thread_and_the_recorder(tmp_path: Path) -> None:
     """The per-thread lane cache: two recorders in one thread, another thread, and a lane declared anew."""
     ra = Recorder(str(tmp_path / "a.jsonl"), {}, flush_interval=3600, c_hot_path=True)
