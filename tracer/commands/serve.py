@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from servers import Settings
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
             outcome = run_server(cfg, args.record)  # returns when Ctrl-C (or SIGTERM) stopped the server
     else:
         outcome = run_server(cfg, args.record)
-    own_line(sys.stdout)  # not on the ^C the terminal echoed
+    if outcome.signum == signal.SIGINT:
+        own_line(sys.stdout)  # not on the ^C the terminal echoed (after SIGTERM there is none: no empty line)
     if args.record:
         t = outcome.trailer
         events = t.get("events", 0)
