@@ -417,3 +417,15 @@ def test_the_live_help_says_each_scenario_with_the_chinese_colon(chinese: None) 
     console.print(live_help())
     text = console.export_text()
     assert "burst：" in text and "burst: " not in text, text
+
+
+@pytest.mark.parametrize(("lang", "numbers", "rows"), [("zh", "1、2、3、4、5", "第 4、5、14、15 行"),
+                                                       ("en", "1, 2, 3, 4, 5", "rows 4, 5, 14, 15")])
+def test_lists_of_numbers_take_the_enumeration_comma_in_chinese(lang: str, numbers: str, rows: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (newcomer's check): lists of numbers and names were joined with ', ' in Chinese too
+    ('现有课程为 1, 2, 3'); the separator is a translated string (tracer.locale.listed), 、 in Chinese."""
+    assert cli.main(["--lang", lang, "lesson", "99"]) == 2
+    assert numbers in capsys.readouterr().err
+    assert cli.main(["--lang", lang, "scenarios", "burst"]) == 0
+    assert rows in capsys.readouterr().out

@@ -246,7 +246,7 @@ async def test_a_shipped_recordings_line_follows_a_language_switch_and_stays_hid
         assert str(app.query_one(AboutLine).content).startswith("rows 4, 15: 16 clients, 4 workers")
         app.switch_language("zh")
         await pilot.pause()
-        assert str(app.query_one(AboutLine).content).startswith("LESSONS.md 第 4, 15 行：16 个客户端，4 个工作线程")
+        assert str(app.query_one(AboutLine).content).startswith("LESSONS.md 第 4、15 行：16 个客户端，4 个工作线程")
     lesson_app = LessonApp(lesson(4))  # the lesson panel says what the recording shows: the line stays hidden
     async with lesson_app.run_test(size=(120, 35)) as pilot:
         await until(pilot, on_step(lesson_app, 0))

@@ -8,7 +8,7 @@ import sys
 
 from tracer.errors import UsageError
 from tracer.lessons import catalogue
-from tracer.locale import _
+from tracer.locale import _, listed
 from tracer.run import shipped
 from tracer.run.shipped import Shipped
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     lesson = catalogue.get(args.number)
     if lesson is None:
-        numbers = ", ".join(str(x.number) for x in catalogue.LESSONS)
+        numbers = listed(x.number for x in catalogue.LESSONS)
         raise UsageError(_("no lesson {number}; there are lessons {numbers} (sockscope lesson lists them)")
                          .format(number=args.number, numbers=numbers))
     if lesson.pending:

@@ -9,7 +9,7 @@ import sys
 from servers import Settings
 from tracer.commands.common import add_model_argument, add_server_options, own_line, settings_from
 from tracer.errors import UsageError
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 from tracer.run.runner import run_server
 
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_("sockscope: stopped"))
     if outcome.stuck_threads:
-        print(_("warning: threads still running at exit: {threads}").format(threads=", ".join(outcome.stuck_threads)),
+        print(_("warning: threads still running at exit: {threads}").format(threads=listed(outcome.stuck_threads)),
               file=sys.stderr)
     return 0
 

@@ -15,7 +15,7 @@ import servers
 from tracer.analysis.check import CODES, Finding, check
 from tracer.analysis.stats import WAIT_NAMES, Stats, close_words, compute, counter_name
 from tracer.export import Progress, Selection, in_range
-from tracer.locale import _, language
+from tracer.locale import _, language, listed
 from tracer.record.formatter import event_line
 from tracer.recording.model import Recording
 from tracer.recording.reader import Builder
@@ -81,7 +81,7 @@ def window(rec: Recording, sel: Selection) -> Recording:
 
 def _window_line(rec: Recording, sel: Selection) -> str:
     lo, hi = sel.bounds(rec)
-    lanes = _("all") if sel.lanes is None else ", ".join(rec.lanes[i].name for i in sel.lanes)
+    lanes = _("all") if sel.lanes is None else listed(rec.lanes[i].name for i in sel.lanes)
     return _("- Window: {start} to {end}, lanes: {lanes}. The statistics below are of the events "
              "in it; what `sockscope check` finds is of the whole recording").format(start=_ns(lo), end=_ns(hi),
                                                                                       lanes=lanes)
