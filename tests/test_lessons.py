@@ -385,16 +385,43 @@ def test_q_in_the_live_view_goes_back_to_the_lesson(monkeypatch: pytest.MonkeyPa
     from tracer.commands import live
 
     opened: list[int] = []
+    said: list[str | None] = []
 
     def run(self: LessonApp) -> None:  # the student: t on the first opening, q on the second
         opened.append(self.step_index)
+        said.append(self.recorded)
         self.try_it = len(opened) == 1
 
     tried: list[int] = []
     monkeypatch.setattr(live, "not_interactive", lambda: None)
     monkeypatch.setattr(LessonApp, "run", run)
-    monkeypatch.setattr(command, "try_live", lambda lesson: tried.append(lesson.number) or 1)
+    monkeypatch.setattr(command, "try_live", lambda lesson: (tried.append(lesson.number) or 1, "./live-x.jsonl"))
     assert main(["lesson", "9"]) == 1  # the live run's exit status is kept
     lesson = catalogue.get(9)
     assert lesson is not None
     assert tried == [9] and opened == [0, len(lesson.steps)]  # back, on the try-it step
+    assert said == [None, "./live-x.jsonl"]  # and the lesson says what the live run recorded
+
+
+def test_lesson_16s_try_it_says_where_its_recording_went(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (newcomer's check): lesson 16's t ran the program and the lesson came straight back over its
+    summary: the student never saw where ./stream_and_datagram.jsonl went. Now the lesson says it."""
+    from tracer.commands import lesson as command
+    from tracer.commands import run as run_command
+
+    ran: list[str] = []
+    monkeypatch.setattr(run_command, "run", lambda args: ran.append(args.output) or 0)  # no program started
+    lesson = catalogue.get(16)
+    assert lesson is not None
+    assert command.try_live(lesson) == (0, os.path.join(".", "stream_and_datagram.jsonl"))
+    assert ran == [os.path.join(".", "stream_and_datagram.jsonl")]
+
+
+async def test_back_from_trying_it_the_lesson_says_where_the_recording_is() -> None:
+    lesson = catalogue.get(16)
+    assert lesson is not None
+    app = LessonApp(lesson, back_from_live=True, recorded="./stream_and_datagram.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, on_step(app, app.steps - 1))
+        said = [str(n.message) for n in app._notifications]  # noqa: SLF001
+        assert any("sockscope replay ./stream_and_datagram.jsonl" in m for m in said), said
