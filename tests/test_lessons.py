@@ -425,3 +425,21 @@ async def test_back_from_trying_it_the_lesson_says_where_the_recording_is() -> N
         await until(pilot, on_step(app, app.steps - 1))
         said = [str(n.message) for n in app._notifications]  # noqa: SLF001
         assert any("sockscope replay ./stream_and_datagram.jsonl" in m for m in said), said
+
+
+async def test_q_quit_stays_in_the_footer_of_a_small_terminal() -> None:
+    """Regression (newcomer's check): at 60x15 the footer dropped q quit, the first key past ^p palette;
+    the keys before it make room instead."""
+    from textual.widgets._footer import FooterKey
+
+    lesson = catalogue.get(4)
+    assert lesson is not None
+    app = LessonApp(lesson)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await until(pilot, on_step(app, 0))
+        await pilot.pause()
+        keys = [k for k in app.query(FooterKey) if k.display]
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        quits = [k for k in keys if k.action == "quit"]
+        assert quits and quits[0].region.right <= palette.region.x, [(k.action, k.region) for k in keys]
+        assert all(k.region.right <= palette.region.x for k in keys if k is not palette)
