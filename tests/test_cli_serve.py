@@ -459,17 +459,21 @@ def typed_ctrl_c(argv: list[str], ready: str, kill: int | None = None) -> str:
     return seen.decode(errors="replace")
 
 
+def _stoppable(command: str, tmp_path: Path) -> tuple[list[str], str]:
+    """``serve`` or ``run`` of a sleeper, recording into ``tmp_path``; and the line that says it is ready."""
+    record = str(tmp_path / "r.jsonl")
+    if command == "serve":
+        return ["serve", "thread", "--port", "0", "--record", record], "Ctrl-C stops it"
+    script = tmp_path / "sleeper.py"
+    script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
+    return ["run", "-o", record, str(script)], "ready"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty's Ctrl-C (Linux-only here)")
 @pytest.mark.parametrize("command", ["serve", "run"])
 def test_the_summary_after_ctrl_c_starts_on_its_own_line(tmp_path: Path, command: str) -> None:
     """Regression (newcomer's check): the summary after Ctrl-C was printed on the ^C line ("^Csockscope: ...")."""
-    record = str(tmp_path / "r.jsonl")
-    if command == "serve":
-        argv, ready = ["serve", "thread", "--port", "0", "--record", record], "Ctrl-C stops it"
-    else:
-        script = tmp_path / "sleeper.py"
-        script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
-        argv, ready = ["run", "-o", record, str(script)], "ready"
+    argv, ready = _stoppable(command, tmp_path)
     shown = typed_ctrl_c(argv, ready)
     assert "stopped" in shown, shown
     assert "^C" in shown, repr(shown)  # a pty echoes it (ECHOCTL), as a terminal does
@@ -481,13 +485,7 @@ def test_the_summary_after_ctrl_c_starts_on_its_own_line(tmp_path: Path, command
 def test_the_summary_after_sigterm_follows_without_an_empty_line(tmp_path: Path, command: str) -> None:
     """Regression (newcomer's check): kill -TERM of 'sockscope serve' in a terminal printed an empty line before
     the summary (the newline meant for the ^C a terminal echoes; after SIGTERM there is none)."""
-    record = str(tmp_path / "r.jsonl")
-    if command == "serve":
-        argv, ready = ["serve", "thread", "--port", "0", "--record", record], "Ctrl-C stops it"
-    else:
-        script = tmp_path / "sleeper.py"
-        script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
-        argv, ready = ["run", "-o", record, str(script)], "ready"
+    argv, ready = _stoppable(command, tmp_path)
     shown = typed_ctrl_c(argv, ready, kill=signal.SIGTERM)
     assert "stopped" in shown, shown
     assert "^C" not in shown
