@@ -438,12 +438,20 @@ async def test_q_quit_stays_in_the_footer_of_a_small_terminal() -> None:
     async with app.run_test(size=(60, 15)) as pilot:
         await until(pilot, on_step(app, 0))
 
-        def laid_out() -> list[FooterKey]:  # the footer is fitted after a resize: wait for it on a busy machine
-            keys = [k for k in app.query(FooterKey) if k.display]
-            return keys if any(k.action == "quit" and k.region.width for k in keys) else []
+        def shown() -> list[FooterKey]:
+            return [k for k in app.query(FooterKey) if k.display]
 
-        await until(pilot, laid_out, timeout=5.0)
-        keys = laid_out()
+        def fitted() -> bool:  # the footer is fitted after a refresh, laid out after another: wait for both
+            keys = shown()
+            palette = [k for k in keys if k.has_class("-command-palette")]
+            quits = [k for k in keys if k.action == "quit" and k.region.width]
+            return bool(palette and quits) and all(k.region.right <= palette[0].region.x
+                                                   for k in keys if k is not palette[0])
+
+        deadline = time.monotonic() + 5.0
+        while not fitted() and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        keys = shown()
         palette = next(k for k in keys if k.has_class("-command-palette"))
         quits = [k for k in keys if k.action == "quit"]
         assert quits and quits[0].region.right <= palette.region.x, [(k.action, k.region) for k in keys]
