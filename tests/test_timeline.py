@@ -640,7 +640,7 @@ def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch)
     # At 10M events a recount takes ~2.5 s; done every 0.5 s while loading, it held the UI thread most of the load.
     from tracer.timeline import rows
 
-    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"), fed=True)  # (a loader's: not in until finish)
     clock, calls = [100.0], []
 
     def slow(self):  # a recount that takes 2 s, of 20,000 connections
@@ -660,13 +660,19 @@ def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch)
     clock[0] += 4.5
     tl.rec.n_events += 1
     assert tl.stats_at(0).open_connections == 20_000 and len(calls) == 2
+    clock[0] += 1.0
+    tl.rec.n_events += 1
+    tl.finish()  # the file is in: counted at once, not 10 s later (the strip showed a count of before the end)
+    assert len(calls) == 3
+    tl.stats_at(0)
+    assert len(calls) == 3  # (and the UI's thread finds it made)
 
 
 def test_the_legend_looks_for_connection_waits_at_most_a_sixth_of_the_time(monkeypatch) -> None:
     # Each look copies every connection's columns: at 10M events, on every redraw, ~14 s of a 32 s load.
     from tracer.timeline import rows
 
-    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"), fed=True)
     clock, calls = [100.0], []
 
     def slow(self, *names):  # a look that takes 1 s
@@ -683,7 +689,10 @@ def test_the_legend_looks_for_connection_waits_at_most_a_sixth_of_the_time(monke
     assert "queue" in tl.inks() and len(calls) == 2  # 3 s after two 1 s looks: not yet (10 s)
     clock[0] += 7.5
     tl.rec.n_events += 1
-    assert "queue" in tl.inks() and len(calls) == 4
+    assert "queue" in tl.inks() and len(calls) == 3  # the queue's wait was seen: only the backlog's is looked for
+    assert calls[-1][0] == "connect_t"
+    tl.finish()  # the file is in: one look at the whole, both waits, at once
+    assert "queue" in tl.inks() and len(calls) == 5 and tl.inks() == tl.inks() and len(calls) == 5
 
 
 def test_counters_of_one_unit_share_a_scale() -> None:
