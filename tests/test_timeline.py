@@ -636,6 +636,46 @@ def test_bursts_in_c_are_taken_when_built_and_refuse_bad_columns() -> None:
         native.bursts([(t, [5], kind, conn, 3, array("i"))], activity._HOW, 1, 0.1)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 3_000_000), st.integers(0, 2_000_000),
+                                   st.sampled_from(["recv", "send", "accept", "listen", "close", "start"]),
+                                   st.integers(0, 2)), max_size=30), min_size=1, max_size=4),
+       st.sampled_from([1, 100_000, 1_000_000]), st.sampled_from([0.0, 0.1, 0.5]))
+def test_bursts_in_c_merge_lane_by_lane_as_one_sort_of_every_span(lanes, min_gap, share) -> None:
+    """The C path merges each lane's spans, then the lanes' pieces: the same bursts as the definition, which
+    sorts every span at once (a wait's end after the next start, spans overlapping, lanes far apart)."""
+    from tracer.recording.fastpath import native
+    from tracer.timeline import activity
+
+    if not hasattr(native, "bursts"):
+        pytest.skip("the C reader is not built (SOCKSCOPE_PURE_PYTHON or no compiler)")
+    cols, found = [], []
+    for events in lanes:
+        events = sorted(events)  # a lane's events are in time order; their spans' points need not be
+        t, dur = array("q", [e[0] for e in events]), array("q", [e[1] for e in events])
+        kind, conn = array("b", [KINDS[e[2]].code for e in events]), array("i", [e[3] for e in events])
+        cols.append((t, dur, kind, conn, len(events), array("i")))
+        for a, d, k, c in zip(t, dur, kind, conn, strict=True):
+            if k not in activity._QUIET:
+                found.append((a + d, a + d, c != 0) if k in activity._SPANS_END_ONLY else (a, a + d, c != 0))
+    found.sort()
+    got = [activity.Burst(*b) for b in native.bursts(cols, activity._HOW, min_gap, share)]
+    if not found:
+        assert got == []
+        return
+    whole = max(s[1] for s in found) - found[0][0]
+    want = []
+    gap = max(min_gap, whole * share)
+    start, end, count, conns = found[0][0], found[0][1], 0, 0
+    for a, b, c in found:  # (activity.bursts' loop, with this test's gap)
+        if a - end > gap:
+            want.append(activity.Burst(start, end, count, conns))
+            start, end, count, conns = a, b, 0, 0
+        end, count, conns = max(end, b), count + 1, conns + c
+    want.append(activity.Burst(start, end, count, conns))
+    assert got == want
+
+
 def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch) -> None:
     # At 10M events a recount takes ~2.5 s; done every 0.5 s while loading, it held the UI thread most of the load.
     from tracer.timeline import rows
