@@ -695,10 +695,14 @@ def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch)
     for step in (1.0, 5.0):  # 1 s and 6 s after it: the recording grew, but not 10 s (5x its cost) yet
         clock[0] += step
         tl.rec.n_events += 1
+        tl.look()  # (the loader's thread, after each chunk)
         tl.stats_at(0)
     assert len(calls) == 1
     clock[0] += 4.5
     tl.rec.n_events += 1
+    tl.stats_at(0)
+    assert len(calls) == 1  # the UI's thread does not recount: it reads the last
+    tl.look()
     assert tl.stats_at(0).open_connections == 20_000 and len(calls) == 2
     clock[0] += 1.0
     tl.rec.n_events += 1
@@ -726,9 +730,12 @@ def test_the_legend_looks_for_connection_waits_at_most_a_sixth_of_the_time(monke
     assert "queue" in tl.inks() and len(calls) == 2
     clock[0] += 3.0
     tl.rec.n_events += 1
+    tl.look()
     assert "queue" in tl.inks() and len(calls) == 2  # 3 s after two 1 s looks: not yet (10 s)
     clock[0] += 7.5
     tl.rec.n_events += 1
+    assert "queue" in tl.inks() and len(calls) == 2  # (the UI's thread leaves it to the loader's)
+    tl.look()
     assert "queue" in tl.inks() and len(calls) == 3  # the queue's wait was seen: only the backlog's is looked for
     assert calls[-1][0] == "connect_t"
     tl.finish()  # the file is in: one look at the whole, both waits, at once

@@ -109,9 +109,11 @@ class _Recount(Generic[T]):
         self.at = self.cost = 0.0  # when the last was made, and the seconds it took
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, ...], eager: bool, make: Callable[[], T]) -> T:
+    def get(self, key: tuple[int, ...], eager: bool, make: Callable[[], T], held: bool = False) -> T:
         """The value for ``key`` (made again if it changed; ``eager``: a small recording, or one all in, every
-        time)."""
+        time; ``held``: not made here, the last stands, unless there is none)."""
+        if held and self.key != (-1, -1):
+            return self.value
         if key != self.key and (eager or time.monotonic() - self.at > max(0.5, 5 * self.cost)):
             with self._lock:
                 if key != self.key:  # (the other thread may have made it while this one waited)
@@ -183,9 +185,9 @@ class Timeline:
     def inks(self) -> list[str]:
         """The kinds of time this recording has (ink names), for a legend of only what is on screen."""
         used = {INK_OF_CODE[c].name for tr in list(self._tracks.values()) for c in tr.cum}
-        return sorted(used | self._waits())
+        return sorted(used | self._waits(self._held()))
 
-    def _waits(self) -> set[str]:
+    def _waits(self, held: bool = False) -> set[str]:
         """The waits of connections this recording has ("queue", "backlog"), for :meth:`inks`.
 
         Read from the columns (no view a connection), but each look copies every connection's columns: at 10M
@@ -205,7 +207,7 @@ class Timeline:
                 found.add("backlog")
             return found
 
-        return recount.get((len(conns), self.rec.n_events, loading), len(conns) < 10_000 or not loading, look)
+        return recount.get((len(conns), self.rec.n_events, loading), len(conns) < 10_000 or not loading, look, held)
 
     def work_class(self) -> int:
         """How a ``work`` event that does not say draws: computing if the server only computed (--cpu-ms)."""
@@ -226,6 +228,17 @@ class Timeline:
                 new += tr.extend()
         return new
 
+    def look(self) -> None:
+        """(fed: in the loader's thread, after :meth:`update`) Make again, if their time has come (see
+        :class:`_Recount`), what reads every connection: while a big file loads the UI's thread only reads the
+        last (a recount there stopped it 0.5-2.4 s at a time at 10M events, no pan or key in between)."""
+        self._open_intervals()
+        self._waits()
+
+    def _held(self) -> bool:
+        """Whether the UI's thread leaves the looks at every connection to the loader's (:meth:`look`)."""
+        return self.fed and not self.all_in
+
     def finish(self) -> None:
         """The whole file is in (replay; called in the loader's thread): make now what reads every event or
         connection (bursts, open intervals, the legend's waits), before the UI asks, so that its thread does
@@ -233,8 +246,7 @@ class Timeline:
         self.update()
         self.loaded = True
         self.bursts()
-        self._open_intervals()
-        self._waits()
+        self.look()
 
     def changed(self) -> None:
         """Note (in the UI's thread) that events came in: filtered copies are stale."""
@@ -420,19 +432,19 @@ class Timeline:
         else:
             threads = sum(1 for tr in list(self._tracks.values())
                           if tr.life and tr.life[0] <= t < tr.life[1] and not tr.client)
-        opens, closes = self._open_intervals()
+        opens, closes = self._open_intervals(self._held())
         return AtPlayhead(t, threads, bisect_right(opens, t) - bisect_right(closes, t),
                      counters["queue"].at(t) if "queue" in counters else None,
                      counters["backlog"].at(t) if "backlog" in counters else None, self.rec.dropped)
 
-    def _open_intervals(self) -> tuple[array, array]:
+    def _open_intervals(self, held: bool = False) -> tuple[array, array]:
         def count() -> tuple[array, array]:
             opens, closes = self.rec.connections.open_intervals()
             return array("q", sorted(opens)), array("q", sorted(closes))
 
         recount = self._opens_recount
         return recount.get((len(self.rec.connections), self.rec.n_events), len(recount.value[0]) < 10_000
-                           or self.all_in, count)
+                           or self.all_in, count, held)
 
     def step(self, t: int, forward: bool, lanes: Iterable[int] | None = None,
              current: tuple[int, int] | None = None) -> tuple[int, int] | None:

@@ -210,6 +210,7 @@ class ReplayApp(App[None]):
                 timeline = Timeline(batch.recording, fed=not self.follow)
             else:
                 timeline.update()
+                timeline.look()
             if batch.finished:
                 timeline.finish()
             self.post_message(Loaded(batch, timeline))
