@@ -61,6 +61,61 @@ REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 LISTENING = re.compile(r"listening on http://([^:/]+):(\d+)/")
 PROGRAM_LISTENS = re.compile(r"the program listens on http://([^:/]+):(\d+)/")
 
+# Every process this bench started, and whether it leads its own process group (stopped and continued as one).
+_CHILDREN: list[tuple[subprocess.Popen[str], bool]] = []
+
+
+def spawn(cmd: list[str], *, own_group: bool = False, **kwargs: Any) -> subprocess.Popen[str]:
+    """``subprocess.Popen`` (text mode), the process noted for :func:`release_children`."""
+    proc = subprocess.Popen(cmd, text=True, start_new_session=own_group, **kwargs)
+    _CHILDREN.append((proc, own_group))
+    return proc
+
+
+def release_children() -> None:
+    """SIGCONT, then SIGKILL, every process this bench started (its whole group where it has one), and reap them.
+
+    The servers take turns stopped by SIGSTOP: a bench killed mid-turn left them stopped and orphaned
+    (``sockscope run`` and its traced program too), holding their ports and a core's worth of load waiting.
+    Only a process not yet reaped is signalled: a pid this bench waited for may be another's by now.
+    """
+    for proc, group in _CHILDREN:
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            if proc.poll() is not None:
+                break
+            try:
+                if group:
+                    os.killpg(proc.pid, sig)
+                else:
+                    proc.send_signal(sig)
+            except (ProcessLookupError, PermissionError):
+                pass  # gone already
+    for proc, _group in _CHILDREN:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def stop_children_on_signal(folder: str) -> None:
+    """On SIGTERM or SIGINT (Ctrl-C): continue and kill every child, remove ``folder``, exit 128 + the signal.
+
+    Exits at once (``os._exit``) rather than unwinding: the finally clauses on the way would resume and
+    stop, one at a time and politely, servers that are already gone.
+    """
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # once: a second Ctrl-C must not cut this short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        release_children()
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"\nstopped by signal {signum}: the servers and loads this bench started are stopped",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
 
 # --------------------------------------------------------------------- the load
 def python_client(host: str, port: int, connections: int, seconds: float) -> dict[str, object]:
@@ -123,7 +178,7 @@ def start_load(tool: str, host: str, port: int, connections: int, seconds: float
         cmd = ["wrk", "-t1", f"-c{connections}", f"-d{math.ceil(seconds)}s", f"http://{host}:{port}/"]
     else:
         cmd = [sys.executable, __file__, "--client", host, str(port), str(connections), str(seconds)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_pin(cpu))
+    return spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_pin(cpu))
 
 
 def load_result(tool: str, proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -157,8 +212,8 @@ class Server:
         if record:
             cmd += ["--record", record]
         # -m runs the tracer package found in cwd first: this checkout's, or a baseline's
-        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=_pin(cpu), env=dict(os.environ, **(env or {})))
+        self.proc = spawn(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_pin(cpu),
+                          env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         m = LISTENING.search(line)
         if not m:
@@ -239,8 +294,8 @@ class ProgramServer(Server):
                *program]
         # -m runs the tracer package found in cwd first (this checkout's, or a baseline's); it runs the program
         # with that copy first on PYTHONPATH
-        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=_pin(cpu), start_new_session=True, env=dict(os.environ, **env))
+        self.proc = spawn(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_pin(cpu),
+                          own_group=True, env=dict(os.environ, **env))
         lines: list[str] = []
         while not (m := PROGRAM_LISTENS.search(lines[-1] if lines else "")):
             line = self.proc.stderr.readline()  # type: ignore[union-attr]
@@ -428,6 +483,10 @@ def _start_servers(servers: dict[str, Server], args: argparse.Namespace, record:
         servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
                                      root=Path(args.baseline))
         servers["baseline"].pause()
+        if args.lesson:  # the lesson's pool under the other checkout's sockscope run
+            servers["run-baseline"] = ProgramServer(os.path.join(folder, "run-baseline.jsonl"), args.workers,
+                                                    cpu_server, root=Path(args.baseline))
+            servers["run-baseline"].pause()
 
 
 def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pinned: bool,
@@ -473,6 +532,12 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
     for k in servers:
         if k in ("off", "run-off"):
             continue
+        if k == "run-baseline":
+            lo, hi = interval(req, ran, k, base="run-off")
+            r = rate[k] / rate["run-off"]
+            print(f"run-baseline/run-off: {r:.3f} (the lesson's pool code under the baseline's sockscope run), "
+                  f"95% interval {lo:.3f}..{hi:.3f}: cost {1 - r:+.1%}")
+            continue
         if k == "run-on":
             lo, hi = interval(req, ran, k, base="run-off")
             r = rate[k] / rate["run-off"]
@@ -482,6 +547,10 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
                   f"bar {'5' if pinned else '3'}% (serve pool's, as issue 11 asks)")
             bars.append(("the lesson's pool code under sockscope run",
                          bar_verdict(1 - r, 1 - hi, 1 - lo, bar_at, noise)))
+            if "run-baseline" in servers:
+                lo, hi = interval(req, ran, k, base="run-baseline")
+                print(f"run-on/run-baseline: {rate[k] / rate['run-baseline']:.3f}, 95% interval {lo:.3f}..{hi:.3f} "
+                      "(this checkout's sockscope run against the baseline's, the same program)")
             continue
         lo, hi = interval(req, ran, k)
         if k == "on":
@@ -630,9 +699,8 @@ def _callgrind_run(traced: bool, requests: int, folder: str, workers: int,
         argv += [sys.executable, "-m", "tracer", "serve", "pool", "--port", "0", "--timeout", "none",
                  "--workers", str(workers), *(["--record", record] if traced else [])]
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", LESSON_POOL_WORKERS=str(workers))
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE if lesson else subprocess.DEVNULL,
-                            text=True, env=env, start_new_session=True)  # same dicts each run
+    proc = spawn(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE if lesson else subprocess.DEVNULL,
+                 env=env, own_group=True)  # same dicts each run
     try:
         _serve_requests(proc, PROGRAM_LISTENS if lesson else LISTENING, requests)
     finally:
@@ -725,6 +793,7 @@ def main() -> int:
     print(f"# sockscope recorder bench: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"switch interval {sys.getswitchinterval() * 1000:g} ms; recording: {hotpath.describe()}")
     with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
+        stop_children_on_signal(folder)
         records: list[str] = []
         if args.only in (None, "cost"):
             load_before = _load_average()

@@ -418,8 +418,9 @@ def test_ctrl_c_handed_to_another_thread_still_stops_accept() -> None:
     assert done.stdout.startswith("stopped after"), done.stderr
 
 
-def typed_ctrl_c(argv: list[str], ready: str) -> str:
-    """Run sockscope in a terminal of its own (a pty), wait for ``ready``, type Ctrl-C; what the terminal showed."""
+def typed_ctrl_c(argv: list[str], ready: str, kill: int | None = None) -> str:
+    """Run sockscope in a terminal of its own (a pty), wait for ``ready``, type Ctrl-C (or send it ``kill``);
+    what the terminal showed."""
     import pty
     import select
 
@@ -442,7 +443,10 @@ def typed_ctrl_c(argv: list[str], ready: str) -> str:
                     break
                 seen += chunk
             if not typed and ready.encode() in seen:
-                os.write(fd, b"\x03")  # Ctrl-C, typed: the terminal echoes ^C and signals its foreground
+                if kill is None:
+                    os.write(fd, b"\x03")  # Ctrl-C, typed: the terminal echoes ^C and signals its foreground
+                else:
+                    os.kill(pid, kill)
                 typed = True
     finally:
         try:
@@ -455,18 +459,34 @@ def typed_ctrl_c(argv: list[str], ready: str) -> str:
     return seen.decode(errors="replace")
 
 
+def _stoppable(command: str, tmp_path: Path) -> tuple[list[str], str]:
+    """``serve`` or ``run`` of a sleeper, recording into ``tmp_path``; and the line that says it is ready."""
+    record = str(tmp_path / "r.jsonl")
+    if command == "serve":
+        return ["serve", "thread", "--port", "0", "--record", record], "Ctrl-C stops it"
+    script = tmp_path / "sleeper.py"
+    script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
+    return ["run", "-o", record, str(script)], "ready"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty's Ctrl-C (Linux-only here)")
 @pytest.mark.parametrize("command", ["serve", "run"])
 def test_the_summary_after_ctrl_c_starts_on_its_own_line(tmp_path: Path, command: str) -> None:
     """Regression (newcomer's check): the summary after Ctrl-C was printed on the ^C line ("^Csockscope: ...")."""
-    record = str(tmp_path / "r.jsonl")
-    if command == "serve":
-        argv, ready = ["serve", "thread", "--port", "0", "--record", record], "Ctrl-C stops it"
-    else:
-        script = tmp_path / "sleeper.py"
-        script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
-        argv, ready = ["run", "-o", record, str(script)], "ready"
+    argv, ready = _stoppable(command, tmp_path)
     shown = typed_ctrl_c(argv, ready)
     assert "stopped" in shown, shown
     assert "^C" in shown, repr(shown)  # a pty echoes it (ECHOCTL), as a terminal does
     assert re.search(r"\^C\r?\nsockscope: (\S+ )?stopped", shown), repr(shown)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty (Linux-only here)")
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_the_summary_after_sigterm_follows_without_an_empty_line(tmp_path: Path, command: str) -> None:
+    """Regression (newcomer's check): kill -TERM of 'sockscope serve' in a terminal printed an empty line before
+    the summary (the newline meant for the ^C a terminal echoes; after SIGTERM there is none)."""
+    argv, ready = _stoppable(command, tmp_path)
+    shown = typed_ctrl_c(argv, ready, kill=signal.SIGTERM)
+    assert "stopped" in shown, shown
+    assert "^C" not in shown
+    assert not re.search(r"\n\r?\n", shown), repr(shown)

@@ -380,6 +380,22 @@ def test_the_client_process_help_in_chinese(how: str, monkeypatch: pytest.Monkey
     assert "Fire one scenario" not in out and "a scenario parameter" not in out
 
 
+@pytest.mark.parametrize(("lang", "start"), [("zh", "错误：缺少必需的参数"), ("en", "error: the following arguments")])
+def test_the_client_process_bad_command_line_is_one_translated_line(lang: str, start: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (newcomer's check): `python -m tracer.clients --lang zh` with no address said argparse's own
+    'python -m tracer.clients: error: ...' in English, after the usage block; now one line, as sockscope says it."""
+    from tracer.clients import program
+
+    with pytest.raises(SystemExit) as done:
+        program.main(["--lang", lang])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(start), err
+    assert err.count("\n") == 1 and "python -m tracer.clients --help" in err, err
+    assert "usage" not in err and "用法" not in err
+
+
 def test_help_headings_end_in_the_chinese_colon(capsys: pytest.CaptureFixture[str]) -> None:
     """Regression (newcomer's check): argparse appends an ASCII ':' to each heading ('选项:', '服务端:')."""
     with pytest.raises(SystemExit):
@@ -401,3 +417,15 @@ def test_the_live_help_says_each_scenario_with_the_chinese_colon(chinese: None) 
     console.print(live_help())
     text = console.export_text()
     assert "burst：" in text and "burst: " not in text, text
+
+
+@pytest.mark.parametrize(("lang", "numbers", "rows"), [("zh", "1、2、3、4、5", "第 4、5、14、15 行"),
+                                                       ("en", "1, 2, 3, 4, 5", "rows 4, 5, 14, 15")])
+def test_lists_of_numbers_take_the_enumeration_comma_in_chinese(lang: str, numbers: str, rows: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (newcomer's check): lists of numbers and names were joined with ', ' in Chinese too
+    ('现有课程为 1, 2, 3'); the separator is a translated string (tracer.locale.listed), 、 in Chinese."""
+    assert cli.main(["--lang", lang, "lesson", "99"]) == 2
+    assert numbers in capsys.readouterr().err
+    assert cli.main(["--lang", lang, "scenarios", "burst"]) == 0
+    assert rows in capsys.readouterr().out

@@ -30,7 +30,7 @@ from tracer.recording.reader import Builder, load
 HERE = os.path.dirname(__file__)
 FILES = sorted(glob.glob(os.path.join(HERE, "..", "recordings", "*.jsonl")) +
                glob.glob(os.path.join(HERE, "data", "*.jsonl")))
-FORMATS = ("chrome", "csv", "perfetto")
+FORMATS = ("chrome", "csv", "perfetto", "svg")
 
 needs_c = pytest.mark.skipif(encode.native is None, reason="the C export encoder is not built here")
 
@@ -283,3 +283,47 @@ def test_details_kept_another_way_go_to_the_python_loops():
         encode.lane_details(next(iter(rec.lanes.values())), 0, 1)
     for fmt in FORMATS:
         assert written(rec, fmt) == expected[fmt], fmt
+
+
+@needs_c
+@settings(max_examples=150, deadline=None)
+@given(rec=recording(), lo=st.integers(0, 150_000), span=st.integers(1, 200_000), plot_w=st.integers(1, 300))
+def test_svg_columns_are_the_python_loops_to_the_last_bit(rec, lo, span, plot_w):
+    """The SVG's per-pixel sums, not only the picture (whose one decimal could hide a last bit): C and Python
+    add the same floats in the same order."""
+    from tracer.export import svg
+
+    hi = lo + span
+    scale = plot_w / (hi - lo)
+    for lane in rec.lanes.values():
+        c = svg._columns(lane, lo, hi, scale, plot_w)
+        p = svg._columns_python(lane, lo, hi, scale, plot_w)
+        assert (c.n, c.starts, c.first, c.marks) == (p.n, p.starts, p.first, p.marks)
+        assert [x.hex() for x in c.cover] == [float(x).hex() for x in p.cover]
+        assert [(x0.hex(), float(x1).hex(), k, i) for x0, x1, k, i in c.wide] == \
+            [(x0.hex(), float(x1).hex(), k, i) for x0, x1, k, i in p.wide]
+
+
+@needs_c
+def test_svg_columns_it_cannot_read_are_refused():
+    lane = _pool().lanes[1]
+    with pytest.raises(encode.Unsupported):
+        encode.native.svg_columns(lane.t, array("d", lane.dur), lane.kind, 0, len(lane), 0, 10, 1.0, 10, b"\0" * 20)
+    with pytest.raises(encode.Unsupported):
+        encode.native.svg_columns(array("q", [-5]), array("q", [1]), array("b", [0]), 0, 1, 0, 10, 1.0, 10, b"\0")
+
+
+@settings(max_examples=400, deadline=None)
+@given(times=st.lists(st.integers(0, 12), max_size=16), conns=st.data(), t=st.integers(-1, 13),
+       conn=st.integers(0, 1), want=st.booleans(), limit=st.integers(1, 4))
+def test_the_flows_index_finds_what_the_scan_finds_at_every_limit(times, conns, t, conn, want, limit):
+    """_FirstSeen.find without a bisect (the sorted times say where the scan would start): as _find."""
+    from tracer.export import chrome
+    from tracer.recording.model import Lane
+
+    lane = Lane(1, "w", 1, "server")
+    for k, at in enumerate(sorted(times)):
+        lane._append(at, 0, conns.draw(st.sampled_from([chrome._ACCEPT, 1])), conns.draw(st.integers(0, 1)), 0,
+                     k, None)
+    got = chrome._FirstSeen().find(lane, t, conn, want, limit)
+    assert got == chrome._find(lane, t, conn, want, limit)

@@ -385,3 +385,16 @@ def test_a_chrome_export_over_the_limit_warns_and_points_to_perfetto(tmp_path, m
     err = capsys.readouterr().err
     assert "chrome://tracing will not open" in err and "--format perfetto" in err
     assert json.loads((tmp_path / "b.json").read_text())["traceEvents"]  # written all the same
+
+
+@pytest.mark.parametrize("n", [0, 1, 127, 128, 16383, 16384, 2**21, 2**63 - 1, -1, -(2**63)])
+def test_fields_from_the_tables_are_the_plain_varints(n):
+    """The tag and small-number tables change no byte: a field is its tag's varint, then the value's."""
+    from tracer.export import perfetto as p
+
+    for number in (1, 15, 16, 2047, 2048):
+        assert p.f_int(number, n) == p.varint(number << 3) + p.varint(n)
+        assert p.f_fixed64(number, n) == p.varint(number << 3 | 1) + (n % 2**64).to_bytes(8, "little")
+        if n >= 0:
+            data = b"x" * min(n, 20_000)
+            assert p.f_bytes(number, data) == p.varint(number << 3 | 2) + p.varint(len(data)) + data

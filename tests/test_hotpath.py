@@ -292,6 +292,38 @@ def test_sockets_release_the_tap_and_are_collected(tmp_path: Path) -> None:
     rec.close()
 
 
+class _Buffer(bytearray):
+    """A buffer that can be watched with a weak reference (bytes and bytearray cannot)."""
+
+
+def test_a_calls_arguments_are_let_go_after_it(tmp_path: Path) -> None:
+    """The argument tuples are reused from call to call (_hotpath.c args_pool): what was passed, the data
+    sent and the buffer filled, is not kept by the tuple once the call returns, or when it raised."""
+    rec, server, peer, conn = _connected(tmp_path / "r.jsonl", True)
+    watched = []
+    for i in range(40):  # past the pool's 16 of each size
+        data = _Buffer(b"x" * (i + 1))
+        watched.append(weakref.ref(data))
+        assert (conn.send(data) if i % 2 else conn.sendall(data, 0)) in (i + 1, None)
+        assert peer.recv(64) == b"x" * (i + 1)
+        peer.sendall(b"y")
+        into = _Buffer(4)
+        watched.append(weakref.ref(into))
+        assert conn.recv_into(into) == 1 and into[:1] == b"y"
+        del data, into
+    assert all(ref() is None for ref in watched)
+    bad = _Buffer(b"ro")
+    watched = [weakref.ref(bad)]
+    with pytest.raises(TypeError):
+        conn.recv(bad)  # a wrong argument, raised by _socket itself
+    del bad
+    assert watched[0]() is None
+    peer.close()
+    conn.close()
+    server.close()
+    rec.close()
+
+
 def test_lanes_follow_the_thread_and_the_recorder(tmp_path: Path) -> None:
     """The per-thread lane cache: two recorders in one thread, another thread, and a lane declared anew."""
     ra = Recorder(str(tmp_path / "a.jsonl"), {}, flush_interval=3600, c_hot_path=True)
@@ -363,6 +395,37 @@ def test_the_c_formatter_writes_every_digit_count_and_sign_as_python_does() -> N
     for ev in events:
         tap.emit(ev)
     assert tap.take(len(events), event_line) == format_lines([], events)
+
+
+def test_batches_of_every_size_through_one_tap_keep_order_and_lines() -> None:
+    """take() keeps the last batch's arrays for the next (the queue and the text): small and big batches,
+    bursts past what is kept (65,536 events), some left queued each time, all written once and in order."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0,
+                             max_pending=1_000_000)
+    emitted: list[tuple[Any, ...]] = []
+    written = []
+    serial = itertools.count()
+    for size, take in [(5, 5), (3000, 1000), (10, 2000), (70_000, 70_000), (1, 0), (200_000, 150_000),
+                       (0, 60_000), (2048, -1), (100, 7)]:
+        for _ in range(size):
+            i = next(serial)
+            emitted.append((i, i % 977, "recv" if i % 2 else "send", i % 7, i % 11, i % 4096)
+                           if i % 1000 else (i, 0, "close", 1, 2, -1, f"detail {i}"))
+            tap.emit(emitted[-1])
+        before = tap.pending
+        text = tap.take(take, event_line)
+        n = before if take < 0 else min(take, before)
+        assert tap.pending == before - n
+        written.append(text)
+    written.append(tap.take(-1, event_line))
+    assert tap.pending == 0
+    assert "".join(written) == format_lines([], emitted)
+
+
+def test_the_socket_methods_are_called_directly() -> None:
+    """The traced calls reach _socket.socket's C functions without their descriptors (every test through
+    recv/send/sendall/recv_into above then tests that path; keywords still go through the descriptor)."""
+    assert hotpath.native.DIRECT_CALLS == 4
 
 
 def test_a_full_queue_drops_the_newest_and_counts_them() -> None:

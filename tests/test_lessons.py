@@ -385,16 +385,66 @@ def test_q_in_the_live_view_goes_back_to_the_lesson(monkeypatch: pytest.MonkeyPa
     from tracer.commands import live
 
     opened: list[int] = []
+    said: list[str | None] = []
 
     def run(self: LessonApp) -> None:  # the student: t on the first opening, q on the second
         opened.append(self.step_index)
+        said.append(self.recorded)
         self.try_it = len(opened) == 1
 
     tried: list[int] = []
     monkeypatch.setattr(live, "not_interactive", lambda: None)
     monkeypatch.setattr(LessonApp, "run", run)
-    monkeypatch.setattr(command, "try_live", lambda lesson: tried.append(lesson.number) or 1)
+    monkeypatch.setattr(command, "try_live", lambda lesson: (tried.append(lesson.number) or 1, "./live-x.jsonl"))
     assert main(["lesson", "9"]) == 1  # the live run's exit status is kept
     lesson = catalogue.get(9)
     assert lesson is not None
     assert tried == [9] and opened == [0, len(lesson.steps)]  # back, on the try-it step
+    assert said == [None, "./live-x.jsonl"]  # and the lesson says what the live run recorded
+
+
+def test_lesson_16s_try_it_says_where_its_recording_went(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (newcomer's check): lesson 16's t ran the program and the lesson came straight back over its
+    summary: the student never saw where ./stream_and_datagram.jsonl went. Now the lesson says it."""
+    from tracer.commands import lesson as command
+    from tracer.commands import run as run_command
+
+    ran: list[str] = []
+    monkeypatch.setattr(run_command, "run", lambda args: ran.append(args.output) or 0)  # no program started
+    lesson = catalogue.get(16)
+    assert lesson is not None
+    assert command.try_live(lesson) == (0, os.path.join(".", "stream_and_datagram.jsonl"))
+    assert ran == [os.path.join(".", "stream_and_datagram.jsonl")]
+
+
+async def test_back_from_trying_it_the_lesson_says_where_the_recording_is() -> None:
+    lesson = catalogue.get(16)
+    assert lesson is not None
+    app = LessonApp(lesson, back_from_live=True, recorded="./stream_and_datagram.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, on_step(app, app.steps - 1))
+        said = [str(n.message) for n in app._notifications]  # noqa: SLF001
+        assert any("sockscope replay ./stream_and_datagram.jsonl" in m for m in said), said
+
+
+async def test_q_quit_stays_in_the_footer_of_a_small_terminal() -> None:
+    """Regression (newcomer's check): at 60x15 the footer dropped q quit, the first key past ^p palette;
+    the keys before it make room instead."""
+    from textual.widgets._footer import FooterKey
+
+    lesson = catalogue.get(4)
+    assert lesson is not None
+    app = LessonApp(lesson)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await until(pilot, on_step(app, 0))
+
+        def laid_out() -> list[FooterKey]:  # the footer is fitted after a resize: wait for it on a busy machine
+            keys = [k for k in app.query(FooterKey) if k.display]
+            return keys if any(k.action == "quit" and k.region.width for k in keys) else []
+
+        await until(pilot, laid_out, timeout=5.0)
+        keys = laid_out()
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        quits = [k for k in keys if k.action == "quit"]
+        assert quits and quits[0].region.right <= palette.region.x, [(k.action, k.region) for k in keys]
+        assert all(k.region.right <= palette.region.x for k in keys if k is not palette)

@@ -134,7 +134,7 @@ def test_try_it_command_and_live_hint_in_chinese(chinese: None, monkeypatch: pyt
     assert lesson(10).try_command() == "sockscope live selectors（随后发起 burst：--set clients=20）"
     asked: dict[str, object] = {}
     monkeypatch.setattr(live, "run_live", lambda session, **kw: asked.update(kw) or 0)  # no server started
-    assert command.try_live(lesson(12)) == 0
+    assert command.try_live(lesson(12))[0] == 0
     assert asked["hint"] == "第 12 课，实时（按 q 返回课程）：去掉 --as-taught 再运行：每个连接都会关闭。"
     assert "sockscope: sockscope live thread --as-taught（随后发起 keepalive" in capsys.readouterr().out
 
@@ -246,7 +246,7 @@ async def test_a_shipped_recordings_line_follows_a_language_switch_and_stays_hid
         assert str(app.query_one(AboutLine).content).startswith("rows 4, 15: 16 clients, 4 workers")
         app.switch_language("zh")
         await pilot.pause()
-        assert str(app.query_one(AboutLine).content).startswith("LESSONS.md 第 4, 15 行：16 个客户端，4 个工作线程")
+        assert str(app.query_one(AboutLine).content).startswith("LESSONS.md 第 4、15 行：16 个客户端，4 个工作线程")
     lesson_app = LessonApp(lesson(4))  # the lesson panel says what the recording shows: the line stays hidden
     async with lesson_app.run_test(size=(120, 35)) as pilot:
         await until(pilot, on_step(lesson_app, 0))

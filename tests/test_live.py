@@ -257,6 +257,20 @@ def test_demo_without_a_terminal_records_headless(tmp_path):
     assert server_accepts(rec) == 6
 
 
+def test_demo_records_into_the_current_folder_not_the_shipped_recordings(tmp_path):
+    """Regression (newcomer's check): without -o, demo (and lesson's t, live) wrote live-*.jsonl into
+    recordings/, among the shipped recordings; now into the folder the student stands in, and says so."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**{k: v for k, v in os.environ.items() if k != "CI"}, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-m", "tracer", "demo", "--clients", "3"], cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    made = [p.name for p in tmp_path.iterdir()]
+    assert len(made) == 1 and made[0].startswith("live-pool-") and made[0].endswith(".jsonl"), made
+    assert f"sockscope replay {os.path.join('.', made[0])}" in done.stdout
+    assert reader.load(tmp_path / made[0]).complete
+
+
 async def test_poking_is_off_until_the_recording_says_where_the_server_listens(tmp_path):
     path = tmp_path / "no-listen.jsonl"
     head = json.dumps({"format": "sockscope", "version": 1, "model": "pool", "settings": {}, "t0_monotonic_ns": 0})

@@ -795,3 +795,101 @@ def test_the_c_extend_indexes_as_the_python_one(events, pieces, work) -> None:
         c_tr, py_tr = made[0][0], made[1][0]
         assert c_tr.extend() == py_tr._extend_py()
         assert _index(c_tr) == _index(py_tr)
+
+
+# ---------------------------------------------------------------- the cells in C (track_cells) against Python
+needs_cells_c = pytest.mark.skipif(tk._cells_c is None, reason="the C extension is not built here")
+
+
+@needs_cells_c
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 120),
+                          st.sampled_from(["recv", "send", "accept", "close", "work", "select", "start", "submit",
+                                           "thread_start", "thread_exit", "connect", "listen"]),
+                          st.sampled_from([None, "cpu", "wait"])), min_size=1, max_size=80),
+       st.booleans(), st.floats(-50, 400), st.floats(0.3, 200), st.integers(0, 90), st.booleans())
+def test_the_c_cells_are_the_python_ones(events, client, start, scale, width, wide) -> None:
+    """Track.cells in C (a zoom summarises every cell again) against _cells_py: overlapping spans, instants,
+    client arrows, cells of a fraction of a nanosecond, int32 and int64 durations."""
+    events = sorted(events, key=lambda e: e[:3])
+    details = {i: e[3] for i, e in enumerate(events) if e[3] is not None}
+    tr = Track(array("q", [e[0] for e in events]), array("q" if wide else "i", [e[1] for e in events]),
+               array("b", [code(e[2]) for e in events]), array("i", [1] * len(events)), client, details)
+    view = View(start, scale, width)
+    assert tr.cells(view) == tr._cells_py(view, width)
+    view.snap()  # as the widget asks: cells on multiples of the scale
+    assert tr.cells(view) == tr._cells_py(view, width)
+
+
+@needs_cells_c
+@pytest.mark.parametrize("name", sorted(p.name for p in Path("recordings").glob("*.jsonl")))
+def test_the_c_cells_draw_every_shipped_recording_as_python(name: str) -> None:
+    tl = Timeline(load(f"recordings/{name}"))
+    t0, t1 = tl.t_min, max(tl.t_max, tl.t_min + 1000)
+    tracks = [*tl._tracks.values(), *(tl.conn_track(c) for c in list(tl.rec.connections)[:12])]
+    for k in range(40):  # from the whole recording down to a nanosecond a cell
+        scale = (t1 - t0) / 80 / 1.7**k
+        if scale < tk.MIN_SCALE:
+            break
+        view = View(t0 + (t1 - t0) * (k % 7) / 7, scale, 80)
+        view.snap()
+        for tr in tracks:
+            assert tr.cells(view) == tr._cells_py(view, 80)
+
+
+@needs_cells_c
+def test_the_c_cells_leave_what_a_double_cannot_hold_to_python() -> None:
+    tr = track((2**60, 5, "recv"), (2**60 + 10, 3, "send"))  # times past 2**49 ns: not exact in C's sums
+    assert tk._cells_c(tr, 2.0**60, 1.0, 20, tk._CELL_TABLES) is None
+    view = View(2.0**60, 1.0, 20)
+    assert tr.cells(view) == tr._cells_py(view, 20)
+    assert glyphs(tr, view).strip()  # drawn, by Python
+    with pytest.raises(TypeError):
+        tk._cells_c(tr, 0.0, 1.0, 20, ())  # not the tables
+
+
+def test_cells_without_the_c_path_are_the_python_ones(monkeypatch) -> None:
+    tr = track((0, 50, "recv"), (60, 0, "close"), (70, 20, "send"))
+    want = tr._cells_py(View(0, 10, 12), 12)
+    monkeypatch.setattr(tk, "_cells_c", None)  # as SOCKSCOPE_PURE_PYTHON=1 or no compiler
+    assert tr.cells(View(0, 10, 12)) == want
+
+
+# ---------------------------------------------------------------- a counter's spark: peaks in C, the peak kept
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(-5, 40)), max_size=60), st.floats(-50, 500),
+       st.floats(0.5, 100), st.integers(0, 60))
+def test_counter_peaks_in_c_are_the_python_ones(samples, start, scale, width) -> None:
+    from tracer.timeline import rows
+
+    samples.sort()
+    ct, cv = array("q", [s[0] for s in samples]), array("q", [s[1] for s in samples])
+    view = View(start, scale, width)
+    assert rows._peaks(ct, cv, view) == rows._peaks_py(ct, cv, view)
+    if rows._counter_peaks is not None:
+        assert rows._counter_peaks(ct, cv, start, scale, width) == rows._peaks_py(ct, cv, view)
+
+
+def test_counter_peaks_in_c_refuse_other_columns() -> None:
+    from tracer.timeline import rows
+
+    if rows._counter_peaks is None:
+        pytest.skip("the C extension is not built here")
+    with pytest.raises(TypeError):
+        rows._counter_peaks(array("i", [1]), array("q", [1]), 0.0, 1.0, 3)
+    assert rows._counter_peaks(array("q", [2**60]), array("q", [1]), 0.0, 1.0, 3) is None  # past a double
+
+
+def test_a_counter_peak_is_kept_and_grows_with_the_samples(monkeypatch) -> None:
+    # A counter row asks for its peak on every redraw (and its spark for the scale): at 10M events a look at
+    # ~200,000 samples was ~3 ms a frame.  Kept, it reads only what was appended, and a new array from the start.
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    queue = tl.rec.counters["queue"]
+    assert tl.counter_at("queue", 0) is not None
+    assert tl._peak(queue) == queue.peak()
+    top = queue.peak()
+    queue.t.append(queue.t[-1] + 1)
+    queue.v.append(top + 7)
+    assert tl._peak(queue) == top + 7 == queue.peak()
+    queue.v = array("q", [1, 2])  # the reader sorts a counter into new arrays at the end
+    assert tl._peak(queue) == 2

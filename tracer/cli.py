@@ -11,18 +11,8 @@ from tracer import __version__, locale
 from tracer.commands import COMMANDS
 from tracer.errors import TracerError
 from tracer.locale import _
+from tracer.locale.outside import Parser
 from tracer.record import hotpath
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one line (the usage block is in --help)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, _("error: {message} (see '{prog} --help')").format(message=message, prog=self.prog) + "\n")
-
-    def format_help(self) -> str:
-        return locale.full_width_headings(super().format_help())
-
 
 RECORDING_COMMANDS = ("serve", "record", "live", "demo", "run")
 

@@ -15,10 +15,13 @@ trailer's absence and its dropped count are findings too.
 from __future__ import annotations
 
 import os
+from array import array
 from dataclasses import dataclass
 
 from tracer.analysis import lifecycle
+from tracer.analysis.stats import where
 from tracer.locale import N_, N_n, _, ngettext
+from tracer.recording import fastpath
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.model import Recording
 from tracer.recording.reader import load
@@ -112,6 +115,34 @@ def count_lines(path: str) -> int:
 
 
 # ------------------------------------------------------------------ connections
+# The lifecycle's states as numbers (0: not seen yet), for the walk's table and the C walk's.
+_STATE_NAMES: list[str | None] = [None, *sorted({key[1] for key in lifecycle.TABLE if key[1]}
+                                                | set(lifecycle.TABLE.values()))]
+_STATE_OF = {name: k for k, name in enumerate(_STATE_NAMES)}
+_SIDES = ("server", "client")
+
+
+def _walk_table() -> dict[str, dict[tuple[int, int], int]]:
+    """The lifecycle table keyed by (state number, kind code), per side: the hot loop's one lookup."""
+    table: dict[str, dict[tuple[int, int], int]] = {"server": {}, "client": {}}
+    for (side, before, kind), after in lifecycle.TABLE.items():
+        table[side][(_STATE_OF[before], KINDS[kind].code)] = _STATE_OF[after]
+    return table
+
+
+def _walk_bytes() -> bytes:
+    """:func:`_walk_table` as the C walk reads it: a byte per (side, state, kind code), the next state + 1."""
+    raw = bytearray(2 * len(_STATE_NAMES) * 256)
+    for k, side in enumerate(_SIDES):
+        for (state, code), after in _walk_table()[side].items():
+            raw[(k * len(_STATE_NAMES) + state) * 256 + code] = after + 1
+    return bytes(raw)
+
+
+_OPEN = [_STATE_OF[name] for name in sorted(lifecycle.OPEN_STATES)]
+_CLOSED = _STATE_OF["closed"]
+
+
 def _by_connection(rec: Recording) -> dict[tuple[int, str], list[tuple[int, int, int, int]]]:
     """(conn, side) -> [(t, line, kind code, lane)] of every event naming a connection."""
     groups: dict[tuple[int, str], list[tuple[int, int, int, int]]] = {}
@@ -127,34 +158,63 @@ def _by_connection(rec: Recording) -> dict[tuple[int, str], list[tuple[int, int,
     return groups
 
 
-def _connections(rec: Recording) -> list[Finding]:
-    # The lifecycle table keyed by kind code, per side: the hot loop's one lookup.
-    table: dict[str, dict[tuple[str | None, int], str]] = {"server": {}, "client": {}}
-    for (side, before, kind), after in lifecycle.TABLE.items():
-        table[side][(before, KINDS[kind].code)] = after
-    found: list[Finding] = []
+Step = tuple[int, ...]  # (0, line, conn, side, state, code, lane, closed line) or (1, line, conn, side, state, code)
+
+
+def walk(rec: Recording) -> list[Step]:
+    """Each connection side's events through the lifecycle table, in the order first seen: what it does not
+    allow, and the sides it leaves open (see :func:`_connections`).  The C extension's loop
+    (``tracer/recording/_fastread.c``, lifecycle_walk) where it reads the lanes' columns, else :func:`walk_python`.
+    """
+    fast = fastpath.native
+    lanes = list(rec.lanes.values())
+    if (fast is not None and hasattr(fast, "lifecycle_walk") and all(lane.side in _SIDES for lane in lanes)
+            and all(isinstance(col, array) for lane in lanes for col in (lane.t, lane.kind, lane.conn, lane.lines))
+            and all(lane.kind.typecode == "b" for lane in lanes)):
+        return list(fast.lifecycle_walk([(lane.id, lane.side == "client", lane.t, lane.kind, lane.conn, lane.lines)
+                                         for lane in lanes], _walk_bytes(), len(_STATE_NAMES),
+                                        sum(1 << k for k in _OPEN), _CLOSED))
+    return walk_python(rec)
+
+
+def walk_python(rec: Recording) -> list[Step]:
+    table = _walk_table()
+    out: list[Step] = []
     for (conn, side), events in _by_connection(rec).items():
         events.sort()  # time order; ties in file order
         allowed = table[side]
-        state: str | None = None
+        s = _SIDES.index(side)
+        state = 0
         closed_line = 0
         for _t, line, code, lane in events:
             nxt = allowed.get((state, code))
             if nxt is None:
-                found.append(_disallowed(rec, side, state, BY_CODE[code].name, line, lane, conn, closed_line))
+                out.append((0, line, conn, s, state, code, lane, closed_line))
                 continue
-            if nxt == "closed" and not closed_line:
+            if nxt == _CLOSED and not closed_line:
                 closed_line = line
             state = nxt
-        if state in lifecycle.OPEN_STATES:
-            line, kind = events[-1][1], BY_CODE[events[-1][2]].name
-            c = rec.connections.get(conn)
-            peer = f" ({c.peer})" if c is not None and c.peer else ""
-            said = (_("connection {conn}{peer} never closed by the server: its last event is {kind} (state {state})")
-                    if side == "server" else
-                    _("connection {conn}{peer} never closed by the client: its last event is {kind} (state {state})"))
-            found.append(Finding(line, "never-closed", said.format(conn=conn, peer=peer, kind=kind,
-                                                                   state=_state(state)), conn))
+        if state in _OPEN:
+            out.append((1, events[-1][1], conn, s, state, events[-1][2]))
+    return out
+
+
+def _connections(rec: Recording) -> list[Finding]:
+    found: list[Finding] = []
+    for step in walk(rec):
+        if step[0] == 0:
+            line, conn, s, state, code, lane, closed_line = step[1:]
+            found.append(_disallowed(rec, _SIDES[s], _STATE_NAMES[state], BY_CODE[code].name, line, lane, conn,
+                                     closed_line))
+            continue
+        line, conn, s, state, code = step[1:]
+        c = rec.connections.get(conn)
+        peer = f" ({c.peer})" if c is not None and c.peer else ""
+        said = (_("connection {conn}{peer} never closed by the server: its last event is {kind} (state {state})")
+                if s == 0 else
+                _("connection {conn}{peer} never closed by the client: its last event is {kind} (state {state})"))
+        found.append(Finding(line, "never-closed", said.format(conn=conn, peer=peer, kind=BY_CODE[code].name,
+                                                               state=_state(_STATE_NAMES[state])), conn))
     return found
 
 
@@ -191,15 +251,15 @@ def _lanes(rec: Recording) -> list[Finding]:
         kinds = lane.kind
         if not len(kinds):
             continue
-        exits = [i for i, k in enumerate(kinds) if k == _EXIT]
-        if exits and exits[0] < len(kinds) - 1:
-            i = exits[0] + 1
+        first_exit = next(where(kinds, _EXIT), -1)
+        if 0 <= first_exit < len(kinds) - 1:
+            i = first_exit + 1
             found.append(Finding(lane.lines[i], "after-thread-exit",
                                  _("lane {lane} ({name}): {kind} after its thread_exit at line {line}").format(
                                      lane=lane.id, name=lane.name, kind=BY_CODE[kinds[i]].name,
-                                     line=lane.lines[exits[0]]), lane=lane.id))
+                                     line=lane.lines[first_exit]), lane=lane.id))
         # Only a recording that ended cleanly says which threads were still alive.
-        if not exits and rec.trailer is not None and lane.id not in alive and lane.name != "MainThread":
+        if first_exit < 0 and rec.trailer is not None and lane.id not in alive and lane.name != "MainThread":
             found.append(Finding(lane.lines[-1], "no-thread-exit",
                                  _("lane {lane} ({name}) ends without thread_exit, and the trailer does not list "
                                    "it as alive").format(lane=lane.id, name=lane.name), lane=lane.id))

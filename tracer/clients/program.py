@@ -22,6 +22,7 @@ from tracer.clients import scenarios
 from tracer.clients.toolkit import CONNS_PER_ROUND, Clients, Outcome, client_recorder, next_round, ranges
 from tracer.errors import TracerError
 from tracer.locale import N_, _, ngettext
+from tracer.locale.outside import Parser
 
 
 def run_scenario(address: Address, name: str, overrides: Mapping[str, Any] | None = None,
@@ -93,11 +94,6 @@ def _address(text: str) -> Address:
     return address
 
 
-class _Parser(argparse.ArgumentParser):
-    def format_help(self) -> str:
-        return locale.full_width_headings(super().format_help())  # 选项：, not 选项:
-
-
 def main(args: list[str] | None = None) -> int:
     argv = sys.argv[1:] if args is None else list(args)
     asked = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--lang"), None)
@@ -105,7 +101,7 @@ def main(args: list[str] | None = None) -> int:
     locale.set_language(asked if asked in locale.LANGUAGES else locale.choose())
     setattr(argparse, "_", locale._)  # noqa: B010 (argparse's own words too: see tracer/locale/outside.py)
     setattr(argparse, "ngettext", locale.ngettext)  # noqa: B010
-    p = _Parser(prog="python -m tracer.clients", description=_(
+    p = Parser(prog="python -m tracer.clients", description=_(
         "Fire one scenario's clients at a server, appending their lanes to its recording. This is the client "
         "process sockscope record, live and demo start; FILE must be the recording a running server writes "
         "(sockscope serve MODEL --record FILE)."))

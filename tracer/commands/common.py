@@ -186,8 +186,8 @@ def own_line(stream: TextIO) -> None:
     """Start what follows a Ctrl-C on a line of its own.
 
     The terminal echoes ``^C`` where the cursor is and no newline, so the summary printed after it ran on
-    from ``^C``.  A terminal only: a pipe or a file got no ``^C`` (after a stop by SIGTERM a terminal gets an
-    empty line, which is harmless).
+    from ``^C``.  A terminal only: a pipe or a file got no ``^C``.  Call it after SIGINT only: after SIGTERM
+    nothing was echoed, and the newline was an empty line before the summary.
     """
     try:
         if stream.isatty():

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "timeline. When stdout is not a terminal, record headless instead and print "
                                      "a summary and the command that replays the recording."))
     p.add_argument("-o", "--output", metavar="FILE",
-                   help=_("record to FILE (default: recordings/live-pool-TIME.jsonl); an earlier "
+                   help=_("record to FILE (default: live-pool-TIME.jsonl in the current folder); an earlier "
                           "recording there is replaced, any other file is left alone"))
     p.add_argument("--clients", type=positive_int, default=20,
                    help=_("clients in the opening burst (default 20)"))

@@ -8,7 +8,7 @@ import sys
 
 from tracer.errors import UsageError
 from tracer.lessons import catalogue
-from tracer.locale import _
+from tracer.locale import _, listed
 from tracer.run import shipped
 from tracer.run.shipped import Shipped
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     lesson = catalogue.get(args.number)
     if lesson is None:
-        numbers = ", ".join(str(x.number) for x in catalogue.LESSONS)
+        numbers = listed(x.number for x in catalogue.LESSONS)
         raise UsageError(_("no lesson {number}; there are lessons {numbers} (sockscope lesson lists them)")
                          .format(number=args.number, numbers=numbers))
     if lesson.pending:
@@ -80,21 +80,24 @@ def run(args: argparse.Namespace) -> int:
                            "them").format(why=why))
     from tracer.tui.lesson_app import LessonApp
 
-    code, back = 0, False
+    code, back, recorded = 0, False, None
     while True:  # try it yourself (t), then q in the live view: back to the lesson, on its try-it step
-        app = LessonApp(lesson, args.folder, back_from_live=back)
+        app = LessonApp(lesson, args.folder, back_from_live=back, recorded=recorded)
         app.run()
         if app.error is not None:
             print(f"error: {app.error}", file=sys.stderr)
             return 2
         if not app.try_it:
             return code
-        code = max(code, try_live(lesson))
-        back = True
+        status, recorded = try_live(lesson)
+        code, back = max(code, status), True
 
 
-def try_live(lesson: catalogue.Lesson) -> int:
-    """The lesson's scenario, live, with its settings: the student changes a knob and fires again."""
+def try_live(lesson: catalogue.Lesson) -> tuple[int, str]:
+    """The lesson's scenario, live, with its settings: the student changes a knob and fires again.
+
+    Returns: the exit status, and the recording made (the lesson comes back over what was printed: it says it).
+    """
     from tracer.commands.live import default_path, run_live
     from tracer.lessons.guide import try_settings
     from tracer.run.live_session import Session
@@ -104,17 +107,20 @@ def try_live(lesson: catalogue.Lesson) -> int:
         return try_program(lesson, item)
     cfg, scenario, params = try_settings(lesson)
     print(f"sockscope: {lesson.try_command()}", flush=True)
-    session = Session(cfg, default_path(cfg.model))
+    path = default_path(cfg.model)
+    session = Session(cfg, path)
     hint = _("Lesson {number}, live (q: back to the lesson): {text}").format(number=lesson.number,
                                                                             text=_(lesson.try_text))
-    return run_live(session, hint=hint, fire_at_start=(scenario, params))
+    return run_live(session, hint=hint, fire_at_start=(scenario, params)), path
 
 
-def try_program(lesson: catalogue.Lesson, item: Shipped) -> int:
+def try_program(lesson: catalogue.Lesson, item: Shipped) -> tuple[int, str]:
     """A lesson that is one program, clients and all: ``sockscope run`` it into this folder."""
-    from tracer.commands.run import run
+    from tracer.commands.run import default_output, run, spec_from
     from tracer.run.shipped import shipped_folder
 
     script = os.path.join(os.path.dirname(shipped_folder()), item.model)
     print(f"sockscope: {lesson.try_command()}", flush=True)
-    return run(argparse.Namespace(module=None, program=[script], output=None, host=None, port=None))
+    args = argparse.Namespace(module=None, program=[script], output=None, host=None, port=None)
+    args.output = os.path.join(".", default_output(spec_from(args)))  # where run would write it, said as a path
+    return run(args), args.output

@@ -27,7 +27,7 @@ from tracer.run.processes import yield_cpu_to_server
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("live", help=_("run a server and watch its timeline live; keys fire clients at it"),
                        description=_("Start a lesson server in its own process, recording to a new file in "
-                                     "recordings/ (or -o FILE), and open the timeline on that recording as it "
+                                     "the current folder (or -o FILE), and open the timeline on that recording as it "
                                      "grows. Keys fire scenario clients at the server: {keys} (shift+key: set the "
                                      "counts first). With --attach FILE, follow a recording another process "
                                      "writes (sockscope serve MODEL --record FILE).").format(
@@ -37,15 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_module_option(p)
     add_server_options(p)
     p.add_argument("-o", "--output", metavar="FILE",
-                   help=_("record to FILE (default: recordings/live-MODEL-TIME.jsonl); an earlier "
+                   help=_("record to FILE (default: live-MODEL-TIME.jsonl in the current folder); an earlier "
                           "recording there is replaced, any other file is left alone"))
     p.add_argument("--attach", metavar="FILE", help=_("follow FILE, written by another process; start no server"))
     add_ascii_option(p)
     p.set_defaults(func=run)
 
 
-def default_path(model: str, folder: str = "recordings") -> str:
-    """A new timestamped recording file in ``folder`` (made if missing)."""
+def default_path(model: str, folder: str = ".") -> str:
+    """A new timestamped recording file in ``folder`` (made if missing): the current folder, where the student
+    stands, never the shipped ``recordings/`` (the newcomer's live files ended up among the lessons' own)."""
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:

@@ -99,8 +99,8 @@ def report(spec: ProgramSpec, path: str, ended: object) -> int:
         _remove_quietly(path)  # it could not start (port in use, no such module): its one line said why
         return 2
     t = ended.trailer
-    if ended.signals or (t is not None and (t.get("program") or {}).get("how") == "stopped"):
-        own_line(sys.stderr)  # stopped by Ctrl-C: not on the ^C the terminal echoed
+    if ended.signals[:1] == ["SIGINT"]:  # a Ctrl-C reaches us too: not on the ^C the terminal echoed
+        own_line(sys.stderr)  # (after SIGTERM nothing was echoed: no empty line)
     if t is None:
         how = _("killed by {signal}").format(signal=ended.signals[-1]) if ended.signals else (
             _("killed by signal {n}").format(n=-ended.status) if ended.status < 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tracer.clients.scenarios import SCENARIOS
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         if i:
             print()
         rows = ("  " + ngettext("(recordings/LESSONS.md row {rows})", "(recordings/LESSONS.md rows {rows})",
-                                len(s.lessons)).format(rows=", ".join(map(str, s.lessons)))) if s.lessons else ""
+                                len(s.lessons)).format(rows=listed(s.lessons))) if s.lessons else ""
         print(f"{s.name:<10} {_(s.description)}{rows}")
         for p in s.all_params():
             knob = next((k for k, v in s.knobs.items() if v == p.name), None)

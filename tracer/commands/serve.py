@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from servers import Settings
 from tracer.commands.common import add_model_argument, add_server_options, own_line, settings_from
 from tracer.errors import UsageError
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 from tracer.run.runner import run_server
 
 
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
             outcome = run_server(cfg, args.record)  # returns when Ctrl-C (or SIGTERM) stopped the server
     else:
         outcome = run_server(cfg, args.record)
-    own_line(sys.stdout)  # not on the ^C the terminal echoed
+    if outcome.signum == signal.SIGINT:
+        own_line(sys.stdout)  # not on the ^C the terminal echoed (after SIGTERM there is none: no empty line)
     if args.record:
         t = outcome.trailer
         events = t.get("events", 0)
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_("sockscope: stopped"))
     if outcome.stuck_threads:
-        print(_("warning: threads still running at exit: {threads}").format(threads=", ".join(outcome.stuck_threads)),
+        print(_("warning: threads still running at exit: {threads}").format(threads=listed(outcome.stuck_threads)),
               file=sys.stderr)
     return 0
 

@@ -292,10 +292,12 @@ class _FirstSeen:
         j = first.get(conn)
         if j is None:
             return None
-        i = bisect_left(lane.t, t)
-        if j < i:
+        # i = bisect_left(lane.t, t) is not needed: the times are sorted, so j < i when lane.t[j] < t, and
+        # j >= i + limit when lane.t[j - limit] >= t (a bisect a connection was a sixth of the flows' time)
+        times = lane.t
+        if times[j] < t:
             return _find(lane, t, conn, want_accept, limit)
-        if j >= i + limit:
+        if j >= limit and times[j - limit] >= t:
             return None
         if want_accept:
             return j if lane.kind[j] == _ACCEPT else None

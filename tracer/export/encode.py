@@ -18,7 +18,7 @@ from typing import Any
 
 from tracer.recording.fastpath import load_extension
 
-VERSION = 2  # of the contract with tracer/export/_encode.c (its ENCODE_VERSION)
+VERSION = 3  # of the contract with tracer/export/_encode.c (its ENCODE_VERSION)
 
 
 class _Never(Exception):

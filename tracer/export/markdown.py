@@ -7,6 +7,7 @@ the worst five; throughput over time; what ``sockscope check`` finds.
 
 from __future__ import annotations
 
+import heapq
 import json
 from typing import TextIO
 
@@ -14,7 +15,7 @@ import servers
 from tracer.analysis.check import CODES, Finding, check
 from tracer.analysis.stats import WAIT_NAMES, Stats, close_words, compute, counter_name
 from tracer.export import Progress, Selection, in_range
-from tracer.locale import _, language
+from tracer.locale import _, language, listed
 from tracer.record.formatter import event_line
 from tracer.recording.model import Recording
 from tracer.recording.reader import Builder
@@ -80,7 +81,7 @@ def window(rec: Recording, sel: Selection) -> Recording:
 
 def _window_line(rec: Recording, sel: Selection) -> str:
     lo, hi = sel.bounds(rec)
-    lanes = _("all") if sel.lanes is None else ", ".join(rec.lanes[i].name for i in sel.lanes)
+    lanes = _("all") if sel.lanes is None else listed(rec.lanes[i].name for i in sel.lanes)
     return _("- Window: {start} to {end}, lanes: {lanes}. The statistics below are of the events "
              "in it; what `sockscope check` finds is of the whole recording").format(start=_ns(lo), end=_ns(hi),
                                                                                       lanes=lanes)
@@ -170,13 +171,14 @@ def _per_connection(rec: Recording | None) -> str:
     """One row per connection (the first MAX_CONNECTIONS), so a homework can quote any of them."""
     if rec is None:
         return ""
-    conns = sorted((c for c in rec.connections.values() if c.id > 0), key=lambda c: c.id)
-    if not conns:
+    ids = [cid for cid in rec.connections.keys() if cid > 0]  # (a view only for the rows shown)
+    if not ids:
         return ""
+    conns = [rec.connections[cid] for cid in heapq.nsmallest(MAX_CONNECTIONS, ids)]
     rows = [[str(c.id), c.peer or "–", _ns(c.backlog_wait), _ns(c.queue_wait), _ns(c.service),
-             str(c.requests), close_words(c.close_reason)] for c in conns[:MAX_CONNECTIONS]]
+             str(c.requests), close_words(c.close_reason)] for c in conns]
     more = ("\n" + _("The first {shown} of {n:,}; `sockscope export --format csv` has every event.").format(
-        shown=MAX_CONNECTIONS, n=len(conns)) + "\n" if len(conns) > MAX_CONNECTIONS else "")
+        shown=MAX_CONNECTIONS, n=len(ids)) + "\n" if len(ids) > MAX_CONNECTIONS else "")
     return (_("### Connection by connection") + "\n\n"
             + _table([_("connection"), _("peer"), _(WAIT_NAMES["backlog"]), _(WAIT_NAMES["queue"]),
                       _(WAIT_NAMES["service"]), _("requests"), _("closed")], rows, align="llrrrrl") + more)

@@ -122,18 +122,30 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
+_TAGS: dict[int, bytes] = {}  # field << 3 | wire -> its varint: a trace uses a few dozen
+
+
 def tag(field: int, wire: int) -> bytes:
-    return varint(field << 3 | wire)
+    key = field << 3 | wire
+    got = _TAGS.get(key)
+    if got is None:
+        got = _TAGS[key] = varint(key)
+    return got
+
+
+def _len(n: int) -> bytes:
+    """varint(n) of a length (never negative), from the table below 2**14."""
+    return _small()[n] if n < 16384 else varint(n)
 
 
 def f_int(field: int, n: int) -> bytes:
     """A varint field (uint64, int64, int32, enum, bool)."""
-    return tag(field, 0) + varint(n)
+    return tag(field, 0) + (_small()[n] if 0 <= n < 16384 else varint(n))
 
 
 def f_bytes(field: int, data: bytes) -> bytes:
     """A length-delimited field (string, bytes, message)."""
-    return tag(field, 2) + varint(len(data)) + data
+    return tag(field, 2) + _len(len(data)) + data
 
 
 def f_str(field: int, text: str) -> bytes:

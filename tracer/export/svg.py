@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from tracer import units
 from tracer.analysis.stats import counter_name
-from tracer.export import Progress, Selection, in_range
+from tracer.export import Progress, Selection, encode, in_range, span_of
 from tracer.locale import N_, _, ngettext
 from tracer.locale.cells import cell_len, truncate
 from tracer.recording.events import BY_CODE, KINDS, Look
@@ -46,6 +46,7 @@ FONT = ("font-family:DejaVu Sans,Helvetica,Arial,'Noto Sans CJK SC','Source Han 
         "'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif")
 _K = len(BY_CODE)
 _IS_MARK = [k.look is Look.MARK for k in BY_CODE]
+_MARK_BYTES = bytes(_IS_MARK)
 
 
 def write(rec: Recording, out: TextIO, sel: Selection, progress: Progress | None = None,
@@ -164,6 +165,22 @@ class _Columns:
 
 
 def _columns(lane: Lane, lo: int, hi: int, scale: float, plot_w: int) -> _Columns:
+    """What each pixel column of ``lane`` shows: the C encoder's loop (tracer/export/_encode.c) where it
+    reads the lane's columns, else :func:`_columns_python`; the two give the same lists, floats and all."""
+    if encode.native is not None and 0 <= lo <= hi < 2**63:
+        a, b = span_of(lane, lo, hi)
+        try:
+            got = encode.native.svg_columns(lane.t, lane.dur, lane.kind, a, b, lo, hi, scale, plot_w, _MARK_BYTES)
+        except encode.Unsupported:
+            pass
+        else:
+            cols = _Columns(0)
+            cols.n, cols.cover, cols.starts, cols.first, cols.marks, cols.wide = got
+            return cols
+    return _columns_python(lane, lo, hi, scale, plot_w)
+
+
+def _columns_python(lane: Lane, lo: int, hi: int, scale: float, plot_w: int) -> _Columns:
     cols = _Columns(plot_w)
     cover, marks = cols.cover, cols.marks
     t_, dur_, kind_ = lane.t, lane.dur, lane.kind

@@ -17,7 +17,7 @@ from typing import Any
 
 from tracer.grade.requirements import TYPES
 from tracer.grade.session import Grade, Item
-from tracer.locale import N_, _
+from tracer.locale import N_, _, listed
 from tracer.locale.cells import cell_len, ljust
 
 # The rows of recordings/LESSONS.md that the requirement types point to, in a few words.
@@ -133,7 +133,7 @@ def table(grades: Sequence[Grade]) -> str:
     """One line per submission: file, score, result, what failed."""
     rows = [(_("file"), _("score"), _("result"), _("failed"))]
     rows += [(g.target.label, score(g), result_shown(g),
-              _(", ").join(failed_names(g)) if g.status == "graded" else could_not_run(g))
+              listed(failed_names(g)) if g.status == "graded" else could_not_run(g))
              for g in grades]
     widths = [max(cell_len(r[i]) for r in rows) for i in range(3)]  # in cells: a Chinese word is two wide
     return "\n".join(f"{ljust(r[0], widths[0])}  {ljust(r[1], widths[1])}  {ljust(r[2], widths[2])}  {r[3]}".rstrip()
@@ -174,7 +174,7 @@ def to_dict(g: Grade) -> dict[str, Any]:
 def as_markdown(grades: Sequence[Grade], explain: bool = False) -> str:
     lines = [_("| file | score | result | failed |"), "|---|---|---|---|"]
     for g in grades:
-        failed = _(", ").join(failed_names(g)) if g.status == "graded" else could_not_run(g)
+        failed = listed(failed_names(g)) if g.status == "graded" else could_not_run(g)
         lines.append(f"| {_md(g.target.label)} | {score(g)} | {result_shown(g)} | {_md(failed)} |")
     for g in grades:
         if not g.failed and not g.notes:

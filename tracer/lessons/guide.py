@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from servers import Settings
 from tracer.analysis import stats
 from tracer.clients import scenarios
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 from tracer.recording.events import KINDS, Event
 from tracer.recording.model import Connection, Lane, Recording
 from tracer.run import shipped
@@ -231,7 +231,7 @@ def _pick(rec: Recording, args: list[str], how: str) -> Moment:
     index = next(i for i in range(len(lane)) if lane.t[i] == e.t and lane.kind[i] == KINDS[kind].code)
     values = _event_values(rec, e)
     values["count"] = str(len(found))
-    values["sizes"] = ", ".join(str(max(x.nbytes, 0)) for x in sorted(found, key=lambda x: (x.t, x.lane)))
+    values["sizes"] = listed(max(x.nbytes, 0) for x in sorted(found, key=lambda x: (x.t, x.lane)))
     span = max(e.dur, 2_000_000)
     return Moment((e.t - span * 0.4, e.end + span * 0.4), (e.lane, index), e.conn or None, values=values,
                   playhead=e.t)

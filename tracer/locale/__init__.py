@@ -29,7 +29,7 @@ from __future__ import annotations
 import gettext
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 DOMAIN = "sockscope"
@@ -49,6 +49,12 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a counted message that suits ``n`` (Chinese has one form for every count)."""
     return _translation.ngettext(singular, plural, n)
+
+
+def listed(items: Iterable[object]) -> str:
+    """A list of numbers or names for display: ``1, 4, 15`` in English, ``1、4、15`` in Chinese (the enumeration
+    comma; ``_(", ")`` is the comma between clauses, ``，``)."""
+    return _("{before}, {after}").format(before="", after="").join(map(str, items))
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext convention's name)

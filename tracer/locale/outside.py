@@ -15,7 +15,21 @@ passes, the new words just stay English).
 
 from __future__ import annotations
 
-from tracer.locale import N_, N_n
+import argparse
+from typing import NoReturn
+
+from tracer.locale import N_, N_n, _, full_width_headings
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one translated line (argparse's own starts with English
+    ``error:`` and repeats the usage block, which is in --help); headings with the Chinese colon."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, _("error: {message} (see '{prog} --help')").format(message=message, prog=self.prog) + "\n")
+
+    def format_help(self) -> str:
+        return full_width_headings(super().format_help())  # 选项：, not 选项:
 
 ARGPARSE = (
     N_("usage: "),

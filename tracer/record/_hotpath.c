@@ -56,6 +56,22 @@
 static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send, *s_shutdown;
 static PyObject *sock_recv, *sock_send, *sock_sendall, *sock_recv_into; /* _socket.socket's own methods */
 
+/* Their C functions, called directly (see direct_call), in the order RECV, SEND, SENDALL, RECV_INTO; NULL
+   where the method is not the plain METH_VARARGS function it is in CPython 3.8-3.13 (then the descriptor's
+   call is used).  Through the descriptor, every call checked that the traced socket is a _socket.socket,
+   walking its subclass's whole MRO (callgrind: ~70 instructions a call, a third of the traced call's own). */
+static PyCFunction sock_fns[4];
+
+/* The calling thread's state, in one thread-local block: a shared library's _Thread_local costs a
+   __tls_get_addr call for each variable a function touches. */
+typedef struct {
+    unsigned long long cached_serial, cached_generation; /* tap_lane's cache */
+    long long cached_lane;
+    int in_traced_call; /* see traced_call */
+} ThreadState;
+
+static _Thread_local ThreadState thread_state;
+
 /* The traced calls in progress, all threads': one node on each caller's C stack, linked while the
    call blocks (the GIL held to link and unlink).  A program stopped while a thread waits in recv
    reads them (Tap.open_calls) and draws the wait to the stop, as the Python-level waits are. */
@@ -97,7 +113,19 @@ typedef struct {
     PyObject *local;         /* threading.local with .lane once declared */
     PyObject *declare_lane;  /* () -> lane, for a thread's first event */
     PyObject *clock;         /* None: CLOCK_MONOTONIC; else () -> int ns */
+    /* What take() gave back, kept for the next batch (see tap_spare): a queue that starts empty each batch
+       grew again by doubling, copying what it held in the traced thread, holding the GIL, and the
+       writer's output buffer was a fresh allocation each time, both on fresh pages. */
+    Ev *spare;
+    Py_ssize_t spare_cap;
+    char *out_buf;
+    Py_ssize_t out_cap;
 } Tap;
+
+/* Buffers up to this size are kept between batches (about 4.5 MB of events, as much text); a larger one,
+   left by a burst, is freed rather than held for as long as the recorder runs. */
+#define SPARE_EVENTS_MAX 65536
+#define SPARE_OUT_MAX (SPARE_EVENTS_MAX * 72)
 
 static unsigned long long tap_serials = 0;
 
@@ -165,6 +193,8 @@ Tap_dealloc(Tap *self)
     PyObject_GC_UnTrack(self);
     Tap_clear(self);
     PyMem_Free(self->evs);
+    PyMem_Free(self->spare);
+    PyMem_RawFree(self->out_buf);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -188,14 +218,11 @@ tap_now(Tap *tap, long long *out)
 /* The calling thread's lane on this tap, declared on first use.
    The last answer is cached per thread; any declare_lane (which calls
    lane_declared()) invalidates every thread's cache. */
-static _Thread_local unsigned long long cached_serial, cached_generation;
-static _Thread_local long long cached_lane;
-
 static int
-tap_lane(Tap *tap, long long *out)
+tap_lane(Tap *tap, ThreadState *ts, long long *out)
 {
-    if (cached_serial == tap->serial && cached_generation == tap->generation) {
-        *out = cached_lane;
+    if (ts->cached_serial == tap->serial && ts->cached_generation == tap->generation) {
+        *out = ts->cached_lane;
         return 0;
     }
     PyObject *lane = PyObject_GetAttr(tap->local, s_lane);
@@ -211,9 +238,9 @@ tap_lane(Tap *tap, long long *out)
     Py_DECREF(lane);
     if (v == -1 && PyErr_Occurred())
         return -1;
-    cached_serial = tap->serial;
-    cached_generation = tap->generation;
-    cached_lane = v;
+    ts->cached_serial = tap->serial;
+    ts->cached_generation = tap->generation;
+    ts->cached_lane = v;
     *out = v;
     return 0;
 }
@@ -416,21 +443,28 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *line = args[1];
     if (n < 0 || n > self->len)
         n = self->len;
-    /* Take the first n events off the queue; the rest stay for next time. */
+    /* Take the first n events off the queue; the rest stay for next time, in the spare array (the last
+       batch's, as big as it was), so that the queue need not grow again. */
     Ev *evs = self->evs;
-    Py_ssize_t rest = self->len - n;
-    if (rest > 0) {
+    Py_ssize_t evs_cap = self->cap, rest = self->len - n;
+    Ev *keep = self->spare;
+    Py_ssize_t keep_cap = self->spare_cap;
+    self->spare = NULL;
+    self->spare_cap = 0;
+    if (keep_cap < rest || keep_cap < 1024) {
         Py_ssize_t cap = rest < 1024 ? 1024 : rest;
-        Ev *keep = PyMem_Malloc(cap * sizeof(Ev));
-        if (keep == NULL)
+        Ev *bigger = PyMem_Realloc(keep, cap * sizeof(Ev));
+        if (bigger == NULL) {
+            PyMem_Free(keep);
             return PyErr_NoMemory();
-        memcpy(keep, evs + n, rest * sizeof(Ev));
-        self->evs = keep;
-        self->cap = cap;
-    } else {
-        self->evs = NULL;
-        self->cap = 0;
+        }
+        keep = bigger;
+        keep_cap = cap;
     }
+    if (rest > 0)
+        memcpy(keep, evs + n, rest * sizeof(Ev));
+    self->evs = keep;
+    self->cap = keep_cap;
     self->len = rest;
 
     PyObject *result = NULL;
@@ -453,7 +487,9 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         }
         ev->kind = text; /* keeps the UTF-8 alive */
     }
-    Out o = {NULL, 0, 0};
+    Out o = {self->out_buf, 0, self->out_cap}; /* this batch's; another take meanwhile makes its own */
+    self->out_buf = NULL;
+    self->out_cap = 0;
     int failed;
     Py_BEGIN_ALLOW_THREADS
     failed = out_reserve(&o, n * 48 + 1) < 0 || format_batch(&o, evs, n) < 0;
@@ -462,11 +498,21 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
     else
         result = PyUnicode_DecodeUTF8(o.buf, o.len, "strict");
-    PyMem_RawFree(o.buf);
+    if (self->out_buf == NULL && o.cap <= SPARE_OUT_MAX) {
+        self->out_buf = o.buf;
+        self->out_cap = o.cap;
+    } else {
+        PyMem_RawFree(o.buf);
+    }
 done:
     for (Py_ssize_t i = 0; i < n; i++)
         ev_release(&evs[i]);
-    PyMem_Free(evs);
+    if (self->spare == NULL && evs_cap <= SPARE_EVENTS_MAX) {
+        self->spare = evs;
+        self->spare_cap = evs_cap;
+    } else {
+        PyMem_Free(evs);
+    }
     return result;
 }
 
@@ -604,24 +650,24 @@ record_failure(PyObject *self, Tap *tap, int which, long long t, long long lane,
 /* How many traced calls the calling thread is inside (0 or 1: a failure handler could nest one).
    A stop signal's handler, run in the main thread from inside a recv/sendall's EINTR retry, asks
    in_call() and then does not raise between the call and its record (tracer/record/interrupts.py). */
-static _Thread_local int in_traced_call;
 
-static PyObject *traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs,
-                                   PyObject *kwnames);
+static PyObject *traced_call_inner(ThreadState *ts, PyObject *self, int which, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames);
 
 static PyObject *
 traced_call(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    in_traced_call++;
-    PyObject *res = traced_call_inner(self, which, args, nargs, kwnames);
-    in_traced_call--;
+    ThreadState *ts = &thread_state;
+    ts->in_traced_call++;
+    PyObject *res = traced_call_inner(ts, self, which, args, nargs, kwnames);
+    ts->in_traced_call--;
     return res;
 }
 
 static PyObject *
 hotpath_in_call(PyObject *module, PyObject *unused)
 {
-    return PyBool_FromLong(in_traced_call > 0);
+    return PyBool_FromLong(thread_state.in_traced_call > 0);
 }
 
 static PyMethodDef hotpath_methods[] = {
@@ -659,8 +705,80 @@ recv_into_asked(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
     return len;
 }
 
+/* The argument tuples of the direct calls, kept for the next call once the socket function let go of
+   theirs: a new tuple and its deallocation were ~140 instructions of each traced call (callgrind), a
+   third of what tracing adds to it.  Guarded by the GIL (taken and given back holding it); a tuple in
+   the pool holds no items and is not tracked by the GC (gc.get_objects() never shows it). */
+#define ARGS_POOL 16
+static PyObject *args_pool[3][ARGS_POOL]; /* by size: 1 or 2 */
+static int args_pooled[3];
+
 static PyObject *
-traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+args_tuple(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *tuple;
+    if (nargs <= 2 && args_pooled[nargs] > 0) {
+        tuple = args_pool[nargs][--args_pooled[nargs]];
+    } else {
+        if ((tuple = PyTuple_New(nargs)) == NULL)
+            return NULL;
+        if (PyObject_GC_IsTracked(tuple))
+            PyObject_GC_UnTrack(tuple); /* no cycle can go through it: it is ours alone while it is reused */
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
+    return tuple;
+}
+
+static void
+args_done(PyObject *tuple, Py_ssize_t nargs)
+{
+    if (Py_REFCNT(tuple) != 1 || nargs < 1 || nargs > 2 || args_pooled[nargs] >= ARGS_POOL) {
+        Py_DECREF(tuple); /* kept by the callee (never, for _socket's), or the pool is full */
+        return;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) { /* an item's finalizer may run a traced call: not yet pooled */
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        PyTuple_SET_ITEM(tuple, i, NULL);
+        Py_DECREF(item);
+    }
+    if (args_pooled[nargs] < ARGS_POOL)
+        args_pool[nargs][args_pooled[nargs]++] = tuple;
+    else
+        Py_DECREF(tuple);
+}
+
+/* _socket.socket's recv/send/sendall/recv_into on self: its C function with the arguments as a tuple, as
+   its descriptor would call it, less the descriptor's type check (self is a TracedIO, a socket.socket
+   subclass: made so at import); through the descriptor where that cannot be done (keywords, another
+   Python's methods). */
+static PyObject *
+call_socket(PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyCFunction fn = sock_fns[which];
+    if (fn == NULL || kwnames != NULL) {
+        PyObject *callargs[5] = {self};
+        Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+        for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+            callargs[i + 1] = args[i];
+        PyObject *method = which == RECV ? sock_recv : which == SEND ? sock_send : which == SENDALL
+                           ? sock_sendall : sock_recv_into;
+        return PyObject_Vectorcall(method, callargs, nargs + 1, kwnames);
+    }
+    PyObject *tuple = args_tuple(args, nargs);
+    if (tuple == NULL)
+        return NULL;
+    PyObject *res = which == RECV_INTO ? ((PyCFunctionWithKeywords)(void (*)(void))fn)(self, tuple, NULL)
+                    : fn(self, tuple);
+    args_done(tuple, nargs);
+    if (res == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_SystemError, "a socket method returned NULL without an error");
+    return res;
+}
+
+static PyObject *
+traced_call_inner(ThreadState *ts, PyObject *self, int which, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames)
 {
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     if (which == RECV_INTO ? nargs + nkw < 1 || nargs + nkw > 3 : nargs < 1 || nargs > 2 || nkw) {
@@ -676,20 +794,15 @@ traced_call_inner(PyObject *self, int which, PyObject *const *args, Py_ssize_t n
     Tap *tap = (Tap *)Py_NewRef(f->tap); /* held: a failure handler could replace it */
     PyObject *res = NULL;
     long long t, t1, lane, conn = f->conn;
-    if (tap_lane(tap, &lane) < 0 || tap_now(tap, &t) < 0)
+    if (tap_lane(tap, ts, &lane) < 0 || tap_now(tap, &t) < 0)
         goto done;
 
-    PyObject *callargs[5] = {self};
-    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
-        callargs[i + 1] = args[i];
-    PyObject *fn = which == RECV ? sock_recv : which == SEND ? sock_send : which == SENDALL ? sock_sendall
-                   : sock_recv_into;
     /* while it waits, the call is readable at a stop (Tap.open_calls) */
     OpenCall oc = {NULL, open_calls, tap, t, lane, conn, which};
     if (open_calls != NULL)
         open_calls->prev = &oc;
     open_calls = &oc;
-    res = PyObject_Vectorcall(fn, callargs, nargs + 1, kwnames);
+    res = call_socket(self, which, args, nargs, kwnames);
     if (oc.prev != NULL)
         oc.prev->next = oc.next;
     else
@@ -839,6 +952,14 @@ PyInit__hotpath(void)
         (sock_sendall = PyObject_GetAttrString(socktype, "sendall")) == NULL ||
         (sock_recv_into = PyObject_GetAttrString(socktype, "recv_into")) == NULL)
         goto error;
+    PyObject *methods[4] = {sock_recv, sock_send, sock_sendall, sock_recv_into};
+    for (int i = 0; i < 4; i++) {
+        int flags = i == RECV_INTO ? METH_VARARGS | METH_KEYWORDS : METH_VARARGS;
+        if (Py_IS_TYPE(methods[i], &PyMethodDescr_Type) &&
+            ((PyMethodDescrObject *)methods[i])->d_common.d_type == (PyTypeObject *)socktype &&
+            ((PyMethodDescrObject *)methods[i])->d_method->ml_flags == flags)
+            sock_fns[i] = ((PyMethodDescrObject *)methods[i])->d_method->ml_meth;
+    }
     fields_at = ((PyTypeObject *)pysocket)->tp_basicsize;
     TracedIO_members[0].offset = fields_at + offsetof(HotFields, tap);
     TracedIO_members[1].offset = fields_at + offsetof(HotFields, conn);
@@ -854,6 +975,11 @@ PyInit__hotpath(void)
         goto error;
     traced_io = NULL; /* the module's now */
     if (PyModule_AddIntConstant(m, "VERSION", HOTPATH_VERSION) < 0)
+        goto error;
+    int direct = 0;
+    for (int i = 0; i < 4; i++)
+        direct += sock_fns[i] != NULL;
+    if (PyModule_AddIntConstant(m, "DIRECT_CALLS", direct) < 0) /* for the tests: the direct calls are used */
         goto error;
 #ifndef _WIN32
     if (pthread_atfork(NULL, NULL, forget_open_calls) != 0) {

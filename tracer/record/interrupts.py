@@ -133,11 +133,14 @@ class StopSignals:
     def __init__(self, net: Stoppable) -> None:
         self.net = net
         self.done = False
+        self.signum: int | None = None  # the first stop signal: after SIGINT a terminal echoed ^C, after SIGTERM not
         self._asking = False
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.done:
             return  # a second Ctrl-C while stopping: let the shutdown finish and write the trailer
+        if self.signum is None:
+            self.signum = signum
         net = self.net
         if net.interrupt == "raised":
             return

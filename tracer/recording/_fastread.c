@@ -33,6 +33,7 @@
 /* Borrowed references from the builder's dicts are safe only under the GIL; a free-threaded build reads in Python. */
 #error "tracer.recording._fastread needs the GIL: not built for a free-threaded Python"
 #endif
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -2061,6 +2062,841 @@ bursts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* ------------------------------------------------------------------ the lifecycle walk (analysis/check.py) */
+/*
+ * check's _connections over every event that names a connection: in Python a tuple an event, a dict of
+ * groups and a step of the table each cost ~0.6 s at 1M events.  Here: each (connection, side) a group, in
+ * the order first seen (lanes in order, events in lane order), its events sorted by (t, line, kind, lane id),
+ * walked through the table; what the walk finds comes back as tuples that check.py turns into findings.
+ * An event is a (lane, index) pair, 8 bytes, plus 4 for its group: the columns are read where they are.
+ */
+typedef struct { Py_buffer b[4]; int64_t id; int side; Py_ssize_t n; } WalkLane;  /* t, kind, conn, lines */
+typedef struct { int32_t lane, i; } WalkRef;
+
+static WalkLane *walk_lanes;  /* for walk_cmp (qsort has no context argument; the GIL is held throughout) */
+
+static inline int
+walk_less(WalkRef x, WalkRef y)
+{
+    const WalkLane *p = &walk_lanes[x.lane], *q = &walk_lanes[y.lane];
+    int64_t a = item_at(p->b[0].buf, p->b[0].itemsize, x.i), b = item_at(q->b[0].buf, q->b[0].itemsize, y.i);
+    if (a != b) return a < b ? -1 : 1;
+    a = item_at(p->b[3].buf, p->b[3].itemsize, x.i), b = item_at(q->b[3].buf, q->b[3].itemsize, y.i);
+    if (a != b) return a < b ? -1 : 1;
+    a = item_at(p->b[1].buf, p->b[1].itemsize, x.i), b = item_at(q->b[1].buf, q->b[1].itemsize, y.i);
+    if (a != b) return a < b ? -1 : 1;
+    return (p->id > q->id) - (p->id < q->id);
+}
+
+static int
+walk_cmp(const void *x, const void *y)
+{
+    return walk_less(*(const WalkRef *)x, *(const WalkRef *)y);
+}
+
+PyDoc_STRVAR(lifecycle_walk_doc,
+"lifecycle_walk(lanes, table: bytes, n_states, open_states: int, closed: int) -> [tuple]\n\n"
+"lanes: [(lane id, side (0 server, 1 client), t, kind, conn, lines)], arrays of signed integers.\n"
+"table[(side * n_states + state) * 256 + code]: the next state + 1, 0 where the table does not allow it\n"
+"(state 0: not seen yet).  open_states: a bit a state; closed: the closed state.  Returns, in check.py's\n"
+"order, (0, line, conn, side, state, code, lane id, closed line) for an event not allowed and\n"
+"(1, line, conn, side, state, code) for a side left open (its last event's line and kind).");
+
+static PyObject *
+lifecycle_walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "lifecycle_walk(lanes: list, table: bytes, n_states, open_states, closed)");
+        return NULL;
+    }
+    Py_ssize_t n_states = PyLong_AsSsize_t(args[2]);
+    long long open_mask = PyLong_AsLongLong(args[3]);
+    Py_ssize_t closed = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (n_states < 1 || n_states > 62 || PyBytes_GET_SIZE(args[1]) != 2 * n_states * 256) {
+        PyErr_SetString(PyExc_ValueError, "lifecycle_walk: the table is not 2 * n_states * 256 bytes");
+        return NULL;
+    }
+    const unsigned char *table = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    PyObject *lanes_o = args[0], *out = NULL;
+    Py_ssize_t nl = PyList_GET_SIZE(lanes_o), held = 0, total = 0;
+    WalkLane *lanes = PyMem_Calloc(nl ? (size_t)nl : 1, sizeof(WalkLane));
+    WalkRef *refs = NULL;
+    int32_t *gid_of = NULL, *count = NULL, *off = NULL;
+    int64_t *keys = NULL;
+    int32_t *slots = NULL;
+    Py_ssize_t n_groups = 0, cap_groups = 0, n_slots = 0;
+    if (lanes == NULL)
+        return PyErr_NoMemory();
+    for (; held < nl; held++) {
+        PyObject *item = PyList_GET_ITEM(lanes_o, held);
+        WalkLane *L = &lanes[held];
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 6) {
+            PyErr_SetString(PyExc_TypeError, "lifecycle_walk: a lane is (id, side, t, kind, conn, lines)");
+            goto done;
+        }
+        L->id = PyLong_AsLongLong(PyTuple_GET_ITEM(item, 0));
+        L->side = PyObject_IsTrue(PyTuple_GET_ITEM(item, 1)) == 1;
+        if (PyErr_Occurred())
+            goto done;
+        int k = 0;
+        for (; k < 4; k++)
+            if (hold_array(PyTuple_GET_ITEM(item, 2 + k), &L->b[k], 0) < 0)
+                break;
+        if (k < 4) {
+            while (k--)
+                PyBuffer_Release(&L->b[k]);
+            goto done;
+        }
+        L->n = L->b[0].len / L->b[0].itemsize;
+        for (k = 1; k < 4; k++)
+            if (L->b[k].len / L->b[k].itemsize < L->n) {
+                for (k = 0; k < 4; k++)
+                    PyBuffer_Release(&L->b[k]);
+                PyErr_SetString(PyExc_ValueError, "lifecycle_walk: a column shorter than the lane's times");
+                goto done;
+            }
+        if (L->n > INT32_MAX) {
+            for (k = 0; k < 4; k++)
+                PyBuffer_Release(&L->b[k]);
+            PyErr_SetString(PyExc_ValueError, "lifecycle_walk: a lane of over 2**31 events");
+            goto done;
+        }
+        total += L->n;
+    }
+    /* groups in the order first seen: (conn, side) -> number, open addressing on the packed key */
+    gid_of = PyMem_Malloc((total ? (size_t)total : 1) * sizeof(int32_t));
+    n_slots = 1024;
+    keys = PyMem_Malloc((size_t)n_slots * sizeof(int64_t));
+    slots = PyMem_Malloc((size_t)n_slots * sizeof(int32_t));
+    if (gid_of == NULL || keys == NULL || slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_slots; k++) slots[k] = -1;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t l = 0; l < nl; l++) {
+        WalkLane *L = &lanes[l];
+        for (Py_ssize_t i = 0; i < L->n; i++) {
+            int64_t conn = item_at(L->b[2].buf, L->b[2].itemsize, i);
+            if (!conn)
+                continue;
+            int64_t key = conn * 2 + L->side;
+            uint64_t h = ((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 20;
+            Py_ssize_t k = (Py_ssize_t)(h & (uint64_t)(n_slots - 1));
+            while (slots[k] >= 0 && keys[k] != key)
+                k = (k + 1) & (n_slots - 1);
+            if (slots[k] < 0) {
+                if (n_groups == cap_groups) {
+                    cap_groups = cap_groups ? cap_groups * 2 : 1024;
+                    int32_t *grown = PyMem_Realloc(count, (size_t)cap_groups * sizeof(int32_t));
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    count = grown;
+                }
+                count[n_groups] = 0;
+                keys[k] = key;
+                slots[k] = (int32_t)n_groups++;
+                if (n_groups * 2 > n_slots) {  /* rehash into twice the room */
+                    Py_ssize_t bigger = n_slots * 2;
+                    int64_t *nk = PyMem_Malloc((size_t)bigger * sizeof(int64_t));
+                    int32_t *ns = PyMem_Malloc((size_t)bigger * sizeof(int32_t));
+                    if (nk == NULL || ns == NULL) {
+                        PyMem_Free(nk);
+                        PyMem_Free(ns);
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    for (Py_ssize_t j = 0; j < bigger; j++) ns[j] = -1;
+                    for (Py_ssize_t j = 0; j < n_slots; j++) {
+                        if (slots[j] < 0) continue;
+                        uint64_t hj = ((uint64_t)keys[j] * 0x9E3779B97F4A7C15ull) >> 20;
+                        Py_ssize_t q = (Py_ssize_t)(hj & (uint64_t)(bigger - 1));
+                        while (ns[q] >= 0) q = (q + 1) & (bigger - 1);
+                        nk[q] = keys[j];
+                        ns[q] = slots[j];
+                    }
+                    PyMem_Free(keys);
+                    PyMem_Free(slots);
+                    keys = nk, slots = ns, n_slots = bigger;
+                    k = -1;
+                }
+            }
+            int32_t g;
+            if (k >= 0) {
+                g = slots[k];
+            } else {  /* (just rehashed: the new group is the last one) */
+                g = (int32_t)(n_groups - 1);
+            }
+            gid_of[m++] = g;
+            count[g]++;
+        }
+    }
+    off = PyMem_Malloc(((size_t)n_groups + 1) * sizeof(int32_t));
+    refs = PyMem_Malloc((m ? (size_t)m : 1) * sizeof(WalkRef));
+    if (off == NULL || refs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    off[0] = 0;
+    for (Py_ssize_t g = 0; g < n_groups; g++) off[g + 1] = off[g] + count[g];
+    for (Py_ssize_t g = 0; g < n_groups; g++) count[g] = off[g];  /* now: where the group's next event goes */
+    Py_ssize_t e = 0;
+    for (Py_ssize_t l = 0; l < nl; l++) {
+        WalkLane *L = &lanes[l];
+        for (Py_ssize_t i = 0; i < L->n; i++)
+            if (item_at(L->b[2].buf, L->b[2].itemsize, i)) {
+                WalkRef r = {(int32_t)l, (int32_t)i};
+                refs[count[gid_of[e++]]++] = r;
+            }
+    }
+    walk_lanes = lanes;
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t g = 0; g < n_groups; g++) {
+        WalkRef *r = refs + off[g];
+        Py_ssize_t n = off[g + 1] - off[g];
+        if (n <= 16) {
+            for (Py_ssize_t a = 1; a < n; a++) {
+                WalkRef x = r[a];
+                Py_ssize_t b = a;
+                while (b > 0 && walk_less(x, r[b - 1]) < 0) {
+                    r[b] = r[b - 1];
+                    b--;
+                }
+                r[b] = x;
+            }
+        } else {
+            qsort(r, (size_t)n, sizeof(WalkRef), walk_cmp);
+        }
+        WalkLane *L0 = &lanes[r[0].lane];
+        int side = L0->side;
+        int64_t conn = item_at(L0->b[2].buf, L0->b[2].itemsize, r[0].i);
+        Py_ssize_t state = 0;
+        int64_t closed_line = 0;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            WalkLane *L = &lanes[r[k].lane];
+            unsigned char code = (unsigned char)item_at(L->b[1].buf, L->b[1].itemsize, r[k].i);
+            int64_t line = item_at(L->b[3].buf, L->b[3].itemsize, r[k].i);
+            unsigned char next = table[((Py_ssize_t)side * n_states + state) * 256 + code];
+            if (!next) {
+                PyObject *one = Py_BuildValue("(iLLinbLL)", 0, (long long)line, (long long)conn, side, state,
+                                              (signed char)code, (long long)L->id, (long long)closed_line);
+                if (one == NULL || PyList_Append(out, one) < 0) {
+                    Py_XDECREF(one);
+                    Py_CLEAR(out);
+                    goto done;
+                }
+                Py_DECREF(one);
+                continue;
+            }
+            if ((Py_ssize_t)(next - 1) == closed && !closed_line)
+                closed_line = line;
+            state = next - 1;
+        }
+        if (state < 63 && (open_mask >> state) & 1) {
+            WalkLane *L = &lanes[r[n - 1].lane];
+            int64_t line = item_at(L->b[3].buf, L->b[3].itemsize, r[n - 1].i);
+            long long code = item_at(L->b[1].buf, L->b[1].itemsize, r[n - 1].i);
+            PyObject *one = Py_BuildValue("(iLLinL)", 1, (long long)line, (long long)conn, side, state, code);
+            if (one == NULL || PyList_Append(out, one) < 0) {
+                Py_XDECREF(one);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(one);
+        }
+    }
+done:
+    walk_lanes = NULL;
+    for (Py_ssize_t l = 0; l < held; l++)
+        for (int k = 0; k < 4; k++)
+            PyBuffer_Release(&lanes[l].b[k]);
+    PyMem_Free(lanes);
+    PyMem_Free(refs);
+    PyMem_Free(gid_of);
+    PyMem_Free(count);
+    PyMem_Free(off);
+    PyMem_Free(keys);
+    PyMem_Free(slots);
+    return out;
+}
+
+/* ------------------------------------------------------------------ a row's cells (Track.cells) */
+/*
+ * Track._cells_py is the definition (and the path without this extension); this is the same summary of each
+ * cell in C.  A zoom summarises every cell of every row again: in Python that was ~10 ms of a ~20 ms frame at
+ * 10M events.  The arithmetic is the Python's, in the same order: times in doubles (exact for integers under
+ * 2**53, and the track is left to Python past LIMIT), a cell's class times summed in the dict's order, ties
+ * to the first.  The columns are read with no Python object made (the loader thread appends to the same
+ * arrays, and an exported buffer would stop it: nothing here may run Python code), then the cells are built.
+ */
+#define LIMIT ((double)(1LL << 49))  /* times and class totals past this: Python (9 classes summed stay exact) */
+
+typedef struct {
+    const int64_t *t;
+    const void *dur;
+    int dur_wide;
+    const int8_t *kind, *cls;
+    Py_ssize_t n;
+    int ncum, slot[N_CLS], cum_cls[N_CLS];  /* slot[class]: its place among the row's classes (dict order), or -1 */
+    const int64_t *cum[N_CLS];
+    Py_ssize_t cum_len;
+    int ninst, inst_code[N_CLS];
+    const int32_t *inst[N_CLS];
+    Py_ssize_t inst_len[N_CLS];
+    const int64_t *me;  /* NULL: no overlap, the running maximum is each event's own end */
+    Py_ssize_t me_len;
+} Cells;
+
+typedef struct {
+    PyObject *glyph;  /* borrowed from the tables */
+    int cls, code;
+} Cell;
+
+static inline double
+c_end(const Cells *r, Py_ssize_t j)
+{
+    int64_t d = r->dur_wide ? ((const int64_t *)r->dur)[j] : (int64_t)((const int32_t *)r->dur)[j];
+    return (double)(r->t[j] + d);
+}
+
+static inline double
+c_dur(const Cells *r, Py_ssize_t j)
+{
+    return r->dur_wide ? (double)((const int64_t *)r->dur)[j] : (double)((const int32_t *)r->dur)[j];
+}
+
+static Py_ssize_t
+bisect_t(const int64_t *t, double x, Py_ssize_t lo, Py_ssize_t hi)
+{
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if ((double)t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static Py_ssize_t
+bisect_i32(const int32_t *a, Py_ssize_t n, Py_ssize_t x)
+{
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static double  /* Track.max_end */
+c_max_end(const Cells *r, Py_ssize_t j)
+{
+    if (r->me == NULL)
+        return c_end(r, j);
+    Py_ssize_t b = j >> SHIFT;
+    if (b > r->me_len - 1)
+        b = r->me_len - 1;
+    double top = (double)r->me[b];
+    for (Py_ssize_t k = b << SHIFT; k <= j; k++) {
+        double e = c_end(r, k);
+        if (e > top)
+            top = e;
+    }
+    return top;
+}
+
+static Py_ssize_t  /* Track.covering */
+c_covering(const Cells *r, double a)
+{
+    Py_ssize_t j = bisect_t(r->t, a, 0, r->n) - 1;
+    if (j < 0 || c_max_end(r, j) <= a)
+        return -1;
+    Py_ssize_t stop = j - 64 > -1 ? j - 64 : -1;
+    for (Py_ssize_t i = j; i > stop; i--)
+        if (c_end(r, i) > a)
+            return i;
+    return -1;
+}
+
+static void  /* Track.time_by_class, into times[slot] */
+c_time_by_class(const Cells *r, Py_ssize_t lo, Py_ssize_t hi, double a, double b, Py_ssize_t carry, double *times)
+{
+    if (hi - lo <= STRIDE || !r->ncum) {
+        for (int k = 0; k < r->ncum; k++)
+            times[k] = 0;
+        for (Py_ssize_t j = lo; j < hi; j++) {
+            int c = r->cls[j];
+            if (c >= 0 && r->slot[c] >= 0)
+                times[r->slot[c]] += c_dur(r, j);
+        }
+    } else {
+        Py_ssize_t last = r->cum_len - 1, blo = lo >> SHIFT, bhi = hi >> SHIFT;
+        if (blo > last)
+            blo = last;
+        if (bhi > last)
+            bhi = last;
+        for (int k = 0; k < r->ncum; k++)
+            times[k] = (double)(r->cum[k][bhi] - r->cum[k][blo]);
+        for (Py_ssize_t j = bhi << SHIFT; j < hi; j++) {
+            int c = r->cls[j];
+            if (c >= 0 && r->slot[c] >= 0)
+                times[r->slot[c]] += c_dur(r, j);
+        }
+        for (Py_ssize_t j = blo << SHIFT; j < lo; j++) {
+            int c = r->cls[j];
+            if (c >= 0 && r->slot[c] >= 0)
+                times[r->slot[c]] -= c_dur(r, j);
+        }
+    }
+    if (hi > lo) {
+        Py_ssize_t last = hi - 1;  /* the last span that starts here may run on past the cell: clip it */
+        double over = c_end(r, last) - b;
+        int c = r->cls[last];
+        if (over > 0 && c >= 0 && r->slot[c] >= 0)
+            times[r->slot[c]] -= over;
+    }
+    if (carry >= 0) {
+        double e = c_end(r, carry), part = (b < e ? b : e) - a;
+        int c = r->cls[carry];
+        if (part > 0 && c >= 0 && r->slot[c] >= 0)
+            times[r->slot[c]] += part;
+    }
+}
+
+typedef struct {  /* the glyphs and codes Track.cells draws with (track.py's _CELL_TABLES) */
+    PyObject *span[N_CLS], *mark[N_CLS], *client[N_CLS];  /* by class; by kind code (mark: "•" if none) */
+    const unsigned char *rank, *life;  /* by kind code: which mark wins a cell; a lifecycle instant */
+    PyObject *short_g, *life_g, *blank_g, *close_exit_g, *several_g;
+    long MARK, IDLE, SEVERAL, CLOSE, EXIT, RECV;
+} Tables;
+
+static int
+read_tables(PyObject *o, Tables *tb)
+{
+    if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) != 16)
+        goto bad;
+    for (int k = 0; k < 3; k++) {
+        PyObject *col = PyTuple_GET_ITEM(o, k);
+        if (!PyTuple_Check(col) || PyTuple_GET_SIZE(col) != N_CLS)
+            goto bad;
+        PyObject **into = k == 0 ? tb->span : k == 1 ? tb->mark : tb->client;
+        for (int c = 0; c < N_CLS; c++)
+            into[c] = PyTuple_GET_ITEM(col, c) == Py_None ? NULL : PyTuple_GET_ITEM(col, c);
+    }
+    for (int k = 3; k < 5; k++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(o, k)) || PyBytes_GET_SIZE(PyTuple_GET_ITEM(o, k)) != N_CLS)
+            goto bad;
+    tb->rank = (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(o, 3));
+    tb->life = (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(o, 4));
+    tb->short_g = PyTuple_GET_ITEM(o, 5);
+    tb->life_g = PyTuple_GET_ITEM(o, 6);
+    tb->blank_g = PyTuple_GET_ITEM(o, 7);
+    tb->close_exit_g = PyTuple_GET_ITEM(o, 8);
+    tb->several_g = PyTuple_GET_ITEM(o, 9);
+    long *ints[] = {&tb->MARK, &tb->IDLE, &tb->SEVERAL, &tb->CLOSE, &tb->EXIT, &tb->RECV};
+    for (int k = 0; k < 6; k++) {
+        *ints[k] = PyLong_AsLong(PyTuple_GET_ITEM(o, 10 + k));
+        if (*ints[k] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    for (int c = 0; c < N_CLS; c++)
+        if (tb->mark[c] == NULL)
+            goto bad;
+    return 0;
+bad:
+    PyErr_SetString(PyExc_TypeError, "track_cells: tables are track.py's _CELL_TABLES");
+    return -1;
+}
+
+static inline Cell
+mk(PyObject *g, long cls, long code)
+{
+    Cell c = {g, (int)cls, (int)code};
+    return c;
+}
+
+/* the cells of [start + c*scale, start + (c+1)*scale) for c < width: Track._cells_py's loop, into out */
+static void
+c_cells(const Cells *r, const Tables *tb, int client, int64_t life0, int64_t life1, double start, double scale,
+        Py_ssize_t width, Cell *out)
+{
+    const int64_t *t = r->t;
+    const Py_ssize_t n = r->n;
+    const double half = scale / 2;
+    Py_ssize_t lo = bisect_t(t, start, 0, n), carry = c_covering(r, start);
+    double carry_end = carry >= 0 ? c_end(r, carry) : -1;
+    double times[N_CLS];
+    int marks[N_CLS];
+    for (Py_ssize_t c = 0; c < width; c++) {
+        double a = start + (double)c * scale, b = a + scale;
+        Py_ssize_t hi = bisect_t(t, b, lo, n);
+        if (hi == lo) {
+            Cell cell = {NULL, 0, 0};
+            if (carry_end > a && carry >= 0 && c_end(r, carry) > a) {  /* Track._carry_cell */
+                double end = c_end(r, carry);
+                int cls = r->cls[carry];
+                if (cls >= 0 && tb->span[cls] != NULL) {
+                    if ((end < b ? end : b) - a >= half)
+                        cell = mk(tb->span[cls], cls, -1);
+                    else if (client && r->kind[carry] == tb->RECV && tb->client[tb->RECV] != NULL)
+                        cell = mk(tb->client[tb->RECV], cls, r->kind[carry]);
+                }
+            }
+            if (cell.glyph == NULL)
+                cell = (double)life0 <= a && b <= (double)life1 ? mk(tb->life_g, tb->IDLE, -1)
+                                                                : mk(tb->blank_g, tb->IDLE, -1);
+            out[c] = cell;
+            continue;
+        }
+        c_time_by_class(r, lo, hi, a, b, carry_end > a ? carry : -1, times);
+        double busy = 0;
+        int top = (int)tb->IDLE;
+        double best_time = 0;
+        for (int k = 0; k < r->ncum; k++) {
+            busy += times[k];
+            if (k == 0 || times[k] > best_time) {
+                best_time = times[k];
+                top = -1 - k;  /* a slot, for now */
+            }
+        }
+        if (top < 0)  /* the slot's class */
+            top = r->cum_cls[-1 - top];
+        int nmarks = 0, nlife = 0, has_close = 0, has_exit = 0, one_life = -1;
+        for (int k = 0; k < r->ninst; k++)
+            if (bisect_i32(r->inst[k], r->inst_len[k], hi) > bisect_i32(r->inst[k], r->inst_len[k], lo)) {
+                int code = r->inst_code[k];
+                marks[nmarks++] = code;
+                if (code >= 0 && code < N_CLS && tb->life[code]) {
+                    nlife++;
+                    one_life = one_life < 0 ? code : one_life;
+                    has_close |= code == tb->CLOSE;
+                    has_exit |= code == tb->EXIT;
+                }
+            }
+        int top_span = top >= 0 && top < N_CLS && tb->span[top] != NULL;
+        Cell cell;
+        if (nlife) {  /* _life_cell */
+            if (nlife == 1)
+                cell = mk(tb->mark[one_life], tb->MARK, one_life);
+            else if (nlife == 2 && has_close && has_exit)
+                cell = mk(tb->close_exit_g, tb->MARK, tb->CLOSE);
+            else
+                cell = mk(tb->several_g, tb->MARK, tb->SEVERAL);
+        } else if (hi - lo == 1 && (nmarks || c_dur(r, lo) < half)) {  /* Track._single */
+            int code = r->kind[lo], own = r->cls[lo];
+            if (own == tb->MARK)
+                cell = mk(tb->mark[code], tb->MARK, code);  /* (a MARK class: 0 <= code < 128) */
+            else if (client && code >= 0 && tb->client[code] != NULL)
+                cell = mk(tb->client[code], own, code);
+            else if (busy >= half && top_span)
+                cell = mk(tb->span[top], top, -1);
+            else
+                cell = mk(tb->short_g, own, code);
+        } else if (nmarks && busy < half) {
+            int best = marks[0];
+            for (int k = 1; k < nmarks; k++)
+                if (tb->rank[marks[k]] > tb->rank[best])
+                    best = marks[k];
+            cell = mk(tb->mark[best], tb->MARK, best);
+        } else if (busy >= half && top_span) {
+            cell = mk(tb->span[top], top, -1);
+        } else {
+            cell = top_span ? mk(tb->short_g, top, -1) : mk(tb->short_g, tb->MARK, -1);
+        }
+        out[c] = cell;
+        Py_ssize_t last = hi - 1;  /* the event that runs on past this cell (if any) carries into the next */
+        double last_end = c_end(r, last);
+        if (last_end > b && last_end >= carry_end) {
+            carry = last;
+            carry_end = last_end;
+        } else if (r->me != NULL && c_max_end(r, last) > (b > carry_end ? b : carry_end)) {
+            carry = c_covering(r, b);  /* an earlier span of this cell outlasts the last one (overlap) */
+            carry_end = carry >= 0 ? c_end(r, carry) : -1;
+        }
+        lo = hi;
+    }
+}
+
+/* hold the buffer of ``arr``, an array of typecode ``code`` (or ``code2``) of at least ``n`` items; 1: it is not */
+static int
+hold_col(PyObject *arr, Py_buffer *b, char code, char code2, Py_ssize_t n, Py_ssize_t *len)
+{
+    if (!PyObject_TypeCheck(arr, (PyTypeObject *)array_type))
+        return 1;
+    if (PyObject_GetBuffer(arr, b, PyBUF_FORMAT) < 0)
+        return -1;
+    *len = b->len / b->itemsize;
+    if (b->format == NULL || b->format[1] != 0 || (b->format[0] != code && b->format[0] != code2) || *len < n) {
+        PyBuffer_Release(b);
+        return 1;
+    }
+    return 0;
+}
+
+/* the window a row or a counter is drawn in: start, scale (ns a cell), width; -1 with an error set */
+static int
+read_window(PyObject *const *args, double *start, double *scale, Py_ssize_t *width)
+{
+    *start = PyFloat_AsDouble(args[0]);
+    *scale = PyFloat_AsDouble(args[1]);
+    *width = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return -1;
+    if (*width < 0)
+        *width = 0;
+    return 0;
+}
+
+/* whether every cell edge of the window is below LIMIT, where doubles hold the times exactly */
+static int
+window_exact(double start, double scale, Py_ssize_t width)
+{
+    return fabs(start) < LIMIT && fabs(scale) < LIMIT && fabs(start + (double)width * scale) < LIMIT;
+}
+
+PyDoc_STRVAR(track_cells_doc,
+"track_cells(track, start: float, scale: float, width: int, tables) -> [(glyph, class, kind code)] | None\n\n"
+"Track.cells in C (Track._cells_py is the definition): the cells of [start + c*scale, start + (c+1)*scale) for\n"
+"c < width.  None: a column is not an array of the usual type, or times too large to be exact in a double\n"
+"(the Python path then).  tables: track.py's _CELL_TABLES.");
+
+static PyObject *
+track_cells(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "track_cells(track, start, scale, width, tables)");
+        return NULL;
+    }
+    PyObject *tr = args[0];
+    double start, scale;
+    Py_ssize_t width;
+    Tables tb;
+    if (read_window(args + 1, &start, &scale, &width) < 0 || read_tables(args[4], &tb) < 0)
+        return NULL;
+    Cells r;
+    memset(&r, 0, sizeof(r));
+    for (int c = 0; c < N_CLS; c++)
+        r.slot[c] = -1;
+    Py_buffer bufs[5 + 2 * N_CLS];
+    int held = 0, ok = 1, status = -1;  /* status: -1 an error, 1 use Python, 0 done */
+    int64_t life0 = 0, life1 = 0;
+    int client = 0;
+    Cell *out = NULL;
+    PyObject *attrs[8] = {NULL};  /* t, dur, kind, cls, cum, inst, maxend, life */
+    PyObject *names[8] = {s_t, s_dur, s_kind, s_cls, s_cum, s_inst, s_maxend, s_life};
+    r.n = (Py_ssize_t)attr_i64(tr, s_n, &ok);
+    if (!ok)
+        goto done;
+    for (int k = 0; k < 8; k++)
+        if ((attrs[k] = PyObject_GetAttr(tr, names[k])) == NULL)
+            goto done;
+    PyObject *cl = PyObject_GetAttr(tr, s_client);
+    if (cl == NULL || (client = PyObject_IsTrue(cl)) < 0) {
+        Py_XDECREF(cl);
+        goto done;
+    }
+    Py_DECREF(cl);
+    if (r.n <= 0 || !PyDict_CheckExact(attrs[4]) || !PyDict_CheckExact(attrs[5])) {
+        status = 1;
+        goto done;
+    }
+    if (attrs[7] != Py_None) {  /* life: (first start, last end) */
+        if (!PyTuple_Check(attrs[7]) || PyTuple_GET_SIZE(attrs[7]) != 2) {
+            status = 1;
+            goto done;
+        }
+        life0 = as_i64(PyTuple_GET_ITEM(attrs[7], 0), &ok);
+        life1 = as_i64(PyTuple_GET_ITEM(attrs[7], 1), &ok);
+        if (!ok)
+            goto done;
+    }
+    {
+        Py_ssize_t len;
+        const char codes[4][2] = {{'q', 'q'}, {'q', 'i'}, {'b', 'b'}, {'b', 'b'}};
+        for (int k = 0; k < 4; k++) {
+            int h = hold_col(attrs[k], &bufs[held], codes[k][0], codes[k][1], r.n, &len);
+            if (h) {
+                status = h;
+                goto done;
+            }
+            held++;
+        }
+        r.t = bufs[0].buf;
+        r.dur = bufs[1].buf;
+        r.dur_wide = bufs[1].itemsize == 8;
+        r.kind = bufs[2].buf;
+        r.cls = bufs[3].buf;
+        PyObject *key, *arr;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(attrs[4], &pos, &key, &arr)) {  /* cum: class -> running sums, every STRIDE events */
+            long c = PyLong_AsLong(key);
+            if (c < 0 || c >= N_CLS || r.slot[c] >= 0 || r.ncum >= N_CLS) {
+                status = PyErr_Occurred() ? -1 : 1;
+                goto done;
+            }
+            int h = hold_col(arr, &bufs[held], 'q', 'q', r.ncum ? r.cum_len : 1, &len);
+            if (h) {
+                status = h;
+                goto done;
+            }
+            held++;
+            if (!r.ncum)
+                r.cum_len = len;  /* every class's blocks: as many (the first's, as Track.time_by_class) */
+            r.cum[r.ncum] = bufs[held - 1].buf;
+            if ((double)r.cum[r.ncum][r.cum_len - 1] >= LIMIT || r.cum[r.ncum][0] < 0) {
+                status = 1;
+                goto done;
+            }
+            r.slot[c] = r.ncum;
+            r.cum_cls[r.ncum++] = (int)c;
+        }
+        pos = 0;
+        while (PyDict_Next(attrs[5], &pos, &key, &arr)) {  /* inst: kind code -> indices of its instants */
+            long code = PyLong_AsLong(key);
+            if (code < 0 || code >= N_CLS || r.ninst >= N_CLS) {
+                status = PyErr_Occurred() ? -1 : 1;
+                goto done;
+            }
+            int h = hold_col(arr, &bufs[held], 'i', 'i', 0, &r.inst_len[r.ninst]);
+            if (h || bufs[held].itemsize != 4) {
+                if (!h)
+                    PyBuffer_Release(&bufs[held]);
+                status = h ? h : 1;
+                goto done;
+            }
+            r.inst[r.ninst] = bufs[held++].buf;
+            r.inst_code[r.ninst++] = (int)code;
+        }
+        if (attrs[6] != Py_None) {
+            int h = hold_col(attrs[6], &bufs[held], 'q', 'q', 1, &r.me_len);
+            if (h) {
+                status = h;
+                goto done;
+            }
+            r.me = bufs[held++].buf;
+        }
+    }
+    {   /* times exact in doubles: the first start, the last end, and the runs of class time (checked above) */
+        double lim = LIMIT;
+        if ((double)r.t[0] <= -lim || (double)r.t[r.n - 1] >= lim || (double)life1 >= lim || (double)life0 <= -lim ||
+            !window_exact(start, scale, width)) {
+            status = 1;
+            goto done;
+        }
+    }
+    out = PyMem_RawMalloc((width ? width : 1) * sizeof(Cell));
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    c_cells(&r, &tb, client, life0, life1, start, scale, width, out);
+    status = 0;
+done:
+    for (int k = 0; k < held; k++)
+        PyBuffer_Release(&bufs[k]);
+    for (int k = 0; k < 8; k++)
+        Py_XDECREF(attrs[k]);
+    if (status) {
+        PyMem_RawFree(out);
+        if (status == 1)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *list = PyList_New(width);  /* the columns are let go: now Python objects may be made */
+    for (Py_ssize_t c = 0; list != NULL && c < width; c++) {
+        PyObject *cls = PyLong_FromLong(out[c].cls), *code = PyLong_FromLong(out[c].code);
+        PyObject *one = cls && code ? PyTuple_Pack(3, out[c].glyph, cls, code) : NULL;
+        Py_XDECREF(cls);
+        Py_XDECREF(code);
+        if (one == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, c, one);
+    }
+    PyMem_RawFree(out);
+    return list;
+}
+
+PyDoc_STRVAR(counter_peaks_doc,
+"counter_peaks(t: array('q'), v: array('q'), start: float, scale: float, width: int) -> [int] | None\n\n"
+"Timeline.spark's values in C (rows.py's _peaks_py is the definition): per cell c < width, of\n"
+"[start + c*scale, start + (c+1)*scale), the counter's value on entering it and the highest inside it.  At 10M\n"
+"events a counter has ~200,000 samples: max() over each cell's slice was ~2 ms a row a frame.  None: times\n"
+"too large to compare exactly in a double (the Python path then).");
+
+static PyObject *
+counter_peaks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "counter_peaks(t, v, start, scale, width)");
+        return NULL;
+    }
+    double start, scale;
+    Py_ssize_t width;
+    if (read_window(args + 2, &start, &scale, &width) < 0)
+        return NULL;
+    Py_buffer bt, bv;
+    Py_ssize_t nt, nv;
+    int h = hold_col(args[0], &bt, 'q', 'q', 0, &nt);
+    if (h == 0 && (h = hold_col(args[1], &bv, 'q', 'q', 0, &nv)) != 0)
+        PyBuffer_Release(&bt);
+    if (h) {
+        if (h > 0)
+            PyErr_SetString(PyExc_TypeError, "counter_peaks: t and v are arrays of typecode 'q'");
+        return NULL;
+    }
+    Py_ssize_t n = nt < nv ? nt : nv;  /* (the loader appends t, then v) */
+    const int64_t *t = bt.buf, *v = bv.buf;
+    int64_t *peaks = NULL;
+    double lim = LIMIT;
+    int exact = (n == 0 || ((double)t[0] > -lim && (double)t[n - 1] < lim)) && window_exact(start, scale, width);
+    if (exact && (peaks = PyMem_RawMalloc((width ? width : 1) * sizeof(int64_t))) != NULL) {
+        for (Py_ssize_t c = 0; c < width; c++) {
+            double a = start + (double)c * scale, b = a + scale;
+            Py_ssize_t lo = 0, hi = n;  /* lo = bisect_right(t, a) */
+            while (lo < hi) {
+                Py_ssize_t mid = (lo + hi) / 2;
+                if (a < (double)t[mid])
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            hi = bisect_t(t, b, 0, n);
+            int64_t value = lo > 0 ? v[lo - 1] : 0;
+            for (Py_ssize_t i = lo; i < hi; i++)
+                if (v[i] > value)
+                    value = v[i];
+            peaks[c] = value;
+        }
+    }
+    PyBuffer_Release(&bt);
+    PyBuffer_Release(&bv);
+    if (!exact)
+        Py_RETURN_NONE;
+    if (peaks == NULL)
+        return PyErr_NoMemory();
+    PyObject *list = PyList_New(width);
+    for (Py_ssize_t c = 0; list != NULL && c < width; c++) {
+        PyObject *one = PyLong_FromLongLong(peaks[c]);
+        if (one == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, c, one);
+    }
+    PyMem_RawFree(peaks);
+    return list;
+}
+
 static PyMethodDef methods[] = {
     {"feed_events", (PyCFunction)(void (*)(void))feed_events, METH_FASTCALL, feed_events_doc},
     {"compact", (PyCFunction)compact, METH_O, compact_doc},
@@ -2069,6 +2905,9 @@ static PyMethodDef methods[] = {
     {"argsort", (PyCFunction)argsort, METH_O, argsort_doc},
     {"take", (PyCFunction)(void (*)(void))take, METH_FASTCALL, take_doc},
     {"bursts", (PyCFunction)(void (*)(void))bursts, METH_FASTCALL, bursts_doc},
+    {"lifecycle_walk", (PyCFunction)(void (*)(void))lifecycle_walk, METH_FASTCALL, lifecycle_walk_doc},
+    {"track_cells", (PyCFunction)(void (*)(void))track_cells, METH_FASTCALL, track_cells_doc},
+    {"counter_peaks", (PyCFunction)(void (*)(void))counter_peaks, METH_FASTCALL, counter_peaks_doc},
     {NULL, NULL, 0, NULL},
 };
 

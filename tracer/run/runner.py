@@ -38,6 +38,7 @@ class ServerExit:
     address: Address | None
     trailer: dict[str, Any]
     stuck_threads: list[str]
+    signum: int | None = None  # the signal that stopped it (SIGINT, SIGTERM), if one did
 
 
 is_loopback = addresses.is_loopback  # where it always was
@@ -118,7 +119,7 @@ def run_server(
         if record and not address:
             _remove_quietly(record)  # a recording of a server that never listened would only mislead
         raise failure
-    return ServerExit(address[0] if address else None, trailer, stuck)
+    return ServerExit(address[0] if address else None, trailer, stuck, stops.signum)
 
 
 def listening_words(address: Address) -> str:

@@ -87,11 +87,13 @@ class LessonApp(ReplayApp):
 
     DETAIL_SHARE = 4  # the lesson panel takes room too: the detail panel grows to a quarter of the screen
 
-    def __init__(self, lesson: Lesson, folder: str = "recordings", *, back_from_live: bool = False) -> None:
+    def __init__(self, lesson: Lesson, folder: str = "recordings", *, back_from_live: bool = False,
+                 recorded: str | None = None) -> None:
         super().__init__(os.path.join(folder, lesson.recording))
         self.lesson = lesson
         self.folder = folder
         self.back_from_live = back_from_live
+        self.recorded = recorded  # what try it yourself recorded: said on the way back (its summary is behind us)
         self.step_index = len(lesson.steps) if back_from_live else 0  # back: on try it yourself, where t was
         self.answered = False
         self.try_it = False  # set when the student asks to try it live (the command runs it after the app)
@@ -122,6 +124,9 @@ class LessonApp(ReplayApp):
 
     def on_mount(self) -> None:
         self.query_one("#about").display = False  # the lesson panel says what the recording shows
+        if self.recorded is not None:
+            self.notify(_("Recorded {path}; open it with: sockscope replay {path}").format(path=self.recorded),
+                        timeout=12)
         if self.back_from_live:
             self.notify(_("Back from the live view: t runs it again, p goes back through the steps, q quits."),
                         timeout=6)

@@ -242,6 +242,9 @@ class LiveApp(ReplayApp):
         if self.session is None:
             self.notify(_("Following {path}, written by another process. The keys fire clients at its "
                           "server once its address is in the recording.").format(path=self.path), timeout=6)
+        else:
+            self.notify(_("Recording to {path} (after q: sockscope replay {path})").format(path=self.path),
+                        timeout=8)
 
     def on_unmount(self) -> None:
         self._signals(on=False)

@@ -70,9 +70,14 @@ class KeysFooter(Footer):
         if not docked:
             return
         edge = docked[0].region.x
+        keys = [c for c in self.children if c is not docked[0]]
+        # q quit stays, whatever else goes: at 60 columns it was the first key dropped, and nothing said how to leave
+        quits = [c for c in keys if getattr(c, "action", None) == "quit" and c.region.right > edge]
+        reserve = sum(c.region.width for c in quits)  # the keys before it make room for it
         over = False
-        for child in self.children:
-            if child is docked[0]:
+        for child in keys:
+            if child in quits:
+                child.display, reserve = True, 0
                 continue
-            over = over or child.region.right > edge
+            over = over or child.region.right + reserve > edge
             child.display = not over

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from tracer.analysis import lifecycle
 from tracer.analysis.check import STATES
 from tracer.analysis.stats import close_words
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 from tracer.recording.events import Event
 from tracer.recording.model import Connection
 from tracer.run import shipped
@@ -118,7 +118,7 @@ class AboutLine(Static):
         item = shipped.find(path, timeline.rec.model) if timeline is not None else None
         self.display = item is not None
         if item is not None:
-            rows = ", ".join(map(str, item.rows))
+            rows = listed(item.rows)
             said = ngettext("row {rows}: ", "rows {rows}: ", len(item.rows)).format(rows=rows)
             self.update(Text.assemble((said, "bold"), _(item.look)))
 
