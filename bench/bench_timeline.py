@@ -87,8 +87,9 @@ def make_recording(path: str, n_events: int, seed: int = 1) -> int:
     return n
 
 
-async def first_screen(path: str) -> tuple[float, float, list[float], list[float]]:
-    """Open the app on the file; time the first drawn screen and the end of loading; then pans and zooms."""
+async def first_screen(path: str) -> tuple[float, float, list[float], list[float], list[float]]:
+    """Open the app on the file; time the first drawn screen and the end of loading (and the gaps between the
+    ticks of a 10 ms timer meanwhile: how long the UI could not answer a key); then pans and zooms."""
     from tracer.tui.app import ReplayApp
     from tracer.tui.widgets.timeline import TimelineView
 
@@ -97,6 +98,15 @@ async def first_screen(path: str) -> tuple[float, float, list[float], list[float
     first = done = 0.0
     async with app.run_test(size=(120, 35)) as pilot:
         view = app.query_one(TimelineView)
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append((now - last[0]) * 1000)
+            last[0] = now
+
+        timer = app.set_interval(0.01, tick)
         while not first:
             await pilot.pause(0.01)
             if view.frames and app.timeline is not None and app.timeline.rec.n_events:
@@ -104,6 +114,7 @@ async def first_screen(path: str) -> tuple[float, float, list[float], list[float
         while not app.loaded:
             await pilot.pause(0.02)
         done = time.perf_counter() - begin
+        timer.stop()
         await pilot.press("0")
         pans, zooms = [], []
         for i in range(40):
@@ -117,7 +128,7 @@ async def first_screen(path: str) -> tuple[float, float, list[float], list[float
         for _ in range(10):
             zooms.append(frame(view))
             view.zoom_by(1 / 3.0)
-    return first, done, pans, zooms
+    return first, done, pans, zooms, sorted(gaps) or [0.0]
 
 
 def frame(view) -> float:  # type: ignore[no-untyped-def]
@@ -198,9 +209,12 @@ def main() -> None:
     if args.no_ui:
         return
 
-    first, done, pans, zooms = asyncio.run(first_screen(path))
-    print(f"first screen on (120x35):     {first:6.2f} s   (bar 2 s; loading goes on behind it)")
-    print(f"whole file loaded in the UI:  {done:6.2f} s   ({done / parse:.2f}x the bare load, same file)")
+    first, done, pans, zooms, gaps = asyncio.run(first_screen(path))
+    print(f"first screen on (120x35):     {first:6.2f} s   (bar 2 s at 1M, 1 s at 10M; loading goes on behind it)")
+    print(f"whole file loaded in the UI:  {done:6.2f} s   ({done / parse:.2f}x the bare load, same file; "
+          f"bar 10 s at 10M)")
+    print(f"UI's stops while loading:     median {statistics.median(gaps):.0f} ms, p95 "
+          f"{gaps[int(len(gaps) * 0.95)]:.0f} ms, worst {gaps[-1]:.0f} ms  (a 10 ms timer's ticks apart)")
     for name, xs in (("pan", pans), ("zoom", zooms)):  # (after the load: no loading redraw among them)
         p95 = statistics.quantiles(xs, n=20)[-1]
         print(f"{name:4} frame render: median {statistics.median(xs):5.2f} ms, p95 {p95:5.2f} ms, "

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracer.errors import RecordingError
-from tracer.recording import fastpath, reader
+from tracer.recording import fastpath, follow, reader
 from tracer.recording.follow import Loader
 from tracer.recording.model import Recording
 
@@ -280,19 +280,22 @@ def test_a_growing_file_cut_anywhere_follows_to_the_model_load_reads(tmp_path, p
 
 
 @needs_c
-def test_the_loader_reads_through_the_block_path(tmp_path, monkeypatch):
-    """Replay/live's Loader hands the C path its chunks in place; hardly a line goes through feed_lines."""
+@pytest.mark.parametrize("piece", [None, 1000])
+def test_the_loader_reads_through_the_block_path(tmp_path, monkeypatch, piece):
+    """Replay/live's Loader hands the C path its chunks in place; hardly a line goes through feed_lines.  At most
+    a SLICE at a time (``piece``: a small one), cut after a newline: the C path holds the GIL, the UI waits."""
     lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"})]
     lines += [f"[{i * 10},5,\"recv\",1,0,3]" for i in range(5000)]
     path = tmp_path / "r.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     expected = outcome(str(path), False)
-    taken, careful = [], []
+    taken, careful, asked = [], [], []
     real_block, real_lines = reader.native.feed_block, reader.Builder.feed_lines
 
     def spy(builder, text, start, stop, limit):  # type: ignore[no-untyped-def]
         at = real_block(builder, text, start, stop, limit)
         taken.append(at - start)
+        asked.append((stop - start, text[stop - 1]))
         return at
 
     def lines_spy(builder, some):  # type: ignore[no-untyped-def]
@@ -301,9 +304,14 @@ def test_the_loader_reads_through_the_block_path(tmp_path, monkeypatch):
 
     monkeypatch.setattr(reader.native, "feed_block", spy)
     monkeypatch.setattr(reader.Builder, "feed_lines", lines_spy)
+    if piece is not None:
+        monkeypatch.setattr(follow, "SLICE", piece)
     batches: list = []  # type: ignore[type-arg]
     rec = Loader(str(path), batches.append, chunk=4096).run()
     assert model(rec) == expected
+    assert all(size <= (piece or follow.SLICE) and last == "\n" for size, last in asked)
+    if piece is not None:
+        assert len(asked) > len(batches)  # (a 4 KB chunk... up to 8 MB ones: several slices each)
     assert sum(taken) > 0.95 * path.stat().st_size
     assert len(careful) <= 2  # the header (and nothing else)
     assert len(batches) > 3 and batches[-1].finished  # progress while it loads

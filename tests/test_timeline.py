@@ -636,11 +636,51 @@ def test_bursts_in_c_are_taken_when_built_and_refuse_bad_columns() -> None:
         native.bursts([(t, [5], kind, conn, 3, array("i"))], activity._HOW, 1, 0.1)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 3_000_000), st.integers(0, 2_000_000),
+                                   st.sampled_from(["recv", "send", "accept", "listen", "close", "start"]),
+                                   st.integers(0, 2)), max_size=30), min_size=1, max_size=4),
+       st.sampled_from([1, 100_000, 1_000_000]), st.sampled_from([0.0, 0.1, 0.5]))
+def test_bursts_in_c_merge_lane_by_lane_as_one_sort_of_every_span(lanes, min_gap, share) -> None:
+    """The C path merges each lane's spans, then the lanes' pieces: the same bursts as the definition, which
+    sorts every span at once (a wait's end after the next start, spans overlapping, lanes far apart)."""
+    from tracer.recording.fastpath import native
+    from tracer.timeline import activity
+
+    if not hasattr(native, "bursts"):
+        pytest.skip("the C reader is not built (SOCKSCOPE_PURE_PYTHON or no compiler)")
+    cols, found = [], []
+    for events in lanes:
+        events = sorted(events)  # a lane's events are in time order; their spans' points need not be
+        t, dur = array("q", [e[0] for e in events]), array("q", [e[1] for e in events])
+        kind, conn = array("b", [KINDS[e[2]].code for e in events]), array("i", [e[3] for e in events])
+        cols.append((t, dur, kind, conn, len(events), array("i")))
+        for a, d, k, c in zip(t, dur, kind, conn, strict=True):
+            if k not in activity._QUIET:
+                found.append((a + d, a + d, c != 0) if k in activity._SPANS_END_ONLY else (a, a + d, c != 0))
+    found.sort()
+    got = [activity.Burst(*b) for b in native.bursts(cols, activity._HOW, min_gap, share)]
+    if not found:
+        assert got == []
+        return
+    whole = max(s[1] for s in found) - found[0][0]
+    want = []
+    gap = max(min_gap, whole * share)
+    start, end, count, conns = found[0][0], found[0][1], 0, 0
+    for a, b, c in found:  # (activity.bursts' loop, with this test's gap)
+        if a - end > gap:
+            want.append(activity.Burst(start, end, count, conns))
+            start, end, count, conns = a, b, 0, 0
+        end, count, conns = max(end, b), count + 1, conns + c
+    want.append(activity.Burst(start, end, count, conns))
+    assert got == want
+
+
 def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch) -> None:
     # At 10M events a recount takes ~2.5 s; done every 0.5 s while loading, it held the UI thread most of the load.
     from tracer.timeline import rows
 
-    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"), fed=True)  # (a loader's: not in until finish)
     clock, calls = [100.0], []
 
     def slow(self):  # a recount that takes 2 s, of 20,000 connections
@@ -655,18 +695,28 @@ def test_open_connections_are_recounted_at_most_a_sixth_of_the_time(monkeypatch)
     for step in (1.0, 5.0):  # 1 s and 6 s after it: the recording grew, but not 10 s (5x its cost) yet
         clock[0] += step
         tl.rec.n_events += 1
+        tl.look()  # (the loader's thread, after each chunk)
         tl.stats_at(0)
     assert len(calls) == 1
     clock[0] += 4.5
     tl.rec.n_events += 1
+    tl.stats_at(0)
+    assert len(calls) == 1  # the UI's thread does not recount: it reads the last
+    tl.look()
     assert tl.stats_at(0).open_connections == 20_000 and len(calls) == 2
+    clock[0] += 1.0
+    tl.rec.n_events += 1
+    tl.finish()  # the file is in: counted at once, not 10 s later (the strip showed a count of before the end)
+    assert len(calls) == 3
+    tl.stats_at(0)
+    assert len(calls) == 3  # (and the UI's thread finds it made)
 
 
 def test_the_legend_looks_for_connection_waits_at_most_a_sixth_of_the_time(monkeypatch) -> None:
     # Each look copies every connection's columns: at 10M events, on every redraw, ~14 s of a 32 s load.
     from tracer.timeline import rows
 
-    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"))
+    tl = Timeline(load("recordings/pool-saturated-queue.jsonl"), fed=True)
     clock, calls = [100.0], []
 
     def slow(self, *names):  # a look that takes 1 s
@@ -680,10 +730,16 @@ def test_the_legend_looks_for_connection_waits_at_most_a_sixth_of_the_time(monke
     assert "queue" in tl.inks() and len(calls) == 2
     clock[0] += 3.0
     tl.rec.n_events += 1
+    tl.look()
     assert "queue" in tl.inks() and len(calls) == 2  # 3 s after two 1 s looks: not yet (10 s)
     clock[0] += 7.5
     tl.rec.n_events += 1
-    assert "queue" in tl.inks() and len(calls) == 4
+    assert "queue" in tl.inks() and len(calls) == 2  # (the UI's thread leaves it to the loader's)
+    tl.look()
+    assert "queue" in tl.inks() and len(calls) == 3  # the queue's wait was seen: only the backlog's is looked for
+    assert calls[-1][0] == "connect_t"
+    tl.finish()  # the file is in: one look at the whole, both waits, at once
+    assert "queue" in tl.inks() and len(calls) == 5 and tl.inks() == tl.inks() and len(calls) == 5
 
 
 def test_counters_of_one_unit_share_a_scale() -> None:

@@ -1871,6 +1871,14 @@ take(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * at the end of loading 1M events (~30 s at 10M).  The same spans, order and merge, on plain structs.
  */
 typedef struct { int64_t a, b; int8_t c; } Span;
+typedef struct { int64_t a, b; long long points, conns; } Piece;  /* spans merged: one lane's piece of a burst */
+
+static int
+piece_cmp(const void *x, const void *y)
+{
+    const Piece *p = x, *q = y;
+    return (p->a > q->a) - (p->a < q->a);
+}
 
 static int
 span_cmp(const void *x, const void *y)
@@ -1918,7 +1926,13 @@ bursts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (sp == NULL)
         return PyErr_NoMemory();
     Py_ssize_t m = 0;
+    Py_ssize_t *runs = PyMem_RawMalloc((size_t)(nl + 1) * sizeof(Py_ssize_t));  /* lane l's spans: runs[l].. */
+    if (runs == NULL) {
+        PyMem_RawFree(sp);
+        return PyErr_NoMemory();
+    }
     for (Py_ssize_t l = 0; l < nl; l++) {
+        runs[l] = m;
         PyObject *item = PyList_GET_ITEM(lanes, l);
         Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 4));
         Py_buffer b[5];
@@ -1937,6 +1951,7 @@ bursts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             for (int k = 0; k < held; k++)
                 PyBuffer_Release(&b[k]);
             PyMem_RawFree(sp);
+            PyMem_RawFree(runs);
             return NULL;
         }
         Py_ssize_t ns = b[4].len / b[4].itemsize, next = 0;
@@ -1957,42 +1972,93 @@ bursts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         for (int k = 0; k < 5; k++)
             PyBuffer_Release(&b[k]);
     }
+    runs[nl] = m;
     PyObject *out = PyList_New(0);
     if (out == NULL || m == 0) {
         PyMem_RawFree(sp);
+        PyMem_RawFree(runs);
         return out;
     }
-    Py_BEGIN_ALLOW_THREADS
-    qsort(sp, (size_t)m, sizeof(Span), span_cmp);
-    Py_END_ALLOW_THREADS
-    int64_t top = sp[0].b;
-    for (Py_ssize_t i = 1; i < m; i++)
+    /* The bursts are the pieces of the union of [a, b + gap] over the spans, whatever the order: each lane's
+     * spans (in time order already, but for a wait's end coming after the next start: then sorted) are merged
+     * into its pieces, and the pieces of every lane, few, sorted and merged again: the same bursts, points
+     * and conns as one sort of every span (~1.2 s of the 1.7 s at 10M events was that qsort). */
+    int64_t low = sp[0].a, top = sp[0].b;
+    for (Py_ssize_t i = 1; i < m; i++) {
+        if (sp[i].a < low)
+            low = sp[i].a;
         if (sp[i].b > top)
             top = sp[i].b;
-    double whole = (double)(top - sp[0].a) * share;
+    }
+    double whole = (double)(top - low) * share;
     double gap = whole > (double)min_gap ? whole : (double)min_gap;
-    int64_t start = sp[0].a, end = sp[0].b;
+    Piece *pc = NULL;
+    Py_ssize_t np = 0, cap = 0;
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t l = 0; l < nl && !failed; l++) {
+        Span *run = sp + runs[l];
+        Py_ssize_t len = runs[l + 1] - runs[l];
+        if (len == 0)
+            continue;
+        for (Py_ssize_t i = 1; i < len; i++)
+            if (run[i].a < run[i - 1].a) {
+                qsort(run, (size_t)len, sizeof(Span), span_cmp);
+                break;
+            }
+        for (Py_ssize_t i = 0; i < len; i++) {
+            if (i == 0 || (double)(run[i].a - pc[np - 1].b) > gap) {
+                if (np == cap) {
+                    Py_ssize_t more = cap ? 2 * cap : 64;
+                    Piece *grown = PyMem_RawRealloc(pc, (size_t)more * sizeof(Piece));
+                    if (grown == NULL) {
+                        failed = 1;
+                        break;
+                    }
+                    pc = grown, cap = more;
+                }
+                pc[np].a = run[i].a, pc[np].b = run[i].b, pc[np].points = 0, pc[np].conns = 0;
+                np++;
+            }
+            Piece *p = &pc[np - 1];
+            if (run[i].b > p->b)
+                p->b = run[i].b;
+            p->points++;
+            p->conns += run[i].c;
+        }
+    }
+    if (!failed)
+        qsort(pc, (size_t)np, sizeof(Piece), piece_cmp);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(sp);
+    PyMem_RawFree(runs);
+    if (failed) {
+        PyMem_RawFree(pc);
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    int64_t start = pc[0].a, end = pc[0].b;
     long long count = 0, conns = 0;
-    for (Py_ssize_t i = 0; i <= m; i++) {
-        if (i == m || (double)(sp[i].a - end) > gap) {
+    for (Py_ssize_t i = 0; i <= np; i++) {
+        if (i == np || (double)(pc[i].a - end) > gap) {
             PyObject *one = Py_BuildValue("(LLLL)", (long long)start, (long long)end, count, conns);
             if (one == NULL || PyList_Append(out, one) < 0) {
                 Py_XDECREF(one);
                 Py_DECREF(out);
-                PyMem_RawFree(sp);
+                PyMem_RawFree(pc);
                 return NULL;
             }
             Py_DECREF(one);
-            if (i == m)
+            if (i == np)
                 break;
-            start = sp[i].a, end = sp[i].b, count = 0, conns = 0;
+            start = pc[i].a, end = pc[i].b, count = 0, conns = 0;
         }
-        if (sp[i].b > end)
-            end = sp[i].b;
-        count++;
-        conns += sp[i].c;
+        if (pc[i].b > end)
+            end = pc[i].b;
+        count += pc[i].points;
+        conns += pc[i].conns;
     }
-    PyMem_RawFree(sp);
+    PyMem_RawFree(pc);
     return out;
 }
 

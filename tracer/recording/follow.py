@@ -38,6 +38,9 @@ from tracer.recording.reader import LINE_LIMIT, Builder
 
 CHUNK = 1 << 18  # bytes of the first read: small, so that the first screen comes early
 MAX_CHUNK = 1 << 23  # reads double up to this: fewer, bigger batches load a big file faster
+# characters the C reader takes in one call: it holds the GIL meanwhile, and a whole 8 MB read (~0.1 s, more on a
+# busy machine) was that long without a key or a frame in the UI loading it
+SLICE = 1 << 20
 
 
 @dataclass
@@ -264,10 +267,14 @@ def feed_text(builder: Builder, text: str) -> None:
             if other < at:
                 other = _next_other_end(text, at)
             stop = n if other == n else text.rfind("\n", at, other) + 1  # C stops before the line holding one
-            if stop > at:
-                at = block(builder, text, at, stop, LINE_LIMIT)
-                if at >= n:
-                    return
+            while stop > at:  # a slice at a time, cut after a newline: the UI's thread gets the GIL between two
+                cut = stop if stop - at <= SLICE else text.rfind("\n", at, at + SLICE) + 1 or stop
+                took = block(builder, text, at, cut, LINE_LIMIT)
+                at = took
+                if took < cut:  # a line C does not take: the careful way, below
+                    break
+            if at >= n:
+                return
         end = text.find("\n", at) + 1 or n
         builder.feed_lines(text[at:end].splitlines(keepends=True))
         at = end

@@ -9,6 +9,7 @@ recording's dicts (``list(...)``), which the loader may be adding to.
 
 from __future__ import annotations
 
+import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -99,20 +100,29 @@ def lane_group(lane: Lane, start: int = 0) -> str:
 class _Recount(Generic[T]):
     """A value that reads every connection (open intervals, the legend's waits), made again when the recording
     has grown; while a big recording loads, at most twice a second and a sixth of the time (a look at every
-    connection is ~2.5 s at 10M events, and redone on every redraw it held the UI thread most of the load)."""
+    connection is ~2.5 s at 10M events, and redone on every redraw it held the UI thread most of the load).
+
+    The loader's thread makes the last one when the file is in (:meth:`Timeline.finish`) while the UI's may ask
+    for it: one makes it, the other waits for it (a lock), rather than both."""
 
     def __init__(self, value: T) -> None:
         self.value = value
-        self.key: tuple[int, int] = (-1, -1)
+        self.key: tuple[int, ...] = (-1, -1)
         self.at = self.cost = 0.0  # when the last was made, and the seconds it took
+        self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, int], small: bool, make: Callable[[], T]) -> T:
-        """The value for ``key`` (made again if it changed; a ``small`` recording every time)."""
-        if key != self.key and (small or time.monotonic() - self.at > max(0.5, 5 * self.cost)):
-            begin = time.monotonic()
-            self.value, self.key = make(), key
-            self.at = time.monotonic()
-            self.cost = self.at - begin
+    def get(self, key: tuple[int, ...], eager: bool, make: Callable[[], T], held: bool = False) -> T:
+        """The value for ``key`` (made again if it changed; ``eager``: a small recording, or one all in, every
+        time; ``held``: not made here, the last stands, unless there is none)."""
+        if held and self.key != (-1, -1):
+            return self.value
+        if key != self.key and (eager or time.monotonic() - self.at > max(0.5, 5 * self.cost)):
+            with self._lock:
+                if key != self.key:  # (the other thread may have made it while this one waited)
+                    begin = time.monotonic()
+                    self.value, self.key = make(), key
+                    self.at = time.monotonic()
+                    self.cost = self.at - begin
         return self.value
 
 
@@ -121,10 +131,13 @@ class Timeline:
 
     Args:
         rec: the recording (it may still be growing: call :meth:`update`).
+        fed: a replay's loader feeds it and calls :meth:`finish` when the file is in: the looks at every event
+            wait for that, not for the trailer (read in the last chunk, a moment before, in the UI's thread).
     """
 
-    def __init__(self, rec: Recording) -> None:
+    def __init__(self, rec: Recording, fed: bool = False) -> None:
         self.rec = rec
+        self.fed = fed
         self.filters = Filters()
         self.by_connection = False
         self.folded: set[str] = set()  # lane groups shown as their heading only
@@ -136,6 +149,8 @@ class Timeline:
         self._waits_recount: _Recount[set[str]] = _Recount(set())
         self._groups: dict[int, tuple[int, str]] = {}
         self._bursts: tuple[int, list[activity.Burst]] = (-1, [])
+        self.loaded = False  # the loader read the whole file (replay): see finish
+        self._bursts_lock = threading.Lock()  # (finish makes them in the loader's thread: see _Recount)
         self._peaks: dict[str, tuple[array | None, int, int]] = {}  # counter -> (its values, how many seen, peak)
         self.update()
 
@@ -146,9 +161,16 @@ class Timeline:
         While a big recording (300,000+ events) still loads, the last answer stands: each look reads every event.
         """
         n = self.rec.n_events
-        if n != self._bursts[0] and (n < 300_000 or self.rec.complete or self._bursts[0] < 0):
-            self._bursts = (n, activity.bursts(self.rec))
+        if n != self._bursts[0] and (n < 300_000 or self.all_in or self._bursts[0] < 0):
+            with self._bursts_lock:
+                if n != self._bursts[0]:
+                    self._bursts = (n, activity.bursts(self.rec))
         return self._bursts[1]
+
+    @property
+    def all_in(self) -> bool:
+        """Whether the recording will not grow: its trailer is read (or, fed by a loader, the loader is done)."""
+        return self.loaded or (self.rec.complete and not self.fed)
 
     def active_window(self) -> tuple[int, int]:
         """From the first burst that serves a connection to the last (see :func:`activity.interesting`); with
@@ -166,26 +188,29 @@ class Timeline:
     def inks(self) -> list[str]:
         """The kinds of time this recording has (ink names), for a legend of only what is on screen."""
         used = {INK_OF_CODE[c].name for tr in list(self._tracks.values()) for c in tr.cum}
-        return sorted(used | self._waits())
+        return sorted(used | self._waits(self._held()))
 
-    def _waits(self) -> set[str]:
+    def _waits(self, held: bool = False) -> set[str]:
         """The waits of connections this recording has ("queue", "backlog"), for :meth:`inks`.
 
         Read from the columns (no view a connection), but each look copies every connection's columns: at 10M
         events, looked at on every redraw while loading, it held the UI thread ~14 s of a 32 s load.  So while
-        a big recording loads, at most a sixth of the time (:class:`_Recount`).
+        a big recording loads, at most a sixth of the time (:class:`_Recount`), and a wait found stands until
+        the file is in (then one look at the whole, :meth:`finish`): a wait seen once is there for good.
         """
         conns = self.rec.connections
+        recount = self._waits_recount
+        loading = not self.all_in
 
         def look() -> set[str]:
-            found = set()
-            if conns.any_wait("submit_t", "start_t"):
+            found = set(recount.value) if loading else set()
+            if "queue" not in found and conns.any_wait("submit_t", "start_t"):
                 found.add("queue")
-            if conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur"):
+            if "backlog" not in found and conns.any_wait("connect_t", "accept_t", "connect_dur", "accept_dur"):
                 found.add("backlog")
             return found
 
-        return self._waits_recount.get((len(conns), self.rec.n_events), len(conns) < 10_000, look)
+        return recount.get((len(conns), self.rec.n_events, loading), len(conns) < 10_000 or not loading, look, held)
 
     def work_class(self) -> int:
         """How a ``work`` event that does not say draws: computing if the server only computed (--cpu-ms)."""
@@ -205,6 +230,26 @@ class Timeline:
             else:
                 new += tr.extend()
         return new
+
+    def look(self) -> None:
+        """(fed: in the loader's thread, after :meth:`update`) Make again, if their time has come (see
+        :class:`_Recount`), what reads every connection: while a big file loads the UI's thread only reads the
+        last (a recount there stopped it 0.5-2.4 s at a time at 10M events, no pan or key in between)."""
+        self._open_intervals()
+        self._waits()
+
+    def _held(self) -> bool:
+        """Whether the UI's thread leaves the looks at every connection to the loader's (:meth:`look`)."""
+        return self.fed and not self.all_in
+
+    def finish(self) -> None:
+        """The whole file is in (replay; called in the loader's thread): make now what reads every event or
+        connection (bursts, open intervals, the legend's waits), before the UI asks, so that its thread does
+        not stop for them at the end of a big load (~2 s at 10M events)."""
+        self.update()
+        self.loaded = True
+        self.bursts()
+        self.look()
 
     def changed(self) -> None:
         """Note (in the UI's thread) that events came in: filtered copies are stale."""
@@ -390,18 +435,19 @@ class Timeline:
         else:
             threads = sum(1 for tr in list(self._tracks.values())
                           if tr.life and tr.life[0] <= t < tr.life[1] and not tr.client)
-        opens, closes = self._open_intervals()
+        opens, closes = self._open_intervals(self._held())
         return AtPlayhead(t, threads, bisect_right(opens, t) - bisect_right(closes, t),
                      counters["queue"].at(t) if "queue" in counters else None,
                      counters["backlog"].at(t) if "backlog" in counters else None, self.rec.dropped)
 
-    def _open_intervals(self) -> tuple[array, array]:
+    def _open_intervals(self, held: bool = False) -> tuple[array, array]:
         def count() -> tuple[array, array]:
             opens, closes = self.rec.connections.open_intervals()
             return array("q", sorted(opens)), array("q", sorted(closes))
 
         recount = self._opens_recount
-        return recount.get((len(self.rec.connections), self.rec.n_events), len(recount.value[0]) < 10_000, count)
+        return recount.get((len(self.rec.connections), self.rec.n_events), len(recount.value[0]) < 10_000
+                           or self.all_in, count, held)
 
     def step(self, t: int, forward: bool, lanes: Iterable[int] | None = None,
              current: tuple[int, int] | None = None) -> tuple[int, int] | None:

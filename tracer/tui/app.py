@@ -48,7 +48,9 @@ from tracer.tui.widgets.timeline import TimelineView
 from tracer.units import fmt_time
 
 FRAME = 1 / 30  # playback redraws at 30 frames a second; the clock decides where the playhead is
-REDRAW = 0.3  # while a big file loads, redraw the lanes at most this often (seconds)
+REDRAW = 0.3  # while a big file loads, redraw the lanes at most this often (seconds),
+LOAD_SHARE = 5  # and after a redraw wait this many times what it cost the UI's thread: at most a sixth of its time
+_cpu = getattr(time, "thread_time", time.perf_counter)  # (the UI thread's CPU time, where the platform has it)
 
 
 class ReplayApp(App[None]):
@@ -115,6 +117,8 @@ class ReplayApp(App[None]):
         self._pending_panels = False
         self._t_digits: tuple[float, int] | None = None  # the playhead time's unit and decimals, kept (see _digits)
         self._redrawn = 0.0
+        self._redraw_wait = REDRAW  # the least time to the next redraw while loading (see _redraw_cost)
+        self._redraw_cpu = 0.0
         self._frozen = False  # gc.freeze()d a big recording (see on_loaded)
         self._detail_key: tuple[object, ...] = ()
         self._detail_lines = 2
@@ -203,9 +207,12 @@ class ReplayApp(App[None]):
         def on_batch(batch: Batch) -> None:
             nonlocal timeline
             if timeline is None or batch.reset or timeline.rec is not batch.recording:
-                timeline = Timeline(batch.recording)
+                timeline = Timeline(batch.recording, fed=not self.follow)
             else:
                 timeline.update()
+                timeline.look()
+            if batch.finished:
+                timeline.finish()
             self.post_message(Loaded(batch, timeline))
 
         self._loader = Loader(self.path, on_batch, follow=self.follow)
@@ -227,8 +234,13 @@ class ReplayApp(App[None]):
             self.timeline = message.timeline
             lanes.set_timeline(self.timeline)
             self.query_one(AboutLine).show(self.timeline, self.path)
-        elif batch.finished or batch.reset or batch.done >= batch.total or time.monotonic() - self._redrawn > REDRAW:
-            message.timeline.changed()  # (a big file's batches come fast: redraw a few times a second)
+        elif (batch.finished or batch.reset or batch.done >= batch.total
+              or time.monotonic() - self._redrawn > self._redraw_wait):
+            # a big file's batches come fast: redraw a few times a second, and the more a redraw costs (the rows
+            # read more events as more come in) the less often, so that the UI leaves the loader most of the time
+            self._redraw_cpu = _cpu()
+            self.call_after_refresh(self._redraw_cost)
+            message.timeline.changed()
             lanes.data_changed()
         else:
             bar = self.query_one(ProgressBar)
@@ -248,6 +260,10 @@ class ReplayApp(App[None]):
         elif lanes.auto_fit:
             lanes.fit()
         self._update_panels()
+
+    def _redraw_cost(self) -> None:
+        """After a redraw while loading: what it cost this thread (the rows, the panels, the screen) sets the wait."""
+        self._redraw_wait = max(REDRAW, LOAD_SHARE * (_cpu() - self._redraw_cpu))
 
     def _finished(self) -> None:
         """The whole file is in (replay): pick a speed, drop the bar, say what the reader warned about."""
