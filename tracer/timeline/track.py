@@ -416,7 +416,9 @@ class Track:
                 out.append(cell or (_LIFE if life0 <= a and b <= life1 else _BLANK))
                 continue
             times = self.time_by_class(lo, hi, a, b, carry if carry_end > a else -1)
-            busy = sum(times.values())
+            busy: float = 0  # added in order, as C does: sum() of floats compensates from Python 3.12 on
+            for part in times.values():
+                busy += part
             top = max(times, key=times.__getitem__) if times else IDLE
             marks = self.instants(lo, hi) if self.inst else []
             life = [code for code in marks if code in _LIFECYCLE]

@@ -320,8 +320,8 @@ class LiveApp(ReplayApp):
 
     def action_pin(self) -> None:
         self.pinned = not self.pinned
-        self.notify("Lanes pinned: they stay where you scroll them (p again: follow new activity)." if self.pinned
-                    else "Lanes follow the newest activity again.", timeout=3)
+        self.notify(_("Lanes pinned: they stay where you scroll them (p again: follow new activity).") if self.pinned
+                    else _("Lanes follow the newest activity again."), timeout=3)
 
     # -------------------------------------------------- poking
     def action_fire(self, scenario: str) -> None:
