@@ -335,3 +335,24 @@ def test_the_loader_numbers_a_bad_byte_as_load_does(tmp_path, chunk):
     path.write_bytes(("\n".join(lines) + "\n").encode().replace(b"[1500,", b"[1500\xff,"))
     assert loaded(str(path), True, chunk) == outcome(str(path), True) == ("error", f"{path}:1503: expected UTF-8 "
                                                                           "text, got byte 0xff")
+
+
+@needs_c
+@pytest.mark.parametrize("again", ["same", "other_side", "none"])
+def test_lanes_declared_between_events_and_again_read_the_same_both_ways(tmp_path, again):
+    # The C path finds a lane's stage by its id (ids under 1,024) and forgets them at every object line:
+    # a lane declared again, one declared late and one past the cache must all read as the careful path reads
+    decl = [json.dumps({"lane": i, "name": n, "native_id": i + 1, "side": "server"}) for i, n in
+            ((0, "MainThread"), (1, "worker_0"))]
+    lines = [HEAD, *decl, "[100,5,\"accept\",0,1,-1,\"127.0.0.1:5000\"]", "[120,3,\"recv\",1,1,10]"]
+    if again != "none":
+        side = "server" if again == "same" else "client"
+        lines.append(json.dumps({"lane": 1, "name": "worker_0b", "native_id": 9, "side": side}))
+    lines += ["[130,2,\"send\",1,1,10]", json.dumps({"lane": 5000, "name": "far", "native_id": 7, "side": "server"}),
+              "[140,1,\"recv\",5000,0,3]", "[150,1,\"send\",1,1,4]", "[160,0,\"close\",1,1,-1]"]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    slow = outcome(str(path), False)
+    assert slow == reference(str(path))
+    assert outcome(str(path), True) == slow
+    assert loaded(str(path), True, 64) == loaded(str(path), False, 64)

@@ -104,9 +104,15 @@ typedef struct {
     Buf t, dur, kind, conn, count, lines, didx, dvid;
 } Stage;
 
+#define LANE_CACHE 1024 /* lane ids below this find their stage by index, not by a dict and a scan */
+
 typedef struct {
     Stage *stages;
     int n, cap;
+    /* lane id -> its stage's index + 1 (0: not looked up yet); ids up to by_id_hi set.  Emptied after every
+       object line (Python's feed may declare a lane again) */
+    int32_t by_id[LANE_CACHE];
+    int by_id_hi;
     PyObject *builder, *rec, *lanes, *table;
     PyObject *pending, *unmatched, *client_map, *spots, *far, *value_ids, *value_items;
     /* the builder's client map (reader.IdMap): its dense array, held while feed_events runs, and its far dict */
@@ -1009,16 +1015,29 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
         return 0;
     if (!(-MAX_INT < ln->count && ln->count < MAX_INT))
         return 0;
-    PyObject *lane_key = PyLong_FromLongLong(ln->lane);
-    if (lane_key == NULL)
-        return -1;
-    PyObject *lane = PyDict_GetItemWithError(c->lanes, lane_key); /* borrowed */
-    Py_DECREF(lane_key);
-    if (lane == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    Stage *s = stage_for(c, lane);
-    if (s == NULL)
-        return -1;
+    Stage *s;
+    PyObject *lane;
+    int cached = 0 <= ln->lane && ln->lane < LANE_CACHE;
+    if (cached && c->by_id[ln->lane]) {
+        s = &c->stages[c->by_id[ln->lane] - 1];
+        lane = s->lane;
+    } else {
+        PyObject *lane_key = PyLong_FromLongLong(ln->lane);
+        if (lane_key == NULL)
+            return -1;
+        lane = PyDict_GetItemWithError(c->lanes, lane_key); /* borrowed */
+        Py_DECREF(lane_key);
+        if (lane == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        s = stage_for(c, lane);
+        if (s == NULL)
+            return -1;
+        if (cached) {
+            c->by_id[ln->lane] = (int32_t)(s - c->stages) + 1;
+            if (ln->lane >= c->by_id_hi)
+                c->by_id_hi = (int)ln->lane + 1;
+        }
+    }
     int64_t conn = ln->conn;
     if (s->client && conn < 0)
         return 0; /* the careful path says why */
@@ -1163,6 +1182,8 @@ feed_object(Ctx *c, PyObject *line, Py_ssize_t *line_no)
         return -1;
     PyObject *r = PyObject_CallMethodOneArg(c->builder, s_feed, line);
     (*line_no)++; /* feed counts the line first, also one it then rejects */
+    memset(c->by_id, 0, sizeof(int32_t) * (size_t)c->by_id_hi); /* a lane declared again is a new object */
+    c->by_id_hi = 0;
     if (r == NULL)
         return -1;
     Py_DECREF(r);
