@@ -356,3 +356,44 @@ def test_lanes_declared_between_events_and_again_read_the_same_both_ways(tmp_pat
     assert slow == reference(str(path))
     assert outcome(str(path), True) == slow
     assert loaded(str(path), True, 64) == loaded(str(path), False, 64)
+
+
+def _pool(n_conns: int, first_client: int, peers: int, seed: int) -> list[str]:
+    """A pool-shaped run: connects before accepts (client halves dropped at the accept), peers reused every
+    ``peers`` connections, close reasons repeated, int details among them (7 and "7" are two values)."""
+    import random
+
+    rnd = random.Random(seed)
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "native_id": i + 1, "side": side}) for i, n, side in LANES]
+    t = 0
+    for k in range(1, n_conns + 1):
+        client_id = first_client + (k if rnd.random() < 0.9 else rnd.randrange(1, n_conns + 1))  # some out of order
+        peer, client = f"127.0.0.1:{10_000 + k % peers}", rnd.choice([10, 11])
+        t += rnd.randint(1, 50)
+        reason = rnd.choice(['"eof"', '"reset"', "7", '"7"', '""'])
+        lines += [f'[{t},5,"connect",{client},{client_id},-1,"{peer}"]',
+                  f'[{t + 3},4,"accept",0,{k},-1,"{peer}"]' if rnd.random() < 0.9 else f'[{t + 3},4,"recv",1,{k},3]',
+                  f'[{t + 5},1,"send",{client},{client_id},27]', f'[{t + 6},2,"recv",1,{k},27]',
+                  f'[{t + 9},1,"close",1,{k},-1,{reason}]', f'[{t + 9},1,"close",{client},{client_id},-1,"client"]']
+    return lines
+
+
+@needs_c
+@pytest.mark.parametrize(("n_conns", "first_client", "peers"), [
+    (3000, 0, 50),  # client ids near the server's
+    (3000, 10_000_000, 3000),  # a client process's round (its ids from 10,000,000), every peer new
+    (2000, 2**31 - 2100, 7),  # near the top of 32 bits, few peers
+])
+def test_many_connections_and_repeated_details_read_the_same_both_ways(tmp_path, n_conns, first_client, peers):
+    # The C path keeps each run's details in a table of its own (grown mid-run: thousands of distinct peers in
+    # one block) and the client map's array starts at the first client id written: the same model both ways
+    lines = _pool(n_conns, first_client, peers, seed=n_conns + peers)
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    slow = outcome(str(path), False)
+    assert slow == reference(str(path))
+    assert outcome(str(path), True) == slow
+    assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
+    fast, careful = reader.load(str(path), fast=True), reader.load(str(path), fast=False)
+    assert list(fast.values.items) == list(careful.values.items)  # numbered in the same order, 7 apart from "7"
+    assert len(fast.values.items) >= min(peers, n_conns)

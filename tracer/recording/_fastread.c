@@ -37,13 +37,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FASTREAD_VERSION 3
+#define FASTREAD_VERSION 4
 #define MAX_INT (((int64_t)1) << 62)
 
 /* kind names, in the codes of tracer/recording/events.py (checked at first use against KINDS) */
 static const char *KIND_NAMES[] = {"listen", "accept", "submit", "start", "recv", "send", "close",
                                    "thread_start", "thread_exit", "select", "connect", "work"};
 #define N_KINDS 12
+static const Py_ssize_t KIND_LEN[N_KINDS] = {6, 6, 6, 5, 4, 4, 5, 12, 11, 6, 7, 4};
 enum { K_ACCEPT = 1, K_SUBMIT = 2, K_START = 3, K_RECV = 4, K_SEND = 5, K_CLOSE = 6, K_THREAD_START = 7,
        K_CONNECT = 10 };
 
@@ -64,7 +65,8 @@ static PyObject *kind_str[N_KINDS];
 static PyObject *s_feed, *s_rec, *s_line_no, *s_lanes, *s_trailer, *s_connections, *s_n_events, *s_t_max, *s_side,
     *s_client, *s_t, *s_dur, *s_kind, *s_conn, *s_count, *s_lines, *s_details, *s_sorted, *s_end, *s_frombytes,
     *s_id, *s_pending, *s_unmatched, *s_client_map, *s_spots, *s_index, *s_lane_index, *s_idx, *s_vid, *s_n,
-    *s_live, *s_dead, *s_epoch, *s_cap, *s_far, *s_values, *s_ids, *s_items, *s_new, *s_unix, *s_from, *s_dense;
+    *s_live, *s_dead, *s_epoch, *s_cap, *s_far, *s_values, *s_ids, *s_items, *s_new, *s_unix, *s_from, *s_dense,
+    *s_base;
 
 /* ------------------------------------------------------------------ per-lane staging */
 typedef struct {
@@ -106,6 +108,20 @@ typedef struct {
 
 #define LANE_CACHE 1024 /* lane ids below this find their stage by index, not by a dict and a scan */
 
+/* A detail's text -> its str and value id, for one run: close reasons repeat and both ends of a connection name
+   one peer, so most details make no new str and look nothing up in the value table's dict.  Ids never change
+   once given (Values only grows while a file is read), so an entry stays true for the whole run. */
+typedef struct {
+    PyObject *s; /* owned; NULL: a free slot */
+    uint64_t hash;
+    int32_t vid;
+} Seen;
+
+typedef struct {
+    Seen *slots;
+    Py_ssize_t mask, used; /* capacity - 1 (a power of two), entries */
+} SeenTable;
+
 typedef struct {
     Stage *stages;
     int n, cap;
@@ -113,6 +129,7 @@ typedef struct {
        object line (Python's feed may declare a lane again) */
     int32_t by_id[LANE_CACHE];
     int by_id_hi;
+    SeenTable seen;
     PyObject *builder, *rec, *lanes, *table;
     PyObject *pending, *unmatched, *client_map, *spots, *far, *value_ids, *value_items;
     /* the builder's client map (reader.IdMap): its dense array, held while feed_events runs, and its far dict */
@@ -120,6 +137,7 @@ typedef struct {
     Py_buffer cbuf;
     int cheld;
     Py_ssize_t clen;
+    int64_t cbase; /* IdMap.base: dense[k - cbase] */
     int64_t n_events, t_max;
     /* the connection table, while held */
     int held;
@@ -335,6 +353,8 @@ compact_rows(Ctx *c)
     return 0;
 }
 
+#define CONN_DENSE_SLACK 4096 /* conntable._DENSE_SLACK */
+
 /* ConnTable.new: the row of a new connection cid; -1 on error */
 static Py_ssize_t
 new_row(Ctx *c, int64_t cid)
@@ -342,7 +362,12 @@ new_row(Ctx *c, int64_t cid)
     if (c->rows == c->room && c->dead && c->dead * 4 >= c->rows && compact_rows(c) < 0)
         return -1;
     int dense = (cid > 0 && cid < c->len[M_POS]) || (cid < 0 && -cid < c->len[M_NEG]);
-    if (c->rows < c->room && dense) {
+    /* an id the table's _slot would put in its far dict (not grow a map for): written here too.  A client's
+       half of a real recording is one (client processes number theirs from 10,000,000): a call to new() and
+       every buffer held again, a connection */
+    int64_t mag = cid < 0 ? -cid : cid;
+    int far = !dense && mag >= (c->live + 1) * 2 + CONN_DENSE_SLACK;
+    if (c->rows < c->room && (dense || far)) {
         Py_ssize_t r = c->rows++;
         for (int k = 0; k < N_COLS; k++) {
             Py_ssize_t size = c->buf[k].itemsize;
@@ -356,7 +381,8 @@ new_row(Ctx *c, int64_t cid)
         }
         I(c, C_ID)[r] = (int32_t)cid;
         c->live++;
-        set_slot(c, cid, r);
+        if (set_slot(c, cid, r) < 0)
+            return -1;
         return r;
     }
     /* no room, or an id beyond the dense maps: the table's own new() grows them */
@@ -413,6 +439,95 @@ value_id(Ctx *c, PyObject *v)
     return (int32_t)id;
 }
 
+static uint64_t
+seen_hash(const char *p, Py_ssize_t n)
+{
+    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x100000001B3ull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, (size_t)n);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 32);
+}
+
+static void
+seen_free(SeenTable *t)
+{
+    if (t->slots != NULL)
+        for (Py_ssize_t i = 0; i <= t->mask; i++)
+            Py_XDECREF(t->slots[i].s);
+    PyMem_Free(t->slots);
+    t->slots = NULL;
+    t->mask = t->used = 0;
+}
+
+/* room for one more entry (at most half full) */
+static int
+seen_room(SeenTable *t)
+{
+    if (t->slots != NULL && (t->used + 1) * 2 <= t->mask + 1)
+        return 0;
+    Py_ssize_t cap = t->slots ? (t->mask + 1) * 2 : 256;
+    Seen *slots = PyMem_Calloc((size_t)cap, sizeof(Seen));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; t->slots != NULL && i <= t->mask; i++) {
+        Seen *e = &t->slots[i];
+        if (e->s == NULL)
+            continue;
+        Py_ssize_t j = (Py_ssize_t)(e->hash & (uint64_t)(cap - 1));
+        while (slots[j].s != NULL)
+            j = (j + 1) & (cap - 1);
+        slots[j] = *e;
+    }
+    PyMem_Free(t->slots);
+    t->slots = slots;
+    t->mask = cap - 1;
+    return 0;
+}
+
+/* A string detail's str (a new reference) and its value id (Values.id_of), NULL on error: the run's table has
+   the ones seen before; a new one is made and looked up once. */
+static PyObject *
+detail_str(Ctx *c, const char *p, Py_ssize_t n, int32_t *vid)
+{
+    SeenTable *t = &c->seen;
+    if (seen_room(t) < 0)
+        return NULL;
+    uint64_t h = seen_hash(p, n);
+    Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)t->mask);
+    for (; t->slots[i].s != NULL; i = (i + 1) & t->mask) {
+        Seen *e = &t->slots[i];
+        if (e->hash == h && PyUnicode_GET_LENGTH(e->s) == n && memcmp(PyUnicode_DATA(e->s), p, (size_t)n) == 0) {
+            *vid = e->vid;
+            Py_INCREF(e->s);
+            return e->s;
+        }
+    }
+    PyObject *s = PyUnicode_FromStringAndSize(p, n);
+    if (s == NULL)
+        return NULL;
+    int32_t id = value_id(c, s);
+    if (id < 0) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    Py_INCREF(s);
+    t->slots[i].s = s;
+    t->slots[i].hash = h;
+    t->slots[i].vid = id;
+    t->used++;
+    *vid = id;
+    return s;
+}
+
 /* str(detail)'s value id, -1 for None: -2 on error */
 static int32_t
 reason_id(Ctx *c, PyObject *detail)
@@ -434,6 +549,15 @@ join_key(PyObject *detail)
     if (!PyUnicode_Check(detail))
         Py_RETURN_NONE;
     Py_ssize_t n = PyUnicode_GET_LENGTH(detail);
+    if (PyUnicode_IS_ASCII(detail)) { /* (every detail the fast path reads): an address, host:port, as it is */
+        const char *d = (const char *)PyUnicode_DATA(detail);
+        if (!(n >= 5 && memcmp(d, "unix:", 5) == 0)) {
+            if (memchr(d, ':', (size_t)n) == NULL)
+                Py_RETURN_NONE;
+            Py_INCREF(detail);
+            return detail;
+        }
+    }
     Py_ssize_t is_unix = PyUnicode_Tailmatch(detail, s_unix, 0, n, -1);
     if (is_unix < 0)
         return NULL;
@@ -640,7 +764,8 @@ typedef struct {
 
 static int leading_zero; /* set by parse_int: a number written with a leading zero (int() takes it, JSON not) */
 
-/* An integer of 1-18 digits, optionally negative; leading zeros only where ``strict`` is 0. */
+/* An integer of 1-18 digits, optionally negative; leading zeros only where ``strict`` is 0.  *end is the line's
+   closing ']' (parse_line checked it), so the digits stop there at the latest: no bound to test a digit. */
 static const char *
 parse_int(const char *p, const char *end, int64_t *out, int strict)
 {
@@ -650,11 +775,9 @@ parse_int(const char *p, const char *end, int64_t *out, int strict)
         p++;
     }
     const char *start = p;
-    int64_t v = 0;
-    while (p < end && *p >= '0' && *p <= '9' && p - start < 19) {
-        v = v * 10 + (*p - '0');
-        p++;
-    }
+    uint64_t v = 0; /* (wraps past 19 digits, harmlessly: more than 18 are refused) */
+    for (unsigned d; (d = (unsigned char)*p - '0') < 10; p++)
+        v = v * 10 + d;
     Py_ssize_t n = p - start;
     if (n == 0 || n > 18)
         return NULL;
@@ -663,8 +786,29 @@ parse_int(const char *p, const char *end, int64_t *out, int strict)
             return NULL;
         leading_zero = 1;
     }
-    *out = neg ? -v : v;
+    *out = neg ? -(int64_t)v : (int64_t)v;
     return p;
+}
+
+/* The kind's code, -1 for none: one candidate by the first letter and the length, then compared (a scan of
+   the names, a strlen and a memcmp each, was a tenth of a line's parse). */
+static int
+kind_of(const char *k, Py_ssize_t n)
+{
+    int i = -1;
+    switch (n ? k[0] : 0) {
+    case 'a': i = 1; break;                                  /* accept */
+    case 'c': i = n == 5 ? 6 : 10; break;                    /* close, connect */
+    case 'l': i = 0; break;                                  /* listen */
+    case 'r': i = 4; break;                                  /* recv */
+    case 's': i = n == 4 ? 5 : n == 5 ? 3 : n == 6 && k[1] == 'u' ? 2 : 9; break; /* send start submit select */
+    case 't': i = n == 12 ? 7 : 8; break;                    /* thread_start, thread_exit */
+    case 'w': i = 11; break;                                 /* work */
+    default: return -1;
+    }
+    if (KIND_LEN[i] != n || memcmp(KIND_NAMES[i], k, (size_t)n) != 0)
+        return -1;
+    return i;
 }
 
 static int
@@ -690,13 +834,7 @@ parse_line(const char *p, Py_ssize_t size, Line *ln)
     Py_ssize_t klen = p - k;
     if (p >= end || *p++ != '"' || p >= end || *p++ != ',')
         return 0;
-    ln->kind = -1;
-    for (int i = 0; i < N_KINDS; i++)
-        if ((Py_ssize_t)strlen(KIND_NAMES[i]) == klen && memcmp(KIND_NAMES[i], k, klen) == 0) {
-            ln->kind = i;
-            break;
-        }
-    if (ln->kind < 0)
+    if ((ln->kind = kind_of(k, klen)) < 0)
         return 0;
     if ((p = parse_int(p, end, &ln->lane, 0)) == NULL || p >= end || *p++ != ',')
         return 0;
@@ -759,6 +897,12 @@ cmap_hold(Ctx *c)
     }
     c->clen = c->cbuf.len / 4;
     c->cheld = 1;
+    int ok = 1;
+    c->cbase = attr_i64(c->client_map, s_base, &ok);
+    if (!ok) {
+        cmap_release(c);
+        return -1;
+    }
     return 0;
 }
 
@@ -766,8 +910,9 @@ cmap_hold(Ctx *c)
 static int
 cmap_get(Ctx *c, int64_t k, int64_t *out)
 {
-    if (k >= 0 && k < c->clen) {
-        int32_t v = ((int32_t *)c->cbuf.buf)[k];
+    int64_t j = k - c->cbase;
+    if (j >= 0 && j < c->clen) {
+        int32_t v = ((int32_t *)c->cbuf.buf)[j];
         if (v) {
             *out = v;
             return 1;
@@ -791,8 +936,9 @@ cmap_get(Ctx *c, int64_t k, int64_t *out)
 static int
 cmap_set(Ctx *c, int64_t k, int64_t v)
 {
-    if (k >= 0 && k < c->clen) {
-        ((int32_t *)c->cbuf.buf)[k] = (int32_t)v;
+    int64_t j = k - c->cbase;
+    if (j >= 0 && j < c->clen) {
+        ((int32_t *)c->cbuf.buf)[j] = (int32_t)v;
         return 0;
     }
     cmap_release(c);
@@ -809,15 +955,12 @@ cmap_set(Ctx *c, int64_t k, int64_t v)
 static int
 client_conn(Ctx *c, int64_t client_id, int kind, PyObject *detail, int64_t *out)
 {
-    PyObject *key = PyLong_FromLongLong(client_id);
+    int known = cmap_get(c, client_id, out);
+    if (known != 0)
+        return known < 0 ? -1 : 0;
+    PyObject *jk = NULL, *key = PyLong_FromLongLong(client_id);
     if (key == NULL)
         return -1;
-    PyObject *jk = NULL;
-    int known = cmap_get(c, client_id, out);
-    if (known != 0) {
-        Py_DECREF(key);
-        return known < 0 ? -1 : 0;
-    }
     if (kind == K_CONNECT) {
         if ((jk = join_key(detail)) == NULL)
             goto fail;
@@ -931,7 +1074,7 @@ done:
 
 /* Builder._connection */
 static int
-connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail)
+connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail, int32_t vid)
 {
     Py_ssize_t r = row_of(c, cid);
     if (r == -2)
@@ -949,7 +1092,7 @@ connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail)
                 I(c, C_CLIENT_ID)[r] = (int32_t)-cid;
         }
         else if (ln->kind == K_CLOSE) {
-            if ((why = reason_id(c, detail)) == -2)
+            if ((why = PyUnicode_CheckExact(detail) ? vid : reason_id(c, detail)) == -2)
                 return -1;
             Q(c, C_CLIENT_CLOSE_T)[r] = t;
             I(c, C_CLIENT_CLOSE_REASON)[r] = why;
@@ -963,13 +1106,7 @@ connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail)
         Q(c, C_ACCEPT_T)[r] = t;
         Q(c, C_ACCEPT_DUR)[r] = dur;
         I(c, C_ACCEPT_LANE)[r] = li;
-        if (PyUnicode_Check(detail)) {
-            if ((why = value_id(c, detail)) < 0)
-                return -1;
-        }
-        else
-            why = -1;
-        I(c, C_PEER)[r] = why;
+        I(c, C_PEER)[r] = PyUnicode_Check(detail) ? vid : -1;
         return match_accept(c, cid, detail);
     case K_SUBMIT:
         Q(c, C_SUBMIT_T)[r] = t;
@@ -993,7 +1130,7 @@ connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail)
         }
         break;
     case K_CLOSE:
-        if ((why = reason_id(c, detail)) == -2)
+        if ((why = PyUnicode_CheckExact(detail) ? vid : reason_id(c, detail)) == -2)
             return -1;
         Q(c, C_CLOSE_T)[r] = t;
         I(c, C_CLOSE_REASON)[r] = why;
@@ -1050,16 +1187,17 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
             return 0; /* a byte sum past 64 bits: the Python table turns the column into ints */
     }
     PyObject *detail = Py_None;
+    int32_t vid = -1; /* the detail's value id (Values.id_of, taken here first as the lane's details take it) */
     Py_INCREF(detail);
     if (ln->has_detail) {
         Py_DECREF(detail);
-        if (ln->detail_is_int)
+        if (ln->detail_is_int) {
             detail = PyLong_FromLongLong(ln->idetail);
-        else {
-            /* not interned (Builder._event does): the value table keeps one copy of each, and interning
-               was a second dict lookup a detail */
-            detail = PyUnicode_FromStringAndSize(ln->detail, ln->detail_len);
+            if (detail != NULL && (vid = value_id(c, detail)) < 0)
+                Py_CLEAR(detail);
         }
+        else /* not interned as Builder._event does: the run's table shares one str each */
+            detail = detail_str(c, ln->detail, ln->detail_len, &vid);
         if (detail == NULL)
             return -1;
     }
@@ -1082,8 +1220,8 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
         goto done;
     s->n++;
     if (detail != Py_None) {
-        int32_t i32 = (int32_t)i, vid = value_id(c, detail);
-        if (vid < 0 || buf_put(&s->didx, &i32, 4) < 0 || buf_put(&s->dvid, &vid, 4) < 0)
+        int32_t i32 = (int32_t)i;
+        if (buf_put(&s->didx, &i32, 4) < 0 || buf_put(&s->dvid, &vid, 4) < 0)
             goto done;
     }
     if (s->client && conn < 0) { /* Builder._client_spots.setdefault(-conn, []).append((lane, i)) */
@@ -1100,13 +1238,14 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
             Py_DECREF(list); /* the dict holds it */
         }
         Py_DECREF(key);
-        PyObject *spot = Py_BuildValue("(On)", lane, i);
+        PyObject *at = PyLong_FromSsize_t(i), *spot = at ? PyTuple_Pack(2, lane, at) : NULL;
+        Py_XDECREF(at);
         int r = spot ? PyList_Append(list, spot) : -1;
         Py_XDECREF(spot);
         if (r < 0)
             goto done;
     }
-    if (conn && connection(c, s, conn, ln, detail) < 0)
+    if (conn && connection(c, s, conn, ln, detail, vid) < 0)
         goto done;
     rc = 1;
 done:
@@ -1155,6 +1294,7 @@ ctx_close(Ctx *c)
     for (int i = 0; i < c->n; i++)
         stage_free(&c->stages[i]);
     PyMem_Free(c->stages);
+    seen_free(&c->seen);
     table_release(c);
     cmap_release(c);
     Py_XDECREF(c->cmap_far);
@@ -2952,15 +3092,21 @@ PyInit__fastread(void)
     INTERN(s_n, "n"); INTERN(s_live, "live"); INTERN(s_dead, "dead"); INTERN(s_epoch, "epoch"); INTERN(s_cap, "cap");
     INTERN(s_far, "far"); INTERN(s_values, "value_table"); INTERN(s_ids, "ids"); INTERN(s_items, "items");
     INTERN(s_new, "new"); INTERN(s_unix, "unix:"); INTERN(s_from, " from "); INTERN(s_dense, "dense");
+    INTERN(s_base, "base");
     for (int k = 0; k < N_BUFS; k++)
         INTERN(col_str[k], COL_NAMES[k]);
     INTERN(s_cls, "cls"); INTERN(s_cum, "cum"); INTERN(s_inst, "inst"); INTERN(s_maxend, "maxend");
     INTERN(s_sums, "_sums"); INTERN(s_top, "_top"); INTERN(s_work, "work"); INTERN(s_life, "life"); INTERN(s_get, "get");
     INTERN(s_q, "q"); INTERN(s_i, "i"); INTERN(s_b, "b");
 #undef INTERN
-    for (int k = 0; k < N_KINDS; k++)
+    for (int k = 0; k < N_KINDS; k++) {
+        if ((Py_ssize_t)strlen(KIND_NAMES[k]) != KIND_LEN[k]) {
+            PyErr_SetString(PyExc_SystemError, "_fastread: KIND_LEN does not match KIND_NAMES");
+            return NULL;
+        }
         if ((kind_str[k] = PyUnicode_InternFromString(KIND_NAMES[k])) == NULL)
             return NULL;
+    }
     PyObject *array_mod = PyImport_ImportModule("array");
     if (array_mod == NULL)
         return NULL;

@@ -54,38 +54,46 @@ _MAX_INT = 2**62
 
 class IdMap:
     """Client connection id (> 0) -> server connection id (!= 0), as a dict would: a dense array where ids are
-    near the count (one a connection: a dict of ~900,000 ints was ~90 MB at 10M events), a dict beyond.
+    near each other (one a connection: a dict of ~900,000 ints was ~90 MB at 10M events), a dict beyond.
 
-    ``dense[k]`` is 0 for none; an id past the array is looked up in ``far``.  A write to an id the array
-    covers goes to the array (so the array, when it holds a value, holds the latest).  The C fast path reads
-    and writes ``dense`` in place and calls ``__setitem__`` past its end.
+    ``dense[k - base]`` is 0 for none; an id outside the array is looked up in ``far``.  ``base`` is set by the
+    first id written: a client process numbers its connections from its round's first id (10,000,000 times
+    the round), so without it every client id of a real recording went to the dict.  A write to an id the
+    array covers goes to the array (so the array, when it holds a value, holds the latest).  The C fast path
+    reads and writes ``dense`` in place and calls ``__setitem__`` outside it.
     """
 
-    __slots__ = ("dense", "far")
+    __slots__ = ("dense", "far", "base")
 
     def __init__(self) -> None:
         self.dense = array("i")
         self.far: dict[int, int] = {}
+        self.base = 0
 
     def get(self, k: int) -> int | None:
-        if 0 <= k < len(self.dense):
-            v = self.dense[k]
+        j = k - self.base
+        if 0 <= j < len(self.dense):
+            v = self.dense[j]
             if v:
                 return v
         return self.far.get(k)
 
     def __setitem__(self, k: int, v: int) -> None:
         d = self.dense
-        if 0 <= k < len(d):
-            d[k] = v
-        elif 0 <= k < 2 * len(d) + _DENSE_SLACK:
-            d.frombytes(bytes(4 * (max(k + 1, len(d) * 5 // 4 + 1024) - len(d))))
-            d[k] = v
+        if not d and not self.far and k >= _DENSE_SLACK:  # (ids near 0 keep base 0, as a server's)
+            self.base = k - _BASE_SLACK  # room below for ids that came first but are matched later
+        j = k - self.base
+        if 0 <= j < len(d):
+            d[j] = v
+        elif 0 <= j < 2 * len(d) + _DENSE_SLACK:
+            d.frombytes(bytes(4 * (max(j + 1, len(d) * 5 // 4 + 1024) - len(d))))
+            d[j] = v
         else:
             self.far[k] = v
 
 
 _DENSE_SLACK = 1 << 16
+_BASE_SLACK = 1 << 12
 
 
 class Builder:
