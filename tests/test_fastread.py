@@ -397,3 +397,32 @@ def test_many_connections_and_repeated_details_read_the_same_both_ways(tmp_path,
     fast, careful = reader.load(str(path), fast=True), reader.load(str(path), fast=False)
     assert list(fast.values.items) == list(careful.values.items)  # numbered in the same order, 7 apart from "7"
     assert len(fast.values.items) >= min(peers, n_conns)
+
+
+@needs_c
+@pytest.mark.parametrize("last", ["", '[1234567890123456789,0,"recv",1,0,0]', '[5,1,"recv",1,0,123456789012345678901]',
+                                  '[5,1,"close",1,1,-1,0123456789]', '[5,1,"close",1,1,-1,-12345678901234]',
+                                  '[-123456789012,1,"recv",1,0,0]', '[123456789x,1,"recv",1,0,0]'])
+def test_numbers_of_every_length_read_the_same_both_ways(tmp_path, last):
+    # The C path scans digits up to the line's ']' with no bound to test (it stops there): numbers of 1 to
+    # 18 digits in every field, a leading zero, a minus, the line's end right after them; then one line the
+    # careful path reads or rejects (too long, a leading zero in an integer detail, a negative time)
+    import random
+
+    rnd = random.Random(3)
+    lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"}),
+             json.dumps({"lane": 10, "name": "c", "side": "client"})]
+    for k in range(1, 19):
+        for _ in range(6):
+            x = str(rnd.randrange(10 ** (k - 1), 10**k))
+            lines += [f'[{x},{x[:5]},"recv",1,{x[:9]},{x}]', f'[{x},0,"send",1,0,-{x}]',
+                      f'[5,{x},"close",1,1,-1,{x}]', f'[5,{x},"close",1,1,-1,-{x}]',
+                      f'[5,1,"connect",10,{x[:9]},0]', f'[0{x},1,"send",1,0,3]', f'[{x[:17]}0,1,"recv",1,0,0]']
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines + [last] * bool(last)) + "\n", encoding="utf-8")
+    slow = outcome(str(path), False)
+    assert slow == reference(str(path))
+    assert outcome(str(path), True) == slow
+    assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
+    valid = ("", '[1234567890123456789,0,"recv",1,0,0]', '[5,1,"close",1,1,-1,-12345678901234]')
+    assert isinstance(slow, tuple) == (last not in valid)  # (an error: the careful path's)
