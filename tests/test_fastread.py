@@ -426,3 +426,38 @@ def test_numbers_of_every_length_read_the_same_both_ways(tmp_path, last):
     assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
     valid = ("", '[1234567890123456789,0,"recv",1,0,0]', '[5,1,"close",1,1,-1,-12345678901234]')
     assert isinstance(slow, tuple) == (last not in valid)  # (an error: the careful path's)
+
+
+COUNTER_LINES = ['{"c": "queue", "t": 5, "v": 2}', '{"c": "queue", "t": 0, "v": -3}', '{"c": "", "t": 1, "v": 0}',
+                 '{"c": "backlog", "t": 4611686018427387903, "v": 4611686018427387903}', '{"c": "queue", "t": -0, "v": 1}',
+                 '{"c":"queue","t":5,"v":2}', '{"c": "queue", "v": 2, "t": 5}', '{"c": "queue", "t": 5, "v": 2, "x": 1}',
+                 '{"c": "q\\u00e9", "t": 5, "v": 2}', '{"c": "a\\"b", "t": 5, "v": 2}', '{"c": "queue", "t": 5, "v": 2} ']
+BAD_COUNTERS = ['{"c": "queue", "t": -5, "v": 2}', '{"c": "queue", "t": 4611686018427387904, "v": 2}',
+                '{"c": "queue", "t": 5, "v": -4611686018427387904}', '{"c": "queue", "t": 05, "v": 2}',
+                '{"c": "queue", "t": 5, "v": 2.0}', '{"c": "queue", "t": 5, "v": 2', '{"c": "queue", "t": 5, "v": "2"}']
+
+
+@needs_c
+@pytest.mark.parametrize("bad", ["", *BAD_COUNTERS])
+def test_counter_lines_read_the_same_both_ways(tmp_path, bad):
+    # The C path appends a counter line of the recorder's shape to a counter already seen; a new counter, any
+    # other spacing or order, and every damaged one are the careful path's (the same error, the same line)
+    lines = [HEAD, json.dumps({"lane": 1, "name": "w", "side": "server"})]
+    for k in range(40):
+        lines += [f'[{k * 10},5,"recv",1,0,3]', COUNTER_LINES[k % len(COUNTER_LINES)], f'{{"c": "n{k % 7}", "t": {k}, '
+                  f'"v": {k * 3}}}']
+    lines[50:50] = [bad] * bool(bad)
+    lines += ['{"end": true}', '{"c": "queue", "t": 5, "v": 2}']  # a counter after the trailer: an error
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    slow = outcome(str(path), False)
+    assert slow == reference(str(path))
+    assert outcome(str(path), True) == slow
+    assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
+    assert isinstance(slow, tuple) and str(len(lines) if not bad else 51) in slow[1]
+    del lines[-1]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert outcome(str(path), True) == outcome(str(path), False) == reference(str(path))
+    if not bad:
+        rec = reader.load(str(path), fast=True)
+        assert len(rec.counters["queue"].t) == 26 and len(rec.counters["n3"].t) == 6  # (every one taken)
