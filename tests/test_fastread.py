@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -76,6 +77,16 @@ def loaded(path: str, fast: bool, chunk: int) -> object:
         return model(loader.run())
     except RecordingError as exc:
         return ("error", str(exc))
+
+
+def same_both_ways(path: Path, lines: list[str], chunk: int = 4096) -> object:
+    """Write ``lines`` to ``path``; assert both paths (load and the loader) read what the reference reads."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    slow = outcome(str(path), False)
+    assert slow == reference(str(path))
+    assert outcome(str(path), True) == slow
+    assert loaded(str(path), True, chunk) == loaded(str(path), False, chunk)
+    return slow
 
 
 @needs_c
@@ -350,12 +361,7 @@ def test_lanes_declared_between_events_and_again_read_the_same_both_ways(tmp_pat
         lines.append(json.dumps({"lane": 1, "name": "worker_0b", "native_id": 9, "side": side}))
     lines += ["[130,2,\"send\",1,1,10]", json.dumps({"lane": 5000, "name": "far", "native_id": 7, "side": "server"}),
               "[140,1,\"recv\",5000,0,3]", "[150,1,\"send\",1,1,4]", "[160,0,\"close\",1,1,-1]"]
-    path = tmp_path / "r.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    slow = outcome(str(path), False)
-    assert slow == reference(str(path))
-    assert outcome(str(path), True) == slow
-    assert loaded(str(path), True, 64) == loaded(str(path), False, 64)
+    same_both_ways(tmp_path / "r.jsonl", lines, chunk=64)
 
 
 def _pool(n_conns: int, first_client: int, peers: int, seed: int) -> list[str]:
@@ -389,11 +395,7 @@ def test_many_connections_and_repeated_details_read_the_same_both_ways(tmp_path,
     # one block) and the client map's array starts at the first client id written: the same model both ways
     lines = _pool(n_conns, first_client, peers, seed=n_conns + peers)
     path = tmp_path / "r.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    slow = outcome(str(path), False)
-    assert slow == reference(str(path))
-    assert outcome(str(path), True) == slow
-    assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
+    same_both_ways(path, lines)
     fast, careful = reader.load(str(path), fast=True), reader.load(str(path), fast=False)
     assert list(fast.values.items) == list(careful.values.items)  # numbered in the same order, 7 apart from "7"
     assert len(fast.values.items) >= min(peers, n_conns)
@@ -418,12 +420,7 @@ def test_numbers_of_every_length_read_the_same_both_ways(tmp_path, last):
             lines += [f'[{x},{x[:5]},"recv",1,{x[:9]},{x}]', f'[{x},0,"send",1,0,-{x}]',
                       f'[5,{x},"close",1,1,-1,{x}]', f'[5,{x},"close",1,1,-1,-{x}]',
                       f'[5,1,"connect",10,{x[:9]},0]', f'[0{x},1,"send",1,0,3]', f'[{x[:17]}0,1,"recv",1,0,0]']
-    path = tmp_path / "r.jsonl"
-    path.write_text("\n".join(lines + [last] * bool(last)) + "\n", encoding="utf-8")
-    slow = outcome(str(path), False)
-    assert slow == reference(str(path))
-    assert outcome(str(path), True) == slow
-    assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
+    slow = same_both_ways(tmp_path / "r.jsonl", lines + [last] * bool(last))
     valid = ("", '[1234567890123456789,0,"recv",1,0,0]', '[5,1,"close",1,1,-1,-12345678901234]')
     assert isinstance(slow, tuple) == (last not in valid)  # (an error: the careful path's)
 
@@ -450,15 +447,9 @@ def test_counter_lines_read_the_same_both_ways(tmp_path, bad):
     lines[50:50] = [bad] * bool(bad)
     lines += ['{"end": true}', '{"c": "queue", "t": 5, "v": 2}']  # a counter after the trailer: an error
     path = tmp_path / "r.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    slow = outcome(str(path), False)
-    assert slow == reference(str(path))
-    assert outcome(str(path), True) == slow
-    assert loaded(str(path), True, 4096) == loaded(str(path), False, 4096)
+    slow = same_both_ways(path, lines)
     assert isinstance(slow, tuple) and str(len(lines) if not bad else 51) in slow[1]
-    del lines[-1]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert outcome(str(path), True) == outcome(str(path), False) == reference(str(path))
+    same_both_ways(path, lines[:-1])
     if not bad:
         rec = reader.load(str(path), fast=True)
         assert len(rec.counters["queue"].t) == 26 and len(rec.counters["n3"].t) == 6  # (every one taken)
