@@ -381,6 +381,23 @@ def test_the_c_queue_writes_what_the_python_formatter_writes(events: list[tuple[
     assert tap.pending == len(events) - n
     assert tap.take(len(events), event_line) == format_lines([], events[n:])
     assert tap.pending == 0
+    for ev in events:  # as bytes after a head (the recorder's file): the same lines, in UTF-8
+        tap.emit(ev)
+    head = ['{"lane": 0, "name": "é"}', '{"c": "queue", "t": 1, "v": 0}']
+    assert tap.take(take, event_line, format_lines(head, []).encode()) == format_lines(head, events[:n]).encode()
+    assert tap.take(-1, event_line, b"") == format_lines([], events[n:]).encode()
+
+
+def test_take_as_bytes_keeps_the_head_first_and_refuses_a_head_that_is_not_bytes() -> None:
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=100)
+    assert tap.take(-1, event_line, b"") == b""
+    assert tap.take(-1, event_line, b'{"mark": "x", "t": 0}\n') == b'{"mark": "x", "t": 0}\n'
+    tap.emit((1, 2, "recv", 0, 1, 5))
+    with pytest.raises(TypeError, match="head must be bytes"):
+        tap.take(-1, event_line, "not bytes")
+    assert tap.pending == 1  # refused before anything was taken
+    tap.emit((3, 4, "close", 0, 1, -1, "ünïcode"))
+    assert tap.take(-1, event_line, b"") == '[1,2,"recv",0,1,5]\n[3,4,"close",0,1,-1,"ünïcode"]\n'.encode()
 
 
 EDGES = sorted({0, -1, -(2**63), 2**63 - 1} | {s * (10**k + d) for k in range(19) for d in (-1, 0, 1) for s in (1, -1)

@@ -110,6 +110,56 @@ def test_failing_sink_is_detached_and_reported_once(capsys: pytest.CaptureFixtur
     assert sink.attempts == 3  # detached after the first failure: no more writes tried, not even the trailer
 
 
+class FailingBuffer(io.BytesIO):
+    """A file's binary buffer that fails every write, like a disk that filled up."""
+
+    def write(self, data: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.skipif(not hot_path_built(), reason="the C hot path was not built (no C compiler)")
+def test_a_failing_file_under_the_c_queue_is_detached_and_reported_once(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The C queue's batches go to the file's binary buffer as bytes: its failure detaches the sink as the text
+    layer's does (once said, every later event counted, the server going on)."""
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, c_hot_path=True)
+    lane = rec.declare_lane("main")
+    rec.emit((1, 0, "recv", lane, 1, 5))
+    rec.flush()  # written
+    rec._raw = FailingBuffer()
+    for _ in range(3):
+        for i in range(4):
+            rec.emit((10 + i, 0, "recv", lane, 1, i))
+        rec.flush()
+    trailer = rec.close()
+    assert rec.broken is not None and "No space left" in rec.broken
+    assert (trailer["events"], trailer["dropped"]) == (1, 12)
+    assert capsys.readouterr().err.count("stopped: [Errno 28] No space left on device") == 1
+    r = load(path)  # what was written before stays readable (no trailer)
+    assert [e.nbytes for e in r.lanes[lane].events()] == [5] and not r.complete
+
+
+@pytest.mark.parametrize("c", [True, False] if hot_path_built() else [False])
+def test_both_queues_write_the_same_file_through_the_file_they_opened(tmp_path: Path, c: bool) -> None:
+    """Lanes, counters, marks and events with and without details, not ASCII, in their order, as text or bytes."""
+    path = tmp_path / f"{c}.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, c_hot_path=c)
+    lane = rec.declare_lane("récv-1")
+    rec.emit((1, 2, "recv", lane, 1, 5))
+    rec.mark("ünïcode mark")
+    rec.emit((3, 0, "close", lane, 1, -1, "é"))
+    rec.flush()
+    rec.counter("queue", 3)
+    rec.emit((4, 1, "send", lane, 1, 9))
+    rec.close()
+    body = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()[1:-1]]
+    assert body == [{"lane": lane, "name": "récv-1", "native_id": threading.get_native_id(), "side": "server"},
+                    {"mark": "ünïcode mark", "t": body[1]["t"]}, [1, 2, "recv", lane, 1, 5],
+                    [3, 0, "close", lane, 1, -1, "é"], {"c": "queue", "t": body[4]["t"], "v": 3},
+                    [4, 1, "send", lane, 1, 9]]
+
+
 def test_failing_sink_on_the_header_counts_everything_dropped(capsys: pytest.CaptureFixture[str]) -> None:
     rec = Recorder(FailingFile(good_writes=0), {"model": "pool"}, clock=FakeClock(), flush_interval=3600)
     lane = rec.declare_lane("main")

@@ -51,7 +51,7 @@
 
 /* What tracer/record/hotpath.py expects (VERSION there): a build from older source,
    left behind in an editable install, is then not used. */
-#define HOTPATH_VERSION 2
+#define HOTPATH_VERSION 3
 
 static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send, *s_shutdown;
 static PyObject *sock_recv, *sock_send, *sock_sendall, *sock_recv_into; /* _socket.socket's own methods */
@@ -427,14 +427,37 @@ format_batch(Out *o, Ev *evs, Py_ssize_t n)
 }
 
 PyDoc_STRVAR(Tap_take_doc,
-"take(n, line) -> str: the first n queued events as JSON Lines, taken off the queue.\n\n"
-"line(event_tuple) -> str makes the line (newline included) of an event queued raw.");
+"take(n, line[, head]) -> str: the first n queued events as JSON Lines, taken off the queue.\n\n"
+"line(event_tuple) -> str makes the line (newline included) of an event queued raw.  With head (bytes:\n"
+"UTF-8 lines that go first), bytes: head then the events' lines, made with the GIL released and handed\n"
+"over as they are, for the file's binary buffer (no str made of the batch, decoded and encoded back).");
+
+/* The bytes take(n, line, head) makes at most: the head and each event's line at its longest (what
+   format_batch reserves for it), so that the lines are written into the bytes object itself without the
+   GIL, which it needs to grow.  -1 past PY_SSIZE_T_MAX. */
+static Py_ssize_t
+batch_bound(Ev *evs, Py_ssize_t n, Py_ssize_t head_len)
+{
+    Py_ssize_t bound = head_len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t line = evs[i].raw != NULL ? evs[i].klen : 5 * 21 + evs[i].klen + 12;
+        if (bound > PY_SSIZE_T_MAX - line)
+            return -1;
+        bound += line;
+    }
+    return bound;
+}
 
 static PyObject *
 Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "take(n, line)");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "take(n, line[, head])");
+        return NULL;
+    }
+    PyObject *head = nargs == 3 ? args[2] : NULL;
+    if (head != NULL && !PyBytes_Check(head)) {
+        PyErr_SetString(PyExc_TypeError, "take(): head must be bytes");
         return NULL;
     }
     Py_ssize_t n = PyLong_AsSsize_t(args[0]);
@@ -486,6 +509,22 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
         ev->kind = text; /* keeps the UTF-8 alive */
+    }
+    if (head != NULL) { /* bytes: the lines written straight into the object handed back */
+        Py_ssize_t bound = batch_bound(evs, n, PyBytes_GET_SIZE(head));
+        if (bound < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if ((result = PyBytes_FromStringAndSize(NULL, bound)) == NULL)
+            goto done;
+        Out b = {PyBytes_AS_STRING(result), PyBytes_GET_SIZE(head), bound};
+        memcpy(b.buf, PyBytes_AS_STRING(head), b.len);
+        Py_BEGIN_ALLOW_THREADS
+        format_batch(&b, evs, n); /* within the bound: never grows the buffer (not its to free) */
+        Py_END_ALLOW_THREADS
+        _PyBytes_Resize(&result, b.len); /* NULL (error set) if it failed */
+        goto done;
     }
     Out o = {self->out_buf, 0, self->out_cap}; /* this batch's; another take meanwhile makes its own */
     self->out_buf = NULL;
