@@ -402,25 +402,21 @@ class Recorder:
             batch = [popleft() for _ in range(pending)]
         if self._child is not None:
             sent = self._send(head, batch)
-        elif tap is not None and self._raw is not None and (data := _utf8(head)) is not None:
-            # The batch as bytes, straight to the binary buffer: a str of it held the server's GIL ~400 us a
-            # 10,000-event batch (the lesson's pool under load: 20 a second), decoded from the C text, joined to
-            # the head, encoded back by the text layer (measured: bench note gil11)
-            try:
-                data = tap.take(pending, event_line, data)
-            except (TypeError, ValueError, OverflowError) as exc:  # a bug in whoever emitted an event
-                self._write_now(format_lines(head, []))
-                self._unformattable(exc, pending)
-                return
-            sent = self._write_now(data)
         else:
+            # The C queue's batch as bytes, straight to the file's binary buffer: a str of it held the server's
+            # GIL ~400 us a 10,000-event batch (the lesson's pool under load: 20 a second), decoded from the C
+            # text, joined to the head, encoded back by the text layer (measured: notes/gil11.md)
+            data = _utf8(head) if tap is not None and self._raw is not None else None
             try:
-                text = format_lines(head, batch) + (tap.take(pending, event_line) if tap is not None else "")
+                if data is not None:
+                    out: str | bytes = tap.take(pending, event_line, data)
+                else:
+                    out = format_lines(head, batch) + (tap.take(pending, event_line) if tap is not None else "")
             except (TypeError, ValueError, OverflowError) as exc:  # a bug in whoever emitted an event
                 self._write_now(format_lines(head, []))  # the lanes' declarations still go in
                 self._unformattable(exc, pending)
                 return
-            sent = self._write_now(text)
+            sent = self._write_now(out)
         if sent:
             self._written += pending
         else:  # the sink is gone: these never reached the file
