@@ -133,8 +133,9 @@ def _walk_table() -> dict[str, dict[tuple[int, int], int]]:
 def _walk_bytes() -> bytes:
     """:func:`_walk_table` as the C walk reads it: a byte per (side, state, kind code), the next state + 1."""
     raw = bytearray(2 * len(_STATE_NAMES) * 256)
+    table = _walk_table()
     for k, side in enumerate(_SIDES):
-        for (state, code), after in _walk_table()[side].items():
+        for (state, code), after in table[side].items():
             raw[(k * len(_STATE_NAMES) + state) * 256 + code] = after + 1
     return bytes(raw)
 
