@@ -644,7 +644,7 @@ def _callgrind_threads(out: str, cmd_has: str = "") -> list[tuple[int, bool]]:
     """(instructions, is the recorder's writer) per thread of the process whose command line holds ``cmd_has``.
 
     One file a thread (``--separate-threads``), ``OUT.PID-NN`` with ``%p`` in the name; a thread is the
-    writer when its profile names ``Tap_take`` or the Python formatter (the writer is the only caller).
+    writer when its profile names ``Tap_take``, ``Tap_write`` or the Python formatter (the writer is the only caller).
     Threads are told apart by what they ran, not by their number: the untraced server has grown threads
     before (the counters' sampler), and a count-based split then failed.
     """
@@ -656,7 +656,7 @@ def _callgrind_threads(out: str, cmd_has: str = "") -> list[tuple[int, bool]]:
             continue
         total = next((int(line.split()[1]) for line in text.splitlines() if line.startswith(("summary:", "totals:"))),
                      0)
-        found.append((total, "Tap_take" in text or "format_lines" in text))
+        found.append((total, "Tap_take" in text or "Tap_write" in text or "format_lines" in text))
     return found
 
 

@@ -400,6 +400,71 @@ def test_take_as_bytes_keeps_the_head_first_and_refuses_a_head_that_is_not_bytes
     assert tap.take(-1, event_line, b"") == '[1,2,"recv",0,1,5]\n[3,4,"close",0,1,-1,"ünïcode"]\n'.encode()
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(odd_events, max_size=30), st.integers(-1, 40))
+def test_write_puts_in_the_file_what_take_hands_back(events: list[tuple[Any, ...]], take: int) -> None:
+    """Tap.write formats into its kept buffer and writes it itself: the same bytes as take()'s, the rest queued."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=1_000)
+    twin = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=1_000)
+    for ev in events:
+        tap.emit(ev)
+        twin.emit(ev)
+    head = format_lines(['{"lane": 0, "name": "é"}'], []).encode()
+    read, write = os.pipe()
+    try:
+        written = tap.write(write, take, event_line, head)
+        written += tap.write(write, -1, event_line, b"")
+        os.close(write)
+        with os.fdopen(read, "rb") as f:
+            data = f.read()
+    finally:
+        for fd in (read, write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    assert data == twin.take(take, event_line, head) + twin.take(-1, event_line, b"")
+    assert written == len(data) and tap.pending == 0
+
+
+def test_write_of_batches_of_every_size_keeps_order_and_says_what_fails(tmp_path: Path) -> None:
+    """Bursts past the kept buffer's size, an empty queue, a bad descriptor (OSError: the batch is gone, the tap
+    still works), a head that is not bytes (refused before anything is taken)."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=1_000_000)
+    emitted: list[tuple[Any, ...]] = []
+    serial = itertools.count()
+    path = tmp_path / "out.jsonl"
+    with open(path, "ab") as f:
+        assert tap.write(f.fileno(), -1, event_line, b"") == 0  # nothing queued yet: nothing written
+        for size, take in [(3000, 1000), (70_000, 70_000), (0, 10), (200_000, -1), (5, 5)]:
+            for _ in range(size):
+                i = next(serial)
+                emitted.append((i, i % 977, "recv", i % 7, i % 11, i) if i % 1000 else (i, 0, "close", 1, 2, -1, "é"))
+                tap.emit(emitted[-1])
+            tap.write(f.fileno(), take, event_line, b"")
+        tap.write(f, -1, event_line, b"")  # a file object is taken for its descriptor, as os.write's callers do
+    assert path.read_bytes() == format_lines([], emitted).encode()
+    tap.emit((1, 2, "recv", 0, 1, 5))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(TypeError, match="head must be bytes"):
+            tap.write(fd, -1, event_line, "not bytes")
+        assert tap.pending == 1
+        with pytest.raises(OSError) as failed:
+            tap.write(fd, -1, event_line, b"")  # read-only: write(2) says EBADF
+    finally:
+        os.close(fd)
+    assert failed.value.errno is not None and tap.pending == 0
+    tap.emit((3, 4, "send", 0, 1, 6))
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: EPIPE (Python ignores SIGPIPE)
+    try:
+        with pytest.raises(BrokenPipeError):
+            tap.write(write, -1, event_line, b"")
+    finally:
+        os.close(write)
+
+
 EDGES = sorted({0, -1, -(2**63), 2**63 - 1} | {s * (10**k + d) for k in range(19) for d in (-1, 0, 1) for s in (1, -1)
                                               if -(2**63) <= s * (10**k + d) < 2**63})
 

@@ -110,6 +110,34 @@ def test_failing_sink_is_detached_and_reported_once(capsys: pytest.CaptureFixtur
     assert sink.attempts == 3  # detached after the first failure: no more writes tried, not even the trailer
 
 
+@pytest.mark.skipif(not hot_path_built(), reason="the C hot path was not built (no C compiler)")
+def test_a_file_whose_descriptor_fails_under_the_c_queue_is_detached_and_reported_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The C queue writes its batches to the file's descriptor itself (write(2)): a real failure there (a pipe nobody
+    reads: EPIPE) detaches the sink as the buffer's does, said once, every later event counted."""
+    path = tmp_path / "r.jsonl"
+    rec = Recorder(str(path), {"model": "pool"}, clock=FakeClock(), flush_interval=3600, c_hot_path=True)
+    lane = rec.declare_lane("main")
+    rec.emit((1, 0, "recv", lane, 1, 5))
+    rec.flush()
+    read, write = os.pipe()
+    os.close(read)
+    rec._raw = os.fdopen(write, "wb")
+    try:
+        for _ in range(3):
+            for i in range(4):
+                rec.emit((10 + i, 0, "recv", lane, 1, i))
+            rec.flush()
+        trailer = rec.close()
+    finally:
+        rec._raw.close()
+    assert rec.broken is not None and "Broken pipe" in rec.broken
+    assert (trailer["events"], trailer["dropped"]) == (1, 12)
+    assert capsys.readouterr().err.count("stopped: [Errno 32] Broken pipe") == 1
+    r = load(path)
+    assert [e.nbytes for e in r.lanes[lane].events()] == [5] and not r.complete
+
+
 class FailingBuffer(io.BytesIO):
     """A file's binary buffer that fails every write, like a disk that filled up."""
 

@@ -43,10 +43,14 @@
 #error "tracer.record._hotpath needs the GIL: not built for a free-threaded Python"
 #endif
 #include <structmember.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
-#ifndef _WIN32
+#ifdef _WIN32
+#include <io.h>
+#else
 #include <pthread.h>
+#include <unistd.h>
 #endif
 
 /* What tracer/record/hotpath.py expects (VERSION there): a build from older source,
@@ -70,7 +74,15 @@ typedef struct {
     int in_traced_call; /* see traced_call */
 } ThreadState;
 
-static _Thread_local ThreadState thread_state;
+#if defined(__GNUC__) && defined(__linux__)
+/* initial-exec: read at a fixed offset from the thread pointer, not through __tls_get_addr (a call a traced
+   call, 20 instructions, callgrind).  glibc keeps room in the static TLS block for a library loaded later with
+   a little of it (this is 32 bytes); where there is none, the import fails and the Python hot path is used. */
+#define HOT_TLS __attribute__((tls_model("initial-exec")))
+#else
+#define HOT_TLS
+#endif
+static _Thread_local ThreadState thread_state HOT_TLS;
 
 /* The traced calls in progress, all threads': one node on each caller's C stack, linked while the
    call blocks (the GIL held to link and unlink).  A program stopped while a thread waits in recv
@@ -97,7 +109,8 @@ forget_open_calls(void)
 
 typedef struct {
     long long start, dur, lane, conn, nbytes;
-    PyObject *kind;   /* a str (owned) whose text is kstr[:klen]; NULL for a raw event */
+    PyObject *kind;   /* owned: Python's kind str whose text is kstr[:klen], or (a raw event, once taken) its
+                         line; NULL for a C event (kstr is static text) and a raw event not yet taken */
     const char *kstr;
     Py_ssize_t klen;
     PyObject *raw;    /* the tuple as emitted (owned), for the Python formatter; else NULL */
@@ -361,27 +374,59 @@ static const char DIGIT_PAIRS[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+/* How many decimal digits u has (1 for 0).  From its bit length: log10(2) ~ 1233/4096 gives the count or one
+   less, one comparison tells.  Counting by dividing by 10 was a division a digit, 12 for a start time, five
+   numbers an event: the formatter's main cost (callgrind: 350 instructions an event, this loop most of it). */
+static const unsigned long long POW10[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+    10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+    1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL,
+    10000000000000000000ULL};
+
+static inline int
+digit_count(unsigned long long u)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    int bits = 64 - __builtin_clzll(u | 1);
+    int t = (bits * 1233) >> 12; /* 10**t <= 2**bits: the count is t or t + 1 */
+    return t + (u >= POW10[t]);
+#else
+    int n = 1;
+    while (n < 20 && u >= POW10[n])
+        n++;
+    return n;
+#endif
+}
+
 static inline char *
 put_int(char *p, long long v) /* room reserved by the caller; returns the end */
 {
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     if (v < 0)
         *p++ = '-';
-    int n = 1;
-    for (unsigned long long x = u; x >= 10; x /= 10)
-        n++;
-    char *end = p + n, *q = end;
-    while (u >= 100) {
+    if (u < 10) { /* lanes, connections, most counts: one digit */
+        *p = (char)('0' + u);
+        return p + 1;
+    }
+    char *end = p + digit_count(u), *q = end;
+    while (u > 0xFFFFFFFFULL) { /* 64-bit steps only while they must be: a start time's top digits */
         unsigned d = (unsigned)(u % 100) * 2;
         u /= 100;
         *--q = DIGIT_PAIRS[d + 1];
         *--q = DIGIT_PAIRS[d];
     }
-    if (u >= 10) {
-        *--q = DIGIT_PAIRS[2 * u + 1];
-        *--q = DIGIT_PAIRS[2 * u];
+    unsigned w = (unsigned)u; /* 32-bit division by 100: a multiply and a shift, half the 64-bit one's */
+    while (w >= 100) {
+        unsigned d = (w % 100) * 2;
+        w /= 100;
+        *--q = DIGIT_PAIRS[d + 1];
+        *--q = DIGIT_PAIRS[d];
+    }
+    if (w >= 10) {
+        *--q = DIGIT_PAIRS[2 * w + 1];
+        *--q = DIGIT_PAIRS[2 * w];
     } else {
-        *--q = (char)('0' + u);
+        *--q = (char)('0' + w);
     }
     return end;
 }
@@ -448,6 +493,105 @@ batch_bound(Ev *evs, Py_ssize_t n, Py_ssize_t head_len)
     return bound;
 }
 
+/* Take the first n events off the queue (n < 0 or past the end: all); the rest stay for next time, in
+   the spare array (the last batch's, as big as it was), so that the queue need not grow again.  The
+   taken events' array (NULL if the queue never held one) is handed back, with its capacity, for
+   batch_done; -1 (error set) if memory ran out. */
+static int
+batch_detach(Tap *self, Py_ssize_t *n, Ev **taken, Py_ssize_t *evs_cap)
+{
+    if (*n < 0 || *n > self->len)
+        *n = self->len;
+    Ev *evs = self->evs;
+    Py_ssize_t rest = self->len - *n;
+    Ev *keep = self->spare;
+    Py_ssize_t keep_cap = self->spare_cap;
+    if (keep_cap < rest || keep_cap < 1024) {
+        Py_ssize_t cap = rest < 1024 ? 1024 : rest;
+        Ev *bigger = PyMem_Realloc(keep, cap * sizeof(Ev));
+        if (bigger == NULL) {
+            PyErr_NoMemory();
+            return -1; /* nothing taken: the queue and the spare are as they were */
+        }
+        keep = bigger;
+        keep_cap = cap;
+    }
+    self->spare = NULL;
+    self->spare_cap = 0;
+    if (rest > 0)
+        memcpy(keep, evs + *n, rest * sizeof(Ev));
+    *evs_cap = self->cap;
+    self->evs = keep;
+    self->cap = keep_cap;
+    self->len = rest;
+    *taken = evs;
+    return 0;
+}
+
+/* Raw events' lines are Python's to make, holding the GIL: line(tuple) -> str, its UTF-8 kept in the
+   event (kstr, klen) and alive by its reference (kind) until batch_done. */
+static int
+batch_raw_lines(Ev *evs, Py_ssize_t n, PyObject *line)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Ev *ev = &evs[i];
+        if (ev->raw == NULL)
+            continue;
+        PyObject *text = PyObject_CallOneArg(line, ev->raw);
+        if (text == NULL)
+            return -1;
+        if (!PyUnicode_Check(text)) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_TypeError, "take(): line() must return str");
+            return -1;
+        }
+        ev->kstr = PyUnicode_AsUTF8AndSize(text, &ev->klen);
+        if (ev->kstr == NULL) {
+            Py_DECREF(text);
+            return -1;
+        }
+        ev->kind = text; /* keeps the UTF-8 alive */
+    }
+    return 0;
+}
+
+/* The taken events let go (a C event owns nothing: its kind is static text), their array kept as the
+   next spare if it is not too big. */
+static void
+batch_done(Tap *self, Ev *evs, Py_ssize_t n, Py_ssize_t evs_cap)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (evs[i].kind != NULL || evs[i].raw != NULL)
+            ev_release(&evs[i]);
+    if (self->spare == NULL && evs_cap <= SPARE_EVENTS_MAX) {
+        self->spare = evs;
+        self->spare_cap = evs_cap;
+    } else {
+        PyMem_Free(evs);
+    }
+}
+
+/* The output buffer for one batch (the last batch's, kept), and back to the tap after it. */
+static Out
+out_borrow(Tap *self)
+{
+    Out o = {self->out_buf, 0, self->out_cap}; /* another batch meanwhile (GIL released) makes its own */
+    self->out_buf = NULL;
+    self->out_cap = 0;
+    return o;
+}
+
+static void
+out_return(Tap *self, Out *o)
+{
+    if (self->out_buf == NULL && o->cap <= SPARE_OUT_MAX) {
+        self->out_buf = o->buf;
+        self->out_cap = o->cap;
+    } else {
+        PyMem_RawFree(o->buf);
+    }
+}
+
 static PyObject *
 Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -460,56 +604,15 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "take(): head must be bytes");
         return NULL;
     }
-    Py_ssize_t n = PyLong_AsSsize_t(args[0]);
+    Py_ssize_t n = PyLong_AsSsize_t(args[0]), evs_cap;
     if (n == -1 && PyErr_Occurred())
         return NULL;
-    PyObject *line = args[1];
-    if (n < 0 || n > self->len)
-        n = self->len;
-    /* Take the first n events off the queue; the rest stay for next time, in the spare array (the last
-       batch's, as big as it was), so that the queue need not grow again. */
-    Ev *evs = self->evs;
-    Py_ssize_t evs_cap = self->cap, rest = self->len - n;
-    Ev *keep = self->spare;
-    Py_ssize_t keep_cap = self->spare_cap;
-    self->spare = NULL;
-    self->spare_cap = 0;
-    if (keep_cap < rest || keep_cap < 1024) {
-        Py_ssize_t cap = rest < 1024 ? 1024 : rest;
-        Ev *bigger = PyMem_Realloc(keep, cap * sizeof(Ev));
-        if (bigger == NULL) {
-            PyMem_Free(keep);
-            return PyErr_NoMemory();
-        }
-        keep = bigger;
-        keep_cap = cap;
-    }
-    if (rest > 0)
-        memcpy(keep, evs + n, rest * sizeof(Ev));
-    self->evs = keep;
-    self->cap = keep_cap;
-    self->len = rest;
-
+    Ev *evs;
+    if (batch_detach(self, &n, &evs, &evs_cap) < 0)
+        return NULL;
     PyObject *result = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) { /* raw events' lines are Python's to make, holding the GIL */
-        Ev *ev = &evs[i];
-        if (ev->raw == NULL)
-            continue;
-        PyObject *text = PyObject_CallOneArg(line, ev->raw);
-        if (text == NULL)
-            goto done;
-        if (!PyUnicode_Check(text)) {
-            Py_DECREF(text);
-            PyErr_SetString(PyExc_TypeError, "take(): line() must return str");
-            goto done;
-        }
-        ev->kstr = PyUnicode_AsUTF8AndSize(text, &ev->klen);
-        if (ev->kstr == NULL) {
-            Py_DECREF(text);
-            goto done;
-        }
-        ev->kind = text; /* keeps the UTF-8 alive */
-    }
+    if (batch_raw_lines(evs, n, args[1]) < 0)
+        goto done;
     if (head != NULL) { /* bytes: the lines written straight into the object handed back */
         Py_ssize_t bound = batch_bound(evs, n, PyBytes_GET_SIZE(head));
         if (bound < 0) {
@@ -526,9 +629,7 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         _PyBytes_Resize(&result, b.len); /* NULL (error set) if it failed */
         goto done;
     }
-    Out o = {self->out_buf, 0, self->out_cap}; /* this batch's; another take meanwhile makes its own */
-    self->out_buf = NULL;
-    self->out_cap = 0;
+    Out o = out_borrow(self);
     int failed;
     Py_BEGIN_ALLOW_THREADS
     failed = out_reserve(&o, n * 48 + 1) < 0 || format_batch(&o, evs, n) < 0;
@@ -537,21 +638,91 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
     else
         result = PyUnicode_DecodeUTF8(o.buf, o.len, "strict");
-    if (self->out_buf == NULL && o.cap <= SPARE_OUT_MAX) {
-        self->out_buf = o.buf;
-        self->out_cap = o.cap;
-    } else {
-        PyMem_RawFree(o.buf);
-    }
+    out_return(self, &o);
 done:
-    for (Py_ssize_t i = 0; i < n; i++)
-        ev_release(&evs[i]);
-    if (self->spare == NULL && evs_cap <= SPARE_EVENTS_MAX) {
-        self->spare = evs;
-        self->spare_cap = evs_cap;
-    } else {
-        PyMem_Free(evs);
+    batch_done(self, evs, n, evs_cap);
+    return result;
+}
+
+PyDoc_STRVAR(Tap_write_doc,
+"write(fd, n, line, head) -> int: the first n queued events, taken off the queue, written to the file\n"
+"descriptor fd after head (bytes: UTF-8 lines that go first); the number of bytes written.\n\n"
+"What take(n, line, head) makes, written by this call: the lines are made in the last batch's buffer and\n"
+"written with write(2), both with the GIL released (no bytes object, no fresh pages each batch).  A\n"
+"failed write raises OSError; the events taken are then lost (the caller counts them).");
+
+/* Why by hand, not take()'s bytes and the file's write(): a fresh bytes object of a batch's bound (~125
+   bytes an event, 1.3 MB for 10,000) landed on fresh pages every batch, ~80 page faults a batch in the
+   writer thread, which a profile of the lesson's pool under load put at a tenth of the writer's time. */
+static PyObject *
+Tap_write(Tap *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "write(fd, n, line, head)");
+        return NULL;
     }
+    int fd = PyObject_AsFileDescriptor(args[0]);
+    if (fd < 0)
+        return NULL;
+    PyObject *head = args[3];
+    if (!PyBytes_Check(head)) {
+        PyErr_SetString(PyExc_TypeError, "write(): head must be bytes");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[1]), evs_cap;
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    Ev *evs;
+    if (batch_detach(self, &n, &evs, &evs_cap) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (batch_raw_lines(evs, n, args[2]) < 0)
+        goto done;
+    Out o = out_borrow(self);
+    const char *head_text = PyBytes_AS_STRING(head);
+    Py_ssize_t head_len = PyBytes_GET_SIZE(head), written = 0;
+    int failed = 0, err = 0;
+    Py_INCREF(head); /* read without the GIL */
+    Py_BEGIN_ALLOW_THREADS
+    if (out_reserve(&o, head_len + n * 48 + 1) < 0) {
+        failed = 1;
+    } else {
+        memcpy(o.buf, head_text, head_len);
+        o.len = head_len;
+        failed = format_batch(&o, evs, n) < 0;
+    }
+    while (!failed && written < o.len) { /* a short write (a full disk, a signal) goes on from where it was */
+        Py_ssize_t chunk = o.len - written;
+#ifdef _WIN32
+        int w = _write(fd, o.buf + written, (unsigned)(chunk > 0x40000000 ? 0x40000000 : chunk));
+#else
+        ssize_t w = write(fd, o.buf + written, (size_t)chunk);
+#endif
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            err = errno;
+            failed = 2;
+        } else if (w == 0) {
+            err = EIO;
+            failed = 2;
+        } else {
+            written += w;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    Py_DECREF(head);
+    if (failed == 1) {
+        PyErr_NoMemory();
+    } else if (failed == 2) {
+        errno = err;
+        PyErr_SetFromErrno(PyExc_OSError);
+    } else {
+        result = PyLong_FromSsize_t(written);
+    }
+    out_return(self, &o);
+done:
+    batch_done(self, evs, n, evs_cap);
     return result;
 }
 
@@ -589,6 +760,7 @@ Tap_pending(Tap *self, void *Py_UNUSED(closure))
 static PyMethodDef Tap_methods[] = {
     {"emit", (PyCFunction)Tap_emit, METH_O, Tap_emit_doc},
     {"take", (PyCFunction)(void (*)(void))Tap_take, METH_FASTCALL, Tap_take_doc},
+    {"write", (PyCFunction)(void (*)(void))Tap_write, METH_FASTCALL, Tap_write_doc},
     {"lane_declared", (PyCFunction)Tap_lane_declared, METH_NOARGS, Tap_lane_declared_doc},
     {"open_calls", (PyCFunction)Tap_open_calls, METH_NOARGS, Tap_open_calls_doc},
     {NULL}
@@ -886,7 +1058,8 @@ traced_call_inner(ThreadState *ts, PyObject *self, int which, PyObject *const *a
     ev->lane = lane;
     ev->conn = f->conn;
     ev->nbytes = n;
-    ev->kind = Py_NewRef(is_recv ? s_recv : s_send);
+    ev->kind = NULL; /* static text: no reference to take here and drop in the writer (its count's cache
+                        line went back and forth between the serving threads' core and the writer's) */
     ev->kstr = is_recv ? "recv" : "send";
     ev->klen = 4;
     ev->raw = NULL;

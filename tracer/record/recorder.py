@@ -409,14 +409,15 @@ class Recorder:
             data = _utf8(head) if tap is not None and self._raw is not None else None
             try:
                 if data is not None:
-                    out: str | bytes = tap.take(pending, event_line, data)
+                    # written by the C queue itself, from the buffer it formats into (not a bytes object a batch)
+                    sent = self._write_by_tap(tap, pending, data)
                 else:
                     out = format_lines(head, batch) + (tap.take(pending, event_line) if tap is not None else "")
+                    sent = self._write_now(out)
             except (TypeError, ValueError, OverflowError) as exc:  # a bug in whoever emitted an event
                 self._write_now(format_lines(head, []))  # the lanes' declarations still go in
                 self._unformattable(exc, pending)
                 return
-            sent = self._write_now(out)
         if sent:
             self._written += pending
         else:  # the sink is gone: these never reached the file
@@ -460,6 +461,34 @@ class Recorder:
             return False
         return True
 
+    def _write_by_tap(self, tap: Any, pending: int, head: bytes) -> bool:
+        """The C queue's first ``pending`` events, after ``head``, written to the file by the queue; False (and the sink
+        detached, reported once) if they cannot be."""
+        if self.broken is not None:
+            tap.take(pending, event_line)  # taken off the queue all the same: counted as dropped by the caller
+            return False
+        try:
+            fd = self._raw.fileno()  # type: ignore[union-attr]
+        except (OSError, ValueError):  # a buffer with no descriptor (or closed): through its write()
+            return self._write_now(tap.take(pending, event_line, head))
+        try:
+            self._file.flush()  # what the text layer holds goes first (nothing: every write is flushed)
+            self._raw.flush()  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            tap.take(pending, event_line)
+            return self._detach(exc)
+        try:
+            tap.write(fd, pending, event_line, head)
+        except OSError as exc:  # the disk is full, the file is gone: a line may be cut short (the reader says so)
+            return self._detach(exc)
+        return True
+
+    def _detach(self, exc: Exception) -> bool:
+        self.broken = str(exc)
+        print(_("sockscope: recording to {path} stopped: {why}; the server goes on").format(
+            path=self.path, why=exc), file=sys.stderr)
+        return False
+
     def _write_now(self, text: str | bytes) -> bool:
         """Write ``text`` (bytes: UTF-8, to the binary buffer); False (and the sink detached, reported once) if it
         cannot be."""
@@ -474,10 +503,7 @@ class Recorder:
                 self._file.write(text)
                 self._file.flush()
         except (OSError, ValueError) as exc:
-            self.broken = str(exc)
-            print(_("sockscope: recording to {path} stopped: {why}; the server goes on").format(
-                path=self.path, why=exc), file=sys.stderr)
-            return False
+            return self._detach(exc)
         return True
 
     def close(self, **trailer: Any) -> dict[str, Any]:
