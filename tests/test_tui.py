@@ -686,3 +686,31 @@ async def test_cell_runs_are_those_of_one_style_asked_a_cell_at_a_time() -> None
                     view._selected_cells(row) for _, row in rows)
             for i, row in rows:
                 assert view._cell_segments(row, i) == _segments_one_cell_at_a_time(view, row, i)
+
+
+# ---------------------------------------------------------------- the title bar at 80 columns
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize(("path", "follow"), [("recordings/pool-saturated-queue.jsonl", False),
+                                              ("recordings/thread-backlog-kernel-queue.jsonl", False),
+                                              (f"{DATA}/pool.jsonl", True)])
+async def test_title_bar_fits_80_columns_without_a_cut(lang: str, path: str, follow: bool) -> None:
+    """Regression (newcomer's check): at 80 columns the title bar ended in '…' ('pool · 4 workers · b…', in
+    Chinese too): what does not fit is left out whole, the least useful first, and the model stays."""
+    from rich.cells import cell_len
+
+    from tracer import locale
+
+    locale.set_language(lang)
+    app = ReplayApp(ROOT / path if path.startswith("recordings") else path, follow=follow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and (app.loaded or follow), what="the recording")
+        await pilot.pause()
+        title = shown(app, "TitleBar")
+        assert "…" not in title and cell_len(title) <= 80, title
+        assert title.startswith(" sockscope ") and "t = " in title, title
+        assert f"   {app.timeline.rec.model}" in title, title  # the model is left out last
+        if follow:
+            assert locale._("following") in title, title
+        await pilot.resize_terminal(200, 24)  # wider: everything, the file's path last
+        await pilot.pause()
+        assert shown(app, "TitleBar").rstrip().endswith(path.rsplit("/", 1)[-1]), shown(app, "TitleBar")

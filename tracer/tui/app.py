@@ -334,7 +334,7 @@ class ReplayApp(App[None]):
         else:
             note = "" if self.loaded else _("loading…")
         self._t_digits = _digits(lanes.playhead, lanes.view.scale, self._t_digits)
-        self.query_one(TitleBar).show(tl, self.path, self.playing, f"{fmt_speed(speed)} ({_ratio(speed)})",
+        self.query_one(TitleBar).show(tl, self.path, self.playing, fmt_speed(speed), _ratio(speed),
                                       fmt_time(lanes.playhead, self._t_digits[1]), note)
         heading = ((_("connection") if lanes.label_width >= 18 else _("conn")) if tl and tl.by_connection
                    else _("thread"))

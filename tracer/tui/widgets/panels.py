@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -86,25 +87,55 @@ class Ruler(Widget):
 
 
 class TitleBar(Static):
-    """Model, settings, file, events, play state and speed, the playhead's time."""
+    """Model, settings, file, events, play state and speed, the playhead's time.
+
+    What does not fit the bar's width is left out whole, the least useful first (the file, the event count,
+    the speed's ratio, the settings from the last): at 80 columns the bar ended in ``workers · b…``.
+    """
 
     DEFAULT_CSS = "TitleBar { height: 1; background: $panel; }"
+    KEEP = 1_000  # a part's rank that is never left out
 
-    def show(self, timeline: Timeline | None, path: str, playing: bool, speed: str, t: str, note: str) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" sockscope ", "bold reverse")
-        text.append(palette.glyphs("  ▶ " if playing else "  ‖ "), look.PLAYHEAD)  # what matters most first (80 cols)
-        text.append(speed)
-        text.append(f"  t = {t}", "bold")
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self._shown: tuple[Timeline | None, str, bool, str, str, str, str] | None = None
+
+    def show(self, timeline: Timeline | None, path: str, playing: bool, speed: str, ratio: str, t: str,
+             note: str) -> None:
+        """Say these, as many as fit (``ratio``: the speed as a ratio of real time, ``1/1,000×``)."""
+        self._shown = (timeline, path, playing, speed, ratio, t, note)
+        parts: list[tuple[int, str, str | Style]] = [  # (rank, text, style): the lowest rank is left out first
+            (self.KEEP, " sockscope ", "bold reverse"),
+            (self.KEEP, palette.glyphs("  ▶ " if playing else "  ‖ "), look.PLAYHEAD),  # what matters most first
+            (self.KEEP, speed, ""), (20, f" ({ratio})", ""), (self.KEEP, f"  t = {t}", "bold")]
         if note:
-            text.append(f"  {note}", "italic #ffaf00")
+            parts.append((60, f"  {note}", "italic #ffaf00"))
         if timeline is not None:
             rec = timeline.rec
-            parts = [clean(word, 30) for word in shipped.setting_words(clean(rec.model, 20), rec.settings)]
-            text.append("   " + palette.glyphs(" · ").join(parts), "bold")
-            text.append("  " + ngettext("{n:,} event", "{n:,} events", rec.n_events).format(n=rec.n_events), look.DIM)
-        text.append(f"  {clean(path, 80)}", look.DIM)
-        self.update(text)
+            words = [clean(word, 30) for word in shipped.setting_words(clean(rec.model, 20), rec.settings)]
+            # the model stays longest, then the settings in their order (the last is left out first)
+            parts += [(50 if k == 0 else 40 - k, ("   " if k == 0 else palette.glyphs(" · ")) + word, "bold")
+                      for k, word in enumerate(words)]
+            parts.append((10, "  " + ngettext("{n:,} event", "{n:,} events", rec.n_events).format(n=rec.n_events),
+                          look.DIM))
+        parts.append((0, f"  {clean(path, 80)}", look.DIM))
+        self.update(Text.assemble(*((piece, style) for piece, style in fitted(parts, self.size.width or 1_000)),
+                                  no_wrap=True, overflow="ellipsis"))
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
+
+def fitted(parts: list[tuple[int, str, str | Style]], width: int) -> list[tuple[str, str | Style]]:
+    """``parts`` (rank, text, style) in their order, the lowest ranks left out until the rest fit in ``width``
+    cells (a Chinese character takes two); parts of rank :attr:`TitleBar.KEEP` stay even if they do not."""
+    kept = list(parts)
+    for part in sorted(parts, key=lambda p: p[0]):
+        if sum(cell_len(text) for _rank, text, _style in kept) <= width or part[0] >= TitleBar.KEEP:
+            break
+        kept.remove(part)
+    return [(text, style) for _rank, text, style in kept]
 
 
 class AboutLine(Static):
