@@ -456,3 +456,24 @@ async def test_q_quit_stays_in_the_footer_of_a_small_terminal() -> None:
         quits = [k for k in keys if k.action == "quit"]
         assert quits and quits[0].region.right <= palette.region.x, [(k.action, k.region) for k in keys]
         assert all(k.region.right <= palette.region.x for k in keys if k is not palette)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_no_stray_scrollbar_in_the_detail_panel_of_a_small_terminal(lang: str) -> None:
+    """Regression (newcomer's check): at 60x15 a stray '▌' showed above the footer: the unselected detail
+    panel's hint was wider than the panel, and its horizontal scrollbar took the hint's row."""
+    from tracer import locale
+    from tracer.tui.widgets.panels import DetailPanel
+
+    locale.set_language(lang)
+    lesson = catalogue.get(4)
+    assert lesson is not None
+    app = LessonApp(lesson)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await until(pilot, on_step(app, 0))
+        await pilot.pause()
+        panel = app.query_one(DetailPanel)
+        assert not panel.show_horizontal_scrollbar
+        body = str(app.query_one("#detail-body").render())
+        said = locale._("click an event (or enter) for its connection's story · ? colours and keys")
+        assert said.split(" · ")[0] in body, body  # the clauses that fit, whole

@@ -239,8 +239,8 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
     if conn_id is None:
         if event is None:
             text.append_text(legend_line(timeline.inks(), width))
-            text.append("\n " + _("click an event (or enter) for its connection's story · ? colours and keys"),
-                        look.DIM)
+            hint = _("click an event (or enter) for its connection's story · ? colours and keys")
+            text.append("\n" + _fit_clauses(hint, width), look.DIM)
         return text
     conn = timeline.rec.connections.get(conn_id)
     text.append(" " + _("connection {conn}").format(conn=conn_id) + " ", "bold reverse")
@@ -280,6 +280,15 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
                         else _("never closed by the client (still {state} when the recording ended)"))
                 text.append("  ⚠ " + said.format(state=_(STATES[state]) if state in STATES else state) + "\n", WARN)
     return text
+
+
+def _fit_clauses(said: str, width: int) -> str:
+    """`` said`` with its last `` · `` clauses left out until it fits ``width`` cells ('' if even the first does
+    not): a line wider than the panel gave it a horizontal scrollbar, a stray ``▌`` above the footer at 60x15."""
+    clauses = said.split(" · ")
+    while clauses and cell_len(" " + " · ".join(clauses)) > width:
+        clauses.pop()
+    return " " + " · ".join(clauses) if clauses else ""
 
 
 def _summary(conn: Connection) -> Text:
