@@ -56,7 +56,7 @@ def test_run_notes_and_summary_in_chinese_and_english(tmp_path):
     assert "改为绑定 127.0.0.1:" in zh.stderr and "只限本机" in zh.stderr
     assert "它启动的进程不会被追踪" in zh.stderr
     assert "forks.py 已结束，退出状态 0；" in zh.stderr and "用这个命令打开它：sockscope replay" in zh.stderr
-    assert "sockscope: the program listens on http://127.0.0.1:" in zh.stderr  # parsed by a parent: English
+    assert "sockscope：程序监听 http://127.0.0.1:" in zh.stderr  # translated; the parent reads the URL at its end
     en = sockscope("run", "-o", str(tmp_path / "en.jsonl"), str(script), lang="en", cwd=tmp_path)
     assert en.returncode == 0, en.stderr
     assert "bound to 127.0.0.1:" in en.stderr and "this machine only" in en.stderr
@@ -429,3 +429,21 @@ def test_lists_of_numbers_take_the_enumeration_comma_in_chinese(lang: str, numbe
     assert numbers in capsys.readouterr().err
     assert cli.main(["--lang", lang, "scenarios", "burst"]) == 0
     assert rows in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "zh", "en"), [
+    (["nosuchcommand"], "（可选：'serve'、'replay'、'export'", "(choose from 'serve', 'replay', 'export'"),
+    (["serve", "nosuch"], "可选：single、thread、pool、selectors、asyncio",
+     "choose one of single, thread, pool, selectors, asyncio"),
+])
+def test_lists_of_choices_join_as_the_language_does(capsys, argv, zh, en):
+    """Regression (newcomer's check): argparse's own 'invalid choice' and our 'choose one of' joined the
+    choices with ', ' under --lang zh too; Chinese lists them with '、' (tracer.locale.listed)."""
+    for lang, want in (("zh", zh), ("en", en)):
+        try:
+            code = cli.main(["--lang", lang, *argv])
+        except SystemExit as exc:  # (argparse's own errors exit)
+            code = exc.code
+        assert code == 2
+        err = capsys.readouterr().err
+        assert want in err and len(err.splitlines()) == 1, err

@@ -465,3 +465,36 @@ def test_live_session_fires_at_its_server_in_every_family(tmp_path, short_dir, f
     assert result.clean, result
     joined_and_named(load(path), "[::1]:" if family == "ipv6" else f"unix:{cfg.unix} from @")
     assert check_file(path) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize(("address", "record"), [(("127.0.0.1", 8000), None), (("::1", 8001), "r.jsonl"),
+                                                 ("/tmp/a b:1/s.sock", "x http://1.2.3.4:9/")])
+def test_the_listening_line_is_translated_and_still_read(lang, address, record):
+    """Regression (newcomer's check): serve's 'listening on ...' line stayed English under --lang zh (the parent
+    read it by its English words); it is translated, and the parent still finds the address in it."""
+    from tracer import locale
+    from tracer.run.runner import listening_line
+
+    locale.set_language(lang)
+    line = listening_line("pool", address, record)
+    assert ("服务器监听" in line) == (lang == "zh"), line
+    unix = address if isinstance(address, str) else None
+    proc = ServerProcess(Settings(unix=unix), None)
+    proc._line(line)
+    assert proc.address == address
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize(("host", "shown"), [("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")])
+def test_the_program_listens_line_is_translated_and_still_read(lang, host, shown):
+    """Regression (newcomer's check): sockscope run's 'the program listens on ...' stayed English under
+    --lang zh; translated, the parent still reads the URL at its end."""
+    from tracer import locale
+
+    locale.set_language(lang)
+    line = locale._("sockscope: the program listens on {url}").format(url=f"http://{shown}:8000/")
+    assert ("程序监听" in line) == (lang == "zh"), line
+    proc = ServerProcess(Settings(), None)
+    proc._program_line(line)
+    assert proc.address == (host, 8000)

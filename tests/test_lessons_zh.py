@@ -50,7 +50,7 @@ def test_a_finder_that_finds_nothing_says_so_in_chinese(chinese: None) -> None:
              ("first thread_exit client nobody-*", "名为 nobody-* 的客户端泳道上没有 thread_exit"),
              ("counter nothing", "录制文件里没有 nothing 计数"),
              ("burst 99", "burst 99：录制文件只有"),
-             ("nowhere", "未知的视图 'nowhere'；可用的查找方式：longest, first")]
+             ("nowhere", "未知的视图 'nowhere'；可用的查找方式：longest、first")]
     for view, words in cases:
         with pytest.raises(guide.LessonError) as found:
             guide.moment(rec, guide.Step(view, ""))

@@ -21,7 +21,7 @@ from tracer.addresses import Address
 from tracer.clients import scenarios
 from tracer.clients.toolkit import CONNS_PER_ROUND, Clients, Outcome, client_recorder, next_round, ranges
 from tracer.errors import TracerError
-from tracer.locale import N_, _, ngettext
+from tracer.locale import N_, _, listed, ngettext
 from tracer.locale.outside import Parser
 
 
@@ -108,7 +108,7 @@ def main(args: list[str] | None = None) -> int:
     p.add_argument("address", type=_address, metavar="ADDRESS",
                    help=_("where the server listens: HOST:PORT, [IPV6]:PORT or unix:PATH"))
     p.add_argument("--scenario", required=True,
-                   help=_("one of: {names}").format(names=", ".join(scenarios.SCENARIOS)))
+                   help=_("one of: {names}").format(names=listed(scenarios.SCENARIOS)))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_("a scenario parameter"))
     p.add_argument("--record", metavar="FILE", help=_("the server's recording, to append client lanes to"))
     p.add_argument("--round", type=int, dest="round_no",

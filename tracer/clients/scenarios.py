@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tracer.errors import UsageError
-from tracer.locale import N_, _
+from tracer.locale import N_, _, listed
 
 if TYPE_CHECKING:
     from tracer.clients.toolkit import Clients
@@ -135,7 +135,7 @@ def get(name: str) -> Scenario:
         return SCENARIOS[name]
     except KeyError:
         raise UsageError(_("unknown scenario {name!r}; choose one of {names}").format(
-            name=name, names=", ".join(SCENARIOS))) from None
+            name=name, names=listed(SCENARIOS))) from None
 
 
 # ---------------------------------------------------------------- the scenarios

@@ -22,7 +22,7 @@ from tracer.clients.loadgen import MODES, UNIX_PREFIX
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
 from tracer.export import bench_report
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 from tracer.locale.cells import break_offsets, cell_len, ljust, truncate
 from tracer.outputs import check_output_path, write_text
 from tracer.run import loaddrivers
@@ -154,7 +154,7 @@ def _contenders(args: argparse.Namespace) -> tuple[Contender, ...]:
     unknown = [m for m in models if m not in servers.MODELS]
     if unknown or not (models or args.target or args.program or args.module):
         raise UsageError(_("unknown model {models}; choose from {choices}").format(
-            models=", ".join(unknown) or _("(none)"), choices=", ".join(servers.MODELS)))
+            models=", ".join(unknown) or _("(none)"), choices=listed(servers.MODELS)))
     tracing = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
     out = [Contender(_label(m, args.workers) + (TRACED if t else ""), m, t)  # a traced row says so
            for m in models for t in tracing]

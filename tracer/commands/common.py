@@ -10,7 +10,7 @@ import servers
 from servers import Settings
 from tracer import addresses
 from tracer.errors import UsageError
-from tracer.locale import _
+from tracer.locale import _, listed
 
 
 def timeout_value(text: str) -> float | None:
@@ -158,10 +158,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise UsageError(_("expected a MODEL (or -m MODULE)"))
     if args.model not in servers.MODELS:
         raise UsageError(_("unknown model {model!r}; choose one of {models}").format(
-            model=args.model, models=", ".join(servers.MODELS)))
+            model=args.model, models=listed(servers.MODELS)))
     if args.as_taught and args.model not in servers.AS_TAUGHT:
         raise UsageError(_("--as-taught: the lesson has no {model} server; it has {models}").format(
-            model=args.model, models=", ".join(servers.AS_TAUGHT)))
+            model=args.model, models=listed(servers.AS_TAUGHT)))
     host, port, unix = where_from(args)
     return Settings(model=args.model, host=host, port=port, workers=args.workers, backlog=args.backlog,
                     timeout=args.timeout, as_taught=args.as_taught, work_ms=args.work_ms, cpu_ms=args.cpu_ms,

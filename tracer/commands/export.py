@@ -9,7 +9,7 @@ import sys
 from tracer import export, outputs
 from tracer.errors import UsageError
 from tracer.export.csvout import COLUMNS
-from tracer.locale import _, ngettext
+from tracer.locale import _, listed, ngettext
 from tracer.recording.reader import load
 
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = ALIASES.get(args.format.lower(), args.format.lower())
     if fmt not in export.FORMATS:
         raise UsageError(_("unknown format {format!r}; choose one of {formats}").format(
-            format=args.format, formats=", ".join(export.FORMATS)))
+            format=args.format, formats=listed(export.FORMATS)))
     if not 300 <= args.width <= 20000:
         raise UsageError(_("expected --width from 300 to 20000 pixels, got {width}").format(width=args.width))
     t_from = export.parse_time(args.t_from) if args.t_from is not None else None

@@ -11,7 +11,7 @@ import servers
 from servers import Settings
 from tracer.commands.common import non_negative, positive_int
 from tracer.errors import UsageError
-from tracer.locale import _
+from tracer.locale import _, listed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                  "process on 127.0.0.1, in a fresh temporary folder, with a time limit: that is not a sandbox."))
     p.add_argument("targets", nargs="*", metavar="SUBMISSION",
                    help=_("a model ({models}), a program.py, or a folder of them").format(
-                       models=", ".join(servers.MODELS)))
+                       models=listed(servers.MODELS)))
     p.add_argument("--homework", "-w", metavar="NAME|FILE", help=_("a shipped homework's name or a .toml file"))
     p.add_argument("-o", "--output", metavar="PATH",
                    help=_("the recording (one submission; default grade.jsonl) or a folder of them, one per "
@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.homework:
         raise UsageError(_("expected --homework NAME|FILE; the shipped ones are: {names}").format(
-            names=", ".join(hw.shipped_names())))
+            names=listed(hw.shipped_names())))
     if not args.targets:
         raise UsageError(_("expected a SUBMISSION to grade: a model ({models}), a program.py or a folder of them")
-                         .format(models=", ".join(servers.MODELS)))
+                         .format(models=listed(servers.MODELS)))
     work = hw.load(args.homework)
     if args.time_limit:
         from dataclasses import replace
@@ -108,7 +108,7 @@ def expand(args: argparse.Namespace) -> list:
         if spec in servers.MODELS:
             if args.as_taught and spec not in servers.AS_TAUGHT:
                 raise UsageError(_("--as-taught: the lesson has no {model} server; it has {models}").format(
-                    model=spec, models=", ".join(servers.AS_TAUGHT)))
+                    model=spec, models=listed(servers.AS_TAUGHT)))
             cfg = Settings(model=spec, workers=args.workers, as_taught=args.as_taught, work_ms=args.work_ms,
                            cpu_ms=args.cpu_ms)
             out.append(Target(_model_label(cfg), cfg=cfg))
@@ -167,5 +167,5 @@ def listing() -> str:
     for t in TYPES.values():
         keys = ", ".join(f"{k} ({p.kind})" for k, p in t.params.items()) or _("no keys")
         lines.append(f"  {t.name:<13} " + _("passes when {passes}; keys: {keys}").format(passes=_(t.passes), keys=keys))
-    lines.append(_("scenarios ([[run]] scenario = ...): {names}").format(names=", ".join(hw.GRADABLE)))
+    lines.append(_("scenarios ([[run]] scenario = ...): {names}").format(names=listed(hw.GRADABLE)))
     return "\n".join(lines)

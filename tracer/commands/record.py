@@ -12,7 +12,7 @@ from servers import Settings
 from tracer.clients import scenarios
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
-from tracer.locale import _
+from tracer.locale import _, listed
 from tracer.run.headless import KNOBS, Result, summary
 
 # Server options a scenario may imply; left None here so that we know which the user gave.
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_argument(p)
     p.set_defaults(model=None)
     p.add_argument("--scenario", "-s", metavar="NAME",
-                   help=_("one of: {models}").format(models=", ".join(scenarios.SCENARIOS)))
+                   help=_("one of: {models}").format(models=listed(scenarios.SCENARIOS)))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help=_("a scenario parameter, e.g. --set clients=50 (repeatable)"))
     p.add_argument("-o", "--output", metavar="FILE",
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None and args.module is None:
         raise UsageError(_("expected a MODEL (or -m MODULE, or --regenerate-all)"))
     if not args.scenario:
-        raise UsageError(_("expected --scenario NAME, one of: {names}").format(names=", ".join(scenarios.SCENARIOS)))
+        raise UsageError(_("expected --scenario NAME, one of: {names}").format(names=listed(scenarios.SCENARIOS)))
     scenario = scenarios.get(args.scenario)
     overrides = scenarios.parse_sets(args.set)
     params = scenario.resolve(overrides)  # bad parameters fail before any process starts

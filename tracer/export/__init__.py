@@ -19,7 +19,7 @@ from typing import BinaryIO, TextIO
 
 from tracer import units
 from tracer.errors import UsageError
-from tracer.locale import _
+from tracer.locale import _, listed
 from tracer.recording.model import Lane, Recording
 
 # format -> (module, file suffix)
@@ -150,7 +150,7 @@ def write(fmt: str, rec: Recording, out: TextIO | BinaryIO, sel: Selection | Non
     :func:`is_binary`."""
     if fmt not in FORMATS:
         raise UsageError(_("unknown format {format!r}; choose one of {formats}").format(
-            format=fmt, formats=", ".join(FORMATS)))
+            format=fmt, formats=listed(FORMATS)))
     module = importlib.import_module(FORMATS[fmt][0])
     return int(module.write(rec, out, sel or Selection(), progress))
 

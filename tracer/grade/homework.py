@@ -22,7 +22,7 @@ from typing import Any
 from tracer.clients import scenarios
 from tracer.errors import UsageError
 from tracer.grade.requirements import MISSING, TYPES
-from tracer.locale import N_, _
+from tracer.locale import N_, _, listed
 from tracer.units import parse_time
 
 if sys.version_info >= (3, 11):
@@ -126,7 +126,7 @@ def find(spec: str) -> str:
     if os.path.isfile(spec):
         return spec
     raise UsageError(_("unknown homework {spec!r}; give a .toml file or one of: {names}").format(
-        spec=spec, names=", ".join(shipped_names())))
+        spec=spec, names=listed(shipped_names())))
 
 
 def load(spec: str) -> Homework:
@@ -161,7 +161,7 @@ def parse(data: Mapping[str, Any], path: str = "<homework>") -> Homework:
     reqs = data.get("require")
     if not isinstance(reqs, list) or not reqs:
         raise UsageError(_("{path}: expected at least one [[require]] table; the types are: {types}").format(
-            path=path, types=", ".join(TYPES)))
+            path=path, types=listed(TYPES)))
     requirements = tuple(_requirement(item, f"{path}: [[require]] {i}", names) for i, item in enumerate(reqs, 1))
     limit = head.get("time_limit", TIME_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 1 <= limit <= 3600:
@@ -185,7 +185,7 @@ def _table(value: Any, where: str) -> Mapping[str, Any]:
 def _runs(items: Any, path: str) -> tuple[Run, ...]:
     if not isinstance(items, list) or not items:
         raise UsageError(_("{path}: expected at least one [[run]] table; the scenarios are: {names}").format(
-            path=path, names=", ".join(GRADABLE)))
+            path=path, names=listed(GRADABLE)))
     runs: list[Run] = []
     for i, item in enumerate(items, 1):
         where = f"{path}: [[run]] {i}"
@@ -193,12 +193,12 @@ def _runs(items: Any, path: str) -> tuple[Run, ...]:
         name = item.get("scenario")
         if name not in scenarios.SCENARIOS:
             raise UsageError(_("{where}: unknown scenario {name!r}; choose one of {names}").format(
-                where=where, name=name, names=", ".join(GRADABLE)))
+                where=where, name=name, names=listed(GRADABLE)))
         if name in _KNOBBED:
             knobs = ", ".join(f"--{k.replace('_', '-')}" for k in scenarios.SCENARIOS[name].knobs)
             raise UsageError(_("{where}: scenario {name!r} sets the server's own {knobs}, which a submission does "
                                "not take; choose one of {names}").format(where=where, name=name, knobs=knobs,
-                                                                         names=", ".join(GRADABLE)))
+                                                                         names=listed(GRADABLE)))
         label = item.get("name", name)
         if not isinstance(label, str) or not label:
             raise UsageError(_("{where}: name: expected a string, got {value!r}").format(where=where, value=label))
@@ -224,7 +224,7 @@ def _requirement(item: Any, where: str, runs: Mapping[str, Run]) -> Requirement:
     spec = TYPES.get(kind) if isinstance(kind, str) else None
     if spec is None:
         raise UsageError(_("{where}: unknown requirement type {kind!r}; choose one of {types}").format(
-            where=where, kind=kind, types=", ".join(TYPES)))
+            where=where, kind=kind, types=listed(TYPES)))
     where = f"{where} ({kind})"
     allowed = set(spec.params) | _COMMON_REQUIRE
     for key in item:

@@ -338,7 +338,7 @@ def moment(rec: Recording, step: Step) -> Moment:
     finder = FINDERS.get(name)
     if finder is None:
         raise LessonError(_("unknown view {view!r}; finders: {finders}").format(view=step.view,
-                                                                              finders=", ".join(FINDERS)))
+                                                                              finders=listed(FINDERS)))
     m = finder(rec, args)
     if step.frame == "activity":
         m.window = _activity(rec, []).window

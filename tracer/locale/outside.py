@@ -16,9 +16,9 @@ passes, the new words just stay English).
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from tracer.locale import N_, N_n, _, full_width_headings
+from tracer.locale import N_, N_n, _, full_width_headings, listed
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,6 +30,12 @@ class Parser(argparse.ArgumentParser):
 
     def format_help(self) -> str:
         return full_width_headings(super().format_help())  # 选项：, not 选项:
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own joins the choices with ', ' in any language: 'en', 'zh' for 'en'、'zh'
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, _("invalid choice: %(value)r (choose from %(choices)s)") % {
+                "value": value, "choices": listed(map(repr, action.choices))})
 
 ARGPARSE = (
     N_("usage: "),

@@ -37,7 +37,7 @@ from typing import Any, TextIO
 
 from tracer.addresses import join_key
 from tracer.errors import RecordingError
-from tracer.locale import _
+from tracer.locale import _, listed
 from tracer.recording.conntable import HALF, NONE
 from tracer.recording.events import KINDS
 from tracer.recording.fastpath import native
@@ -241,7 +241,7 @@ class Builder:
     def _add(self, t: int, dur: int, kind: str, lane_id: int, conn: int, count: int, detail: Any) -> None:
         code = _KIND_CODE.get(kind)
         if code is None:
-            raise self.error(_("expected an event kind ({kinds}), got {kind!r:.40}").format(kinds=", ".join(KINDS),
+            raise self.error(_("expected an event kind ({kinds}), got {kind!r:.40}").format(kinds=listed(KINDS),
                                                                                  kind=kind))
         lane = self.rec.lanes.get(lane_id)
         if lane is None:

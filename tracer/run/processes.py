@@ -43,10 +43,11 @@ from tracer.run.programs import listen_address
 
 PROGRAM_LISTEN_S = 8.0  # a program of the student's must call listen() this soon after it starts
 
-# The line tracer.run.runner.listening_words prints: http://127.0.0.1:PORT/, http://[::1]:PORT/ or unix:PATH.
-_LISTENING = re.compile(r"listening on (?:http://(?P<host>.+):(?P<port>\d+)/|(?P<unix>unix:))")
+# The line tracer.run.runner.listening_line prints, in either language: its first http://127.0.0.1:PORT/,
+# http://[::1]:PORT/ or unix:PATH after a space is where the server listens.
+_LISTENING = re.compile(r"^sockscope[:：].*?\s(?:http://(?P<host>\[[^\]]+\]|[^\s/\[\]]+):(?P<port>\d+)/|(?P<unix>unix:))")
 # The stderr line tracer.run.traced_program writes at a program's listen(), traced or not (bench runs it untraced).
-_PROGRAM_LISTENS = re.compile(r"^sockscope: the program listens on http://(?P<host>.+):(?P<port>\d+)/$")
+_PROGRAM_LISTENS = re.compile(r"^sockscope[:：].*\shttp://(?P<host>\[[^\]]+\]|[^\s/\[\]]+):(?P<port>\d+)/$")
 
 
 def server_argv(cfg: Settings, record: str | None) -> list[str]:

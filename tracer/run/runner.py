@@ -25,7 +25,7 @@ from servers import Settings
 from tracer import addresses
 from tracer.addresses import Address
 from tracer.errors import ServerError, TracerError
-from tracer.locale import _
+from tracer.locale import _, listed
 from tracer.record.interrupts import StopSignals
 from tracer.record.net import Net, backlog_probe_available
 from tracer.record.recorder import Recorder, context_switches
@@ -70,7 +70,7 @@ def run_server(
         module = servers.load(cfg.model)
     except KeyError:
         raise TracerError(_("unknown model {model!r}; choose one of {models}").format(
-            model=cfg.model, models=", ".join(servers.MODELS))) from None
+            model=cfg.model, models=listed(servers.MODELS))) from None
     if cfg.unix is not None:
         addresses.prepare_unix_path(cfg.unix)  # a stale socket file goes; anything else is refused
     recorder = Recorder(record, header_for(cfg), offload=spare_core()) if record else None
@@ -84,10 +84,7 @@ def run_server(
         if cfg.unix is not None:
             bound.append(addresses.socket_identity(cfg.unix))
         if not quiet:
-            try_it = f"; try: {addresses.url(here)}" if isinstance(here, str) else ""  # no URL names a path
-            print(f"sockscope: {cfg.model} server {listening_words(here)}"
-                  f"{f' recording to {record}' if record else ' (tracing off)'}; Ctrl-C stops it{try_it}",
-                  file=out, flush=True)
+            print(listening_line(cfg.model, here, record), file=out, flush=True)
         if on_listen is not None:
             on_listen(here)
 
@@ -122,12 +119,20 @@ def run_server(
     return ServerExit(address[0] if address else None, trailer, stuck, stops.signum)
 
 
-def listening_words(address: Address) -> str:
-    """``listening on http://[::1]:8000/``, or ``listening on unix:/tmp/s.sock``.
+def listening_line(model: str, address: Address, record: str | None) -> str:
+    """``sockscope: pool server listening on http://[::1]:8000/, recording to r.jsonl; Ctrl-C stops it``, in the
+    language in force.
 
-    :class:`tracer.run.processes.ServerProcess` reads this line to learn where the server is.
+    :class:`tracer.run.processes.ServerProcess` reads this line to learn where the server is: whatever the
+    language, the first ``http://HOST:PORT/`` or ``unix:`` after a space is the address (see ``_LISTENING``).
     """
-    return f"listening on {addresses.show(address) if isinstance(address, str) else addresses.url(address)}"
+    where = addresses.show(address) if isinstance(address, str) else addresses.url(address)
+    try_it = _("; try: {command}").format(command=addresses.url(address)) if isinstance(address, str) else ""
+    if record:
+        said = _("sockscope: {model} server listening on {address}, recording to {path}; Ctrl-C stops it{try_it}")
+    else:
+        said = _("sockscope: {model} server listening on {address} (tracing off); Ctrl-C stops it{try_it}")
+    return said.format(model=model, address=where, path=record, try_it=try_it)
 
 
 def _remove_quietly(path: str) -> None:

@@ -71,7 +71,8 @@ class Child:
     def _listening(self, address: tuple[str, int]) -> None:
         host, port = address
         shown = f"[{host}]" if ":" in host else host
-        note(f"sockscope: the program listens on http://{shown}:{port}/")
+        # (translated: the parent reads only the URL at the line's end, tracer.run.processes._PROGRAM_LISTENS)
+        note(_("sockscope: the program listens on {url}").format(url=f"http://{shown}:{port}/"))
 
     # ------------------------------------------------------------ signals
     def _signal(self, signum: int, frame: Any) -> None:
