@@ -21,6 +21,7 @@ from itertools import compress
 from typing import Any
 
 from tracer.locale import N_, _
+from tracer.recording import conntable
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.model import ConnTable, Recording
 
@@ -211,20 +212,24 @@ def _reasons(rec: Recording, vids: Iterable[int]) -> Tally[str]:
 
 
 def _waits(c: _Columns, name: str, label: str) -> Waits:
-    """What :attr:`Connection.backlog_wait` (``queue_wait``, ``service``) says of each server connection."""
+    """What :attr:`Connection.backlog_wait` (``queue_wait``, ``service``) says of each server connection: the
+    same functions (:mod:`tracer.recording.conntable`), over the columns."""
     if name == "backlog":
-        got = ((cid, a - b) for cid, a, b in zip(c.id, c.accepted, c.connected, strict=True)
-               if cid > 0 and a is not None and b is not None)
+        got = ((cid, conntable.backlog_wait(b, a)) for cid, a, b in zip(c.id, c.accepted, c.connected, strict=True))
     elif name == "queue":
-        got = ((cid, b - a) for cid, a, b in zip(c.id, c.submit_t, c.start_t, strict=True)
-               if cid > 0 and a >= 0 and b >= 0)
+        got = ((cid, conntable.queue_wait(_seen(a), _seen(b)))
+               for cid, a, b in zip(c.id, c.submit_t, c.start_t, strict=True))
     else:
-        got = ((cid, end - (s if s >= 0 else a))  # type: ignore[operator]
-               for cid, s, a, end in zip(c.id, c.start_t, c.accepted, c.close_t, strict=True)
-               if cid > 0 and end >= 0 and (s >= 0 or a is not None))
-    pairs = [(v if v > 0 else 0, cid) for cid, v in got]
+        got = ((cid, conntable.service(_seen(s), a, _seen(end)))
+               for cid, s, a, end in zip(c.id, c.start_t, c.accepted, c.close_t, strict=True))
+    pairs = [(v, cid) for cid, v in got if cid > 0 and v is not None]
     pairs.sort()
     return Waits(name, label, [v for v, _ in pairs], [(cid, v) for v, cid in _worst(pairs)])
+
+
+def _seen(t: int) -> int | None:
+    """A time column's value as a :class:`Connection` gives it: None where it was not seen (-1)."""
+    return t if t >= 0 else None
 
 
 def _worst(pairs: list[tuple[int, int]], k: int = 5) -> list[tuple[int, int]]:

@@ -512,30 +512,42 @@ class Connection:
     @property
     def backlog_wait(self) -> int | None:
         """From the handshake's end (client's connect returned) to accept() returning it."""
-        connected, accepted = self.connected_t, self.accepted_t
-        if connected is None or accepted is None:
-            return None
-        return max(0, accepted - connected)
+        return backlog_wait(self.connected_t, self.accepted_t)
 
     @property
     def queue_wait(self) -> int | None:
         """From the hand-off to the pool to a worker picking it up."""
-        submit, start = self.submit_t, self.start_t
-        if submit is None or start is None:
-            return None
-        return max(0, start - submit)
+        return queue_wait(self.submit_t, self.start_t)
 
     @property
     def service(self) -> int | None:
         """From being picked up (or accepted) to the server's close."""
-        begin = self.start_t
-        if begin is None:
-            begin = self.accepted_t
-        close = self.close_t
-        if begin is None or close is None:
-            return None
-        return max(0, close - begin)
+        return service(self.start_t, self.accepted_t, self.close_t)
 
     @property
     def closed(self) -> bool:
         return self.close_t is not None
+
+
+# Where a connection's time went, from its times (None: not seen).  The one definition: Connection's
+# properties and the statistics over the columns (tracer/analysis/stats.py) both call these.
+def backlog_wait(connected: int | None, accepted: int | None) -> int | None:
+    """From the client's connect() returning to accept() returning the connection (the kernel's backlog)."""
+    if connected is None or accepted is None:
+        return None
+    return max(0, accepted - connected)
+
+
+def queue_wait(submit: int | None, start: int | None) -> int | None:
+    """From the hand-off to the pool to a worker picking the connection up."""
+    if submit is None or start is None:
+        return None
+    return max(0, start - submit)
+
+
+def service(start: int | None, accepted: int | None, close: int | None) -> int | None:
+    """From being picked up (or, with no pool, accepted) to the server's close."""
+    begin = start if start is not None else accepted
+    if begin is None or close is None:
+        return None
+    return max(0, close - begin)
