@@ -714,3 +714,21 @@ async def test_title_bar_fits_80_columns_without_a_cut(lang: str, path: str, fol
         await pilot.resize_terminal(200, 24)  # wider: everything, the file's path last
         await pilot.pause()
         assert shown(app, "TitleBar").rstrip().endswith(path.rsplit("/", 1)[-1]), shown(app, "TitleBar")
+
+
+async def test_counter_rows_below_the_lanes_are_said_on_their_last_line() -> None:
+    """Regression (newcomer's check): in a small terminal a lesson said 'watch the pool queue counter' and no
+    counter row was on screen, nor a word of where they were: the lanes' last line says they are below."""
+    app = ReplayApp(f"{DATA}/pool.jsonl")
+    async with app.run_test(size=(80, 12)) as pilot:
+        await loaded(pilot)
+        view = lanes(app)
+        height = view.scrollable_content_region.height
+        first = next(k for k, row in enumerate(view.rows) if row.kind == "counter")
+        assert 2 <= height <= first, (height, first)  # the counters start below the window
+        said = [view.render_line(y).text for y in range(height)]
+        assert "↓ 3 counter rows below (scroll down)" in said[-1], said
+        assert not any("counter rows below" in line for line in said[:-1]), said
+        view.scroll_to(y=first, animate=False)
+        await pilot.pause()
+        assert not any("counter rows below" in view.render_line(y).text for y in range(height))

@@ -21,7 +21,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tracer.locale import N_, _
+from tracer.locale import N_, _, ngettext
 from tracer.timeline import activity, palette
 from tracer.timeline.rows import Row, Timeline
 from tracer.timeline.track import IDLE, View
@@ -68,6 +68,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._cells_key: tuple[object, ...] = ()
         self._hl_spans: dict[int, list[tuple[int, int]]] = {}
         self._data_version = 0
+        self._first_counter = -1  # the first counter row's index (-1: none)
 
     # -------------------------------------------------- geometry
     @property
@@ -100,6 +101,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """The recording grew, or the mode or filters changed: rebuild rows and redraw."""
         self._data_version += 1
         self.rows = self.timeline.rows() if self.timeline else []
+        self._first_counter = next((k for k, row in enumerate(self.rows) if row.kind == "counter"), -1)
         self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
         while self.cursor + 1 < len(self.rows) and not self._can_rest(self.cursor):
             self.cursor += 1  # the cursor sits on a row, never on an open heading
@@ -123,6 +125,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         index = int(self.scroll_offset.y) + y
         if index >= len(self.rows) or self.timeline is None:
             return Strip.blank(width)
+        if hint := self.counters_hint(y, index):
+            return self._strip([Segment(fit(hint, width), look.COUNTER_NOTE)], width)
         row = self.rows[index]
         lw = self.label_width
         if self.view.width != max(1, width - lw):  # a scrollbar came or went: the content width changed
@@ -143,6 +147,22 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._strip(segs, width)
         label = self._label(row, index, lw)
         return self._strip([label, *self._cell_segments(row, index)], width)
+
+    def counters_hint(self, y: int, index: int) -> str:
+        """What the last line says in place of its row when the counter rows are all below the lanes' window
+        ('' otherwise): at 60x15 a lesson said 'watch the pool queue counter' and no counter was on screen.
+        The cursor's row is never hidden, nor the only row."""
+        height = self.scrollable_content_region.height
+        if y != height - 1 or height < 2 or self._first_counter <= index or index == self.cursor:
+            return ""
+        n = sum(1 for row in self.rows[self._first_counter:] if row.kind == "counter")
+        said = ngettext("↓ {n} counter row below (scroll down) · its value now is in the line under the lanes",
+                        "↓ {n} counter rows below (scroll down) · their values now are in the line under the lanes",
+                        n).format(n=n)
+        clauses = said.split(" · ")
+        while len(clauses) > 1 and cell_len(" " + " · ".join(clauses)) > self.size.width:
+            clauses.pop()
+        return " " + " · ".join(clauses)
 
     @staticmethod
     def _strip(segs: list[Segment], width: int) -> Strip:
