@@ -425,6 +425,8 @@ async def test_back_from_trying_it_the_lesson_says_where_the_recording_is() -> N
         await until(pilot, on_step(app, app.steps - 1))
         said = [str(n.message) for n in app._notifications]  # noqa: SLF001
         assert any("sockscope replay ./stream_and_datagram.jsonl" in m for m in said), said
+        # it ran in the terminal, no live view (the lesson said 'Back from the live view'; newcomer's check)
+        assert any("Back from the program's run" in m for m in said) and not any("live view" in m for m in said)
 
 
 async def test_q_quit_stays_in_the_footer_of_a_small_terminal() -> None:

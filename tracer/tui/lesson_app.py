@@ -127,7 +127,11 @@ class LessonApp(ReplayApp):
         if self.recorded is not None:
             self.notify(_("Recorded {path}; open it with: sockscope replay {path}").format(path=self.recorded),
                         timeout=12)
-        if self.back_from_live:
+        if self.back_from_live and self.lesson.item is not None and not self.lesson.item.scenario:
+            # a whole program (lesson 16) ran in the terminal: there was no live view to come back from
+            self.notify(_("Back from the program's run: t runs it again, p goes back through the steps, q quits."),
+                        timeout=6)
+        elif self.back_from_live:
             self.notify(_("Back from the live view: t runs it again, p goes back through the steps, q quits."),
                         timeout=6)
 
