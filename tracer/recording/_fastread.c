@@ -334,13 +334,30 @@ copy_row(Ctx *c, Py_ssize_t from, Py_ssize_t to, const int *cols, int ncols)
 static int
 compact_rows(Ctx *c)
 {
+    /* a column at a time, the gone column last (the others read it): a row at a time was a memcpy call a cell */
+    const int8_t *gone = B(c, C_GONE);
     Py_ssize_t w = 0;
-    for (Py_ssize_t r = 0; r < c->rows; r++) {
-        if (B(c, C_GONE)[r])
-            continue;
-        if (w != r)
-            copy_row(c, r, w, NULL, N_COLS);
-        w++;
+    _Static_assert(C_GONE == N_COLS - 1, "the gone column is compacted last");
+    for (int k = 0; k < N_COLS; k++) {
+        char *col = c->buf[k].buf;
+        w = 0;
+        switch (c->buf[k].itemsize) {
+        case 8:
+            for (Py_ssize_t r = 0; r < c->rows; r++)
+                if (!gone[r])
+                    ((int64_t *)col)[w++] = ((int64_t *)col)[r];
+            break;
+        case 4:
+            for (Py_ssize_t r = 0; r < c->rows; r++)
+                if (!gone[r])
+                    ((int32_t *)col)[w++] = ((int32_t *)col)[r];
+            break;
+        default:
+            for (Py_ssize_t r = 0; r < c->rows; r++)
+                if (!gone[r])
+                    ((int8_t *)col)[w++] = ((int8_t *)col)[r];
+            break;
+        }
     }
     c->rows = w;
     c->dead = 0;
