@@ -2016,6 +2016,87 @@ zeros(char code, Py_ssize_t n, Py_buffer *b)
     return arr;
 }
 
+/*
+ * The indices 0..n-1 sorted stably by their keys, into out: 0, or -1 out of memory.  A least-significant-digit
+ * radix sort of the keys less their minimum, 11 bits a pass, a pass skipped where every key has the same digit:
+ * a lane's times span ~31-40 bits, so 3-4 passes whatever the order (the bottom-up merge sort this replaces took
+ * 17 passes for a 180,000-event lane, ~4% of a load at 1M events).  Keys are read through the indices (8 bytes an
+ * item of room, as before); short arrays get an insertion sort.
+ */
+#define RADIX_BITS 11
+#define RADIX (1 << RADIX_BITS)
+static int
+sort_indices(const void *k, Py_ssize_t size, Py_ssize_t n, int32_t *out)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = (int32_t)i;
+    if (n < 64) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            int32_t at = out[i];
+            int64_t v = item_at(k, size, at);
+            Py_ssize_t j = i;
+            for (; j > 0 && item_at(k, size, out[j - 1]) > v; j--) /* (strictly: equal keys keep their order) */
+                out[j] = out[j - 1];
+            out[j] = at;
+        }
+        return 0;
+    }
+    int64_t lo = item_at(k, size, 0), hi = lo;
+    int sorted = 1;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        int64_t v = item_at(k, size, i);
+        if (v < lo)
+            lo = v;
+        if (v > hi)
+            hi = v;
+        if (sorted && v < item_at(k, size, i - 1))
+            sorted = 0;
+    }
+    if (sorted)
+        return 0;
+    uint64_t range = (uint64_t)hi - (uint64_t)lo;
+    int passes = 0;
+    while (passes * RADIX_BITS < 64 && (range >> (passes * RADIX_BITS)) != 0)
+        passes++;
+    Py_ssize_t *count = PyMem_Calloc((size_t)passes * RADIX, sizeof(Py_ssize_t));
+    int32_t *tmp = count ? PyMem_Malloc(sizeof(int32_t) * (size_t)n) : NULL;
+    if (tmp == NULL) {
+        PyMem_Free(count);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t u = (uint64_t)item_at(k, size, i) - (uint64_t)lo;
+        for (int p = 0; p < passes; p++)
+            count[p * RADIX + ((u >> (p * RADIX_BITS)) & (RADIX - 1))]++;
+    }
+    int32_t *a = out, *b = tmp;
+    for (int p = 0; p < passes; p++) {
+        Py_ssize_t *c = count + p * RADIX, sum = 0;
+        int shift = p * RADIX_BITS, skip = 0;
+        for (int d = 0; d < RADIX; d++) {
+            if (c[d] == n)
+                skip = 1;
+            Py_ssize_t x = c[d];
+            c[d] = sum;
+            sum += x;
+        }
+        if (skip)
+            continue;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t u = (uint64_t)item_at(k, size, a[i]) - (uint64_t)lo;
+            b[c[(u >> shift) & (RADIX - 1)]++] = a[i];
+        }
+        int32_t *swap = a;
+        a = b;
+        b = swap;
+    }
+    if (a != out)
+        memcpy(out, a, sizeof(int32_t) * (size_t)n);
+    PyMem_Free(tmp);
+    PyMem_Free(count);
+    return 0;
+}
+
 PyDoc_STRVAR(argsort_doc,
 "argsort(keys: array) -> array('i')\n\n"
 "The indices of keys in the stable order of their values: sorted(range(len(keys)), key=keys.__getitem__).");
@@ -2033,44 +2114,13 @@ argsort(PyObject *module, PyObject *keys)
         return NULL;
     }
     PyObject *out = zeros('i', n, &ob);
-    int32_t *tmp = out ? PyMem_Malloc(sizeof(int32_t) * (n ? n : 1)) : NULL;
-    if (out != NULL && tmp == NULL) {
-        PyErr_NoMemory();
+    if (out != NULL) {
+        if (sort_indices(kb.buf, size, n, ob.buf) < 0)
+            PyErr_NoMemory();
         PyBuffer_Release(&ob);
+    }
+    if (PyErr_Occurred())
         Py_CLEAR(out);
-    }
-    if (out == NULL) {
-        PyBuffer_Release(&kb);
-        return NULL;
-    }
-    const void *k = kb.buf;
-    int32_t *a = ob.buf, *b = tmp;
-    for (Py_ssize_t i = 0; i < n; i++)
-        a[i] = (int32_t)i;
-    /* bottom-up merge sort: runs of width w merged from a into b; already ordered pairs of runs are copied */
-    for (Py_ssize_t w = 1; w < n; w *= 2) {
-        for (Py_ssize_t lo = 0; lo < n; lo += 2 * w) {
-            Py_ssize_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            Py_ssize_t i = lo, j = mid, o = lo;
-            if (mid < hi && item_at(k, size, a[mid - 1]) <= item_at(k, size, a[mid])) {
-                memcpy(b + lo, a + lo, sizeof(int32_t) * (hi - lo));
-                continue;
-            }
-            while (i < mid && j < hi)
-                b[o++] = item_at(k, size, a[j]) < item_at(k, size, a[i]) ? a[j++] : a[i++];
-            while (i < mid)
-                b[o++] = a[i++];
-            while (j < hi)
-                b[o++] = a[j++];
-        }
-        int32_t *swap = a;
-        a = b;
-        b = swap;
-    }
-    if (a != ob.buf)
-        memcpy(ob.buf, a, sizeof(int32_t) * n);
-    PyMem_Free(tmp);
-    PyBuffer_Release(&ob);
     PyBuffer_Release(&kb);
     return out;
 }
