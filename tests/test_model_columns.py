@@ -378,3 +378,51 @@ def test_a_loaded_recording_keeps_its_strings_packed(tmp_path):
         rec = reader.load(str(path), fast=fast)
         assert not isinstance(rec.values.items, list) and len(rec.values.items) > 300
         assert all(c.peer == f"127.0.0.1:{k}" for k, c in enumerate(rec.connections.values(), 1) if c.peer), fast
+
+
+@pytest.mark.skipif(reader.native is None, reason="the C extension is not built")
+@settings(max_examples=300, deadline=None)
+@given(code=st.sampled_from("bhilq"), data=st.data())
+def test_argsort_is_the_stable_sort_python_makes(code, data):
+    """The C argsort (a radix sort of keys less their minimum; an insertion sort below 64 keys) against sorted():
+    any width, negative keys, the extremes of the type, few distinct keys (ties), nearly and wholly in order."""
+    from array import array
+
+    bits = array(code).itemsize * 8
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    keys = st.one_of(st.integers(lo, hi), st.integers(-3, 3), st.sampled_from([lo, hi, 0]))
+    values = data.draw(st.lists(keys, max_size=300))
+    if data.draw(st.booleans()):
+        values.sort()
+        for _ in range(data.draw(st.integers(0, 5))):
+            if values:
+                values[data.draw(st.integers(0, len(values) - 1))] = data.draw(keys)
+    arr = array(code, values)
+    got = reader.native.argsort(arr)
+    assert got.typecode == "i" and list(got) == sorted(range(len(values)), key=values.__getitem__)
+
+
+@pytest.mark.skipif(reader.native is None, reason="the C extension is not built")
+def test_the_lanes_arrays_grow_with_room_and_give_it_back_when_read(tmp_path):
+    """The C path gives a lane's arrays room to grow into (frombytes alone copied them whole a block); finish gives
+    it back: each column's memory as long as its items, the values the Python path reads."""
+    import sys
+    from array import array
+
+    from tests.test_fastread import _pool
+
+    path = tmp_path / "big.jsonl"  # ~4.6 MB: five blocks, appended to four times
+    path.write_text("\n".join(_pool(80_000, 0, 500, seed=3)) + "\n")
+    fast = reader.load(str(path))
+    slow = reader.load(str(path), fast=False)
+    empty = sys.getsizeof(array("q"))
+    for lane_id, lane in fast.lanes.items():
+        for name in ("t", "dur", "kind", "conn", "count", "lines"):
+            col = getattr(lane, name)
+            assert col == getattr(slow.lanes[lane_id], name), name
+            assert sys.getsizeof(col) - empty <= len(col) * col.itemsize + 64, (lane_id, name)
+    arr = array("i", range(10))
+    reader.native.fit(arr)  # nothing to give back; an array of another kind and not an array are left as they are
+    reader.native.fit(array("d", [1.5]))
+    reader.native.fit([1, 2])
+    assert arr == array("i", range(10))

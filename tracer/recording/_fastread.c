@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FASTREAD_VERSION 4
+#define FASTREAD_VERSION 5
 #define MAX_INT (((int64_t)1) << 62)
 
 /* kind names, in the codes of tracer/recording/events.py (checked at first use against KINDS) */
@@ -62,6 +62,7 @@ static const int HALF_COLS[6] = {C_CONNECT_T, C_CONNECT_DUR, C_CLIENT_LANE, C_CL
 static PyObject *col_str[N_BUFS];
 
 static PyObject *kind_str[N_KINDS];
+static PyObject *array_type; /* array.array */
 static PyObject *s_feed, *s_rec, *s_line_no, *s_lanes, *s_trailer, *s_connections, *s_n_events, *s_t_max, *s_side,
     *s_client, *s_t, *s_dur, *s_kind, *s_conn, *s_count, *s_lines, *s_details, *s_sorted, *s_end, *s_frombytes,
     *s_id, *s_pending, *s_unmatched, *s_client_map, *s_spots, *s_index, *s_lane_index, *s_idx, *s_vid, *s_n,
@@ -720,6 +721,102 @@ append_narrow(PyObject *lane, PyObject *name, Buf *b)
     return append_bytes(lane, name, b);
 }
 
+/*
+ * Room for an array to grow into.  array.frombytes grows an array by a sixteenth (Modules/arraymodule.c's
+ * array_resize), so a lane's columns, appended to once a block, were copied whole at nearly every block: a
+ * cost that grows with the square of the file (a tenth of the load at 1M events, more at 10M).  grow_array
+ * gives an array that already holds items a quarter more room than it needs, the way a list grows; frombytes
+ * then only copies the new bytes in.  It writes CPython's array object (the struct below, private to
+ * arraymodule.c but unchanged since 3.3): array_layout_ok says the struct was checked at import against a real
+ * array, and nothing is done without it.  fit() gives the room back once a file is read.
+ */
+typedef struct {
+    PyObject_VAR_HEAD
+    char *ob_item;
+    Py_ssize_t allocated;
+    const void *ob_descr;
+    PyObject *weakreflist;
+    Py_ssize_t ob_exports;
+} ArrayLayout;
+
+static int array_layout_ok;
+
+/* the array's item size, 0 if it is not an exact array (or not to be touched) */
+static Py_ssize_t
+array_itemsize(PyObject *arr)
+{
+    if (!array_layout_ok || !Py_IS_TYPE(arr, (PyTypeObject *)array_type) || ((ArrayLayout *)arr)->ob_exports > 0)
+        return 0;
+    Py_buffer v;
+    if (PyObject_GetBuffer(arr, &v, PyBUF_ND) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t size = v.itemsize;
+    PyBuffer_Release(&v);
+    return size;
+}
+
+/* room in ``arr`` for ``nbytes`` more (best effort: on any doubt nothing is done, and frombytes grows it) */
+static void
+grow_array(PyObject *arr, Py_ssize_t nbytes)
+{
+    Py_ssize_t size = array_itemsize(arr);
+    if (size <= 0 || nbytes % size || Py_SIZE(arr) == 0) /* (a first append: as long as it needs, as before) */
+        return;
+    ArrayLayout *a = (ArrayLayout *)arr;
+    Py_ssize_t need = Py_SIZE(arr) + nbytes / size;
+    if (a->allocated >= need || need > PY_SSIZE_T_MAX / size / 2)
+        return;
+    Py_ssize_t cap = need + (need >> 2);
+    char *p = PyMem_Realloc(a->ob_item, (size_t)(cap * size));
+    if (p == NULL)
+        return;
+    a->ob_item = p;
+    a->allocated = cap;
+}
+
+/* check ArrayLayout against a real array('q', [1, 2, 3]) */
+static int
+check_array_layout(void)
+{
+    PyObject *arr = PyObject_CallFunction(array_type, "s[iii]", "q", 1, 2, 3);
+    if (arr == NULL)
+        return -1;
+    Py_buffer v;
+    if (PyObject_GetBuffer(arr, &v, PyBUF_ND) < 0) {
+        Py_DECREF(arr);
+        return -1;
+    }
+    ArrayLayout *a = (ArrayLayout *)arr;
+    int ok = Py_SIZE(arr) == 3 && v.buf == (void *)a->ob_item && v.len == 24 && a->allocated >= 3 &&
+             a->ob_exports == 1 && a->weakreflist == NULL && ((int64_t *)a->ob_item)[2] == 3;
+    PyBuffer_Release(&v);
+    ok = ok && a->ob_exports == 0 && (size_t)Py_TYPE(arr)->tp_basicsize >= sizeof(ArrayLayout);
+    Py_DECREF(arr);
+    array_layout_ok = ok;
+    return 0;
+}
+
+PyDoc_STRVAR(fit_doc,
+"fit(arr) -> None\n\n"
+"Give back the room an array was given to grow into (once a file is read): its memory as long as its items.");
+
+static PyObject *
+fit(PyObject *module, PyObject *arr)
+{
+    Py_ssize_t size = array_itemsize(arr);
+    ArrayLayout *a = (ArrayLayout *)arr;
+    if (size > 0 && Py_SIZE(arr) > 0 && a->allocated > Py_SIZE(arr)) {
+        char *p = PyMem_Realloc(a->ob_item, (size_t)(Py_SIZE(arr) * size));
+        if (p != NULL) {
+            a->ob_item = p;
+            a->allocated = Py_SIZE(arr);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static int
 append_bytes(PyObject *obj, PyObject *name, Buf *b)
 {
@@ -728,6 +825,7 @@ append_bytes(PyObject *obj, PyObject *name, Buf *b)
     PyObject *arr = PyObject_GetAttr(obj, name);
     if (arr == NULL)
         return -1;
+    grow_array(arr, b->len);
     PyObject *view = PyMemoryView_FromMemory(b->data, b->len, PyBUF_READ);
     if (view == NULL) {
         Py_DECREF(arr);
@@ -1654,7 +1752,7 @@ compact(PyObject *module, PyObject *table)
 #define STRIDE (1 << SHIFT)
 #define N_CLS 128
 
-static PyObject *array_type, *s_cls, *s_cum, *s_inst, *s_maxend, *s_sums, *s_top, *s_work, *s_life, *s_get, *s_q,
+static PyObject *s_cls, *s_cum, *s_inst, *s_maxend, *s_sums, *s_top, *s_work, *s_life, *s_get, *s_q,
     *s_i, *s_b;
 
 static PyObject *
@@ -3199,6 +3297,7 @@ counter_peaks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"feed_events", (PyCFunction)(void (*)(void))feed_events, METH_FASTCALL, feed_events_doc},
     {"compact", (PyCFunction)compact, METH_O, compact_doc},
+    {"fit", (PyCFunction)fit, METH_O, fit_doc},
     {"feed_block", (PyCFunction)(void (*)(void))feed_block, METH_FASTCALL, feed_block_doc},
     {"track_extend", (PyCFunction)(void (*)(void))track_extend, METH_FASTCALL, track_extend_doc},
     {"argsort", (PyCFunction)argsort, METH_O, argsort_doc},
@@ -3251,7 +3350,7 @@ PyInit__fastread(void)
         return NULL;
     array_type = PyObject_GetAttrString(array_mod, "array");
     Py_DECREF(array_mod);
-    if (array_type == NULL)
+    if (array_type == NULL || check_array_layout() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastread_module);
     if (m == NULL)
