@@ -453,3 +453,29 @@ def test_counter_lines_read_the_same_both_ways(tmp_path, bad):
     if not bad:
         rec = reader.load(str(path), fast=True)
         assert len(rec.counters["queue"].t) == 26 and len(rec.counters["n3"].t) == 6  # (every one taken)
+
+
+@needs_c
+@pytest.mark.parametrize("chunk", [64, 4096])
+def test_values_the_careful_path_adds_between_c_runs_are_not_added_twice(tmp_path, chunk):
+    # The C path keeps its table of the details' strings across its calls and appends new ones to the values
+    # alone (Values.sync numbers them when Python looks one up); values the careful path adds between two calls
+    # (an escaped "eof", a non-ASCII reason, an int detail and its str) must be found there, not appended again
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "native_id": i + 1, "side": side}) for i, n, side in LANES]
+    for k in range(1, 400):
+        t = 100 * k
+        lines += [f'[{t},1,"accept",0,{k},-1,"127.0.0.1:{5000 + k % 7}"]', f'[{t + 1},1,"recv",1,{k},3]']
+        lines.append([f'[{t + 2},1,"close",1,{k},-1,"eof"]', f'[{t + 2},1,"close",1,{k},-1,"e\\u006ff"]',
+                      f'[{t + 2},1,"close",1,{k},-1,"r\\u00e9set"]', f'[{t + 2},1,"close",1,{k},-1,7]',
+                      f'[{t + 2},1,"close",1,{k},-1,"7"]', f'[{t + 2},1,"close", 1,{k},-1,"127.0.0.1:5003"]',
+                      f'[{t + 2},1,"close",1,{k},-1]'][k % 7])
+    path = tmp_path / "r.jsonl"
+    same_both_ways(path, lines, chunk=chunk)
+    fast, careful = reader.load(str(path), fast=True), reader.load(str(path), fast=False)
+    assert list(fast.values.items) == list(careful.values.items)
+    assert len(set(map(repr, fast.values.items))) == len(fast.values.items)  # each value once
+    for rec in (fast, careful):
+        assert rec.values.ids == {} and rec.values.synced == len(rec.values.items)
+    live = Loader(str(path), lambda b: None, chunk=chunk)
+    live.builder = reader.Builder(str(path), True)
+    assert list(live.run().values.items) == list(careful.values.items)

@@ -67,7 +67,7 @@ static PyObject *s_feed, *s_rec, *s_line_no, *s_lanes, *s_trailer, *s_connection
     *s_client, *s_t, *s_dur, *s_kind, *s_conn, *s_count, *s_lines, *s_details, *s_sorted, *s_end, *s_frombytes,
     *s_id, *s_pending, *s_unmatched, *s_client_map, *s_spots, *s_index, *s_lane_index, *s_idx, *s_vid, *s_n,
     *s_live, *s_dead, *s_epoch, *s_cap, *s_far, *s_values, *s_ids, *s_items, *s_new, *s_unix, *s_from, *s_dense,
-    *s_base, *s_counters, *s_v, *s_append;
+    *s_base, *s_counters, *s_v, *s_append, *s_sync, *s_synced, *s_fast_details;
 
 /* ------------------------------------------------------------------ per-lane staging */
 typedef struct {
@@ -123,6 +123,14 @@ typedef struct {
     Py_ssize_t mask, used; /* capacity - 1 (a power of two), entries */
 } SeenTable;
 
+/* The details' table of a builder, kept across calls in a capsule (builder._fast_details): every ASCII str of
+   the values' items[:known], by its text.  Values only grow while a file is read, so an entry stays true. */
+typedef struct {
+    SeenTable seen;
+    PyObject *items; /* owned: the list it mirrors (another list: the table starts again) */
+    Py_ssize_t known;
+} DetailTable;
+
 typedef struct {
     Stage *stages;
     int n, cap;
@@ -130,7 +138,8 @@ typedef struct {
        object line (Python's feed may declare a lane again) */
     int32_t by_id[LANE_CACHE];
     int by_id_hi;
-    SeenTable seen;
+    DetailTable *dt; /* the builder's (its capsule holds it) */
+    PyObject *values; /* the recording's Values */
     PyObject *builder, *rec, *lanes, *table;
     PyObject *pending, *unmatched, *client_map, *spots, *far, *value_ids, *value_items;
     PyObject *counters; /* rec.counters, once a counter line is read */
@@ -439,25 +448,6 @@ drop_row(Ctx *c, int64_t cid)
     return r;
 }
 
-/* Values.id_of, for a str or a (non-bool) int: -1 on error */
-static int32_t
-value_id(Ctx *c, PyObject *v)
-{
-    PyObject *got = PyDict_GetItemWithError(c->value_ids, v);
-    if (got != NULL)
-        return (int32_t)PyLong_AsLong(got);
-    if (PyErr_Occurred())
-        return -1;
-    Py_ssize_t id = PyList_GET_SIZE(c->value_items);
-    PyObject *idv = PyLong_FromSsize_t(id);
-    if (idv == NULL || PyList_Append(c->value_items, v) < 0 || PyDict_SetItem(c->value_ids, v, idv) < 0) {
-        Py_XDECREF(idv);
-        return -1;
-    }
-    Py_DECREF(idv);
-    return (int32_t)id;
-}
-
 static uint64_t
 seen_hash(const char *p, Py_ssize_t n)
 {
@@ -512,36 +502,141 @@ seen_room(SeenTable *t)
     return 0;
 }
 
-/* A string detail's str (a new reference) and its value id (Values.id_of), NULL on error: the run's table has
-   the ones seen before; a new one is made and looked up once. */
-static PyObject *
-detail_str(Ctx *c, const char *p, Py_ssize_t n, int32_t *vid)
+/* The seen table's slot for these bytes: an entry holding them, or the free slot they would go in */
+static Seen *
+seen_find(SeenTable *t, const char *p, Py_ssize_t n, uint64_t h)
 {
-    SeenTable *t = &c->seen;
-    if (seen_room(t) < 0)
-        return NULL;
-    uint64_t h = seen_hash(p, n);
     Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)t->mask);
     for (; t->slots[i].s != NULL; i = (i + 1) & t->mask) {
         Seen *e = &t->slots[i];
-        if (e->hash == h && PyUnicode_GET_LENGTH(e->s) == n && memcmp(PyUnicode_DATA(e->s), p, (size_t)n) == 0) {
-            *vid = e->vid;
-            Py_INCREF(e->s);
-            return e->s;
-        }
+        if (e->hash == h && PyUnicode_GET_LENGTH(e->s) == n && memcmp(PyUnicode_DATA(e->s), p, (size_t)n) == 0)
+            return e;
+    }
+    return &t->slots[i];
+}
+
+/* Put ASCII str s (value id vid) in the table, unless its text is there already */
+static int
+seen_put(SeenTable *t, PyObject *s, int32_t vid)
+{
+    if (seen_room(t) < 0)
+        return -1;
+    const char *p = (const char *)PyUnicode_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    uint64_t h = seen_hash(p, n);
+    Seen *e = seen_find(t, p, n, h);
+    if (e->s == NULL) {
+        Py_INCREF(s);
+        e->s = s;
+        e->hash = h;
+        e->vid = vid;
+        t->used++;
+    }
+    return 0;
+}
+
+/* The table takes in the values appended to items since it last looked (by Values.id_of, between two calls) */
+static int
+details_catch_up(Ctx *c)
+{
+    DetailTable *d = c->dt;
+    for (Py_ssize_t j = d->known; j < PyList_GET_SIZE(c->value_items); j++) {
+        PyObject *v = PyList_GET_ITEM(c->value_items, j);
+        if (PyUnicode_CheckExact(v) && PyUnicode_IS_ASCII(v) && seen_put(&d->seen, v, (int32_t)j) < 0)
+            return -1;
+    }
+    d->known = PyList_GET_SIZE(c->value_items);
+    return 0;
+}
+
+/* A new value appended to items: its id, -1 on error */
+static int32_t
+append_value(Ctx *c, PyObject *v)
+{
+    Py_ssize_t id = PyList_GET_SIZE(c->value_items);
+    if (id > INT32_MAX - 1 || PyList_Append(c->value_items, v) < 0)
+        return -1;
+    c->dt->known = id + 1;
+    return (int32_t)id;
+}
+
+/* Values.id_of, for a str or a (non-bool) int: -1 on error.  An ASCII str is the detail table's (its text looked
+   up there, a new one appended to items alone: Values.sync numbers it later); anything else is looked up in
+   Values.ids, brought up to date first. */
+static int32_t
+value_id(Ctx *c, PyObject *v)
+{
+    if (details_catch_up(c) < 0)
+        return -1;
+    if (PyUnicode_CheckExact(v) && PyUnicode_IS_ASCII(v)) {
+        SeenTable *t = &c->dt->seen;
+        if (seen_room(t) < 0)
+            return -1;
+        const char *p = (const char *)PyUnicode_DATA(v);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(v);
+        uint64_t h = seen_hash(p, n);
+        Seen *e = seen_find(t, p, n, h);
+        if (e->s != NULL)
+            return e->vid;
+        int32_t id = append_value(c, v);
+        if (id < 0)
+            return -1;
+        Py_INCREF(v);
+        e->s = v;
+        e->hash = h;
+        e->vid = id;
+        t->used++;
+        return id;
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(c->values, s_sync);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    PyObject *got = PyDict_GetItemWithError(c->value_ids, v);
+    if (got != NULL)
+        return (int32_t)PyLong_AsLong(got);
+    if (PyErr_Occurred())
+        return -1;
+    Py_ssize_t id = PyList_GET_SIZE(c->value_items);
+    PyObject *idv = PyLong_FromSsize_t(id);
+    if (idv == NULL || append_value(c, v) < 0 || PyDict_SetItem(c->value_ids, v, idv) < 0 ||
+        set_attr_i64(c->values, s_synced, id + 1) < 0) {
+        Py_XDECREF(idv);
+        return -1;
+    }
+    Py_DECREF(idv);
+    return (int32_t)id;
+}
+
+/* A string detail's str (a new reference) and its value id (Values.id_of), NULL on error: the detail table (kept
+   across calls, on the builder) has every one seen before; a new one is made and appended to the values. */
+static PyObject *
+detail_str(Ctx *c, const char *p, Py_ssize_t n, int32_t *vid)
+{
+    SeenTable *t = &c->dt->seen;
+    if (PyList_GET_SIZE(c->value_items) != c->dt->known && details_catch_up(c) < 0)
+        return NULL;
+    if (seen_room(t) < 0)
+        return NULL;
+    uint64_t h = seen_hash(p, n);
+    Seen *e = seen_find(t, p, n, h);
+    if (e->s != NULL) {
+        *vid = e->vid;
+        Py_INCREF(e->s);
+        return e->s;
     }
     PyObject *s = PyUnicode_FromStringAndSize(p, n);
     if (s == NULL)
         return NULL;
-    int32_t id = value_id(c, s);
+    int32_t id = append_value(c, s);
     if (id < 0) {
         Py_DECREF(s);
         return NULL;
     }
     Py_INCREF(s);
-    t->slots[i].s = s;
-    t->slots[i].hash = h;
-    t->slots[i].vid = id;
+    e->s = s;
+    e->hash = h;
+    e->vid = id;
     t->used++;
     *vid = id;
     return s;
@@ -1377,6 +1472,57 @@ done:
 #define GET(dst, obj, name) (((dst) = PyObject_GetAttr((obj), (name))) == NULL)
 
 /* 1 ready, 0 the table cannot be read here (leave the lines to Python), -1 error */
+static void
+detail_table_free(PyObject *capsule)
+{
+    DetailTable *d = PyCapsule_GetPointer(capsule, "tracer.recording._fastread.DetailTable");
+    if (d == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    seen_free(&d->seen);
+    Py_XDECREF(d->items);
+    PyMem_Free(d);
+}
+
+/* the builder's detail table (borrowed: its capsule, on the builder, owns it), made or started again for items */
+static DetailTable *
+detail_table(PyObject *builder, PyObject *items)
+{
+    PyObject *cap = PyObject_GetAttr(builder, s_fast_details);
+    if (cap == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return NULL;
+        PyErr_Clear();
+    }
+    DetailTable *d = NULL;
+    if (cap != NULL && PyCapsule_IsValid(cap, "tracer.recording._fastread.DetailTable"))
+        d = PyCapsule_GetPointer(cap, "tracer.recording._fastread.DetailTable");
+    Py_XDECREF(cap); /* (the builder keeps it) */
+    if (d == NULL) {
+        if ((d = PyMem_Calloc(1, sizeof(DetailTable))) == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        cap = PyCapsule_New(d, "tracer.recording._fastread.DetailTable", detail_table_free);
+        if (cap == NULL) {
+            PyMem_Free(d);
+            return NULL;
+        }
+        int rc = PyObject_SetAttr(builder, s_fast_details, cap);
+        Py_DECREF(cap);
+        if (rc < 0)
+            return NULL;
+    }
+    if (d->items != items || d->known > PyList_GET_SIZE(items)) { /* values of another list: start again */
+        seen_free(&d->seen);
+        Py_INCREF(items);
+        Py_XSETREF(d->items, items);
+        d->known = 0;
+    }
+    return d;
+}
+
 static int
 ctx_open(Ctx *c, PyObject *builder)
 {
@@ -1387,10 +1533,10 @@ ctx_open(Ctx *c, PyObject *builder)
     if (GET(c->rec, builder, s_rec) || GET(c->lanes, c->rec, s_lanes) || GET(c->table, c->rec, s_connections) ||
         GET(c->pending, builder, s_pending) || GET(c->unmatched, builder, s_unmatched) ||
         GET(c->client_map, builder, s_client_map) || GET(c->spots, builder, s_spots) ||
-        GET(c->cmap_far, c->client_map, s_far) || GET(c->far, c->table, s_far) || GET(values, c->table, s_values) || GET(c->value_ids, values, s_ids) ||
-        GET(c->value_items, values, s_items))
+        GET(c->cmap_far, c->client_map, s_far) || GET(c->far, c->table, s_far) || GET(values, c->table, s_values) ||
+        GET(c->value_ids, values, s_ids) || GET(c->value_items, values, s_items))
         ok = 0;
-    Py_XDECREF(values);
+    c->values = values;
     if (ok && (!PyDict_CheckExact(c->lanes) || !PyDict_CheckExact(c->pending) || !PyDict_CheckExact(c->unmatched) ||
                !PyDict_CheckExact(c->cmap_far) || !PyDict_CheckExact(c->spots) || !PyDict_CheckExact(c->far) ||
                !PyDict_CheckExact(c->value_ids) || !PyList_CheckExact(c->value_items))) {
@@ -1402,7 +1548,7 @@ ctx_open(Ctx *c, PyObject *builder)
         if (ok)
             c->t_max = attr_i64(c->rec, s_t_max, &ok);
     }
-    if (!ok || cmap_hold(c) < 0)
+    if (!ok || (c->dt = detail_table(builder, c->value_items)) == NULL || details_catch_up(c) < 0 || cmap_hold(c) < 0)
         return -1;
     return table_hold(c);
 }
@@ -1413,7 +1559,6 @@ ctx_close(Ctx *c)
     for (int i = 0; i < c->n; i++)
         stage_free(&c->stages[i]);
     PyMem_Free(c->stages);
-    seen_free(&c->seen);
     table_release(c);
     cmap_release(c);
     Py_XDECREF(c->cmap_far);
@@ -1427,6 +1572,7 @@ ctx_close(Ctx *c)
     Py_XDECREF(c->far);
     Py_XDECREF(c->value_ids);
     Py_XDECREF(c->value_items);
+    Py_XDECREF(c->values);
     Py_XDECREF(c->counters);
 }
 
@@ -3339,7 +3485,8 @@ PyInit__fastread(void)
     INTERN(s_far, "far"); INTERN(s_values, "value_table"); INTERN(s_ids, "ids"); INTERN(s_items, "items");
     INTERN(s_new, "new"); INTERN(s_unix, "unix:"); INTERN(s_from, " from "); INTERN(s_dense, "dense");
     INTERN(s_base, "base"); INTERN(s_counters, "counters"); INTERN(s_v, "v");
-    INTERN(s_append, "append");
+    INTERN(s_append, "append"); INTERN(s_sync, "sync"); INTERN(s_synced, "synced");
+    INTERN(s_fast_details, "_fast_details");
     for (int k = 0; k < N_BUFS; k++)
         INTERN(col_str[k], COL_NAMES[k]);
     INTERN(s_cls, "cls"); INTERN(s_cum, "cum"); INTERN(s_inst, "inst"); INTERN(s_maxend, "maxend");

@@ -327,25 +327,46 @@ class Values:
     """The recording's distinct detail values, each kept once; details and connections hold their numbers.
 
     Both ends of a connection name one peer, and close reasons repeat: one table for the whole recording.
+    ``ids`` (value -> number) covers ``items[:synced]``: the C reader appends the strings it reads to ``items``
+    alone (its own table of them, kept across its calls, knows each; a dict lookup a new peer was ~4% of a
+    load) and :meth:`sync` brings ``ids`` up to date before anything looks a value up.
     """
 
-    __slots__ = ("items", "ids")
+    __slots__ = ("items", "ids", "synced")
 
     def __init__(self) -> None:
         self.items: list[str | int] | Packed = []
         self.ids: dict[object, int] = {}
+        self.synced = 0
 
     def pack(self) -> None:
         """The values read so far as one :class:`Packed` blob (once the file is read; see its docstring)."""
         if isinstance(self.items, list):
             self.items = Packed(self.items)
 
+    def forget_ids(self) -> None:
+        """Let ``ids`` go (only a builder looks values up: ~100 bytes a distinct peer); later values are numbered
+        from here on, as before."""
+        self.ids.clear()
+        self.synced = len(self.items)
+
+    def sync(self) -> None:
+        """``ids`` for the values appended to ``items`` without it (by the C reader)."""
+        items, ids = self.items, self.ids
+        for j in range(self.synced, len(items)):
+            value = items[j]
+            ids.setdefault(("bool", value) if isinstance(value, bool) else value, j)
+        self.synced = len(items)
+
     def id_of(self, value: str | int) -> int:
+        if self.synced != len(self.items):
+            self.sync()
         key: object = ("bool", value) if isinstance(value, bool) else value  # True == 1 as a dict key
         i = self.ids.get(key)
         if i is None:
             i = self.ids[key] = len(self.items)
             self.items.append(value)
+            self.synced += 1
         return i
 
 

@@ -112,6 +112,7 @@ class Builder:
         self._unmatched_accept: dict[str, int] = {}  # peer address -> server conn id
         self._client_map = IdMap()  # client conn id -> server conn id
         self._client_spots: dict[int, list[tuple[Lane, int]]] = {}
+        self._fast_details: Any = None  # the C path's table of the details' strings, kept across its calls
 
     def error(self, message: str) -> RecordingError:
         return RecordingError(self.rec.path, self.line_no, message)
@@ -176,7 +177,8 @@ class Builder:
                 counter.v = array("q", (p[1] for p in pairs))
         rec.marks.sort()
         rec.connections.trim()
-        rec.values.ids.clear()  # only the builder looks values up (~100 bytes a distinct peer); reading uses items
+        rec.values.forget_ids()  # only the builder looks values up (~100 bytes a distinct peer); reading uses items
+        self._fast_details = None  # the C path's table of them (it holds each str)
         rec.values.pack()
         if cut_off:
             rec.cut_off = True
