@@ -479,3 +479,51 @@ def test_values_the_careful_path_adds_between_c_runs_are_not_added_twice(tmp_pat
     live = Loader(str(path), lambda b: None, chunk=chunk)
     live.builder = reader.Builder(str(path), True)
     assert list(live.run().values.items) == list(careful.values.items)
+
+
+def _joins(seed: int) -> list[str]:
+    """Both ends of connections in every order a recording can hold them: connects before and after their
+    accepts, a peer connected twice before its accept (the later one is joined), unix peers (joined by a key
+    that is not the detail), peers with nothing to join by, and some lines the careful path reads (a space in
+    them) that connect, accept or send in the middle of the C path's calls."""
+    import random
+
+    rnd = random.Random(seed)
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "native_id": i + 1, "side": side}) for i, n, side in LANES]
+    t = 0
+    for k in range(1, 1500):
+        t += rnd.randint(1, 9)
+        client_id, client = k + rnd.choice([0, 0, 0, 5_000_000]), rnd.choice([10, 11])
+        peer = rnd.choice([f"127.0.0.1:{20_000 + k % 97}", f"127.0.0.1:{20_000 + k % 97}", "unix:/s from /c%d" % k,
+                           "unix:/s", "nowhere", f"[::1]:{k}"])
+        sep = " " if rnd.random() < 0.08 else ""
+        connect = f'[{t},5,"connect",{client},{client_id},-1,{sep}"{peer}"]'
+        accept = f'[{t + 1},4,"accept",0,{k},-1,{sep}"{peer}"]'
+        ends = [connect, accept] if rnd.random() < 0.6 else [accept, connect]
+        if rnd.random() < 0.05:
+            ends.insert(1, f'[{t},5,"connect",{client},{client_id + 7_000_000},-1,"{peer}"]')  # again, unaccepted
+        lines += ends
+        lines += [f'[{t + 2},1,"send",{client},{client_id},{sep}27]', f'[{t + 3},2,"recv",1,{k},27]',
+                  f'[{t + 4},1,"close",1,{k},-1,"eof"]', f'[{t + 4},1,"close",{client},{client_id},-1,"client"]']
+    return lines
+
+
+@needs_c
+@pytest.mark.parametrize("block", [97, 4096, 1 << 20])
+@pytest.mark.parametrize("seed", range(3))
+def test_joins_and_spots_held_in_c_across_calls_read_the_same_both_ways(tmp_path, monkeypatch, block, seed):
+    # The C path keeps a call's pending connects, unmatched accepts and not-yet-joined client events in C and
+    # hands what is left to the builder's dicts when the call ends; the next call (or the careful path) goes on
+    # from them: the same model, however the file is cut into calls
+    monkeypatch.setattr(reader, "BLOCK", block)
+    path = tmp_path / "r.jsonl"
+    same_both_ways(path, _joins(seed), chunk=block)
+    fast = reader.Builder(str(path), True)
+    with open(path, encoding="utf-8", newline="") as f:
+        reader._read_blocks(f, fast, 0, None)
+    slow = reader.Builder(str(path), False)
+    with open(path, encoding="utf-8", newline="") as f:
+        reader._read_blocks(f, slow, 0, None)
+    assert fast._pending_connect == slow._pending_connect and fast._unmatched_accept == slow._unmatched_accept
+    assert {k: [(lane.id, i) for lane, i in v] for k, v in fast._client_spots.items()} == \
+        {k: [(lane.id, i) for lane, i in v] for k, v in slow._client_spots.items()}

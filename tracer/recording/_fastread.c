@@ -129,7 +129,21 @@ typedef struct {
     SeenTable seen;
     PyObject *items; /* owned: the list it mirrors (another list: the table starts again) */
     Py_ssize_t known;
+    /* Builder._pending_connect and _unmatched_accept for the keys that are a detail itself (host:port, nearly all),
+       by the detail's value id, while a call runs: the client id / server id, 0 for none (neither is ever 0).
+       Handed to the builder's dicts when the call ends (Python reads them); the arrays stay for the next call. */
+    int64_t *pend, *unm;
+    Py_ssize_t jcap;
+    int32_t *jset; /* the value ids given an entry in this call */
+    Py_ssize_t njset, jsetcap;
 } DetailTable;
+
+/* Builder._client_spots of a call's own client events (id -> [(lane, i)]), handed to the dict when it ends */
+typedef struct {
+    int64_t client; /* 0: taken (the accept came in this call) */
+    Py_ssize_t i;
+    int32_t stage, prev; /* prev: the same client's spot before this one, -1 none */
+} Spot;
 
 typedef struct {
     Stage *stages;
@@ -139,6 +153,11 @@ typedef struct {
     int32_t by_id[LANE_CACHE];
     int by_id_hi;
     DetailTable *dt; /* the builder's (its capsule holds it) */
+    Spot *spot;
+    Py_ssize_t nspot, spotcap;
+    int64_t *skey; /* client id -> its last spot in this call (sval, -1 none): open addressing, 0 a free slot */
+    int32_t *sval;
+    Py_ssize_t smask, sused;
     PyObject *values; /* the recording's Values */
     PyObject *builder, *rec, *lanes, *table;
     PyObject *pending, *unmatched, *client_map, *spots, *far, *value_ids, *value_items;
@@ -936,11 +955,13 @@ append_bytes(PyObject *obj, PyObject *name, Buf *b)
     return 0;
 }
 
+static int joins_hand_over(Ctx *c);
+
 /* Hand every staged column to its lane's arrays, the counts to the recording, and the table back. */
 static int
 flush(Ctx *c, Py_ssize_t line_no)
 {
-    int rc = 0;
+    int rc = joins_hand_over(c);
     for (int i = 0; i < c->n; i++) {
         Stage *s = &c->stages[i];
         if (rc == 0 && (append_bytes(s->lane, s_t, &s->t) < 0 || append_narrow(s->lane, s_dur, &s->dur) < 0 ||
@@ -1165,46 +1186,236 @@ cmap_set(Ctx *c, int64_t k, int64_t v)
     return rc;
 }
 
+/* ------------------------------------------------------------------ joins and spots, while a call runs */
+
+/* The value id a detail is its own join key under (tracer.addresses.join_key gives the detail itself: an ASCII
+   host:port), -1 when the key is another str ("unix:..." names: the dicts' way) or there is none (no ':') */
+static int32_t
+key_vid(PyObject *detail, int32_t vid)
+{
+    if (vid < 0 || !PyUnicode_CheckExact(detail) || !PyUnicode_IS_ASCII(detail))
+        return -1;
+    const char *d = (const char *)PyUnicode_DATA(detail);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(detail);
+    if ((n >= 5 && memcmp(d, "unix:", 5) == 0) || memchr(d, ':', (size_t)n) == NULL)
+        return -1;
+    return vid;
+}
+
+/* pop the key's entry of pending (which 0) or unmatched (1): 1 found (into *out), 0 none, -1 error.  kvid >= 0:
+   the key is detail jk of that value id, looked up in this call's array first (a key is in one place only) */
+static int
+join_pop(Ctx *c, int which, PyObject *jk, int32_t kvid, int64_t *out)
+{
+    DetailTable *d = c->dt;
+    if (kvid >= 0 && kvid < d->jcap) {
+        int64_t *a = which ? d->unm : d->pend;
+        if (a[kvid]) {
+            *out = a[kvid];
+            a[kvid] = 0;
+            return 1;
+        }
+    }
+    PyObject *dict = which ? c->unmatched : c->pending;
+    if (PyDict_GET_SIZE(dict) == 0)
+        return 0;
+    PyObject *v = PyDict_GetItemWithError(dict, jk);
+    if (v == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    int ok = 1;
+    *out = as_i64(v, &ok);
+    if (!ok || PyDict_DelItem(dict, jk) < 0)
+        return -1;
+    return 1;
+}
+
+/* pending (which 0) or unmatched (1) [jk] = v */
+static int
+join_set(Ctx *c, int which, PyObject *jk, int32_t kvid, int64_t v)
+{
+    PyObject *dict = which ? c->unmatched : c->pending;
+    if (kvid < 0) {
+        PyObject *x = PyLong_FromLongLong(v);
+        int rc = x ? PyDict_SetItem(dict, jk, x) : -1;
+        Py_XDECREF(x);
+        return rc;
+    }
+    if (PyDict_GET_SIZE(dict) && PyDict_DelItem(dict, jk) < 0) { /* (an older entry of the key: this one wins) */
+        if (!PyErr_ExceptionMatches(PyExc_KeyError))
+            return -1;
+        PyErr_Clear();
+    }
+    DetailTable *d = c->dt;
+    if (kvid >= d->jcap) {
+        Py_ssize_t cap = d->jcap ? d->jcap : 1024;
+        while (cap <= kvid)
+            cap *= 2;
+        int64_t *p = PyMem_Realloc(d->pend, sizeof(int64_t) * (size_t)cap);
+        if (p != NULL)
+            d->pend = p;
+        int64_t *u = p ? PyMem_Realloc(d->unm, sizeof(int64_t) * (size_t)cap) : NULL;
+        if (u == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        d->unm = u;
+        memset(d->pend + d->jcap, 0, sizeof(int64_t) * (size_t)(cap - d->jcap));
+        memset(d->unm + d->jcap, 0, sizeof(int64_t) * (size_t)(cap - d->jcap));
+        d->jcap = cap;
+    }
+    if (d->njset == d->jsetcap) {
+        Py_ssize_t cap = d->jsetcap ? d->jsetcap * 2 : 1024;
+        int32_t *p = PyMem_Realloc(d->jset, sizeof(int32_t) * (size_t)cap);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        d->jset = p;
+        d->jsetcap = cap;
+    }
+    d->jset[d->njset++] = kvid;
+    (which ? d->unm : d->pend)[kvid] = v;
+    return 0;
+}
+
+static Py_ssize_t
+spot_slot(Ctx *c, int64_t client)
+{
+    uint64_t h = (uint64_t)client * 0x9E3779B97F4A7C15ull;
+    Py_ssize_t i = (Py_ssize_t)((h ^ (h >> 29)) & (uint64_t)c->smask);
+    while (c->skey[i] != 0 && c->skey[i] != client)
+        i = (i + 1) & c->smask;
+    return i;
+}
+
+/* Builder._client_spots.setdefault(client, []).append((lane, i)), for stage k: in this call's table */
+static int
+spot_add(Ctx *c, int64_t client, int32_t k, Py_ssize_t i)
+{
+    if ((c->sused + 1) * 2 > c->smask + 1) {
+        Py_ssize_t cap = c->skey ? (c->smask + 1) * 2 : 1024;
+        int64_t *keys = PyMem_Calloc((size_t)cap, sizeof(int64_t));
+        int32_t *vals = keys ? PyMem_Malloc(sizeof(int32_t) * (size_t)cap) : NULL;
+        if (vals == NULL) {
+            PyMem_Free(keys);
+            PyErr_NoMemory();
+            return -1;
+        }
+        int64_t *old_keys = c->skey;
+        int32_t *old_vals = c->sval;
+        Py_ssize_t old_cap = c->skey ? c->smask + 1 : 0;
+        c->skey = keys;
+        c->sval = vals;
+        c->smask = cap - 1;
+        for (Py_ssize_t j = 0; j < old_cap; j++)
+            if (old_keys[j]) {
+                Py_ssize_t at = spot_slot(c, old_keys[j]);
+                c->skey[at] = old_keys[j];
+                c->sval[at] = old_vals[j];
+            }
+        PyMem_Free(old_keys);
+        PyMem_Free(old_vals);
+    }
+    if (c->nspot == c->spotcap) {
+        Py_ssize_t cap = c->spotcap ? c->spotcap * 2 : 1024;
+        Spot *p = PyMem_Realloc(c->spot, sizeof(Spot) * (size_t)cap);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->spot = p;
+        c->spotcap = cap;
+    }
+    Py_ssize_t at = spot_slot(c, client);
+    if (c->skey[at] == 0) {
+        c->skey[at] = client;
+        c->sval[at] = -1;
+        c->sused++;
+    }
+    Spot *sp = &c->spot[c->nspot];
+    sp->client = client;
+    sp->i = i;
+    sp->stage = k;
+    sp->prev = c->sval[at];
+    c->sval[at] = (int32_t)c->nspot++;
+    return 0;
+}
+
+/* Hand this call's joins and spots to the builder's dicts (before the stages go: a spot names its lane) */
+static int
+joins_hand_over(Ctx *c)
+{
+    DetailTable *d = c->dt;
+    int rc = 0;
+    for (Py_ssize_t j = 0; d != NULL && j < d->njset; j++) {
+        int32_t vid = d->jset[j];
+        for (int which = 0; which < 2; which++) {
+            int64_t *a = which ? d->unm : d->pend;
+            if (!a[vid])
+                continue;
+            PyObject *x = PyLong_FromLongLong(a[vid]);
+            a[vid] = 0;
+            if (rc == 0 && (x == NULL || vid >= PyList_GET_SIZE(c->value_items) ||
+                            PyDict_SetItem(which ? c->unmatched : c->pending, PyList_GET_ITEM(c->value_items, vid), x) < 0))
+                rc = -1;
+            Py_XDECREF(x);
+        }
+    }
+    if (d != NULL)
+        d->njset = 0;
+    for (Py_ssize_t j = 0; rc == 0 && j < c->nspot; j++) {
+        Spot *sp = &c->spot[j];
+        if (!sp->client)
+            continue;
+        PyObject *key = PyLong_FromLongLong(sp->client), *list = NULL;
+        if (key == NULL || ((list = PyDict_GetItemWithError(c->spots, key)) == NULL &&
+                            (PyErr_Occurred() || (list = PyList_New(0)) == NULL ||
+                             PyDict_SetItem(c->spots, key, list) < 0 || (Py_DECREF(list), 0)))) {
+            rc = -1;
+        }
+        PyObject *at = rc == 0 ? PyLong_FromSsize_t(sp->i) : NULL;
+        PyObject *pair = at ? PyTuple_Pack(2, c->stages[sp->stage].lane, at) : NULL;
+        if (rc == 0 && (pair == NULL || PyList_Append(list, pair) < 0))
+            rc = -1;
+        Py_XDECREF(at);
+        Py_XDECREF(pair);
+        Py_XDECREF(key);
+    }
+    c->nspot = 0;
+    if (c->skey != NULL) {
+        memset(c->skey, 0, sizeof(int64_t) * (size_t)(c->smask + 1));
+        c->sused = 0;
+    }
+    return rc;
+}
+
 /* Builder._client_conn: the id a client-side event is stored under (into *out); -1 on error */
 static int
-client_conn(Ctx *c, int64_t client_id, int kind, PyObject *detail, int64_t *out)
+client_conn(Ctx *c, int64_t client_id, int kind, PyObject *detail, int32_t vid, int64_t *out)
 {
     int known = cmap_get(c, client_id, out);
     if (known != 0)
         return known < 0 ? -1 : 0;
-    PyObject *jk = NULL, *key = PyLong_FromLongLong(client_id);
-    if (key == NULL)
-        return -1;
-    if (kind == K_CONNECT) {
-        if ((jk = join_key(detail)) == NULL)
-            goto fail;
-        if (jk != Py_None) {
-            PyObject *server_id = PyDict_GetItemWithError(c->unmatched, jk);
-            if (server_id != NULL) {
-                Py_INCREF(server_id);
-                int ok = 1;
-                *out = as_i64(server_id, &ok);
-                if (!ok || PyDict_DelItem(c->unmatched, jk) < 0 || cmap_set(c, client_id, *out) < 0) {
-                    Py_DECREF(server_id);
-                    goto fail;
-                }
-                Py_DECREF(server_id);
-                Py_DECREF(key);
-                Py_DECREF(jk);
-                return 0;
-            }
-            if (PyErr_Occurred() || PyDict_SetItem(c->pending, jk, key) < 0)
-                goto fail;
-        }
-    }
-    Py_DECREF(key);
-    Py_XDECREF(jk);
     *out = -client_id;
-    return 0;
-fail:
-    Py_DECREF(key);
-    Py_XDECREF(jk);
-    return -1;
+    if (kind != K_CONNECT)
+        return 0;
+    int32_t kvid = key_vid(detail, vid);
+    PyObject *jk = kvid >= 0 ? (Py_INCREF(detail), detail) : join_key(detail);
+    if (jk == NULL)
+        return -1;
+    int rc = 0;
+    if (jk != Py_None) {
+        int64_t server_id;
+        int found = join_pop(c, 1, jk, kvid, &server_id);
+        if (found < 0 || (found && cmap_set(c, client_id, server_id) < 0))
+            rc = -1;
+        else if (found)
+            *out = server_id;
+        else if (join_set(c, 0, jk, kvid, client_id) < 0)
+            rc = -1;
+    }
+    Py_DECREF(jk);
+    return rc;
 }
 
 /* lane.conn[i] = server_id, for a spot that may still be staged in this call */
@@ -1231,43 +1442,58 @@ rewrite_conn(Ctx *c, PyObject *lane, Py_ssize_t i, int64_t server_id)
 
 /* Builder._match_accept */
 static int
-match_accept(Ctx *c, int64_t server_id, PyObject *peer)
+match_accept(Ctx *c, int64_t server_id, PyObject *peer, int32_t vid)
 {
-    PyObject *jk = join_key(peer);
+    int32_t kvid = key_vid(peer, vid);
+    PyObject *jk = kvid >= 0 ? (Py_INCREF(peer), peer) : join_key(peer);
     if (jk == NULL)
         return -1;
     if (jk == Py_None) {
         Py_DECREF(jk);
         return 0;
     }
-    int rc = -1, ok = 1;
-    PyObject *spots = NULL, *server_key = PyLong_FromLongLong(server_id);
-    PyObject *client_key = server_key ? PyDict_GetItemWithError(c->pending, jk) : NULL;
-    if (client_key == NULL) {
-        if (server_key != NULL && !PyErr_Occurred())
-            rc = PyDict_SetItem(c->unmatched, jk, server_key);
+    int rc = -1;
+    int64_t client_id;
+    PyObject *spots = NULL, *client_key = NULL;
+    int found = join_pop(c, 0, jk, kvid, &client_id);
+    if (found <= 0) {
+        rc = found < 0 ? -1 : join_set(c, 1, jk, kvid, server_id);
         Py_DECREF(jk);
-        Py_XDECREF(server_key);
         return rc;
     }
-    Py_INCREF(client_key);
-    int64_t client_id = as_i64(client_key, &ok);
-    if (!ok || PyDict_DelItem(c->pending, jk) < 0 || cmap_set(c, client_id, server_id) < 0)
+    if (cmap_set(c, client_id, server_id) < 0)
         goto done;
-    spots = PyDict_GetItemWithError(c->spots, client_key);
-    if (spots != NULL) {
-        Py_INCREF(spots);
-        if (PyDict_DelItem(c->spots, client_key) < 0)
-            goto done;
-        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(spots); j++) {
-            PyObject *spot = PyList_GET_ITEM(spots, j);
-            Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(spot, 1));
-            if ((i == -1 && PyErr_Occurred()) || rewrite_conn(c, PyTuple_GET_ITEM(spot, 0), i, server_id) < 0)
-                goto done;
+    if (c->skey != NULL) { /* this call's spots of the client */
+        Py_ssize_t at = spot_slot(c, client_id);
+        if (c->skey[at] == client_id) {
+            int32_t v = (int32_t)server_id;
+            for (int32_t j = c->sval[at]; j >= 0; j = c->spot[j].prev) {
+                Spot *sp = &c->spot[j];
+                Stage *st = &c->stages[sp->stage];
+                memcpy(st->conn.data + (sp->i - st->base) * 4, &v, 4);
+                sp->client = 0;
+            }
+            c->sval[at] = -1;
         }
     }
-    else if (PyErr_Occurred())
-        goto done;
+    if (PyDict_GET_SIZE(c->spots)) { /* and those of calls before */
+        if ((client_key = PyLong_FromLongLong(client_id)) == NULL)
+            goto done;
+        spots = PyDict_GetItemWithError(c->spots, client_key);
+        if (spots != NULL) {
+            Py_INCREF(spots);
+            if (PyDict_DelItem(c->spots, client_key) < 0)
+                goto done;
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(spots); j++) {
+                PyObject *spot = PyList_GET_ITEM(spots, j);
+                Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(spot, 1));
+                if ((i == -1 && PyErr_Occurred()) || rewrite_conn(c, PyTuple_GET_ITEM(spot, 0), i, server_id) < 0)
+                    goto done;
+            }
+        }
+        else if (PyErr_Occurred())
+            goto done;
+    }
     Py_ssize_t half = drop_row(c, -client_id);
     if (half == -2)
         goto done;
@@ -1280,8 +1506,7 @@ match_accept(Ctx *c, int64_t server_id, PyObject *peer)
     rc = 0;
 done:
     Py_DECREF(jk);
-    Py_DECREF(server_key);
-    Py_DECREF(client_key);
+    Py_XDECREF(client_key);
     Py_XDECREF(spots);
     return rc;
 }
@@ -1321,7 +1546,7 @@ connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail, int3
         Q(c, C_ACCEPT_DUR)[r] = dur;
         I(c, C_ACCEPT_LANE)[r] = li;
         I(c, C_PEER)[r] = PyUnicode_Check(detail) ? vid : -1;
-        return match_accept(c, cid, detail);
+        return match_accept(c, cid, detail, vid);
     case K_SUBMIT:
         Q(c, C_SUBMIT_T)[r] = t;
         break;
@@ -1419,7 +1644,7 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
     c->n_events++;
     if (ln->t + ln->dur > c->t_max)
         c->t_max = ln->t + ln->dur;
-    if (s->client && conn && client_conn(c, conn, ln->kind, detail, &conn) < 0)
+    if (s->client && conn && client_conn(c, conn, ln->kind, detail, vid, &conn) < 0)
         goto done;
     Py_ssize_t i = s->base + s->n;
     if (i && ln->t < s->last_t)
@@ -1438,27 +1663,8 @@ add_event(Ctx *c, const Line *ln, Py_ssize_t line_no)
         if (buf_put(&s->didx, &i32, 4) < 0 || buf_put(&s->dvid, &vid, 4) < 0)
             goto done;
     }
-    if (s->client && conn < 0) { /* Builder._client_spots.setdefault(-conn, []).append((lane, i)) */
-        PyObject *key = PyLong_FromLongLong(-conn);
-        if (key == NULL)
-            goto done;
-        PyObject *list = PyDict_GetItemWithError(c->spots, key);
-        if (list == NULL) {
-            if (PyErr_Occurred() || (list = PyList_New(0)) == NULL || PyDict_SetItem(c->spots, key, list) < 0) {
-                Py_XDECREF(list);
-                Py_DECREF(key);
-                goto done;
-            }
-            Py_DECREF(list); /* the dict holds it */
-        }
-        Py_DECREF(key);
-        PyObject *at = PyLong_FromSsize_t(i), *spot = at ? PyTuple_Pack(2, lane, at) : NULL;
-        Py_XDECREF(at);
-        int r = spot ? PyList_Append(list, spot) : -1;
-        Py_XDECREF(spot);
-        if (r < 0)
-            goto done;
-    }
+    if (s->client && conn < 0 && spot_add(c, -conn, (int32_t)(s - c->stages), i) < 0)
+        goto done; /* (Builder._client_spots, this call's: handed over at its end) */
     if (conn && connection(c, s, conn, ln, detail, vid) < 0)
         goto done;
     rc = 1;
@@ -1482,6 +1688,9 @@ detail_table_free(PyObject *capsule)
     }
     seen_free(&d->seen);
     Py_XDECREF(d->items);
+    PyMem_Free(d->pend);
+    PyMem_Free(d->unm);
+    PyMem_Free(d->jset);
     PyMem_Free(d);
 }
 
@@ -1519,6 +1728,11 @@ detail_table(PyObject *builder, PyObject *items)
         Py_INCREF(items);
         Py_XSETREF(d->items, items);
         d->known = 0;
+        if (d->pend != NULL) { /* (handed over at every call's end: nothing is lost) */
+            memset(d->pend, 0, sizeof(int64_t) * (size_t)d->jcap);
+            memset(d->unm, 0, sizeof(int64_t) * (size_t)d->jcap);
+        }
+        d->njset = 0;
     }
     return d;
 }
@@ -1556,6 +1770,9 @@ ctx_open(Ctx *c, PyObject *builder)
 static void
 ctx_close(Ctx *c)
 {
+    PyMem_Free(c->spot);
+    PyMem_Free(c->skey);
+    PyMem_Free(c->sval);
     for (int i = 0; i < c->n; i++)
         stage_free(&c->stages[i]);
     PyMem_Free(c->stages);
