@@ -20,7 +20,8 @@ parses straight into the lanes' arrays.  ``tests/test_fastread.py`` holds
 both paths to the same model, errors and line numbers included.
 
 Measured (``bench/bench_timeline.py``, 1M events): 4.0 s -> ~1.1 s, about 4-6x
-the orjson floor.  Connections are columns now
+the orjson floor then; at or under it now (0.75-0.99x, README.md's "Big
+recordings" says how it got there).  Connections are columns now
 (:mod:`tracer.recording.conntable`), which the C path writes in place: the
 model went from ~117 to ~54 bytes an event.
 """
