@@ -527,3 +527,56 @@ def test_joins_and_spots_held_in_c_across_calls_read_the_same_both_ways(tmp_path
     assert fast._pending_connect == slow._pending_connect and fast._unmatched_accept == slow._unmatched_accept
     assert {k: [(lane.id, i) for lane, i in v] for k, v in fast._client_spots.items()} == \
         {k: [(lane.id, i) for lane, i in v] for k, v in slow._client_spots.items()}
+
+
+@needs_c
+@pytest.mark.parametrize("limit", [150, 1 << 20])
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_the_bytes_path_reads_what_text_mode_read(tmp_path, monkeypatch, limit, block):
+    """load() hands the C path the file's bytes (not decoded blocks): lines that are not ASCII (taken by C when
+    they are UTF-8 object lines, else Python's), characters cut at a block's edge or at the end, a byte that is
+    not UTF-8, a lone CR, lines of more bytes than characters around the limit: as the one-readline-a-line reader."""
+    monkeypatch.setattr(reader, "LINE_LIMIT", limit)
+    monkeypatch.setattr(reader, "BLOCK", block)
+    head = HEAD.encode()
+    lane = json.dumps({"lane": 1, "name": "wörker", "side": "server"}, ensure_ascii=False).encode()
+    ev = b'[1,2,"recv",1,0,3]\n'
+    body = head + b"\n" + lane + b"\n" + ev * 20
+    cases = [body + '{"mark": "ünï", "t": 5}\n'.encode() + ev * 20,
+             body + '[1,2,"close",1,0,3,"é"]\n'.encode() + ev * 3,
+             body + "é".encode()[:1],  # a character cut off at the end
+             body + "[1,2,é".encode()[:-1],
+             body + b'{"mark": "\xc3", "t": 5}\n' + ev,  # not UTF-8
+             body + b'{"mark": "x", "t": 5}\xff\n' + ev,
+             body + b"x\ry",  # a lone CR in a last line without its newline
+             body + b"x\r" + b"y" * 300 + b"\n" + ev,
+             body + b"x\r",
+             body + b'{"mark": "' + "é".encode() * 100 + b'", "t": 5}\n' + ev,  # more bytes than characters
+             body + b'{"mark": "' + "é".encode() * 100,
+             body + b'{"mark": "' + "é".encode() * 200 + b'", "t": 5}\n' + ev,
+             "\ufeff".encode() + body,  # a byte order mark: not a header
+             b"\xff" + body]
+    for k, data in enumerate(cases):
+        path = tmp_path / f"c{k}.jsonl"
+        path.write_bytes(data)
+        want = reference(str(path))
+        assert outcome(str(path), False) == want, k
+        assert outcome(str(path), True) == want, k
+
+
+@needs_c
+def test_feed_block_takes_bytes_as_it_takes_str(tmp_path):
+    lines = [HEAD] + [json.dumps({"lane": i, "name": n, "native_id": i + 1, "side": side}) for i, n, side in LANES]
+    lines += [f"[{i * 10},5,\"recv\",1,0,3]" for i in range(300)] + ['{"c": "queue", "t": 5, "v": 1}']
+    text = "\n".join(lines[1:]) + "\n"
+    got = []
+    for data in (text, text.encode(), bytearray(text.encode()), memoryview(text.encode())):
+        builder = reader.Builder("x.jsonl")
+        builder.feed(lines[0] + "\n")
+        assert reader.native.feed_block(builder, data, 0, len(text), reader.LINE_LIMIT) == len(text)
+        got.append(model(builder.finish()))
+    assert got[1:] == got[:1] * 3
+    with pytest.raises(ValueError):
+        reader.native.feed_block(reader.Builder("x.jsonl"), b"[1]\n", 0, 5, 10)
+    with pytest.raises(TypeError):
+        reader.native.feed_block(reader.Builder("x.jsonl"), 12, 0, 0, 10)

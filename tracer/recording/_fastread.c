@@ -1996,13 +1996,15 @@ PyDoc_STRVAR(feed_block_doc,
 "feed_block(builder, text, start, stop, limit) -> int\n\n"
 "feed_events over the lines of text[start:stop] (each ended by '\\n', stop just after one) without a str a line:\n"
 "stops at the first line it does not take, one holding a CR other than one just before its '\\n' (a line\n"
-"end to readlines), or one of more than limit characters, and returns where that line starts (stop if none).");
+"end to readlines), or one of more than limit characters, and returns where that line starts (stop if none).\n"
+"text is a str (ASCII, else nothing is taken) or bytes-like (a line not ASCII is taken only if it is an object\n"
+"line of UTF-8 text; limit counts its bytes, and Python reads a longer line, or says it is not UTF-8).");
 
 static PyObject *
 feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5 || !PyUnicode_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "feed_block(builder, text: str, start, stop, limit)");
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "feed_block(builder, text: str | bytes, start, stop, limit)");
         return NULL;
     }
     PyObject *builder = args[0], *text_obj = args[1];
@@ -2010,21 +2012,40 @@ feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t limit = PyLong_AsSsize_t(args[4]);
     if (PyErr_Occurred())
         return NULL;
-    Py_ssize_t size = PyUnicode_GET_LENGTH(text_obj);
+    /* a str (the loader's: ASCII, or the lines' way), or bytes (load's: a line that is not ASCII is decoded when
+       it is an object line, else left to Python, which decodes it, or says which line is not UTF-8) */
+    int is_str = PyUnicode_Check(text_obj);
+    Py_buffer view;
+    const char *text;
+    Py_ssize_t size;
+    if (is_str) {
+        text = (const char *)PyUnicode_DATA(text_obj);
+        size = PyUnicode_GET_LENGTH(text_obj);
+    }
+    else {
+        if (PyObject_GetBuffer(text_obj, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        text = view.buf;
+        size = view.len;
+    }
+    PyObject *out = NULL;
     if (start < 0 || stop > size || start > stop) {
         PyErr_SetString(PyExc_ValueError, "feed_block: start and stop out of range");
-        return NULL;
+        goto release;
     }
-    if (!PyUnicode_IS_ASCII(text_obj) || start == stop) /* (not ASCII: the lines' way) */
-        return PyLong_FromSsize_t(start);
-    const char *text = (const char *)PyUnicode_DATA(text_obj);
+    if ((is_str && !PyUnicode_IS_ASCII(text_obj)) || start == stop) { /* (not ASCII: the lines' way) */
+        out = PyLong_FromSsize_t(start);
+        goto release;
+    }
     Py_ssize_t line_no;
     Ctx c;
     int go = run_open(&c, builder, &line_no);
     if (go == RUN_ERROR)
-        return NULL;
-    if (go == RUN_NOT_OPENED)
-        return PyLong_FromSsize_t(start);
+        goto release;
+    if (go == RUN_NOT_OPENED) {
+        out = PyLong_FromSsize_t(start);
+        goto release;
+    }
     int err = 0;
     Py_ssize_t at = start;
     while (go && at < stop) {
@@ -2055,8 +2076,12 @@ feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 at += len;
                 continue;
             }
-            PyObject *item = PyUnicode_Substring(text_obj, at, at + len);
+            PyObject *item = is_str ? PyUnicode_Substring(text_obj, at, at + len) : PyUnicode_DecodeUTF8(p, len, NULL);
             if (item == NULL) {
+                if (!is_str && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+                    PyErr_Clear(); /* not UTF-8: Python's, which says where */
+                    break;
+                }
                 err = 1;
                 break;
             }
@@ -2084,9 +2109,12 @@ feed_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         line_no++;
         at += len;
     }
-    if (run_close(&c, line_no, err))
-        return NULL;
-    return PyLong_FromSsize_t(at);
+    if (!run_close(&c, line_no, err))
+        out = PyLong_FromSsize_t(at);
+release:
+    if (!is_str)
+        PyBuffer_Release(&view);
+    return out;
 }
 
 PyDoc_STRVAR(compact_doc, "compact(table)\n\nConnTable.compact in C: squeeze the gone rows out, in place.");

@@ -411,19 +411,22 @@ def load(path: str | os.PathLike[str], progress: Callable[[int, int], None] | No
         RecordingError: a missing file, not a recording, a malformed line.
     """
     name = os.fspath(path)
+    builder = Builder(name, fast)
+    block = getattr(builder.fast, "feed_block", None)
     try:
         size = os.path.getsize(name)
-        f = open(name, encoding="utf-8", newline="")
+        # the C path reads the file's bytes (decoding 1 MB blocks to str, and a new str a block, was ~3% of a load)
+        f: Any = open(name, "rb") if block is not None else open(name, encoding="utf-8", newline="")
     except FileNotFoundError:
         raise RecordingError(name, 0, _("no such file")) from None
     except IsADirectoryError:
         raise RecordingError(name, 0, _("is a folder, not a recording")) from None
     except PermissionError:
         raise RecordingError(name, 0, _("permission denied")) from None
-    builder = Builder(name, fast)
     with f:
         try:
-            rec = _read_blocks(f, builder, size, progress)
+            rec = _read_bytes(f, builder, size, progress) if block is not None else _read_blocks(f, builder, size,
+                                                                                                 progress)
         except UnicodeDecodeError:
             return _not_utf8(builder, name)
     if rec is not None:
@@ -438,7 +441,8 @@ BLOCK = 1 << 20  # characters read at a time: one readline() a line cost a third
 
 def _read_blocks(f: TextIO, builder: Builder, size: int, progress: Callable[[int, int], None] | None
                  ) -> Recording | None:
-    """Feed ``f`` to ``builder`` in blocks, line by line as ``f.readline(LINE_LIMIT)`` would cut them.
+    """Feed ``f`` to ``builder`` in blocks, line by line as ``f.readline(LINE_LIMIT)`` would cut them (a text
+    file: load's way without the C path, which reads bytes with :func:`_read_bytes`).
 
     Returns the recording if reading ended early (a last line without its newline, which includes a line
     ended by a lone CR as readline reads them), else None.  A UnicodeDecodeError comes out after every
@@ -466,6 +470,65 @@ def _read_blocks(f: TextIO, builder: Builder, size: int, progress: Callable[[int
     if pending:
         return _last_line(builder, pending)
     return None
+
+
+def _read_bytes(f: io.BufferedReader, builder: Builder, size: int, progress: Callable[[int, int], None] | None
+                ) -> Recording | None:
+    """:func:`_read_blocks` over the file's bytes, for the C path (``feed_block`` takes bytes as it takes str).
+
+    Read into one buffer, the line left unfinished at its start; the C path takes the complete lines in place
+    and stops at the first it does not take (one that is not ASCII or UTF-8 text among them), and from there the
+    block's lines are decoded and go the way :func:`_read_blocks` sends them.  A UnicodeDecodeError comes out
+    as there, the lines before it fed (:func:`_not_utf8` goes on from the builder's line).
+    """
+    block = getattr(builder.fast, "feed_block")  # noqa: B009 (load() checked it is there)
+    buf = bytearray(BLOCK)
+    have = done = 0  # bytes in buf (an unfinished line first), bytes read
+    while True:
+        if have == len(buf):  # a line longer than the buffer
+            buf.extend(bytes(len(buf)))
+        with memoryview(buf) as whole, whole[have:] as room:
+            n = f.readinto(room)
+        if not n:
+            break
+        done += n
+        have += n
+        stop = buf.rfind(b"\n", 0, have) + 1
+        at = 0
+        if stop and builder.line_no == 0:  # the header is the careful path's
+            at = buf.find(b"\n", 0, stop) + 1
+            if (rec := _feed_text(builder, buf[:at].decode("utf-8"))[0]) is not None:
+                return rec
+        if stop and builder.line_no:
+            at = block(builder, buf, at, stop, LINE_LIMIT)
+        if at < stop and (rec := _feed_text(builder, buf[at:stop].decode("utf-8"))[0]) is not None:
+            return rec
+        if stop:
+            buf[:have - stop] = buf[stop:have]  # the unfinished line to the front (the same length: no resize)
+            have -= stop
+        if have and buf.find(b"\r", 0, have - 1) >= 0:  # a lone CR ends a line as readline cuts them: reading
+            rec, _rest = _feed_text(builder, _text(buf[:have]))  # ends there, as in _read_blocks
+            if rec is not None:
+                return rec
+        if have >= LINE_LIMIT and len(_text(buf[:have])) >= LINE_LIMIT:  # /dev/zero: never held in memory whole
+            raise _too_long(builder)
+        if progress is not None:
+            progress(done, size)
+    if have:
+        rec, pending = _feed_text(builder, buf[:have].decode("utf-8"))
+        return rec if rec is not None else _last_line(builder, pending)
+    return None
+
+
+def _text(data: bytearray) -> str:
+    """A line's first bytes as text mode holds them: a character cut off at the end waits for its next bytes;
+    a byte that is not UTF-8 raises UnicodeDecodeError, as text mode would."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data" or exc.end != len(data):
+            raise
+        return data[:exc.start].decode("utf-8")
 
 
 def _feed_block(builder: Builder, block: Callable[..., int] | None, text: str, start: int
