@@ -555,6 +555,19 @@ batch_raw_lines(Ev *evs, Py_ssize_t n, PyObject *line)
     return 0;
 }
 
+/* take() and write() begin alike: n read, the first n events detached, raw events' lines made.  -1 (error set):
+   nothing taken; 1 (error set): taken, a line failed (batch_done still owed); 0: ready to format. */
+static int
+batch_begin(Tap *self, PyObject *n_obj, PyObject *line, Py_ssize_t *n, Ev **evs, Py_ssize_t *evs_cap)
+{
+    *n = PyLong_AsSsize_t(n_obj);
+    if (*n == -1 && PyErr_Occurred())
+        return -1;
+    if (batch_detach(self, n, evs, evs_cap) < 0)
+        return -1;
+    return batch_raw_lines(*evs, *n, line) < 0 ? 1 : 0;
+}
+
 /* The taken events let go (a C event owns nothing: its kind is static text), their array kept as the
    next spare if it is not too big. */
 static void
@@ -604,14 +617,13 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "take(): head must be bytes");
         return NULL;
     }
-    Py_ssize_t n = PyLong_AsSsize_t(args[0]), evs_cap;
-    if (n == -1 && PyErr_Occurred())
-        return NULL;
+    Py_ssize_t n, evs_cap;
     Ev *evs;
-    if (batch_detach(self, &n, &evs, &evs_cap) < 0)
+    int begun = batch_begin(self, args[0], args[1], &n, &evs, &evs_cap);
+    if (begun < 0)
         return NULL;
     PyObject *result = NULL;
-    if (batch_raw_lines(evs, n, args[1]) < 0)
+    if (begun > 0)
         goto done;
     if (head != NULL) { /* bytes: the lines written straight into the object handed back */
         Py_ssize_t bound = batch_bound(evs, n, PyBytes_GET_SIZE(head));
@@ -669,14 +681,13 @@ Tap_write(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "write(): head must be bytes");
         return NULL;
     }
-    Py_ssize_t n = PyLong_AsSsize_t(args[1]), evs_cap;
-    if (n == -1 && PyErr_Occurred())
-        return NULL;
+    Py_ssize_t n, evs_cap;
     Ev *evs;
-    if (batch_detach(self, &n, &evs, &evs_cap) < 0)
+    int begun = batch_begin(self, args[1], args[2], &n, &evs, &evs_cap);
+    if (begun < 0)
         return NULL;
     PyObject *result = NULL;
-    if (batch_raw_lines(evs, n, args[2]) < 0)
+    if (begun > 0)
         goto done;
     Out o = out_borrow(self);
     const char *head_text = PyBytes_AS_STRING(head);
