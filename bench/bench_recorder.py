@@ -246,9 +246,23 @@ class Server:
     def pids(self) -> list[int]:
         return [self.proc.pid]
 
+    def _tasks(self) -> list[tuple[int, str]]:
+        """(pid, thread id) of every thread of the server's processes; a server that died says why."""
+        tasks = []
+        for pid in self.pids():
+            try:
+                tasks += [(pid, task) for task in os.listdir(f"/proc/{pid}/task")]
+            except OSError:
+                pass  # a child that ended between listing and looking
+        if self.proc.poll() is not None:  # its stderr says why (read in full: it has ended)
+            err = self.proc.stderr.read() if self.proc.stderr else ""  # type: ignore[union-attr]
+            raise RuntimeError(f"a server (pid {self.proc.pid}) exited {self.proc.returncode} mid-bench: "
+                               f"{err.strip()[-300:]!r}")
+        return tasks
+
     def _states(self) -> list[str]:
         states = []
-        for pid, task in ((p, task) for p in self.pids() for task in os.listdir(f"/proc/{p}/task")):
+        for pid, task in self._tasks():
             try:
                 with open(f"/proc/{pid}/task/{task}/stat") as f:
                     states.append(f.read().rsplit(")", 1)[1].split()[0])
@@ -259,7 +273,7 @@ class Server:
     def cpu_ns(self) -> int:
         """CPU time of all the server's threads so far (ns, from the scheduler)."""
         total = 0
-        for pid, task in ((p, task) for p in self.pids() for task in os.listdir(f"/proc/{p}/task")):
+        for pid, task in self._tasks():
             try:
                 with open(f"/proc/{pid}/task/{task}/schedstat") as f:
                     total += int(f.read().split()[0])
@@ -519,10 +533,18 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
             print(f"round {i + 1:2}: " + "   ".join(f"{k} {rps[k]:6.0f} req/s" for k in servers) + "   "
                   + "   ".join(f"{k}/off {rps[k] / rps['off']:.3f}" for k in servers if k != "off")
                   + ("   (a connection starved)" if starved else ""))
+    except BaseException:
+        release_children()  # a server that died, or the load's failure: the others are not left stopped
+        raise
     finally:
         for s in servers.values():
-            s.resume()
+            if s.proc.poll() is None:
+                s.resume()
+    try:
         outs = {k: s.stop() for k, s in servers.items()}
+    except BaseException:
+        release_children()
+        raise
     rate = {k: sum(req[k]) / sum(ran[k]) for k in servers}
     cpu_per_req = {k: cpu[k] / max(sum(req[k]), 1) for k in servers}
     said = {}
@@ -792,6 +814,14 @@ def main() -> int:
 
     print(f"# sockscope recorder bench: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"switch interval {sys.getswitchinterval() * 1000:g} ms; recording: {hotpath.describe()}")
+    try:
+        return _bench(args, tool)
+    finally:
+        release_children()  # whatever ended the bench (a server that died, an error of its own): none left behind
+
+
+def _bench(args: argparse.Namespace, tool: str) -> int:
+    """The parts asked for, in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
         stop_children_on_signal(folder)
         records: list[str] = []
