@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_recorder.py --quick    # a short run (about 1.5 minutes)
     .venv/bin/python bench/bench_recorder.py --only cost --rounds 30 --python-too   # the README's table
     .venv/bin/python bench/bench_recorder.py --only cost --quick --lesson   # + the lesson's pool under sockscope run
+    .venv/bin/python bench/bench_recorder.py --only lesson --rounds 24   # the lesson's pool alone (issue 11's bar)
 
 1. **Tracing cost.**  ``sockscope serve pool`` processes, tracing off and
    on (and a second one off, the noise floor), each under its own keep-alive load (``wrk`` if installed, else our own
@@ -481,22 +482,29 @@ def overhead(tool: str, args: argparse.Namespace, pinned: bool, folder: str
 def _start_servers(servers: dict[str, Server], args: argparse.Namespace, record: str, folder: str,
                    cpu_server: int | None) -> None:
     """Start the servers being compared, one after another (a failing one leaves those started to the caller)."""
-    for name, rec in (("off", None), ("on", record), ("off2", None)):
+    lesson_only = args.only == "lesson"
+    for name, rec in (() if lesson_only else (("off", None), ("on", record), ("off2", None))):
         servers[name] = Server(rec, args.workers, cpu_server)
         servers[name].pause()
-    if args.python_too:
+    if args.python_too and not lesson_only:
         servers["on-py"] = Server(os.path.join(folder, "python.jsonl"), args.workers, cpu_server,
                                   env={"SOCKSCOPE_PURE_PYTHON": "1"})
         servers["on-py"].pause()
     if args.lesson:  # the lesson's pool code as a student's program: sockscope run vs untraced (sockscope serve)
         servers["run-off"] = ProgramServer(None, args.workers, cpu_server)
         servers["run-off"].pause()
-        servers["run-on"] = ProgramServer(os.path.join(folder, "run.jsonl"), args.workers, cpu_server)
+        servers["run-on"] = ProgramServer(record if lesson_only else os.path.join(folder, "run.jsonl"),
+                                          args.workers, cpu_server)
         servers["run-on"].pause()
+        # the lesson's own yardstick: a second untraced copy of the program (off2/off is serve pool's, another
+        # server with 1/5 of its requests/s, whose noise is not the lesson's)
+        servers["run-off2"] = ProgramServer(None, args.workers, cpu_server)
+        servers["run-off2"].pause()
     if args.baseline:
-        servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
-                                     root=Path(args.baseline))
-        servers["baseline"].pause()
+        if not lesson_only:
+            servers["baseline"] = Server(os.path.join(folder, "baseline.jsonl"), args.workers, cpu_server,
+                                         root=Path(args.baseline))
+            servers["baseline"].pause()
         if args.lesson:  # the lesson's pool under the other checkout's sockscope run
             servers["run-baseline"] = ProgramServer(os.path.join(folder, "run-baseline.jsonl"), args.workers,
                                                     cpu_server, root=Path(args.baseline))
@@ -506,7 +514,9 @@ def _start_servers(servers: dict[str, Server], args: argparse.Namespace, record:
 def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pinned: bool,
              cpu_load: int | None) -> tuple[str, list[str], list[tuple[str, str]]]:
     """Run the rounds by turns; print each and the costs; return the summary and the recording made."""
-    record = str(servers["on"].record)
+    traced = "on" if "on" in servers else "run-on"  # run-on alone with --only lesson
+    base = "off" if "off" in servers else "run-off"
+    record = str(servers[traced].record)
     req: dict[str, list[int]] = {k: [] for k in servers}
     ran: dict[str, list[float]] = {k: [] for k in servers}
     cpu = dict.fromkeys(servers, 0)
@@ -531,7 +541,7 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
             rps = {k: got[k]["requests"] / took[k] for k in got}
             starved = any(r["min_per_conn"] == 0 for r in got.values())
             print(f"round {i + 1:2}: " + "   ".join(f"{k} {rps[k]:6.0f} req/s" for k in servers) + "   "
-                  + "   ".join(f"{k}/off {rps[k] / rps['off']:.3f}" for k in servers if k != "off")
+                  + "   ".join(f"{k}/{base} {rps[k] / rps[base]:.3f}" for k in servers if k != base)
                   + ("   (a connection starved)" if starved else ""))
     except BaseException:
         release_children()  # a server that died, or the load's failure: the others are not left stopped
@@ -549,10 +559,17 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
     cpu_per_req = {k: cpu[k] / max(sum(req[k]), 1) for k in servers}
     said = {}
     bar_at = 0.05 if pinned else 0.03  # (not `bar`: the lines below print a `bar` of their own)
-    noise = 1 - rate["off2"] / rate["off"]
+    noise = 1 - rate["off2"] / rate["off"] if "off2" in servers else 0.0
+    lesson_noise = 1 - rate["run-off2"] / rate["run-off"] if "run-off2" in servers else noise
     bars: list[tuple[str, str]] = []
     for k in servers:
         if k in ("off", "run-off"):
+            continue
+        if k == "run-off2":
+            lo, hi = interval(req, ran, k, base="run-off")
+            said[k] = f"{lesson_noise:+.1%} (95% {1 - hi:+.1%}..{1 - lo:+.1%})"
+            print(f"run-off2/run-off: {1 - lesson_noise:.3f}, 95% interval {lo:.3f}..{hi:.3f}: cost "
+                  f"{lesson_noise:+.1%} (both the lesson's code untraced: its noise floor)")
             continue
         if k == "run-baseline":
             lo, hi = interval(req, ran, k, base="run-off")
@@ -568,7 +585,7 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
                   f"sockscope run vs untraced), 95% interval {lo:.3f}..{hi:.3f}: cost {1 - r:+.1%}; "
                   f"bar {'5' if pinned else '3'}% (serve pool's, as issue 11 asks)")
             bars.append(("the lesson's pool code under sockscope run",
-                         bar_verdict(1 - r, 1 - hi, 1 - lo, bar_at, noise)))
+                         bar_verdict(1 - r, 1 - hi, 1 - lo, bar_at, lesson_noise)))
             if "run-baseline" in servers:
                 lo, hi = interval(req, ran, k, base="run-baseline")
                 print(f"run-on/run-baseline: {rate[k] / rate['run-baseline']:.3f}, 95% interval {lo:.3f}..{hi:.3f} "
@@ -583,16 +600,19 @@ def _measure(servers: dict[str, Server], tool: str, args: argparse.Namespace, pi
             if k == "off2" else ""
         print(f"{k}/off: {rate[k] / rate['off']:.3f} of off's {rate['off']:.0f} req/s, 95% interval "
               f"{lo:.3f}..{hi:.3f}: cost {1 - rate[k] / rate['off']:+.1%} ({1 - hi:+.1%}..{1 - lo:+.1%}){bar}")
-    print("server CPU per request: " + ", ".join(f"{k} {cpu_per_req[k] / 1000:.1f} us" for k in servers)
-          + f"; on/off {cpu_per_req['on'] / cpu_per_req['off']:.3f}, off2/off "
-          f"{cpu_per_req['off2'] / cpu_per_req['off']:.3f}")
-    stopped = outs["on"].strip().splitlines()[-1].split(" Open it with")[0]  # the folder goes when the bench ends
-    print(f"traced server: {stopped}")
-    summary = f"{said['on']}, bar {'5' if pinned else '3'}%; noise floor {said['off2']}"
+    pairs = [(a, b) for a, b in (("on", "off"), ("off2", "off"), ("run-on", "run-off"), ("run-off2", "run-off"))
+             if a in servers]
+    print("server CPU per request: " + ", ".join(f"{k} {cpu_per_req[k] / 1000:.1f} us" for k in servers) + "; "
+          + ", ".join(f"{a}/{b} {cpu_per_req[a] / cpu_per_req[b]:.3f}" for a, b in pairs))
+    if traced == "on":
+        stopped = outs["on"].strip().splitlines()[-1].split(" Open it with")[0]  # the folder goes with the bench
+        print(f"traced server: {stopped}")
+    summary = (f"{said['on']}, bar {'5' if pinned else '3'}%; noise floor {said['off2']}" if traced == "on"
+               else f"bar {'5' if pinned else '3'}%")
     if "on-py" in said:
         summary += f"; Python hot path {said['on-py']}"
     if "run-on" in said:
-        summary += f"; the lesson's pool under sockscope run {said['run-on']}"
+        summary += f"; the lesson's pool under sockscope run {said['run-on']}, its noise floor {said['run-off2']}"
     for what, words in bars:
         print(f"bar, {what}: {words}")
     return summary, [record], bars
@@ -789,7 +809,10 @@ def main() -> int:
     p.add_argument("--rate", type=int, default=100_000, help="events/s for the sustained run")
     p.add_argument("--rate-seconds", type=float, help="seconds of the sustained run (default 60; 5 with --quick)")
     p.add_argument("--threads", type=int, default=4, help="emitting threads in the sustained run")
-    p.add_argument("--only", choices=("cost", "rate", "instructions"), help="run one part only")
+    p.add_argument("--only", choices=("cost", "lesson", "rate", "instructions"),
+                   help="run one part only; lesson: the cost part with the lesson's pool code alone (sockscope run, "
+                        "two untraced copies, the baseline's run with --baseline): fewer servers share the turns, "
+                        "so more rounds fit in the same time")
     p.add_argument("--baseline", metavar="DIR", help="also time the traced server of another checkout, e.g. "
                    "DIR made by: git archive COMMIT | tar -x -C DIR")
     p.add_argument("--lesson", action="store_true",
@@ -825,7 +848,9 @@ def _bench(args: argparse.Namespace, tool: str) -> int:
     with tempfile.TemporaryDirectory(prefix="sockscope-bench-") as folder:
         stop_children_on_signal(folder)
         records: list[str] = []
-        if args.only in (None, "cost"):
+        if args.only == "lesson":
+            args.lesson = True
+        if args.only in (None, "cost", "lesson"):
             load_before = _load_average()
             cost_free, rec1, bars_free = overhead(tool, args, False, folder)
             cost_pinned, rec2, bars_pinned = overhead(tool, args, True, folder)

@@ -388,6 +388,21 @@ def test_the_c_queue_writes_what_the_python_formatter_writes(events: list[tuple[
     assert tap.take(-1, event_line, b"") == format_lines([], events[n:]).encode()
 
 
+def test_every_digit_count_is_written_as_python_writes_it() -> None:
+    """Each field at every power of ten and one below it, up to the 64-bit ends: put_int's paths (one digit,
+    below 10**8, 8 low digits after a short top, past 10**16) and their seams."""
+    edges = sorted({0, 1, 2**63 - 1, 2**32 - 1, 2**32, *(10**k + d for k in range(1, 19) for d in (-1, 0, 1))})
+    events = [(v, v, kind, v, v, v) for v in edges for kind in ("recv", "close")]
+    events += [(-v, 5, "recv", -v, -v, -v) for v in edges if v] + [(-(2**63), 0, "send", 0, 0, -(2**63))]
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=10_000)
+    for ev in events:
+        tap.emit(ev)
+    assert tap.take(-1, event_line) == format_lines([], events)
+    for ev in events:
+        tap.emit(ev)
+    assert tap.take(-1, event_line, b"") == format_lines([], events).encode()
+
+
 def test_take_as_bytes_keeps_the_head_first_and_refuses_a_head_that_is_not_bytes() -> None:
     tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=100)
     assert tap.take(-1, event_line, b"") == b""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from tracer.analysis import lifecycle
 from tracer.analysis.stats import where
-from tracer.locale import N_, N_n, _, ngettext
+from tracer.locale import N_, N_n, _, listed, ngettext
 from tracer.recording import fastpath
 from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.model import Recording
@@ -226,7 +226,7 @@ def _disallowed(rec: Recording, side: str, state: str | None, kind: str, line: i
         code = "recv-after-close" if kind == "recv" else "after-close"
         return Finding(line, code, _("connection {conn}: {kind} on {lane} after its close at line {line}").format(
             conn=conn, kind=kind, lane=name, line=closed_line), conn, lane)
-    expected = ", ".join(lifecycle.expected_after(side, state)) or _("nothing")
+    expected = listed(lifecycle.expected_after(side, state)) or _("nothing")
     now = _state(state) if state else (_("not accepted yet") if side == "server" else _("not connected yet"))
     said = (_("connection {conn}: {kind} on {lane} on the server side while {state}; expected {expected}")
             if side == "server" else

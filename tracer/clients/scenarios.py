@@ -93,7 +93,7 @@ class Scenario:
             param = table.get(key)
             if param is None:
                 raise UsageError(_("scenario {name} has no parameter {key!r}; it has: {params}").format(
-                    name=self.name, key=key, params=", ".join(
+                    name=self.name, key=key, params=listed(
                         _("{name} (default {default:g})").format(name=p.name, default=p.default)
                         for p in self.all_params())))
             values[key] = param.parse(raw if isinstance(raw, str) else str(raw))

@@ -123,7 +123,7 @@ def parse_target(text: str, allow_remote: bool) -> tuple[str, int]:
     if not allow_remote and not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise UsageError(_("--target {text}: not this machine ({found}); load is sent only to loopback unless you "
                            "add --allow-remote (and own that server)").format(
-            text=text, found=", ".join(sorted(set(addresses)))))
+            text=text, found=listed(sorted(set(addresses)))))
     try:
         socket.create_connection((addresses[0], int(port)), timeout=3).close()
     except OSError as exc:
@@ -154,7 +154,7 @@ def _contenders(args: argparse.Namespace) -> tuple[Contender, ...]:
     unknown = [m for m in models if m not in servers.MODELS]
     if unknown or not (models or args.target or args.program or args.module):
         raise UsageError(_("unknown model {models}; choose from {choices}").format(
-            models=", ".join(unknown) or _("(none)"), choices=listed(servers.MODELS)))
+            models=listed(unknown) or _("(none)"), choices=listed(servers.MODELS)))
     tracing = {"off": (False,), "on": (True,), "both": (False, True)}[args.tracing]
     out = [Contender(_label(m, args.workers) + (TRACED if t else ""), m, t)  # a traced row says so
            for m in models for t in tracing]

@@ -165,7 +165,7 @@ def listing() -> str:
         lines.append(f"  {name:<20} {_(h.title)}: {', '.join(r.scenario for r in h.runs)}")
     lines.append(_("requirement types ([[require]] type = ...):"))
     for t in TYPES.values():
-        keys = ", ".join(f"{k} ({p.kind})" for k, p in t.params.items()) or _("no keys")
+        keys = listed(f"{k} ({p.kind})" for k, p in t.params.items()) or _("no keys")
         lines.append(f"  {t.name:<13} " + _("passes when {passes}; keys: {keys}").format(passes=_(t.passes), keys=keys))
     lines.append(_("scenarios ([[run]] scenario = ...): {names}").format(names=listed(hw.GRADABLE)))
     return "\n".join(lines)

@@ -195,7 +195,7 @@ def _runs(items: Any, path: str) -> tuple[Run, ...]:
             raise UsageError(_("{where}: unknown scenario {name!r}; choose one of {names}").format(
                 where=where, name=name, names=listed(GRADABLE)))
         if name in _KNOBBED:
-            knobs = ", ".join(f"--{k.replace('_', '-')}" for k in scenarios.SCENARIOS[name].knobs)
+            knobs = listed(f"--{k.replace('_', '-')}" for k in scenarios.SCENARIOS[name].knobs)
             raise UsageError(_("{where}: scenario {name!r} sets the server's own {knobs}, which a submission does "
                                "not take; choose one of {names}").format(where=where, name=name, knobs=knobs,
                                                                          names=listed(GRADABLE)))
@@ -230,7 +230,7 @@ def _requirement(item: Any, where: str, runs: Mapping[str, Run]) -> Requirement:
     for key in item:
         if key not in allowed:
             raise UsageError(_("{where}: unknown key {key!r}; it takes: {keys}").format(
-                where=where, key=key, keys=", ".join(sorted(allowed - {"type"}))))
+                where=where, key=key, keys=listed(sorted(allowed - {"type"}))))
     params: dict[str, Any] = {}
     for key, param in spec.params.items():
         if key not in item:
@@ -282,7 +282,7 @@ def _typed(value: Any, kind: str, where: str, runs: Mapping[str, Run], scenario:
 def _run_name(value: Any, where: str, runs: Mapping[str, Run], scenario: str | None) -> str:
     if not isinstance(value, str) or value not in runs:
         raise UsageError(_("{where}: expected the name of a [[run]] ({names}), got {value!r}").format(
-            where=where, names=", ".join(runs), value=value))
+            where=where, names=listed(runs), value=value))
     if scenario is not None and runs[value].scenario != scenario:
         raise UsageError(_("{where}: run {name!r} is a {scenario} run; this needs a {needed} run").format(
             where=where, name=value, scenario=runs[value].scenario, needed=scenario))

@@ -362,7 +362,7 @@ def fill(template: str, values: dict[str, str]) -> str:
         return template.format_map(values)
     except KeyError as exc:
         raise LessonError(_("{{{name}}} is not known here; known: {known}").format(
-            name=exc.args[0], known=", ".join(sorted(values)))) from None
+            name=exc.args[0], known=listed(sorted(values)))) from None
 
 
 def names_in(template: str) -> set[str]:

@@ -398,6 +398,39 @@ digit_count(unsigned long long u)
 #endif
 }
 
+/* w's digits, as many as it has (digit_count), two a division by 100 (32 bits: a multiply and a shift). */
+static inline char *
+put_u32(char *p, unsigned w)
+{
+    char *end = p + digit_count(w), *q = end;
+    while (w >= 100) {
+        unsigned d = w % 100;
+        w /= 100;
+        q -= 2;
+        memcpy(q, DIGIT_PAIRS + 2 * d, 2);
+    }
+    if (w >= 10) {
+        q -= 2;
+        memcpy(q, DIGIT_PAIRS + 2 * w, 2);
+    } else {
+        *--q = (char)('0' + w);
+    }
+    return end;
+}
+
+/* w (< 10**8) as exactly 8 digits, leading zeros kept: four pairs with no loop and no dependency between
+   them (a start time's low digits: the loop above was a chain of divisions, one after the other). */
+static inline char *
+put_8(char *p, unsigned w)
+{
+    unsigned hi = w / 10000, lo = w % 10000;
+    memcpy(p, DIGIT_PAIRS + 2 * (hi / 100), 2);
+    memcpy(p + 2, DIGIT_PAIRS + 2 * (hi % 100), 2);
+    memcpy(p + 4, DIGIT_PAIRS + 2 * (lo / 100), 2);
+    memcpy(p + 6, DIGIT_PAIRS + 2 * (lo % 100), 2);
+    return p + 8;
+}
+
 static inline char *
 put_int(char *p, long long v) /* room reserved by the caller; returns the end */
 {
@@ -408,27 +441,19 @@ put_int(char *p, long long v) /* room reserved by the caller; returns the end */
         *p = (char)('0' + u);
         return p + 1;
     }
-    char *end = p + digit_count(u), *q = end;
-    while (u > 0xFFFFFFFFULL) { /* 64-bit steps only while they must be: a start time's top digits */
-        unsigned d = (unsigned)(u % 100) * 2;
-        u /= 100;
-        *--q = DIGIT_PAIRS[d + 1];
-        *--q = DIGIT_PAIRS[d];
+    if (u < 100000000ULL) /* durations, byte counts, ids */
+        return put_u32(p, (unsigned)u);
+    /* a start time (ns since the recording began: 9 digits past 0.1 s, 12 past 17 minutes): its last 8
+       digits in one go, the rest (below 10**8 until the recording is three years old) as a short number */
+    unsigned long long top = u / 100000000ULL;
+    unsigned low = (unsigned)(u % 100000000ULL);
+    if (top < 100000000ULL) {
+        p = put_u32(p, (unsigned)top);
+    } else { /* past 10**16: the top 1-4 digits, then 8 */
+        p = put_u32(p, (unsigned)(top / 100000000ULL));
+        p = put_8(p, (unsigned)(top % 100000000ULL));
     }
-    unsigned w = (unsigned)u; /* 32-bit division by 100: a multiply and a shift, half the 64-bit one's */
-    while (w >= 100) {
-        unsigned d = (w % 100) * 2;
-        w /= 100;
-        *--q = DIGIT_PAIRS[d + 1];
-        *--q = DIGIT_PAIRS[d];
-    }
-    if (w >= 10) {
-        *--q = DIGIT_PAIRS[2 * w + 1];
-        *--q = DIGIT_PAIRS[2 * w];
-    } else {
-        *--q = (char)('0' + w);
-    }
-    return end;
+    return put_8(p, low);
 }
 
 /* Write the events; a raw event's line was made in Python and sits in ev->kstr.
@@ -446,8 +471,8 @@ format_batch(Out *o, Ev *evs, Py_ssize_t n)
             o->len += ev->klen;
             continue;
         }
-        if (out_reserve(o, 5 * 21 + ev->klen + 12) < 0)
-            return -1;
+        if (o->len + 5 * 21 + ev->klen + 12 > o->cap && out_reserve(o, 5 * 21 + ev->klen + 12) < 0)
+            return -1; /* (the test first, inline: out_reserve is a call the compiler keeps out of line) */
         char *p = o->buf + o->len;
         *p++ = '[';
         p = put_int(p, ev->start);
@@ -455,7 +480,10 @@ format_batch(Out *o, Ev *evs, Py_ssize_t n)
         p = put_int(p, ev->dur);
         *p++ = ',';
         *p++ = '"';
-        memcpy(p, ev->kstr, ev->klen);
+        if (ev->klen == 4) /* "recv", "send": a 4-byte move, not a call to memcpy of a length it learns then */
+            memcpy(p, ev->kstr, 4);
+        else
+            memcpy(p, ev->kstr, ev->klen);
         p += ev->klen;
         *p++ = '"';
         *p++ = ',';

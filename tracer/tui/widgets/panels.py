@@ -269,7 +269,7 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append(_words(e, conn))
         if not step.ok:
             text.append("  ⚠ " + _("not expected here (expected {expected})").format(
-                expected=", ".join(step.expected) or _("nothing")), WARN)
+                expected=listed(step.expected) or _("nothing")), WARN)
         text.append("\n")
     if len(story) > STORY_LIMIT:
         text.append("  " + _("… {n:,} more events").format(n=len(story) - STORY_LIMIT) + "\n", look.DIM)
