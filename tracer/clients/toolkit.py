@@ -177,13 +177,14 @@ class Clients:
 
     def stop(self) -> None:
         """Stop every client now: wake the threads blocked on a socket."""
-        self._stop.set()
-        self.outcome.stopped = True
-        with self._lock:
+        with self._lock:  # each open socket's reason before the stop is seen: a client that wakes to the stop
+            self.outcome.stopped = True  # then closes saying "shutdown", not "no reply" (it raced, CI)
             socks = list(self._open)
+            for sock in socks:
+                if getattr(sock, "why", None) is None:
+                    sock.why = "shutdown"  # type: ignore[attr-defined]
+            self._stop.set()  # inside the lock: a socket opened after it sees the stop (_connect)
         for sock in socks:
-            if getattr(sock, "why", None) is None:
-                sock.why = "shutdown"  # type: ignore[attr-defined]
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -209,7 +210,12 @@ class Clients:
             return None, "skipped"
         sock = self.net.socket(addresses.family(self.address))
         with self._lock:
-            self._open.add(sock)
+            stopped = self._stop.is_set()
+            if not stopped:
+                self._open.add(sock)
+        if stopped:  # stopped while it was made: never connected
+            self._close(sock, "shutdown")
+            return None, "skipped"
         try:
             if isinstance(self.address, str):
                 addresses.autobind(sock)  # a name of its own, by which the server's accept is joined to it
