@@ -444,7 +444,7 @@ put_int(char *p, long long v) /* room reserved by the caller; returns the end */
     if (u < 100000000ULL) /* durations, byte counts, ids */
         return put_u32(p, (unsigned)u);
     /* a start time (ns since the recording began: 9 digits past 0.1 s, 12 past 17 minutes): its last 8
-       digits in one go, the rest (below 10**8 until the recording is three years old) as a short number */
+       digits in one go, the rest (below 10**8 until the recording is 115 days old) as a short number */
     unsigned long long top = u / 100000000ULL;
     unsigned low = (unsigned)(u % 100000000ULL);
     if (top < 100000000ULL) {
