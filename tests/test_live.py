@@ -16,9 +16,11 @@ from servers import Settings
 from tracer.cli import main
 from tracer.commands import live as live_command
 from tracer.recording import model, reader
+from tracer.recording.follow import Batch
 from tracer.run.live_session import Session, summary_lines
 from tracer.run.processes import ServerProcess
 from tracer.tui.live_app import CountsScreen, LiveApp, MarksBar, listen_address
+from tracer.tui.messages import Loaded, LoadFailed
 from tracer.tui.screens import ErrorScreen
 
 
@@ -224,6 +226,32 @@ async def test_attached_clients_outliving_the_server_leave_its_trailer_last(tmp_
         server.stop()
     rec = reader.load(path)
     assert rec.complete and not rec.warnings
+
+
+async def test_a_reload_ignores_what_the_loader_it_replaced_posts_late(tmp_path):
+    # the race CI met once: the old loader read the lines after the trailer from the file it had open and
+    # posted its failure after _reopen had already started reading the fixed file
+    path = tmp_path / "fixed.jsonl"
+    head = json.dumps({"format": "sockscope", "version": 1, "model": "thread", "settings": {}, "t0_monotonic_ns": 0})
+    lane = json.dumps({"lane": 0, "name": "MainThread", "native_id": 1, "side": "server"})
+    path.write_text(f'{head}\n{lane}\n[1000,0,"listen",0,0,128,"127.0.0.1:9"]\n{{"end": true, "t": 5000}}\n')
+    app = LiveApp(path, session=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and app.timeline.rec.trailer is not None, "the trailer")
+        old_loader, old_timeline = app._loader, app.timeline
+        app._reopen(True)
+        await until(pilot, lambda: app._loader is not old_loader and app.timeline is not old_timeline,
+                    "the fixed file read by a new loader")
+        fresh = app.timeline
+        app.post_message(LoadFailed("expected nothing after the trailer", old_loader))
+        app.post_message(Loaded(Batch(old_timeline.rec, 1, 1, 1), old_timeline, old_loader))
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, ErrorScreen) and not app.load_failed
+        assert app.timeline is fresh and app.error is None
+        app.post_message(LoadFailed("a failure of the loader in charge", app._loader))  # still shown
+        await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the current loader's failure shown")
+        assert app.load_failed and app.error == "a failure of the loader in charge"
 
 
 async def test_attached_ui_keeps_a_half_written_line_until_it_is_whole(tmp_path):

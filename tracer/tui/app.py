@@ -213,20 +213,23 @@ class ReplayApp(App[None]):
                 timeline.look()
             if batch.finished:
                 timeline.finish()
-            self.post_message(Loaded(batch, timeline))
+            self.post_message(Loaded(batch, timeline, loader))
 
-        self._loader = Loader(self.path, on_batch, follow=self.follow)
+        loader = self._loader = Loader(self.path, on_batch, follow=self.follow)
         try:
-            self._loader.run()
+            loader.run()
         except TracerError as exc:
-            self.post_message(LoadFailed(str(exc)))
+            self.post_message(LoadFailed(str(exc), loader))
         except OSError as exc:  # a read error mid-file: say so, in one line
-            self.post_message(LoadFailed(f"{self.path}: {exc.strerror or exc}"))
+            self.post_message(LoadFailed(f"{self.path}: {exc.strerror or exc}", loader))
         except Exception as exc:  # noqa: BLE001 - a reader bug: still one line for the user, not a traceback
             self.post_message(LoadFailed(_("{path}: sockscope could not read this recording ({error}); please "
-                                           "report it").format(path=self.path, error=f"{type(exc).__name__}: {exc}")))
+                                           "report it").format(path=self.path, error=f"{type(exc).__name__}: {exc}"),
+                                         loader))
 
     def on_loaded(self, message: Loaded) -> None:
+        if message.stale:
+            return
         batch = message.batch
         lanes = self.lanes
         first = self.timeline is None or message.timeline is not self.timeline
@@ -304,6 +307,8 @@ class ReplayApp(App[None]):
         self._reanchor()
 
     def on_load_failed(self, message: LoadFailed) -> None:
+        if message.stale:
+            return
         self.error = message.error
         self.loaded = True
         self.query_one(ProgressBar).display = False

@@ -143,8 +143,8 @@ class LessonApp(ReplayApp):
 
     def on_loaded(self, message: Loaded) -> None:
         message.prevent_default()  # ReplayApp's handler runs here, once, before the step is applied
-        if os.path.abspath(message.batch.recording.path) != os.path.abspath(self.path):
-            return  # a batch of the recording the last step showed, still on its way
+        if message.stale:
+            return  # a batch of the recording the last step showed, still on its way (its loader was stopped)
         super().on_loaded(message)
         self.query_one("#about").display = False
         if message.batch.finished and self._applied != self.step_index:

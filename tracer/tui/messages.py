@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -10,20 +11,37 @@ from tracer.recording.events import Event
 from tracer.recording.follow import Batch
 from tracer.timeline.rows import Timeline
 
+if TYPE_CHECKING:
+    from tracer.recording.follow import Loader
+
+
+class _FromLoader(Message):
+    loader: Loader | None
+
+    @property
+    def stale(self) -> bool:
+        """Its loader was told to stop before this was handled (a reload replaced it): to be ignored.
+
+        (Posted from the loader's thread, it can be handled after the UI has already started a new loader.)
+        """
+        return self.loader is not None and self.loader.stopping.is_set()
+
 
 @dataclass
-class Loaded(Message):
+class Loaded(_FromLoader):
     """The loader took in one more chunk (posted from the loader's thread, one per chunk)."""
 
     batch: Batch
     timeline: Timeline
+    loader: Loader | None = None
 
 
 @dataclass
-class LoadFailed(Message):
-    """The recording cannot be read: ``error`` is one line for the user."""
+class LoadFailed(_FromLoader):
+    """The recording cannot be read: ``error`` is one line for the user; ``loader``, the one that failed."""
 
     error: str
+    loader: Loader | None = None
 
 
 @dataclass
