@@ -11,6 +11,7 @@ import struct
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -478,6 +479,35 @@ def test_write_of_batches_of_every_size_keeps_order_and_says_what_fails(tmp_path
             tap.write(write, -1, event_line, b"")
     finally:
         os.close(write)
+
+
+def test_a_line_that_fails_loses_its_batch_and_leaves_the_tap_whole(tmp_path: Path) -> None:
+    """A raw event (a float: Python's line) whose line() raises or is not str: take() and write() raise it, the
+    batch's events are let go (counted lost by the caller), and the next batch comes out whole."""
+    tap = hotpath.native.Tap(local=threading.local(), declare_lane=lambda: 0, clock=None, t0=0, max_pending=100)
+
+    def broken(ev: tuple[Any, ...]) -> str:
+        raise ZeroDivisionError("the line")
+
+    kept = [(3, 4, "send", 0, 1, 6), (3.5, 4, "send", 0, 1, 6)]
+    lines = format_lines([], kept)
+    path = tmp_path / "out.jsonl"
+    with open(path, "wb") as f:
+        calls: list[tuple[Callable[[Any], Any], object]] = [
+            (lambda line: tap.take(-1, line), lines),
+            (lambda line: tap.take(-1, line, b"head\n"), b"head\n" + lines.encode()),
+            (lambda line: tap.write(f.fileno(), -1, line, b"head\n"), len(b"head\n" + lines.encode()))]
+        for call, whole in calls:
+            for line, error in ((broken, ZeroDivisionError), (lambda ev: b"bytes", TypeError)):
+                tap.emit((1, 2, "recv", 0, 1, 5))
+                tap.emit((1.5, 2, "recv", 0, 1, 5))
+                with pytest.raises(error):
+                    call(line)
+                assert tap.pending == 0
+            for ev in kept:
+                tap.emit(ev)
+            assert call(event_line) == whole
+    assert path.read_bytes() == b"head\n" + lines.encode()
 
 
 EDGES = sorted({0, -1, -(2**63), 2**63 - 1} | {s * (10**k + d) for k in range(19) for d in (-1, 0, 1) for s in (1, -1)

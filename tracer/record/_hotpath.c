@@ -583,19 +583,6 @@ batch_raw_lines(Ev *evs, Py_ssize_t n, PyObject *line)
     return 0;
 }
 
-/* take() and write() begin alike: n read, the first n events detached, raw events' lines made.  -1 (error set):
-   nothing taken; 1 (error set): taken, a line failed (batch_done still owed); 0: ready to format. */
-static int
-batch_begin(Tap *self, PyObject *n_obj, PyObject *line, Py_ssize_t *n, Ev **evs, Py_ssize_t *evs_cap)
-{
-    *n = PyLong_AsSsize_t(n_obj);
-    if (*n == -1 && PyErr_Occurred())
-        return -1;
-    if (batch_detach(self, n, evs, evs_cap) < 0)
-        return -1;
-    return batch_raw_lines(*evs, *n, line) < 0 ? 1 : 0;
-}
-
 /* The taken events let go (a C event owns nothing: its kind is static text), their array kept as the
    next spare if it is not too big. */
 static void
@@ -610,6 +597,29 @@ batch_done(Tap *self, Ev *evs, Py_ssize_t n, Py_ssize_t evs_cap)
     } else {
         PyMem_Free(evs);
     }
+}
+
+/* take() and write() begin alike: head (bytes, or NULL for none) checked, n read, the first n events detached,
+   raw events' lines made.  -1 (error set): no batch (a line that failed lets its events go first, lost); 0: a
+   batch of n events in *evs, ready to format, batch_done owed. */
+static int
+batch_begin(Tap *self, const char *name, PyObject *head, PyObject *n_obj, PyObject *line, Py_ssize_t *n, Ev **evs,
+            Py_ssize_t *evs_cap)
+{
+    if (head != NULL && !PyBytes_Check(head)) {
+        PyErr_Format(PyExc_TypeError, "%s(): head must be bytes", name);
+        return -1;
+    }
+    *n = PyLong_AsSsize_t(n_obj);
+    if (*n == -1 && PyErr_Occurred())
+        return -1;
+    if (batch_detach(self, n, evs, evs_cap) < 0)
+        return -1;
+    if (batch_raw_lines(*evs, *n, line) < 0) {
+        batch_done(self, *evs, *n, *evs_cap);
+        return -1;
+    }
+    return 0;
 }
 
 /* The output buffer for one batch (the last batch's, kept), and back to the tap after it. */
@@ -641,18 +651,11 @@ Tap_take(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *head = nargs == 3 ? args[2] : NULL;
-    if (head != NULL && !PyBytes_Check(head)) {
-        PyErr_SetString(PyExc_TypeError, "take(): head must be bytes");
-        return NULL;
-    }
     Py_ssize_t n, evs_cap;
     Ev *evs;
-    int begun = batch_begin(self, args[0], args[1], &n, &evs, &evs_cap);
-    if (begun < 0)
+    if (batch_begin(self, "take", head, args[0], args[1], &n, &evs, &evs_cap) < 0)
         return NULL;
     PyObject *result = NULL;
-    if (begun > 0)
-        goto done;
     if (head != NULL) { /* bytes: the lines written straight into the object handed back */
         Py_ssize_t bound = batch_bound(evs, n, PyBytes_GET_SIZE(head));
         if (bound < 0) {
@@ -705,18 +708,11 @@ Tap_write(Tap *self, PyObject *const *args, Py_ssize_t nargs)
     if (fd < 0)
         return NULL;
     PyObject *head = args[3];
-    if (!PyBytes_Check(head)) {
-        PyErr_SetString(PyExc_TypeError, "write(): head must be bytes");
-        return NULL;
-    }
     Py_ssize_t n, evs_cap;
     Ev *evs;
-    int begun = batch_begin(self, args[1], args[2], &n, &evs, &evs_cap);
-    if (begun < 0)
+    if (batch_begin(self, "write", head, args[1], args[2], &n, &evs, &evs_cap) < 0)
         return NULL;
     PyObject *result = NULL;
-    if (begun > 0)
-        goto done;
     Out o = out_borrow(self);
     const char *head_text = PyBytes_AS_STRING(head);
     Py_ssize_t head_len = PyBytes_GET_SIZE(head), written = 0;
@@ -760,7 +756,6 @@ Tap_write(Tap *self, PyObject *const *args, Py_ssize_t nargs)
         result = PyLong_FromSsize_t(written);
     }
     out_return(self, &o);
-done:
     batch_done(self, evs, n, evs_cap);
     return result;
 }
