@@ -517,6 +517,20 @@ def test_a_binary_file_is_not_a_program(tmp_path: Path) -> None:
     assert result.returncode == 2 and result.stderr.strip() == f"error: {blob} is not a Python program (a binary file)"
 
 
+@pytest.mark.parametrize("command", [("run",), ("live",), ("record", "--scenario", "burst"), ("serve",)])
+def test_a_recording_named_as_the_program_is_refused_and_kept(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """`sockscope run s.jsonl` (or live, meant with --attach): its header compiles as Python, and the recording
+    it would have made was s.jsonl itself, put over the one named."""
+    shipped = Path(__file__).resolve().parent.parent / "recordings" / "pool-saturated-queue.jsonl"
+    rec = tmp_path / "s.jsonl"
+    rec.write_bytes(shipped.read_bytes())
+    result = sockscope(command[0], str(rec), *command[1:])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"error: {rec} is a recording, not a program: open it with sockscope replay "
+                                     f"{rec}, or follow it as it grows with sockscope live --attach {rec}")
+    assert rec.read_bytes() == shipped.read_bytes() and sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl"]
+
+
 def test_a_syntax_error_shows_pythons_message_then_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import socket\ndef broken(:\n    pass\n")

@@ -111,6 +111,11 @@ def _holds_a_recording(path: str) -> bool:
             first = f.readline(1 << 16)
     except OSError:
         return True  # unreadable: opening it for writing says why, in its own words
+    return is_header_line(first)
+
+
+def is_header_line(first: bytes) -> bool:
+    """Whether ``first`` (a file's first line) is a sockscope recording's header."""
     try:
         header = json.loads(first)
     except ValueError:

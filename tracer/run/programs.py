@@ -21,6 +21,7 @@ from typing import Any
 from tracer import child
 from tracer.errors import UsageError
 from tracer.locale import _
+from tracer.recording.format import is_header_line
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def check_program(spec: ProgramSpec) -> None:
         raise UsageError(_("cannot read {script}: {why}").format(script=script, why=exc.strerror or exc)) from None
     if b"\0" in source:
         raise UsageError(_("{script} is not a Python program (a binary file)").format(script=script))
+    if source.startswith(b"{") and is_header_line(source.split(b"\n", 1)[0]):  # (its header compiles as Python)
+        raise UsageError(_("{script} is a recording, not a program: open it with sockscope replay {script}, or "
+                           "follow it as it grows with sockscope live --attach {script}").format(script=script))
     try:
         compile(source, script, "exec", dont_inherit=True)
     except SyntaxError as exc:
