@@ -531,6 +531,27 @@ def test_a_recording_named_as_the_program_is_refused_and_kept(tmp_path: Path, co
     assert rec.read_bytes() == shipped.read_bytes() and sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl"]
 
 
+@pytest.mark.parametrize("source", ["", "print('mine')\n"])
+@pytest.mark.parametrize("command", [("run", "-o"), ("record", "--scenario", "burst", "-o"), ("serve", "--record")])
+def test_the_program_named_as_its_own_recording_is_refused_and_kept(tmp_path: Path, command: tuple[str, ...],
+                                                                     source: str) -> None:
+    """`sockscope run -o x.py x.py`: an empty x.py passed the 'holds something else' check, the recording was
+    written over it and then run as the program (a NameError on the header's null). Any other name of the same
+    file (a symlink, ./x.py) is the same file."""
+    prog = tmp_path / "x.py"
+    prog.write_text(source)
+    (tmp_path / "alias.jsonl").symlink_to(prog)
+    for name in (str(prog), str(tmp_path / "." / "x.py"), str(tmp_path / "alias.jsonl")):
+        head, flag = command[:-1], command[-1]
+        args = (command[0], *((str(prog),) if head[0] != "run" else ()), *head[1:], flag, name,
+                *((str(prog),) if head[0] == "run" else ()))
+        result = sockscope(*args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result
+        assert result.stderr.strip() == f"error: {name} is the program itself: give the recording another name"
+        assert prog.read_text() == source
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.jsonl", "x.py"]
+
+
 def test_a_syntax_error_shows_pythons_message_then_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import socket\ndef broken(:\n    pass\n")

@@ -22,6 +22,7 @@ from tracer.recording.format import check_recording_path
 from tracer.recording.reader import check_followable
 from tracer.run.live_session import POKES, Session, summary_lines
 from tracer.run.processes import yield_cpu_to_server
+from tracer.run.programs import check_output_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     need_terminal()
     use_ascii(args)
     path = args.output or default_path(os.path.splitext(cfg.model)[0])
+    check_output_of(cfg.program, path)  # a script of the student's: not its own file as the recording
     check_recording_path(path)  # before the server and the UI start
     return run_live(Session(cfg, path))
 

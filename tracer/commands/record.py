@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from tracer.commands.record import Progress, report
     from tracer.recording.format import check_recording_path, earlier_kept_on_failure
     from tracer.run.headless import record
+    from tracer.run.programs import check_output_of
 
+    check_output_of(cfg.program, path)  # a script of the student's: not its own file as the recording
     check_recording_path(path)  # before any process starts, or anything is printed
     title = _("{model} under {scenario}").format(model=cfg.model, scenario=scenario.name)
     try:

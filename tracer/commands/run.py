@@ -10,7 +10,7 @@ from tracer.commands.common import own_line, port_value
 from tracer.errors import UsageError
 from tracer.locale import N_, _, ngettext
 from tracer.recording.format import check_recording_path, earlier_kept_on_failure
-from tracer.run.programs import ProgramSpec, check_program, exit_code, run_program
+from tracer.run.programs import ProgramSpec, check_output, check_program, exit_code, run_program
 
 TRACED = N_("""\
 what is traced, in a program that never heard of sockscope:
@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.output or default_output(spec)
     if not path.strip():
         raise UsageError(_("-o needs a file name"))
+    check_output(spec, path)
     check_recording_path(path)
     print(_("sockscope: running {program}, recording to {path}; Ctrl-C stops it").format(program=spec.name, path=path),
           file=sys.stderr, flush=True)

@@ -60,13 +60,14 @@ def serve_program(cfg: Settings, record: str | None) -> int:
     """A program of the student's as the server: ``sockscope run`` (untraced without ``--record``)."""
     from tracer.commands.run import report
     from tracer.recording.format import check_recording_path, earlier_kept_on_failure
-    from tracer.run.programs import run_program, spec_of
+    from tracer.run.programs import check_output, run_program, spec_of
 
     spec = spec_of(cfg.program)
     if record is None:
         print(_("sockscope: running {program} (tracing off); Ctrl-C stops it").format(program=spec.name),
               file=sys.stderr, flush=True)
         return run_program(spec, None).status
+    check_output(spec, record)
     check_recording_path(record)
     print(_("sockscope: running {program}, recording to {path}; Ctrl-C stops it").format(program=spec.name,
                                                                                        path=record),

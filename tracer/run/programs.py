@@ -93,6 +93,29 @@ def check_program(spec: ProgramSpec) -> None:
         raise UsageError(_("{script} is not a Python program ({why})").format(script=script, why=exc)) from None
 
 
+def check_output(spec: ProgramSpec, path: str) -> None:
+    """Refuse a recording ``path`` that is the program's own file (``-o myserver.py myserver.py``).
+
+    ``check_recording_path`` already keeps a file that holds something else, but an
+    empty script passed it, and the program then ran the recording's header.
+    """
+    if spec.script is None or not os.path.isfile(spec.script) or not os.path.exists(path):
+        return
+    try:
+        same = os.path.samefile(path, spec.script)
+    except OSError:
+        return
+    if same:
+        raise UsageError(_("{path} is the program itself: give the recording another name").format(
+            path=path))
+
+
+def check_output_of(program: tuple[str, ...], path: str) -> None:
+    """:func:`check_output` for a ``Settings.program`` (nothing to check for a built-in model's empty one)."""
+    if program:
+        check_output(spec_of(program), path)
+
+
 def header(spec: ProgramSpec) -> dict[str, Any]:
     """The recording's header fields for a program (the model is its name)."""
     from tracer.record.net import backlog_probe_available
