@@ -346,6 +346,31 @@ async def test_following_shows_the_last_ten_seconds_or_everything(tmp_path, span
         await pilot.press("q")
 
 
+@pytest.mark.parametrize("idle_s", [5, 30])
+async def test_following_keeps_the_last_activity_on_screen_when_idle_longer_than_the_window(tmp_path, idle_s):
+    """Regression (newcomer's check): `sockscope demo` left alone for more than 10 s after its burst showed the
+    last 10 s of the clock, nothing in them: every lane blank, as if the server had gone."""
+    import time as clock
+
+    from tests.handmade import pool_known
+
+    burst = pool_known(6)
+    burst.lines.pop()  # no trailer: the server still runs, the clock runs on
+    head = json.loads(burst.lines[0])
+    head["t0_monotonic_ns"] = clock.monotonic_ns() - idle_s * 10**9  # the burst was idle_s ago
+    burst.lines[0] = json.dumps(head)
+    path = burst.write(tmp_path / "idle.jsonl")
+    app = LiveApp(path, session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.timeline is not None and len(app.timeline.rec.lanes) == 9, "the lanes")
+        await pilot.pause(0.3)
+        assert app.now() >= idle_s * 10**9
+        view = app.lanes.view
+        first, last = view.cell_of(1_000_000), view.cell_of(app.timeline.t_max)
+        assert 0 <= first < last < view.width, (first, last, view)  # the burst across the view, not off its left
+        await pilot.press("q")
+
+
 def test_poke_keys_take_no_replay_key():
     from tracer.run.live_session import POKES
     from tracer.tui.app import ReplayApp

@@ -55,7 +55,7 @@ from tracer.tui.widgets.look import clean
 
 WATCH_EVERY = 0.25  # seconds between looks at the server and client processes
 ATTACHED_IDLE = 600 * 10**9  # ns: attached, a recording silent longer than this is not taken as running
-LIVE_WINDOW = 10e9  # ns: following shows at most the last 10 s, so a long session still shows what just happened
+LIVE_WINDOW = 10e9  # ns: following shows at most the last 10 s of activity, so a long session shows what just happened
 MARK_STYLE = look.Style(color="#ffd75f", bold=True)
 _LISTEN = KINDS["listen"].code
 
@@ -301,11 +301,15 @@ class LiveApp(ReplayApp):
         lanes.fit()  # takes the current width
         now = self.now()
         lanes.horizon = now
-        t0 = max(tl.t_min, now - LIVE_WINDOW)
+        found = tl.bursts()
+        last = min(now, max((b.t1 for b in found), default=now))
+        # The last 10 s of activity, not of the clock: left idle for longer, the view kept what was done last (it
+        # showed 10 empty seconds, every lane blank, though MainThread was still waiting in accept).
+        t0 = max(tl.t_min, last - LIVE_WINDOW)
         fired = [t for t, _ in list(tl.rec.marks) if t0 <= t <= now]
         if fired:
             t0 = max(fired)  # what was fired last fills the view
-        ends = [b.t1 for b in tl.bursts() if b.t1 >= t0]
+        ends = [b.t1 for b in found if b.t1 >= t0]
         t1: float = now
         if ends and now - t0 > 2 * max(max(ends) - t0, 500_000_000):
             t1 = max(ends) + (max(ends) - t0)  # idle for long: keep the activity across half the view
