@@ -316,6 +316,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             t0, t1 = self.timeline.active_window()
             margin = (t1 - t0) * 0.03
             self.frame(t0 - margin, t1 + margin)
+            if not 0 <= self.view.cell_of(self.playhead) < self.view.width:
+                # the playhead at the view's left edge, just before the activity, not off screen: the status
+                # line reads what is shown (a program that waited 5 s for its first client opened at 4.8 s with
+                # 'at 0 ns' under it); not on the activity's start, where it would hide its first events
+                self.seek(max(0.0, t0 - margin), keep_visible=False)
         else:
             self.invalidate()
 
