@@ -157,3 +157,15 @@ def test_client_side_left_open(tmp_path):
     (f,) = check_file(r.end(alive=[1]).write(tmp_path / "r.jsonl"))
     assert (f.code, f.line, f.conn) == ("never-closed", r.at["client-send"], 1)  # joined to the server's id
     assert "by the client" in f.message
+
+
+def test_a_client_half_no_accept_matches_is_named_by_the_clients_id(tmp_path):
+    """Regression (newcomer's check): a cut recording's clients whose accepts were cut off were named by the
+    reader's own negative numbers: 'connection -10000013 never closed by the client'."""
+    r = one_connection().lane(9, "client-1", side="client")
+    r.ev(9 * US, 2 * US, "connect", 9, 10_000_013, -1, "127.0.0.1:40999")  # no accept has this peer
+    r.ev(12 * US, 1 * US, "send", 9, 10_000_013, 40, tag="client-send")
+    r.ev(40 * US, 0, "thread_exit", 9)
+    (f,) = check_file(r.end(alive=[1]).write(tmp_path / "r.jsonl"))
+    assert (f.code, f.line, f.conn) == ("never-closed", r.at["client-send"], -10_000_013)
+    assert f.message.startswith("connection 10000013 (client side only) never closed by the client"), f.message

@@ -564,6 +564,17 @@ def test_a_syntax_error_shows_pythons_message_then_one_line(tmp_path: Path) -> N
     assert not out.exists()
 
 
+def test_a_text_file_that_is_not_python_says_so_after_pythons_message(tmp_path: Path) -> None:
+    """(Newcomer's check: the hint read '…(above); is notes.txt a Python program?; nothing was run…'.)"""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello world this is not python\n")
+    result = sockscope("run", "-o", str(tmp_path / "n.jsonl"), str(notes))
+    assert result.returncode == 2 and "SyntaxError: invalid syntax" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {notes} has a syntax error (above); nothing was run or recorded. Is notes.txt a Python program?")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_a_missing_module_is_one_line(tmp_path: Path) -> None:
     out = tmp_path / "m.jsonl"
     result = sockscope("run", "-o", str(out), "-m", "no_such_module_here")

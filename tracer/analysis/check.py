@@ -200,6 +200,12 @@ def walk_python(rec: Recording) -> list[Step]:
     return out
 
 
+def conn_label(conn: int) -> str:
+    """A connection's number as a student reads it: the reader numbers a client's half that no accept in the
+    recording matches (a cut file, a client program's) below zero; it is shown by the client's own id."""
+    return str(conn) if conn >= 0 else _("{id} (client side only)").format(id=-conn)
+
+
 def _connections(rec: Recording) -> list[Finding]:
     found: list[Finding] = []
     for step in walk(rec):
@@ -214,7 +220,8 @@ def _connections(rec: Recording) -> list[Finding]:
         said = (_("connection {conn}{peer} never closed by the server: its last event is {kind} (state {state})")
                 if s == 0 else
                 _("connection {conn}{peer} never closed by the client: its last event is {kind} (state {state})"))
-        found.append(Finding(line, "never-closed", said.format(conn=conn, peer=peer, kind=BY_CODE[code].name,
+        found.append(Finding(line, "never-closed", said.format(conn=conn_label(conn), peer=peer,
+                                                               kind=BY_CODE[code].name,
                                                                state=_state(_STATE_NAMES[state])), conn))
     return found
 
@@ -225,14 +232,14 @@ def _disallowed(rec: Recording, side: str, state: str | None, kind: str, line: i
     if state == "closed":
         code = "recv-after-close" if kind == "recv" else "after-close"
         return Finding(line, code, _("connection {conn}: {kind} on {lane} after its close at line {line}").format(
-            conn=conn, kind=kind, lane=name, line=closed_line), conn, lane)
+            conn=conn_label(conn), kind=kind, lane=name, line=closed_line), conn, lane)
     expected = listed(lifecycle.expected_after(side, state)) or _("nothing")
     now = _state(state) if state else (_("not accepted yet") if side == "server" else _("not connected yet"))
     said = (_("connection {conn}: {kind} on {lane} on the server side while {state}; expected {expected}")
             if side == "server" else
             _("connection {conn}: {kind} on {lane} on the client side while {state}; expected {expected}"))
-    return Finding(line, "unexpected", said.format(conn=conn, kind=kind, lane=name, state=now, expected=expected),
-                   conn, lane)
+    return Finding(line, "unexpected", said.format(conn=conn_label(conn), kind=kind, lane=name, state=now,
+                                                   expected=expected), conn, lane)
 
 
 # The lifecycle's states, as a finding names them (the table's own names stay the key).

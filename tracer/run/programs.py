@@ -54,7 +54,7 @@ class SyntaxProblem(UsageError):
 
     def __init__(self, script: str, shown: str, hint: str = "") -> None:
         self.shown = shown
-        super().__init__(_("{script} has a syntax error (above){hint}; nothing was run or recorded").format(
+        super().__init__(_("{script} has a syntax error (above); nothing was run or recorded{hint}").format(
             script=script, hint=hint))
 
 
@@ -86,7 +86,7 @@ def check_program(spec: ProgramSpec) -> None:
         compile(source, script, "exec", dont_inherit=True)
     except SyntaxError as exc:
         shown = "".join(traceback.format_exception_only(type(exc), exc))
-        hint = "" if script.endswith((".py", ".pyw")) else _("; is {name} a Python program?").format(
+        hint = "" if script.endswith((".py", ".pyw")) else _(". Is {name} a Python program?").format(
             name=os.path.basename(script))
         raise SyntaxProblem(script, shown, hint) from None
     except ValueError as exc:  # undecodable source

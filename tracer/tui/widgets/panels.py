@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tracer.analysis import lifecycle
-from tracer.analysis.check import STATES
+from tracer.analysis.check import STATES, conn_label
 from tracer.analysis.stats import close_words
 from tracer.locale import _, listed, ngettext
 from tracer.recording.events import Event
@@ -227,7 +227,7 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append(f"{event.kind} ", _kind_style(event.kind))
         conn = timeline.rec.connections.get(event.conn) if event.conn else None
         text.append(_words(event, conn) or _help(event.kind))
-        fields = [("conn", str(event.conn))]  # the raw fields that say something: no "count -1", no "detail —"
+        fields = [("conn", conn_label(event.conn))]  # the raw fields that say something: no "count -1", no "detail —"
         if event.nbytes >= 0:
             fields.append(("count", str(event.nbytes)))
         if event.detail is not None:
@@ -243,7 +243,7 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
             text.append("\n" + _fit_clauses(hint, width), look.DIM)
         return text
     conn = timeline.rec.connections.get(conn_id)
-    text.append(" " + _("connection {conn}").format(conn=conn_id) + " ", "bold reverse")
+    text.append(" " + _("connection {conn}").format(conn=conn_label(conn_id)) + " ", "bold reverse")
     if conn is not None:
         text.append_text(_summary(conn))
     text.append("\n")
@@ -359,7 +359,7 @@ def _words(e: Event, conn: Connection | None) -> str:
     if e.kind == "work":
         return _("the handler works for {time} (holding this thread)").format(time=d)
     if e.kind in ("thread_start", "thread_exit"):
-        return _help(e.kind) + (_(" for connection {conn}").format(conn=e.conn) if e.conn else "")
+        return _help(e.kind) + (_(" for connection {conn}").format(conn=conn_label(e.conn)) if e.conn else "")
     return d if e.dur else ""
 
 
