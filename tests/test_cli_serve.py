@@ -374,6 +374,24 @@ def test_a_bad_command_line_is_one_line(argv: list[str], words: str, capsys: pyt
     assert err.startswith("error: ") and words in err and err.count("\n") == 1 and "--help" in err
 
 
+@pytest.mark.parametrize("argv, helps", [
+    (["replay", "--bogus", "x.jsonl"], "sockscope replay --help"),
+    (["check", "x.jsonl", "--bogus", "more"], "sockscope check --help"),
+    (["--bogus"], "sockscope --help"),
+])
+def test_an_unknown_option_points_to_its_commands_help(argv: list[str], helps: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """(Newcomer's check: 'sockscope replay --bogus' said "see 'sockscope --help'", which does not list it.)"""
+    from tracer.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unrecognized arguments: --bogus") and err.count("\n") == 1, err
+    assert f"(see '{helps}')" in err, err
+
+
 def test_the_wait_in_accept_that_ctrl_c_ends_is_recorded(servers: list[Server], tmp_path: Path) -> None:
     """Regression: the main thread's last accept(), ended by Ctrl-C, was not drawn (MainThread looked idle)."""
     path = tmp_path / "r.jsonl"

@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     use_language(argv)
     parser = build_parser(only=command_asked(argv))
     argv, program_args = split_program_args(argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse's parse_args says so from the top parser: 'see sockscope --help', not the command's
+        subs = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)  # noqa: SLF001
+        command = subs.choices.get(getattr(args, "command", None) or "") if subs is not None else None
+        (command or parser).error(_("unrecognized arguments: %s") % " ".join(extra))
     args.program_args = program_args
     if not getattr(args, "func", None):
         parser.print_help()
