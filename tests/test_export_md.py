@@ -95,3 +95,15 @@ def test_the_settings_line_in_words_in_chinese(tmp_path, chinese):
     assert "- 模型：**pool**：" in text  # the Chinese colon after the model too
     assert "as_taught" not in text and "= " not in text
 
+
+
+def test_counter_peaks_are_named_as_the_timeline_names_them(tmp_path):
+    """(Newcomer's check: the English report said 'highest ctx_involuntary', 'highest queue': the file's keys.)"""
+    r = pool_known(3)
+    r.lines.pop()  # its trailer: the counters go before it
+    r.counter("queue", 1 * MS, 2).counter("ctx_involuntary", 2 * MS, 7).counter("threads", 0, 3)
+    text = report(r.end().write(tmp_path / "c.jsonl"))
+    assert row(text, "highest pool queue")[1] == "2"
+    assert row(text, "highest ctx sw (preempt)")[1] == "7"
+    assert row(text, "highest threads alive")[1] == "3"
+    assert "highest queue" not in text and "ctx_involuntary" not in text

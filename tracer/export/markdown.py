@@ -145,7 +145,7 @@ def _counts(s: Stats) -> str:
         [_("server / client lanes"), f"{s.server_lanes} / {s.client_lanes}"],
         [_("bytes received / sent by the server"), f"{s.bytes_in:,} / {s.bytes_out:,}"],
     ]
-    rows += [[_("highest {counter}").format(counter=name if language() == "en" else counter_name(name)), f"{v:,}"]
+    rows += [[_("highest {counter}").format(counter=counter_name(name)), f"{v:,}"]  # as the timeline names them
              for name, v in sorted(s.peaks.items())]
     return _("## Counts") + "\n\n" + _table([_("what"), _("how many")], rows)
 
