@@ -625,6 +625,16 @@ def test_a_program_without_sockets_leaves_an_empty_valid_recording(tmp_path: Pat
     assert check(out).returncode == 0
 
 
+def test_a_pool_queue_that_fills_and_drains_between_two_samples_is_counted(tmp_path: Path) -> None:
+    """The queue counter at each submit and start, not only on the 5 ms beat (the demo's burst read
+    'pool queue 0 / max 0' beside stories of connections that waited in it); shutdown's sentinel is no job."""
+    out = tmp_path / "q.jsonl"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "pool_queue.py"))
+    assert result.returncode == 0 and "pool done" in result.stdout, result
+    queue = load(out).counters["queue"]
+    assert queue.peak() == 3 and queue.v[-1] == 0, list(zip(queue.t, queue.v, strict=True))
+
+
 def test_os_exit_leaves_a_readable_recording(tmp_path: Path) -> None:
     out = tmp_path / "h.jsonl"
     result = sockscope("run", "-o", str(out), str(PROGRAMS / "hard_exit.py"))

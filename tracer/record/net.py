@@ -643,6 +643,31 @@ class ManagedExecutor(ThreadPoolExecutor):
             return super().submit(fn, *args, **kwargs)
 
 
+class QueueDepth:
+    """The jobs handed to a pool and not yet picked up by a worker: the pool queue counter's value.
+
+    Counted at each hand-off and pick-up, not read from ``_work_queue.qsize()``: once the pool is shut down
+    (``with ThreadPoolExecutor() as pool:`` ends so) its queue also holds wake-up sentinels (each worker puts the
+    ``None`` back for the next, the interpreter's exit adds one a worker), and the counter read 1 or 2 to the end.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._lock = threading.Lock()
+
+    def add(self, k: int) -> None:
+        with self._lock:
+            self.n += k
+
+    def handed(self, future: Future[Any]) -> None:
+        """A job was handed on: one more waits, until its ``job()`` starts or it is cancelled before it does."""
+        future.add_done_callback(self._cancelled)
+
+    def _cancelled(self, future: Future[Any]) -> None:
+        if future.cancelled():  # (shutdown(cancel_futures=True)): it never started, so never counted out
+            self.add(-1)
+
+
 class TracedExecutor(ManagedExecutor):
     """A ThreadPoolExecutor that records ``submit`` and ``start`` per job.
 
@@ -653,7 +678,8 @@ class TracedExecutor(ManagedExecutor):
     def __init__(self, rec: Recorder, max_workers: int, prefix: str) -> None:
         super().__init__(max_workers, thread_name_prefix=prefix, initializer=self._worker_starts)
         self._rec = rec
-        rec.add_probe("queue", self._work_queue.qsize)
+        self._depth = QueueDepth()
+        rec.add_probe("queue", lambda: self._depth.n)
 
     def _worker_starts(self) -> None:
         hand_stop_signals_to_main()
@@ -666,14 +692,27 @@ class TracedExecutor(ManagedExecutor):
         conn = next((a.conn for a in args if isinstance(a, ManagedSocket)), 0)
         _handed_on(args)
 
+        depth = self._depth
+
         def job() -> Any:
+            depth.add(-1)
             rec.instant("start", conn=conn)
+            rec.sample("queue")
             return fn(*args, **kwargs)
 
         t = rec.now()  # before the hand-off, so a quick worker's start never precedes it
         job.sockets = [a for a in args if isinstance(a, ManagedSocket)]  # type: ignore[attr-defined]
-        future = super().submit(job)
+        depth.add(1)
+        try:
+            future = super().submit(job)
+        except BaseException:
+            depth.add(-1)  # (after shutdown: nothing was handed on)
+            raise
+        depth.handed(future)
         rec.emit((t, 0, "submit", rec.lane(), conn, self._work_queue.qsize()))
+        # The queue counter at each hand-off and pick-up, not only on the writer's beat: a burst's queue that
+        # filled and drained between two beats read '0 / max 0' while its connections waited in it
+        rec.sample("queue")
         return future
 
 

@@ -398,12 +398,13 @@ def _executor_class(program: Program) -> type[_EXECUTOR]:
     rec = program.recorder
     executors: list[Any] = []
     if rec is not None:
-        rec.add_probe("queue", lambda: sum(ex._work_queue.qsize() for ex in executors))
+        rec.add_probe("queue", lambda: sum(ex._sockscope_depth.n for ex in list(executors)))
 
     class ThreadPoolExecutor(_EXECUTOR):
         __doc__ = _EXECUTOR.__doc__
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._sockscope_depth = net.QueueDepth()  # (before the base's __init__: a subclass's may submit)
             super().__init__(*args, **kwargs)
             executors.append(self)
 
@@ -413,14 +414,25 @@ def _executor_class(program: Program) -> type[_EXECUTOR]:
                     return super().submit(fn, *args, **kwargs)
             conn = next((a.conn for a in args if isinstance(a, net.ManagedSocket)), 0)
 
+            depth = self._sockscope_depth
+
             def job() -> Any:
+                depth.add(-1)
                 rec.instant("start", conn=conn)
+                rec.sample("queue")  # (see TracedExecutor.submit)
                 return fn(*args, **kwargs)
 
             t = rec.now()  # before the hand-off, so a quick worker's start never precedes it
-            with net._stop_signals_blocked():
-                future = super().submit(job)
+            depth.add(1)
+            try:
+                with net._stop_signals_blocked():
+                    future = super().submit(job)
+            except BaseException:
+                depth.add(-1)  # (after shutdown: nothing was handed on)
+                raise
+            depth.handed(future)
             rec.emit((t, 0, "submit", _lane(rec), conn, self._work_queue.qsize()))
+            rec.sample("queue")
             return future
 
     return ThreadPoolExecutor
