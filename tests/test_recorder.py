@@ -490,39 +490,34 @@ def test_the_writer_waits_without_running_threadings_python_code(tmp_path: Path)
     assert sorted({c for c in calls if c.startswith("threading.py:") and c.split(":")[1] not in lifecycle}) == []
 
 
-def test_the_pool_queue_counter_sees_a_queue_that_fills_and_drains_between_two_samples(tmp_path: Path) -> None:
-    """The writer samples every hour here; three jobs queued behind a busy worker for a moment still reach the
-    queue counter (newcomer's check: the demo's burst read 'pool queue 0 / max 0' beside a connection story
-    that said it waited 3 ms in the pool's queue)."""
+def _jobs_behind_a_busy_worker(path: Path, n: int) -> tuple[Recorder, Any, threading.Event, list[Any]]:
+    """A one-worker pool whose writer samples every hour: the worker waits on ``go``, ``n`` jobs queue behind it."""
     from tracer.record.net import TracedExecutor
 
-    path = tmp_path / "r.jsonl"
     rec = Recorder(str(path), {"model": "pool"}, flush_interval=3600, sample_interval=3600)
     pool = TracedExecutor(rec, 1, "worker")
     go = threading.Event()
     pool.submit(go.wait, 5)
     wait_for(lambda: pool._work_queue.qsize() == 0, what="the worker to take the first job")  # noqa: SLF001
-    queued = [pool.submit(int) for _ in range(3)]
+    return rec, pool, go, [pool.submit(int) for _ in range(n)]
+
+
+def test_the_pool_queue_counter_sees_a_queue_that_fills_and_drains_between_two_samples(tmp_path: Path) -> None:
+    """Three jobs queued behind a busy worker for a moment still reach the queue counter (newcomer's check: the
+    demo's burst read 'pool queue 0 / max 0' beside a connection story that said it waited 3 ms in the queue)."""
+    rec, pool, go, queued = _jobs_behind_a_busy_worker(tmp_path / "r.jsonl", 3)
     go.set()
     for job in queued:
         job.result(timeout=5)
     pool.shutdown(wait=True)  # its wake-up sentinel stays in the queue: not a job (the counter ended at 1)
     rec.close()
-    queue = load(path).counters["queue"]
+    queue = load(tmp_path / "r.jsonl").counters["queue"]
     assert queue.peak() == 3 and queue.v[-1] == 0, list(zip(queue.t, queue.v, strict=True))
     assert list(queue.t) == sorted(queue.t)
 
 
 def test_jobs_a_shutdown_cancels_leave_the_pool_queue_counter(tmp_path: Path) -> None:
-    from tracer.record.net import TracedExecutor
-
-    path = tmp_path / "r.jsonl"
-    rec = Recorder(str(path), {"model": "pool"}, flush_interval=3600, sample_interval=3600)
-    pool = TracedExecutor(rec, 1, "worker")
-    go = threading.Event()
-    pool.submit(go.wait, 5)
-    wait_for(lambda: pool._work_queue.qsize() == 0, what="the worker to take the first job")  # noqa: SLF001
-    queued = [pool.submit(int) for _ in range(4)]
+    rec, pool, go, queued = _jobs_behind_a_busy_worker(tmp_path / "r.jsonl", 4)
     pool.shutdown(wait=False, cancel_futures=True)
     go.set()
     pool.shutdown(wait=True)
@@ -530,5 +525,5 @@ def test_jobs_a_shutdown_cancels_leave_the_pool_queue_counter(tmp_path: Path) ->
         pool.submit(int)  # after shutdown: refused, and not counted
     rec.close()
     assert all(job.cancelled() for job in queued)
-    queue = load(path).counters["queue"]
+    queue = load(tmp_path / "r.jsonl").counters["queue"]
     assert queue.peak() == 4 and queue.v[-1] == 0, list(zip(queue.t, queue.v, strict=True))
