@@ -654,6 +654,21 @@ def test_a_forking_program_is_noted_and_its_recording_stays_whole(tmp_path: Path
     assert out.read_text().count('{"end": true') == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+def test_children_that_use_sockets_run_untraced_and_the_parent_is_recorded(tmp_path: Path) -> None:
+    """(Adversarial check: a forked child's connect, or a multiprocessing worker's, failed inside sockscope with
+    an AssertionError, and the parent then waited in accept for good.)"""
+    out = tmp_path / "c.jsonl"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "child_connects.py"), timeout=60)
+    assert result.returncode == 0, result
+    assert result.stdout.split("\n")[:3] == ["from the child", "from a worker", "worker ok"], result
+    assert "Traceback" not in result.stderr and "processes it starts are not traced" in result.stderr
+    rec = load(out)
+    assert rec.trailer is not None and not rec.client_lanes()  # the children's connects are not in it
+    assert [e.kind for e in lane_events(rec, 0)].count("accept") == 2
+    assert check(out).returncode == 0
+
+
 def test_fromfd_and_identical_thread_names(tmp_path: Path) -> None:
     out = tmp_path / "s.jsonl"
     assert sockscope("run", "-o", str(out), str(PROGRAMS / "fromfd.py")).returncode == 0

@@ -138,7 +138,8 @@ class Program:
     def wait_begins(self, kind: str, conn: int) -> int:
         """Note that this thread now waits in ``kind``; returns the clock's time."""
         rec = self.recorder
-        assert rec is not None
+        if rec is None:  # a child made by os.fork (or multiprocessing's fork): nothing of it is recorded
+            return 0  # (its events go nowhere: the recorder was closed in it by forked())
         t = rec.clock()
         self.waits[threading.get_ident()] = (kind, t, _lane(rec), conn)
         return t
