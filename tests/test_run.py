@@ -669,6 +669,26 @@ def test_children_that_use_sockets_run_untraced_and_the_parent_is_recorded(tmp_p
     assert check(out).returncode == 0
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="descriptors are handles there")
+@pytest.mark.parametrize("top", [64, 4096])
+def test_a_program_that_closes_descriptors_it_did_not_open_keeps_its_files_and_the_recording(
+        tmp_path: Path, hot_path: str, top: int) -> None:
+    """(Adversarial check: a program that closed fds 3..63 lost every event to EBADF, and one that then opened a
+    file of its own got the recording's number: sockscope's lines went into the student's file.) Below 64 the
+    recorder's descriptors are out of reach; below 4096 the file is opened again (the Python hot path's
+    formatter process, whose pipe is gone, is left to write what it got)."""
+    out, mine = tmp_path / "c.jsonl", tmp_path / "mine.txt"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "closes_fds.py"), str(mine), str(top))
+    assert result.returncode == 0 and "done" in result.stdout, result
+    assert "Traceback" not in result.stderr
+    assert ("sockscope opened the file again" in result.stderr) == (top > 100), result.stderr
+    assert mine.read_text() == "MY DATA\n"
+    rec = load(out)
+    assert rec.trailer is not None and not rec.warnings and rec.trailer["dropped"] == 0
+    assert [e.kind for lane in rec.lanes for e in lane_events(rec, lane)].count("send") == 5
+    assert check(out).returncode == 0
+
+
 def test_fromfd_and_identical_thread_names(tmp_path: Path) -> None:
     out = tmp_path / "s.jsonl"
     assert sockscope("run", "-o", str(out), str(PROGRAMS / "fromfd.py")).returncode == 0

@@ -15,16 +15,19 @@ it wrote, and of those it could not) on its stdout.
 
 from __future__ import annotations
 
+import errno
 import json
 import marshal
+import os
 import signal
 import struct
 import subprocess
 import sys
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from tracer import child, locale
 from tracer.locale import _
+from tracer.record import fds
 
 # An event line; ``%`` over the event tuple is several times cheaper than json.dumps.
 _EVENT = '[%d,%d,"%s",%d,%d,%d]\n'
@@ -62,7 +65,15 @@ class Formatter:
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
-        self.pipe = proc.stdin
+        # Both pipes on descriptors of ours (tracer.record.fds): above the low numbers a traced program's files
+        # get, never written once the program closed them, closed by us only while still ours
+        assert proc.stdin is not None and proc.stdout is not None
+        self._in, self._out = fds.Held(os.dup(proc.stdin.fileno())), fds.Held(os.dup(proc.stdout.fileno()))
+        proc.stdin.close()
+        proc.stdout.close()
+        self.pipe: BinaryIO | None = open(self._in.fd, "wb", closefd=False)  # noqa: SIM115 (closed by finish)
+        proc.stdin = None  # (communicate must not close it: finish does, while it is ours)
+        proc.stdout = open(self._out.fd, "rb", closefd=False)  # noqa: SIM115 (read and closed by communicate)
 
     @classmethod
     def start(cls, path: str) -> Formatter | None:
@@ -73,10 +84,27 @@ class Formatter:
             return None  # no process to spare: format in this one, as without offload
         return cls(proc)
 
+    def ours(self) -> bool:
+        """Whether our end of the pipe is still ours (a traced program may close descriptors it did not open)."""
+        return self.pipe is not None and self._in.ours()
+
+    def abandon(self) -> None:
+        """Our end of the pipe was closed under us: the child reads to the end of what was sent, writes it and
+        exits; wait for that (the recorder goes on in its own process, appending after it)."""
+        self._close_pipe()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._close_out()
+
     def send(self, message: tuple[Any, ...]) -> None:
+        if self.pipe is None or not self._in.ours():
+            raise OSError(errno.EBADF, _("the program closed the descriptor of its pipe"))
         data = marshal.dumps(message)
-        self.pipe.write(struct.pack("<I", len(data)) + data)  # type: ignore[union-attr]
-        self.pipe.flush()  # type: ignore[union-attr]
+        self.pipe.write(struct.pack("<I", len(data)) + data)
+        self.pipe.flush()
 
     def finish(self, end: dict[str, Any], write_trailer: bool, path: str, alive: bool = True) -> dict[str, Any]:
         """Send the trailer, wait for the child, and return the trailer it wrote.
@@ -89,7 +117,13 @@ class Formatter:
             return end
         try:
             self.send(("end", json.dumps(end, ensure_ascii=False), write_trailer))
-            out, _err = self.proc.communicate(timeout=30)  # closes the pipe: the child writes the trailer, exits
+            self._close_pipe()  # the child reads to the end, writes the trailer, exits
+            if not self._out.ours():  # (closed under us: its answer cannot be read; the child still wrote it)
+                self._close_out()
+                self.proc.wait(timeout=30)
+                return end
+            out, _err = self.proc.communicate(timeout=30)
+            self._close_out()
             return json.loads(out)  # type: ignore[no-any-return]
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             self._reap()
@@ -98,13 +132,25 @@ class Formatter:
             return end
 
 
+    def _close_pipe(self) -> None:
+        pipe, self.pipe = self.pipe, None
+        try:
+            if pipe is not None and self._in.ours():
+                pipe.close()  # (its descriptor stays: closefd=False)
+        except OSError:
+            pass  # the unflushed rest of a batch the child will never read
+        self._in.close()
+
+    def _close_out(self) -> None:
+        out, self.proc.stdout = self.proc.stdout, None
+        if out is not None and self._out.ours():
+            out.close()  # (its descriptor stays: closefd=False)
+        self._out.close()
+
     def _reap(self) -> None:
         self.proc.kill()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            try:
-                pipe.close()  # type: ignore[union-attr]
-            except OSError:
-                pass  # the unflushed rest of a batch the child will never read
+        self._close_pipe()
+        self._close_out()
         self.proc.wait()
 
 

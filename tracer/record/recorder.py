@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import _thread
 import collections
+import errno
 import itertools
 import json
 import os
@@ -47,7 +48,7 @@ from typing import Any, BinaryIO, TextIO
 
 from tracer.errors import TracerError
 from tracer.locale import _
-from tracer.record import hotpath
+from tracer.record import fds, hotpath
 from tracer.record.formatter import Formatter, event_line, format_lines
 from tracer.recording.format import FORMAT_NAME, FORMAT_VERSION, check_recording_path
 
@@ -178,9 +179,11 @@ class Recorder:
         # The file's binary buffer, where the C queue's batches go as the UTF-8 bytes it made (a file we opened:
         # UTF-8, no newline translation); None for a stream handed to us, written as text.
         self._raw: BinaryIO | None = None
+        self._own: _OwnFile | None = None  # the descriptor of a file we opened, watched (see _OwnFile)
         if isinstance(sink, (str, os.PathLike)):
             self.path = os.fspath(sink)
-            self._file: TextIO = open_for_writing(self.path, truncate=write_header)
+            self._own = _OwnFile(self.path, open_for_writing(self.path, truncate=write_header))
+            self._file: TextIO = self._own.file
             self._raw = self._file.buffer
         else:
             self.path = getattr(sink, "name", "<stream>")
@@ -235,6 +238,8 @@ class Recorder:
             self._child = Formatter.start(self.path)
             if self._child is not None:
                 self._file.close()  # the formatter process appends from here on
+                if self._own is not None:
+                    self._own.close()  # (kept: should the pipe be closed under us, this process appends again)
         self._writer = threading.Thread(target=self._run_writer, name="sockscope-writer", daemon=True)
         self._writer.start()
 
@@ -400,9 +405,13 @@ class Recorder:
         if tap is None:
             popleft = self._events.popleft
             batch = [popleft() for _ in range(pending)]
+        if self._child is not None and self.broken is None and not self._child.ours():
+            self._child.abandon()  # the program closed our end of its pipe: what it got is written; we go on
+            self._child = None
         if self._child is not None:
             sent = self._send(head, batch)
         else:
+            self._still_ours()
             # The C queue's batch as bytes, straight to the file's binary buffer: a str of it held the server's
             # GIL ~400 us a 10,000-event batch (the lesson's pool under load: 20 a second), decoded from the C
             # text, joined to the head, encoded back by the text layer (measured: notes/gil11.md)
@@ -483,6 +492,22 @@ class Recorder:
             return self._detach(exc)
         return True
 
+    def _still_ours(self) -> None:
+        """Before a batch: if the program closed our file's descriptor (a program that closes every fd above 2,
+        as daemons do), open the file again rather than write into whatever the number is now (a file of the
+        program's: our lines went into it), or lose the rest of the recording to EBADF."""
+        own = self._own
+        if own is None or self.broken is not None or own.ours():
+            return
+        try:
+            self._file = own.reopen()
+        except OSError as exc:
+            self._detach(exc)
+            return
+        self._raw = self._file.buffer
+        print(_("sockscope: note: the program closed the descriptor of {path} (it closes descriptors it did not "
+                "open); sockscope opened the file again").format(path=self.path), file=sys.stderr)
+
     def _detach(self, exc: Exception) -> bool:
         self.broken = str(exc)
         print(_("sockscope: recording to {path} stopped: {why}; the server goes on").format(
@@ -536,6 +561,8 @@ class Recorder:
             self._write_now(json.dumps(end, ensure_ascii=False) + "\n")
         try:
             self._file.close()
+            if self._own is not None:
+                self._own.close()
         except OSError as exc:
             print(_("sockscope: closing {path} failed: {why}").format(path=self.path, why=exc), file=sys.stderr)
         return end
@@ -567,6 +594,39 @@ class Recorder:
             "clock": "time.monotonic_ns",
             **extra,
         }
+
+
+class _OwnFile:
+    """A recording file we opened, on a descriptor of ours (:mod:`tracer.record.fds`): moved above the low
+    numbers, watched before each batch (:meth:`ours`), opened again from its path when the program closed it
+    (:meth:`reopen`), closed at the end only if still ours; the file object over it never closes it."""
+
+    def __init__(self, path: str, opened: TextIO) -> None:
+        self.path = path
+        self.held = fds.Held(os.dup(opened.fileno()))
+        opened.close()
+        self.file = self._wrap(self.held.fd)
+
+    @staticmethod
+    def _wrap(fd: int) -> TextIO:
+        return open(fd, "a", encoding="utf-8", newline="\n", buffering=1 << 16, closefd=False)
+
+    def ours(self) -> bool:
+        return self.held.ours()
+
+    def reopen(self) -> TextIO:
+        """The file again, on a new descriptor of ours (OSError when it cannot be, or the path names another
+        file now)."""
+        again = fds.Held(os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)))
+        if again.ident != self.held.ident:
+            again.close()
+            raise OSError(errno.ENOENT, _("the file was replaced"))
+        self.held = again
+        self.file = self._wrap(again.fd)
+        return self.file
+
+    def close(self) -> None:
+        self.held.close()
 
 
 def _utf8(head: list[str]) -> bytes | None:
