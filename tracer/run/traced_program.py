@@ -88,6 +88,18 @@ class Child:
     def install_signals(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._signal)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """A child of the program's (os.fork, a multiprocessing worker) gets Python's own handlers back, as under
+        plain python: a pool's worker that its pool ends with SIGTERM showed ours' KeyboardInterrupt traceback."""
+        for sig, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+            try:
+                if signal.getsignal(sig) == self._signal:
+                    signal.signal(sig, default)
+            except ValueError:  # forked from another thread than the main one: the handlers stay
+                pass
         if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's stack on stderr (a program that hangs)
             faulthandler.register(signal.SIGUSR1, all_threads=True)
 
