@@ -689,6 +689,17 @@ def test_a_program_that_closes_descriptors_it_did_not_open_keeps_its_files_and_t
     assert check(out).returncode == 0
 
 
+def test_a_programs_tracebacks_read_as_under_plain_python(tmp_path: Path) -> None:
+    """A refused connect, in a thread and in the main thread: the same tracebacks as `python` prints, line for
+    line (adversarial check: the traced socket's own frame, tracer/record/patching.py in connect, was in them)."""
+    program = str(PROGRAMS / "refused.py")
+    plain = subprocess.run([sys.executable, program], capture_output=True, text=True, timeout=60)
+    traced = sockscope("run", "-o", str(tmp_path / "r.jsonl"), program)
+    assert plain.returncode == traced.returncode == 1, traced
+    ours = [line for line in traced.stderr.splitlines() if not line.startswith("sockscope:")]
+    assert ours == plain.stderr.splitlines() and "ConnectionRefusedError" in plain.stderr, traced.stderr
+
+
 def test_fromfd_and_identical_thread_names(tmp_path: Path) -> None:
     out = tmp_path / "s.jsonl"
     assert sockscope("run", "-o", str(out), str(PROGRAMS / "fromfd.py")).returncode == 0

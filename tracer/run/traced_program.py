@@ -47,6 +47,43 @@ STRAGGLERS_S = 0.02  # at Ctrl-C, how long threads get to record a call that has
 EXIT_BIND = 3  # the program could not bind its port: the parent says so in one line (the child's stderr has it)
 
 
+_OURS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # tracer/: sockscope's own frames
+
+
+def hide_our_frames(exc: BaseException | None, seen: set[int] | None = None) -> None:
+    """Unlink sockscope's own frames (the traced socket's connect, a pool job's wrapper) from ``exc``'s traceback
+    and those it was raised from, so it reads as under plain python. The program's frames stay as they were."""
+    seen = set() if seen is None else seen
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        kept = []
+        tb = exc.__traceback__
+        while tb is not None:
+            if not tb.tb_frame.f_code.co_filename.startswith(_OURS):
+                kept.append(tb)
+            tb = tb.tb_next
+        for a, b in zip(kept, [*kept[1:], None], strict=True):
+            a.tb_next = b
+        exc.__traceback__ = kept[0] if kept else None
+        if exc.__cause__ is not None:
+            hide_our_frames(exc.__cause__, seen)
+        exc = exc.__context__
+
+
+def _thread_hook(default: Any) -> Any:
+    def hook(args: Any) -> None:
+        hide_our_frames(args.exc_value)
+        if args.exc_value is not None:
+            args = threading.ExceptHookArgs((args.exc_type, args.exc_value, args.exc_value.__traceback__,
+                                             args.thread))
+        default(args)
+
+    for name in ("sockscope",):  # keep the quiet-stop hook's mark (net.install_quiet_stop_hook looks for it)
+        if getattr(default, name, False):
+            setattr(hook, name, True)
+    return hook
+
+
 def note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -113,6 +150,7 @@ class Child:
         else:
             sys.path.insert(0, os.path.dirname(os.path.abspath(cfg["script"])))
         self.install_signals()
+        threading.excepthook = _thread_hook(threading.excepthook)  # a thread's traceback as plain python shows it
         try:
             if cfg.get("module"):
                 runpy.run_module(cfg["module"], run_name="__main__", alter_sys=True)
@@ -152,7 +190,9 @@ class Child:
             note(_("error: {message}").format(message=missing))
             self.not_started = True
             return 2
-        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        exc.__traceback__ = tb
+        hide_our_frames(exc)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
         return 1
 
     def wait_for_threads(self) -> None:
