@@ -169,3 +169,19 @@ def test_a_client_half_no_accept_matches_is_named_by_the_clients_id(tmp_path):
     (f,) = check_file(r.end(alive=[1]).write(tmp_path / "r.jsonl"))
     assert (f.code, f.line, f.conn) == ("never-closed", r.at["client-send"], -10_000_013)
     assert f.message.startswith("connection 10000013 (client side only) never closed by the client"), f.message
+
+
+def test_clean_counts_a_client_programs_connections_and_says_event_for_one(tmp_path, capsys):
+    """(Adversarial check: a client program's clean recording said '0 connections follow the lifecycle', and one
+    of a single event 'clean: 1 events'.)"""
+    r = Lines("client.py").lane(0, "MainThread", side="client")
+    r.ev(10 * US, 2 * US, "connect", 0, 1, -1, "127.0.0.1:40001")
+    r.ev(13 * US, 1 * US, "send", 0, 1, 40)
+    r.ev(15 * US, 1 * US, "close", 0, 1, -1, "client")
+    path = str(r.end(alive=[0]).write(tmp_path / "c.jsonl"))
+    assert main(["check", path]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: clean: 3 events, 1 connection follows the lifecycle"
+    one = Lines("client.py").lane(0, "MainThread", side="client").ev(0, 0, "thread_start", 0)
+    path = str(one.end(alive=[0]).write(tmp_path / "one.jsonl"))
+    assert main(["check", path]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: clean: 1 event, 0 connections follow the lifecycle"

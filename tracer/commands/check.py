@@ -31,10 +31,11 @@ def run(args: argparse.Namespace) -> int:
     progress.done()
     findings = check(rec, n_lines=count_lines(args.file))
     if not findings:
-        server = sum(1 for c in rec.connections.values() if c.id > 0)
-        print(ngettext("{file}: clean: {events:,} events, {n:,} connection follows the lifecycle",
-                       "{file}: clean: {events:,} events, {n:,} connections follow the lifecycle", server)
-              .format(file=args.file, events=rec.n_events, n=server))
+        n = len(rec.connections)  # a client program's too (its halves no accept matches: numbered below zero)
+        events = ngettext("{n:,} event", "{n:,} events", rec.n_events).format(n=rec.n_events)
+        follow = ngettext("{n:,} connection follows the lifecycle", "{n:,} connections follow the lifecycle",
+                          n).format(n=n)
+        print(_("{file}: clean: {events}, {connections}").format(file=args.file, events=events, connections=follow))
         return 0
     if any(f.code in ("cut-off", "no-trailer") for f in findings) and any(f.code == "never-closed" for f in findings):
         # Said first: the list is in line order, so the cut came last, after the connections it left open.
