@@ -17,8 +17,9 @@ what is traced, in a program that never heard of sockscope:
   every socket it makes, however it makes it (socket.socket(), create_connection, create_server,
   socketserver, http.server, asyncio's start_server/open_connection), AF_INET, AF_INET6, AF_UNIX,
   SOCK_STREAM and SOCK_DGRAM: accept, connect, recv, recv_into (makefile, socketserver's rfile),
-  recvfrom, send, sendall, sendto, close, each a span on its thread's lane, with bytes (a datagram's
-  peer in its detail); threads (threading.Thread) as lanes named as the program names them;
+  recvfrom, send, sendall, sendto, close (a connection's: a datagram socket's close is no event),
+  each a span on its thread's lane, with bytes (a datagram's peer in its detail); threads
+  (threading.Thread) as lanes named as the program names them;
   ThreadPoolExecutor's submit and start, and its queue; selectors' select() and select.select as
   'select' waits (asyncio's loop too); the kernel's accept queue, threads alive.
 not traced: processes the program starts (os.fork, multiprocessing, subprocess: a note says so);
