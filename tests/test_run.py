@@ -217,6 +217,9 @@ def test_a_client_interrupted_in_recv_records_the_wait(run: type[Running], tmp_p
     (wait,) = events(rec, "recv")
     assert wait.detail == "shutdown" and rec.lanes[wait.lane].side == "client" and wait.dur >= 100_000_000
     assert "Traceback" not in r.stderr
+    # counted as a wait still open at the end, as a daemon thread's is (adversarial check: 'open_waits': 0)
+    assert rec.trailer is not None and rec.trailer["program"]["open_waits"] == 1, rec.trailer
+    assert "1 wait still open at the end drawn to it" in r.stderr
 
 
 def test_lesson_simplest_server_ends_by_itself(run: type[Running]) -> None:

@@ -55,7 +55,7 @@
 
 /* What tracer/record/hotpath.py expects (VERSION there): a build from older source,
    left behind in an editable install, is then not used. */
-#define HOTPATH_VERSION 3
+#define HOTPATH_VERSION 4
 
 static PyObject *s_lane, *s_failed, *s_eof, *s_recv, *s_send, *s_shutdown;
 static PyObject *sock_recv, *sock_send, *sock_sendall, *sock_recv_into; /* _socket.socket's own methods */
@@ -121,6 +121,7 @@ typedef struct {
     Ev *evs;
     Py_ssize_t len, cap, max_pending;
     long long dropped;
+    long long interrupted; /* waits a KeyboardInterrupt ended, recorded marked "shutdown" */
     long long t0;
     unsigned long long serial, generation; /* for the per-thread lane cache */
     PyObject *local;         /* threading.local with .lane once declared */
@@ -803,6 +804,8 @@ static PyMethodDef Tap_methods[] = {
 static PyMemberDef Tap_members[] = {
     {"t0", T_LONGLONG, offsetof(Tap, t0), READONLY, "the clock value that is time 0"},
     {"dropped", T_LONGLONG, offsetof(Tap, dropped), READONLY, "events dropped because max_pending waited"},
+    {"interrupted", T_LONGLONG, offsetof(Tap, interrupted), READONLY,
+     "waits a KeyboardInterrupt ended, recorded marked \"shutdown\""},
     {"max_pending", T_PYSSIZET, offsetof(Tap, max_pending), READONLY, "how many events may wait"},
     {NULL}
 };
@@ -872,6 +875,7 @@ record_failure(PyObject *self, Tap *tap, int which, long long t, long long lane,
             Py_XDECREF(type); Py_XDECREF(value); Py_XDECREF(tb); /* recording it failed: that error wins */
             return;
         }
+        tap->interrupted++;
         PyErr_Restore(type, value, tb);
         return;
     }

@@ -16,7 +16,7 @@ from typing import Any
 
 from tracer.locale import _
 
-VERSION = 3  # of the contract with tracer/record/_hotpath.c (its HOTPATH_VERSION)
+VERSION = 4  # of the contract with tracer/record/_hotpath.c (its HOTPATH_VERSION)
 
 
 def _load() -> tuple[Any, bool]:

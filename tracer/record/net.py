@@ -195,7 +195,7 @@ class TracedSocket(ManagedSocket):
             self._failed("accept", t, exc)
             raise
         except KeyboardInterrupt:  # Ctrl-C/SIGTERM while waiting: the wait still happened, draw it
-            rec.emit((t - rec.t0, rec.clock() - t, "accept", self._lane(), 0, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, rec.clock() - t, "accept", self._lane(), 0, -1, "shutdown"))
             raise
         t1 = rec.clock()
         sock = self._wrap(fd)
@@ -289,7 +289,7 @@ class PyTracedIO:
             self._failed("recv", t, exc)
             raise
         except KeyboardInterrupt:
-            rec.emit((t - rec.t0, clock() - t, "recv", lane, conn, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, clock() - t, "recv", lane, conn, -1, "shutdown"))
             raise
         finally:
             waits.pop(me, None)
@@ -317,7 +317,7 @@ class PyTracedIO:
             self._failed("recv", t, exc)
             raise
         except KeyboardInterrupt:
-            rec.emit((t - rec.t0, clock() - t, "recv", lane, conn, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, clock() - t, "recv", lane, conn, -1, "shutdown"))
             raise
         finally:
             waits.pop(me, None)
@@ -344,7 +344,7 @@ class PyTracedIO:
             self._failed("send", t, exc)
             raise
         except KeyboardInterrupt:
-            rec.emit((t - rec.t0, clock() - t, "send", lane, conn, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, clock() - t, "send", lane, conn, -1, "shutdown"))
             raise
         finally:
             waits.pop(me, None)
@@ -369,7 +369,7 @@ class PyTracedIO:
             self._failed("send", t, exc)
             raise
         except KeyboardInterrupt:
-            rec.emit((t - rec.t0, clock() - t, "send", lane, conn, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, clock() - t, "send", lane, conn, -1, "shutdown"))
             raise
         finally:
             waits.pop(me, None)

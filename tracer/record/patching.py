@@ -153,7 +153,7 @@ class Program:
         wait = self.waits.pop(threading.get_ident(), None)
         if rec is not None and wait is not None:
             kind, t, lane, conn = wait
-            rec.emit((t - rec.t0, rec.clock() - t, kind, lane, conn, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, rec.clock() - t, kind, lane, conn, -1, "shutdown"))
 
     def draw_open_waits(self) -> int:
         """End every wait still open (a daemon thread blocked in accept at exit), marked ``shutdown``.
@@ -466,7 +466,7 @@ def _selector_class(program: Program, base: type[selectors.BaseSelector]) -> typ
             try:
                 ready = super().select(timeout)
             except KeyboardInterrupt:  # Ctrl-C while waiting: the wait still happened, draw it
-                rec.emit((t - rec.t0, rec.clock() - t, "select", _lane(rec), 0, -1, "shutdown"))
+                rec.interrupted_wait((t - rec.t0, rec.clock() - t, "select", _lane(rec), 0, -1, "shutdown"))
                 raise
             finally:
                 program.wait_ends()
@@ -488,7 +488,7 @@ def _select_function(program: Program) -> Callable[..., Any]:
         try:
             ready = _SELECT(rlist, wlist, xlist, timeout)
         except KeyboardInterrupt:
-            rec.emit((t - rec.t0, rec.clock() - t, "select", _lane(rec), 0, -1, "shutdown"))
+            rec.interrupted_wait((t - rec.t0, rec.clock() - t, "select", _lane(rec), 0, -1, "shutdown"))
             raise
         finally:
             program.wait_ends()

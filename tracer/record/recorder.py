@@ -195,6 +195,7 @@ class Recorder:
         self.sample_interval = sample_interval
         self.max_pending = max_pending
         self.closed = False
+        self.interrupted_waits = 0  # (see interrupted_wait)
         self.owner = write_header
         self.broken: str | None = None
         self._format_failed = False
@@ -254,6 +255,17 @@ class Recorder:
             return self._local.lane  # type: ignore[no-any-return]
         except AttributeError:
             return self.declare_lane()
+
+    def interrupted_wait(self, ev: tuple[Any, ...]) -> None:
+        """A wait that the program's Ctrl-C ended, drawn to now marked ``shutdown``: emitted, and counted (the stop
+        message says how many waits were still open at the end; the C hot path counts its own)."""
+        self.interrupted_waits += 1
+        self.emit(ev)
+
+    @property
+    def waits_drawn(self) -> int:
+        """How many waits a Ctrl-C ended, drawn marked ``shutdown`` (Python's and the C hot path's)."""
+        return self.interrupted_waits + (getattr(self.tap, "interrupted", 0) if self.tap is not None else 0)
 
     def instant(self, kind: str, lane: int | None = None, conn: int = 0, nbytes: int = -1, detail: Any = None) -> None:
         """Record an event of duration 0, now."""

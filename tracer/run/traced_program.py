@@ -216,7 +216,7 @@ class Child:
             return
         if self.stopping:  # a thread whose call just returned records it now: let it (switch interval 5 ms)
             time.sleep(STRAGGLERS_S)
-        drawn = self.program.draw_open_waits()
+        drawn = self.program.draw_open_waits() + rec.waits_drawn  # at exit, and those a Ctrl-C ended
         how = "not started" if self.not_started else "stopped" if self.stopping else "ended"
         extra: dict[str, Any] = {"program": {"how": how, "exit_status": status, "open_waits": drawn}}
         if self.program.rebound:
