@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "--host 0.0.0.0 lets the program listen on the network as written"))
     p.add_argument("--port", type=port_value, metavar="N",
                    help=_("replace the port of the program's first bind that names one (0: a free one); "
-                          "the recording says what was changed"))
+                          "the recording says what was changed. Its own connects to the old port are not "
+                          "changed"))
     p.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE [ARGS]",
                    help=_("run a module, as python -m does"))
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT.py [ARGS]",
