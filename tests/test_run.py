@@ -716,6 +716,24 @@ def test_fromfd_and_identical_thread_names(tmp_path: Path) -> None:
         assert [e.kind for e in lane_events(rec, lane)] == ["thread_start", "send", "recv", "thread_exit"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a socket is no file there: fstat cannot tell the twin")
+def test_a_second_socket_on_a_connection_takes_its_number_and_the_last_close_ends_it(tmp_path: Path) -> None:
+    """socket.fromfd on an accepted connection, sock.dup() on a client's, the first socket closed before the
+    second is used (adversarial check: the twin's recv and send carried no connection, and the connection's close
+    came before its bytes)."""
+    out = tmp_path / "f.jsonl"
+    result = sockscope("run", "-o", str(out), str(PROGRAMS / "fromfd_conn.py"))
+    assert result.returncode == 0 and "client got HELLO" in result.stdout, result
+    rec = load(out)
+    (conn,) = rec.connections.values()  # both halves, joined
+    sides = {"server": [], "client": []}
+    for e in sorted(rec.connection_events(conn.id), key=lambda e: e.t):
+        if e.kind in ("recv", "send", "close"):
+            sides[rec.lanes[e.lane].side].append(e.kind)
+    assert sides == {"server": ["recv", "send", "close"], "client": ["send", "recv", "close"]}, sides
+    assert check(out).returncode == 0
+
+
 def test_unix_socket_addresses_are_paths(tmp_path: Path) -> None:
     out = tmp_path / "u.jsonl"
     path = str(tmp_path / "echo.sock")

@@ -104,6 +104,52 @@ class Program:
         self.pid = os.getpid()
         self._noted: set[str] = set()
         self._port_used = False
+        # A connection's sockets by what they name (device, inode): socket.fromfd and sock.dup() make a second
+        # socket object on the same connection, which takes its number and side; the last one closed closes it
+        self._shared: dict[tuple[int, int], list[Any]] = {}  # -> [conn, client, sockets open]
+        self._shared_lock = threading.Lock()
+
+    # ------------------------------------------------------------ sockets sharing a connection
+    @staticmethod
+    def _names(sock: _SOCKET) -> tuple[int, int] | None:
+        try:
+            st = os.fstat(sock.fileno())
+        except (OSError, ValueError):  # (Windows: a socket is no file there; fromfd's dup is not followed)
+            return None
+        return st.st_dev, st.st_ino
+
+    def connection_made(self, sock: Any) -> None:
+        """``sock`` got its connection (accepted, connected): other sockets on it will share it."""
+        key = self._names(sock)
+        if key is not None:
+            with self._shared_lock:
+                self._shared[key] = [sock.conn, sock.client, 1]
+
+    def adopt(self, sock: Any) -> None:
+        """A socket made on an existing descriptor (fromfd, dup): the connection it is on, if one of ours."""
+        key = self._names(sock)
+        if key is None:
+            return
+        with self._shared_lock:
+            entry = self._shared.get(key)
+            if entry is not None:
+                sock.conn, sock.client = entry[0], entry[1]
+                entry[2] += 1
+
+    def released(self, sock: Any) -> bool:
+        """``sock`` is being closed: True if another socket still holds its connection (no close event yet)."""
+        key = self._names(sock)
+        if key is None:
+            return False
+        with self._shared_lock:
+            entry = self._shared.get(key)
+            if entry is None or entry[0] != sock.conn:
+                return False
+            entry[2] -= 1
+            if entry[2] > 0:
+                return True
+            del self._shared[key]  # (an inode is used again once its socket is closed)
+            return False
 
     # ------------------------------------------------------------ binds
     def bind_address(self, sock: _SOCKET, address: Any) -> Any:
@@ -225,6 +271,8 @@ def _socket_class(program: Program) -> type[_SOCKET]:
             super().__init__(family, type, proto, fileno, net=program.net)
             self.client = False
             self.bound = False
+            if fileno is not None and rec is not None:
+                program.adopt(self)  # socket.fromfd, sock.dup(): a second socket on a connection we know
 
         def bind(self, address: Any) -> None:
             where = program.bind_address(self, address)
@@ -258,9 +306,11 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
         def accept(self) -> tuple[Any, Any]:
             program.wait_begins("accept", 0)
             try:
-                return super().accept()  # type: ignore[no-any-return]
+                sock, addr = super().accept()
             finally:
                 program.wait_ends()
+            program.connection_made(sock)
+            return sock, addr
 
         def connect(self, address: Any) -> None:
             self.client = True
@@ -287,10 +337,13 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             detail = peer_text(self.getsockname()) if self.family in LOOPBACK \
                 else addresses.unix_detail(address, self.getsockname())
             rec.emit((t - rec.t0, rec.clock() - t, "connect", _lane(rec), self.conn, -1, detail))
+            program.connection_made(self)
 
         def close(self) -> None:
             if self.client and self.why is None:  # type: ignore[has-type]
                 self.why = "client"
+            if self.conn and self.fileno() != -1 and program.released(self):
+                self.conn = 0  # another socket (fromfd, dup) still holds the connection: its close ends it
             super().close()
 
         def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
