@@ -431,6 +431,20 @@ def test_record_a_program_that_never_listens(tmp_path: Path, monkeypatch: pytest
     cfg = Settings(model="sleeps.py", program=(str(script),))
     with pytest.raises(ServerError, match=r"sleeps.py did not listen within 1 s"):
         headless.record(cfg, "burst", {"clients": "1"}, str(tmp_path / "x.jsonl"))
+    assert not (tmp_path / "x.jsonl").exists()  # its start-up only: it would only mislead (check: "clean")
+
+
+def test_record_a_program_that_ends_without_listening(tmp_path: Path) -> None:
+    """(Adversarial check: 'error: sockscope: ends.py ended with exit status 0; …: 0 events … Open it with:
+    sockscope replay …', pointing at an empty recording it left.)"""
+    script = tmp_path / "ends.py"
+    script.write_text("print('no server here')\n")
+    result = sockscope("record", str(script), "--scenario", "burst", "-o", str(tmp_path / "x.jsonl"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: ends.py ended (exit status 0) without listening (no socket.listen() call): scenarios and live "
+        "mode need a server; record a client program with sockscope run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ends.py"]
 
 
 # ---------------------------------------------------------------- stopping

@@ -224,9 +224,11 @@ class ServerProcess:
             if self.piped.proc.poll() is not None:
                 self.piped.close()
                 self.exit_status = self.piped.proc.returncode
+                self._forget_recording()
                 raise ServerError(self._why_not_started())
             if time.monotonic() > deadline:
                 self.stop()
+                self._forget_recording()
                 if self.cfg.program:
                     raise ServerError(_("{model} did not listen within {seconds:g} s (no socket.listen() "
                                         "call): scenarios and live mode need a server; record a client program "
@@ -252,10 +254,23 @@ class ServerProcess:
     def _why_not_started(self) -> str:
         assert self.piped is not None
         errors = self.piped.last_errors(1)
-        if errors:
-            return errors[0].removeprefix("error: ").removeprefix(_("error: {message}").format(message=""))
+        said = _("error: {message}").format(message="")
+        if errors and (not self.cfg.program or errors[0].startswith(("error: ", said))):
+            return errors[0].removeprefix("error: ").removeprefix(said)
+        if self.cfg.program:  # it ran and ended (its last line is run's own summary, not a reason)
+            return _("{model} ended (exit status {status}) without listening (no socket.listen() call): "
+                     "scenarios and live mode need a server; record a client program with sockscope run").format(
+                         model=self.cfg.model, status=self.piped.proc.returncode)
         return _("the {model} server exited with status {status} before listening").format(
             model=self.cfg.model, status=self.piped.proc.returncode)
+
+    def _forget_recording(self) -> None:
+        """A program that never listened: its recording (the start-up only) would only mislead."""
+        if self.cfg.program and self.path:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass  # (never made: the program did not get that far)
 
     @property
     def running(self) -> bool:
