@@ -160,6 +160,7 @@ def program_problem(path: str | None) -> str | None:
 def _session(cfg: Settings, homework: Homework, path: str, folder: str, result: Grade, began: float,
              on_run: Callable[[int, RunWindow], None] | None) -> None:
     server = ServerProcess(cfg, path, cwd=folder, output_limit=OUTPUT_LIMIT)
+    server.forget_failed = False  # a submission that never listened: its recording is the evidence
     result.runs = [RunWindow(r.name, r.scenario, r.params, i) for i, r in enumerate(homework.runs, 1)]
     try:
         try:
@@ -227,7 +228,7 @@ def _said(what: str, server: ServerProcess) -> str:
     lines = list(server.piped.stderr) if server.piped is not None else []
     ours = ("sockscope:", "sockscope：")  # sockscope's notes, in English or Chinese (the child speaks ours)
     own = [line for line in lines if line.strip() and not line.startswith((*ours, " ", "\t", "Traceback"))]
-    if head.startswith(ours) and own:
+    if (head.startswith(ours) or server.ended_without_listening) and own:
         head = _("{model} exited before it listened (exit status {n})").format(
             model=server.cfg.model, n=server.piped.proc.returncode) \
             if server.piped is not None and server.piped.proc.returncode is not None else head

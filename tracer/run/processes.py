@@ -197,6 +197,8 @@ class ServerProcess:
         self.piped: Piped | None = None
         self.exit_status: int | None = None
         self._listening = threading.Event()
+        self.forget_failed = True  # a program that never listened leaves no recording (grade keeps it: evidence)
+        self.ended_without_listening = False  # (a program that ran and ended by itself before any listen())
 
     def start(self, timeout: float = 15.0) -> Address:
         """Start the server; return where it listens once it does.
@@ -255,18 +257,20 @@ class ServerProcess:
         assert self.piped is not None
         errors = self.piped.last_errors(1)
         said = _("error: {message}").format(message="")
-        if errors and (not self.cfg.program or errors[0].startswith(("error: ", said))):
-            return errors[0].removeprefix("error: ").removeprefix(said)
-        if self.cfg.program:  # it ran and ended (its last line is run's own summary, not a reason)
+        if errors and self.cfg.program and errors[0].startswith(("sockscope: ", "sockscope：")):
+            # it ran and ended by itself: its last line is run's own summary, not a reason
+            self.ended_without_listening = True
             return _("{model} ended (exit status {status}) without listening (no socket.listen() call): "
                      "scenarios and live mode need a server; record a client program with sockscope run").format(
                          model=self.cfg.model, status=self.piped.proc.returncode)
+        if errors:
+            return errors[0].removeprefix("error: ").removeprefix(said)
         return _("the {model} server exited with status {status} before listening").format(
             model=self.cfg.model, status=self.piped.proc.returncode)
 
     def _forget_recording(self) -> None:
         """A program that never listened: its recording (the start-up only) would only mislead."""
-        if self.cfg.program and self.path:
+        if self.cfg.program and self.path and self.forget_failed:
             try:
                 os.remove(self.path)
             except OSError:
