@@ -610,7 +610,30 @@ def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
         result = sockscope("run", "-o", str(out), "--port", str(port), str(LESSON / "pool_server.py"), timeout=30)
     assert result.returncode == 2
     assert f"error: port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "give --port 0 for a free one" in result.stderr  # (record, live and serve take it too)
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SO_REUSEADDR means another thing there")
+def test_a_port_held_only_by_closing_connections_says_time_wait(tmp_path: Path) -> None:
+    """The lesson's code sets no SO_REUSEADDR: run twice within a minute, its bind fails on the connections the
+    first run closed (adversarial check: 'already in use', with nothing listening there)."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server's side closes first: its end, on this port, waits in TIME_WAIT
+        client.recv(1)
+        client.close()
+    out = tmp_path / "p.jsonl"
+    result = sockscope("run", "-o", str(out), "--port", str(port), str(LESSON / "pool_server.py"), timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and not out.exists(), result
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: port {port} on 127.0.0.1 is still held by the last run's closing connections (TIME_WAIT, up to a "
+        "minute: the program sets no SO_REUSEADDR); wait, or give --port 0 for a free one")
 
 
 def test_a_port_in_use_keeps_the_earlier_recording(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ How it ends
 
 from __future__ import annotations
 
+import _socket
 import atexit
 import faulthandler
 import json
@@ -82,6 +83,26 @@ def _thread_hook(default: Any) -> Any:
         if getattr(default, name, False):
             setattr(hook, name, True)
     return hook
+
+
+def _only_closing(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` and only connections closing (TIME_WAIT) hold it: a bind with
+    SO_REUSEADDR gets it then (the lesson's code, run twice within a minute, sets none). Not on Windows, where
+    SO_REUSEADDR lets a bind take a port in use."""
+    if sys.platform == "win32":
+        return False
+    try:  # (the C socket: the program's socket.socket is the traced one, whose bind follows --port)
+        probe = _socket.socket(_socket.AF_INET6 if ":" in host else _socket.AF_INET, _socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        probe.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def note(text: str) -> None:
@@ -180,9 +201,13 @@ class Child:
             tb = tb.tb_next
         if self.program.bind_failed is not None and isinstance(exc, OSError) and not self.program.address:
             host, port = self.program.bind_failed
-            note(_("error: {message}").format(message=_(
-                "port {port} on {host} is already in use (the program's bind); "
-                "try sockscope run --port 0 for a free one").format(port=port, host=host)))
+            if _only_closing(host, port):
+                said = _("port {port} on {host} is still held by the last run's closing connections (TIME_WAIT, up "
+                         "to a minute: the program sets no SO_REUSEADDR); wait, or give --port 0 for a free one")
+            else:
+                said = _("port {port} on {host} is already in use (the program's bind); give --port 0 for a "
+                         "free one")
+            note(_("error: {message}").format(message=said.format(port=port, host=host)))
             self.not_started = True
             return EXIT_BIND
         if isinstance(exc, ImportError) and self.cfg.get("module") and tb is None:
