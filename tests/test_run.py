@@ -614,6 +614,17 @@ def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def test_a_host_of_another_family_than_the_programs_socket_is_said(tmp_path: Path) -> None:
+    """(Adversarial check: `--host ::1` for the lesson's IPv4 socket was ignored without a word.)"""
+    script = tmp_path / "v4.py"
+    script.write_text("import socket\ns = socket.socket()\ns.bind(('0.0.0.0', 0))\ns.listen()\ns.close()\n")
+    result = sockscope("run", "--host", "::1", "-o", str(tmp_path / "v4.jsonl"), str(script))
+    assert result.returncode == 0, result
+    assert ("sockscope: note: --host ::1 cannot apply to the program's IPv4 socket; it binds 127.0.0.1 instead"
+            in result.stderr.splitlines()), result.stderr
+    assert '"127.0.0.1:' in (tmp_path / "v4.jsonl").read_text()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SO_REUSEADDR means another thing there")
 def test_a_port_held_only_by_closing_connections_says_time_wait(tmp_path: Path) -> None:
     """The lesson's code sets no SO_REUSEADDR: run twice within a minute, its bind fails on the connections the

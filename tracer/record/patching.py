@@ -160,6 +160,11 @@ class Program:
         new_host = host
         if host in WILDCARDS and self.host not in WILDCARDS:
             new_host = self.host if self.host and _family_of(self.host) == sock.family else LOOPBACK[sock.family]
+            if self.host and new_host != self.host:  # --host ::1 for an AF_INET socket: it cannot bind there
+                self.note_once("host-family", _(
+                    "sockscope: note: --host {host} cannot apply to the program's {family} socket; it binds "
+                    "{bound} instead").format(host=self.host, bound=new_host,
+                                              family="IPv6" if sock.family == socket.AF_INET6 else "IPv4"))
         new_port = port
         if self.port is not None and port and not self._port_used:
             new_port, self._port_used = self.port, True
