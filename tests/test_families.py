@@ -255,6 +255,23 @@ def test_backlog_scenario_over_a_unix_socket_shows_the_queue(tmp_path, short_dir
     assert check_file(result.path) == []
 
 
+@pytest.mark.skipif(not backlog_probe_available(), reason="TCP_INFO on listening sockets is Linux's")
+@pytest.mark.parametrize("family", ["ipv4", pytest.param("ipv6", marks=needs_ipv6),
+                                    pytest.param("unix", marks=needs_unix)])
+def test_a_burst_that_waited_in_the_backlog_reaches_its_counter(tmp_path, short_dir, family):
+    """The accept queue is sampled at accepts too (adversarial check: over a Unix socket or IPv6 a burst's queue
+    filled and drained between two of the writer's beats: 'kernel backlog 0 / max 0' beside waits of 4 ms)."""
+    where = {"ipv4": {}, "ipv6": {"host": "::1"}, "unix": {"unix": os.path.join(short_dir, "s.sock")}}[family]
+    if family == "unix" and not backlog_probe_available(socket.AF_UNIX):
+        pytest.skip("no sock_diag for Unix sockets here")
+    result = headless.record(Settings(model="single", **where), "burst", {"clients": "20"},
+                             str(tmp_path / "b.jsonl"))
+    rec = result.recording
+    waited = max(c.backlog_wait for c in rec.connections.values() if c.id > 0)
+    if waited >= 3_000_000:  # a connection waited 3 ms in the queue: accepts were sampled while it was there
+        assert rec.counters["backlog"].peak() >= 1, (waited, list(rec.counters["backlog"].v))
+
+
 # ---------------------------------------------------------------- the scenario clients and the load generator
 @pytest.mark.parametrize("family", ["ipv4", pytest.param("ipv6", marks=needs_ipv6),
                                     pytest.param("unix", marks=needs_unix)])

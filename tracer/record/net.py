@@ -81,6 +81,7 @@ def backlog_probe_available(family: int = _socket.AF_INET) -> bool:
 _stopping: weakref.WeakSet[Net] = weakref.WeakSet()
 
 WAKE_S = 0.25  # how long a pending Ctrl-C can wait at most for the main thread blocked in accept()
+BACKLOG_EVERY_NS = 1_000_000  # the accept queue sampled at an accept at most this often (see TracedSocket.accept)
 
 
 def _quiet_stop_hook(default: Callable[[Any], object]) -> Callable[[Any], None]:
@@ -205,6 +206,13 @@ class TracedSocket(ManagedSocket):
         peer = addresses.unix_detail(sock.getsockname(), addr) if self.family == _UNIX \
             else addresses.sockaddr_text(addr)
         rec.emit((t - rec.t0, t1 - t, "accept", self._lane(), sock.conn, -1, peer))
+        if t1 - self._net.backlog_sampled >= BACKLOG_EVERY_NS:
+            # the accept queue at an accept too, not only on the writer's beat (up to 50 ms while the counters
+            # hold still): a burst's queue that filled and drained between two beats read 'max 0' beside its
+            # connections' backlog waits (Unix sockets, IPv6). At most one a millisecond: a Unix socket's is a
+            # netlink query
+            self._net.backlog_sampled = t1
+            rec.sample("backlog")
         if self._net.stopping:  # a stop signal came during the call: nobody will serve this one
             sock.why = "shutdown"
             sock.close()
@@ -478,6 +486,7 @@ class Net:
         self.on_listen = on_listen
         self.pause_accept_ms = pause_accept_ms
         self.stopping = False
+        self.backlog_sampled = 0  # the clock when an accept last sampled the accept queue
         self.interrupt = "" if recorder is not None else "off"  # see tracer/record/interrupts.py
         self.listeners: list[_socket.socket] = []
         self.connections: weakref.WeakSet[_socket.socket] = weakref.WeakSet()
