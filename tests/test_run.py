@@ -199,6 +199,19 @@ def test_a_recv_still_waiting_at_ctrl_c_is_drawn_to_the_stop(run: type[Running],
     assert "2 waits still open at the end" in r.stderr
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or not hasattr(signal, "SIGUSR1"), reason="Linux's /proc")
+def test_kill_usr1_prints_every_threads_stack_of_a_program_that_hangs(run: type[Running]) -> None:
+    """The program's process registers faulthandler on SIGUSR1 (a review found the registration had slid into the
+    after-fork handler, so only a forked child had it)."""
+    r = run(str(LESSON / "thread_server.py"))
+    children = Path(f"/proc/{r.proc.pid}/task/{r.proc.pid}/children").read_text().split()
+    (program,) = [int(pid) for pid in children if "traced_program" in Path(f"/proc/{pid}/cmdline").read_text()]
+    os.kill(program, signal.SIGUSR1)
+    wait_for(lambda: "most recent call first" in r.stderr, what="the program's stacks on stderr")
+    assert r.proc.poll() is None  # it goes on
+    r.stop()
+
+
 def test_a_client_interrupted_in_recv_records_the_wait(run: type[Running], tmp_path: Path, hot_path: str) -> None:
     """The main thread's own recv, interrupted by the Ctrl-C itself: its span, marked shutdown."""
     with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as silent:

@@ -79,9 +79,8 @@ def _thread_hook(default: Any) -> Any:
                                              args.thread))
         default(args)
 
-    for name in ("sockscope",):  # keep the quiet-stop hook's mark (net.install_quiet_stop_hook looks for it)
-        if getattr(default, name, False):
-            setattr(hook, name, True)
+    if getattr(default, "sockscope", False):  # the quiet-stop hook's mark, kept (net.install_quiet_stop_hook)
+        hook.sockscope = True  # type: ignore[attr-defined]
     return hook
 
 
@@ -146,6 +145,8 @@ class Child:
     def install_signals(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._signal)
+        if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's stack on stderr (a program that hangs)
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._forked)
 
@@ -158,8 +159,6 @@ class Child:
                     signal.signal(sig, default)
             except ValueError:  # forked from another thread than the main one: the handlers stay
                 pass
-        if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's stack on stderr (a program that hangs)
-            faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     # ------------------------------------------------------------ running
     def run(self) -> int:
