@@ -10,6 +10,7 @@ and only a descriptor still ours is ever closed: the file objects over them are 
 from __future__ import annotations
 
 import os
+from typing import IO, Any
 
 LOW = 100  # descriptors below this are left to the program
 
@@ -39,6 +40,13 @@ class Held:
     def __init__(self, fd: int) -> None:
         self.fd = move_up(fd)
         self.ident = ident(self.fd)
+
+    @classmethod
+    def taken_from(cls, f: IO[Any]) -> Held:
+        """The descriptor of file object ``f``, made ours (a copy, moved up); ``f`` is closed."""
+        held = cls(os.dup(f.fileno()))
+        f.close()
+        return held
 
     def ours(self) -> bool:
         """Whether the number still names what it named (False once the program closed it, or reused it)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import json
 import marshal
-import os
 import signal
 import struct
 import subprocess
@@ -68,9 +67,7 @@ class Formatter:
         # Both pipes on descriptors of ours (tracer.record.fds): above the low numbers a traced program's files
         # get, never written once the program closed them, closed by us only while still ours
         assert proc.stdin is not None and proc.stdout is not None
-        self._in, self._out = fds.Held(os.dup(proc.stdin.fileno())), fds.Held(os.dup(proc.stdout.fileno()))
-        proc.stdin.close()
-        proc.stdout.close()
+        self._in, self._out = fds.Held.taken_from(proc.stdin), fds.Held.taken_from(proc.stdout)
         self.pipe: BinaryIO | None = open(self._in.fd, "wb", closefd=False)  # noqa: SIM115 (closed by finish)
         proc.stdin = None  # (communicate must not close it: finish does, while it is ours)
         proc.stdout = open(self._out.fd, "rb", closefd=False)  # noqa: SIM115 (read and closed by communicate)
@@ -100,7 +97,8 @@ class Formatter:
         self._close_out()
 
     def send(self, message: tuple[Any, ...]) -> None:
-        if self.pipe is None or not self._in.ours():
+        """One frame down the pipe; the caller asked :meth:`ours` first (the recorder before each batch)."""
+        if self.pipe is None:
             raise OSError(errno.EBADF, _("the program closed the descriptor of its pipe"))
         data = marshal.dumps(message)
         self.pipe.write(struct.pack("<I", len(data)) + data)
@@ -116,6 +114,8 @@ class Formatter:
             self._reap()
             return end
         try:
+            if not self.ours():
+                raise OSError(errno.EBADF, _("the program closed the descriptor of its pipe"))
             self.send(("end", json.dumps(end, ensure_ascii=False), write_trailer))
             self._close_pipe()  # the child reads to the end, writes the trailer, exits
             if not self._out.ours():  # (closed under us: its answer cannot be read; the child still wrote it)

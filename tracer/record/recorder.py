@@ -265,7 +265,7 @@ class Recorder:
     @property
     def waits_drawn(self) -> int:
         """How many waits a Ctrl-C ended, drawn marked ``shutdown`` (Python's and the C hot path's)."""
-        return self.interrupted_waits + (getattr(self.tap, "interrupted", 0) if self.tap is not None else 0)
+        return self.interrupted_waits + (self.tap.interrupted if self.tap is not None else 0)
 
     def instant(self, kind: str, lane: int | None = None, conn: int = 0, nbytes: int = -1, detail: Any = None) -> None:
         """Record an event of duration 0, now."""
@@ -615,8 +615,7 @@ class _OwnFile:
 
     def __init__(self, path: str, opened: TextIO) -> None:
         self.path = path
-        self.held = fds.Held(os.dup(opened.fileno()))
-        opened.close()
+        self.held = fds.Held.taken_from(opened)
         self.file = self._wrap(self.held.fd)
 
     @staticmethod
