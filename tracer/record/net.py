@@ -668,9 +668,20 @@ class QueueDepth:
         with self._lock:
             self.n += k
 
-    def handed(self, future: Future[Any]) -> None:
-        """A job was handed on: one more waits, until its ``job()`` starts or it is cancelled before it does."""
+    def hand_on(self, submit: Callable[[Callable[[], Any]], Future[Any]], job: Callable[[], Any]) -> Future[Any]:
+        """``submit(job)``, counted: one more waits, until ``job`` calls :meth:`picked` or is cancelled first."""
+        self.add(1)
+        try:
+            future = submit(job)
+        except BaseException:
+            self.add(-1)  # (after shutdown: nothing was handed on)
+            raise
         future.add_done_callback(self._cancelled)
+        return future
+
+    def picked(self) -> None:
+        """A worker took a job (its first line)."""
+        self.add(-1)
 
     def _cancelled(self, future: Future[Any]) -> None:
         if future.cancelled():  # (shutdown(cancel_futures=True)): it never started, so never counted out
@@ -704,20 +715,14 @@ class TracedExecutor(ManagedExecutor):
         depth = self._depth
 
         def job() -> Any:
-            depth.add(-1)
+            depth.picked()
             rec.instant("start", conn=conn)
             rec.sample("queue")
             return fn(*args, **kwargs)
 
         t = rec.now()  # before the hand-off, so a quick worker's start never precedes it
         job.sockets = [a for a in args if isinstance(a, ManagedSocket)]  # type: ignore[attr-defined]
-        depth.add(1)
-        try:
-            future = super().submit(job)
-        except BaseException:
-            depth.add(-1)  # (after shutdown: nothing was handed on)
-            raise
-        depth.handed(future)
+        future = depth.hand_on(super().submit, job)
         rec.emit((t, 0, "submit", rec.lane(), conn, self._work_queue.qsize()))
         # The queue counter at each hand-off and pick-up, not only on the writer's beat: a burst's queue that
         # filled and drained between two beats read '0 / max 0' while its connections waited in it

@@ -476,20 +476,14 @@ def _executor_class(program: Program) -> type[_EXECUTOR]:
             depth = self._sockscope_depth
 
             def job() -> Any:
-                depth.add(-1)
+                depth.picked()
                 rec.instant("start", conn=conn)
                 rec.sample("queue")  # (see TracedExecutor.submit)
                 return fn(*args, **kwargs)
 
             t = rec.now()  # before the hand-off, so a quick worker's start never precedes it
-            depth.add(1)
-            try:
-                with net._stop_signals_blocked():
-                    future = super().submit(job)
-            except BaseException:
-                depth.add(-1)  # (after shutdown: nothing was handed on)
-                raise
-            depth.handed(future)
+            with net._stop_signals_blocked():
+                future = depth.hand_on(super().submit, job)
             rec.emit((t, 0, "submit", _lane(rec), conn, self._work_queue.qsize()))
             rec.sample("queue")
             return future
