@@ -81,7 +81,7 @@ def backlog_probe_available(family: int = _socket.AF_INET) -> bool:
 _stopping: weakref.WeakSet[Net] = weakref.WeakSet()
 
 WAKE_S = 0.25  # how long a pending Ctrl-C can wait at most for the main thread blocked in accept()
-BACKLOG_EVERY_NS = 1_000_000  # the accept queue sampled at an accept at most this often (see TracedSocket.accept)
+BACKLOG_EVERY_NS = 1_000_000  # an empty accept queue sampled at an accept at most this often (TracedSocket.accept)
 
 
 def _quiet_stop_hook(default: Callable[[Any], object]) -> Callable[[Any], None]:
@@ -206,11 +206,12 @@ class TracedSocket(ManagedSocket):
         peer = addresses.unix_detail(sock.getsockname(), addr) if self.family == _UNIX \
             else addresses.sockaddr_text(addr)
         rec.emit((t - rec.t0, t1 - t, "accept", self._lane(), sock.conn, -1, peer))
-        if t1 - self._net.backlog_sampled >= BACKLOG_EVERY_NS:
+        if t1 - self._net.backlog_sampled >= BACKLOG_EVERY_NS or rec.last_sampled("backlog"):
             # the accept queue at an accept too, not only on the writer's beat (up to 50 ms while the counters
             # hold still): a burst's queue that filled and drained between two beats read 'max 0' beside its
-            # connections' backlog waits (Unix sockets, IPv6). At most one a millisecond: a Unix socket's is a
-            # netlink query
+            # connections' backlog waits (Unix sockets, IPv6). At most once a millisecond while it was empty (a
+            # Unix socket's is a netlink query, ~10 us), at every accept while it was not: else the last value
+            # seen stood for the drained queue until the next beat (a demo's burst: 9 for 33 ms after the last)
             self._net.backlog_sampled = t1
             rec.sample("backlog")
         if self._net.stopping:  # a stop signal came during the call: nobody will serve this one

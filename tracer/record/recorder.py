@@ -335,6 +335,10 @@ class Recorder:
         if probe is not None:
             self._sample(name, probe)
 
+    def last_sampled(self, name: str) -> int | None:
+        """The last value written of probe ``name`` (None before the first)."""
+        return self._last_sample.get(name)
+
     def _sample(self, name: str, probe: Callable[[], int]) -> bool:
         """Read one probe; write its value if it changed.  Returns whether it did."""
         with self._sample_lock:  # the writer and a starting thread: one reading written at a time, in order
