@@ -96,3 +96,40 @@ def test_fmt_time_in_significant_digits(ns, text):
 def test_sparkline_scales_to_the_largest():
     assert sparkline([0, 1, 2, 4]) == " ▂▄█"
     assert sparkline([0, 0]) == "  "
+
+
+def replies_known() -> Lines:
+    """Three connections whose replies are each more than one send, as ``http.server`` answers (headers, then
+    the body), a server that greets first, and a selector lane that interleaves two of them."""
+    r = Lines("thread")
+    r.lane(0, "MainThread").lane(1, "handler").lane(2, "loop")
+    t = 0
+
+    def ev(kind: str, lane: int, conn: int, count: int) -> None:
+        nonlocal t
+        t += 10 * US
+        r.ev(t, US, kind, lane, conn, count)
+
+    for cid in (1, 2, 3):
+        ev("accept", 0, cid, -1)
+    # 1: two requests, each answered by a header send and a body send; a 0-byte send and a 0-byte recv change
+    # nothing; the EOF read ends it
+    for kind, count in (("recv", 80), ("send", 40), ("send", 0), ("send", 900), ("recv", 0),
+                        ("recv", 80), ("send", 40), ("send", 900), ("recv", 0)):
+        ev(kind, 1, 1, count)
+    ev("close", 1, 1, -1)
+    # 2 greets (a reply with no request before it), then answers one request; 3 answers one in two sends,
+    # its sends and 2's interleaved on one lane
+    for kind, conn, count in (("send", 2, 5), ("recv", 2, 10), ("recv", 3, 10), ("send", 3, 20), ("send", 2, 20),
+                              ("send", 3, 20), ("send", 2, 1)):
+        ev(kind, 2, conn, count)
+    return r.end(t)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["c-reader", "python-reader"])
+def test_a_reply_in_several_sends_is_one_request_answered(tmp_path, fast):
+    rec = load(replies_known().write(tmp_path / "replies.jsonl"), fast=fast)
+    assert {cid: c.requests for cid, c in rec.connections.items()} == {1: 2, 2: 2, 3: 1}
+    s = compute(rec)
+    assert s.requests == 5 and sum(b.requests for b in s.throughput) == 5
+    assert s.bytes_out == 40 + 900 + 40 + 900 + 5 + 20 + 1 + 20 + 20

@@ -45,8 +45,14 @@ def reference(rec, buckets=12):  # type: ignore[no-untyped-def]
     span = max(hi - lo, 1)
     out = [stats.Bucket(lo + span * i // buckets, lo + span * (i + 1) // buckets) for i in range(buckets)]
     for lane in rec.server_lanes():
+        replying = set()  # a reply is a run of sends with bytes after a read with bytes, counted at its first
         for t, code, conn, count in zip(lane.t, lane.kind, lane.conn, lane.count, strict=True):
-            if code == stats._SEND and conn and count > 0:
+            if not conn or count <= 0:
+                continue
+            if code == stats._RECV:
+                replying.discard(conn)
+            elif code == stats._SEND and conn not in replying:
+                replying.add(conn)
                 out[max(0, min((t - lo) * buckets // span, buckets - 1))].requests += 1
     for c in conns:
         if c.close_t is not None and c.id > 0:

@@ -156,6 +156,7 @@ class Connection:
     bytes_in: int = 0
     bytes_out: int = 0
     client_id: int | None = None
+    replying: bool = False  # (changed since: the last byte-moving event was a send)
 
     @property
     def backlog_wait(self) -> int | None:

@@ -1,5 +1,6 @@
 # The reader as it was before the columnar model (issue 14), kept word for word as the reference:
-# only the imports changed (the model beside it; no C path).  tests/test_model_columns.py compares.
+# only the imports changed (the model beside it; no C path), and what the model's definition changed since
+# (requests answered: a run of sends after a read, not each send).  tests/test_model_columns.py compares.
 """Read a recording: lines in, the columnar :class:`~tracer.recording.model.Recording` out.
 
 How this works, and why this way
@@ -325,10 +326,13 @@ class Builder:
             conn.start_t, conn.serve_lane = t, lane.id
         elif kind == "recv" and count > 0:
             conn.bytes_in += count
+            conn.replying = False  # (changed since, as the model was: a reply is the run of sends after a read)
             conn.serve_lane = lane.id if conn.serve_lane is None else conn.serve_lane
         elif kind == "send" and count > 0:
             conn.bytes_out += count
-            conn.requests += 1
+            if not conn.replying:
+                conn.requests += 1
+                conn.replying = True
         elif kind == "close":
             conn.close_t, conn.close_reason = t, str(detail) if detail is not None else None
 

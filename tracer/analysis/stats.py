@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from heapq import merge
 from itertools import compress
 from typing import Any
 
@@ -26,6 +27,7 @@ from tracer.recording.events import BY_CODE, KINDS
 from tracer.recording.model import ConnTable, Recording
 
 _SEND = KINDS["send"].code
+_RECV = KINDS["recv"].code
 _START = KINDS["thread_start"].code
 _EXIT = KINDS["thread_exit"].code
 
@@ -290,15 +292,27 @@ def _active(rec: Recording, c: _Columns) -> tuple[int, int]:
 
 
 def _throughput(rec: Recording, n: int, active: tuple[int, int], c: _Columns) -> list[Bucket]:
-    """Requests answered (server sends with bytes) and connections closed per slice of the active time."""
+    """Requests answered and connections closed per slice of the active time.
+
+    A request answered is what the reader counts (``Connection.requests``): a run of the server's sends with
+    bytes on a connection, begun after a read with bytes (or as its first), counted at its first send.  Here
+    the runs are followed lane by lane (the lanes keep no order between them): a connection read on one thread
+    and answered on another counts one reply here, where the reader, which follows the file, counts each."""
     lo, hi = active
     span = max(hi - lo, 1)
     last = n - 1
     requests, closed = [0] * n, [0] * n
     for lane in rec.server_lanes():
-        t_, conn_, count_ = lane.t, lane.conn, lane.count
-        for i in where(lane.kind, _SEND):
-            if conn_[i] and count_[i] > 0:
+        t_, conn_, count_, kind_ = lane.t, lane.conn, lane.count, lane.kind
+        replying: set[int] = set()
+        for i in merge(where(kind_, _SEND), where(kind_, _RECV)):
+            cid = conn_[i]
+            if not cid or count_[i] <= 0:
+                continue
+            if kind_[i] == _RECV:
+                replying.discard(cid)
+            elif cid not in replying:
+                replying.add(cid)
                 k = (t_[i] - lo) * n // span
                 requests[k if 0 <= k <= last else 0 if k < 0 else last] += 1
     for close in compress(c.close_t, c.is_server):

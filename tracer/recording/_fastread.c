@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FASTREAD_VERSION 5
+#define FASTREAD_VERSION 6
 #define MAX_INT (((int64_t)1) << 62)
 
 /* kind names, in the codes of tracer/recording/events.py (checked at first use against KINDS) */
@@ -51,12 +51,12 @@ enum { K_ACCEPT = 1, K_SUBMIT = 2, K_START = 3, K_RECV = 4, K_SEND = 5, K_CLOSE 
 /* the connection table's columns: conntable.COLUMNS, in its order, then the two dense id maps */
 enum { C_ID, C_PEER, C_ACCEPT_T, C_ACCEPT_DUR, C_ACCEPT_LANE, C_SUBMIT_T, C_START_T, C_SERVE_LANE, C_CLOSE_T,
        C_CLOSE_REASON, C_CONNECT_T, C_CONNECT_DUR, C_CLIENT_LANE, C_CLIENT_CLOSE_T, C_CLIENT_CLOSE_REASON,
-       C_REQUESTS, C_BYTES_IN, C_BYTES_OUT, C_CLIENT_ID, C_GONE, N_COLS, M_POS = N_COLS, M_NEG, N_BUFS };
+       C_REQUESTS, C_BYTES_IN, C_BYTES_OUT, C_CLIENT_ID, C_REPLYING, C_GONE, N_COLS, M_POS = N_COLS, M_NEG, N_BUFS };
 static const char *COL_NAMES[N_BUFS] = {"id", "peer", "accept_t", "accept_dur", "accept_lane", "submit_t", "start_t",
     "serve_lane", "close_t", "close_reason", "connect_t", "connect_dur", "client_lane", "client_close_t",
-    "client_close_reason", "requests", "bytes_in", "bytes_out", "client_id", "gone", "pos", "neg"};
-static const char COL_CODES[N_BUFS + 1] = "iiqqiqqiqiqqiqiqqqibii";
-static const int64_t COL_DEFAULT[N_COLS] = {0, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, 0, 0, 0, 0, 0};
+    "client_close_reason", "requests", "bytes_in", "bytes_out", "client_id", "replying", "gone", "pos", "neg"};
+static const char COL_CODES[N_BUFS + 1] = "iiqqiqqiqiqqiqiqqqibbii";
+static const int64_t COL_DEFAULT[N_COLS] = {0, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, 0, 0, 0, 0, 0, 0};
 static const int HALF_COLS[6] = {C_CONNECT_T, C_CONNECT_DUR, C_CLIENT_LANE, C_CLIENT_CLOSE_T, C_CLIENT_CLOSE_REASON,
                                  C_CLIENT_ID};
 static PyObject *col_str[N_BUFS];
@@ -1558,6 +1558,7 @@ connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail, int3
     case K_RECV:
         if (ln->count > 0) {
             Q(c, C_BYTES_IN)[r] += ln->count; /* add_event checked it fits */
+            B(c, C_REPLYING)[r] = 0;
             if (I(c, C_SERVE_LANE)[r] < 0)
                 I(c, C_SERVE_LANE)[r] = li;
         }
@@ -1565,7 +1566,10 @@ connection(Ctx *c, Stage *s, int64_t cid, const Line *ln, PyObject *detail, int3
     case K_SEND:
         if (ln->count > 0) {
             Q(c, C_BYTES_OUT)[r] += ln->count;
-            Q(c, C_REQUESTS)[r] += 1;
+            if (!B(c, C_REPLYING)[r]) { /* a reply is the run of sends after a read */
+                Q(c, C_REQUESTS)[r] += 1;
+                B(c, C_REPLYING)[r] = 1;
+            }
         }
         break;
     case K_CLOSE:

@@ -45,7 +45,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("submit_t", "q", NONE), ("start_t", "q", NONE), ("serve_lane", "i", NONE), ("close_t", "q", NONE),
     ("close_reason", "i", NONE), ("connect_t", "q", NONE), ("connect_dur", "q", 0), ("client_lane", "i", NONE),
     ("client_close_t", "q", NONE), ("client_close_reason", "i", NONE), ("requests", "q", 0), ("bytes_in", "q", 0),
-    ("bytes_out", "q", 0), ("client_id", "i", 0), ("gone", "b", 0),
+    ("bytes_out", "q", 0), ("client_id", "i", 0), ("replying", "b", 0), ("gone", "b", 0),
 )
 # what a client's half brings to the server's row when the two ends are joined
 HALF = ("connect_t", "connect_dur", "client_lane", "client_close_t", "client_close_reason", "client_id")
@@ -77,6 +77,7 @@ class ConnTable:
     bytes_in: Any
     bytes_out: Any
     client_id: Any
+    replying: Any  # the server's last byte-moving event on it was a send: its next send is no new reply
     gone: Any
 
     def __init__(self, lane_ids: list[int] | None = None, values: Values | None = None) -> None:

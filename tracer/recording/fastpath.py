@@ -12,7 +12,7 @@ from typing import Any
 
 from tracer.recording.events import BY_CODE
 
-VERSION = 5  # of the contract with tracer/recording/_fastread.c (its FASTREAD_VERSION)
+VERSION = 6  # of the contract with tracer/recording/_fastread.c (its FASTREAD_VERSION)
 
 
 def pure_python_asked() -> bool:

@@ -383,11 +383,14 @@ class Builder:
             table.start_t[r], table.serve_lane[r] = t, li
         elif kind == "recv" and count > 0:
             table.add("bytes_in", r, count)
+            table.replying[r] = 0
             if table.serve_lane[r] == NONE:
                 table.serve_lane[r] = li
         elif kind == "send" and count > 0:
             table.add("bytes_out", r, count)
-            table.requests[r] += 1
+            if not table.replying[r]:  # a reply is the run of sends after a read (http.server sends two a reply)
+                table.requests[r] += 1
+                table.replying[r] = 1
         elif kind == "close":
             table.close_t[r] = t
             table.close_reason[r] = values.id_of(str(detail)) if detail is not None else NONE
