@@ -185,3 +185,15 @@ def test_clean_counts_a_client_programs_connections_and_says_event_for_one(tmp_p
     path = str(one.end(alive=[0]).write(tmp_path / "one.jsonl"))
     assert main(["check", path]) == 0
     assert capsys.readouterr().out.strip() == f"{path}: clean: 1 event, 0 connections follow the lifecycle"
+
+
+def test_a_refused_connect_left_unclosed_is_no_connection_left_open(tmp_path):
+    """(Review: a client program refused and never closing its socket read 'never closed by the client: its
+    last event is connect (state connected)'.)  A connect that worked and was never closed still is one."""
+    r = Lines("client.py").lane(0, "MainThread", side="client")
+    r.ev(10 * US, 60 * US, "connect", 0, 1, -1, "refused")
+    r.ev(80 * US, 20 * US, "connect", 0, 2, -1, "timeout")
+    r.ev(110 * US, 5 * US, "connect", 0, 3, -1, "error: [Errno 113] No route to host")
+    r.ev(120 * US, 2 * US, "connect", 0, 4, -1, "127.0.0.1:40001", tag="connected")
+    (f,) = check_file(r.end(alive=[0]).write(tmp_path / "c.jsonl"))
+    assert (f.code, f.line, f.conn) == ("never-closed", r.at["connected"], -4)

@@ -501,6 +501,19 @@ def test_the_story_flags_what_the_lifecycle_table_does_not_expect() -> None:
     assert "⚠ not expected here (expected accept)" in odd
 
 
+def test_the_story_of_a_refused_connect_says_it_failed_and_nothing_was_left_open(tmp_path: Path) -> None:
+    """(Review: a refused connect read 'blocked 60 µs in connect(), from refused' and 'never closed by the client
+    (still connected …)'.)  A connect that worked and was never closed is still flagged."""
+    from tests.handmade import Lines
+    r = Lines("client.py").lane(0, "MainThread", side="client")
+    r.ev(10 * US, 60 * US, "connect", 0, 1, -1, "refused")
+    r.ev(80 * US, 2 * US, "connect", 0, 2, -1, "127.0.0.1:40001")
+    timeline = Timeline(load(str(r.end(alive=[0]).write(tmp_path / "c.jsonl"))))
+    refused, connected = (describe_event(timeline, None, cid).plain for cid in timeline.rec.connections)
+    assert "connect() failed after 60.000 µs: refused" in refused and "never closed" not in refused, refused
+    assert "from 127.0.0.1:40001" in connected and "never closed by the client (still connected" in connected
+
+
 def test_an_events_raw_fields_leave_out_what_says_nothing() -> None:
     """'count -1' and 'detail —' on every close and start said nothing to a student: only fields that hold a value."""
     timeline = Timeline(load(f"{DATA}/pool.jsonl"))

@@ -23,10 +23,11 @@ from tracer.analysis.stats import where
 from tracer.locale import N_, N_n, _, listed, ngettext
 from tracer.recording import fastpath
 from tracer.recording.events import BY_CODE, KINDS
-from tracer.recording.model import Recording
+from tracer.recording.model import Connection, Recording
 from tracer.recording.reader import load
 
 _EXIT = KINDS["thread_exit"].code
+_CONNECT = KINDS["connect"].code
 
 # Finding codes, in the order a report lists them, with their names (translated where shown: _(CODES[code])).
 CODES = {
@@ -216,6 +217,8 @@ def _connections(rec: Recording) -> list[Finding]:
             continue
         line, conn, s, state, code = step[1:]
         c = rec.connections.get(conn)
+        if code == _CONNECT and _failed_connect(rec, c, line):
+            continue  # refused (or timed out): the socket never connected, no connection was left open
         peer = f" ({c.peer})" if c is not None and c.peer else ""
         said = (_("connection {conn}{peer} never closed by the server: its last event is {kind} (state {state})")
                 if s == 0 else
@@ -224,6 +227,18 @@ def _connections(rec: Recording) -> list[Finding]:
                                                                kind=BY_CODE[code].name,
                                                                state=_state(_STATE_NAMES[state])), conn))
     return found
+
+
+def _failed_connect(rec: Recording, c: Connection | None, line: int) -> bool:
+    """Whether the connect at ``line`` (on the connection's client lane) failed."""
+    lane = rec.lanes.get(c.client_lane) if c is not None and c.client_lane is not None else None
+    if lane is None:
+        return False
+    try:
+        i = lane.lines.index(line)
+    except ValueError:
+        return False
+    return lane.kind[i] == _CONNECT and lifecycle.connect_failed(lane.details.get(i))
 
 
 def _disallowed(rec: Recording, side: str, state: str | None, kind: str, line: int, lane: int, conn: int,

@@ -34,6 +34,16 @@ TABLE: dict[tuple[str, str | None, str], str] = {
 
 OPEN_STATES = {"accepted", "queued", "serving", "connected"}
 
+# what the recorder writes as a failed connect's detail, where a connect that worked names its address
+# (tracer/record/net.py: _reason, and "shutdown" for one the stop woke)
+CONNECT_FAILURES = frozenset({"refused", "timeout", "reset", "shutdown"})
+
+
+def connect_failed(detail: object) -> bool:
+    """Whether a ``connect`` event's detail says it failed: its socket never connected, so a side it leaves
+    "connected" is no connection left open (a student's client that is refused and never closes the socket)."""
+    return isinstance(detail, str) and (detail in CONNECT_FAILURES or detail.startswith("error: "))
+
 
 @dataclass(frozen=True)
 class Step:

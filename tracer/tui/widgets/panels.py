@@ -252,11 +252,13 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append("\n")
     story = timeline.connection_events(conn_id)
     states: dict[str, str | None] = {"server": None, "client": None}
+    refused: dict[str, bool] = {}  # the side's last event is a connect that failed: it never connected
     for n, e in enumerate(story):
         lane = lanes.get(e.lane)
         side = lane.side if lane is not None else "server"
         step = lifecycle.step(side, states[side], e.kind)  # the one lifecycle table, as `check` reads it
         states[side] = step.state
+        refused[side] = e.kind == "connect" and lifecycle.connect_failed(e.detail)
         if n >= STORY_LIMIT:
             continue
         if targets is not None:
@@ -275,7 +277,7 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append("  " + _("… {n:,} more events").format(n=len(story) - STORY_LIMIT) + "\n", look.DIM)
     if timeline.rec.complete:  # (a growing recording has not said its last word)
         for side, state in states.items():
-            if state in lifecycle.OPEN_STATES:
+            if state in lifecycle.OPEN_STATES and not refused.get(side):
                 said = (_("never closed by the server (still {state} when the recording ended)") if side == "server"
                         else _("never closed by the client (still {state} when the recording ended)"))
                 text.append("  ⚠ " + said.format(state=_(STATES[state]) if state in STATES else state) + "\n", WARN)
@@ -333,6 +335,8 @@ def _words(e: Event, conn: Connection | None) -> str:
         return _("blocked {time} in accept(){extra}; peer {peer}").format(time=d, extra=extra,
                                                                           peer=clean(e.detail, 40))
     if e.kind == "connect":
+        if lifecycle.connect_failed(e.detail):
+            return _("connect() failed after {time}: {why}").format(time=d, why=clean(e.detail, 40))
         return _("blocked {time} in connect(), from {peer}").format(time=d, peer=clean(e.detail, 40))
     if e.kind == "submit":
         return palette.glyphs("→ ") + _("the pool's queue (depth {n})").format(n=e.nbytes)
