@@ -438,3 +438,44 @@ async def test_the_fire_keys_line_leaves_out_its_note_rather_than_cut_it(tmp_pat
         line = str(app.query_one("#pokes", Static).render()).rstrip()
         assert "r ramp" in line and "…" not in line and ("shift+key: set counts first" in line) == note, line
         await pilot.press("q")
+
+
+RAISES = """\
+import socket, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+def handle(c):
+    c.recv(1024)
+    raise ValueError("boom")
+while True:
+    c, a = s.accept()
+    threading.Thread(target=handle, args=(c,)).start()
+"""
+
+
+async def test_a_program_that_raises_is_a_notice_and_its_traceback_is_printed_after(tmp_path):
+    """(Review: live and record keep a program's output out of sight; a handler raising on every request left
+    only 'never closed by the server'.)  One notice for the first, the first report printed after quitting."""
+    script = tmp_path / "raises.py"
+    script.write_text(RAISES)
+    path = str(tmp_path / "raises.jsonl")
+    session = Session(Settings(model="raises.py", program=(str(script),)), path)
+    session.start()
+    try:
+        app = LiveApp(path, session=session)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("b")
+            await until(pilot, lambda: app.alerts, "the notice of the program's exception")
+            assert app.alerts == ["raises.py raised ValueError: boom"]
+            await pilot.pause(0.5)
+            assert app.alerts == ["raises.py raised ValueError: boom"]  # once, however many handlers raised
+            await pilot.press("q")
+    finally:
+        stopped = session.stop()
+    lines = summary_lines(path, stopped, session=session)
+    head = next(i for i, line in enumerate(lines) if "raised" in line)
+    assert lines[head].startswith("raises.py raised ") and lines[head].endswith("; the first:"), lines
+    assert lines[head + 1].startswith("  Exception in thread Thread-") and lines[-2] == "  ValueError: boom"
+    assert lines[-1] == f"Open it again with: sockscope replay {path}"
+    assert summary_lines(path, stopped) == [*lines[:head], lines[-1]]  # (no session: nothing of it)

@@ -126,7 +126,7 @@ def run_live(session: Session, hint: str | None = None,
         run_app(session.path, session=session, hint=hint)
     finally:
         result = session.stop()  # first: the terminal may be gone (SIGHUP), and printing fail
-    say(summary_lines(session.path, result))
+    say(summary_lines(session.path, result, session=session))
     return 0 if result.clean else 1
 
 

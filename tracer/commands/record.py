@@ -13,7 +13,7 @@ from tracer.clients import scenarios
 from tracer.commands.common import add_model_argument, add_server_options, settings_from
 from tracer.errors import UsageError
 from tracer.locale import _, listed
-from tracer.run.headless import KNOBS, Result, summary
+from tracer.run.headless import KNOBS, Result, raised_lines, summary
 
 # Server options a scenario may imply; left None here so that we know which the user gave.
 _KNOB_DESTS = tuple(sorted(KNOBS))
@@ -158,4 +158,6 @@ def report(result: Result, out: TextIO | None = None) -> None:
     print(summary(result.recording, result.outcome), file=out)
     for warning in result.recording.warnings:
         print(_("warning: {message}").format(message=warning), file=out)
+    for line in raised_lines(result.recording.model, result.tracebacks):
+        print(line, file=out)
     print(_("Open it with: {command}").format(command=f"sockscope replay {result.path}"), file=out)

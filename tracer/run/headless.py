@@ -31,7 +31,7 @@ from tracer.outputs import write_text
 from tracer.recording.format import check_recording_path
 from tracer.recording.model import Recording
 from tracer.recording.reader import load
-from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
+from tracer.run.processes import Piped, ServerProcess, Tracebacks, spawn, stop_process
 
 STARTUP_GRACE = 15.0  # seconds past the scenario's deadline before its process is stopped
 
@@ -45,6 +45,7 @@ class Result:
     outcome: toolkit.Outcome | None
     server_status: int
     note: str | None = None  # the server ended by itself (the lesson's single server does)
+    tracebacks: Tracebacks | None = None  # what a program of the student's raised (its output is not shown)
 
 
 # Server settings a scenario may imply (slow accept for the backlog lesson, ...): given by the user, they win.
@@ -105,7 +106,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
         raise TracerError(_("the scenario's clients failed: {errors}").format(errors=errors))
     note = _("the {model} server ended by itself during the scenario (exit status 0)").format(
         model=cfg.model) if died else None
-    return Result(path, load(path), outcome, status, note)
+    return Result(path, load(path), outcome, status, note, server.tracebacks if cfg.program else None)
 
 
 def _progress_reader(progress: Callable[[int, int], None] | None) -> Callable[[str], None]:
@@ -157,6 +158,17 @@ def move_trailer_last(path: str) -> None:
 
 
 # ---------------------------------------------------------------- what it prints
+def raised_lines(program: str, raised: Tracebacks | None) -> list[str]:
+    """What a program of the student's raised while its output was kept out of sight (record, live): the
+    count, and the first report as Python printed it, indented; nothing if it raised nothing."""
+    if raised is None or not raised.count:
+        return []
+    head = ngettext("{program} raised {n} exception while recording (its output is not shown); here it is:",
+                    "{program} raised {n} exceptions while recording (its output is not shown); the first:",
+                    raised.count).format(program=program, n=raised.count)
+    return [head, *("  " + line for line in raised.first)]
+
+
 def summary(rec: Recording, outcome: toolkit.Outcome | None = None) -> str:
     """One paragraph: connections, threads, longest waits (numbers from :mod:`tracer.analysis.stats`)."""
     from tracer.analysis.stats import compute

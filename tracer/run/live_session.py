@@ -16,8 +16,8 @@ from tracer.clients.scenarios import Number
 from tracer.errors import ServerError, TracerError
 from tracer.locale import N_, _
 from tracer.recording import reader
-from tracer.run.headless import summary
-from tracer.run.processes import Piped, ServerProcess, spawn, stop_process
+from tracer.run.headless import raised_lines, summary
+from tracer.run.processes import Piped, ServerProcess, Tracebacks, spawn, stop_process
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,12 @@ class Session:
         """Why our server died, once it has (None while it runs or after we stopped it)."""
         return self.server.death() if self.server is not None and self.stopped is None else None
 
+    def raised(self) -> Tracebacks | None:
+        """What a program of the student's has raised so far (None for a built-in server or an attached one)."""
+        if self.server is None or self.cfg is None or not self.cfg.program:
+            return None
+        return self.server.tracebacks
+
     def stop(self) -> Stopped:
         """Stop the clients, then the server; every wait bounded.  Again: how it ended the first time."""
         if self.stopped is not None:
@@ -223,8 +229,10 @@ def count_accepts(path: str) -> int:
     return n
 
 
-def summary_lines(path: str, stopped: Stopped, outcome: toolkit.Outcome | None = None) -> list[str]:
-    """What to print after a session: problems, the recording's summary, how to open it again."""
+def summary_lines(path: str, stopped: Stopped, outcome: toolkit.Outcome | None = None,
+                  session: Session | None = None) -> list[str]:
+    """What to print after a session: problems, the recording's summary, what a program of the student's
+    raised (``session``'s), how to open it again."""
 
     out = [_("warning: {message}").format(message=p) for p in stopped.problems]
     try:
@@ -235,5 +243,7 @@ def summary_lines(path: str, stopped: Stopped, outcome: toolkit.Outcome | None =
     complete = _("complete") if rec.complete else _("no trailer: the server did not stop cleanly")
     out.append(_("sockscope: recorded {path} ({state})").format(path=path, state=complete))
     out.append(summary(rec, outcome))
+    if session is not None and session.cfg is not None:
+        out.extend(raised_lines(session.cfg.model, session.raised()))
     out.append(_("Open it again with: {command}").format(command=f"sockscope replay {path}"))
     return out

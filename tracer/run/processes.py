@@ -41,6 +41,7 @@ from tracer.errors import ServerError
 from tracer.locale import _
 from tracer.run.programs import listen_address
 
+PROGRAM_OUTPUT_KEPT = 1 << 20  # characters of a program's stdout kept in memory (record, live)
 PROGRAM_LISTEN_S = 8.0  # a program of the student's must call listen() this soon after it starts
 
 # The line tracer.run.runner.listening_line prints, in either language: its first http://127.0.0.1:PORT/,
@@ -178,6 +179,56 @@ def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None, *, cw
     return Piped(proc, on_stdout=on_stdout, on_stderr=on_stderr, limit=limit)
 
 
+class Tracebacks:
+    """The tracebacks a program wrote to its stderr, counted, the first kept whole (bounded).
+
+    ``record`` keeps a program's output out of the way of its own lines; a handler thread that raises
+    (``Exception in thread ...:``, socketserver's ``Exception occurred during processing of request from ...``)
+    must still reach the student, or "8 never closed by the server" has no why.  A chained report ("During
+    handling of the above exception, another exception occurred") counts once.
+    """
+
+    KEEP = 60  # lines of the first report kept
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: list[str] = []
+        self.last_line = ""  # the first report's exception (``ValueError: boom``)
+        self._state = "out"  # out | frames (in a traceback) | after (its exception line seen) | chain
+        self._before = ""  # the last line before a traceback: what it is about
+
+    def feed(self, line: str) -> None:
+        state = self._state
+        if state == "after" and line.startswith(("During handling of the above exception",
+                                                 "The above exception was the direct cause")):
+            self._state = "chain"
+        elif state in ("after", "chain") and not line.strip():
+            pass
+        elif line.startswith("Traceback (most recent call last):"):
+            if state != "chain":
+                self.count += 1
+                if self.count == 1 and self._before.startswith("Exception"):
+                    self.first.append(self._before)
+            self._state = "frames"
+        elif state == "frames":
+            if line and not line[0].isspace():  # the exception itself ends the frames
+                self._state = "after"
+                if self.count == 1:
+                    self.last_line = line
+                    if len(self.first) > self.KEEP:  # cut: its exception still said
+                        self.first.append(line)
+        else:
+            self._state = "out"
+            if line.strip():
+                self._before = line
+            return
+        if self.count == 1 and (self._state != "out"):
+            if len(self.first) < self.KEEP:
+                self.first.append(line)
+            elif len(self.first) == self.KEEP:
+                self.first.append("  …")
+
+
 class ServerProcess:
     """One lesson server running in its own process, recording to ``path``.
 
@@ -192,11 +243,13 @@ class ServerProcess:
         self.argv = argv  # instead of server_argv(cfg, path): bench runs a program's own process, to measure its pid
         self.path = path
         self.cwd = cwd  # where it runs (grade: a fresh temporary folder)
-        self.output_limit = output_limit
+        # a program of the student's may print for as long as it runs: keep at most a MiB of it (grade: its own)
+        self.output_limit = output_limit if output_limit is not None or not cfg.program else PROGRAM_OUTPUT_KEPT
         self.address: Address | None = None
         self.piped: Piped | None = None
         self.exit_status: int | None = None
         self._listening = threading.Event()
+        self.tracebacks = Tracebacks()  # what a program of the student's raised (its stderr is not shown)
         self.forget_failed = True  # a program that never listened leaves no recording (grade keeps it: evidence)
         self.ended_without_listening = False  # (a program that ran and ended by itself before any listen())
 
@@ -213,7 +266,8 @@ class ServerProcess:
         argv = self.argv or server_argv(self.cfg, self.path)
         self.piped = spawn(argv, on_stdout=None if self.cfg.program else self._line, cwd=self.cwd,
                            limit=self.output_limit,
-                           on_stderr=self._program_line if untraced_program else None)
+                           on_stderr=self._program_line if untraced_program else
+                           self.tracebacks.feed if self.cfg.program else None)
         if self.cfg.program:
             timeout = min(timeout, PROGRAM_LISTEN_S)
         deadline = time.monotonic() + timeout
@@ -248,6 +302,7 @@ class ServerProcess:
             self._listening.set()
 
     def _program_line(self, line: str) -> None:
+        self.tracebacks.feed(line)
         m = _PROGRAM_LISTENS.match(line)
         if m and self.address is None:
             self.address = (m["host"].strip("[]"), int(m["port"]))

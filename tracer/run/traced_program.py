@@ -71,13 +71,19 @@ def hide_our_frames(exc: BaseException | None, seen: set[int] | None = None) -> 
         exc = exc.__context__
 
 
+# one thread's traceback at a time: Python's hook writes a report line by line, and two handler threads that
+# raise at once interleave their lines (record reads the first report whole from the program's stderr)
+_REPORTING = threading.Lock()
+
+
 def _thread_hook(default: Any) -> Any:
     def hook(args: Any) -> None:
         hide_our_frames(args.exc_value)
         if args.exc_value is not None:
             args = threading.ExceptHookArgs((args.exc_type, args.exc_value, args.exc_value.__traceback__,
                                              args.thread))
-        default(args)
+        with _REPORTING:
+            default(args)
 
     if getattr(default, "sockscope", False):  # the quiet-stop hook's mark, kept (net.install_quiet_stop_hook)
         hook.sockscope = True  # type: ignore[attr-defined]

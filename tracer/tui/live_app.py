@@ -380,6 +380,14 @@ class LiveApp(ReplayApp):
                 head, _nl, rest = died.partition("\n")
                 self.notify((rest or _("no error output")) + "\n" + _("The recording so far stays readable; q quits."),
                             title=head, severity="error", timeout=30)
+            raised = session.raised()
+            if raised is not None and raised.count and raised.last_line and "raised" not in self._told:
+                self._told.add("raised")  # the first only: a handler that raises on every request would flood
+                program = session.cfg.model if session.cfg is not None else "?"
+                said = _("{program} raised {error}").format(program=program, error=raised.last_line)
+                self.alerts.append(said)
+                self.notify(_("Its traceback is printed when you quit (q)."), title=said, severity="warning",
+                            timeout=10)
             for failure in session.client_failures():
                 self.alerts.append(failure)
                 self.notify(failure, title=_("A client process failed"), severity="warning", timeout=10)
