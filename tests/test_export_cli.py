@@ -105,10 +105,23 @@ def test_compare_side_by_side_with_ratios(tmp_path, capsys):
     out = capsys.readouterr().out
     lines = {line.split("  ")[0].strip(): line.split() for line in out.splitlines()}
     head = out.splitlines()[0].split()
-    assert head == ["A:", "pool", "B:", "pool", "B/A"]
+    assert head == ["A:", "pool", "(a.jsonl)", "B:", "pool", "(b.jsonl)", "B/A"]  # one model: told by file
     assert lines["connections accepted"][-3:] == ["5", "10", "2×"]
     assert lines["backlog wait p50"][-5:] == ["3", "µs", "5", "µs", "1.67×"]
     assert lines["connections never closed"][-1] == "="  # 0 and 0
+
+
+def test_compare_names_the_files_only_where_the_models_do_not_tell_a_from_b(tmp_path, capsys):
+    """(Review: a student's program before and after a change read 'A: myserver.py  B: myserver.py'.)"""
+    (tmp_path / "one").mkdir()
+    a = pool_known(n=5).write(tmp_path / "one" / "r.jsonl")
+    b = pool_known(n=10).write(tmp_path / "r.jsonl")
+    thread = Lines("thread").lane(0, "MainThread").end(t=MS).write(tmp_path / "t.jsonl")
+    assert main(["compare", str(a), str(b)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["A:", "pool", f"({a})", "B:", "pool", f"({b})",
+                                                               "B/A"]
+    assert main(["compare", str(thread), str(b)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["A:", "thread", "B:", "pool", "B/A"]
 
 
 @pytest.mark.parametrize(("rate", "shown"), [(0.26, "0.26"), (9.5, "9.5"), (0.0, "0"), (12.4, "12"), (5400.0, "5,400")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tracer.analysis.stats import Stats, compute, key_numbers
@@ -38,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
         stats.append(compute(rec))
     rows = table_rows(stats[0], stats[1])
     title_a, title_b = _title(stats[0], "A"), _title(stats[1], "B")
+    if title_a[2:] == title_b[2:]:  # one model twice (a program before and after a change): tell them by file
+        names = [os.path.basename(p) for p in (args.a, args.b)]
+        if names[0] == names[1]:
+            names = [args.a, args.b]
+        title_a, title_b = f"{title_a} ({names[0]})", f"{title_b} ({names[1]})"
     if sys.stdout.isatty():
         _rich(rows, title_a, title_b)
     else:
