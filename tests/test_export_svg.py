@@ -73,7 +73,13 @@ def test_lanes_labels_axis_and_legend(tmp_path):
     assert not any(t and t.startswith("client-") for t in labels)
     assert any(t and t.endswith(" ms") for t in labels)
     legend = " ".join(t for t in labels if t)
-    assert "blocked: accept, recv" in legend and "working: send" in legend  # the legend names the kinds drawn
+    assert "blocked: accept recv working: send" in legend  # the legend names the kinds drawn
+    # each span kind its own swatch, in its own colour (one swatch for "accept, recv" showed recv in accept's)
+    children = list(root)
+    swatches = {e.get("class"): children[i + 1].text for i, e in enumerate(children)
+                if e.tag == NS + "rect" and (e.get("class") or "").startswith("k-")}
+    assert {k: swatches.get(k) for k in ("k-accept", "k-recv", "k-send")} == {
+        "k-accept": "accept", "k-recv": "recv", "k-send": "send"}
     assert palette.colour("recv") in text and palette.colour("accept") in text  # the UI's colours
     assert "sockscope · pool" in " ".join(t for t in labels if t)
 

@@ -348,16 +348,23 @@ def text_width(text: str, per_cell: float) -> int:
 
 def _legend(used: set[int], y: int, width: int) -> str:
     """Spans by look (blue: blocked in accept, recv ...), then each instant by kind."""
-    entries: list[tuple[str, str, int]] = []  # (class, label, swatch width)
+    # (class, label, swatch width); a class of None is a heading ("blocked:"), then a swatch for each kind under
+    # it, each in its own colour (one swatch for "accept, recv, connect" showed recv's blue as accept's teal)
+    entries: list[tuple[str | None, str, int]] = []
     spans = [c for c in sorted(used) if not _IS_MARK[c]]
     for look in (Look.BLOCKED, Look.WORKING):
         names = [BY_CODE[c].name for c in spans if BY_CODE[c].look is look]
         if names:
-            entries.append((f"k-{names[0]}", f"{_(LOOK_WORDS[look])}: {', '.join(names)}", 14))
+            entries.append((None, f"{_(LOOK_WORDS[look])}:", 0))
+            entries += [(f"k-{name}", name, 14) for name in names]
     entries += [(f"k-{BY_CODE[c].name}", BY_CODE[c].name, 3) for c in sorted(used) if _IS_MARK[c]]
     parts = []
     x = 8
     for cls, label, w in entries:
+        if cls is None:
+            parts.append(_text(x, y + 10, label, 11, "#555"))
+            x += 6 + text_width(label, 6.3)
+            continue
         parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="12" class="{cls}"/>')
         parts.append(_text(x + w + 4, y + 10, label, 11, "#333"))
         x += w + 14 + text_width(label, 6.3)
