@@ -651,9 +651,20 @@ def test_a_missing_module_is_one_line(tmp_path: Path) -> None:
     out = tmp_path / "m.jsonl"
     result = sockscope("run", "-o", str(out), "-m", "no_such_module_here")
     assert result.returncode == 2
-    last = result.stderr.strip().splitlines()[-1]
-    assert last == "error: no module named 'no_such_module_here' (sockscope run -m MODULE)"
-    assert "Traceback" not in result.stderr and not out.exists()
+    # the one line only: no "running ..." before it (found before the program's process starts)
+    assert result.stderr == "error: no module named 'no_such_module_here' (sockscope run -m MODULE)\n"
+    assert not out.exists()
+    dotted = sockscope("run", "-o", str(out), "-m", "no_such_package_here.sub")
+    assert dotted.returncode == 2 and dotted.stderr == (
+        "error: no module named 'no_such_package_here' (sockscope run -m MODULE)\n")
+    sub = sockscope("run", "-o", str(out), "-m", "json.no_such_submodule")  # its package is there: Python says
+    assert sub.returncode == 2 and sub.stderr.strip().splitlines()[-1] == (
+        "error: no module named 'json.no_such_submodule' (sockscope run -m MODULE)")
+    assert "Traceback" not in sub.stderr and not out.exists()
+    (tmp_path / "mine.py").write_text("print('mine ran')\n")  # the working folder first, as python -m looks
+    mine = subprocess.run([sys.executable, "-m", "tracer", "run", "-o", str(out), "-m", "mine"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert mine.returncode == 0 and "mine ran" in mine.stdout, mine.stderr
 
 
 def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:

@@ -10,10 +10,13 @@ foreground, forwarding Ctrl-C (a second one becomes SIGTERM, a third a kill);
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import signal
 import subprocess
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,11 +61,31 @@ class SyntaxProblem(UsageError):
             script=script, hint=hint))
 
 
+def _top_level_missing(module: str) -> bool:
+    """Whether the top-level package of ``module`` is nowhere ``python -m`` would look (the working folder
+    first, then this Python's path and import hooks).  Only the top level, found without importing anything:
+    a submodule's parent package would run its ``__init__`` here."""
+    top = module.partition(".")[0]
+    if not top.isidentifier():
+        return False  # (let Python say what it makes of it)
+    if top in sys.builtin_module_names or top in sys.modules:
+        return False
+    try:
+        if importlib.machinery.PathFinder.find_spec(top, [os.getcwd(), *sys.path]) is not None:
+            return False
+        return importlib.util.find_spec(top) is None
+    except (ImportError, ValueError, OSError):
+        return False
+
+
 def check_program(spec: ProgramSpec) -> None:
     """Raise UsageError (one line) unless ``spec`` can be run; SyntaxProblem with Python's message."""
     if spec.module is not None:
         if not spec.module or spec.module.startswith("-"):
             raise UsageError(_("-m expects a module name, got {module!r}").format(module=spec.module))
+        if _top_level_missing(spec.module):  # (before the "running ..." line; the program's process says it too)
+            raise UsageError(_("no module named {module!r} (sockscope run -m MODULE)").format(
+                module=spec.module.partition(".")[0]))
         return
     script = spec.script or ""
     if not os.path.exists(script):
