@@ -605,15 +605,20 @@ def test_a_program_that_never_listens_gets_its_line_and_the_bench_goes_on(monkey
 
 def test_bench_program_on_the_command_line(capsys, tmp_path):
     out_json = tmp_path / "b.json"
-    assert main(["bench", "--models", "selectors", "--program", os.path.join(PROGRAMS, "bench_keepalive.py"),
-                 "--program", os.path.join(PROGRAMS, "grade", "crashes.py"), "-m", "no_such_module_here",
-                 "--connections", "2", "--modes", "keep-alive", "--rounds", "1", "--duration", "0.15",
-                 "--capacity", "none", "--wrk", "off", "--headline", "2", "--json", str(out_json)]) == 0
+    argv = ["bench", "--models", "selectors", "--program", os.path.join(PROGRAMS, "bench_keepalive.py"),
+            "--program", os.path.join(PROGRAMS, "grade", "crashes.py"),
+            "--connections", "2", "--modes", "keep-alive", "--rounds", "1", "--duration", "0.15",
+            "--capacity", "none", "--wrk", "off", "--headline", "2", "--json", str(out_json)]
+    # a module found nowhere is one line before anything starts, as a missing file is
+    assert main([*argv, "-m", "no_such_module_here"]) == 2
+    assert capsys.readouterr().err == "error: no module named 'no_such_module_here' (sockscope run -m MODULE)\n"
+    assert not out_json.exists()
+    assert main([*argv, "-m", "json.no_such_submodule"]) == 0  # (its package is there: the program's own error)
     cap = capsys.readouterr()
     out = " ".join(cap.out.split())
-    assert "bench_keepalive.py" in out and "programs: bench_keepalive.py, crashes.py, no_such_module_here" in out
+    assert "bench_keepalive.py" in out and "programs: bench_keepalive.py, crashes.py, json.no_such_submodule" in out
     assert "note: crashes.py: RuntimeError: forgot to bind; it was not measured" in out
-    assert "note: no_such_module_here:" in out and "Traceback" not in cap.out + cap.err
+    assert "note: json.no_such_submodule:" in out and "Traceback" not in cap.out + cap.err
     data = json.loads(out_json.read_text())
     assert {s["contender"] for s in data["samples"]} == {"selectors", "bench_keepalive.py"}
 
