@@ -194,6 +194,8 @@ def test_a_refused_connect_left_unclosed_is_no_connection_left_open(tmp_path):
     r.ev(10 * US, 60 * US, "connect", 0, 1, -1, "refused")
     r.ev(80 * US, 20 * US, "connect", 0, 2, -1, "timeout")
     r.ev(110 * US, 5 * US, "connect", 0, 3, -1, "error: [Errno 113] No route to host")
+    r.ev(116 * US, 1 * US, "send", 0, 3, 0)  # (the program went on with the socket: its send and recv fail too)
+    r.ev(117 * US, 1 * US, "recv", 0, 3, 0)
     r.ev(120 * US, 2 * US, "connect", 0, 4, -1, "127.0.0.1:40001", tag="connected")
     (f,) = check_file(r.end(alive=[0]).write(tmp_path / "c.jsonl"))
     assert (f.code, f.line, f.conn) == ("never-closed", r.at["connected"], -4)

@@ -507,6 +507,7 @@ def test_the_story_of_a_refused_connect_says_it_failed_and_nothing_was_left_open
     from tests.handmade import Lines
     r = Lines("client.py").lane(0, "MainThread", side="client")
     r.ev(10 * US, 60 * US, "connect", 0, 1, -1, "refused")
+    r.ev(71 * US, 1 * US, "send", 0, 1, 0)  # (the program went on with the socket: its send fails too)
     r.ev(80 * US, 2 * US, "connect", 0, 2, -1, "127.0.0.1:40001")
     timeline = Timeline(load(str(r.end(alive=[0]).write(tmp_path / "c.jsonl"))))
     refused, connected = (describe_event(timeline, None, cid).plain for cid in timeline.rec.connections)

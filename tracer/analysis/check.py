@@ -23,7 +23,7 @@ from tracer.analysis.stats import where
 from tracer.locale import N_, N_n, _, listed, ngettext
 from tracer.recording import fastpath
 from tracer.recording.events import BY_CODE, KINDS
-from tracer.recording.model import Connection, Recording
+from tracer.recording.model import Recording
 from tracer.recording.reader import load
 
 _EXIT = KINDS["thread_exit"].code
@@ -209,6 +209,7 @@ def conn_label(conn: int) -> str:
 
 def _connections(rec: Recording) -> list[Finding]:
     found: list[Finding] = []
+    failed: set[int] | None = None
     for step in walk(rec):
         if step[0] == 0:
             line, conn, s, state, code, lane, closed_line = step[1:]
@@ -217,8 +218,11 @@ def _connections(rec: Recording) -> list[Finding]:
             continue
         line, conn, s, state, code = step[1:]
         c = rec.connections.get(conn)
-        if code == _CONNECT and _failed_connect(rec, c, line):
-            continue  # refused (or timed out): the socket never connected, no connection was left open
+        if s == 1:
+            if failed is None:
+                failed = failed_connects(rec)
+            if conn in failed:
+                continue  # refused (or timed out): the socket never connected, no connection was left open
         peer = f" ({c.peer})" if c is not None and c.peer else ""
         said = (_("connection {conn}{peer} never closed by the server: its last event is {kind} (state {state})")
                 if s == 0 else
@@ -229,16 +233,16 @@ def _connections(rec: Recording) -> list[Finding]:
     return found
 
 
-def _failed_connect(rec: Recording, c: Connection | None, line: int) -> bool:
-    """Whether the connect at ``line`` (on the connection's client lane) failed."""
-    lane = rec.lanes.get(c.client_lane) if c is not None and c.client_lane is not None else None
-    if lane is None:
-        return False
-    try:
-        i = lane.lines.index(line)
-    except ValueError:
-        return False
-    return lane.kind[i] == _CONNECT and lifecycle.connect_failed(lane.details.get(i))
+def failed_connects(rec: Recording) -> set[int]:
+    """The connections whose client-side connect failed (refused, timed out, an error): never connected, so a
+    socket left unclosed after it is no connection left open.  One pass over the client lanes' connects."""
+    out: set[int] = set()
+    for lane in rec.client_lanes():
+        conns, details = lane.conn, lane.details
+        for i in where(lane.kind, _CONNECT):
+            if conns[i] and lifecycle.connect_failed(details.get(i)):
+                out.add(conns[i])
+    return out
 
 
 def _disallowed(rec: Recording, side: str, state: str | None, kind: str, line: int, lane: int, conn: int,

@@ -252,13 +252,14 @@ def describe_event(timeline: Timeline, event: Event | None, conn_id: int | None,
         text.append("\n")
     story = timeline.connection_events(conn_id)
     states: dict[str, str | None] = {"server": None, "client": None}
-    refused: dict[str, bool] = {}  # the side's last event is a connect that failed: it never connected
+    refused: dict[str, bool] = {}  # the side's connect failed: it never connected (what it did after, failed too)
     for n, e in enumerate(story):
         lane = lanes.get(e.lane)
         side = lane.side if lane is not None else "server"
         step = lifecycle.step(side, states[side], e.kind)  # the one lifecycle table, as `check` reads it
         states[side] = step.state
-        refused[side] = e.kind == "connect" and lifecycle.connect_failed(e.detail)
+        if e.kind == "connect":
+            refused[side] = lifecycle.connect_failed(e.detail)
         if n >= STORY_LIMIT:
             continue
         if targets is not None:
