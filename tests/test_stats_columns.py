@@ -44,16 +44,19 @@ def reference(rec, buckets=12):  # type: ignore[no-untyped-def]
     lo, hi = active
     span = max(hi - lo, 1)
     out = [stats.Bucket(lo + span * i // buckets, lo + span * (i + 1) // buckets) for i in range(buckets)]
-    for lane in rec.server_lanes():
-        replying = set()  # a reply is a run of sends with bytes after a read with bytes, counted at its first
-        for t, code, conn, count in zip(lane.t, lane.kind, lane.conn, lane.count, strict=True):
-            if not conn or count <= 0:
-                continue
-            if code == stats._RECV:
-                replying.discard(conn)
-            elif code == stats._SEND and conn not in replying:
-                replying.add(conn)
-                out[max(0, min((t - lo) * buckets // span, buckets - 1))].requests += 1
+    # a reply is a run of a connection's sends with bytes after a read with bytes, counted at its first send,
+    # in the file's order (over all the server's lanes: one thread may read it and another answer)
+    moves = sorted((line, code, conn, t) for lane in rec.server_lanes()
+                   for t, code, conn, count, line in zip(lane.t, lane.kind, lane.conn, lane.count, lane.lines,
+                                                         strict=True)
+                   if conn and count > 0 and code in (stats._RECV, stats._SEND))
+    replying = set()
+    for _line, code, conn, t in moves:
+        if code == stats._RECV:
+            replying.discard(conn)
+        elif conn not in replying:
+            replying.add(conn)
+            out[max(0, min((t - lo) * buckets // span, buckets - 1))].requests += 1
     for c in conns:
         if c.close_t is not None and c.id > 0:
             out[max(0, min((c.close_t - lo) * buckets // span, buckets - 1))].closed += 1
@@ -85,6 +88,7 @@ def same_both_ways(rec) -> None:  # type: ignore[no-untyped-def]
         if isinstance(value, Tally):  # most_common breaks ties by the order first seen: that too
             assert list(mine.items()) == list(value.items()), name
     assert dataclasses.asdict(got) == dataclasses.asdict(stats.compute(rec))  # and it changes nothing it reads
+    assert sum(b.requests for b in got.throughput) == got.requests  # the buckets count what the reader counts
 
 
 @pytest.mark.parametrize("path", FILES, ids=os.path.basename)

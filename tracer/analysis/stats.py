@@ -295,31 +295,75 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int], c: _Columns) ->
     """Requests answered and connections closed per slice of the active time.
 
     A request answered is what the reader counts (``Connection.requests``): a run of the server's sends with
-    bytes on a connection, begun after a read with bytes (or as its first), counted at its first send.  Here
-    the runs are followed lane by lane (the lanes keep no order between them): a connection read on one thread
-    and answered on another counts one reply here, where the reader, which follows the file, counts each."""
+    bytes on a connection, begun after a read with bytes (or as its first), counted at its first send.  The
+    runs are followed lane by lane; a connection one thread reads and another answers (a writer thread) is
+    followed over all the server's lanes in the file's order, as the reader follows it."""
     lo, hi = active
     span = max(hi - lo, 1)
     last = n - 1
     requests, closed = [0] * n, [0] * n
+    starts: list[tuple[int, int]] = []  # (connection, time) of each run begun on the lane that read it
+    handed: set[int] = set()  # connections a lane sends on that it never read: answered by another thread
+    lane_of: dict[int, int] = {}  # the lane each connection's bytes moved on first
     for lane in rec.server_lanes():
-        t_, conn_, count_, kind_ = lane.t, lane.conn, lane.count, lane.kind
+        t_, conn_, count_, kind_, lines_ = lane.t, lane.conn, lane.count, lane.kind, lane.lines
         replying: set[int] = set()
+        read: set[int] = set()
+        lid = lane.id
+        prev = -1
+        in_file_order = True
         for i in merge(where(kind_, _SEND), where(kind_, _RECV)):
             cid = conn_[i]
             if not cid or count_[i] <= 0:
                 continue
+            if lines_[i] < prev:
+                in_file_order = False  # (its writer's events came out of time order, and were sorted)
+            prev = lines_[i]
+            if lane_of.setdefault(cid, lid) != lid:
+                handed.add(cid)  # read or answered on more than one lane
             if kind_[i] == _RECV:
                 replying.discard(cid)
+                read.add(cid)
             elif cid not in replying:
                 replying.add(cid)
-                k = (t_[i] - lo) * n // span
-                requests[k if 0 <= k <= last else 0 if k < 0 else last] += 1
+                if cid in read:
+                    starts.append((cid, t_[i]))
+                else:
+                    handed.add(cid)  # (or it greets before it reads: followed over all lanes too, the same)
+        if not in_file_order:
+            handed |= read | replying
+    if handed:
+        starts = [(cid, t) for cid, t in starts if cid not in handed]
+        starts += _handed_starts(rec, handed)
+    for _cid, t in starts:
+        k = (t - lo) * n // span
+        requests[k if 0 <= k <= last else 0 if k < 0 else last] += 1
     for close in compress(c.close_t, c.is_server):
         if close >= 0:
             k = (close - lo) * n // span
             closed[k if 0 <= k <= last else 0 if k < 0 else last] += 1
     return [Bucket(lo + span * i // n, lo + span * (i + 1) // n, requests[i], closed[i]) for i in range(n)]
+
+
+def _handed_starts(rec: Recording, conns: set[int]) -> list[tuple[int, int]]:
+    """The reply runs of connections read and answered on different lanes: their reads and sends over all the
+    server's lanes, in the file's order (the reader's)."""
+    events = []
+    for lane in rec.server_lanes():
+        t_, conn_, count_, kind_, lines_ = lane.t, lane.conn, lane.count, lane.kind, lane.lines
+        for i in merge(where(kind_, _SEND), where(kind_, _RECV)):
+            if conn_[i] in conns and count_[i] > 0:
+                events.append((lines_[i], kind_[i] == _SEND, conn_[i], t_[i]))
+    events.sort()
+    replying: set[int] = set()
+    out = []
+    for _line, is_send, cid, t in events:
+        if not is_send:
+            replying.discard(cid)
+        elif cid not in replying:
+            replying.add(cid)
+            out.append((cid, t))
+    return out
 
 
 def where(kind: Sequence[int], code: int) -> Iterator[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Iterator
 from typing import TextIO
 
 import servers
@@ -17,7 +18,7 @@ from tracer.analysis.stats import WAIT_NAMES, Stats, close_words, compute, count
 from tracer.export import Progress, Selection, in_range
 from tracer.locale import _, language, listed
 from tracer.record.formatter import event_line
-from tracer.recording.model import Recording
+from tracer.recording.model import Lane, Recording
 from tracer.recording.reader import Builder
 from tracer.run.shipped import setting_words
 from tracer.units import fmt_time, sparkline
@@ -58,14 +59,22 @@ def window(rec: Recording, sel: Selection) -> Recording:
     builder = Builder(rec.path)
     builder.feed(json.dumps(rec.header))
     n = 0
-    for lane in sel.lane_list(rec):
+    lanes = sel.lane_list(rec)
+    for lane in lanes:
         builder.feed(json.dumps({"lane": lane.id, "name": lane.name, "native_id": lane.native_id,
                                  "side": lane.side}))
+    # the events in the file's order, not lane after lane: a connection one thread reads and another answers
+    # counts its replies as in the file (a run of sends after a read)
+    def picked(lane: Lane) -> Iterator[tuple[int, Lane, int]]:
+        lines = lane.lines
         for i in in_range(lane, lo, hi):
-            e = lane.event(i)
-            fields = (e.t, e.dur, e.kind, e.lane, e.conn, e.nbytes) + ((e.detail,) if e.detail is not None else ())
-            builder.feed(event_line(fields))  # the recorder's own line: the reader's fast path takes it
-            n += 1
+            yield lines[i], lane, i
+
+    for _line, lane, i in heapq.merge(*map(picked, lanes), key=lambda x: x[0]):
+        e = lane.event(i)
+        fields = (e.t, e.dur, e.kind, e.lane, e.conn, e.nbytes) + ((e.detail,) if e.detail is not None else ())
+        builder.feed(event_line(fields))  # the recorder's own line: the reader's fast path takes it
+        n += 1
     for name, counter in rec.counters.items():
         builder.feed(json.dumps({"c": name, "t": lo, "v": counter.at(lo)}))
         for t, v in zip(counter.t, counter.v, strict=True):
