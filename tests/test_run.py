@@ -464,6 +464,31 @@ def test_record_shows_what_a_program_raised_in_its_threads(tmp_path: Path) -> No
     assert quiet.returncode == 0 and "raised" not in quiet.stdout, quiet.stdout
 
 
+def test_record_counts_a_threading_servers_request_errors_each_whole(tmp_path: Path) -> None:
+    """(Review: socketserver reports a handler's error in four writes; threads raising at once interleaved them
+    mid-line, and 30 errors read 9 to 29.)  Under run they are written one at a time: one each, whole."""
+    script = tmp_path / "ss_raises.py"
+    script.write_text(
+        "import socketserver\n"
+        "class Handler(socketserver.BaseRequestHandler):\n"
+        "    def handle(self):\n"
+        "        self.request.recv(1024)\n"
+        "        raise ValueError('boom in handler')\n"
+        "socketserver.ThreadingTCPServer.request_queue_size = 64\n"
+        "with socketserver.ThreadingTCPServer(('127.0.0.1', 0), Handler) as server:\n"
+        "    server.serve_forever()\n")
+    out = tmp_path / "ss.jsonl"
+    result = sockscope("record", str(script), "--scenario", "burst", "--set", "clients=20", "--set", "timeout=2",
+                       "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    accepted = sum(1 for c in load(out).connections.values() if c.id > 0 and c.accepted_t is not None)
+    assert accepted == 20, result.stdout
+    assert f"ss_raises.py raised {accepted} exceptions while recording" in result.stdout, result.stdout
+    first = result.stdout[result.stdout.index("the first:"):result.stdout.index("Open it with")].splitlines()[1:]
+    assert first[0].startswith("  Exception occurred during processing of request from ('127.0.0.1', ")
+    assert first[1] == "  Traceback (most recent call last):" and first[-1] == "  ValueError: boom in handler"
+
+
 def test_only_record_live_and_serve_split_off_the_words_after_dashes() -> None:
     from tracer.cli import split_program_args
 

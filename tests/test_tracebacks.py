@@ -64,3 +64,32 @@ def test_the_first_report_is_kept_bounded() -> None:
     tb = fed(deep + deep)
     assert tb.count == 2 and len(tb.first) == Tracebacks.KEEP + 2 and tb.first[-2] == "  …"
     assert tb.first[-1] == tb.last_line == "RecursionError: maximum recursion depth exceeded"
+
+
+def test_an_exception_group_is_one_report_with_its_own_line() -> None:
+    """(Review: '  + Exception Group Traceback' was never matched: a handler raising a group went unreported.)"""
+    prog = ("import threading\n"
+            "def f():\n"
+            "    raise ExceptionGroup('g', [ValueError(1), ExceptionGroup('inner', [KeyError(2)])])\n"
+            "for _ in range(2):\n"
+            "    t = threading.Thread(target=f)\n"
+            "    t.start()\n"
+            "    t.join()\n"
+            "raise ValueError('after')\n")
+    err = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=30).stderr
+    tb = fed(err)
+    assert tb.count == 3, err  # two groups and the main thread's
+    assert tb.first[0].startswith("Exception in thread Thread-1")
+    assert tb.last_line == "ExceptionGroup: g (2 sub-exceptions)"
+    assert tb.first[-1].strip() == "+------------------------------------"
+    assert "    | KeyError: 2" in "\n".join(tb.first)
+
+
+def test_a_report_cut_where_its_exception_is_the_next_line_still_ends_with_it() -> None:
+    """(Review: a report whose exception was line 61 showed '…' instead of it.)"""
+    for frames in range(55, 66):
+        text = "Traceback (most recent call last):\n" + "".join(f'  File "x.py", line {k}, in f\n' for k in
+                                                             range(frames)) + "KeyError: 'k'\n"
+        tb = fed(text)
+        assert tb.count == 1 and tb.first[-1] == "KeyError: 'k'" == tb.last_line, frames
+        assert len(tb.first) <= Tracebacks.KEEP + 2

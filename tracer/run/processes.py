@@ -182,51 +182,76 @@ def spawn(argv: list[str], on_stdout: Callable[[str], None] | None = None, *, cw
 class Tracebacks:
     """The tracebacks a program wrote to its stderr, counted, the first kept whole (bounded).
 
-    ``record`` keeps a program's output out of the way of its own lines; a handler thread that raises
-    (``Exception in thread ...:``, socketserver's ``Exception occurred during processing of request from ...``)
-    must still reach the student, or "8 never closed by the server" has no why.  A chained report ("During
-    handling of the above exception, another exception occurred") counts once.
+    ``record`` and ``live`` keep a program's output out of the way of their own lines; a handler thread that
+    raises (``Exception in thread ...:``, socketserver's ``Exception occurred during processing of request from
+    ...``) must still reach the student, or "8 never closed by the server" has no why.  A chained report
+    ("During handling of the above exception, another exception occurred") counts once, an exception group
+    (``+ Exception Group Traceback``, its lines under ``|``) once.  Read from the text Python prints: a
+    message's second line and a note (``add_note``) after the exception's line are not told from the program's
+    next output, and are left out; a program that prints "Traceback (most recent call last):" itself is
+    counted.
     """
 
-    KEEP = 60  # lines of the first report kept
+    KEEP = 60  # lines of the first report kept (its exception's line too, after a "…" where it is cut)
+    _CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
+    _GROUP = "+ Exception Group Traceback (most recent call last):"
 
     def __init__(self) -> None:
         self.count = 0
         self.first: list[str] = []
         self.last_line = ""  # the first report's exception (``ValueError: boom``)
-        self._state = "out"  # out | frames (in a traceback) | after (its exception line seen) | chain
+        self._state = "out"  # out | frames (in a traceback) | group | after (its exception line seen) | chain
         self._before = ""  # the last line before a traceback: what it is about
 
     def feed(self, line: str) -> None:
         state = self._state
-        if state == "after" and line.startswith(("During handling of the above exception",
-                                                 "The above exception was the direct cause")):
+        if state == "group":
+            if line and not line[0].isspace():  # the group's report ends at the first line not under it
+                self._state = state = "out"
+            else:
+                if not self.last_line and self.count == 1:
+                    inner = line.lstrip()
+                    if inner.startswith("| ") and not inner[2:3].isspace():
+                        self.last_line = inner[2:]  # the group itself: "ExceptionGroup: g (2 sub-exceptions)"
+                self._keep(line)
+                return
+        if state == "after" and line.startswith(self._CHAIN):
             self._state = "chain"
         elif state in ("after", "chain") and not line.strip():
             pass
-        elif line.startswith("Traceback (most recent call last):"):
+        elif line.startswith("Traceback (most recent call last):") or line.lstrip().startswith(self._GROUP):
             if state != "chain":
-                self.count += 1
-                if self.count == 1 and self._before.startswith("Exception"):
-                    self.first.append(self._before)
-            self._state = "frames"
+                self._begin()
+            self._state = "group" if line.lstrip().startswith("+") else "frames"
         elif state == "frames":
             if line and not line[0].isspace():  # the exception itself ends the frames
                 self._state = "after"
                 if self.count == 1:
                     self.last_line = line
-                    if len(self.first) > self.KEEP:  # cut: its exception still said
-                        self.first.append(line)
+                    self._keep(line, last=True)
+                return
         else:
             self._state = "out"
             if line.strip():
                 self._before = line
             return
-        if self.count == 1 and (self._state != "out"):
-            if len(self.first) < self.KEEP:
-                self.first.append(line)
-            elif len(self.first) == self.KEEP:
-                self.first.append("  …")
+        self._keep(line)
+
+    def _begin(self) -> None:
+        self.count += 1
+        if self.count == 1 and self._before.startswith("Exception"):
+            self.first.append(self._before)
+
+    def _keep(self, line: str, last: bool = False) -> None:
+        if self.count != 1:
+            return
+        if len(self.first) < self.KEEP:
+            self.first.append(line)
+            return
+        if self.first[-1] != "  …":
+            self.first.append("  …")
+        if last:
+            self.first.append(line)
 
 
 class ServerProcess:

@@ -73,7 +73,24 @@ def hide_our_frames(exc: BaseException | None, seen: set[int] | None = None) -> 
 
 # one thread's traceback at a time: Python's hook writes a report line by line, and two handler threads that
 # raise at once interleave their lines (record reads the first report whole from the program's stderr)
-_REPORTING = threading.Lock()
+_REPORTING = threading.RLock()
+
+
+def _one_request_error_at_a_time() -> None:
+    """socketserver reports a handler's exception in four writes (``BaseServer.handle_error``): threads of a
+    ThreadingTCPServer that raise at once interleaved them, mid-line too.  Under the same lock as the thread
+    hook.  (Imported here, after the socket and selectors classes are replaced: it binds a selector class.)"""
+    import functools
+    import socketserver
+
+    report = socketserver.BaseServer.handle_error
+
+    @functools.wraps(report)
+    def handle_error(self: Any, request: Any, client_address: Any) -> None:
+        with _REPORTING:
+            report(self, request, client_address)
+
+    socketserver.BaseServer.handle_error = handle_error  # type: ignore[method-assign]
 
 
 def _thread_hook(default: Any) -> Any:
@@ -177,6 +194,7 @@ class Child:
             sys.path.insert(0, os.path.dirname(os.path.abspath(cfg["script"])))
         self.install_signals()
         threading.excepthook = _thread_hook(threading.excepthook)  # a thread's traceback as plain python shows it
+        _one_request_error_at_a_time()
         try:
             if cfg.get("module"):
                 runpy.run_module(cfg["module"], run_name="__main__", alter_sys=True)
