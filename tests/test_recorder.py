@@ -252,7 +252,7 @@ def test_an_ended_thread_leaves_nothing_behind_in_the_recorder(tmp_path: Path) -
         t = threading.Thread(target=serve_one)
         t.start()
         t.join()
-    assert len(rec._lane_threads) == 2  # main and the one still running: none of the 200 that ended
+    assert len(rec._lane_threads) == len(rec._lane_sides) == 2  # main and the one still running: none that ended
     trailer = rec.close()
     stay.set()
     staying.join()

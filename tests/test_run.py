@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import http_get, wait_for
+from tracer.analysis.stats import compute
 from tracer.recording.events import Event
 from tracer.recording.model import Recording
 from tracer.recording.reader import load
@@ -268,6 +269,25 @@ def test_socketserver_threading_server(run: type[Running], hot_path: str) -> Non
     assert sum(e.nbytes for e in events(rec, "send")) == 8
     assert rec.connections[1].close_reason == "eof"
     assert any(e.lane == 0 and e.nbytes == 1 for e in events(rec, "select"))  # serve_forever's wait, then accept
+    assert check(r.path).returncode == 0
+
+
+def test_a_server_that_connects_to_itself_has_its_client_ends_on_client_lanes(run: type[Running],
+                                                                               hot_path: str) -> None:
+    """(Review: a program that listens and then connects from the same thread had its client end on the
+    server's lane: 'connect on MainThread on the server side while not accepted yet', 2 connections accepted for
+    1.)  The thread's client ends go on a second lane of it, side client, and join the server's ends."""
+    r = run(str(PROGRAMS / "self_client.py"), listens=False)
+    rec = r.wait()
+    assert r.proc.returncode == 0 and "ONE" in "".join(r.out) and "THREE" in "".join(r.out), r.err
+    sides = sorted((lane.name, lane.side) for lane in rec.lanes.values())
+    assert sides == [("MainThread", "client"), ("MainThread", "server"), ("asker", "client"), ("server", "server")]
+    served = [c for c in rec.connections.values() if c.id > 0]
+    assert len(served) == 3 and all(c.accepted_t is not None and c.connect_t is not None for c in served)
+    assert [rec.lanes[c.client_lane].name for c in served] == ["MainThread", "MainThread", "asker"]
+    assert all(rec.lanes[c.serve_lane].name == "server" for c in served)
+    s = compute(rec)
+    assert (s.connections, s.client_only, s.requests) == (3, 0, 3)
     assert check(r.path).returncode == 0
 
 

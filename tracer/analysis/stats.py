@@ -332,7 +332,7 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int], c: _Columns) ->
         here = read | replying
         handed |= here & seen if in_file_order else here  # (a connection on two lanes: followed over all)
         seen |= here
-    starts = zip(start_conn, start_t, strict=True)
+    starts: Iterable[tuple[int, int]] = zip(start_conn, start_t, strict=True)
     if handed:
         starts = chain(((cid, t) for cid, t in starts if cid not in handed), _handed_starts(rec, handed))
     for _cid, t in starts:

@@ -45,6 +45,7 @@ import socket
 import stat
 import sys
 import threading
+import types
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -186,13 +187,13 @@ class Program:
             self.on_note(text)
 
     # ------------------------------------------------------------ waits
-    def wait_begins(self, kind: str, conn: int) -> int:
-        """Note that this thread now waits in ``kind``; returns the clock's time."""
+    def wait_begins(self, kind: str, conn: int, lane: int | None = None) -> int:
+        """Note that this thread now waits in ``kind`` (on ``lane``, else its own); returns the clock's time."""
         rec = self.recorder
         if rec is None:  # a child made by os.fork (or multiprocessing's fork): nothing of it is recorded
             return 0  # (its events go nowhere: the recorder was closed in it by forked())
         t = rec.clock()
-        self.waits[threading.get_ident()] = (kind, t, _lane(rec), conn)
+        self.waits[threading.get_ident()] = (kind, t, _lane(rec) if lane is None else lane, conn)
         return t
 
     def wait_ends(self) -> None:
@@ -319,9 +320,13 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
 
         def connect(self, address: Any) -> None:
             self.client = True
-            _lane(rec, "client")
+            if rec.client_lane() != _lane(rec, "client"):  # a server's thread: the client end on a lane of its own
+                self._lanes = rec.client_lanes
+                if rec.tap is not None:  # the C hot path writes on the thread's own lane: this one in Python
+                    for name in ("recv", "recv_into", "send", "sendall"):
+                        setattr(self, name, types.MethodType(getattr(net.PyTracedIO, name), self))
             self.conn = program.net.new_conn_id()
-            t = program.wait_begins("connect", self.conn)
+            t = program.wait_begins("connect", self.conn, self._lane())
             try:
                 _SOCKET.connect(self, address)
             except (BlockingIOError, InterruptedError):  # asyncio's: the handshake completes in its loop
@@ -341,7 +346,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             # the client's own address, as the server's accept names it (a Unix socket's: the path)
             detail = peer_text(self.getsockname()) if self.family in LOOPBACK \
                 else addresses.unix_detail(address, self.getsockname())
-            rec.emit((t - rec.t0, rec.clock() - t, "connect", _lane(rec), self.conn, -1, detail))
+            rec.emit((t - rec.t0, rec.clock() - t, "connect", self._lane(), self.conn, -1, detail))
             program.connection_made(self)
 
         def close(self) -> None:

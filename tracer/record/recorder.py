@@ -131,8 +131,23 @@ class _ExitWatch:
         # left one entry per connection served, ~150 B each, for as long as the server ran (found by
         # tracemalloc under bench/soak.py's load).
         self.rec._lane_threads.pop(self.lane, None)
+        self.rec._lane_sides.pop(self.lane, None)
         if self.armed and not self.rec.closed:
             self.rec.instant("thread_exit", self.lane)
+
+
+class _ClientLanes:
+    """``.lane``: the calling thread's lane for its connections' client ends (:meth:`Recorder.client_lane`), read
+    where a traced socket reads its thread's lane (``TracedSocket._lanes``)."""
+
+    __slots__ = ("rec",)
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+
+    @property
+    def lane(self) -> int:
+        return self.rec.client_lane()
 
 
 class Recorder:
@@ -217,6 +232,8 @@ class Recorder:
         self._lane_ids = itertools.count(first_lane)
         self._lane_lock = threading.Lock()
         self._lane_threads: dict[int, weakref.ref[threading.Thread]] = {}
+        self._lane_sides: dict[int, str] = {}
+        self.client_lanes = _ClientLanes(self)  # what a server thread's connect()ed socket reads its lane from
         self._dropped = 0
         self._written = 0
         self._wake = _Wake()
@@ -293,12 +310,41 @@ class Recorder:
         if self.tap is not None:
             self.tap.lane_declared()
         self._lane_threads[lane] = weakref.ref(me)
+        self._lane_sides[lane] = side or self.side
         self._local.watch = _ExitWatch(self, lane)
         self._decls.append(json.dumps(decl, ensure_ascii=False))
         start = getattr(self._local, "pending_start", None)
         if start is not None:  # a traced program's thread: its start waited for its lane's side (defer_start)
             del self._local.pending_start
             self.emit((start[0], 0, "thread_start", lane, start[1], -1))
+        return lane
+
+    def client_lane(self) -> int:
+        """The calling thread's lane for the client end of the connections it makes (``connect``): its own lane
+        when that is a client's (a thread whose first call was ``connect``), else a second lane of the same
+        thread, side ``client`` (a server's thread that connects to a server, its own or another: its client end
+        on the server's lane read as a server's events the lifecycle does not allow)."""
+        local = self._local
+        try:
+            return local.client_lane  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        try:
+            own = local.lane
+        except AttributeError:
+            own = self.declare_lane(side="client")
+        if self._lane_sides.get(own) == "client":
+            local.client_lane = own
+            return own  # type: ignore[no-any-return]
+        me = threading.current_thread()
+        with self._lane_lock:
+            lane = next(self._lane_ids)
+        self._decls.append(json.dumps({"lane": lane, "name": me.name, "native_id": threading.get_native_id(),
+                                       "side": "client"}, ensure_ascii=False))
+        self._lane_threads[lane] = weakref.ref(me)
+        self._lane_sides[lane] = "client"
+        local.client_lane = lane
+        local.client_watch = _ExitWatch(self, lane)  # it ends with its thread, as the thread's own lane does
         return lane
 
     def defer_start(self, conn: int = 0) -> None:
