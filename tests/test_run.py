@@ -291,6 +291,27 @@ def test_a_server_that_connects_to_itself_has_its_client_ends_on_client_lanes(ru
     assert check(r.path).returncode == 0
 
 
+def test_a_servers_client_ends_the_harder_ways(run: type[Running], hot_path: str) -> None:
+    """(Review of the above: a dup() twin, recvfrom, a socket connected by one thread and used by a server's,
+    connect_ex, and a thread whose first call was a refused connect that then serves, each put client events on
+    a server's lane or server events on a client's.)"""
+    r = run(str(PROGRAMS / "self_client_more.py"), listens=False, options=())  # (--port would move its 2nd bind)
+    rec = r.wait()
+    assert r.proc.returncode == 0, r.err
+    assert "".join(r.out).split() == ["DUP", "RECVFROM", "SHARED", "NONBLOCKING", "PROBED"]  # as under python
+    assert check(r.path).returncode == 0, check(r.path).stdout
+    s = compute(rec)
+    assert (s.connections, s.client_only, s.requests) == (5, 1, 5)  # the client-only one: the refused probe
+    for lane in rec.lanes.values():
+        wrong = {"accept", "listen"} if lane.side == "client" else {"connect"}
+        assert not wrong & lane.kinds(), (lane.name, lane.side, lane.kinds())
+    assert sorted((lane.name, lane.side) for lane in rec.lanes.values()) == [
+        ("MainThread", "client"), ("MainThread", "server"), ("connector", "client"), ("prober", "client"),
+        ("prober", "server"), ("server", "server")]
+    served = [c for c in rec.connections.values() if c.id > 0]
+    assert all(c.connect_t is not None and c.accepted_t is not None for c in served)
+
+
 def test_http_server_module(run: type[Running]) -> None:
     r = run("-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(PROGRAMS))
     assert r.address is not None

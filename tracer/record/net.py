@@ -559,6 +559,7 @@ class Net:
         self.listeners.append(sock)
         rec = self.recorder
         if rec is not None:
+            rec.serving()  # (a thread whose first call was connect, a port probe, serves from here on)
             where = sock.getsockname()
             rec.instant("listen", nbytes=backlog, detail=addresses.show(where if isinstance(where, str)
                                                                           else where[:2]))

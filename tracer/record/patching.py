@@ -136,6 +136,8 @@ class Program:
             if entry is not None:
                 sock.conn, sock.client = entry[0], entry[1]
                 entry[2] += 1
+        if sock.client and self.recorder is not None:
+            client_end(sock, self.recorder)  # a twin of a connect()ed socket: on the client lane too
 
     def released(self, sock: Any) -> bool:
         """``sock`` is being closed: True if another socket still holds its connection (no close event yet)."""
@@ -233,6 +235,17 @@ class Program:
         self.recorder = None
 
 
+def client_end(sock: Any, rec: Recorder) -> None:
+    """A socket the program ``connect()``ed (or a twin of one): its events on the client lane of whichever
+    thread uses it (``Recorder.client_lane``), not on a server thread's own lane.  The C hot path writes on the
+    calling thread's own lane, so its recv, recv_into, send and sendall are the Python hot path's (a client's
+    calls: the servers' accepted sockets keep the C path)."""
+    sock._lanes = rec.client_lanes
+    if rec.tap is not None and not isinstance(sock, net.PyTracedIO):
+        for name in ("recv", "recv_into", "send", "sendall"):
+            setattr(sock, name, types.MethodType(getattr(net.PyTracedIO, name), sock))
+
+
 def _family_of(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -310,6 +323,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
         """The program's socket, traced."""
 
         def accept(self) -> tuple[Any, Any]:
+            rec.serving()  # (a thread whose first call was connect, a port probe, serves from here on)
             program.wait_begins("accept", 0)
             try:
                 sock, addr = super().accept()
@@ -319,14 +333,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             return sock, addr
 
         def connect(self, address: Any) -> None:
-            self.client = True
-            if rec.client_lane() != _lane(rec, "client"):  # a server's thread: the client end on a lane of its own
-                self._lanes = rec.client_lanes
-                if rec.tap is not None:  # the C hot path writes on the thread's own lane: this one in Python
-                    for name in ("recv", "recv_into", "send", "sendall"):
-                        setattr(self, name, types.MethodType(getattr(net.PyTracedIO, name), self))
-            self.conn = program.net.new_conn_id()
-            t = program.wait_begins("connect", self.conn, self._lane())
+            t = self._connecting()
             try:
                 _SOCKET.connect(self, address)
             except (BlockingIOError, InterruptedError):  # asyncio's: the handshake completes in its loop
@@ -341,6 +348,32 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             finally:
                 program.wait_ends()
             self._connected(t, address)
+
+        def connect_ex(self, address: Any) -> int:
+            """A selectors program's non-blocking connect: an error number, not an exception."""
+            t = self._connecting()
+            try:
+                err = _SOCKET.connect_ex(self, address)
+            except OSError as exc:  # (a bad address still raises)
+                self._failed("connect", t, exc)
+                raise
+            except KeyboardInterrupt:
+                program.interrupted()
+                raise
+            finally:
+                program.wait_ends()
+            if err in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR):
+                self._connected(t, address)  # (the handshake completes in the program's loop)
+            else:
+                self._failed("connect", t, OSError(err, os.strerror(err)))
+            return err
+
+        def _connecting(self) -> int:
+            self.client = True
+            _lane(rec, "client")  # a thread whose first call is connect: a client's lane
+            client_end(self, rec)
+            self.conn = program.net.new_conn_id()
+            return program.wait_begins("connect", self.conn, self._lane())
 
         def _connected(self, t: int, address: Any) -> None:
             # the client's own address, as the server's accept names it (a Unix socket's: the path)
@@ -357,7 +390,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             super().close()
 
         def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
-            t = program.wait_begins("recv", self.conn)
+            t = program.wait_begins("recv", self.conn, self._lane() if self.client else None)
             try:
                 data, addr = _recvfrom(self, bufsize, flags)
             except OSError as exc:
@@ -372,7 +405,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             return data, addr
 
         def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-            t = program.wait_begins("recv", self.conn)
+            t = program.wait_begins("recv", self.conn, self._lane() if self.client else None)
             try:
                 n, addr = _recvfrom_into(self, buffer, nbytes, flags)
             except OSError as exc:
@@ -398,10 +431,13 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
 
         def _datagram(self, kind: str, t: int, n: int, addr: Any, client: bool = False) -> None:
             t1 = rec.clock()
-            try:
-                lane = rec._local.lane
-            except AttributeError:  # a datagram sent from a socket never bound: a client's
-                lane = _lane(rec, "client" if client and not self.bound else None)
+            if self.client:  # a connect()ed socket: the client lane of the thread using it
+                lane = self._lane()
+            else:
+                try:
+                    lane = rec._local.lane
+                except AttributeError:  # a datagram sent from a socket never bound: a client's
+                    lane = _lane(rec, "client" if client and not self.bound else None)
             if addr is None:
                 rec.emit((t - rec.t0, t1 - t, kind, lane, self.conn, n))
             else:

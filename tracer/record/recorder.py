@@ -347,6 +347,18 @@ class Recorder:
         local.client_watch = _ExitWatch(self, lane)  # it ends with its thread, as the thread's own lane does
         return lane
 
+    def serving(self) -> None:
+        """The calling thread serves (it accepts): if its own lane is a client's (its first call was ``connect``:
+        a port probe before it listens, a client that turns server), a server lane is its own from now on (the C
+        hot path writes there), and the client lane stays its lane for the connections it makes."""
+        local = self._local
+        own = getattr(local, "lane", None)
+        if own is None or self._lane_sides.get(own) != "client" or getattr(local, "client_lane", own) != own:
+            return
+        local.client_lane = own
+        local.client_watch = local.watch  # the client lane still ends with its thread
+        self.declare_lane(side="server")
+
     def defer_start(self, conn: int = 0) -> None:
         """Note the calling thread's ``thread_start`` now; write it when its lane is declared.
 
