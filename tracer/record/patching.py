@@ -350,23 +350,20 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             self._connected(t, address)
 
         def connect_ex(self, address: Any) -> int:
-            """A selectors program's non-blocking connect: an error number, not an exception."""
-            t = self._connecting()
+            """A selectors program's non-blocking connect: ``connect``'s outcome as an error number (0, EINPROGRESS,
+            ECONNREFUSED ...), recorded as ``connect`` records it; what connect_ex raises too (a host not found)
+            still raises."""
             try:
-                err = _SOCKET.connect_ex(self, address)
-            except OSError as exc:  # (a bad address still raises)
-                self._failed("connect", t, exc)
+                self.connect(address)
+            except (socket.gaierror, socket.herror):
                 raise
-            except KeyboardInterrupt:
-                program.interrupted()
-                raise
-            finally:
-                program.wait_ends()
-            if err in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR):
-                self._connected(t, address)  # (the handshake completes in the program's loop)
-            else:
-                self._failed("connect", t, OSError(err, os.strerror(err)))
-            return err
+            except TimeoutError as exc:  # (a socket with a timeout: connect_ex says EAGAIN)
+                return exc.errno or errno.EAGAIN
+            except OSError as exc:
+                if exc.errno is None:
+                    raise
+                return exc.errno
+            return 0
 
         def _connecting(self) -> int:
             self.client = True
