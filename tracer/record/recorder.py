@@ -295,24 +295,25 @@ class Recorder:
             self.emit((t, 0, kind, lane, conn, nbytes, detail))
 
     # ------------------------------------------------------------ lanes
-    def declare_lane(self, name: str | None = None, side: str | None = None) -> int:
-        """Give the calling thread a lane and declare it (name, native id)."""
+    def _new_lane(self, name: str | None, side: str) -> int:
+        """A new lane of the calling thread, declared (name, native id, side); the caller makes it the thread's
+        own (:meth:`declare_lane`) or its client lane (:meth:`client_lane`), and watches its end."""
         me = threading.current_thread()
         with self._lane_lock:
             lane = next(self._lane_ids)
-        decl = {
-            "lane": lane,
-            "name": name or me.name,
-            "native_id": threading.get_native_id(),
-            "side": side or self.side,
-        }
+        self._lane_threads[lane] = weakref.ref(me)
+        self._lane_sides[lane] = side
+        self._decls.append(json.dumps({"lane": lane, "name": name or me.name, "native_id": threading.get_native_id(),
+                                       "side": side}, ensure_ascii=False))
+        return lane
+
+    def declare_lane(self, name: str | None = None, side: str | None = None) -> int:
+        """Give the calling thread a lane and declare it (name, native id)."""
+        lane = self._new_lane(name, side or self.side)
         self._local.lane = lane
         if self.tap is not None:
             self.tap.lane_declared()
-        self._lane_threads[lane] = weakref.ref(me)
-        self._lane_sides[lane] = side or self.side
         self._local.watch = _ExitWatch(self, lane)
-        self._decls.append(json.dumps(decl, ensure_ascii=False))
         start = getattr(self._local, "pending_start", None)
         if start is not None:  # a traced program's thread: its start waited for its lane's side (defer_start)
             del self._local.pending_start
@@ -336,13 +337,7 @@ class Recorder:
         if self._lane_sides.get(own) == "client":
             local.client_lane = own
             return own  # type: ignore[no-any-return]
-        me = threading.current_thread()
-        with self._lane_lock:
-            lane = next(self._lane_ids)
-        self._decls.append(json.dumps({"lane": lane, "name": me.name, "native_id": threading.get_native_id(),
-                                       "side": "client"}, ensure_ascii=False))
-        self._lane_threads[lane] = weakref.ref(me)
-        self._lane_sides[lane] = "client"
+        lane = self._new_lane(None, "client")
         local.client_lane = lane
         local.client_watch = _ExitWatch(self, lane)  # it ends with its thread, as the thread's own lane does
         return lane
