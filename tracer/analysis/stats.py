@@ -17,7 +17,6 @@ from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from heapq import merge
 from itertools import chain, compress
 from typing import Any
 
@@ -330,7 +329,7 @@ def _throughput(rec: Recording, n: int, active: tuple[int, int], c: _Columns) ->
                 else:
                     handed.add(cid)  # (or it greets before it reads: followed over all lanes too, the same)
         here = read | replying
-        handed |= here & seen if in_file_order else here  # (a connection on two lanes: followed over all)
+        handed |= (here & seen) if in_file_order else here  # (a connection on two lanes: followed over all)
         seen |= here
     starts: Iterable[tuple[int, int]] = zip(start_conn, start_t, strict=True)
     if handed:
@@ -351,7 +350,7 @@ def _handed_starts(rec: Recording, conns: set[int]) -> list[tuple[int, int]]:
     events = []
     for lane in rec.server_lanes():
         t_, conn_, count_, kind_, lines_ = lane.t, lane.conn, lane.count, lane.kind, lane.lines
-        for i in merge(where(kind_, _SEND), where(kind_, _RECV)):
+        for i in chain(where(kind_, _SEND), where(kind_, _RECV)):  # (in any order: sorted by line below)
             if conn_[i] in conns and count_[i] > 0:
                 events.append((lines_[i], kind_[i] == _SEND, conn_[i], t_[i]))
     events.sort()
