@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         stats.append(compute(rec))
     rows = table_rows(stats[0], stats[1])
     title_a, title_b = _title(stats[0], "A"), _title(stats[1], "B")
-    if title_a[2:] == title_b[2:]:  # one model twice (a program before and after a change): tell them by file
+    if len({(s.model, bool(s.settings.get("as_taught"))) for s in stats}) == 1:
+        # one model twice (a program before and after a change): tell them by file
         names = [os.path.basename(p) for p in (args.a, args.b)]
         if names[0] == names[1]:
             names = [args.a, args.b]
