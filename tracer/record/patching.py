@@ -241,7 +241,7 @@ def client_end(sock: Any, rec: Recorder) -> None:
     calling thread's own lane, so its recv, recv_into, send and sendall are the Python hot path's (a client's
     calls: the servers' accepted sockets keep the C path)."""
     sock._lanes = rec.client_lanes
-    if rec.tap is not None and not isinstance(sock, net.PyTracedIO):
+    if not isinstance(sock, net.PyTracedIO):  # (the C path's socket: without a tap there is only the Python one)
         for name in ("recv", "recv_into", "send", "sendall"):
             setattr(sock, name, types.MethodType(getattr(net.PyTracedIO, name), sock))
 
@@ -387,7 +387,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             super().close()
 
         def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
-            t = program.wait_begins("recv", self.conn, self._lane() if self.client else None)
+            t = program.wait_begins("recv", self.conn, self._lane())
             try:
                 data, addr = _recvfrom(self, bufsize, flags)
             except OSError as exc:
@@ -402,7 +402,7 @@ def _traced_socket_class(program: Program, rec: Recorder, base: type[Any]) -> ty
             return data, addr
 
         def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-            t = program.wait_begins("recv", self.conn, self._lane() if self.client else None)
+            t = program.wait_begins("recv", self.conn, self._lane())
             try:
                 n, addr = _recvfrom_into(self, buffer, nbytes, flags)
             except OSError as exc:
