@@ -106,7 +106,7 @@ def record(cfg: Settings, scenario_name: str, overrides: Mapping[str, Any] | Non
         raise TracerError(_("the scenario's clients failed: {errors}").format(errors=errors))
     note = _("the {model} server ended by itself during the scenario (exit status 0)").format(
         model=cfg.model) if died else None
-    return Result(path, load(path), outcome, status, note, server.tracebacks if cfg.program else None)
+    return Result(path, load(path), outcome, status, note, server.tracebacks)
 
 
 def _progress_reader(progress: Callable[[int, int], None] | None) -> Callable[[str], None]:

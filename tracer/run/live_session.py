@@ -181,9 +181,7 @@ class Session:
 
     def raised(self) -> Tracebacks | None:
         """What a program of the student's has raised so far (None for a built-in server or an attached one)."""
-        if self.server is None or self.cfg is None or not self.cfg.program:
-            return None
-        return self.server.tracebacks
+        return self.server.tracebacks if self.server is not None else None
 
     def stop(self) -> Stopped:
         """Stop the clients, then the server; every wait bounded.  Again: how it ended the first time."""

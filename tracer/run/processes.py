@@ -274,7 +274,8 @@ class ServerProcess:
         self.piped: Piped | None = None
         self.exit_status: int | None = None
         self._listening = threading.Event()
-        self.tracebacks = Tracebacks()  # what a program of the student's raised (its stderr is not shown)
+        # what a program of the student's raised (record and live do not show its stderr); None for a built-in one
+        self.tracebacks = Tracebacks() if cfg.program else None
         self.forget_failed = True  # a program that never listened leaves no recording (grade keeps it: evidence)
         self.ended_without_listening = False  # (a program that ran and ended by itself before any listen())
 
@@ -292,7 +293,7 @@ class ServerProcess:
         self.piped = spawn(argv, on_stdout=None if self.cfg.program else self._line, cwd=self.cwd,
                            limit=self.output_limit,
                            on_stderr=self._program_line if untraced_program else
-                           self.tracebacks.feed if self.cfg.program else None)
+                           self.tracebacks.feed if self.tracebacks is not None else None)
         if self.cfg.program:
             timeout = min(timeout, PROGRAM_LISTEN_S)
         deadline = time.monotonic() + timeout
@@ -327,7 +328,8 @@ class ServerProcess:
             self._listening.set()
 
     def _program_line(self, line: str) -> None:
-        self.tracebacks.feed(line)
+        if self.tracebacks is not None:
+            self.tracebacks.feed(line)
         m = _PROGRAM_LISTENS.match(line)
         if m and self.address is None:
             self.address = (m["host"].strip("[]"), int(m["port"]))
